@@ -1,0 +1,7 @@
+"""Entry point for ``python -m ganpaint``."""
+
+import sys
+
+from ganpaint.cli import main
+
+sys.exit(main())

@@ -1,0 +1,32 @@
+"""The edit: layer hooks, the intervention rule, the edit document and rendering.
+
+Headless (no Qt). See ARCHITECTURE.md, "The edit" and "Rendering for real time".
+"""
+
+from ganpaint.engine.document import DocumentSnapshot, EditDocument, Stroke
+from ganpaint.engine.hooks import StopForward, Trace, TraceDict, layer_shapes
+from ganpaint.engine.intervention import UnitEdit, apply_edit, apply_strokes, resample_mask
+from ganpaint.engine.levels import UnitLevels
+from ganpaint.engine.renderer import Renderer, RenderResult, pick_device, to_uint8
+from ganpaint.engine.seeds import z_from_seed, zs_from_seeds
+
+__all__ = [
+    "DocumentSnapshot",
+    "EditDocument",
+    "RenderResult",
+    "Renderer",
+    "StopForward",
+    "Stroke",
+    "Trace",
+    "TraceDict",
+    "UnitEdit",
+    "UnitLevels",
+    "apply_edit",
+    "apply_strokes",
+    "layer_shapes",
+    "pick_device",
+    "resample_mask",
+    "to_uint8",
+    "z_from_seed",
+    "zs_from_seeds",
+]

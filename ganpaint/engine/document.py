@@ -1,0 +1,352 @@
+"""The edit document: what the user made, as plain Python with change notifications.
+
+An :class:`EditDocument` holds the model id, edit layer, seed, the committed strokes (each an
+immutable :class:`Stroke`), an undo/redo history and an optional live *preview* stroke (the
+stroke under the brush, not yet an undo step). Every change bumps ``revision`` and notifies
+listeners. :meth:`EditDocument.snapshot` gives the immutable value a render request carries.
+Projects are saved as versioned JSON (``.ganpaint``), written atomically.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ganpaint.errors import ProjectFileError
+from ganpaint.models.bundle import atomic_write_text
+
+PROJECT_FORMAT = "ganpaint-project"
+PROJECT_VERSION = 1
+ACTIONS = ("draw", "remove")
+MAX_MASK_SIDE = 4096
+MAX_STROKES = 100_000
+MAX_UNITS = 65_536
+
+
+def _frozen_mask(mask: np.ndarray) -> np.ndarray:
+    m = np.ascontiguousarray(mask, dtype=np.uint8)
+    if m.ndim != 2 or not (1 <= m.shape[0] <= MAX_MASK_SIDE and 1 <= m.shape[1] <= MAX_MASK_SIDE):
+        raise ValueError(f"stroke mask must be 2-D, at most {MAX_MASK_SIDE} a side")
+    if m is mask:
+        m = m.copy()
+    m.setflags(write=False)
+    return m
+
+
+@dataclass(frozen=True, eq=False)
+class Stroke:
+    """One brush stroke: force ``units`` of ``layer`` towards their level (draw) or 0 (remove)
+    with ``strength`` inside ``mask`` (uint8 coverage 0..255 over the image)."""
+
+    concept: str
+    action: str
+    units: tuple[int, ...]
+    strength: float
+    quantile: float
+    layer: str
+    mask: np.ndarray
+    visible: bool = True
+
+    def __post_init__(self) -> None:
+        if self.action not in ACTIONS:
+            raise ValueError(f"stroke action must be one of {ACTIONS}, got {self.action!r}")
+        if not (0.0 <= float(self.strength) <= 1.0) or math.isnan(self.strength):
+            raise ValueError(f"stroke strength must be in [0, 1], got {self.strength}")
+        if not (0.0 < float(self.quantile) < 1.0):
+            raise ValueError(f"stroke quantile must be in (0, 1), got {self.quantile}")
+        units = tuple(int(u) for u in self.units)
+        if len(units) > MAX_UNITS or any(u < 0 for u in units):
+            raise ValueError("stroke units must be non-negative unit indices")
+        object.__setattr__(self, "units", units)
+        object.__setattr__(self, "strength", float(self.strength))
+        object.__setattr__(self, "quantile", float(self.quantile))
+        object.__setattr__(self, "mask", _frozen_mask(self.mask))
+
+    def with_visible(self, visible: bool) -> Stroke:
+        return replace(self, visible=bool(visible))
+
+    def to_dict(self) -> dict[str, Any]:
+        packed = base64.b64encode(zlib.compress(self.mask.tobytes(), 6)).decode("ascii")
+        return {
+            "concept": self.concept,
+            "action": self.action,
+            "units": list(self.units),
+            "strength": self.strength,
+            "quantile": self.quantile,
+            "layer": self.layer,
+            "visible": self.visible,
+            "mask": {"shape": list(self.mask.shape), "encoding": "zlib-base64-u8", "data": packed},
+        }
+
+    @classmethod
+    def from_dict(cls, d: Any, where: str = "stroke") -> Stroke:
+        if not isinstance(d, dict):
+            raise ProjectFileError(f"{where}: must be an object")
+        try:
+            m = d["mask"]
+            shape = tuple(int(x) for x in m["shape"])
+            if m.get("encoding") != "zlib-base64-u8" or len(shape) != 2:
+                raise ProjectFileError(f"{where}: unknown mask encoding {m.get('encoding')!r}")
+            if not all(1 <= s <= MAX_MASK_SIDE for s in shape):
+                raise ProjectFileError(f"{where}: mask shape {shape} is out of range")
+            expected = shape[0] * shape[1]
+            raw = zlib.decompressobj().decompress(
+                base64.b64decode(m["data"], validate=True), expected + 1
+            )
+            if len(raw) != expected:
+                raise ProjectFileError(f"{where}: mask data does not match shape {shape}")
+            mask = np.frombuffer(raw, dtype=np.uint8).reshape(shape)
+            units = d["units"]
+            if not isinstance(units, list) or not all(
+                isinstance(u, int) and not isinstance(u, bool) for u in units
+            ):
+                raise ProjectFileError(f"{where}: 'units' must be a list of integers")
+            for key, kind in (("concept", str), ("action", str), ("layer", str)):
+                if not isinstance(d[key], kind):
+                    raise ProjectFileError(f"{where}: {key!r} must be a string")
+            for key in ("strength", "quantile"):
+                if not isinstance(d[key], int | float) or isinstance(d[key], bool):
+                    raise ProjectFileError(f"{where}: {key!r} must be a number")
+            return cls(
+                concept=d["concept"],
+                action=d["action"],
+                units=tuple(units),
+                strength=float(d["strength"]),
+                quantile=float(d["quantile"]),
+                layer=d["layer"],
+                mask=mask,
+                visible=bool(d.get("visible", True)),
+            )
+        except ProjectFileError:
+            raise
+        except (KeyError, TypeError, ValueError, zlib.error) as exc:
+            raise ProjectFileError(f"{where}: malformed ({type(exc).__name__}: {exc})") from None
+
+
+@dataclass(frozen=True)
+class DocumentSnapshot:
+    """An immutable picture of a document: the value a render request carries."""
+
+    revision: int
+    model_id: str
+    layer: str
+    seed: int
+    strokes: tuple[Stroke, ...]  # visible committed strokes, then the preview if any
+
+    def with_seed(self, seed: int) -> DocumentSnapshot:
+        return replace(self, seed=int(seed))
+
+    def plain(self) -> DocumentSnapshot:
+        """The same scene with no strokes (for compare views)."""
+        return replace(self, strokes=())
+
+
+Listener = Callable[[str], None]
+
+
+@dataclass
+class _State:
+    seed: int
+    layer: str
+    strokes: tuple[Stroke, ...] = ()
+
+
+@dataclass
+class EditDocument:
+    """The document the user edits. Notifies listeners with a change kind: ``"strokes"``,
+    ``"preview"``, ``"seed"``, ``"layer"``, ``"loaded"`` or ``"saved"``."""
+
+    model_id: str
+    layer: str
+    seed: int = 0
+    _strokes: tuple[Stroke, ...] = ()
+    revision: int = 0
+    preview: Stroke | None = None
+    modified: bool = False
+    _undo: list[tuple[Stroke, ...]] = field(default_factory=list)
+    _redo: list[tuple[Stroke, ...]] = field(default_factory=list)
+    _listeners: list[Listener] = field(default_factory=list)
+
+    # -- notifications -------------------------------------------------------------------
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener(kind)`` after every change; returns a function that unsubscribes."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def _changed(self, kind: str, modified: bool = True) -> None:
+        self.revision += 1
+        if modified:
+            self.modified = True
+        for listener in list(self._listeners):
+            listener(kind)
+
+    # -- reading -------------------------------------------------------------------------
+
+    @property
+    def strokes(self) -> tuple[Stroke, ...]:
+        return self._strokes
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    def snapshot(self) -> DocumentSnapshot:
+        visible = tuple(s for s in self._strokes if s.visible)
+        if self.preview is not None:
+            visible += (self.preview,)
+        return DocumentSnapshot(self.revision, self.model_id, self.layer, self.seed, visible)
+
+    # -- editing (each call is one undo step) ----------------------------------------------
+
+    def _set_strokes(self, strokes: tuple[Stroke, ...]) -> None:
+        self._undo.append(self._strokes)
+        self._redo.clear()
+        self._strokes = strokes
+        self._changed("strokes")
+
+    def add_stroke(self, stroke: Stroke) -> None:
+        if len(self._strokes) >= MAX_STROKES:
+            raise ValueError(f"a document holds at most {MAX_STROKES} strokes")
+        self.preview = None
+        self._set_strokes(self._strokes + (stroke,))
+
+    def remove_stroke(self, index: int) -> None:
+        s = list(self._strokes)
+        del s[index]
+        self._set_strokes(tuple(s))
+
+    def set_visible(self, index: int, visible: bool) -> None:
+        s = list(self._strokes)
+        s[index] = s[index].with_visible(visible)
+        self._set_strokes(tuple(s))
+
+    def reset(self) -> None:
+        """Remove every stroke (one undo step)."""
+        if self._strokes:
+            self._set_strokes(())
+
+    def undo(self) -> bool:
+        if not self._undo:
+            return False
+        self._redo.append(self._strokes)
+        self._strokes = self._undo.pop()
+        self._changed("strokes")
+        return True
+
+    def redo(self) -> bool:
+        if not self._redo:
+            return False
+        self._undo.append(self._strokes)
+        self._strokes = self._redo.pop()
+        self._changed("strokes")
+        return True
+
+    def set_preview(self, stroke: Stroke | None) -> None:
+        """Show ``stroke`` live (not an undo step); ``None`` clears it."""
+        if stroke is None and self.preview is None:
+            return
+        self.preview = stroke
+        self._changed("preview", modified=False)
+
+    def set_seed(self, seed: int) -> None:
+        """Show another scene; the strokes stay (that is how edits move to another seed)."""
+        seed = int(seed)
+        if seed != self.seed:
+            self.seed = seed
+            self._changed("seed")
+
+    def set_layer(self, layer: str) -> None:
+        if layer != self.layer:
+            self.layer = layer
+            self._changed("layer")
+
+    def assign(self, other: EditDocument) -> None:
+        """Take ``other``'s content (after a successful load); listeners are kept."""
+        self.model_id, self.layer, self.seed = other.model_id, other.layer, other.seed
+        self._strokes = other.strokes
+        self.preview = None
+        self._undo.clear()
+        self._redo.clear()
+        self.revision += 1
+        self.modified = False
+        for listener in list(self._listeners):
+            listener("loaded")
+
+    # -- files ---------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": PROJECT_FORMAT,
+            "version": PROJECT_VERSION,
+            "model": {"id": self.model_id},
+            "layer": self.layer,
+            "seed": self.seed,
+            "strokes": [s.to_dict() for s in self._strokes],
+        }
+
+    @classmethod
+    def from_dict(cls, d: Any, where: str = "project") -> EditDocument:
+        if not isinstance(d, dict) or d.get("format") != PROJECT_FORMAT:
+            raise ProjectFileError(
+                f"{where}: not a GANPaint project (format is not {PROJECT_FORMAT!r})"
+            )
+        version = d.get("version")
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise ProjectFileError(f"{where}: project version is missing")
+        if version > PROJECT_VERSION:
+            raise ProjectFileError(
+                f"{where}: project version {version} is newer than this app supports "
+                f"({PROJECT_VERSION}); update GANPaint"
+            )
+        model = d.get("model")
+        if not isinstance(model, dict) or not isinstance(model.get("id"), str):
+            raise ProjectFileError(f"{where}: 'model.id' must be a string")
+        layer, seed, strokes = d.get("layer"), d.get("seed"), d.get("strokes")
+        if not isinstance(layer, str):
+            raise ProjectFileError(f"{where}: 'layer' must be a string")
+        if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**32:
+            raise ProjectFileError(f"{where}: 'seed' must be an integer in 0..2**32-1")
+        if not isinstance(strokes, list) or len(strokes) > MAX_STROKES:
+            raise ProjectFileError(f"{where}: 'strokes' must be a list")
+        parsed = tuple(
+            Stroke.from_dict(s, f"{where}: stroke {i + 1}") for i, s in enumerate(strokes)
+        )
+        return cls(model_id=model["id"], layer=layer, seed=seed, _strokes=parsed)
+
+    def save(self, path: str | Path) -> None:
+        """Write the project atomically (temporary file, then rename)."""
+        atomic_write_text(path, json.dumps(self.to_dict(), separators=(",", ":")))
+        self.modified = False
+        for listener in list(self._listeners):
+            listener("saved")
+
+    @classmethod
+    def load(cls, path: str | Path) -> EditDocument:
+        """Read a project file; raises :class:`ProjectFileError` naming the problem."""
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ProjectFileError(f"{path}: no such file") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ProjectFileError(f"{path}: cannot read ({exc})") from None
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ProjectFileError(
+                f"{path}: not a GANPaint project (invalid JSON: {exc})"
+            ) from None
+        return cls.from_dict(data, str(path))

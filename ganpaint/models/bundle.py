@@ -1,0 +1,190 @@
+"""Model bundles: a folder with ``bundle.json``, ``generator.safetensors`` and optionally
+``segmenter.safetensors`` and ``dissection.json`` (see ARCHITECTURE.md, "The model bundle").
+
+:func:`load_bundle` opens a bundle folder (checking the sha256 of every listed file) or a
+bare generator checkpoint (``.pth``/``.safetensors``), which becomes a bundle with no
+segmenter and no dissection. :func:`write_bundle_json` records the hashes of the files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ganpaint.errors import BundleError, CheckpointError
+from ganpaint.models.checkpoint import load_generator
+from ganpaint.models.progan import ProGANGenerator
+
+BUNDLE_FORMAT = "ganpaint-bundle"
+BUNDLE_VERSION = 1
+# The bundle shipped with the app: models/<DEFAULT_MODEL_NAME>/ beside the package, or
+# inside it once installed as package data.
+DEFAULT_MODEL_NAME = "scenes128"
+
+
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file in the same folder and a rename."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@dataclass
+class ModelBundle:
+    """An opened model: the generator plus what is known about it."""
+
+    name: str
+    path: Path
+    generator: ProGANGenerator
+    meta: dict[str, Any] = field(default_factory=dict)
+    dissection: dict[str, Any] | None = None
+
+    @property
+    def edit_layers(self) -> list[str]:
+        layers = self.meta.get("edit_layers")
+        if layers:
+            return [str(x) for x in layers]
+        names = self.generator.layer_names
+        return ["layer4"] if "layer4" in names else [names[len(names) // 2]]
+
+    @property
+    def default_layer(self) -> str:
+        return str(self.meta.get("default_layer") or self.edit_layers[0])
+
+    @property
+    def concepts(self) -> list[str]:
+        return [str(c) for c in self.meta.get("concepts", [])]
+
+    @property
+    def segmenter_path(self) -> Path | None:
+        p = self.path / "segmenter.safetensors" if self.path.is_dir() else None
+        return p if p is not None and p.is_file() else None
+
+    def load_segmenter(self):
+        """The bundle's segmenter module (eval mode, CPU), or None when it has none."""
+        if self.segmenter_path is None:
+            return None
+        from ganpaint.models.segmenter import load_segmenter
+
+        return load_segmenter(self.segmenter_path)
+
+
+def default_bundle_path() -> Path:
+    """Where the bundled default model lives (source checkout or installed package)."""
+    here = Path(__file__).resolve().parent
+    candidates = [
+        here.parent / "data" / "models" / DEFAULT_MODEL_NAME,  # installed package data
+        here.parent.parent / "models" / DEFAULT_MODEL_NAME,  # source checkout
+    ]
+    for c in candidates:
+        if (c / "bundle.json").is_file():
+            return c
+    return candidates[-1]
+
+
+def read_bundle_json(folder: Path) -> dict[str, Any]:
+    meta_path = folder / "bundle.json"
+    if not meta_path.is_file():
+        raise BundleError(f"{folder}: not a model bundle (no bundle.json)")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BundleError(f"{meta_path}: not valid JSON ({exc})") from None
+    if not isinstance(meta, dict) or meta.get("format") != BUNDLE_FORMAT:
+        raise BundleError(f"{meta_path}: not a ganpaint bundle (format is not {BUNDLE_FORMAT!r})")
+    version = meta.get("version")
+    if not isinstance(version, int) or version > BUNDLE_VERSION:
+        raise BundleError(f"{meta_path}: bundle version {version!r} is not supported")
+    files = meta.get("files", {})
+    if not isinstance(files, dict):
+        raise BundleError(f"{meta_path}: 'files' must be an object")
+    for key in ("edit_layers", "concepts"):
+        value = meta.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise BundleError(f"{meta_path}: {key!r} must be a list of names")
+    return meta
+
+
+def verify_hashes(folder: Path, meta: dict[str, Any]) -> None:
+    for name, info in meta.get("files", {}).items():
+        if "/" in name or "\\" in name or name.startswith("."):
+            raise BundleError(f"{folder}: file name {name!r} in bundle.json is not allowed")
+        expected = info.get("sha256") if isinstance(info, dict) else None
+        f = folder / name
+        if not f.is_file():
+            raise BundleError(f"{folder}: {name} is listed in bundle.json but missing")
+        if expected and sha256_file(f) != expected:
+            raise BundleError(f"{folder}: {name} does not match its sha256 in bundle.json")
+
+
+def load_bundle(path: str | Path | None = None, verify: bool = True) -> ModelBundle:
+    """Open a bundle folder, or a bare generator file as a bundle; None opens the default."""
+    path = Path(path) if path is not None else default_bundle_path()
+    if not path.exists():
+        raise BundleError(f"{path}: no such model")
+    if path.is_file():
+        try:
+            gen = load_generator(path)
+        except CheckpointError:
+            raise
+        return ModelBundle(name=path.stem, path=path, generator=gen, meta={})
+    meta = read_bundle_json(path)
+    if verify:
+        verify_hashes(path, meta)
+    gen = load_generator(path / "generator.safetensors")
+    dissection = None
+    dpath = path / "dissection.json"
+    if dpath.is_file():
+        try:
+            dissection = json.loads(dpath.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise BundleError(f"{dpath}: not valid JSON ({exc})") from None
+        if not isinstance(dissection, dict):
+            raise BundleError(f"{dpath}: must hold an object")
+    for layer in meta.get("edit_layers", []):
+        if layer not in gen.layer_names:
+            raise BundleError(f"{path}: edit layer {layer!r} is not a layer of the generator")
+    return ModelBundle(
+        name=str(meta.get("name", path.name)),
+        path=path,
+        generator=gen,
+        meta=meta,
+        dissection=dissection,
+    )
+
+
+def write_bundle_json(folder: str | Path, meta: dict[str, Any]) -> dict[str, Any]:
+    """Write ``bundle.json`` with format, version and the sha256 of every weight/data file."""
+    folder = Path(folder)
+    meta = dict(meta)
+    meta["format"] = BUNDLE_FORMAT
+    meta["version"] = BUNDLE_VERSION
+    files = {}
+    for name in ("generator.safetensors", "segmenter.safetensors", "dissection.json"):
+        f = folder / name
+        if f.is_file():
+            files[name] = {"sha256": sha256_file(f), "bytes": f.stat().st_size}
+    meta["files"] = files
+    atomic_write_text(folder / "bundle.json", json.dumps(meta, indent=2) + "\n")
+    return meta

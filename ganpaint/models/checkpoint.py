@@ -1,0 +1,291 @@
+"""Safe checkpoint I/O for ProGAN generators in the official GAN Dissection layout.
+
+Files are read only through safetensors or ``torch.load(..., weights_only=True)``: a pickle
+that would run code is refused before anything in it runs. Keys may use the current naming
+(``layer1.conv.weight``, ``output_256x256.wscale.b``) or the older one (``features.0.*``,
+``output.*``), optionally wrapped as ``{"state_dict": ...}`` or prefixed with ``module.``.
+Every width and the resolution are read from the weights. Any problem raises
+:class:`~ganpaint.errors.CheckpointError` naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import struct
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+
+import torch
+
+from ganpaint.errors import CheckpointError
+from ganpaint.models.progan import ProGANGenerator
+
+# safetensors headers of real generators are a few KB; a larger one is hostile or not ours.
+MAX_HEADER_BYTES = 16 * 1024 * 1024
+# 1024 px ProGAN with 512-wide stages is about 23 M parameters; allow generous headroom.
+MAX_TENSOR_ELEMENTS = 200_000_000
+SAFETENSORS_DTYPES = {"F16": 2, "BF16": 2, "F32": 4, "F64": 8}
+_LAYER_KEY = re.compile(r"^layer(\d+)\.(conv\.weight|wscale\.b)$")
+_OUTPUT_KEY = re.compile(r"^output(?:_(\d+)x(\d+))?\.(conv\.weight|wscale\.b)$")
+_FEATURES_KEY = re.compile(r"^features\.(\d+)\.(.+)$")
+
+
+def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """Read a tensor dictionary from ``.safetensors`` or ``.pth``/``.pt``, safely, on the CPU."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such file")
+    with path.open("rb") as f:
+        head = f.read(8)
+    if path.suffix == ".safetensors" or _looks_like_safetensors(path, head):
+        return _read_safetensors(path)
+    return _read_pickle(path)
+
+
+def _looks_like_safetensors(path: Path, head: bytes) -> bool:
+    if len(head) < 8:
+        return False
+    (n,) = struct.unpack("<Q", head)
+    if n > MAX_HEADER_BYTES or n + 8 > path.stat().st_size:
+        return False
+    with path.open("rb") as f:
+        f.seek(8)
+        return f.read(1) == b"{"
+
+
+def check_safetensors_header(path: Path) -> dict:
+    """Parse and validate a safetensors header before any tensor is read.
+
+    Refuses a header that is oversized, not JSON, declares unknown dtypes, absurd shapes, or
+    byte ranges that lie outside the file or disagree with the declared shape.
+    """
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        raw = f.read(8)
+        if len(raw) < 8:
+            raise CheckpointError(f"{path}: too short to be a safetensors file")
+        (n,) = struct.unpack("<Q", raw)
+        if n > MAX_HEADER_BYTES or n + 8 > size:
+            raise CheckpointError(f"{path}: safetensors header length {n} is impossible")
+        try:
+            header = json.loads(f.read(n))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise CheckpointError(f"{path}: safetensors header is not JSON ({exc})") from None
+    if not isinstance(header, dict):
+        raise CheckpointError(f"{path}: safetensors header is not an object")
+    data_size = size - 8 - n
+    for key, info in header.items():
+        if key == "__metadata__":
+            continue
+        if not isinstance(info, dict) or not {"dtype", "shape", "data_offsets"} <= info.keys():
+            raise CheckpointError(f"{path}: entry {key!r} of the header is malformed")
+        dtype, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
+        if dtype not in SAFETENSORS_DTYPES:
+            raise CheckpointError(f"{path}: tensor {key!r} has unsupported dtype {dtype!r}")
+        if not (
+            isinstance(shape, list)
+            and all(isinstance(d, int) and d >= 0 for d in shape)
+            and isinstance(offsets, list)
+            and len(offsets) == 2
+            and all(isinstance(o, int) for o in offsets)
+        ):
+            raise CheckpointError(f"{path}: tensor {key!r} has a malformed shape or offsets")
+        elements = math.prod(shape)
+        if elements > MAX_TENSOR_ELEMENTS:
+            raise CheckpointError(f"{path}: tensor {key!r} declares {elements} elements")
+        start, end = offsets
+        if (
+            not 0 <= start <= end <= data_size
+            or end - start != elements * SAFETENSORS_DTYPES[dtype]
+        ):
+            raise CheckpointError(f"{path}: tensor {key!r} has byte range {offsets} that lies")
+    return header
+
+
+def _read_safetensors(path: Path) -> dict[str, torch.Tensor]:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    check_safetensors_header(path)
+    try:
+        return dict(load_file(str(path), device="cpu"))
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise CheckpointError(f"{path}: not a readable safetensors file ({exc})") from None
+
+
+def _read_pickle(path: Path) -> dict[str, torch.Tensor]:
+    if zipfile.is_zipfile(path):
+        try:
+            with zipfile.ZipFile(path) as zf:
+                names = zf.namelist()
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise CheckpointError(f"{path}: damaged archive ({exc})") from None
+        if any(n.endswith("constants.pkl") or "/code/" in n for n in names):
+            raise CheckpointError(
+                f"{path}: a TorchScript archive, not a state dict; save the weights instead"
+            )
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unpickling failure is the file's fault
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "weights_only" in str(exc) or "Unsupported global" in str(exc):
+            msg = "it contains objects other than tensors (refused: loading could run code)"
+        raise CheckpointError(f"{path}: cannot read checkpoint: {msg}") from None
+    if isinstance(obj, Mapping) and "state_dict" in obj and isinstance(obj["state_dict"], Mapping):
+        obj = obj["state_dict"]
+    if not isinstance(obj, Mapping):
+        raise CheckpointError(f"{path}: holds a {type(obj).__name__}, not a dictionary of tensors")
+    out: dict[str, torch.Tensor] = {}
+    for key, value in obj.items():
+        if not isinstance(key, str) or not isinstance(value, torch.Tensor):
+            raise CheckpointError(f"{path}: entry {key!r} is not a named tensor")
+        out[key] = value
+    return out
+
+
+def normalize_keys(state: Mapping[str, torch.Tensor], source: str = "") -> dict[str, torch.Tensor]:
+    """Map older ``features.N.*``/``output.*`` and ``module.``-prefixed names to ``layerN.*``."""
+    prefix = f"{source}: " if source else ""
+    out: dict[str, torch.Tensor] = {}
+    for key, value in state.items():
+        new = key[len("module.") :] if key.startswith("module.") else key
+        m = _FEATURES_KEY.match(new)
+        if m:
+            new = f"layer{int(m.group(1)) + 1}.{m.group(2)}"
+        if new in out:
+            raise CheckpointError(f"{prefix}key {key!r} duplicates {new!r}")
+        out[new] = value
+    return out
+
+
+def infer_widths(state: Mapping[str, torch.Tensor], source: str = "") -> tuple[list[int], int]:
+    """Stage widths and z size of a normalized ProGAN state dict, checking every shape."""
+    prefix = f"{source}: " if source else ""
+    layers: dict[int, set[str]] = {}
+    output_keys: dict[str, str] = {}
+    for key in state:
+        m = _LAYER_KEY.match(key)
+        if m:
+            layers.setdefault(int(m.group(1)), set()).add(m.group(2))
+            continue
+        m = _OUTPUT_KEY.match(key)
+        if m:
+            output_keys[m.group(3)] = key
+            continue
+        raise CheckpointError(f"{prefix}unexpected key {key!r}: not a ProGAN generator weight")
+    if not layers:
+        raise CheckpointError(f"{prefix}missing key 'layer1.conv.weight': not a ProGAN generator")
+    count = max(layers)
+    if count % 2:
+        count += 1
+    for i in range(1, count + 1):
+        for part in ("conv.weight", "wscale.b"):
+            if part not in layers.get(i, set()):
+                raise CheckpointError(f"{prefix}missing key 'layer{i}.{part}'")
+    stages = count // 2
+    if not 2 <= stages <= 9:
+        raise CheckpointError(f"{prefix}{stages} stages (layer1..layer{count}): need 8..1024 px")
+    resolution = 4 * 2 ** (stages - 1)
+    for part in ("conv.weight", "wscale.b"):
+        if part not in output_keys:
+            raise CheckpointError(f"{prefix}missing key 'output_{resolution}x{resolution}.{part}'")
+        m = _OUTPUT_KEY.match(output_keys[part])
+        if m and m.group(1) and (int(m.group(1)), int(m.group(2))) != (resolution, resolution):
+            raise CheckpointError(
+                f"{prefix}key {output_keys[part]!r} does not match the {resolution} px "
+                f"implied by {count} layers"
+            )
+
+    def shape_of(key: str) -> tuple[int, ...]:
+        return tuple(state[key].shape)
+
+    def expect(key: str, shape: tuple[int, ...]) -> None:
+        if shape_of(key) != shape:
+            raise CheckpointError(
+                f"{prefix}key {key!r} has shape {shape_of(key)}, expected {shape}"
+            )
+
+    w1 = state["layer1.conv.weight"]
+    if w1.dim() != 4:
+        raise CheckpointError(f"{prefix}key 'layer1.conv.weight' has shape {tuple(w1.shape)}")
+    z_dim = int(w1.shape[1])
+    widths: list[int] = []
+    in_ch = z_dim
+    for s in range(stages):
+        a, b = 2 * s + 1, 2 * s + 2
+        wkey = f"layer{a}.conv.weight"
+        if state[wkey].dim() != 4 or state[wkey].shape[0] < 1:
+            raise CheckpointError(f"{prefix}key {wkey!r} has shape {shape_of(wkey)}")
+        w = int(state[wkey].shape[0])
+        k = 4 if s == 0 else 3
+        expect(wkey, (w, in_ch, k, k))
+        expect(f"layer{a}.wscale.b", (w,))
+        expect(f"layer{b}.conv.weight", (w, w, 3, 3))
+        expect(f"layer{b}.wscale.b", (w,))
+        widths.append(w)
+        in_ch = w
+    expect(output_keys["conv.weight"], (3, in_ch, 1, 1))
+    expect(output_keys["wscale.b"], (3,))
+    return widths, z_dim
+
+
+def generator_from_state_dict(
+    state: Mapping[str, torch.Tensor], source: str = ""
+) -> ProGANGenerator:
+    """Build a :class:`ProGANGenerator` from a (possibly older-named) official state dict."""
+    prefix = f"{source}: " if source else ""
+    state = normalize_keys(state, source)
+    for key, value in state.items():
+        if not isinstance(value, torch.Tensor):
+            raise CheckpointError(f"{prefix}key {key!r} is not a tensor")
+        if not value.is_floating_point():
+            raise CheckpointError(f"{prefix}key {key!r} has dtype {value.dtype}, not floating")
+        if value.numel() > MAX_TENSOR_ELEMENTS:
+            raise CheckpointError(f"{prefix}key {key!r} has {value.numel()} elements")
+    widths, z_dim = infer_widths(state, source)
+    for key, value in state.items():
+        if not bool(torch.isfinite(value).all()):
+            raise CheckpointError(f"{prefix}key {key!r} holds NaN or infinite values")
+    gen = ProGANGenerator(widths, z_dim=z_dim)
+    out_name = gen.output_name
+    renamed = {}
+    for key, value in state.items():
+        m = _OUTPUT_KEY.match(key)
+        renamed[f"{out_name}.{m.group(3)}" if m else key] = value.detach().to(torch.float32)
+    gen.load_state_dict(renamed, strict=True)
+    return gen.eval().requires_grad_(False)
+
+
+def load_generator(path: str | Path) -> ProGANGenerator:
+    """Open a ProGAN generator from ``.pth``, ``.safetensors`` or a model bundle folder.
+
+    The module returns images in the [-1, 1] scale, unclamped, from z of shape (N, z_dim).
+    """
+    path = Path(path)
+    if path.is_dir():
+        candidate = path / "generator.safetensors"
+        if not candidate.is_file():
+            raise CheckpointError(f"{path}: a folder without generator.safetensors")
+        path = candidate
+    return generator_from_state_dict(read_state_dict(path), str(path))
+
+
+def save_generator(
+    gen: ProGANGenerator,
+    path: str | Path,
+    metadata: dict | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> None:
+    """Write generator weights as safetensors in the official key layout.
+
+    ``dtype=torch.float16`` halves the file (the loader widens to float32 again).
+    """
+    from safetensors.torch import save_file
+
+    state = {k: v.detach().to("cpu", dtype).contiguous() for k, v in gen.state_dict().items()}
+    meta = {"format": "ganpaint-progan", "widths": json.dumps(list(gen.widths))}
+    meta.update({k: str(v) for k, v in (metadata or {}).items()})
+    save_file(state, str(path), metadata=meta)

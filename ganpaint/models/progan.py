@@ -1,0 +1,173 @@
+"""The ProGAN generator in the official GAN Dissection layout (``layerN.conv.weight``,
+``layerN.wscale.b``, ``output_RxR.*``), with equalized-learning-rate scaling done at run time
+so the same module serves loading, training and editing.
+
+The module is a chain of named blocks ``layer1 … layer{2S}`` and ``output_RxR``; hooks on a
+block see its output after the leaky ReLU, which is where GAN Dissection reads and edits units.
+``forward`` returns images in the [-1, 1] scale, *unclamped* (clamp before display).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class PixelNorm(nn.Module):
+    """x / sqrt(mean(x^2 over channels) + eps), computed in float32 for half inputs."""
+
+    def __init__(self, eps: float = 1e-8):
+        super().__init__()
+        self.eps = eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dtype in (torch.float16, torch.bfloat16):
+            xf = x.float()
+            return (xf * torch.rsqrt(xf.pow(2).mean(dim=1, keepdim=True) + self.eps)).to(x.dtype)
+        return x * torch.rsqrt(x.pow(2).mean(dim=1, keepdim=True) + self.eps)
+
+
+class WScale(nn.Module):
+    """Equalized learning rate: ``x * scale + b``; ``b`` is the block's bias (key ``wscale.b``)."""
+
+    def __init__(self, channels: int, scale: float):
+        super().__init__()
+        self.scale = scale
+        self.b = nn.Parameter(torch.zeros(channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.scale + self.b.view(1, -1, 1, 1).to(x.dtype)
+
+
+class ConvBlock(nn.Module):
+    """Pixel norm, optional 2x nearest upsampling, conv (no bias), wscale, leaky ReLU 0.2."""
+
+    def __init__(
+        self,
+        in_ch: int,
+        out_ch: int,
+        kernel: int,
+        padding: int,
+        upsample: bool = False,
+        activation: bool = True,
+        gain: float = math.sqrt(2.0),
+    ):
+        super().__init__()
+        self.norm = PixelNorm()
+        self.upsample = upsample
+        self.conv = nn.Conv2d(in_ch, out_ch, kernel, padding=padding, bias=False)
+        self.wscale = WScale(out_ch, gain / math.sqrt(in_ch * kernel * kernel))
+        self.activation = activation
+        nn.init.normal_(self.conv.weight)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.norm(x)
+        if self.upsample:
+            x = F.interpolate(x, scale_factor=2, mode="nearest")
+        x = self.wscale(self.conv(x))
+        if self.activation:
+            x = F.leaky_relu(x, 0.2)
+        return x
+
+
+class ProGANGenerator(nn.Module):
+    """ProGAN generator: z (N, z_dim) -> image (N, 3, R, R), R = 4 * 2**(len(widths) - 1).
+
+    ``widths[s]`` is the channel count of stage s (layers 2s+1 and 2s+2, 1-based).
+    """
+
+    def __init__(self, widths: Sequence[int], z_dim: int = 512, out_channels: int = 3):
+        super().__init__()
+        widths = [int(w) for w in widths]
+        if not 2 <= len(widths) <= 9:
+            raise ValueError(f"ProGAN needs 2..9 stages (8..1024 px), got {len(widths)}")
+        self.widths = tuple(widths)
+        self.z_dim = int(z_dim)
+        self.resolution = 4 * 2 ** (len(widths) - 1)
+        names = []
+        in_ch = self.z_dim
+        for s, w in enumerate(widths):
+            first, second = f"layer{2 * s + 1}", f"layer{2 * s + 2}"
+            if s == 0:
+                self.add_module(first, ConvBlock(in_ch, w, 4, padding=3))
+            else:
+                self.add_module(first, ConvBlock(in_ch, w, 3, padding=1, upsample=True))
+            self.add_module(second, ConvBlock(w, w, 3, padding=1))
+            names += [first, second]
+            in_ch = w
+        out_name = f"output_{self.resolution}x{self.resolution}"
+        self.add_module(
+            out_name, ConvBlock(in_ch, out_channels, 1, padding=0, activation=False, gain=1.0)
+        )
+        self.layer_names: tuple[str, ...] = tuple(names)
+        self.output_name = out_name
+
+    # -- running parts of the chain -------------------------------------------------------
+
+    def block_names(self) -> tuple[str, ...]:
+        """Every block in order, the output block last."""
+        return self.layer_names + (self.output_name,)
+
+    def layer_resolution(self, name: str) -> int:
+        """Spatial size of the named layer's output (``layer1``/``layer2`` are 4x4)."""
+        if name == self.output_name:
+            return self.resolution
+        index = self.layer_names.index(name)
+        return 4 * 2 ** (index // 2)
+
+    def layer_channels(self, name: str) -> int:
+        if name == self.output_name:
+            return 3
+        return self.widths[self.layer_names.index(name) // 2]
+
+    def run(
+        self, x: torch.Tensor, after: str | None = None, until: str | None = None
+    ) -> torch.Tensor:
+        """Run the blocks strictly after ``after`` up to and including ``until``.
+
+        ``after=None`` starts from z (N, z_dim) or (N, z_dim, 1, 1); ``until=None`` runs to
+        the image.
+        """
+        names = self.block_names()
+        start = 0 if after is None else names.index(after) + 1
+        stop = len(names) if until is None else names.index(until) + 1
+        if start == 0 and x.dim() == 2:
+            x = x.view(x.shape[0], x.shape[1], 1, 1)
+        for name in names[start:stop]:
+            x = getattr(self, name)(x)
+        return x
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.run(z)
+
+    def arch_summary(self) -> dict:
+        return {
+            "architecture": "progan",
+            "z_dim": self.z_dim,
+            "resolution": self.resolution,
+            "widths": list(self.widths),
+            "layers": {
+                n: [self.layer_channels(n), self.layer_resolution(n), self.layer_resolution(n)]
+                for n in self.layer_names
+            },
+            "parameters": sum(p.numel() for p in self.parameters()),
+        }
+
+
+def progan_flops(widths: Sequence[int], z_dim: int = 512) -> float:
+    """Multiply-adds x2 of one forward pass (convolutions only), in FLOP."""
+    total = 0.0
+    in_ch = z_dim
+    for s, w in enumerate(widths):
+        res = 4 * 2**s
+        k1 = 16 if s == 0 else 9
+        total += 2.0 * in_ch * w * k1 * res * res
+        total += 2.0 * w * w * 9 * res * res
+        in_ch = w
+    res = 4 * 2 ** (len(widths) - 1)
+    total += 2.0 * in_ch * 3 * res * res
+    return total
