@@ -234,9 +234,12 @@ class EditDocument:
         self._set_strokes(tuple(s))
 
     def reset(self) -> None:
-        """Remove every stroke (one undo step)."""
+        """Remove every stroke and any live preview (one undo step)."""
+        self.preview = None
         if self._strokes:
             self._set_strokes(())
+        else:
+            self._changed("strokes", modified=False)
 
     def undo(self) -> bool:
         if not self._undo:
