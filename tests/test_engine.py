@@ -17,6 +17,7 @@ from ganpaint.engine import (
     UnitEdit,
     UnitLevels,
     apply_strokes,
+    compose_edits,
     layer_shapes,
     resample_mask,
     z_from_seed,
@@ -259,3 +260,42 @@ def test_render_errors_are_results():
     doc.add_stroke(_stroke(units=(999,)))
     res = r.render(doc.snapshot())
     assert not res.ok and "999" in res.error and res.image is None
+
+
+def test_composed_affine_equals_sequential_rule():
+    g = torch.Generator().manual_seed(4)
+    h = torch.randn(1, 6, 4, 4, generator=g)
+    edits = [
+        UnitEdit(
+            torch.tensor([0, 2, 5]), torch.randn(3, generator=g), 0.7, torch.rand(4, 4, generator=g)
+        ),
+        UnitEdit(torch.tensor([2, 3]), torch.zeros(2), 1.0, torch.rand(4, 4, generator=g)),
+        UnitEdit(
+            torch.tensor([5, 0]), torch.randn(2, generator=g), 0.3, torch.rand(4, 4, generator=g)
+        ),
+    ]
+    a, b = compose_edits(edits, 6, 4)
+    torch.testing.assert_close(a * h + b, apply_strokes(h, edits), atol=1e-6, rtol=1e-6)
+    torch.testing.assert_close(a[1], torch.ones(4, 4))  # an untouched unit keeps identity
+    torch.testing.assert_close(b[1], torch.zeros(4, 4))
+
+
+def test_preview_fold_equals_full_composition():
+    gen = _gen()
+    r = Renderer(gen, "cpu")
+    committed = (_stroke(units=(1, 2, 3), box=(0, 10, 0, 10)),)
+    preview = _stroke(units=(3, 4), action="remove", box=(5, 20, 5, 20))
+    r.affine("layer4", committed)
+    a1, b1 = r.affine("layer4", committed + (preview,))  # folded onto the cached prefix
+    a2, b2 = compose_edits([r.unit_edit(s) for s in committed + (preview,)], 32, 8)
+    torch.testing.assert_close(a1, a2)
+    torch.testing.assert_close(b1, b2)
+
+
+def test_multi_layer_strokes_render():
+    r = Renderer(_gen(), "cpu")
+    doc = EditDocument("m", "layer4", seed=9)
+    doc.add_stroke(_stroke(units=(1,), box=(0, 16, 0, 16)))
+    doc.add_stroke(Stroke("tree", "draw", (2, 3), 1.0, 0.9, "layer6", _mask(32, 0, 16, 0, 16)))
+    res = r.render(doc.snapshot())
+    assert res.ok and not np.array_equal(res.image, r.render_full(9))

@@ -3,11 +3,18 @@
 Headless (no Qt). See ARCHITECTURE.md, "The edit" and "Rendering for real time".
 """
 
+from ganpaint.engine.compose import compose_edits, fold_edit
 from ganpaint.engine.document import DocumentSnapshot, EditDocument, Stroke
 from ganpaint.engine.hooks import StopForward, Trace, TraceDict, layer_shapes
 from ganpaint.engine.intervention import UnitEdit, apply_edit, apply_strokes, resample_mask
 from ganpaint.engine.levels import UnitLevels
-from ganpaint.engine.renderer import Renderer, RenderResult, pick_device, to_uint8
+from ganpaint.engine.renderer import (
+    Renderer,
+    RenderResult,
+    device_description,
+    pick_device,
+    to_uint8,
+)
 from ganpaint.engine.seeds import z_from_seed, zs_from_seeds
 
 __all__ = [
@@ -23,6 +30,9 @@ __all__ = [
     "UnitLevels",
     "apply_edit",
     "apply_strokes",
+    "compose_edits",
+    "device_description",
+    "fold_edit",
     "layer_shapes",
     "pick_device",
     "resample_mask",

@@ -69,7 +69,8 @@ class UnitLevels:
                 seeds = range(
                     ESTIMATE_SEED_BASE + start, ESTIMATE_SEED_BASE + min(samples, start + 16)
                 )
-                z = zs_from_seeds(seeds, z_dim).to(device)
+                dtype = next(generator.parameters()).dtype
+                z = zs_from_seeds(seeds, z_dim).to(device, dtype)
                 h = generator.run(z, until=layer).float()
                 chunks.append(h.permute(1, 0, 2, 3).reshape(h.shape[1], -1).cpu())
         acts = torch.cat(chunks, dim=1)
