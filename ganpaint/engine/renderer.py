@@ -159,7 +159,8 @@ class Renderer:
             raise ValueError(f"precision must be one of {sorted(PRECISIONS)}")
         self.dtype = PRECISIONS[self.precision]
         self.generator = generator
-        net = copy.deepcopy(generator) if self.dtype != torch.float32 else generator
+        # A private copy: the caller's module stays where it is (the app may fall back to CPU).
+        net = copy.deepcopy(generator)
         net = net.to(self.device, self.dtype).eval().requires_grad_(False)
         if channels_last is None:
             channels_last = False
@@ -221,6 +222,13 @@ class Renderer:
             (stroke, layer), lambda: resample_mask(stroke.mask, (side, side)).to(self.device)
         )
         return UnitEdit(units.to(self.device), values.to(self.device), stroke.strength, mask)
+
+    def unit_edit_uncached(self, stroke: Stroke) -> UnitEdit:
+        """Like :meth:`unit_edit` with the mask pooled anew (the naive path)."""
+        edit = self.unit_edit(stroke)
+        side = self.generator.layer_resolution(stroke.layer)
+        mask = resample_mask(stroke.mask, (side, side)).to(self.device)
+        return UnitEdit(edit.units, edit.values, edit.strength, mask)
 
     def affine(self, layer: str, strokes: tuple[Stroke, ...]) -> tuple[torch.Tensor, torch.Tensor]:
         """(A, B) of ``strokes`` (all at ``layer``), reusing the map of all but the last."""

@@ -158,16 +158,24 @@ class ProGANGenerator(nn.Module):
         }
 
 
-def progan_flops(widths: Sequence[int], z_dim: int = 512) -> float:
-    """Multiply-adds x2 of one forward pass (convolutions only), in FLOP."""
-    total = 0.0
+def block_flops(widths: Sequence[int], z_dim: int = 512) -> dict[str, float]:
+    """FLOP (2 x multiply-adds of the convolutions) of each block, in forward order."""
+    flops: dict[str, float] = {}
     in_ch = z_dim
     for s, w in enumerate(widths):
         res = 4 * 2**s
         k1 = 16 if s == 0 else 9
-        total += 2.0 * in_ch * w * k1 * res * res
-        total += 2.0 * w * w * 9 * res * res
+        flops[f"layer{2 * s + 1}"] = 2.0 * in_ch * w * k1 * res * res
+        flops[f"layer{2 * s + 2}"] = 2.0 * w * w * 9 * res * res
         in_ch = w
     res = 4 * 2 ** (len(widths) - 1)
-    total += 2.0 * in_ch * 3 * res * res
-    return total
+    flops[f"output_{res}x{res}"] = 2.0 * in_ch * 3 * res * res
+    return flops
+
+
+def progan_flops(widths: Sequence[int], z_dim: int = 512, after: str | None = None) -> float:
+    """FLOP of one forward pass, or of the blocks strictly after the layer ``after``."""
+    flops = block_flops(widths, z_dim)
+    names = list(flops)
+    start = 0 if after is None else names.index(after) + 1
+    return sum(flops[n] for n in names[start:])

@@ -1,0 +1,109 @@
+"""``ganpaint bench``: edit-to-frame latency of the naive and the optimised path."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "bench",
+        help="measure edit-to-frame latency (naive vs optimised) and the hardware ceiling",
+        description="Render a scripted drag through the naive per-request path and through "
+        "the app's optimised path in one run; print p50/p95 latency, their ratio, GFLOP per "
+        "frame, achieved GFLOP/s, a matrix-multiply ceiling and the FLOP floor, and the "
+        "dissection throughput. Figures are measurements, not pass/fail checks.",
+    )
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--model", help="bundle folder or checkpoint (default: the bundled model)")
+    which.add_argument(
+        "--arch", choices=["progan256"], help="random weights with the official LSUN widths"
+    )
+    p.add_argument("--device", default=None, help="cpu, cuda or mps (default: best available)")
+    p.add_argument("--frames", type=int, default=30, help="frames per path (default 30)")
+    p.add_argument("--layer", default=None, help="edit layer (default: the model's default)")
+    p.add_argument(
+        "--precision",
+        choices=["fp32", "fp16", "bf16"],
+        default=None,
+        help="optimised path precision (default: fp16 on CUDA, fp32 on CPU)",
+    )
+    p.add_argument("--no-cuda-graphs", action="store_true", help="disable CUDA graph replay")
+    p.add_argument("--channels-last", action="store_true", help="channels_last memory format")
+    p.add_argument(
+        "--dissect-samples",
+        type=int,
+        default=64,
+        help="samples for the dissection throughput figure (0 to skip)",
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler=_bench)
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from ganpaint.engine.bench import random_progan256, run_bench
+    from ganpaint.errors import GanpaintError
+    from ganpaint.models import load_bundle
+
+    if not 1 <= args.frames <= 100_000:
+        raise GanpaintError(f"--frames must be in 1..100000, got {args.frames}")
+    if args.arch == "progan256":
+        gen, name, dissection, layer, bundle = (
+            random_progan256(),
+            "progan256-random",
+            None,
+            None,
+            None,
+        )
+    else:
+        bundle = load_bundle(args.model)
+        gen, name, dissection = bundle.generator, bundle.name, bundle.dissection
+        layer = bundle.default_layer
+    layer = args.layer or layer
+    if layer is not None and layer not in gen.layer_names:
+        raise GanpaintError(f"--layer {layer!r} is not a layer of {name}")
+    options = {
+        "precision": args.precision,
+        "cuda_graphs": not args.no_cuda_graphs,
+        "channels_last": args.channels_last,
+    }
+    dissect_fn = None
+    if args.dissect_samples > 0:
+        from ganpaint.engine.bench import dissect_throughput
+
+        def dissect_fn(device):
+            return dissect_throughput(gen, bundle, device, args.dissect_samples)
+
+    try:
+        result = run_bench(
+            gen, name, args.device, args.frames, layer, dissection, options, dissect_fn
+        )
+    except ValueError as exc:
+        raise GanpaintError(str(exc)) from None
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print(f"model      {result['model']}  layer {result['layer']}")
+    print(
+        f"device     {result['device']}  precision {result['precision']}"
+        f"{'  cuda graphs' if result['cuda_graphs'] else ''}"
+    )
+    print(
+        f"work       {result['gflop_per_frame']:.2f} GFLOP per frame "
+        f"({result['gflop_full_forward']:.2f} for a full forward)"
+    )
+    print(
+        f"ceiling    {result['ceiling_gflops']:.0f} GFLOP/s (matmul, same run) -> floor "
+        f"{result['floor_ms']:.2f} ms"
+    )
+    for key in ("naive", "optimised"):
+        r = result[key]
+        print(f"{key:<10} p50 {r['p50_ms']:8.2f} ms   p95 {r['p95_ms']:8.2f} ms")
+    print(
+        f"speedup    {result['speedup']:.2f}x   optimised = {result['optimised_over_floor']:.2f}x "
+        f"floor, {result['achieved_gflops']:.0f} GFLOP/s achieved"
+    )
+    if result["dissect_samples_per_s"] is not None:
+        print(f"dissection {result['dissect_samples_per_s']:.1f} samples/s")
+    return 0

@@ -1,0 +1,224 @@
+"""Edit-to-frame latency measurement: the naive per-request path against the app's path.
+
+*naive* is what the original GANPaint server did per request: register a hook, lower every
+stroke (masks pooled anew), run the whole generator from z in float32, copy the image out.
+*optimised* is :class:`~ganpaint.engine.Renderer`, exactly as the app's render worker calls
+it. Both render the same scripted drag (committed strokes plus a growing preview stroke), and
+each frame is timed from the document change to a uint8 HxWx3 array on the host. A matrix
+multiply measured in the same run gives the hardware ceiling, so the gap is a ratio.
+"""
+
+from __future__ import annotations
+
+import copy
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ganpaint.engine.document import EditDocument, Stroke
+from ganpaint.engine.hooks import Trace
+from ganpaint.engine.intervention import apply_strokes
+from ganpaint.engine.renderer import Renderer, pick_device, to_uint8
+from ganpaint.engine.seeds import z_from_seed
+from ganpaint.models.progan import ProGANGenerator, progan_flops
+
+# Karras et al.'s LSUN widths (FACTS.md): 512 up to 32 px, then 256, 128, 64 at 256 px.
+PROGAN256_WIDTHS = (512, 512, 512, 512, 256, 128, 64)
+
+
+def random_progan256(seed: int = 0) -> ProGANGenerator:
+    torch.manual_seed(seed)
+    return ProGANGenerator(PROGAN256_WIDTHS, z_dim=512).eval().requires_grad_(False)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def matmul_ceiling(device: torch.device, dtype: torch.dtype = torch.float32) -> float:
+    """Best achieved GFLOP/s of a square matrix product on ``device`` in ``dtype``."""
+    n = 8192 if device.type == "cuda" else 2048
+    a = torch.randn(n, n, device=device).to(dtype)
+    b = torch.randn(n, n, device=device).to(dtype)
+    best = float("inf")
+    for i in range(8 if device.type == "cuda" else 5):
+        _sync(device)
+        start = time.perf_counter()
+        torch.mm(a, b)
+        _sync(device)
+        if i:
+            best = min(best, time.perf_counter() - start)
+    return 2.0 * n**3 / best / 1e9
+
+
+@dataclass
+class Drag:
+    """A scripted drag: ``committed`` strokes, then a preview stroke that grows each frame."""
+
+    committed: list[Stroke]
+    frames: list[Stroke]
+
+
+def scripted_drag(gen: ProGANGenerator, layer: str, frames: int, units: int = 15) -> Drag:
+    side = gen.resolution
+    rng = np.random.default_rng(0)
+    channels = gen.layer_channels(layer)
+    pick = tuple(int(u) for u in rng.choice(channels, size=min(units, channels), replace=False))
+    yy, xx = np.mgrid[0:side, 0:side]
+
+    def disc(cx: float, cy: float, r: float) -> np.ndarray:
+        return (((xx - cx) ** 2 + (yy - cy) ** 2) <= r * r).astype(np.uint8) * 255
+
+    committed = [
+        Stroke("tree", "draw", pick, 1.0, 0.99, layer, disc(side * 0.25, side * 0.7, side * 0.12)),
+        Stroke(
+            "tree", "remove", pick[:5], 1.0, 0.99, layer, disc(side * 0.7, side * 0.3, side * 0.1)
+        ),
+    ]
+    drag: list[Stroke] = []
+    mask = np.zeros((side, side), np.uint8)
+    for i in range(frames):
+        t = i / max(frames - 1, 1)
+        mask = np.maximum(mask, disc(side * (0.2 + 0.6 * t), side * 0.5, side * 0.08))
+        drag.append(Stroke("tree", "draw", pick, 1.0, 0.99, layer, mask.copy()))
+    return Drag(committed, drag)
+
+
+def _percentiles(ms: list[float]) -> dict[str, float]:
+    ordered = sorted(ms)
+    p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+    return {"p50_ms": statistics.median(ordered), "p95_ms": p95}
+
+
+def bench_naive(gen: ProGANGenerator, renderer: Renderer, drag: Drag, seed: int) -> list[float]:
+    """Per frame: hooks registered, every stroke lowered, full float32 forward from z."""
+    device = renderer.device
+    z = z_from_seed(seed, gen.z_dim)[None].to(device)
+    net = copy.deepcopy(gen).to(device, torch.float32)
+    layer = drag.frames[0].layer
+    times = []
+    for preview in drag.frames:
+        start = time.perf_counter()
+        strokes = drag.committed + [preview]
+        edits = [renderer.unit_edit_uncached(s) for s in strokes]
+        with torch.no_grad(), Trace(net, layer, edit_output=lambda h, e=edits: apply_strokes(h, e)):
+            image = to_uint8(net(z))[0]
+        assert image.dtype == np.uint8
+        times.append((time.perf_counter() - start) * 1000.0)
+    return times
+
+
+def bench_optimised(renderer: Renderer, drag: Drag, seed: int) -> list[float]:
+    """Per frame: the document changes, the app's renderer turns its snapshot into uint8."""
+    doc = EditDocument("bench", drag.frames[0].layer, seed=seed)
+    for s in drag.committed:
+        doc.add_stroke(s)
+    times = []
+    for preview in drag.frames:
+        start = time.perf_counter()
+        doc.set_preview(preview)
+        result = renderer.render(doc.snapshot())
+        if not result.ok:
+            raise RuntimeError(result.error)
+        times.append((time.perf_counter() - start) * 1000.0)
+    return times
+
+
+def run_bench(
+    gen: ProGANGenerator,
+    model_name: str,
+    device: str | None = None,
+    frames: int = 30,
+    layer: str | None = None,
+    dissection: dict | None = None,
+    renderer_options: dict | None = None,
+    dissect_fn: Callable[[torch.device], float] | None = None,
+) -> dict:
+    """Measure both paths in one run and return the figures ``ganpaint bench`` prints."""
+    dev = pick_device(device)
+    layer = layer or ("layer4" if "layer4" in gen.layer_names else gen.layer_names[0])
+    renderer = Renderer(gen, dev, dissection, **(renderer_options or {}))
+    drag = scripted_drag(gen, layer, frames)
+    seed = 1234
+    warm = scripted_drag(gen, layer, 3)
+    bench_optimised(renderer, warm, seed)  # first use: caches, graph capture, level estimate
+    bench_naive(gen, renderer, warm, seed)
+    naive = bench_naive(gen, renderer, drag, seed)
+    optimised = bench_optimised(renderer, drag, seed)
+    dtype = renderer.dtype
+    ceiling = matmul_ceiling(dev, dtype)
+    gflop = progan_flops(gen.widths, gen.z_dim, after=layer) / 1e9
+    result = {
+        "device": _describe_device(dev),
+        "model": model_name,
+        "layer": layer,
+        "precision": renderer.precision,
+        "cuda_graphs": renderer.use_graphs,
+        "frames": frames,
+        "gflop_per_frame": gflop,
+        "gflop_full_forward": progan_flops(gen.widths, gen.z_dim) / 1e9,
+        "ceiling_gflops": ceiling,
+        "floor_ms": gflop / ceiling * 1000.0,
+        "naive": _percentiles(naive),
+        "optimised": _percentiles(optimised),
+    }
+    result["speedup"] = result["naive"]["p50_ms"] / result["optimised"]["p50_ms"]
+    result["achieved_gflops"] = gflop / (result["optimised"]["p50_ms"] / 1000.0)
+    result["optimised_over_floor"] = result["optimised"]["p50_ms"] / result["floor_ms"]
+    result["dissect_samples_per_s"] = dissect_fn(dev) if dissect_fn is not None else None
+    return result
+
+
+def _describe_device(dev: torch.device) -> str:
+    if dev.type == "cuda":
+        return f"cuda:{torch.cuda.get_device_name(dev)}"
+    if dev.type == "cpu":
+        return f"cpu:{torch.get_num_threads()} threads"
+    return dev.type
+
+
+def dissect_throughput(gen: ProGANGenerator, bundle, device: torch.device, samples: int) -> float:
+    """Samples/s of dissection's per-sample work: generate, segment, threshold and count.
+
+    Uses the bundle's segmenter when it has one, else counts against a fixed label map, so
+    the figure covers generation, upsampling, thresholding and IoU counting in either case.
+    """
+    from ganpaint.dissect.stats import IoUCounter
+
+    layer = "layer4" if "layer4" in gen.layer_names else gen.layer_names[0]
+    segmenter = bundle.load_segmenter() if bundle is not None else None
+    if segmenter is not None:
+        segmenter = segmenter.to(device).eval()
+    concepts = 11
+    channels = gen.layer_channels(layer)
+    counter = IoUCounter(channels, concepts, device=device)
+    batch = 16 if device.type == "cpu" else 64
+    threshold = torch.zeros(1, channels, 1, 1, device=device)
+    net = copy.deepcopy(gen).to(device)
+    done = 0
+    _sync(device)
+    start = time.perf_counter()
+    with torch.inference_mode():
+        while done < samples:
+            n = min(batch, samples - done)
+            z = torch.stack([z_from_seed(10**9 + done + i, gen.z_dim) for i in range(n)]).to(device)
+            with Trace(net, layer) as trace:
+                images = net(z)
+            if segmenter is not None:
+                labels = segmenter(images).argmax(1)
+            else:
+                labels = torch.zeros(
+                    n, gen.resolution, gen.resolution, dtype=torch.long, device=device
+                )
+            up = torch.nn.functional.interpolate(
+                trace.output, size=labels.shape[-2:], mode="bilinear", align_corners=False
+            )
+            counter.add(up > threshold, labels)
+            done += n
+    _sync(device)
+    return samples / (time.perf_counter() - start)

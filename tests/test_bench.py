@@ -1,0 +1,39 @@
+"""``ganpaint bench`` runs end to end on a tiny generator (a smoke test: no timing checks)."""
+
+from __future__ import annotations
+
+import json
+
+import torch
+
+from ganpaint.cli import main
+from ganpaint.models import ProGANGenerator, save_generator
+
+
+def test_bench_json_smoke(tmp_path, capsys):
+    torch.manual_seed(0)
+    path = tmp_path / "tiny.safetensors"
+    save_generator(ProGANGenerator([32, 32, 16], z_dim=32), path)
+    args = ["bench", "--model", str(path), "--device", "cpu", "--frames", "3"]
+    assert main([*args, "--dissect-samples", "4", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    for key in (
+        "device",
+        "model",
+        "gflop_per_frame",
+        "ceiling_gflops",
+        "floor_ms",
+        "speedup",
+        "dissect_samples_per_s",
+    ):
+        assert key in out
+    for path_name in ("naive", "optimised"):
+        assert out[path_name]["p50_ms"] > 0 and out[path_name]["p95_ms"] >= out[path_name]["p50_ms"]
+    assert out["device"].startswith("cpu") and out["dissect_samples_per_s"] > 0
+    assert main(args) == 0
+    assert "speedup" in capsys.readouterr().out
+
+
+def test_bench_rejects_bad_arguments(tmp_path, capsys):
+    assert main(["bench", "--arch", "progan256", "--frames", "0"]) == 2
+    assert "--frames" in capsys.readouterr().err
