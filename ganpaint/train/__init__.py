@@ -1,0 +1,36 @@
+"""Training the scene world's models: the ProGAN generator (:func:`train_gan`), the scene
+segmenter (:func:`train_segmenter`), their quality checks (:func:`evaluate_gan`) and the
+one-shot pipeline that builds the shipped bundle (``python -m ganpaint.train.pipeline``).
+
+Modules: ``configs`` (named :class:`GANConfig`), ``discriminator``, ``gan`` (the GAN loop),
+``segmenter`` (segmenter training and held-out mIoU), ``data`` (seed ranges, rendering),
+``quality`` (pixel shares, Fréchet distance), ``device`` (device and precision guards),
+``pipeline``. Imports here are lazy so ``python -m ganpaint.train.<module>`` stays clean.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_EXPORTS = {
+    "GANConfig": "ganpaint.train.configs",
+    "CONFIGS": "ganpaint.train.configs",
+    "get_config": "ganpaint.train.configs",
+    "GANTrainer": "ganpaint.train.gan",
+    "train_gan": "ganpaint.train.gan",
+    "train_segmenter": "ganpaint.train.segmenter",
+    "evaluate_segmenter": "ganpaint.train.segmenter",
+    "evaluate_gan": "ganpaint.train.quality",
+    "frechet_distance": "ganpaint.train.quality",
+    "run_pipeline": "ganpaint.train.pipeline",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        import importlib
+
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'ganpaint.train' has no attribute {name!r}")

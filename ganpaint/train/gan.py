@@ -1,0 +1,618 @@
+"""GAN training on the scene world: ProGAN generator (equalized LR, no progressive growing),
+the residual-free discriminator of :mod:`ganpaint.train.discriminator`, non-saturating
+logistic loss, lazy R1 on reals, Adam, an EMA copy of the generator with ramp-up, bf16
+autocast on CUDA (float32 elsewhere).
+
+The training set is rendered up front and kept on the device as uint8; batches are drawn by
+epoch-wise permutation with random horizontal flips. :class:`GANTrainer` owns the models and
+the loop; :func:`train_gan` is the one-call entry point (render, resume, train, export).
+
+Files in ``out_dir``: ``checkpoint.pt`` (tensors and plain values only, so it loads with
+``torch.load(weights_only=True)``; written atomically), ``samples_XXXXXX.png`` (8x8 grid from
+the EMA generator at fixed seeds), ``metrics.jsonl`` and ``generator_ema.safetensors``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ganpaint.errors import GanpaintError
+from ganpaint.models.checkpoint import save_generator
+from ganpaint.models.progan import ProGANGenerator
+from ganpaint.train.configs import GANConfig, get_config
+from ganpaint.train.data import GAN_TRAIN_SEED, float_to_uint8, random_flip, render_scenes
+from ganpaint.train.device import (
+    autocast,
+    bf16_autocast_works,
+    describe_device,
+    pick_device,
+    setup_backend,
+    synchronize,
+)
+from ganpaint.train.discriminator import Discriminator
+
+CHECKPOINT_FORMAT = "ganpaint-gan-checkpoint"
+CHECKPOINT_VERSION = 1
+SAMPLE_SEEDS = range(64)
+# Architecture fields that must match for a checkpoint to be resumed.
+_ARCH_FIELDS = ("resolution", "g_widths", "z_dim", "d_widths")
+
+Log = Callable[[str], None]
+
+
+def z_for_seeds(seeds: Iterable[int], z_dim: int) -> torch.Tensor:
+    """Latents (N, z_dim): row i is ``RandomState(seeds[i]).standard_normal(z_dim)`` (float32),
+    the same vectors as ``ganpaint.engine.seeds.zs_from_seeds`` (``train`` does not import
+    the engine)."""
+    rows = [np.random.RandomState(int(s)).standard_normal(int(z_dim)) for s in seeds]
+    if not rows:
+        return torch.zeros((0, int(z_dim)))
+    return torch.from_numpy(np.stack(rows).astype(np.float32))
+
+
+def _to_cpu(obj: Any) -> Any:
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().to("cpu").clone()
+    if isinstance(obj, dict):
+        return {k: _to_cpu(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_to_cpu(v) for v in obj]
+    if isinstance(obj, tuple):
+        return tuple(_to_cpu(v) for v in obj)
+    return obj
+
+
+def _plain(value: Any) -> Any:
+    return [_plain(v) for v in value] if isinstance(value, (list, tuple)) else value
+
+
+def _make_adam(params, lr: float, betas: tuple[float, float], device: torch.device):
+    if device.type == "cuda":
+        try:
+            return torch.optim.Adam(params, lr=lr, betas=betas, eps=1e-8, fused=True)
+        except (RuntimeError, TypeError, ValueError):
+            pass
+    return torch.optim.Adam(params, lr=lr, betas=betas, eps=1e-8)
+
+
+def _load_optimizer(opt: torch.optim.Optimizer, state: dict) -> None:
+    """Load an optimizer state but keep this run's implementation flags (fused/foreach)."""
+    keep = [
+        {k: g[k] for k in ("fused", "foreach", "capturable", "differentiable") if k in g}
+        for g in opt.param_groups
+    ]
+    opt.load_state_dict(state)
+    for group, flags in zip(opt.param_groups, keep, strict=True):
+        group.update(flags)
+
+
+def image_grid(images: np.ndarray, cols: int = 8) -> np.ndarray:
+    """uint8 (N, H, W, 3) -> one (rows*H, cols*W, 3) image."""
+    n, h, w, c = images.shape
+    rows = math.ceil(n / cols)
+    grid = np.zeros((rows * h, cols * w, c), np.uint8)
+    for i in range(n):
+        r, k = divmod(i, cols)
+        grid[r * h : (r + 1) * h, k * w : (k + 1) * w] = images[i]
+    return grid
+
+
+class GANTrainer:
+    """Models, optimisers, data and the training loop of one GAN run in ``out_dir``."""
+
+    def __init__(
+        self,
+        config: str | GANConfig,
+        out_dir: str | Path,
+        device: str | torch.device | None = None,
+        resume: bool = True,
+        log: Log | None = None,
+    ):
+        self.cfg = cfg = get_config(config)
+        self.out_dir = Path(out_dir)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.log: Log = log or (lambda msg: None)
+        self.device = dev = pick_device(device)
+        setup_backend(dev)
+        torch.manual_seed(cfg.seed)
+        self.G = ProGANGenerator(cfg.g_widths, z_dim=cfg.z_dim).to(dev).train()
+        self.D = Discriminator(cfg.resolution, cfg.d_widths, cfg.mbstd_group).to(dev).train()
+        self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
+        c = cfg.r1_every / (cfg.r1_every + 1)  # lazy-regularisation correction (StyleGAN2)
+        self.opt_G = _make_adam(self.G.parameters(), cfg.lr, tuple(cfg.betas), dev)
+        d_betas = (cfg.betas[0] ** c, cfg.betas[1] ** c)
+        self.opt_D = _make_adam(self.D.parameters(), cfg.lr * c, d_betas, dev)
+        self.step = 0
+        self.images_seen = 0
+        self.train_seconds = 0.0
+        self.events: list[str] = []
+        self.fixed_z = z_for_seeds(SAMPLE_SEEDS, cfg.z_dim)
+        self.use_bf16 = bf16_autocast_works(dev)
+        self.data: torch.Tensor | None = None
+        self._perm: torch.Tensor | None = None
+        self._pos = 0
+        self._snapshot: dict | None = None
+        self._ema_cpu: tuple[int, dict] | None = None
+        self._sample_seconds = 0.5
+        self._step_seconds = 0.0
+        self._checkpoint_seconds: float | None = None
+        self.last_sample: Path | None = None
+        self.resumed_from_step: int | None = None
+        if resume and self.checkpoint_path.is_file():
+            self.load_checkpoint(self.checkpoint_path)
+
+    # -- files -------------------------------------------------------------------------
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.out_dir / "checkpoint.pt"
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.out_dir / "metrics.jsonl"
+
+    @property
+    def generator_path(self) -> Path:
+        return self.out_dir / "generator_ema.safetensors"
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to resume, as tensors and plain values on the CPU."""
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "version": CHECKPOINT_VERSION,
+            "config": self.cfg.to_dict(),
+            "step": self.step,
+            "images_seen": self.images_seen,
+            "train_seconds": self.train_seconds,
+            "use_bf16": self.use_bf16,
+            "events": list(self.events),
+            "G": _to_cpu(self.G.state_dict()),
+            "D": _to_cpu(self.D.state_dict()),
+            "G_ema": _to_cpu(self.G_ema.state_dict()),
+            "opt_G": _to_cpu(self.opt_G.state_dict()),
+            "opt_D": _to_cpu(self.opt_D.state_dict()),
+        }
+
+    def save_checkpoint(self, path: str | Path | None = None) -> Path:
+        """Write the checkpoint atomically (temporary file, then rename)."""
+        start = time.perf_counter()
+        path = Path(path) if path is not None else self.checkpoint_path
+        tmp = path.with_name(path.name + ".tmp")
+        torch.save(self.state_dict(), tmp)
+        os.replace(tmp, path)
+        self._checkpoint_seconds = time.perf_counter() - start
+        return path
+
+    def load_checkpoint(self, path: str | Path) -> None:
+        path = Path(path)
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # noqa: BLE001 - any unpickling failure is the file's fault
+            raise GanpaintError(f"{path}: cannot resume from this checkpoint ({exc})") from None
+        if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+            raise GanpaintError(f"{path}: not a ganpaint GAN training checkpoint")
+        saved = state.get("config", {})
+        for key in _ARCH_FIELDS:
+            mine, theirs = _plain(getattr(self.cfg, key)), _plain(saved.get(key))
+            if mine != theirs:
+                raise GanpaintError(
+                    f"{path}: was trained with {key}={theirs}, this config has {mine}; "
+                    "use another output folder or --no-resume"
+                )
+        self.G.load_state_dict(state["G"])
+        self.D.load_state_dict(state["D"])
+        self.G_ema.load_state_dict(state["G_ema"])
+        _load_optimizer(self.opt_G, state["opt_G"])
+        _load_optimizer(self.opt_D, state["opt_D"])
+        self.step = int(state["step"])
+        self.images_seen = int(state["images_seen"])
+        self.train_seconds = float(state.get("train_seconds", 0.0))
+        self.events = [str(e) for e in state.get("events", [])]
+        self.use_bf16 = self.use_bf16 and bool(state.get("use_bf16", True))
+        self.resumed_from_step = self.step
+        self.log(f"[gan] resumed from {path} at step {self.step}")
+
+    # -- data --------------------------------------------------------------------------
+
+    def set_data(self, images: np.ndarray | torch.Tensor) -> None:
+        """Training images, uint8 (N, R, R, 3); kept on the training device."""
+        if isinstance(images, np.ndarray):
+            images = torch.from_numpy(np.ascontiguousarray(images))
+        r = self.cfg.resolution
+        if images.dtype != torch.uint8 or tuple(images.shape[1:]) != (r, r, 3) or len(images) < 1:
+            raise GanpaintError(
+                f"training images must be uint8 (N, {r}, {r}, 3), got {images.dtype} "
+                f"{tuple(images.shape)}"
+            )
+        self.data = images.to(self.device)
+        self._perm = None
+
+    def _next_batch(self) -> torch.Tensor:
+        assert self.data is not None, "set_data() first"
+        b, n = self.cfg.batch, len(self.data)
+        if n < b:
+            idx = torch.randint(n, (b,), device=self.device)
+        else:
+            if self._perm is None or self._pos + b > n:
+                self._perm = torch.randperm(n, device=self.device)
+                self._pos = 0
+            idx = self._perm[self._pos : self._pos + b]
+            self._pos += b
+        x = self.data[idx].permute(0, 3, 1, 2).float().mul_(1.0 / 127.5).sub_(1.0)
+        return random_flip(x)
+
+    # -- one step ----------------------------------------------------------------------
+
+    def train_step(self) -> dict[str, torch.Tensor]:
+        """One discriminator step (with R1 every ``r1_every`` steps), one generator step,
+        one EMA update. Returns detached device scalars (no synchronisation)."""
+        cfg, dev, bf16 = self.cfg, self.device, self.use_bf16
+        b = cfg.batch
+        reals = self._next_batch()
+        z = torch.randn(b, cfg.z_dim, device=dev)
+        with torch.no_grad(), autocast(dev, bf16):
+            fakes = self.G(z)
+        with autocast(dev, bf16):
+            d_fake = self.D(fakes).float()
+            d_real = self.D(reals).float()
+        loss_d = F.softplus(d_fake).mean() + F.softplus(-d_real).mean()
+        self.opt_D.zero_grad(set_to_none=True)
+        loss_d.backward()
+        out = {"loss_d": loss_d.detach(), "d_real": d_real.mean().detach()}
+        out["d_fake"] = d_fake.mean().detach()
+        if self.step % cfg.r1_every == 0:
+            # R1 in float32: the penalty is a gradient of a gradient, bf16 is too coarse.
+            x = reals.detach().requires_grad_(True)
+            (grad,) = torch.autograd.grad(self.D(x).sum(), x, create_graph=True)
+            r1 = grad.square().sum(dim=(1, 2, 3)).mean()
+            (r1 * (0.5 * cfg.r1_gamma * cfg.r1_every)).backward()
+            out["r1"] = r1.detach()
+        self.opt_D.step()
+
+        self.D.requires_grad_(False)
+        z = torch.randn(b, cfg.z_dim, device=dev)
+        with autocast(dev, bf16):
+            d_gen = self.D(self.G(z)).float()
+        loss_g = F.softplus(-d_gen).mean()
+        self.opt_G.zero_grad(set_to_none=True)
+        loss_g.backward()
+        self.opt_G.step()
+        self.D.requires_grad_(True)
+        out["loss_g"] = loss_g.detach()
+
+        self.step += 1
+        self.images_seen += b
+        self._update_ema()
+        return out
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        half_life = float(self.cfg.ema_half_life_images)
+        if self.cfg.ema_rampup:
+            half_life = min(half_life, self.images_seen * self.cfg.ema_rampup)
+        beta = 0.5 ** (self.cfg.batch / max(half_life, 1e-8))
+        for p_ema, p in zip(self.G_ema.parameters(), self.G.parameters(), strict=True):
+            p_ema.lerp_(p.detach(), 1.0 - beta)
+
+    # -- samples and safety --------------------------------------------------------------
+
+    @torch.no_grad()
+    def sample_images(self, z: torch.Tensor | None = None, batch: int = 32) -> np.ndarray:
+        """uint8 (N, R, R, 3) from the EMA generator (float32) for ``z`` (default: fixed)."""
+        z = self.fixed_z if z is None else z
+        out = []
+        for i in range(0, len(z), batch):
+            out.append(float_to_uint8(self.G_ema(z[i : i + batch].to(self.device))).cpu())
+        return torch.cat(out).numpy()
+
+    def save_samples(self) -> Path:
+        from PIL import Image
+
+        start = time.perf_counter()
+        path = self.out_dir / f"samples_{self.step:06d}.png"
+        Image.fromarray(image_grid(self.sample_images())).save(path)
+        self.last_sample = path
+        self._sample_seconds = time.perf_counter() - start
+        return path
+
+    def _take_snapshot(self) -> None:
+        # A CPU copy of the EMA weights survives even a broken device (see export_generator).
+        self._ema_cpu = (self.step, _to_cpu(self.G_ema.state_dict()))
+        self._snapshot = {
+            "G": copy.deepcopy(self.G.state_dict()),
+            "D": copy.deepcopy(self.D.state_dict()),
+            "G_ema": copy.deepcopy(self.G_ema.state_dict()),
+            "opt_G": copy.deepcopy(self.opt_G.state_dict()),
+            "opt_D": copy.deepcopy(self.opt_D.state_dict()),
+            "step": self.step,
+            "images_seen": self.images_seen,
+        }
+
+    def _recover(self, why: str) -> None:
+        """Non-finite losses: go back to the last good snapshot; drop bf16 first, then
+        halve the learning rates."""
+        snap = self._snapshot
+        if snap is None:
+            raise GanpaintError(f"training diverged ({why}) before any good state was kept")
+        self.G.load_state_dict(snap["G"])
+        self.D.load_state_dict(snap["D"])
+        self.G_ema.load_state_dict(snap["G_ema"])
+        _load_optimizer(self.opt_G, copy.deepcopy(snap["opt_G"]))
+        _load_optimizer(self.opt_D, copy.deepcopy(snap["opt_D"]))
+        lost = self.step - snap["step"]
+        self.step, self.images_seen = snap["step"], snap["images_seen"]
+        if self.use_bf16:
+            self.use_bf16 = False
+            action = "switched to float32"
+        else:
+            for opt in (self.opt_G, self.opt_D):
+                for group in opt.param_groups:
+                    group["lr"] *= 0.5
+            action = "halved the learning rates"
+        event = (
+            f"step {self.step}: {why}; restored the last good state ({lost} steps lost), {action}"
+        )
+        self.events.append(event)
+        self.log(f"[gan] WARNING {event}")
+
+    def _end_reserve(self, write_checkpoint: bool) -> float:
+        """Seconds to keep for one more step, the final sample grid, checkpoint and export."""
+        reserve = 0.5 + 1.5 * self._step_seconds + 1.5 * self._sample_seconds
+        if write_checkpoint:
+            if self._checkpoint_seconds is None:
+                n = sum(p.numel() for p in self.G.parameters()) + sum(
+                    p.numel() for p in self.D.parameters()
+                )
+                reserve += 1.0 + n * 4 * 5 / 200e6  # G, D, EMA, 2 Adam moments at ~200 MB/s
+            else:
+                reserve += 1.5 * self._checkpoint_seconds
+        return reserve
+
+    # -- the loop ------------------------------------------------------------------------
+
+    def train(
+        self,
+        deadline: float | None = None,
+        max_steps: int | None = None,
+        stop_check: Callable[[], bool] | None = None,
+        log_every_s: float = 10.0,
+        sample_every: int | None = None,
+        checkpoint_every_s: float | None = None,
+        write_checkpoint: bool = True,
+        export: bool = True,
+    ) -> dict[str, Any]:
+        """Train until ``max_steps`` (total, counting resumed steps), the ``deadline``
+        (a ``time.perf_counter()`` value, checked every step, with time kept for the
+        final writes) or ``stop_check()`` returns True. Then write the last sample grid,
+        metrics, checkpoint and ``generator_ema.safetensors``. Returns a summary."""
+        cfg, dev = self.cfg, self.device
+        if self.data is None:
+            raise GanpaintError("no training data: call set_data() first")
+        max_steps = cfg.max_steps if max_steps is None else int(max_steps)
+        sample_every = cfg.sample_every if sample_every is None else sample_every
+        if checkpoint_every_s is None:
+            checkpoint_every_s = cfg.checkpoint_every_s
+        start_step, start_images = self.step, self.images_seen
+        self.log(
+            f"[gan] {cfg.name}: {cfg.resolution} px, batch {cfg.batch}, "
+            f"{len(self.data)} training scenes, device {describe_device(dev)}, "
+            f"{'bf16 autocast' if self.use_bf16 else 'float32'}, step {self.step}/{max_steps}"
+        )
+        keys = ("loss_d", "loss_g", "r1", "d_real", "d_fake")
+        sums = {k: torch.zeros((), device=dev) for k in keys}
+        counts = dict.fromkeys(keys, 0)
+        t_start = time.perf_counter()
+        last_log = last_ckpt = last_snap = t_start
+        log_step, log_images = self.step, self.images_seen
+        stop_reason = "max_steps"
+        self._take_snapshot()
+        metrics_file = self.metrics_path.open("a", encoding="utf-8")
+        last_metrics: dict[str, Any] = {}
+
+        def write_metrics(now: float) -> dict[str, Any]:
+            nonlocal log_step, log_images, last_log
+            synchronize(dev)
+            now = time.perf_counter()
+            row: dict[str, Any] = {
+                "step": self.step,
+                "images_seen": self.images_seen,
+            }
+            for k in keys:
+                row[k] = round(sums[k].item() / counts[k], 5) if counts[k] else None
+                sums[k].zero_()
+                counts[k] = 0
+            span = max(now - last_log, 1e-9)
+            row["img_s"] = round((self.images_seen - log_images) / span, 2)
+            row["elapsed_s"] = round(now - t_start, 2)
+            row["bf16"] = self.use_bf16
+            metrics_file.write(json.dumps(row) + "\n")
+            metrics_file.flush()
+            log_step, log_images, last_log = self.step, self.images_seen, now
+            return row
+
+        try:
+            while True:
+                if self.step >= max_steps:
+                    stop_reason = "max_steps"
+                    break
+                now = time.perf_counter()
+                if deadline is not None and now + self._end_reserve(write_checkpoint) >= deadline:
+                    stop_reason = "time budget"
+                    break
+                if stop_check is not None and stop_check():
+                    stop_reason = "stopped"
+                    break
+                out = self.train_step()
+                took = time.perf_counter() - now
+                # Exponential average; the first steps (autotuning) count fully.
+                self._step_seconds = max(took, 0.9 * self._step_seconds + 0.1 * took)
+                for k, v in out.items():
+                    sums[k] += v
+                    counts[k] += 1
+                if sample_every and self.step % sample_every == 0:
+                    self.save_samples()
+                now = time.perf_counter()
+                if now - last_log >= log_every_s or self.step == start_step + 1:
+                    row = write_metrics(now)
+                    finite = all(
+                        row[k] is None or math.isfinite(row[k]) for k in ("loss_d", "loss_g", "r1")
+                    )
+                    if not finite:
+                        self._recover("non-finite loss")
+                    else:
+                        last_metrics = row
+                        if time.perf_counter() - last_snap >= 60.0:
+                            self._take_snapshot()
+                            last_snap = time.perf_counter()
+                    self._print_progress(row, max_steps, deadline)
+                if (
+                    write_checkpoint
+                    and checkpoint_every_s
+                    and now - last_ckpt >= checkpoint_every_s
+                ):
+                    self.save_checkpoint()
+                    last_ckpt = time.perf_counter()
+            synchronize(dev)
+            loop_seconds = time.perf_counter() - t_start
+            self.train_seconds += loop_seconds
+            if counts["loss_d"]:
+                row = write_metrics(time.perf_counter())
+                if all(row[k] is None or math.isfinite(row[k]) for k in ("loss_d", "loss_g")):
+                    last_metrics = row
+                else:
+                    self._recover("non-finite loss at the end")
+        finally:
+            metrics_file.close()
+        if self.last_sample is None or self.last_sample.stem != f"samples_{self.step:06d}":
+            self.save_samples()
+        if write_checkpoint:
+            self.save_checkpoint()
+        if export:
+            self.export(self.generator_path)
+        steps = self.step - start_step
+        images = self.images_seen - start_images
+        summary = {
+            "config": cfg.name,
+            "steps": self.step,
+            "steps_this_run": steps,
+            "images_seen": self.images_seen,
+            "wall_s": round(loop_seconds, 2),
+            "train_seconds_total": round(self.train_seconds, 2),
+            "img_s": round(images / loop_seconds, 2) if loop_seconds > 0 else 0.0,
+            "device": describe_device(dev),
+            "bf16": self.use_bf16,
+            "stop_reason": stop_reason,
+            "dataset_size": len(self.data),
+            "resumed_from_step": self.resumed_from_step,
+            "last_metrics": last_metrics,
+            "events": list(self.events),
+            "samples": str(self.last_sample) if self.last_sample else None,
+        }
+        self.log(
+            f"[gan] stopped ({stop_reason}) at step {self.step}: {steps} steps, {images} images "
+            f"in {loop_seconds:.1f}s = {summary['img_s']:.1f} img/s"
+        )
+        return summary
+
+    def _print_progress(self, row: dict, max_steps: int, deadline: float | None) -> None:
+        def fmt(v: Any) -> str:
+            return "-" if v is None else f"{v:.3f}"
+
+        left = ""
+        if deadline is not None:
+            left = f" time left {max(deadline - time.perf_counter(), 0):.0f}s"
+        self.log(
+            f"[gan] step {row['step']}/{max_steps} images {row['images_seen']} "
+            f"{row['img_s']:.1f} img/s D {fmt(row['loss_d'])} G {fmt(row['loss_g'])} "
+            f"R1 {fmt(row['r1'])} elapsed {row['elapsed_s']:.0f}s{left}"
+        )
+
+    def export_generator(self) -> ProGANGenerator:
+        """A CPU copy of the EMA generator to export; when the device copy is unusable (a
+        device error, non-finite weights), the last CPU snapshot instead (noted in
+        ``events``)."""
+        try:
+            gen = copy.deepcopy(self.G_ema).to("cpu").eval()
+            if all(bool(torch.isfinite(p).all()) for p in gen.parameters()):
+                return gen
+            problem = "the EMA generator holds non-finite weights"
+        except Exception as exc:  # noqa: BLE001 - fall back to the CPU snapshot
+            problem = f"cannot copy the EMA generator ({type(exc).__name__}: {exc})"
+        if self._ema_cpu is None:
+            raise GanpaintError(f"{problem}, and no snapshot was kept")
+        step, state = self._ema_cpu
+        gen = ProGANGenerator(self.cfg.g_widths, z_dim=self.cfg.z_dim)
+        gen.load_state_dict(state)
+        self.events.append(f"exported the EMA snapshot of step {step}: {problem}")
+        self.log(f"[gan] WARNING {self.events[-1]}")
+        return gen.eval().requires_grad_(False)
+
+    def export(self, path: str | Path, metadata: dict | None = None) -> Path:
+        """Write the EMA generator (float32) with :func:`save_generator`."""
+        meta = {"config": self.cfg.name, "step": self.step, "images_seen": self.images_seen}
+        meta.update(metadata or {})
+        save_generator(self.G_ema, path, meta)
+        return Path(path)
+
+
+def _default_log(enabled: bool) -> Log:
+    if not enabled:
+        return lambda msg: None
+    return lambda msg: print(msg, flush=True)
+
+
+def train_gan(
+    config: str | GANConfig,
+    out_dir: str | Path,
+    device: str | torch.device | None = None,
+    resume: bool = True,
+    time_budget_s: float | None = None,
+    progress: bool = True,
+    max_steps: int | None = None,
+    data: np.ndarray | torch.Tensor | None = None,
+    workers: int | None = None,
+    stop_check: Callable[[], bool] | None = None,
+    log: Log | None = None,
+) -> dict[str, Any]:
+    """Train (or resume) a GAN in ``out_dir`` and export ``generator_ema.safetensors``.
+
+    The training set (``config.dataset_size`` scenes from seed 0) is rendered first, on all
+    cores, unless ``data`` (uint8 (N, R, R, 3)) is given. ``time_budget_s`` (default: the
+    config's) bounds the whole call, rendering included; ``max_steps`` (default: the
+    config's) counts resumed steps too. Returns the summary of :meth:`GANTrainer.train`.
+    """
+    t0 = time.perf_counter()
+    cfg = get_config(config)
+    log = log or _default_log(progress)
+    budget = time_budget_s if time_budget_s is not None else cfg.time_budget_s
+    deadline = t0 + budget if budget else None
+    if data is None:
+        # Render before the trainer touches the GPU (worker processes are forked).
+        limit = 0.4 * budget if budget else None
+        data, _ = render_scenes(
+            cfg.dataset_size,
+            cfg.resolution,
+            GAN_TRAIN_SEED,
+            workers=workers,
+            time_limit_s=limit,
+            min_n=min(cfg.dataset_size, 4 * cfg.batch),
+            log=log,
+            what="GAN training scenes",
+        )
+    trainer = GANTrainer(cfg, out_dir, device=device, resume=resume, log=log)
+    trainer.set_data(data)
+    summary = trainer.train(deadline=deadline, max_steps=max_steps, stop_check=stop_check)
+    summary["generator"] = str(trainer.generator_path)
+    summary["total_s"] = round(time.perf_counter() - t0, 2)
+    return summary

@@ -1,0 +1,407 @@
+"""Training the scene segmenter (:class:`ganpaint.models.segmenter.Segmenter`) on rendered
+scenes, and measuring it on held-out scenes.
+
+The segmenter must also read GAN output, which is softer, noisier and slightly off in colour
+compared with the renderer's images, so training batches are augmented on the device:
+flips, colour jitter (saturation, contrast, brightness, white balance), per-sample Gaussian
+blur, down-then-up sampling, smooth colour fields and pixel noise. The loss is
+cross-entropy with class weights ~ frequency^-1/2 so doors and windows count.
+
+Training scenes come from their own seed range (``SEGMENTER_TRAIN_SEED``), held-out
+evaluation from ``HELDOUT_SEED`` (see :mod:`ganpaint.train.data`).
+
+``python -m ganpaint.train.segmenter ...`` runs one training job (used by the pipeline to
+train the segmenter in a separate process); ``--help`` lists the options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ganpaint.models.segmenter import (
+    DEFAULT_DECODER,
+    DEFAULT_ENCODER,
+    Segmenter,
+    save_segmenter,
+)
+from ganpaint.train.data import (
+    HELDOUT_SEED,
+    SEGMENTER_TRAIN_SEED,
+    concepts,
+    random_flip,
+    render_scenes,
+)
+from ganpaint.train.device import (
+    autocast,
+    bf16_autocast_works,
+    describe_device,
+    pick_device,
+    setup_backend,
+    synchronize,
+)
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class SegmenterResult:
+    """A trained segmenter (CPU, eval mode) and its training/evaluation numbers."""
+
+    model: Segmenter
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+# -- augmentation --------------------------------------------------------------------------
+
+
+def gaussian_blur(x: torch.Tensor, sigma: torch.Tensor, radius: int = 3) -> torch.Tensor:
+    """Blur each sample of (N, C, H, W) with its own sigma (N,); sigma 0 leaves it as is."""
+    n, c, h, w = x.shape
+    k = torch.arange(-radius, radius + 1, device=x.device, dtype=torch.float32)
+    s = sigma.to(x.device, torch.float32).clamp_min(1e-3).view(n, 1)
+    kernel = torch.exp(-(k**2) / (2 * s**2))
+    kernel = (kernel / kernel.sum(dim=1, keepdim=True)).repeat_interleave(c, dim=0)
+    mode = "reflect" if radius < min(h, w) else "replicate"
+    v = x.reshape(1, n * c, h, w)
+    v = F.conv2d(
+        F.pad(v, (radius, radius, 0, 0), mode=mode), kernel.view(n * c, 1, 1, -1), groups=n * c
+    )
+    v = F.conv2d(
+        F.pad(v, (0, 0, radius, radius), mode=mode), kernel.view(n * c, 1, -1, 1), groups=n * c
+    )
+    return v.view(n, c, h, w)
+
+
+def augment(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Augment images (N, 3, H, W) in [-1, 1] and their labels (N, H, W) for training."""
+    n, _, h, w = x.shape
+    dev = x.device
+
+    def uniform(lo: float, hi: float, *shape: int) -> torch.Tensor:
+        return torch.empty(n, *shape, device=dev).uniform_(lo, hi)
+
+    def some(p: float) -> torch.Tensor:
+        return (torch.rand(n, 1, 1, 1, device=dev) < p).float()
+
+    x, y = random_flip(x, y)
+    u = (x + 1.0) * 0.5
+    gray = u.mean(dim=1, keepdim=True)
+    u = gray + (u - gray) * uniform(0.6, 1.4, 1, 1, 1)
+    mean = u.mean(dim=(1, 2, 3), keepdim=True)
+    u = mean + (u - mean) * uniform(0.7, 1.3, 1, 1, 1)
+    u = u + uniform(-0.12, 0.12, 1, 1, 1)
+    u = u * uniform(0.9, 1.1, 3, 1, 1)
+    sigma = torch.empty(n, device=dev).uniform_(0.0, 1.4) * (torch.rand(n, device=dev) < 0.6)
+    u = gaussian_blur(u, sigma)
+    if h >= 16 and torch.rand(()) < 0.5:
+        factor = float(np.random.choice([0.5, 0.625, 0.75]))
+        small = F.interpolate(
+            u, size=(max(int(h * factor), 1), max(int(w * factor), 1)), mode="area"
+        )
+        soft = F.interpolate(small, size=(h, w), mode="bilinear", align_corners=False)
+        pick = some(0.5)
+        u = soft * pick + u * (1 - pick)
+    field_ = torch.randn(n, 3, 4, 4, device=dev) * uniform(0.0, 0.05, 1, 1, 1)
+    u = u + F.interpolate(field_, size=(h, w), mode="bilinear", align_corners=False) * some(0.5)
+    u = u + torch.randn_like(u) * uniform(0.0, 0.05, 1, 1, 1) * some(0.7)
+    return u.clamp_(0.0, 1.0).mul_(2.0).sub_(1.0), y
+
+
+# -- metrics -------------------------------------------------------------------------------
+
+
+def class_weights(labels: torch.Tensor, num_classes: int, max_ratio: float = 10.0) -> torch.Tensor:
+    """Cross-entropy weights ~ frequency^-1/2, normalised to mean 1 over pixels, capped."""
+    counts = torch.bincount(labels.reshape(-1).long().cpu(), minlength=num_classes)[:num_classes]
+    freq = counts.double() / max(int(counts.sum()), 1)
+    w = (freq + 1e-4).rsqrt()
+    w = w / (freq * w).sum().clamp_min(1e-12)
+    w = w.clamp(max=max_ratio * float(w[freq > 0].min()) if bool((freq > 0).any()) else 1.0)
+    return w.float()
+
+
+def confusion_matrix(pred: torch.Tensor, true: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """(K, K) int64 counts, rows = true label, columns = predicted."""
+    k = num_classes
+    idx = true.reshape(-1).long() * k + pred.reshape(-1).long()
+    return torch.bincount(idx, minlength=k * k)[: k * k].view(k, k).cpu()
+
+
+def iou_from_confusion(conf: torch.Tensor) -> np.ndarray:
+    """Per-class IoU (NaN where the class appears in neither truth nor prediction)."""
+    conf = conf.double()
+    inter = conf.diag()
+    union = conf.sum(0) + conf.sum(1) - inter
+    iou = torch.where(union > 0, inter / union.clamp_min(1), torch.full_like(inter, float("nan")))
+    return iou.numpy()
+
+
+@torch.no_grad()
+def evaluate_segmenter(
+    model: Segmenter,
+    images: np.ndarray | torch.Tensor,
+    labels: np.ndarray | torch.Tensor,
+    names: Sequence[str] | None = None,
+    batch: int = 64,
+) -> dict[str, Any]:
+    """mIoU (over concepts present in the truth), per-concept IoU and pixel accuracy."""
+    from ganpaint.models.segmenter import segment
+
+    k = model.num_classes
+    names = list(names) if names is not None else [str(i) for i in range(k)]
+    if isinstance(labels, np.ndarray):
+        labels = torch.from_numpy(labels)
+    conf = torch.zeros((k, k), dtype=torch.int64)
+    for i in range(0, len(images), batch):
+        pred = segment(model, images[i : i + batch], batch_size=batch)
+        conf += confusion_matrix(pred, labels[i : i + batch].to(pred.device), k)
+    iou = iou_from_confusion(conf)
+    present = conf.sum(1).numpy() > 0
+    miou = float(np.nanmean(iou[present])) if present.any() else float("nan")
+    acc = float(conf.diag().sum()) / max(int(conf.sum()), 1)
+    return {
+        "miou": round(miou, 4),
+        "iou": {
+            names[i]: (None if math.isnan(iou[i]) else round(float(iou[i]), 4)) for i in range(k)
+        },
+        "pixel_accuracy": round(acc, 4),
+        "n": len(images),
+    }
+
+
+# -- training ------------------------------------------------------------------------------
+
+
+def _default_log(enabled: bool) -> Log:
+    return (lambda msg: print(msg, flush=True)) if enabled else (lambda msg: None)
+
+
+def train_segmenter(
+    size: int = 128,
+    steps: int | None = 3000,
+    time_budget_s: float | None = None,
+    out_path: str | Path | None = None,
+    device: str | torch.device | None = None,
+    n_train: int = 5000,
+    n_heldout: int = 500,
+    batch: int = 32,
+    lr: float = 2e-3,
+    workers: int | None = None,
+    data: tuple[np.ndarray, np.ndarray] | None = None,
+    heldout: tuple[np.ndarray, np.ndarray] | None = None,
+    encoder: Sequence[int] = DEFAULT_ENCODER,
+    decoder: Sequence[int] = DEFAULT_DECODER,
+    seed: int = 0,
+    progress: bool = True,
+    log: Log | None = None,
+    train_seconds: float | None = None,
+) -> SegmenterResult:
+    """Train a :class:`Segmenter` on ``n_train`` rendered scenes of ``size`` px.
+
+    Stops after ``steps`` steps or when ``time_budget_s`` (the whole call: rendering,
+    training, evaluation) runs out, whichever is first; the learning rate follows a cosine
+    over whichever bound is nearer; ``train_seconds`` also bounds the training loop alone.
+    Evaluates on ``n_heldout`` held-out scenes; saves to ``out_path`` when given.
+    ``data``/``heldout`` (uint8 images, labels) skip rendering.
+    """
+    t0 = time.perf_counter()
+    log = log or _default_log(progress)
+    if steps is None and time_budget_s is None and train_seconds is None:
+        steps = 3000
+    names = concepts()
+    k = len(names)
+    if data is None:
+        limit = 0.35 * time_budget_s if time_budget_s else None
+        data = render_scenes(
+            n_train,
+            size,
+            SEGMENTER_TRAIN_SEED,
+            workers,
+            limit,
+            min_n=min(n_train, 4 * batch),
+            log=log,
+            what="segmenter training scenes",
+        )
+    if heldout is None and n_heldout > 0:
+        heldout = render_scenes(
+            n_heldout, size, HELDOUT_SEED, workers, log=log, what="held-out scenes"
+        )
+    dev = pick_device(device)
+    setup_backend(dev)
+    torch.manual_seed(seed)
+    images = torch.from_numpy(np.ascontiguousarray(data[0])).to(dev)
+    labels = torch.from_numpy(np.ascontiguousarray(data[1])).to(dev)
+    if images.shape[1:3] != labels.shape[1:3]:
+        raise ValueError("segmenter training images and labels differ in size")
+    weights = class_weights(labels, k).to(dev)
+    model = Segmenter(k, encoder, decoder, concepts=names).to(dev)
+    model = model.to(memory_format=torch.channels_last).train()
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+    use_bf16 = bf16_autocast_works(dev)
+    n = len(images)
+    log(
+        f"[seg] training on {n} scenes at {images.shape[1]} px, batch {batch}, device "
+        f"{describe_device(dev)}, {'bf16' if use_bf16 else 'float32'}, "
+        f"{sum(p.numel() for p in model.parameters())} parameters"
+    )
+    t_train = time.perf_counter()
+    deadline = t0 + time_budget_s if time_budget_s else None
+    if train_seconds:
+        end = t_train + train_seconds
+        deadline = min(deadline, end) if deadline is not None else end
+    eval_reserve = 1.0
+    step, seen, loss_sum, loss_count = 0, 0, torch.zeros((), device=dev), 0
+    last_log = t_train
+    perm, pos = torch.randperm(n, device=dev), 0
+    last_loss = float("nan")
+    while True:
+        now = time.perf_counter()
+        if steps is not None and step >= steps:
+            break
+        if deadline is not None and now + eval_reserve >= deadline:
+            break
+        frac = step / steps if steps else 0.0
+        if deadline is not None:
+            frac = max(frac, (now - t_train) / max(deadline - eval_reserve - t_train, 1e-6))
+        warm = min(1.0, (step + 1) / 50)
+        for group in opt.param_groups:
+            group["lr"] = lr * warm * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0))))
+        if pos + batch > n:
+            perm, pos = torch.randperm(n, device=dev), 0
+        idx = perm[pos : pos + batch] if n >= batch else torch.randint(n, (batch,), device=dev)
+        pos += batch
+        x = images[idx].permute(0, 3, 1, 2).float().mul_(1.0 / 127.5).sub_(1.0)
+        x, y = augment(x, labels[idx].long())
+        x = x.contiguous(memory_format=torch.channels_last)
+        with autocast(dev, use_bf16):
+            logits = model(x)
+        loss = F.cross_entropy(logits.float(), y, weight=weights)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        loss_sum += loss.detach()
+        loss_count += 1
+        step += 1
+        seen += batch
+        if step == 5 or time.perf_counter() - last_log >= 10.0:
+            synchronize(dev)
+            now = time.perf_counter()
+            last_loss = loss_sum.item() / loss_count
+            loss_sum.zero_()
+            loss_count = 0
+            if step == 5 and heldout is not None:
+                # Inference costs about a third of a training step per image.
+                per_image = (now - t_train) / seen / 3
+                eval_reserve = 2.0 + 1.5 * per_image * len(heldout[0])
+            rate = seen / (now - t_train)
+            log(f"[seg] step {step} loss {last_loss:.4f} {rate:.0f} img/s elapsed {now - t0:.0f}s")
+            last_log = now
+            if not math.isfinite(last_loss):
+                raise FloatingPointError(f"segmenter loss became {last_loss} at step {step}")
+    synchronize(dev)
+    train_s = time.perf_counter() - t_train
+    if loss_count:
+        last_loss = loss_sum.item() / loss_count
+    model.eval()
+    metrics: dict[str, Any] = {
+        "steps": step,
+        "images_seen": seen,
+        "train_scenes": n,
+        "resolution": int(images.shape[1]),
+        "train_s": round(train_s, 2),
+        "img_s": round(seen / train_s, 1) if train_s > 0 else 0.0,
+        "final_loss": round(last_loss, 5) if math.isfinite(last_loss) else None,
+        "device": describe_device(dev),
+        "bf16": use_bf16,
+        "seeds": {"train_start": SEGMENTER_TRAIN_SEED, "heldout_start": HELDOUT_SEED},
+    }
+    if heldout is not None:
+        ev = evaluate_segmenter(model, heldout[0], heldout[1], names)
+        metrics.update(
+            {"miou": ev["miou"], "iou": ev["iou"], "pixel_accuracy": ev["pixel_accuracy"]}
+        )
+        metrics["heldout_scenes"] = ev["n"]
+        log(
+            f"[seg] held-out mIoU {ev['miou']:.4f} on {ev['n']} scenes; "
+            + ", ".join(f"{c} {v:.3f}" if v is not None else f"{c} -" for c, v in ev["iou"].items())
+        )
+    model = model.to("cpu", memory_format=torch.contiguous_format).eval()
+    if out_path is not None:
+        save_segmenter(model, out_path, {"miou": metrics.get("miou"), "steps": step})
+        metrics["path"] = str(out_path)
+    metrics["wall_s"] = round(time.perf_counter() - t0, 2)
+    return SegmenterResult(model=model, metrics=metrics)
+
+
+# -- a training job in its own process --------------------------------------------------------
+
+
+def _widths(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a comma-separated list of widths: {text!r}"
+        ) from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Train one segmenter and write its metrics as JSON (``--result``)."""
+    p = argparse.ArgumentParser(
+        prog="python -m ganpaint.train.segmenter",
+        description="Train the scene segmenter on rendered scenes (one job).",
+    )
+    p.add_argument("--size", type=int, default=128, help="image size in pixels (default 128)")
+    p.add_argument("--steps", type=int, default=None, help="training steps (default: time-bound)")
+    p.add_argument("--time-budget", type=float, default=None, help="seconds for the whole job")
+    p.add_argument("--train-seconds", type=float, default=None, help="seconds for training alone")
+    p.add_argument("--out", required=True, help="segmenter .safetensors to write")
+    p.add_argument("--result", help="JSON file for the metrics")
+    p.add_argument("--device", default=None, help="cpu or cuda (default: best available)")
+    p.add_argument("--n-train", type=int, default=5000, help="training scenes (default 5000)")
+    p.add_argument("--n-heldout", type=int, default=500, help="held-out scenes (default 500)")
+    p.add_argument("--batch", type=int, default=32, help="batch size (default 32)")
+    p.add_argument("--workers", type=int, default=None, help="rendering processes")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--encoder", type=_widths, default=DEFAULT_ENCODER, help="e.g. 16,32,64,128,256")
+    p.add_argument("--decoder", type=_widths, default=DEFAULT_DECODER, help="e.g. 16,32,64,96")
+    args = p.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    result = train_segmenter(
+        size=args.size,
+        steps=args.steps,
+        time_budget_s=args.time_budget,
+        out_path=args.out,
+        device=args.device,
+        n_train=args.n_train,
+        n_heldout=args.n_heldout,
+        batch=args.batch,
+        workers=args.workers,
+        encoder=args.encoder,
+        decoder=args.decoder,
+        train_seconds=args.train_seconds,
+    )
+    if args.result:
+        tmp = f"{args.result}.tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(result.metrics, f, indent=2)
+        os.replace(tmp, args.result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

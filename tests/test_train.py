@@ -1,0 +1,360 @@
+"""Training: GAN steps, checkpoints and resume, the segmenter and its file format, quality
+measures and the one-shot pipeline, all on tiny models and a stand-in scene world (so the
+tests do not depend on the real renderer's speed)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import types
+
+import numpy as np
+import pytest
+import torch
+
+import ganpaint
+from ganpaint.errors import CheckpointError, GanpaintError
+from ganpaint.models import load_bundle, load_generator
+from ganpaint.models.segmenter import (
+    Segmenter,
+    load_segmenter,
+    save_segmenter,
+    segment,
+    segment_features,
+)
+from ganpaint.train.configs import CONFIGS, GANConfig, get_config
+from ganpaint.train.discriminator import Discriminator, minibatch_stddev
+
+CONCEPTS = (
+    "sky", "cloud", "mountain", "grass", "tree", "path", "brick", "roof", "dome", "door", "window",
+)  # fmt: skip
+_PALETTE = np.array(
+    [
+        [110, 170, 240], [235, 235, 240], [120, 100, 150], [90, 170, 60], [30, 90, 40],
+        [200, 170, 110], [170, 70, 50], [200, 110, 40], [60, 180, 190], [90, 50, 20],
+        [240, 220, 90],
+    ],
+    np.float32,
+)  # fmt: skip
+
+# Small enough to train a few steps in well under a second on 2 CPU cores; 32 px with
+# 4 stages, so layer4 and layer6 exist for the bundle.
+MICRO = get_config("tiny").replace(
+    name="micro",
+    g_widths=(16, 16, 8, 8),
+    d_widths=(8, 8, 16, 16),
+    z_dim=16,
+    batch=4,
+    r1_every=2,
+    dataset_size=24,
+    max_steps=4,
+    sample_every=2,
+)
+SEG_ARCH = {"encoder": (8, 8, 16, 16), "decoder": (8, 8, 16)}
+
+
+def _fake_scene(seed: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.RandomState(seed)
+    labels = np.zeros((size, size), np.uint8)
+    horizon = int(size * rng.uniform(0.4, 0.6))
+    labels[horizon:] = 3
+    w = max(size // 4, 2)
+    x0 = rng.randint(0, size - w)
+    y0 = max(horizon - w, 0)
+    labels[y0:horizon, x0 : x0 + w] = 6
+    labels[y0 + 1 : y0 + 3, x0 + 1 : x0 + 3] = 10
+    rgb = _PALETTE[labels] + rng.normal(0, 6, (size, size, 3))
+    return np.clip(rgb, 0, 255).astype(np.uint8), labels
+
+
+def _fake_dataset(n: int, size: int, start_seed: int = 0, workers=None):
+    rgb = np.empty((n, size, size, 3), np.uint8)
+    labels = np.empty((n, size, size), np.uint8)
+    for i in range(n):
+        rgb[i], labels[i] = _fake_scene(start_seed + i, size)
+    return rgb, labels
+
+
+@pytest.fixture
+def fake_scenes(monkeypatch):
+    """Replace ganpaint.scenes with a fast stand-in of the same API."""
+    mod = types.ModuleType("ganpaint.scenes")
+    mod.CONCEPTS = CONCEPTS
+    mod.render_scene = _fake_scene
+    mod.render_dataset = _fake_dataset
+    monkeypatch.setitem(sys.modules, "ganpaint.scenes", mod)
+    monkeypatch.setattr(ganpaint, "scenes", mod, raising=False)
+    return mod
+
+
+def _small_segmenter() -> Segmenter:
+    torch.manual_seed(0)
+    return Segmenter(len(CONCEPTS), concepts=CONCEPTS, **SEG_ARCH)
+
+
+# -- configs and networks ------------------------------------------------------------------
+
+
+def test_named_configs_are_consistent():
+    assert {"scenes128", "scenes64", "tiny"} <= set(CONFIGS)
+    s128 = get_config("scenes128")
+    assert s128.resolution == 128 and s128.g_widths == (256, 256, 256, 128, 64, 32)
+    assert s128.batch == 64 and s128.dataset_size == 30_000 and s128.lr == 0.002
+    assert s128.betas == (0.0, 0.99)
+    assert GANConfig.from_dict(json.loads(json.dumps(s128.to_dict()))) == s128
+    with pytest.raises(GanpaintError, match="unknown training config"):
+        get_config("nope")
+    with pytest.raises(ValueError):
+        s128.replace(g_widths=(8, 8))
+
+
+def test_discriminator_shapes_and_stddev():
+    d = Discriminator(32, (8, 8, 16, 16))
+    assert d(torch.randn(6, 3, 32, 32)).shape == (6,)
+    y = minibatch_stddev(torch.randn(6, 4, 4, 4), group=4)  # 6 is not a multiple of 4
+    assert y.shape == (6, 5, 4, 4)
+
+
+# -- GAN training --------------------------------------------------------------------------
+
+
+def test_gan_trains_checkpoints_and_resumes(tmp_path, fake_scenes):
+    from ganpaint.train.gan import GANTrainer, train_gan
+
+    out = tmp_path / "run"
+    s1 = train_gan(MICRO, out, device="cpu", max_steps=3, progress=False)
+    assert s1["steps"] == 3 and s1["images_seen"] == 3 * MICRO.batch
+    assert s1["stop_reason"] == "max_steps"
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert rows and all(np.isfinite(r["loss_d"]) and np.isfinite(r["loss_g"]) for r in rows)
+    assert any(r["r1"] is not None for r in rows)
+    assert (out / "samples_000002.png").is_file() and (out / "samples_000003.png").is_file()
+
+    state = torch.load(out / "checkpoint.pt", map_location="cpu", weights_only=True)
+    assert state["step"] == 3 and state["images_seen"] == 12
+
+    # Resuming restores models, EMA and optimizer moments, and continues the step count.
+    t = GANTrainer(MICRO, out, device="cpu", resume=True)
+    assert t.step == 3 and t.resumed_from_step == 3
+    for k, v in state["G_ema"].items():
+        assert torch.equal(t.G_ema.state_dict()[k], v)
+    for k, v in state["D"].items():
+        assert torch.equal(t.D.state_dict()[k], v)
+    saved_moments = state["opt_G"]["state"][0]["exp_avg"]
+    assert torch.equal(t.opt_G.state_dict()["state"][0]["exp_avg"], saved_moments)
+
+    s2 = train_gan(MICRO, out, device="cpu", max_steps=5, progress=False)
+    assert s2["steps"] == 5 and s2["steps_this_run"] == 2 and s2["resumed_from_step"] == 3
+    assert torch.load(out / "checkpoint.pt", weights_only=True)["step"] == 5
+
+    gen = load_generator(out / "generator_ema.safetensors")
+    assert gen.resolution == 32 and gen.widths == MICRO.g_widths
+    z = torch.randn(2, MICRO.z_dim)
+    final = torch.load(out / "checkpoint.pt", weights_only=True)["G_ema"]
+    ref = GANTrainer(MICRO, tmp_path / "other", device="cpu", resume=False).G_ema
+    ref.load_state_dict(final)
+    assert torch.allclose(gen(z), ref(z), atol=1e-6)
+
+
+def test_gan_resume_refuses_another_architecture(tmp_path, fake_scenes):
+    from ganpaint.train.gan import GANTrainer, train_gan
+
+    train_gan(MICRO, tmp_path, device="cpu", max_steps=1, progress=False)
+    with pytest.raises(GanpaintError, match="g_widths"):
+        GANTrainer(MICRO.replace(g_widths=(16, 16, 16, 8)), tmp_path, device="cpu")
+
+
+def test_gan_stops_on_its_time_budget(tmp_path, fake_scenes):
+    from ganpaint.train.gan import train_gan
+
+    s = train_gan(MICRO, tmp_path, device="cpu", max_steps=10**6, time_budget_s=3.0, progress=False)
+    assert s["stop_reason"] == "time budget"
+    assert s["total_s"] < 3.0 + 3.0  # one step and the final writes may run over
+    assert (tmp_path / "generator_ema.safetensors").is_file()
+
+
+def test_z_for_seeds_matches_the_engine():
+    from ganpaint.train.gan import z_for_seeds
+
+    seeds = pytest.importorskip("ganpaint.engine.seeds")
+    assert torch.equal(z_for_seeds([0, 5, 9], 32), seeds.zs_from_seeds([0, 5, 9], 32))
+
+
+# -- the segmenter -------------------------------------------------------------------------
+
+
+def test_segmenter_shapes_features_and_segment():
+    seg = _small_segmenter().eval()
+    x = torch.rand(3, 3, 30, 44) * 2 - 1  # not multiples of 8: padded inside
+    assert seg(x).shape == (3, len(CONCEPTS), 30, 44)
+    assert seg.features(x).shape == (3, 32)
+    imgs = (torch.rand(5, 24, 24, 3) * 255).to(torch.uint8)
+    labels = segment(seg, imgs.numpy(), batch_size=2)
+    assert labels.shape == (5, 24, 24) and labels.dtype == torch.long
+    lab2, feats = segment_features(seg, imgs, batch_size=4)
+    assert torch.equal(lab2, labels) and feats.shape == (5, 32)
+
+
+def test_default_segmenter_size():
+    n = sum(p.numel() for p in Segmenter(11).parameters())
+    assert 1_000_000 <= n <= 3_000_000
+
+
+def test_segmenter_file_round_trip_is_exact(tmp_path):
+    seg = _small_segmenter()
+    seg.train()
+    seg(torch.randn(4, 3, 32, 32))  # move the batch-norm statistics away from defaults
+    seg.eval()
+    path = tmp_path / "seg.safetensors"
+    save_segmenter(seg, path)
+    back = load_segmenter(path)
+    assert back.config() == seg.config() and back.concepts == CONCEPTS
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(back(x), seg(x))
+
+
+def test_load_segmenter_rejects_bad_files(tmp_path):
+    from safetensors.torch import save_file
+
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"\x00" * 3)
+    with pytest.raises(CheckpointError, match="too short"):
+        load_segmenter(junk)
+    junk.write_bytes(b"\xff" * 64)
+    with pytest.raises(CheckpointError, match="header"):
+        load_segmenter(junk)
+    with pytest.raises(CheckpointError, match="no such"):
+        load_segmenter(tmp_path / "missing.safetensors")
+    plain = tmp_path / "plain.safetensors"
+    save_file({"w": torch.zeros(2)}, str(plain))
+    with pytest.raises(CheckpointError, match="not a ganpaint segmenter"):
+        load_segmenter(plain)
+    meta = {"format": "ganpaint-segmenter", "config": "{not json"}
+    save_file({"w": torch.zeros(2)}, str(plain), metadata=meta)
+    with pytest.raises(CheckpointError, match="not JSON"):
+        load_segmenter(plain)
+    cfg = _small_segmenter().config()
+    meta["config"] = json.dumps(cfg)
+    save_file({"w": torch.zeros(2)}, str(plain), metadata=meta)
+    with pytest.raises(CheckpointError, match="missing segmenter weight"):
+        load_segmenter(plain)
+    good = tmp_path / "good.safetensors"
+    save_segmenter(_small_segmenter(), good)
+    data = bytearray(good.read_bytes())
+    good.write_bytes(bytes(data[: len(data) // 2]))  # truncated
+    with pytest.raises(CheckpointError):
+        load_segmenter(good)
+
+
+def test_train_segmenter_few_steps(tmp_path, fake_scenes):
+    from ganpaint.train.segmenter import train_segmenter
+
+    out = tmp_path / "seg.safetensors"
+    result = train_segmenter(
+        size=32, steps=3, n_train=16, n_heldout=6, batch=4, out_path=out, device="cpu",
+        progress=False, **SEG_ARCH,
+    )  # fmt: skip
+    m = result.metrics
+    assert m["steps"] == 3 and m["heldout_scenes"] == 6
+    assert 0.0 <= m["miou"] <= 1.0 and set(m["iou"]) == set(CONCEPTS)
+    back = load_segmenter(out)
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(back(x), result.model.eval()(x))
+
+
+def test_augment_keeps_shapes_and_range():
+    from ganpaint.train.segmenter import augment, class_weights, gaussian_blur
+
+    x = torch.rand(4, 3, 32, 32) * 2 - 1
+    y = torch.randint(0, 11, (4, 32, 32))
+    xa, ya = augment(x, y)
+    assert xa.shape == x.shape and ya.shape == y.shape
+    assert float(xa.min()) >= -1 and float(xa.max()) <= 1
+    same = gaussian_blur(x, torch.zeros(4))
+    assert torch.allclose(same, x, atol=1e-5)
+    w = class_weights(y.to(torch.uint8), 11)
+    assert w.shape == (11,) and bool(torch.isfinite(w).all())
+
+
+# -- quality -------------------------------------------------------------------------------
+
+
+def test_frechet_distance():
+    from ganpaint.train.quality import frechet_distance
+
+    rng = np.random.RandomState(0)
+    a = rng.normal(size=(400, 4))
+    assert frechet_distance(a, a) == pytest.approx(0.0, abs=1e-6)
+    shifted = a + np.array([2.0, 0, 0, 0])
+    assert frechet_distance(a, shifted) == pytest.approx(4.0, rel=1e-6)
+
+
+def test_evaluate_gan_on_tiny_models(fake_scenes):
+    from ganpaint.models.progan import ProGANGenerator
+    from ganpaint.train.quality import evaluate_gan, format_report
+
+    torch.manual_seed(0)
+    gen = ProGANGenerator(MICRO.g_widths, z_dim=MICRO.z_dim).eval()
+    result = evaluate_gan(gen, _small_segmenter().eval(), n=8, device="cpu")
+    assert result["n"] == 8 and np.isfinite(result["fd"]) and np.isfinite(result["fd_real_floor"])
+    shares = result["pixel_share"]
+    assert set(shares) == set(CONCEPTS)
+    for key in ("generated", "real_segmented", "real_true"):
+        assert sum(s[key] for s in shares.values()) == pytest.approx(1.0, abs=1e-3)
+    assert shares["grass"]["real_true"] > 0.2  # the stand-in's ground is grass
+    assert "Fréchet" in format_report(result)
+
+
+# -- the pipeline and the command line -------------------------------------------------------
+
+
+def test_pipeline_writes_a_bundle_within_budget(tmp_path, fake_scenes):
+    from ganpaint.train.pipeline import run_pipeline
+
+    out = tmp_path / "pipe"
+    budget = 40.0
+    summary = run_pipeline(
+        MICRO.replace(max_steps=6), out, time_budget_s=budget, device="cpu",
+        work=tmp_path / "work", workers=1, eval_samples=8, gan_scenes=24,
+    )  # fmt: skip
+    assert summary["bundle"] and summary["bundle_verified"], summary
+    assert summary["pipeline_s"] < budget
+    assert not summary["errors"], summary["errors"]
+    bundle = load_bundle(out / "bundle")  # checks every sha256
+    meta = bundle.meta
+    assert meta["name"] == "micro" and meta["architecture"] == "progan"
+    assert meta["edit_layers"] == ["layer4", "layer6"] and meta["default_layer"] == "layer4"
+    assert meta["concepts"] == list(CONCEPTS)
+    assert set(meta["files"]) == {"generator.safetensors", "segmenter.safetensors"}
+    card = meta["training"]
+    assert card["steps"] == 6 and card["images_seen"] == 6 * MICRO.batch
+    assert "miou" in card["segmenter"] and "fd" in card["evaluation"]
+    assert bundle.generator.widths == MICRO.g_widths
+    assert isinstance(bundle.load_segmenter(), Segmenter)
+    from safetensors import safe_open
+
+    with safe_open(str(out / "bundle" / "generator.safetensors"), "pt") as f:
+        assert f.get_tensor("layer1.conv.weight").dtype == torch.float16
+    files = [p for p in out.rglob("*") if p.is_file()]
+    assert len(files) <= 8 and all(p.stat().st_size < 16 * 2**20 for p in files)
+    assert {p.name for p in files} >= {"samples.png", "metrics.jsonl", "pipeline.log"}
+
+
+def test_cli_has_training_commands(capsys):
+    from ganpaint.cli import build_parser
+
+    parser = build_parser()
+    for cmd in ("train-gan", "train-segmenter", "evaluate-gan"):
+        with pytest.raises(SystemExit) as exc:
+            parser.parse_args([cmd, "--help"])
+        assert exc.value.code == 0
+        assert "usage" in capsys.readouterr().out
+
+
+def test_cli_train_gan_unknown_config_is_a_user_error(capsys):
+    from ganpaint.cli import main
+
+    assert main(["train-gan", "--config", "nope", "--out", "/nonexistent"]) == 2
+    assert "unknown training config" in capsys.readouterr().err
