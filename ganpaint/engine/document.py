@@ -2,9 +2,11 @@
 
 An :class:`EditDocument` holds the model id, edit layer, seed, the committed strokes (each an
 immutable :class:`Stroke`), an undo/redo history and an optional live *preview* stroke (the
-stroke under the brush, not yet an undo step). Every change bumps ``revision`` and notifies
-listeners. :meth:`EditDocument.snapshot` gives the immutable value a render request carries.
-Projects are saved as versioned JSON (``.ganpaint``), written atomically.
+stroke under the brush, not yet an undo step). The history keeps the last :data:`UNDO_LIMIT`
+steps, each as the splice that undoes it (not a copy of the stroke list, which made a long
+session's history grow with the square of its strokes). Every change bumps ``revision``
+and notifies listeners. :meth:`EditDocument.snapshot` gives the immutable value a render
+request carries. Projects are saved as versioned JSON (``.ganpaint``), written atomically.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import base64
 import json
 import math
 import zlib
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -29,6 +32,8 @@ ACTIONS = ("draw", "remove")
 MAX_MASK_SIDE = 4096
 MAX_STROKES = 100_000
 MAX_UNITS = 65_536
+# Undo steps kept; older ones are forgotten (the strokes themselves are all kept).
+UNDO_LIMIT = 1000
 
 
 def _frozen_mask(mask: np.ndarray) -> np.ndarray:
@@ -92,9 +97,16 @@ class Stroke:
             raise ProjectFileError(f"{where}: must be an object")
         try:
             m = d["mask"]
-            shape = tuple(int(x) for x in m["shape"])
-            if m.get("encoding") != "zlib-base64-u8" or len(shape) != 2:
+            shape = m["shape"]
+            if m.get("encoding") != "zlib-base64-u8":
                 raise ProjectFileError(f"{where}: unknown mask encoding {m.get('encoding')!r}")
+            if not (
+                isinstance(shape, list)
+                and len(shape) == 2
+                and all(isinstance(s, int) and not isinstance(s, bool) for s in shape)
+            ):
+                raise ProjectFileError(f"{where}: mask shape must be two integers")
+            shape = (shape[0], shape[1])
             if not all(1 <= s <= MAX_MASK_SIDE for s in shape):
                 raise ProjectFileError(f"{where}: mask shape {shape} is out of range")
             expected = shape[0] * shape[1]
@@ -127,7 +139,7 @@ class Stroke:
             )
         except ProjectFileError:
             raise
-        except (KeyError, TypeError, ValueError, zlib.error) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError, zlib.error) as exc:
             raise ProjectFileError(f"{where}: malformed ({type(exc).__name__}: {exc})") from None
 
 
@@ -159,6 +171,15 @@ class _State:
     strokes: tuple[Stroke, ...] = ()
 
 
+# One undo (or redo) step: (start, end, strokes) turns the current stroke list ``cur`` into
+# ``cur[:start] + strokes + cur[end:]``. Adding a stroke costs O(1) history, not O(strokes).
+_Splice = tuple[int, int, tuple[Stroke, ...]]
+
+
+def _history() -> deque[_Splice]:
+    return deque(maxlen=UNDO_LIMIT)
+
+
 @dataclass
 class EditDocument:
     """The document the user edits. Notifies listeners with a change kind: ``"strokes"``,
@@ -171,8 +192,8 @@ class EditDocument:
     revision: int = 0
     preview: Stroke | None = None
     modified: bool = False
-    _undo: list[tuple[Stroke, ...]] = field(default_factory=list)
-    _redo: list[tuple[Stroke, ...]] = field(default_factory=list)
+    _undo: deque[_Splice] = field(default_factory=_history)
+    _redo: deque[_Splice] = field(default_factory=_history)
     _listeners: list[Listener] = field(default_factory=list)
 
     # -- notifications -------------------------------------------------------------------
@@ -211,51 +232,65 @@ class EditDocument:
 
     # -- editing (each call is one undo step) ----------------------------------------------
 
-    def _set_strokes(self, strokes: tuple[Stroke, ...]) -> None:
-        self._undo.append(self._strokes)
+    def _apply(self, splice: _Splice) -> _Splice:
+        """Apply ``splice`` to the stroke list; returns the splice that reverts it."""
+        start, end, strokes = splice
+        cur = self._strokes
+        self._strokes = cur[:start] + strokes + cur[end:]
+        return (start, start + len(strokes), cur[start:end])
+
+    def _set_strokes(self, start: int, end: int, strokes: tuple[Stroke, ...]) -> None:
+        """Replace ``strokes[start:end]`` by ``strokes``: one undo step."""
+        self._undo.append(self._apply((start, end, strokes)))
         self._redo.clear()
-        self._strokes = strokes
         self._changed("strokes")
+
+    def _index(self, index: int) -> int:
+        return range(len(self._strokes))[index]  # IndexError as a list would raise it
 
     def add_stroke(self, stroke: Stroke) -> None:
         if len(self._strokes) >= MAX_STROKES:
             raise ValueError(f"a document holds at most {MAX_STROKES} strokes")
         self.preview = None
-        self._set_strokes(self._strokes + (stroke,))
+        n = len(self._strokes)
+        self._set_strokes(n, n, (stroke,))
 
     def remove_stroke(self, index: int) -> None:
-        s = list(self._strokes)
-        del s[index]
-        self._set_strokes(tuple(s))
+        i = self._index(index)
+        self._set_strokes(i, i + 1, ())
 
     def set_visible(self, index: int, visible: bool) -> None:
-        s = list(self._strokes)
-        s[index] = s[index].with_visible(visible)
-        self._set_strokes(tuple(s))
+        i = self._index(index)
+        self._set_strokes(i, i + 1, (self._strokes[i].with_visible(visible),))
 
     def reset(self) -> None:
         """Remove every stroke and any live preview (one undo step)."""
         self.preview = None
         if self._strokes:
-            self._set_strokes(())
+            self._set_strokes(0, len(self._strokes), ())
         else:
             self._changed("strokes", modified=False)
 
     def undo(self) -> bool:
         if not self._undo:
             return False
-        self._redo.append(self._strokes)
-        self._strokes = self._undo.pop()
+        self._redo.append(self._apply(self._undo.pop()))
         self._changed("strokes")
         return True
 
     def redo(self) -> bool:
         if not self._redo:
             return False
-        self._undo.append(self._strokes)
-        self._strokes = self._redo.pop()
+        self._undo.append(self._apply(self._redo.pop()))
         self._changed("strokes")
         return True
+
+    @property
+    def history_size(self) -> tuple[int, int]:
+        """(undo steps, stroke references the undo/redo history holds): for diagnostics."""
+        steps = len(self._undo)
+        refs = sum(len(s[2]) for s in self._undo) + sum(len(s[2]) for s in self._redo)
+        return steps, refs
 
     def set_preview(self, stroke: Stroke | None) -> None:
         """Show ``stroke`` live (not an undo step); ``None`` clears it."""
@@ -348,7 +383,8 @@ class EditDocument:
             raise ProjectFileError(f"{path}: cannot read ({exc})") from None
         try:
             data = json.loads(text)
-        except json.JSONDecodeError as exc:
+        except (ValueError, RecursionError) as exc:
+            # ValueError: also a number of more than 4300 digits; RecursionError: deep nesting
             raise ProjectFileError(
                 f"{path}: not a GANPaint project (invalid JSON: {exc})"
             ) from None

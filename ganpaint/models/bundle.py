@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
+import secrets
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,18 +37,58 @@ def sha256_file(path: str | Path) -> str:
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file in the same folder and a rename."""
+    """Write ``text`` to ``path`` via a temporary file in the same folder and a rename.
+
+    A reader (or a crash at any moment) sees the old file or the new one, never a part. The
+    new file keeps the old one's permissions; a new file gets the usual ``0o666`` less the
+    umask (``tempfile.mkstemp`` would leave every saved file private, ``0o600``).
+    """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        mode: int | None = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        mode = None
+    fd, tmp = _create_temp(path)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
+            if mode is not None and hasattr(os, "fchmod"):
+                os.fchmod(f.fileno(), mode)
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
+    _fsync_folder(path.parent)
+
+
+def _create_temp(path: Path) -> tuple[int, Path]:
+    """A new ``.<name>.<random>.tmp`` beside ``path``, opened for writing (umask applies)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"cannot create a temporary file beside {path}")
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (POSIX); best effort, the file itself is synced."""
+    if os.name != "posix":
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 @dataclass
@@ -92,15 +133,9 @@ class ModelBundle:
 
 def default_bundle_path() -> Path:
     """Where the bundled default model lives (source checkout or installed package)."""
-    here = Path(__file__).resolve().parent
-    candidates = [
-        here.parent / "data" / "models" / DEFAULT_MODEL_NAME,  # installed package data
-        here.parent.parent / "models" / DEFAULT_MODEL_NAME,  # source checkout
-    ]
-    for c in candidates:
-        if (c / "bundle.json").is_file():
-            return c
-    return candidates[-1]
+    from ganpaint.paths import models_dir
+
+    return models_dir() / DEFAULT_MODEL_NAME
 
 
 def read_bundle_json(folder: Path) -> dict[str, Any]:
@@ -109,7 +144,8 @@ def read_bundle_json(folder: Path) -> dict[str, Any]:
         raise BundleError(f"{folder}: not a model bundle (no bundle.json)")
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        # ValueError: also a number of more than 4300 digits; RecursionError: deep nesting
         raise BundleError(f"{meta_path}: not valid JSON ({exc})") from None
     if not isinstance(meta, dict) or meta.get("format") != BUNDLE_FORMAT:
         raise BundleError(f"{meta_path}: not a ganpaint bundle (format is not {BUNDLE_FORMAT!r})")
@@ -123,6 +159,8 @@ def read_bundle_json(folder: Path) -> dict[str, Any]:
         value = meta.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise BundleError(f"{meta_path}: {key!r} must be a list of names")
+    if not isinstance(meta.get("default_layer", ""), str):
+        raise BundleError(f"{meta_path}: 'default_layer' must be a layer name")
     return meta
 
 
@@ -132,10 +170,15 @@ def verify_hashes(folder: Path, meta: dict[str, Any]) -> None:
             raise BundleError(f"{folder}: file name {name!r} in bundle.json is not allowed")
         expected = info.get("sha256") if isinstance(info, dict) else None
         f = folder / name
-        if not f.is_file():
-            raise BundleError(f"{folder}: {name} is listed in bundle.json but missing")
-        if expected and sha256_file(f) != expected:
-            raise BundleError(f"{folder}: {name} does not match its sha256 in bundle.json")
+        try:
+            if not f.is_file():
+                raise BundleError(f"{folder}: {name} is listed in bundle.json but missing")
+            if expected and sha256_file(f) != expected:
+                raise BundleError(f"{folder}: {name} does not match its sha256 in bundle.json")
+        except OSError as exc:  # e.g. a name too long for the file system, no permission
+            raise BundleError(
+                f"{folder}: cannot read {name!r} listed in bundle.json ({exc})"
+            ) from None
 
 
 def load_bundle(path: str | Path | None = None, verify: bool = True) -> ModelBundle:
@@ -158,20 +201,25 @@ def load_bundle(path: str | Path | None = None, verify: bool = True) -> ModelBun
     if dpath.is_file():
         try:
             dissection = json.loads(dpath.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise BundleError(f"{dpath}: not valid JSON ({exc})") from None
         if not isinstance(dissection, dict):
             raise BundleError(f"{dpath}: must hold an object")
     for layer in meta.get("edit_layers", []):
         if layer not in gen.layer_names:
             raise BundleError(f"{path}: edit layer {layer!r} is not a layer of the generator")
-    return ModelBundle(
+    bundle = ModelBundle(
         name=str(meta.get("name", path.name)),
         path=path,
         generator=gen,
         meta=meta,
         dissection=dissection,
     )
+    if bundle.default_layer not in gen.layer_names:
+        raise BundleError(
+            f"{path}: default layer {bundle.default_layer!r} is not a layer of the generator"
+        )
+    return bundle
 
 
 def write_bundle_json(folder: str | Path, meta: dict[str, Any]) -> dict[str, Any]:

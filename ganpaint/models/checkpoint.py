@@ -27,10 +27,16 @@ from ganpaint.models.progan import ProGANGenerator
 MAX_HEADER_BYTES = 16 * 1024 * 1024
 # 1024 px ProGAN with 512-wide stages is about 23 M parameters; allow generous headroom.
 MAX_TENSOR_ELEMENTS = 200_000_000
+# ... and for all of them together (the generator module is built at this size).
+MAX_TOTAL_ELEMENTS = MAX_TENSOR_ELEMENTS
 SAFETENSORS_DTYPES = {"F16": 2, "BF16": 2, "F32": 4, "F64": 8}
-_LAYER_KEY = re.compile(r"^layer(\d+)\.(conv\.weight|wscale\.b)$")
-_OUTPUT_KEY = re.compile(r"^output(?:_(\d+)x(\d+))?\.(conv\.weight|wscale\.b)$")
-_FEATURES_KEY = re.compile(r"^features\.(\d+)\.(.+)$")
+# Tensor dtypes a checkpoint may hold (float8 and the rest cannot be checked or widened).
+WEIGHT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+# Layer numbers are bounded in the patterns: int() of a 5000-digit name raises ValueError.
+_LAYER_KEY = re.compile(r"^layer(\d{1,4})\.(conv\.weight|wscale\.b)$")
+_OUTPUT_KEY = re.compile(r"^output(?:_(\d{1,5})x(\d{1,5}))?\.(conv\.weight|wscale\.b)$")
+_FEATURES_KEY = re.compile(r"^features\.(\d{1,4})\.(.+)$")
+_ZIP_MAGIC = b"PK\x03\x04"  # what torch.load looks at to pick its zip reader
 
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
@@ -72,7 +78,8 @@ def check_safetensors_header(path: Path) -> dict:
             raise CheckpointError(f"{path}: safetensors header length {n} is impossible")
         try:
             header = json.loads(f.read(n))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+            # ValueError: also a number of more than 4300 digits; RecursionError: deep nesting
             raise CheckpointError(f"{path}: safetensors header is not JSON ({exc})") from None
     if not isinstance(header, dict):
         raise CheckpointError(f"{path}: safetensors header is not an object")
@@ -83,7 +90,7 @@ def check_safetensors_header(path: Path) -> dict:
         if not isinstance(info, dict) or not {"dtype", "shape", "data_offsets"} <= info.keys():
             raise CheckpointError(f"{path}: entry {key!r} of the header is malformed")
         dtype, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
-        if dtype not in SAFETENSORS_DTYPES:
+        if not isinstance(dtype, str) or dtype not in SAFETENSORS_DTYPES:
             raise CheckpointError(f"{path}: tensor {key!r} has unsupported dtype {dtype!r}")
         if not (
             isinstance(shape, list)
@@ -117,16 +124,23 @@ def _read_safetensors(path: Path) -> dict[str, torch.Tensor]:
 
 
 def _read_pickle(path: Path) -> dict[str, torch.Tensor]:
-    if zipfile.is_zipfile(path):
+    with path.open("rb") as f:
+        magic = f.read(4)
+    if magic == _ZIP_MAGIC or zipfile.is_zipfile(path):
         try:
             with zipfile.ZipFile(path) as zf:
-                names = zf.namelist()
-        except (zipfile.BadZipFile, OSError) as exc:
+                infos = zf.infolist()
+        except Exception as exc:  # noqa: BLE001 - zipfile raises many types on a bad archive
             raise CheckpointError(f"{path}: damaged archive ({exc})") from None
+        names = [i.filename for i in infos]
         if any(n.endswith("constants.pkl") or "/code/" in n for n in names):
             raise CheckpointError(
                 f"{path}: a TorchScript archive, not a state dict; save the weights instead"
             )
+        if any(i.compress_type != zipfile.ZIP_STORED for i in infos):
+            # torch.save stores records uncompressed; a compressed one can inflate a small
+            # file into gigabytes of tensor data (a zip bomb).
+            raise CheckpointError(f"{path}: compressed records (torch.save writes none)")
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unpickling failure is the file's fault
@@ -212,6 +226,8 @@ def infer_widths(state: Mapping[str, torch.Tensor], source: str = "") -> tuple[l
     if w1.dim() != 4:
         raise CheckpointError(f"{prefix}key 'layer1.conv.weight' has shape {tuple(w1.shape)}")
     z_dim = int(w1.shape[1])
+    if z_dim < 1:
+        raise CheckpointError(f"{prefix}key 'layer1.conv.weight' has shape {tuple(w1.shape)}")
     widths: list[int] = []
     in_ch = z_dim
     for s in range(stages):
@@ -238,13 +254,25 @@ def generator_from_state_dict(
     """Build a :class:`ProGANGenerator` from a (possibly older-named) official state dict."""
     prefix = f"{source}: " if source else ""
     state = normalize_keys(state, source)
+    total = 0
     for key, value in state.items():
         if not isinstance(value, torch.Tensor):
             raise CheckpointError(f"{prefix}key {key!r} is not a tensor")
         if not value.is_floating_point():
             raise CheckpointError(f"{prefix}key {key!r} has dtype {value.dtype}, not floating")
+        if value.dtype not in WEIGHT_DTYPES:
+            raise CheckpointError(f"{prefix}key {key!r} has unsupported dtype {value.dtype}")
+        if value.layout != torch.strided or value.is_meta:
+            raise CheckpointError(f"{prefix}key {key!r} is not a dense tensor with data")
         if value.numel() > MAX_TENSOR_ELEMENTS:
             raise CheckpointError(f"{prefix}key {key!r} has {value.numel()} elements")
+        # A view larger than its storage (stride 0, overlapping strides) would make a tiny
+        # file declare gigabytes of weights; real checkpoints never hold such views.
+        if value.numel() * value.element_size() > value.untyped_storage().nbytes():
+            raise CheckpointError(f"{prefix}key {key!r} is a view larger than its data")
+        total += value.numel()
+        if total > MAX_TOTAL_ELEMENTS:
+            raise CheckpointError(f"{prefix}more than {MAX_TOTAL_ELEMENTS} weights in all")
     widths, z_dim = infer_widths(state, source)
     for key, value in state.items():
         if not bool(torch.isfinite(value).all()):
