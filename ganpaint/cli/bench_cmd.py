@@ -104,6 +104,11 @@ def _bench(args: argparse.Namespace) -> int:
         f"speedup    {result['speedup']:.2f}x   optimised = {result['optimised_over_floor']:.2f}x "
         f"floor, {result['achieved_gflops']:.0f} GFLOP/s achieved"
     )
+    d = result["image_diff"]
+    print(
+        f"agreement  last frame differs from naive by {d['mean']:.3f} levels mean, "
+        f"{d['max']} max (of 255)"
+    )
     if result["dissect_samples_per_s"] is not None:
         print(f"dissection {result['dissect_samples_per_s']:.1f} samples/s")
     return 0

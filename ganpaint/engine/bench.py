@@ -3,8 +3,9 @@
 *naive* is what the original GANPaint server did per request: register a hook, lower every
 stroke (masks pooled anew), run the whole generator from z in float32, copy the image out.
 *optimised* is :class:`~ganpaint.engine.Renderer`, exactly as the app's render worker calls
-it. Both render the same scripted drag (committed strokes plus a growing preview stroke), and
-each frame is timed from the document change to a uint8 HxWx3 array on the host. A matrix
+it. Both render the same scripted drag (committed strokes plus a growing preview stroke),
+interleaved frame by frame, and each frame is timed from the document change to a uint8
+HxWx3 array on the host; the last frames of the two paths are compared pixel by pixel. A matrix
 multiply measured in the same run gives the hardware ceiling, so the gap is a ratio.
 """
 
@@ -95,38 +96,50 @@ def _percentiles(ms: list[float]) -> dict[str, float]:
     return {"p50_ms": statistics.median(ordered), "p95_ms": p95}
 
 
-def bench_naive(gen: ProGANGenerator, renderer: Renderer, drag: Drag, seed: int) -> list[float]:
+class NaivePath:
     """Per frame: hooks registered, every stroke lowered, full float32 forward from z."""
-    device = renderer.device
-    z = z_from_seed(seed, gen.z_dim)[None].to(device)
-    net = copy.deepcopy(gen).to(device, torch.float32)
-    layer = drag.frames[0].layer
-    times = []
-    for preview in drag.frames:
-        start = time.perf_counter()
-        strokes = drag.committed + [preview]
-        edits = [renderer.unit_edit_uncached(s) for s in strokes]
-        with torch.no_grad(), Trace(net, layer, edit_output=lambda h, e=edits: apply_strokes(h, e)):
-            image = to_uint8(net(z))[0]
-        assert image.dtype == np.uint8
-        times.append((time.perf_counter() - start) * 1000.0)
-    return times
+
+    def __init__(self, gen: ProGANGenerator, renderer: Renderer, drag: Drag, seed: int):
+        self.renderer = renderer
+        self.z = z_from_seed(seed, gen.z_dim)[None].to(renderer.device)
+        self.net = copy.deepcopy(gen).to(renderer.device, torch.float32)
+        self.committed = drag.committed
+
+    def frame(self, preview: Stroke) -> np.ndarray:
+        edits = [self.renderer.unit_edit_uncached(s) for s in [*self.committed, preview]]
+        edit = lambda h: apply_strokes(h, edits)  # noqa: E731
+        with torch.no_grad(), Trace(self.net, preview.layer, edit_output=edit):
+            return to_uint8(self.net(self.z))[0]
 
 
-def bench_optimised(renderer: Renderer, drag: Drag, seed: int) -> list[float]:
+class OptimisedPath:
     """Per frame: the document changes, the app's renderer turns its snapshot into uint8."""
-    doc = EditDocument("bench", drag.frames[0].layer, seed=seed)
-    for s in drag.committed:
-        doc.add_stroke(s)
-    times = []
-    for preview in drag.frames:
-        start = time.perf_counter()
-        doc.set_preview(preview)
-        result = renderer.render(doc.snapshot())
+
+    def __init__(self, renderer: Renderer, drag: Drag, seed: int):
+        self.renderer = renderer
+        self.doc = EditDocument("bench", drag.frames[0].layer, seed=seed)
+        for s in drag.committed:
+            self.doc.add_stroke(s)
+
+    def frame(self, preview: Stroke) -> np.ndarray:
+        self.doc.set_preview(preview)
+        result = self.renderer.render(self.doc.snapshot())
         if not result.ok:
             raise RuntimeError(result.error)
-        times.append((time.perf_counter() - start) * 1000.0)
-    return times
+        return result.image
+
+
+def time_frames(paths: list, frames: list[Stroke]) -> tuple[list[list[float]], list[np.ndarray]]:
+    """Frame times (ms) per path, the paths interleaved frame by frame so that background
+    load falls on both alike; also each path's last image."""
+    times: list[list[float]] = [[] for _ in paths]
+    last: list[np.ndarray] = [np.zeros(0)] * len(paths)
+    for preview in frames:
+        for i, path in enumerate(paths):
+            start = time.perf_counter()
+            last[i] = path.frame(preview)
+            times[i].append((time.perf_counter() - start) * 1000.0)
+    return times, last
 
 
 def run_bench(
@@ -145,11 +158,11 @@ def run_bench(
     renderer = Renderer(gen, dev, dissection, **(renderer_options or {}))
     drag = scripted_drag(gen, layer, frames)
     seed = 1234
-    warm = scripted_drag(gen, layer, 3)
-    bench_optimised(renderer, warm, seed)  # first use: caches, graph capture, level estimate
-    bench_naive(gen, renderer, warm, seed)
-    naive = bench_naive(gen, renderer, drag, seed)
-    optimised = bench_optimised(renderer, drag, seed)
+    paths = [NaivePath(gen, renderer, drag, seed), OptimisedPath(renderer, drag, seed)]
+    # first use: feature cache, graph capture, level estimate, kernel selection
+    time_frames(paths, scripted_drag(gen, layer, 3).frames)
+    (naive, optimised), (naive_img, optimised_img) = time_frames(paths, drag.frames)
+    diff = np.abs(naive_img.astype(np.int16) - optimised_img.astype(np.int16))
     dtype = renderer.dtype
     ceiling = matmul_ceiling(dev, dtype)
     gflop = progan_flops(gen.widths, gen.z_dim, after=layer) / 1e9
@@ -166,6 +179,7 @@ def run_bench(
         "floor_ms": gflop / ceiling * 1000.0,
         "naive": _percentiles(naive),
         "optimised": _percentiles(optimised),
+        "image_diff": {"mean": float(diff.mean()), "max": int(diff.max())},
     }
     result["speedup"] = result["naive"]["p50_ms"] / result["optimised"]["p50_ms"]
     result["achieved_gflops"] = gflop / (result["optimised"]["p50_ms"] / 1000.0)
