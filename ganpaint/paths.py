@@ -32,3 +32,20 @@ def resources_dir() -> Path:
 def models_dir() -> Path:
     """The folder holding the bundled model bundles."""
     return _data_dir("models")
+
+
+def user_data_dir() -> Path:
+    """The user's GANPaint data folder (autosave, custom concepts): ``$GANPAINT_DATA_DIR``,
+    else the platform's usual place (XDG data home on Linux)."""
+    import os
+
+    env = os.environ.get("GANPAINT_DATA_DIR")
+    if env:
+        return Path(env)
+    if sys.platform == "win32":
+        base = Path(os.environ.get("APPDATA", Path.home() / "AppData" / "Roaming"))
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "GANPaint"

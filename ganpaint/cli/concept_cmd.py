@@ -1,0 +1,75 @@
+"""``ganpaint concept``: teach a brush from marked samples; list, export and import brushes."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "concept",
+        help="make a custom concept brush from masks painted on a few samples",
+        description="Rank the edit layer's units for a concept you marked: DIR holds masks "
+        "named seed_<n>.png (white = the concept) on the samples of those seeds, at the "
+        "model's resolution. The concept is saved in your concept file for the model (or "
+        "--file) and appears in the app as a brush. Also lists, exports and imports concepts.",
+    )
+    p.add_argument("model", nargs="?", default=None, help="bundle folder or checkpoint")
+    p.add_argument("--name", help="the new concept's name")
+    p.add_argument("--masks", help="folder of seed_<n>.png masks")
+    p.add_argument("--layer", default=None, help="edit layer (default: the model's)")
+    p.add_argument("--file", default=None, help="concept file (default: per model, user data)")
+    p.add_argument("--list", action="store_true", help="list the model's custom concepts")
+    p.add_argument("--export", metavar="NAME", help="write concept NAME to -o FILE")
+    p.add_argument("--import", dest="import_file", metavar="FILE", help="add concepts from FILE")
+    p.add_argument("-o", "--output", help="file for --export")
+    p.add_argument("--top", type=int, default=10, help="units to print (default 10)")
+    p.set_defaults(handler=_concept)
+
+
+def _concept(args: argparse.Namespace) -> int:
+    from ganpaint.dissect.custom import (
+        add_concept,
+        concepts_path,
+        find_concept,
+        load_concepts,
+        read_masks,
+        save_concepts,
+    )
+    from ganpaint.errors import GanpaintError
+    from ganpaint.models import load_bundle
+
+    bundle = load_bundle(args.model)
+    path = args.file or concepts_path(bundle.name)
+    if args.list:
+        for c in load_concepts(path):
+            print(f"{c.name:<20} {c.layer:<8} units {', '.join(map(str, c.units[:10]))}")
+        return 0
+    if args.export:
+        if not args.output:
+            raise GanpaintError("--export needs -o FILE")
+        chosen = [c for c in load_concepts(path) if c.name == args.export]
+        if not chosen:
+            raise GanpaintError(f"no custom concept named {args.export!r} in {path}")
+        save_concepts(args.output, chosen, bundle.name)
+        print(f"exported {args.export!r} to {args.output}")
+        return 0
+    if args.import_file:
+        imported = load_concepts(args.import_file)
+        if not imported:
+            raise GanpaintError(f"{args.import_file}: no concepts to import")
+        for c in imported:
+            if c.layer not in bundle.generator.layer_names:
+                raise GanpaintError(f"concept {c.name!r} uses layer {c.layer}, not in this model")
+            add_concept(path, c, bundle.name)
+        print(f"imported {len(imported)} concept(s) into {path}")
+        return 0
+    if not args.name or not args.masks:
+        raise GanpaintError("give --name and --masks (or --list, --export, --import)")
+    seeds, masks = read_masks(args.masks)
+    concept = find_concept(bundle, args.name, seeds, masks, args.layer)
+    add_concept(path, concept, bundle.name)
+    print(f"concept {concept.name!r} on {concept.layer} from {len(seeds)} samples -> {path}")
+    for u, i, c in list(zip(concept.units, concept.iou, concept.contrast, strict=True))[: args.top]:
+        print(f"  unit {u:4d}  IoU {i:.3f}  contrast {c:+.2f}")
+    return 0
