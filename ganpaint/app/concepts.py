@@ -1,0 +1,163 @@
+"""What the concept panel shows, read from a bundle's dissection (plain Python, no Qt).
+
+:class:`ConceptInfo` is one paintable concept of one layer: its group, icon and colour (from
+:data:`CATALOGUE`, or a stable made-up one for concepts the catalogue does not know) and its
+units ranked by IoU and by causal effect. :func:`concepts_for_layer` lists them for a layer;
+:func:`unit_table` describes every unit of a layer (its best label, IoU, scores), which is
+also what a model without a dissection shows, unlabelled.
+"""
+
+from __future__ import annotations
+
+import colorsys
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+RANKINGS = ("causal", "iou")
+GROUP_ORDER = ("Sky", "Land", "Buildings", "Indoor", "Other")
+
+# name -> (group, qtawesome icon, colour). GANPaint's brushes plus this project's scene world
+# and a few common dissection labels from the LSUN models.
+CATALOGUE: dict[str, tuple[str, str, str]] = {
+    "sky": ("Sky", "mdi.weather-partly-cloudy", "#5fa8e8"),
+    "cloud": ("Sky", "fa5s.cloud", "#d9e2ec"),
+    "sun": ("Sky", "mdi.weather-sunny", "#f4c542"),
+    "mountain": ("Land", "fa5s.mountain", "#9a8470"),
+    "grass": ("Land", "mdi6.grass", "#6cc24a"),
+    "tree": ("Land", "fa5s.tree", "#2f9e5b"),
+    "plant": ("Land", "fa5s.seedling", "#55b86a"),
+    "path": ("Land", "fa5s.road", "#cfae7c"),
+    "road": ("Land", "fa5s.road", "#8f8f8f"),
+    "water": ("Land", "fa5s.water", "#3d7fd1"),
+    "field": ("Land", "mdi.sprout", "#a7c957"),
+    "brick": ("Buildings", "mdi6.wall", "#c0583f"),
+    "building": ("Buildings", "mdi.office-building", "#a58d7f"),
+    "wall": ("Buildings", "mdi6.wall", "#b0a090"),
+    "roof": ("Buildings", "mdi.home-roof", "#8e4a3c"),
+    "dome": ("Buildings", "mdi6.mosque", "#d7b740"),
+    "tower": ("Buildings", "mdi.chess-rook", "#b39c7d"),
+    "door": ("Buildings", "fa5s.door-open", "#b0703a"),
+    "window": ("Buildings", "mdi.window-closed-variant", "#8fd3f4"),
+    "fence": ("Buildings", "mdi6.fence", "#9c7b55"),
+    "person": ("Indoor", "mdi.account", "#f28e6b"),
+    "table": ("Indoor", "mdi.table-furniture", "#b5835a"),
+    "chair": ("Indoor", "mdi.chair-rolling", "#a3a3c2"),
+    "bed": ("Indoor", "mdi.bed", "#c7a1d4"),
+    "sofa": ("Indoor", "mdi.sofa", "#9bb7d4"),
+    "lamp": ("Indoor", "mdi.lamp", "#ffd27f"),
+    "curtain": ("Indoor", "mdi.curtains", "#d08fb0"),
+    "painting": ("Indoor", "mdi.image-frame", "#e0b060"),
+    "floor": ("Indoor", "mdi.floor-plan", "#a08f7a"),
+    "ceiling": ("Indoor", "mdi.home-ceiling", "#c9c9c9"),
+}
+FALLBACK_ICON = "mdi.shape-outline"
+# Concepts GANPaint ranked by causal effect; the others it ranked by IoU.
+CAUSAL_FIRST = frozenset({"tree", "grass", "door"})
+
+
+def concept_style(name: str) -> tuple[str, str, str]:
+    """(group, icon, colour) for a concept name; unknown names get a stable colour."""
+    if name in CATALOGUE:
+        return CATALOGUE[name]
+    digest = hashlib.sha256(name.encode("utf-8")).digest()
+    r, g, b = colorsys.hsv_to_rgb(digest[0] / 255.0, 0.55, 0.85)
+    return "Other", FALLBACK_ICON, f"#{int(r * 255):02x}{int(g * 255):02x}{int(b * 255):02x}"
+
+
+@dataclass(frozen=True)
+class ConceptInfo:
+    """A concept of one layer with its ranked units (unit, score), best first."""
+
+    name: str
+    group: str
+    icon: str
+    color: str
+    iou: tuple[tuple[int, float], ...] = ()
+    causal: tuple[tuple[int, float], ...] = ()
+    causal_set: tuple[int, ...] = ()
+    _scores: dict[str, dict[int, float]] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def available(self) -> bool:
+        return bool(self.iou or self.causal)
+
+    def ranked(self, ranking: str) -> tuple[tuple[int, float], ...]:
+        """The ranking asked for, falling back to the other one when it is absent."""
+        first, second = (self.causal, self.iou) if ranking == "causal" else (self.iou, self.causal)
+        return first or second
+
+    def units(self, ranking: str, count: int) -> tuple[int, ...]:
+        return tuple(u for u, _ in self.ranked(ranking)[: max(0, int(count))])
+
+    def score(self, kind: str, unit: int) -> float | None:
+        if kind not in self._scores:
+            self._scores[kind] = dict(self.iou if kind == "iou" else self.causal)
+        return self._scores[kind].get(int(unit))
+
+
+@dataclass(frozen=True)
+class UnitInfo:
+    """One unit of a layer: its best concept label (None when unlabelled) and IoU."""
+
+    unit: int
+    label: str | None = None
+    iou: float | None = None
+
+
+def _pairs(value: Any) -> tuple[tuple[int, float], ...]:
+    out = []
+    for item in value or ():
+        if isinstance(item, list | tuple) and len(item) >= 2:
+            out.append((int(item[0]), float(item[1])))
+    return tuple(out)
+
+
+def layer_info(dissection: dict | None, layer: str) -> dict[str, Any]:
+    info = ((dissection or {}).get("layers") or {}).get(layer)
+    return info if isinstance(info, dict) else {}
+
+
+def concepts_for_layer(
+    dissection: dict | None, layer: str, names: list[str] | None = None
+) -> list[ConceptInfo]:
+    """Concepts of ``layer`` in catalogue group order; ``names`` (the bundle's concept list)
+    adds concepts the dissection found no units for, so they show as unavailable."""
+    per_concept = layer_info(dissection, layer).get("concepts") or {}
+    ordered = list(dict.fromkeys(list(names or []) + list(per_concept)))
+    out = []
+    for name in ordered:
+        group, icon, color = concept_style(name)
+        d = per_concept.get(name) or {}
+        cset = d.get("causal_set") or {}
+        out.append(
+            ConceptInfo(
+                name=name,
+                group=group,
+                icon=icon,
+                color=color,
+                iou=_pairs(d.get("iou")),
+                causal=_pairs(d.get("causal")),
+                causal_set=tuple(int(u) for u in cset.get("units", ()) or ()),
+            )
+        )
+    rank = {g: i for i, g in enumerate(GROUP_ORDER)}
+    return sorted(out, key=lambda c: (rank.get(c.group, len(rank)), ordered.index(c.name)))
+
+
+def unit_table(dissection: dict | None, layer: str, channels: int) -> list[UnitInfo]:
+    """Every unit of ``layer``; labelled (IoU above the dissection's cut-off) when known."""
+    cutoff = float((dissection or {}).get("iou_cutoff", 0.0) or 0.0)
+    labels: dict[int, tuple[str, float]] = {}
+    for item in layer_info(dissection, layer).get("unit_labels") or ():
+        try:
+            unit, concept, iou = int(item["unit"]), item.get("concept"), float(item["iou"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if concept and iou >= cutoff:
+            labels[unit] = (str(concept), iou)
+    return [UnitInfo(u, *labels[u]) if u in labels else UnitInfo(u) for u in range(int(channels))]
+
+
+def default_ranking(concept: str) -> str:
+    return "causal" if concept in CAUSAL_FIRST else "iou"

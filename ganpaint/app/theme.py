@@ -1,0 +1,125 @@
+"""The look: a dark Fusion palette, the style sheet from ``resources/style.qss`` and icons.
+
+:func:`icon` gives qtawesome icons in the theme's colours (normal, active, disabled);
+:func:`concept_icon` draws a concept's icon on its colour swatch. The app icon and the style
+sheet live in ``resources/`` beside the package; if that folder is missing (an unusual
+install) the palette alone still gives a usable dark theme.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPalette, QPixmap
+from PySide6.QtWidgets import QApplication
+
+from ganpaint.paths import resources_dir
+
+RESOURCES = resources_dir()
+ACCENT = "#4f9dff"
+REMOVE = "#ef6f5b"
+TEXT = "#d7dae0"
+TEXT_DIM = "#8b9099"
+WINDOW = "#1f2125"
+PANEL = "#26292e"
+BASE = "#17181b"
+HEAT_COLORS = ((0, 0, 0, 0), (80, 20, 140, 120), (230, 70, 60, 190), (255, 220, 90, 235))
+
+
+def resource(name: str) -> Path:
+    return RESOURCES / name
+
+
+def apply_theme(app: QApplication) -> None:
+    """Fusion style, dark palette, the style sheet and the app icon."""
+    app.setStyle("Fusion")
+    p = QPalette()
+    roles = {
+        QPalette.Window: WINDOW,
+        QPalette.WindowText: TEXT,
+        QPalette.Base: BASE,
+        QPalette.AlternateBase: PANEL,
+        QPalette.ToolTipBase: "#2d3036",
+        QPalette.ToolTipText: TEXT,
+        QPalette.Text: TEXT,
+        QPalette.Button: PANEL,
+        QPalette.ButtonText: TEXT,
+        QPalette.BrightText: "#ffffff",
+        QPalette.Highlight: ACCENT,
+        QPalette.HighlightedText: "#0d1117",
+        QPalette.Link: ACCENT,
+        QPalette.PlaceholderText: TEXT_DIM,
+    }
+    for role, color in roles.items():
+        p.setColor(role, QColor(color))
+    for role in (QPalette.WindowText, QPalette.Text, QPalette.ButtonText):
+        p.setColor(QPalette.Disabled, role, QColor("#5c616b"))
+    app.setPalette(p)
+    qss = resource("style.qss")
+    if qss.is_file():
+        app.setStyleSheet(qss.read_text(encoding="utf-8"))
+    app_icon = app_icon_path()
+    if app_icon is not None:
+        app.setWindowIcon(QIcon(str(app_icon)))
+
+
+def app_icon_path() -> Path | None:
+    for name in ("ganpaint.svg", "ganpaint.png"):
+        if resource(name).is_file():
+            return resource(name)
+    return None
+
+
+def icon(name: str, color: str = TEXT, active: str | None = None) -> QIcon:
+    """A qtawesome icon in theme colours; an empty icon if the name is unknown."""
+    import qtawesome as qta
+
+    try:
+        return qta.icon(
+            name,
+            color=color,
+            color_active=active or "#ffffff",
+            color_disabled="#555a63",
+            color_on=ACCENT,
+            color_on_active=ACCENT,
+        )
+    except Exception:  # noqa: BLE001 - an icon font without that glyph
+        return QIcon()
+
+
+@lru_cache(maxsize=256)
+def concept_pixmap(icon_name: str, color: str, size: int = 28, dpr: float = 2.0) -> QPixmap:
+    """The concept's icon in dark ink on a rounded swatch of its colour."""
+    pm = QPixmap(int(size * dpr), int(size * dpr))
+    pm.setDevicePixelRatio(dpr)
+    pm.fill(Qt.transparent)
+    painter = QPainter(pm)
+    painter.setRenderHint(QPainter.Antialiasing)
+    path = QPainterPath()
+    path.addRoundedRect(QRectF(0.5, 0.5, size - 1, size - 1), size * 0.28, size * 0.28)
+    painter.fillPath(path, QColor(color))
+    glyph = icon(icon_name, "#15171a").pixmap(QSize(int(size * 0.62), int(size * 0.62)), dpr)
+    glyph.setDevicePixelRatio(dpr)
+    offset = size * 0.19
+    painter.drawPixmap(int(offset), int(offset), glyph)
+    painter.end()
+    return pm
+
+
+def concept_icon(icon_name: str, color: str) -> QIcon:
+    return QIcon(concept_pixmap(icon_name, color))
+
+
+def swatch_pixmap(color: str, size: int = 12) -> QPixmap:
+    pm = QPixmap(size * 2, size * 2)
+    pm.setDevicePixelRatio(2.0)
+    pm.fill(Qt.transparent)
+    painter = QPainter(pm)
+    painter.setRenderHint(QPainter.Antialiasing)
+    painter.setBrush(QColor(color))
+    painter.setPen(QColor(0, 0, 0, 90))
+    painter.drawEllipse(QRectF(1, 1, size - 2, size - 2))
+    painter.end()
+    return pm

@@ -1,0 +1,258 @@
+"""The render worker: one QThread that owns the torch side of the app.
+
+The GUI thread hands it immutable jobs and gets results back by signal (queued across
+threads); it never touches torch itself. Each kind of job has one slot, so a newer job
+replaces an older one not yet started (latest wins), except thumbnails, which wait in a
+short queue at the lowest priority. Priority: model loads, frames, the unedited frame for
+compare, unit heatmaps, thumbnails. Every job carries the key of the model it was made
+for; a job for a model that is no longer loaded is dropped, and the GUI drops results
+whose key is stale. Failures come back as results, never as exceptions.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QThread, Signal
+
+from ganpaint.engine.document import DocumentSnapshot
+from ganpaint.engine.renderer import RenderResult
+
+
+@dataclass(frozen=True)
+class LoadJob:
+    """Open ``path`` (or reuse ``bundle`` on another device) and make its renderer."""
+
+    key: int
+    path: str | None
+    device: str | None
+    bundle: Any = None
+
+
+@dataclass(frozen=True)
+class FrameJob:
+    key: int
+    snapshot: DocumentSnapshot
+    kind: str = "frame"  # "frame" (the edit) or "plain" (no strokes, for compare)
+
+
+@dataclass(frozen=True)
+class HeatJob:
+    key: int
+    seed: int
+    layer: str
+    unit: int
+
+
+@dataclass(frozen=True)
+class ThumbJob:
+    key: int
+    seed: int
+
+
+@dataclass(frozen=True)
+class ModelResult:
+    key: int
+    bundle: Any  # ModelBundle, or None on failure
+    device: str
+    error: str | None = None
+    reused: bool = False  # the same bundle moved to another device
+    devices: tuple[str, ...] = ("cpu",)  # devices this machine offers
+    path: str | None = None  # what was asked for (None: the bundled default)
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    key: int
+    kind: str
+    result: RenderResult
+
+
+@dataclass(frozen=True)
+class HeatResult:
+    key: int
+    seed: int
+    layer: str
+    unit: int
+    heat: np.ndarray | None  # float32 (h, w)
+    level: float  # the unit's insert level at 0.99, for scaling the colour map
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class ThumbResult:
+    key: int
+    seed: int
+    image: np.ndarray | None
+
+
+@dataclass
+class _Slots:
+    load: LoadJob | None = None
+    frame: FrameJob | None = None
+    plain: FrameJob | None = None
+    heat: HeatJob | None = None
+    thumbs: deque = field(default_factory=lambda: deque(maxlen=64))
+
+
+def open_model(job: LoadJob):
+    """Load the bundle and build its renderer (runs on the worker thread)."""
+    from ganpaint.engine.renderer import Renderer, device_description
+    from ganpaint.models import load_bundle
+
+    bundle = job.bundle if job.bundle is not None else load_bundle(job.path)
+    renderer = Renderer(bundle.generator, job.device, bundle.dissection)
+    return bundle, renderer, device_description(renderer.device)
+
+
+def available_devices() -> tuple[str, ...]:
+    import torch
+
+    found = ["cpu"]
+    if torch.cuda.is_available():
+        found.append("cuda")
+    if torch.backends.mps.is_available():
+        found.append("mps")
+    return tuple(found)
+
+
+class RenderWorker(QThread):
+    """Renders in its own thread; see the module docstring for the slot rules."""
+
+    modelLoaded = Signal(object)  # ModelResult
+    frameRendered = Signal(object)  # FrameResult
+    heatReady = Signal(object)  # HeatResult
+    thumbnailReady = Signal(object)  # ThumbResult
+    busyChanged = Signal(bool)
+
+    def __init__(self, parent=None, threads: int | None = None):
+        super().__init__(parent)
+        self.setObjectName("RenderWorker")
+        self._cond = threading.Condition()
+        self._slots = _Slots()
+        self._stopping = False
+        self._threads = threads
+        self._key = -1
+        self._renderer = None
+        self._bundle = None
+        # Revisions of the frames rendered, in order (tests and diagnostics read it).
+        self.rendered_revisions: deque[int] = deque(maxlen=10_000)
+        self.loader: Callable[[LoadJob], tuple] = open_model
+
+    # -- GUI side: each call only swaps a slot under the lock ------------------------------
+
+    def submit(self, job: LoadJob | FrameJob | HeatJob | ThumbJob) -> None:
+        with self._cond:
+            s = self._slots
+            if isinstance(job, LoadJob):
+                s.load = job
+            elif isinstance(job, FrameJob):
+                if job.kind == "plain":
+                    s.plain = job
+                else:
+                    s.frame = job
+            elif isinstance(job, HeatJob):
+                s.heat = job
+            elif isinstance(job, ThumbJob):
+                if job not in s.thumbs:
+                    s.thumbs.append(job)
+            else:
+                raise TypeError(f"unknown job {job!r}")
+            self._cond.notify()
+
+    def clear_thumbnails(self) -> None:
+        with self._cond:
+            self._slots.thumbs.clear()
+
+    def stop(self, timeout_ms: int = 10_000) -> bool:
+        """Ask the thread to finish after its current job and wait for it."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify()
+        return self.wait(timeout_ms) if self.isRunning() else True
+
+    # -- worker side -------------------------------------------------------------------
+
+    def _next_job(self):
+        with self._cond:
+            while not self._stopping and not self._has_work():
+                self._cond.wait()
+            if self._stopping:
+                return None
+            s = self._slots
+            for name in ("load", "frame", "plain", "heat"):
+                job = getattr(s, name)
+                if job is not None:
+                    setattr(s, name, None)
+                    return job
+            return s.thumbs.popleft()
+
+    def _has_work(self) -> bool:
+        s = self._slots
+        return any(x is not None for x in (s.load, s.frame, s.plain, s.heat)) or bool(s.thumbs)
+
+    def run(self) -> None:
+        if self._threads:
+            import torch
+
+            torch.set_num_threads(int(self._threads))
+        while True:
+            job = self._next_job()
+            if job is None:
+                return
+            if not isinstance(job, LoadJob) and (job.key != self._key or self._renderer is None):
+                continue  # made for a model that is gone
+            self.busyChanged.emit(True)
+            try:
+                self._run_job(job)
+            finally:
+                self.busyChanged.emit(False)
+
+    def _run_job(self, job) -> None:
+        if isinstance(job, LoadJob):
+            self._load(job)
+        elif isinstance(job, FrameJob):
+            snap = job.snapshot.plain() if job.kind == "plain" else job.snapshot
+            result = self._renderer.render(snap)
+            if job.kind == "frame":
+                self.rendered_revisions.append(snap.revision)
+            self.frameRendered.emit(FrameResult(job.key, job.kind, result))
+        elif isinstance(job, HeatJob):
+            self.heatReady.emit(self._heat(job))
+        elif isinstance(job, ThumbJob):
+            try:
+                image = self._renderer.render_full(job.seed)
+            except Exception:  # noqa: BLE001 - a missing thumbnail is not worth a message
+                image = None
+            self.thumbnailReady.emit(ThumbResult(job.key, job.seed, image))
+
+    def _load(self, job: LoadJob) -> None:
+        try:
+            bundle, renderer, device = self.loader(job)
+        except Exception as exc:  # noqa: BLE001 - reported to the user; the old model stays
+            message = str(exc).strip() or type(exc).__name__
+            self.modelLoaded.emit(ModelResult(job.key, None, "", message, path=job.path))
+            return
+        old = self._renderer
+        self._renderer, self._bundle, self._key = renderer, bundle, job.key
+        if old is not None and old is not renderer:
+            old.clear_cache()
+        self.modelLoaded.emit(
+            ModelResult(
+                job.key, bundle, device, None, job.bundle is not None, available_devices(), job.path
+            )
+        )
+
+    def _heat(self, job: HeatJob) -> HeatResult:
+        try:
+            h = self._renderer.features(job.seed, job.layer)[0, job.unit]
+            heat = h.float().cpu().numpy().copy()
+            level = float(self._renderer.levels(job.layer).at(0.99)[job.unit])
+            return HeatResult(job.key, job.seed, job.layer, job.unit, heat, level)
+        except Exception as exc:  # noqa: BLE001
+            return HeatResult(job.key, job.seed, job.layer, job.unit, None, 0.0, str(exc))

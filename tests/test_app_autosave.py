@@ -1,0 +1,114 @@
+"""Autosave and recovery: a session killed with SIGKILL is restored at the next start; a
+clean exit leaves nothing to restore."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import ganpaint
+from ganpaint.engine.document import EditDocument, Stroke
+
+CHILD = textwrap.dedent(
+    """
+    import os, sys
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+    from ganpaint.app import create_window
+
+    app = QApplication([])
+    bundle, data, settings = sys.argv[1:4]
+    w = create_window(model=bundle, settings=QSettings(settings, QSettings.IniFormat),
+                      data_dir=data, restore=False, seed=11, threads=1)
+
+    def paint():
+        w.brush.update(concept="tree", size=0.08)
+        for i in range(3):
+            w.painter.paint([(10 + 18 * i, 8), (10 + 18 * i, 56)])
+        print("AUTOSAVED", w.autosave.saves, w.autosave.document_path, flush=True)
+
+    w.modelLoaded.connect(paint)
+    app.exec()
+    """
+)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
+def test_killed_session_is_restored(make_window, qtbot, frame_waiter, demo_bundle, tmp_path):
+    script = tmp_path / "child.py"
+    script.write_text(CHILD)
+    data = tmp_path / "data"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    root = str(Path(ganpaint.__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(demo_bundle), str(data), str(tmp_path / "child.ini")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    watchdog = threading.Timer(120, proc.kill)
+    watchdog.start()
+    try:
+        line = ""
+        while not line.startswith("AUTOSAVED"):
+            line = proc.stdout.readline()
+            assert line, "the child exited before autosaving"
+        _, saves, autosave_path = line.split(maxsplit=2)
+        assert int(saves) >= 3
+        saved = EditDocument.load(autosave_path.strip())
+        assert len(saved.strokes) == 3
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        watchdog.cancel()
+
+    w = make_window(restore=True, wait=False, seed=5)
+    qtbot.waitUntil(lambda: len(w.document.strokes) == 3, timeout=20_000)
+    frame_waiter(w)
+    assert w.document.seed == 11 and w.isWindowModified()
+    for a, b in zip(w.document.strokes, saved.strokes, strict=True):
+        assert np.array_equal(a.mask, b.mask) and a.units == b.units
+    # the dead session's files are gone; this session autosaved its own copy
+    leftovers = {p.name for p in (data / "autosave").iterdir()}
+    assert not any(name.startswith(Path(autosave_path.strip()).stem) for name in leftovers)
+    assert w.autosave.document_path.is_file()
+
+
+def test_clean_exit_leaves_nothing_to_restore(make_window, qtbot, tmp_path):
+    w = make_window()
+    w.brush.update(concept="tree")
+    w.painter.paint([(10, 10), (20, 20)])
+    assert w.autosave.document_path.is_file()
+    w.close()
+    assert not any((tmp_path / "data" / "autosave").glob("*.ganpaint"))
+    again = make_window(restore=True)
+    assert again.document.strokes == ()
+
+
+def test_restore_env_no_discards(make_window, qtbot, monkeypatch, tmp_path):
+    from ganpaint.app.autosave import Autosave
+
+    folder = tmp_path / "data" / "autosave"
+    orphan = Autosave(folder)
+    orphan.start()
+    doc = EditDocument("demo", "layer4", 3)
+    mask = np.full((64, 64), 255, np.uint8)
+    doc.add_stroke(Stroke("tree", "draw", (1, 2), 1.0, 0.99, "layer4", mask))
+    orphan.save(doc.to_dict(), {"model_path": None, "strokes": 1})
+    orphan._lock.unlock()  # as if the process had died
+    orphan._lock = None
+    monkeypatch.setenv("GANPAINT_RESTORE", "no")
+    w = make_window(restore=None)
+    assert w.document.strokes == ()
+    assert not orphan.document_path.exists()

@@ -1,0 +1,149 @@
+"""Files: projects round-trip to the same image, PNG export and clipboard, recent files,
+and a model file that is not a generator leaves the open model in place."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from PIL import Image
+from PySide6.QtGui import QGuiApplication
+
+from ganpaint import __version__
+
+
+def paint_two(w):
+    w.brush.update(concept="tree", size=0.08)
+    w.painter.paint([(10, 10), (12, 40)])
+    w.brush.update(concept="window", action="remove")
+    w.painter.paint([(40, 20), (55, 30)])
+
+
+def test_save_close_reopen_gives_identical_image(make_window, qtbot, frame_waiter, tmp_path):
+    w = make_window()
+    paint_two(w)
+    frame_waiter(w)
+    image = w.frames.image.copy()
+    assert w.isWindowModified()
+    path = tmp_path / "scene.ganpaint"
+    assert w.save_project_to(path)
+    assert w.windowTitle() == "GANPaint — scene[*]" and not w.isWindowModified()
+    assert str(path.resolve()) in w.prefs.recent("projects")
+    w.close()
+    assert not w.worker.isRunning()
+
+    again = make_window(project=path, seed=99)
+    frame_waiter(again)
+    assert again.document.seed == 7 and len(again.document.strokes) == 2
+    assert np.array_equal(again.frames.image, image)
+    assert again.windowTitle().startswith("GANPaint — scene")
+
+
+def test_export_png_native_and_enlarged(make_window, frame_waiter, tmp_path):
+    w = make_window()
+    paint_two(w)
+    frame_waiter(w)
+    native, crisp, smooth = tmp_path / "a.png", tmp_path / "b.png", tmp_path / "c.png"
+    assert w.export_png(native)
+    assert w.export_png(crisp, scale=4, smooth=False)
+    assert w.export_png(smooth, scale=4, smooth=True)
+    a = np.asarray(Image.open(native))
+    b = np.asarray(Image.open(crisp))
+    c = np.asarray(Image.open(smooth))
+    assert a.shape == (64, 64, 3) and np.array_equal(a, w.frames.image)
+    assert b.shape == c.shape == (256, 256, 3)
+    assert np.array_equal(b[::4, ::4], a) and np.array_equal(b[3::4, 3::4], a)
+    assert not np.array_equal(c, b)
+
+
+def test_copy_image_to_clipboard(make_window):
+    w = make_window()
+    w.actions["file.copy"].trigger()
+    image = QGuiApplication.clipboard().image()
+    assert image.width() == 64 and image.height() == 64
+
+
+def test_not_a_generator_keeps_the_old_model(make_window, qtbot, frame_waiter, tmp_path):
+    w = make_window()
+    old = w.bundle
+    bad = tmp_path / "notes.pth"
+    torch.save({"encoder.weight": torch.zeros(3, 3)}, bad)
+    with qtbot.waitSignal(w.modelFailed, timeout=10_000) as blocker:
+        w.open_model(bad)
+    assert "not a ProGAN generator" in blocker.args[0] or "unexpected key" in blocker.args[0]
+    box = w.prompts.last_box  # opened with open(), not exec(): the event loop went on
+    assert box is not None and box.isVisible()
+    assert "could not be opened" in box.text()
+    assert "unexpected key" in box.informativeText()
+    box.close()
+    assert w.bundle is old and w.canvas.image is not None
+    assert w.status.error.isVisible()
+    # painting still works on the old model
+    w.brush.update(concept="tree")
+    w.painter.paint([(20, 20), (30, 30)])
+    frame_waiter(w)
+    assert len(w.document.strokes) == 1
+
+
+def test_garbage_file_and_bad_project_give_messages(make_window, qtbot, tmp_path):
+    w = make_window()
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"not a tensor file at all")
+    with qtbot.waitSignal(w.modelFailed, timeout=10_000):
+        w.open_model(junk)
+    assert w.bundle.name == "demo"
+    bad = tmp_path / "bad.ganpaint"
+    bad.write_text("{not json")
+    assert not w.open_project(bad)
+    assert "not a GANPaint project" in w.prompts.last_box.informativeText()
+
+
+def test_missing_default_model_shows_a_clear_message(make_window, qtbot, monkeypatch, tmp_path):
+    import ganpaint.app.window_model as window_model
+    import ganpaint.models.bundle as bundle
+
+    missing = tmp_path / "models" / "scenes128"
+    monkeypatch.setattr(bundle, "default_bundle_path", lambda: missing)
+    monkeypatch.setattr(window_model, "default_bundle_path", lambda: missing)
+    w = make_window(model=None, wait=False)
+    qtbot.waitUntil(lambda: w.canvas._placeholder[0] == "No model yet", timeout=10_000)
+    assert "scenes128" in w.canvas._placeholder[1]
+    assert w.canvas._open_button.isVisible()
+    assert w.canvas._open_button.defaultAction() is w.actions["file.open_model"]
+
+
+def test_opening_another_model_and_about_box(make_window, qtbot, bare_generator):
+    w = make_window()
+    w.show_about()
+    text = w.prompts.last_box.text()
+    assert __version__ in text and "demo" in text and "Hardware" in text
+    w.prompts.last_box.close()
+    with qtbot.waitSignal(w.modelLoaded, timeout=10_000):
+        w.open_model(bare_generator)
+    assert w.bundle.name == "bare" and w.document.model_id == "bare"
+    qtbot.waitUntil(lambda: w.frames.image is not None and w.frames.image.shape == (32, 32, 3))
+    assert str(bare_generator.resolve()) in w.prefs.recent("models")
+
+
+def test_run_app_reaches_a_first_frame_in_a_fresh_process(demo_bundle, capsys):
+    from ganpaint.app.startup_time import measure
+
+    (total,) = measure(demo_bundle, runs=1)
+    assert total > 0
+    assert "first frame" in capsys.readouterr().out
+
+
+def test_preferences_recent_menu_and_device_menu_persist(make_window, qtbot, tmp_path):
+    w = make_window()
+    w.brush.update(size=0.2, hardness=0.3, unit_count=7, action="remove")
+    w.actions["view.overlay"].setChecked(True)
+    assert w.save_project_to(tmp_path / "p.ganpaint")
+    w.recent_menu.aboutToShow.emit()
+    names = [a.text() for a in w.recent_menu.actions()]
+    assert "p.ganpaint" in names and "demo" in names
+    w.device_menu.aboutToShow.emit()
+    assert [a.text() for a in w.device_menu.actions()][:2] == ["Automatic", "CPU"]
+    w.close()
+    again = make_window()
+    b = again.brush
+    assert (b.size, b.hardness, b.unit_count, b.action) == (0.2, 0.3, 7, "remove")
+    assert again.canvas.show_overlay and again.actions["view.overlay"].isChecked()

@@ -1,0 +1,189 @@
+"""The panels: concepts (with and without a dissection), history, gallery, inspector,
+compare, presentation mode, the status bar and the action table."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
+from ganpaint.app.actions import ACTIONS
+from ganpaint.app.concept_panel import ROLE
+from ganpaint.app.tool import CUSTOM
+
+
+def test_concept_panel_groups_ranked_units_and_controls(make_window):
+    w = make_window()
+    panel = w.concept_panel
+    groups = [panel.tree.topLevelItem(i).text(0) for i in range(panel.tree.topLevelItemCount())]
+    assert groups == ["SKY", "LAND", "BUILDINGS"]
+    tree = panel._concept_items["tree"]
+    assert not tree.icon(0).isNull()
+    tree_info = panel.concept("tree")
+    children = [tree.child(i).data(0, ROLE)[1] for i in range(tree.childCount())]
+    assert children == [u for u, _ in tree_info.causal]
+    assert tree.child(0).text(1) and tree.child(0).text(2)  # IoU and causal scores shown
+    w.brush.update(concept="tree")
+    panel.count.setValue(2)
+    assert panel.brush_units() == tree_info.units("causal", 2)
+    panel.ranking.setCurrentIndex(panel.ranking.findData("iou"))
+    assert w.brush.ranking == "iou"
+    assert panel.brush_units() == tuple(u for u, _ in tree_info.iou[:2])
+    panel.strength.setValue(40)
+    panel.quantile.setValue(0.95)
+    stroke = w.painter.paint([(20, 20)])
+    assert stroke.strength == 0.4 and stroke.quantile == 0.95 and len(stroke.units) == 2
+    panel.filter.setText("dom")
+    assert not panel._concept_items["dome"].isHidden()
+    assert panel._concept_items["tree"].isHidden()
+
+
+def test_model_without_dissection_paints_with_chosen_units(
+    make_window, qtbot, frame_waiter, bare_generator
+):
+    w = make_window(model=bare_generator)
+    panel = w.concept_panel
+    assert panel.tabs.currentIndex() == 1
+    assert panel.unit_list.count() == 16
+    assert panel.unit_list.item(3).text() == "unit 3"
+    original = w.frames.image.copy()
+    assert isinstance(w.stroke_template(), str)  # nothing chosen yet
+    for row in (1, 4, 9):
+        panel.unit_list.item(row).setCheckState(Qt.Checked)
+    assert w.brush.concept == CUSTOM and w.brush.custom_units == (1, 4, 9)
+    stroke = w.painter.paint([(4, 4), (28, 28)])
+    assert stroke.units == (1, 4, 9) and stroke.concept == CUSTOM
+    frame_waiter(w)
+    assert not np.array_equal(w.frames.image, original)
+
+
+def test_history_rows_hide_delete_reset(make_window, qtbot, frame_waiter):
+    w = make_window()
+    hist = w.history_panel
+    w.brush.update(concept="tree")
+    w.painter.paint([(10, 10), (10, 50)])
+    w.brush.update(concept="cloud")
+    w.painter.paint([(40, 10), (50, 20)])
+    assert hist.list.count() == 2
+    frame_waiter(w)
+    both = w.frames.image.copy()
+    hist.row(0).eye.click()
+    qtbot.waitUntil(lambda: not w.document.strokes[0].visible)
+    frame_waiter(w)
+    assert not np.array_equal(w.frames.image, both)
+    hist.row(1).delete.click()
+    qtbot.waitUntil(lambda: len(w.document.strokes) == 1)
+    assert hist.list.count() == 1
+    w.actions["edit.reset"].trigger()
+    assert w.document.strokes == () and hist.stack.currentIndex() == 0
+    w.actions["edit.undo"].trigger()
+    assert len(w.document.strokes) == 1
+
+
+def test_gallery_thumbnails_and_applying_strokes_to_other_seeds(make_window, qtbot, frame_waiter):
+    w = make_window()
+    g = w.gallery
+    assert g.seeds[0] == 7 and len(g.seeds) == 12
+    qtbot.waitUntil(lambda: g.rendered == set(g.seeds), timeout=10_000)
+    w.brush.update(concept="tree")
+    w.painter.paint([(10, 10), (10, 50)])
+    other = g.seeds[3]
+    g.list.itemClicked.emit(g._items[other])
+    assert w.document.seed == other and len(w.document.strokes) == 1
+    frame_waiter(w)
+    g.seed_edit.setText("123")
+    QTest.keyClick(g.seed_edit, Qt.Key_Return)
+    assert w.document.seed == 123 and 123 in g.seeds
+    g.new_button.click()
+    assert w.document.seed not in (123, other) and len(w.document.strokes) == 1
+    g.more_button.click()
+    assert len(g.seeds) >= 25
+
+
+def test_hold_space_to_compare(make_window, qtbot, frame_waiter):
+    w = make_window()
+    w.brush.update(concept="tree")
+    w.painter.paint([(10, 10), (50, 50)])
+    frame_waiter(w)
+    qtbot.waitUntil(lambda: w.canvas.plain is not None)
+    QTest.keyPress(w.canvas, Qt.Key_Space)
+    assert w.canvas.compare and w.actions["view.compare"].isChecked()
+    shown = w.canvas.grab()
+    assert not shown.isNull()
+    QTest.keyRelease(w.canvas, Qt.Key_Space)
+    assert not w.canvas.compare
+
+
+def test_unit_inspector_heatmap(make_window, qtbot):
+    w = make_window()
+    tree = w.concept_panel._concept_items["tree"]
+    unit = tree.child(0).data(0, ROLE)[1]
+    w.concept_panel.tree.setCurrentItem(tree.child(0))
+    assert w.selected_unit == unit
+    qtbot.waitUntil(lambda: w.canvas.heat is not None, timeout=10_000)
+    assert w.inspector.unit == unit
+    assert w.inspector.label.text() == "tree"
+    assert w.inspector.iou.text() == f"{w.concept_panel.concept('tree').score('iou', unit):.3f}"
+    assert not w.inspector.preview.pixmap().isNull()
+    assert w.canvas.heat.width() == 8  # layer4 is 8x8; the canvas scales it up
+    w.inspector.clear_button.click()
+    assert w.selected_unit is None and w.canvas.heat is None
+
+
+def test_presentation_mode_and_layer_switch(make_window, qtbot, frame_waiter):
+    w = make_window()
+    w.actions["view.presentation"].trigger()
+    assert w.presenting and w.presentation_bar.isVisible()
+    assert not w.toolbar.isVisible() and not w.docks["concepts"].isVisible()
+    assert not w.statusBar().isVisible()
+    assert "tree" in w.presentation_bar.buttons
+    w.presentation_bar.buttons["door"].click()
+    assert w.brush.concept == "door"
+    w.actions["view.exit_presentation"].trigger()
+    assert not w.presenting and w.docks["concepts"].isVisible() and w.toolbar.isVisible()
+
+    combo = w.concept_panel.layer_combo
+    combo.setCurrentIndex(combo.findData("layer6"))
+    assert w.document.layer == "layer6"
+    assert "layer6" in w.status.layer.text()
+    stroke = w.painter.paint([(30, 30), (40, 40)])
+    assert stroke.layer == "layer6"
+    frame_waiter(w)
+
+
+def test_status_bar_title_and_render_error_offers_cpu(make_window, qtbot, frame_waiter):
+    w = make_window()
+    assert w.status.device.text().startswith("cpu")
+    assert "layer4" in w.status.layer.text() and "ms/frame" in w.status.ms.text()
+    assert w.windowTitle() == "GANPaint — Untitled[*]" and not w.isWindowModified()
+    w.brush.update(concept=CUSTOM, custom_units=(999,))  # more units than the layer has
+    w.device_text = "cuda (pretend)"
+    w.painter.paint([(30, 30)])
+    qtbot.waitUntil(lambda: w.status.error.isVisible(), timeout=10_000)
+    assert "exceed" in w.status.error.text() and w.status.cpu_button.isVisible()
+    with qtbot.waitSignal(w.modelLoaded, timeout=10_000):
+        w.status.cpu_button.click()
+    assert w.device_pref == "cpu" and not w.status.error.isVisible()
+    assert w.isWindowModified()
+
+
+def test_action_table_tooltips_show_shortcuts(make_window):
+    w = make_window()
+    ids = [spec.id for spec in ACTIONS]
+    assert len(ids) == len(set(ids))
+    for spec in ACTIONS:
+        action = w.actions[spec.id]
+        if spec.shortcut is not None:
+            keys = action.shortcut().toString(action.shortcut().SequenceFormat.NativeText)
+            assert keys and keys in action.toolTip(), spec.id
+        assert action.toolTip()
+    assert w.actions["view.presentation"].shortcut().toString() == "F11"
+
+
+def test_close_while_rendering_stops_the_worker(make_window, qtbot):
+    w = make_window()
+    w.brush.update(concept="tree")
+    for i in range(5):
+        w.painter.paint([(5 + 10 * i, 5), (5 + 10 * i, 60)])
+    w.close()
+    assert w.worker.isFinished()

@@ -1,0 +1,94 @@
+"""The app's plain-Python parts: brush masks, concept lists and brush settings."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ganpaint.app.brush import StrokeMask, coverage
+from ganpaint.app.concepts import concept_style, concepts_for_layer, unit_table
+from ganpaint.app.tool import BrushSettings
+
+
+def test_stroke_mask_covers_the_swept_capsule_without_gaps():
+    m = StrokeMask(64, radius=3, hardness=1.0)
+    m.move_to(5, 32)
+    m.line_to(60, 32)  # one fast move: no gaps between dabs
+    assert (m.mask[32, 5:60] == 255).all()
+    assert m.mask[20, 30] == 0 and m.mask[32, 63] == 0
+    before = m.mask.copy()
+    m.line_to(60, 32)
+    assert np.array_equal(m.mask, before)  # painting over keeps coverage (max, not sum)
+
+
+def test_coverage_falloff():
+    d = np.array([0.0, 5.0, 9.9, 10.6])
+    hard = coverage(d, 10, 1.0)
+    soft = coverage(d, 10, 0.0)
+    assert hard[0] == hard[1] == 1.0 and hard[3] == 0.0
+    assert soft[0] > soft[1] > soft[2] > soft[3] == 0.0
+
+
+def test_concepts_from_a_dissection():
+    dissection = {
+        "iou_cutoff": 0.05,
+        "layers": {
+            "layer4": {
+                "unit_labels": [
+                    {"unit": 0, "concept": "tree", "iou": 0.2},
+                    {"unit": 1, "concept": "sky", "iou": 0.01},
+                ],
+                "concepts": {
+                    "tree": {"iou": [[0, 0.2], [2, 0.1]], "causal": [[2, 0.5], [0, 0.3]]},
+                    "gazebo": {"iou": [[1, 0.07]]},
+                },
+            }
+        },
+    }
+    cs = concepts_for_layer(dissection, "layer4", ["sky", "tree"])
+    assert [c.name for c in cs] == ["sky", "tree", "gazebo"]
+    sky, tree, gazebo = cs
+    assert not sky.available and tree.available
+    assert tree.units("causal", 1) == (2,) and tree.units("iou", 1) == (0,)
+    assert gazebo.units("causal", 5) == (1,)  # falls back to IoU
+    assert tree.score("causal", 0) == 0.3 and tree.score("iou", 9) is None
+    assert gazebo.group == "Other" and concept_style("gazebo") == concept_style("gazebo")
+    units = unit_table(dissection, "layer4", 3)
+    assert units[0].label == "tree" and units[1].label is None and units[2].label is None
+    assert len(unit_table(None, "layer4", 5)) == 5
+
+
+def test_brush_settings_clamp_and_notify():
+    b = BrushSettings()
+    seen = []
+    b.subscribe(seen.append)
+    b.update(size=5.0, unit_count=0, strength=0.5)
+    assert b.size == 0.5 and b.unit_count == 1 and b.strength == 0.5
+    assert seen == [{"size", "unit_count", "strength"}]
+    b.update(strength=0.5)
+    assert len(seen) == 1
+    with pytest.raises(ValueError):
+        b.update(action="smudge")
+    with pytest.raises(AttributeError):
+        b.update(colour="red")
+
+
+def test_model_card_rows_are_readable():
+    from ganpaint.app.model_card import card_details, card_rows
+
+    card = {
+        "config": {"lr": 0.001},
+        "steps": 6993,
+        "wall_s": 328.78,
+        "bf16": True,
+        "evaluation": {"fd": 0.63091, "pixel_share": {"sky": 0.3}, "n": 1000},
+        "errors": [],
+    }
+    rows = dict(card_rows(card))
+    assert rows == {
+        "Steps": "6,993",
+        "Wall s": "5.5 min",
+        "Bf16": "yes",
+        "Evaluation": "fd 0.6309, n 1,000",
+    }
+    assert '"lr": 0.001' in card_details(card)

@@ -1,0 +1,93 @@
+"""The render worker on its own: one pending slot (latest wins), errors as results,
+stale model keys dropped, and a clean stop while a job runs."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from ganpaint.app.worker import FrameJob, LoadJob, RenderWorker, ThumbJob
+from ganpaint.engine.document import DocumentSnapshot
+from ganpaint.engine.renderer import RenderResult
+
+
+class FakeRenderer:
+    def __init__(self):
+        self.gate = threading.Event()
+        self.started = threading.Event()
+        self.calls: list[int] = []
+
+    def render(self, snap: DocumentSnapshot) -> RenderResult:
+        self.started.set()
+        self.gate.wait(10)
+        self.calls.append(snap.revision)
+        return RenderResult(snap.revision, snap.seed, np.zeros((4, 4, 3), np.uint8), 1.0)
+
+    def render_full(self, seed: int) -> np.ndarray:
+        return np.zeros((4, 4, 3), np.uint8)
+
+    def clear_cache(self) -> None:
+        pass
+
+
+def snap(revision: int) -> DocumentSnapshot:
+    return DocumentSnapshot(revision, "m", "layer4", 0, ())
+
+
+@pytest.fixture
+def worker(qtbot):
+    w = RenderWorker()
+    renderer = FakeRenderer()
+    w.loader = lambda job: (object(), renderer, "fake")
+    w.start()
+    with qtbot.waitSignal(w.modelLoaded):
+        w.submit(LoadJob(1, "x", None))
+    yield w, renderer
+    renderer.gate.set()
+    w.stop()
+
+
+def test_latest_request_wins(worker, qtbot):
+    w, r = worker
+    w.submit(FrameJob(1, snap(1)))
+    assert r.started.wait(5)
+    for rev in (2, 3, 4, 5):  # the worker is busy with 1; each replaces the last
+        w.submit(FrameJob(1, snap(rev)))
+    with qtbot.waitSignals([w.frameRendered, w.frameRendered], timeout=5000):
+        r.gate.set()
+    assert r.calls == [1, 5] and list(w.rendered_revisions) == [1, 5]
+
+
+def test_jobs_for_an_old_model_are_dropped(worker, qtbot):
+    w, r = worker
+    r.gate.set()
+    w.submit(FrameJob(0, snap(1)))  # key 0 is not the loaded model
+    with qtbot.waitSignal(w.thumbnailReady, timeout=5000):
+        w.submit(ThumbJob(1, 3))
+    assert r.calls == []
+
+
+def test_load_failure_is_a_result_and_keeps_the_model(worker, qtbot):
+    w, r = worker
+    r.gate.set()
+
+    def fail(job):
+        raise ValueError("not a generator")
+
+    w.loader = fail
+    with qtbot.waitSignal(w.modelLoaded) as blocker:
+        w.submit(LoadJob(2, "bad", None))
+    assert blocker.args[0].error == "not a generator" and blocker.args[0].bundle is None
+    with qtbot.waitSignal(w.frameRendered):
+        w.submit(FrameJob(1, snap(9)))  # the old key still renders
+
+
+def test_stop_while_rendering(worker, qtbot):
+    w, r = worker
+    w.submit(FrameJob(1, snap(1)))
+    assert r.started.wait(5)
+    threading.Timer(0.2, r.gate.set).start()
+    assert w.stop(10_000)
+    assert w.isFinished()
