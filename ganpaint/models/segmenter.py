@@ -35,6 +35,9 @@ DEFAULT_ENCODER = (16, 32, 64, 128, 256)
 DEFAULT_DECODER = (16, 32, 64, 96)
 _MAX_HEADER_BYTES = 4 * 1024 * 1024
 _MAX_ELEMENTS = 50_000_000
+MAX_WIDTH = 2048
+# The shipped segmenter has ~1.4 M weights; refuse configs that would allocate absurd models.
+MAX_PARAMETERS = 50_000_000
 _DTYPE_BYTES = {"F16": 2, "BF16": 2, "F32": 4, "F64": 8}
 
 
@@ -283,15 +286,17 @@ def _read_header(path: Path) -> dict:
 def _config_from_metadata(path: Path, meta: Any) -> dict[str, Any]:
     if not isinstance(meta, dict) or meta.get("format") != SEGMENTER_FORMAT:
         raise CheckpointError(f"{path}: not a ganpaint segmenter (metadata format is missing)")
-    try:
-        version = int(meta.get("version", "1"))
-    except ValueError:
-        raise CheckpointError(f"{path}: segmenter version is not a number") from None
-    if version > SEGMENTER_VERSION:
+    version = meta.get("version", "1")
+    if not isinstance(version, str) or not version.isdigit():
+        raise CheckpointError(f"{path}: segmenter version {version!r} is not a number")
+    if int(version) > SEGMENTER_VERSION:
         raise CheckpointError(f"{path}: segmenter version {version} is newer than this program")
+    text = meta.get("config")
+    if not isinstance(text, str):
+        raise CheckpointError(f"{path}: segmenter config is missing from the metadata")
     try:
-        cfg = json.loads(meta.get("config", ""))
-    except json.JSONDecodeError:
+        cfg = json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
         raise CheckpointError(f"{path}: segmenter config in the metadata is not JSON") from None
     if not isinstance(cfg, dict):
         raise CheckpointError(f"{path}: segmenter config must be an object")
@@ -299,7 +304,7 @@ def _config_from_metadata(path: Path, meta: Any) -> dict[str, Any]:
     def int_list(name: str) -> list[int]:
         v = cfg.get(name)
         if not isinstance(v, list) or not all(
-            isinstance(x, int) and not isinstance(x, bool) and 1 <= x <= 4096 for x in v
+            isinstance(x, int) and not isinstance(x, bool) and 1 <= x <= MAX_WIDTH for x in v
         ):
             raise CheckpointError(f"{path}: segmenter config {name!r} must be a list of widths")
         return v
@@ -309,6 +314,13 @@ def _config_from_metadata(path: Path, meta: Any) -> dict[str, Any]:
     if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= 1000:
         raise CheckpointError(f"{path}: segmenter config 'num_classes' is invalid ({k!r})")
     out["num_classes"] = k
+    enc, dec = out["encoder"], out["decoder"]
+    if 2 <= len(enc) <= 7 and len(dec) == len(enc) - 1:
+        weights = 27 * enc[0] + sum(9 * (a + b) * b for a, b in zip(enc, enc[1:], strict=False))
+        weights += sum(9 * d * d + (e + 2 * d) * d for e, d in zip(enc, dec, strict=False))
+        weights += dec[0] * k
+        if weights > MAX_PARAMETERS:
+            raise CheckpointError(f"{path}: segmenter config declares ~{weights} weights")
     concepts = cfg.get("concepts")
     if concepts is not None:
         if not isinstance(concepts, list) or not all(isinstance(c, str) for c in concepts):

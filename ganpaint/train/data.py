@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+import types
 from collections.abc import Callable
 
 import numpy as np
@@ -23,7 +24,7 @@ EVAL_SEED = 20_000_000
 Log = Callable[[str], None]
 
 
-def scenes_module():
+def scenes_module() -> types.ModuleType:
     """``ganpaint.scenes``, imported on first use (tests may substitute a stand-in)."""
     import ganpaint.scenes
 
@@ -62,7 +63,7 @@ def render_scenes(
     rgb = np.empty((n, size, size, 3), np.uint8)
     labels = np.empty((n, size, size), np.uint8)
     done = 0
-    chunk = min(n, max(4 * workers, n // 16))
+    chunk = min(n, 8 * workers)  # a small first chunk measures the rate
     while done < n:
         chunk = min(chunk, n - done)
         if done:
@@ -71,10 +72,17 @@ def render_scenes(
             chunk = min(chunk, fits if done >= min_n else max(fits, min_n - done))
             if chunk <= 0:
                 break
-        r, lab = render_dataset(chunk, size, start_seed=start_seed + done, workers=workers)
+        try:
+            r, lab = render_dataset(chunk, size, start_seed=start_seed + done, workers=workers)
+        except Exception as exc:
+            if done < min_n:
+                raise
+            if log is not None:
+                log(f"rendering {what} failed after {done} scenes ({exc}); using those")
+            break
         rgb[done : done + chunk], labels[done : done + chunk] = r, lab
         done += chunk
-        chunk = max(chunk, (n - done) // 3)
+        chunk = max(chunk, (n - done) // 4)
     if done < n and log is not None:
         log(f"rendering {what}: time limit {time_limit_s:.0f}s reached, using {done} of {n}")
     _report(log, what, done, size, time.perf_counter() - start)
@@ -99,7 +107,9 @@ def float_to_uint8(images: torch.Tensor) -> torch.Tensor:
     return x.round_().to(torch.uint8).permute(0, 2, 3, 1).contiguous()
 
 
-def random_flip(x: torch.Tensor, y: torch.Tensor | None = None, p: float = 0.5):
+def random_flip(
+    x: torch.Tensor, y: torch.Tensor | None = None, p: float = 0.5
+) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     """Flip each sample of (N, C, H, W) ``x`` (and labels (N, H, W) ``y``) left-right with
     probability ``p``."""
     flip = torch.rand(x.shape[0], device=x.device) < p

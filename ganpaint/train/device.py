@@ -82,7 +82,7 @@ def bf16_autocast_works(device: torch.device) -> bool:
         return False
 
 
-def autocast(device: torch.device, enabled: bool):
+def autocast(device: torch.device, enabled: bool) -> contextlib.AbstractContextManager:
     """bf16 autocast on CUDA when ``enabled``, else a no-op context."""
     if enabled and device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.bfloat16)

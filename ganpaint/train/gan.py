@@ -368,7 +368,10 @@ class GANTrainer:
 
     def _end_reserve(self, write_checkpoint: bool) -> float:
         """Seconds to keep for one more step, the final sample grid, checkpoint and export."""
-        reserve = 0.5 + 1.5 * self._step_seconds + 1.5 * self._sample_seconds
+        sample_s = self._sample_seconds
+        if self.last_sample is None:  # not measured yet: 64 generator passes ~ a few steps
+            sample_s = max(sample_s, self._step_seconds * 64 / self.cfg.batch / 2)
+        reserve = 0.5 + 1.5 * self._step_seconds + 1.5 * sample_s
         if write_checkpoint:
             if self._checkpoint_seconds is None:
                 n = sum(p.numel() for p in self.G.parameters()) + sum(
@@ -455,8 +458,11 @@ class GANTrainer:
                     break
                 out = self.train_step()
                 took = time.perf_counter() - now
-                # Exponential average; the first steps (autotuning) count fully.
-                self._step_seconds = max(took, 0.9 * self._step_seconds + 0.1 * took)
+                # Running average of the step time, skipping the warm-up (autotuning) steps.
+                if self.step - start_step == 3:
+                    self._step_seconds = took
+                elif self.step - start_step > 3:
+                    self._step_seconds = 0.8 * self._step_seconds + 0.2 * took
                 for k, v in out.items():
                     sums[k] += v
                     counts[k] += 1

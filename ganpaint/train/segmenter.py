@@ -208,6 +208,8 @@ def train_segmenter(
     progress: bool = True,
     log: Log | None = None,
     train_seconds: float | None = None,
+    wait_for: str | Path | None = None,
+    wait_timeout_s: float = 120.0,
 ) -> SegmenterResult:
     """Train a :class:`Segmenter` on ``n_train`` rendered scenes of ``size`` px.
 
@@ -215,7 +217,9 @@ def train_segmenter(
     training, evaluation) runs out, whichever is first; the learning rate follows a cosine
     over whichever bound is nearer; ``train_seconds`` also bounds the training loop alone.
     Evaluates on ``n_heldout`` held-out scenes; saves to ``out_path`` when given.
-    ``data``/``heldout`` (uint8 images, labels) skip rendering.
+    ``data``/``heldout`` (uint8 images, labels) skip rendering. With ``wait_for``, the
+    device is not touched before that file exists (or ``wait_timeout_s`` passed): the
+    pipeline lets the GAN take the GPU first.
     """
     t0 = time.perf_counter()
     log = log or _default_log(progress)
@@ -239,6 +243,12 @@ def train_segmenter(
         heldout = render_scenes(
             n_heldout, size, HELDOUT_SEED, workers, log=log, what="held-out scenes"
         )
+    if wait_for is not None:
+        give_up = time.perf_counter() + wait_timeout_s
+        waited = time.perf_counter()
+        while not Path(wait_for).exists() and time.perf_counter() < give_up:
+            time.sleep(0.2)
+        log(f"[seg] waited {time.perf_counter() - waited:.1f}s for the GAN to start")
     dev = pick_device(device)
     setup_backend(dev)
     torch.manual_seed(seed)
@@ -376,6 +386,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--batch", type=int, default=32, help="batch size (default 32)")
     p.add_argument("--workers", type=int, default=None, help="rendering processes")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--wait-for", default=None, help="touch the device only once this file exists")
     p.add_argument("--encoder", type=_widths, default=DEFAULT_ENCODER, help="e.g. 16,32,64,128,256")
     p.add_argument("--decoder", type=_widths, default=DEFAULT_DECODER, help="e.g. 16,32,64,96")
     args = p.parse_args(argv)
@@ -394,6 +405,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         encoder=args.encoder,
         decoder=args.decoder,
         train_seconds=args.train_seconds,
+        wait_for=args.wait_for,
     )
     if args.result:
         tmp = f"{args.result}.tmp"
