@@ -58,3 +58,16 @@ def test_render_bad_arguments(model_file, tmp_path, capsys):
     assert main(["render", "--model", str(model_file), "--project", str(bad), "-o", "x.png"]) == 2
     assert "not a GANPaint project" in capsys.readouterr().err
     assert main(["render", "--model", str(tmp_path / "nope.pth"), "-o", "x.png"]) == 2
+
+
+def test_convert_official_checkpoint_to_bundle(tmp_path):
+    from ganpaint.models import load_bundle
+    from tests.helpers import official_state_dict
+
+    pth = tmp_path / "churchoutdoor_lsun.pth"
+    torch.save(official_state_dict([16, 16, 8], z_dim=16, old_names=True), pth)
+    out = tmp_path / "church"
+    assert main(["convert", str(pth), "-o", str(out)]) == 0
+    bundle = load_bundle(out)
+    assert bundle.name == "churchoutdoor_lsun" and bundle.edit_layers == ["layer4"]
+    assert main(["convert", str(pth), "-o", str(out)]) == 2  # never overwrites

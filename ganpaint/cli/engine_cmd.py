@@ -1,9 +1,11 @@
-"""``ganpaint info`` and ``ganpaint render``: inspect a model and render a scene headless."""
+"""``ganpaint info``, ``convert`` and ``render``: inspect a model, bundle a checkpoint, render
+a scene headless."""
 
 from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -18,6 +20,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_info)
 
     p = sub.add_parser(
+        "convert",
+        help="turn an official ProGAN checkpoint (.pth) into a model bundle folder",
+        description="Read a generator checkpoint in the GAN Dissection ProGAN layout (safely: "
+        "no code in it can run) and write a bundle folder with generator.safetensors and "
+        "bundle.json. Label its units later with custom concepts (ganpaint concept).",
+    )
+    p.add_argument("checkpoint", help=".pth or .safetensors generator file")
+    p.add_argument("-o", "--output", required=True, help="new bundle folder")
+    p.add_argument("--name", default=None, help="model name (default: the file name)")
+    p.add_argument("--edit-layers", nargs="+", default=None, help="default: layer4")
+    p.set_defaults(handler=_convert)
+
+    p = sub.add_parser(
         "render",
         help="render one scene (optionally with a project's strokes) to a PNG",
         description="Render the scene for --seed with a model, headless. With --project, the "
@@ -30,6 +45,35 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--scale", type=int, default=1, help="upscale the PNG by this factor (1-16)")
     p.add_argument("-o", "--output", required=True, help="PNG file to write")
     p.set_defaults(handler=_render)
+
+
+def _convert(args: argparse.Namespace) -> int:
+    from ganpaint.errors import GanpaintError
+    from ganpaint.models import load_generator, save_generator, write_bundle_json
+
+    gen = load_generator(args.checkpoint)
+    out = Path(args.output)
+    if out.exists() and any(out.iterdir()):
+        raise GanpaintError(f"{out}: exists and is not empty; choose a new folder")
+    layers = args.edit_layers or (["layer4"] if "layer4" in gen.layer_names else None)
+    for layer in layers or []:
+        if layer not in gen.layer_names:
+            raise GanpaintError(f"--edit-layers: {layer!r} is not a layer of this generator")
+    out.mkdir(parents=True, exist_ok=True)
+    save_generator(gen, out / "generator.safetensors")
+    meta = {
+        "name": args.name or Path(args.checkpoint).stem,
+        "architecture": "progan",
+        "widths": list(gen.widths),
+        "z_dim": gen.z_dim,
+        "resolution": gen.resolution,
+        "edit_layers": layers or [gen.layer_names[len(gen.layer_names) // 2]],
+        "concepts": [],
+        "source": {"file": Path(args.checkpoint).name},
+    }
+    write_bundle_json(out, meta)
+    print(f"wrote bundle {out} ({gen.resolution} px, edit layers {', '.join(meta['edit_layers'])})")
+    return 0
 
 
 def _info(args: argparse.Namespace) -> int:
