@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["create_window", "run_app"]
+__all__ = ["create_window", "run_app", "run_self_test"]
 
 
 def _application():
@@ -129,16 +129,22 @@ def run_app(
     project: str | None = None,
     device: str | None = None,
     startup_time: bool = False,
+    self_test: bool = False,
 ) -> int:
     """Open the main window and run the event loop; returns the exit code.
 
     With ``startup_time`` the app quits at its first frame and prints how long that took
-    from this call (imports of Qt and torch included).
+    from this call (imports of Qt and torch included). With ``self_test`` it runs
+    :func:`run_self_test` instead (no window on screen).
     """
+    if self_test:
+        return run_self_test(model, device)
     t0 = time.perf_counter()
     app = _application()
     splash = _splash()  # torch takes seconds to import; show something at once
-    threads = max(1, (os.cpu_count() or 2) - 1)  # leave a core for the GUI thread
+    from ganpaint.engine.renderer import render_threads
+
+    threads = render_threads()  # the policy ganpaint bench measures with
     window = create_window(model, project, device, threads=threads)
     window.show()
     if splash is not None:
@@ -161,3 +167,76 @@ def run_app(
         window.frameShown.connect(first_frame)
         window.modelFailed.connect(lambda e: (print(f"startup: model failed: {e}"), app.quit()))
     return app.exec()
+
+
+def run_self_test(
+    model: str | None = None, device: str | None = None, timeout_s: float = 300.0
+) -> int:
+    """Check that the app works here (the standalone build runs it): offscreen, open
+    ``model`` (default: the bundled one) in a real main window, paint one stroke and wait
+    for the edited frame. Prints one line; returns 0, or 1 with the reason on stderr.
+    Settings and autosaves go to a temporary folder."""
+    import tempfile
+
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"  # before Qt starts: no display needed
+    with tempfile.TemporaryDirectory(prefix="ganpaint-self-test-") as tmp:
+        os.environ["GANPAINT_DATA_DIR"] = tmp
+        try:
+            print(_self_test(model, device, Path(tmp), timeout_s), flush=True)
+            return 0
+        except Exception as exc:
+            print(f"self-test: FAILED: {exc}", file=sys.stderr, flush=True)
+            return 1
+
+
+def _self_test(model, device, tmp: Path, timeout_s: float) -> str:
+    import numpy as np
+    from PySide6.QtCore import QSettings, Qt
+
+    from ganpaint.app.screenshots import wait_until
+
+    t0 = time.perf_counter()
+    _application()
+    settings = QSettings(str(tmp / "settings.ini"), QSettings.IniFormat)
+    threads = max(1, (os.cpu_count() or 2) - 1)
+    w = create_window(model, device=device, settings=settings, restore=False, data_dir=tmp,
+                      seed=1, threads=threads)  # fmt: skip
+    errors: list[str] = []
+    w.modelFailed.connect(errors.append)
+    w.prompts.answers["save_changes"] = "discard"
+    try:
+        w.resize(1100, 760)
+        w.show()
+        wait_until(lambda: w.frames.frames > 0 or errors, timeout_s)
+        if errors or w.bundle is None:
+            raise RuntimeError(f"cannot open the model: {errors[0] if errors else 'timed out'}")
+        t_first = time.perf_counter() - t0
+        before = w.frames.image.copy()
+        r = w.bundle.generator.resolution
+        usable = [c.name for c in w.concept_panel.concepts if c.available]
+        if usable:
+            w.brush.update(concept=usable[0], action="draw", size=0.2, hardness=1.0)
+            what = f"concept {usable[0]}"
+        else:  # no dissection: paint with the first units of the layer
+            units = w.concept_panel.unit_list
+            for row in range(min(8, units.count())):
+                units.item(row).setCheckState(Qt.Checked)
+            w.brush.update(action="draw", size=0.2, hardness=1.0)
+            what = f"{min(8, units.count())} units"
+        revision = w.document.revision
+        w.painter.paint([(r * 0.2, r * 0.5), (r * 0.5, r * 0.5), (r * 0.8, r * 0.5)])
+        if len(w.document.strokes) != 1 or w.document.revision == revision:
+            raise RuntimeError("the stroke did not reach the document")
+        if not wait_until(lambda: w.frames.shown_revision == w.document.revision, timeout_s):
+            raise RuntimeError("the edited frame did not arrive")
+        diff = np.abs(w.frames.image.astype(int) - before.astype(int)).sum(axis=-1)
+        changed = int((diff > 0).sum())
+        if changed == 0:
+            raise RuntimeError("the edited frame is the same as the original")
+        return (
+            f"self-test: ok: {w.bundle.name} ({r} px) on {w.device_text}, first frame "
+            f"{t_first:.1f} s, stroke with {what} changed {changed} of {r * r} pixels, "
+            f"total {time.perf_counter() - t0:.1f} s"
+        )
+    finally:
+        w.close()

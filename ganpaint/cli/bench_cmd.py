@@ -37,6 +37,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=64,
         help="samples for the dissection throughput figure (0 to skip)",
     )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="CPU threads for torch (default: what the app uses, see render_threads())",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=_bench)
 
@@ -48,6 +54,13 @@ def _bench(args: argparse.Namespace) -> int:
 
     if not 1 <= args.frames <= 100_000:
         raise GanpaintError(f"--frames must be in 1..100000, got {args.frames}")
+    if args.threads is not None and not 1 <= args.threads <= 1024:
+        raise GanpaintError(f"--threads must be in 1..1024, got {args.threads}")
+    import torch
+
+    from ganpaint.engine.renderer import render_threads
+
+    torch.set_num_threads(args.threads or render_threads())
     if args.arch == "progan256":
         gen, name, dissection, layer, bundle = (
             random_progan256(),

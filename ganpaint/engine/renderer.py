@@ -13,6 +13,7 @@ captured CUDA graph per edit layer. ``render`` never raises: a failure comes bac
 from __future__ import annotations
 
 import copy
+import os
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -56,6 +57,12 @@ def device_description(device: torch.device) -> str:
     if device.type == "cpu":
         return f"cpu ({torch.get_num_threads()} threads)"
     return device.type
+
+
+def render_threads() -> int:
+    """CPU threads for rendering, used by the app's render worker and by ``ganpaint bench``
+    alike: every core but one, which stays free for the GUI thread (at least one)."""
+    return max(1, (os.cpu_count() or 2) - 1)
 
 
 def default_precision(device: torch.device) -> str:
