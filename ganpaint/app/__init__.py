@@ -4,14 +4,18 @@
 scripts use it); :func:`run_app` is what ``ganpaint`` with no subcommand runs.
 
 Modules: ``main_window`` (assembly, painting, view and presentation) with its mixins
-``window_model`` (start-up, model loading, recovery, units) and ``window_files`` (projects,
-export, clipboard, recent files, About); ``canvas`` (display and brush input),
+``window_model`` (start-up, model loading, recovery, units), ``window_files`` (projects,
+export, clipboard, recent files, About) and ``window_concepts`` (custom concepts: teaching,
+the concept file, export and import); ``canvas`` (display and brush input),
 ``painting`` (brush input to strokes), ``brush`` (mask stamping, NumPy), ``frames``
 (document to render jobs, results to the canvas), ``worker`` (the render thread),
-``concept_panel``/``concepts`` (what to paint), ``history_panel``, ``gallery``,
+``concept_panel``/``concepts`` (what to paint), ``concept_dialog``/``concept_draft``/
+``mark_tile`` (New Concept: marking samples, live unit ranking), ``history_panel``, ``gallery``,
 ``inspector``, ``presentation``, ``status_bar``, ``actions`` (the command table),
 ``autosave``, ``settings``, ``prompts``, ``files``, ``imaging``, ``model_card``, ``theme``,
-``tool`` (brush settings), ``demo_bundle`` and the scripts ``screenshots`` and ``startup_time``.
+``tool`` (brush settings), ``demo_bundle`` and the scripts ``screenshots``, ``startup_time``
+and ``drag_bench`` (a scripted drag through the real window: frames per second, superseded
+requests).
 """
 
 from __future__ import annotations
@@ -102,8 +106,8 @@ def create_window(
     ``model`` is a bundle folder or generator file (None: the bundled default), ``project``
     a .ganpaint file to open once the model is ready, ``settings`` a ``QSettings`` (default:
     the user's), ``restore`` answers the crash-recovery question (None asks, unless
-    ``GANPAINT_RESTORE`` is set), ``data_dir`` overrides where autosaves go, ``threads``
-    sets torch's CPU thread count on the render thread.
+    ``GANPAINT_RESTORE`` is set), ``data_dir`` overrides where autosaves and custom concepts
+    go, ``threads`` sets torch's CPU thread count on the render thread.
     """
     _application()
     from ganpaint.app.autosave import Autosave
@@ -112,7 +116,11 @@ def create_window(
 
     folder = Path(data_dir) / "autosave" if data_dir is not None else None
     window = MainWindow(
-        Preferences(settings), seed=seed, threads=threads, autosave=Autosave(folder)
+        Preferences(settings),
+        seed=seed,
+        threads=threads,
+        autosave=Autosave(folder),
+        concepts_folder=Path(data_dir) / "concepts" if data_dir is not None else None,
     )
     if device:
         window.device_pref = device
@@ -234,9 +242,9 @@ def _self_test(model, device, tmp: Path, timeout_s: float) -> str:
         if changed == 0:
             raise RuntimeError("the edited frame is the same as the original")
         return (
-            f"self-test: ok: {w.bundle.name} ({r} px) on {w.device_text}, first frame "
-            f"{t_first:.1f} s, stroke with {what} changed {changed} of {r * r} pixels, "
-            f"total {time.perf_counter() - t0:.1f} s"
+            f"self-test: ok: {w.bundle.name} ({r} px, {w.model_path}) on {w.device_text}, "
+            f"first frame {t_first:.1f} s, stroke with {what} changed {changed} of {r * r} "
+            f"pixels, total {time.perf_counter() - t0:.1f} s"
         )
     finally:
         w.close()

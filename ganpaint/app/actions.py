@@ -79,6 +79,15 @@ ACTIONS: tuple[ActionSpec, ...] = (
       lambda w: w.resize_brush(-1), "Make the brush smaller"),
     A("brush.larger", "Brush &Larger", "mdi.plus-circle-outline", "]",
       lambda w: w.resize_brush(1), "Make the brush larger"),
+    # custom concepts
+    A("concept.new", "&New Concept…", "mdi.creation", "Ctrl+Shift+N",
+      lambda w: w.new_concept(),
+      "Teach a brush: mark a concept on a few samples and GANPaint finds its units",
+      short="New concept"),
+    A("concept.import", "&Import Concepts…", "mdi.file-import", None,
+      lambda w: w.choose_import_concepts(), "Add concepts from an exported .json file"),
+    A("concept.export", "E&xport Concept…", "mdi.file-export", None,
+      lambda w: w.choose_export_concept(), "Save the chosen custom concept to a .json file"),
     # scene
     A("scene.new", "&New Random Scene", "mdi.dice-5", "N",
       lambda w: w.new_random_scene(), "Show another random scene; your strokes stay",
@@ -108,7 +117,7 @@ MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
                "file.save_as", "-", "file.export", "file.copy", "-", "file.quit")),
     ("&Edit", ("edit.undo", "edit.redo", "-", "edit.reset")),
     ("&Brush", ("tool.draw", "tool.remove", "tool.swap", "-", "brush.smaller",
-                "brush.larger")),
+                "brush.larger", "-", "concept.new", "concept.import", "concept.export")),
     ("&Scene", ("scene.new",)),
     ("&View", ("view.overlay", "view.smooth", "view.heat", "view.compare", "-",
                "view.presentation", "@device", "-", "@docks")),
@@ -118,7 +127,8 @@ MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
 TOOLBAR = (
     "file.open_model", "file.open_project", "file.save", "file.export", "-",
     "edit.undo", "edit.redo", "edit.reset", "-", "tool.draw", "tool.remove", "@brush", "-",
-    "scene.new", "-", "view.overlay", "view.smooth", "view.compare", "-", "view.presentation",
+    "concept.new", "scene.new", "-", "view.overlay", "view.smooth", "view.compare", "-",
+    "view.presentation",
 )  # fmt: skip
 
 

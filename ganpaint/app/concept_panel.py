@@ -4,14 +4,16 @@
 shows its units ranked (by causal effect or IoU) with both scores, the ones a stroke will
 use in full colour. "Units" lists every unit of the layer (labelled when the dissection
 knows it) with check boxes: checked units make a custom brush, which is how a model with
-no dissection is painted. Below: units per stroke, ranking, strength and insert level.
-The panel writes to a :class:`~ganpaint.app.tool.BrushSettings` and listens to it.
+no dissection is painted. Concepts the user taught ("New Concept…") sit in a "Custom" group
+and paint like the others; their context menu exports or deletes them. Below: units per
+stroke, ranking, strength and insert level. The panel writes to a
+:class:`~ganpaint.app.tool.BrushSettings` and listens to it.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSignalBlocker, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QIcon
+from PySide6.QtCore import QPoint, QSignalBlocker, Qt, Signal
+from PySide6.QtGui import QAction, QBrush, QColor, QFont, QIcon
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -22,9 +24,11 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QMenu,
     QSlider,
     QSpinBox,
     QTabWidget,
+    QToolButton,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -38,14 +42,22 @@ from ganpaint.app.tool import CUSTOM, BrushSettings
 ROLE = Qt.UserRole + 1  # ("concept", name) or ("unit", unit, concept)
 
 
+NEW_ACTIONS = ("concept.new", "concept.import")  # offered by the button and the context menu
+
+
 class ConceptPanel(QWidget):
     layerChosen = Signal(str)
     unitSelected = Signal(int)  # -1 clears the selection
+    exportRequested = Signal(str)  # a custom concept's name
+    deleteRequested = Signal(str)
 
-    def __init__(self, brush: BrushSettings, parent=None):
+    def __init__(
+        self, brush: BrushSettings, actions: dict[str, QAction] | None = None, parent=None
+    ):
         super().__init__(parent)
         self.setObjectName("conceptPanel")
         self.brush = brush
+        self.actions_map = actions or {}
         self.concepts: list[ConceptInfo] = []
         self.units: list[UnitInfo] = []
         self._concept_items: dict[str, QTreeWidgetItem] = {}
@@ -78,6 +90,8 @@ class ConceptPanel(QWidget):
             2, "Causal effect: share of the concept's pixels removed when the unit is ablated"
         )
         self.tree.currentItemChanged.connect(self._tree_current)
+        self.tree.setContextMenuPolicy(Qt.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._context_menu)
         self._bold = QFont(self.tree.font())
         self._bold.setBold(True)
 
@@ -141,10 +155,20 @@ class ConceptPanel(QWidget):
 
         top = QFormLayout()
         top.addRow("Layer", self.layer_combo)
+        search = QHBoxLayout()
+        search.setSpacing(4)
+        search.addWidget(self.filter, 1)
+        self.new_button: QToolButton | None = None
+        if "concept.new" in self.actions_map:
+            self.new_button = QToolButton()
+            self.new_button.setObjectName("newConceptButton")
+            self.new_button.setDefaultAction(self.actions_map["concept.new"])
+            self.new_button.setToolButtonStyle(Qt.ToolButtonIconOnly)
+            search.addWidget(self.new_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
         layout.addLayout(top)
-        layout.addWidget(self.filter)
+        layout.addLayout(search)
         layout.addWidget(self.tabs, 1)
         layout.addWidget(self.summary)
         layout.addLayout(form)
@@ -172,7 +196,8 @@ class ConceptPanel(QWidget):
             self.tabs.setCurrentIndex(1)
             self.units_hint.setText(
                 "This model has no dissection, so its units have no labels. Check the units "
-                "to paint with; select one to see where it fires."
+                "to paint with; select one to see where it fires. Or teach a concept: "
+                "New Concept… finds its units from a few samples you mark."
             )
         else:
             self.units_hint.setText("Check units to paint with your own selection.")
@@ -217,7 +242,14 @@ class ConceptPanel(QWidget):
             item.setData(0, ROLE, ("concept", c.name))
             item.setFont(0, bold)
             n = max(len(c.iou), len(c.causal))
-            item.setToolTip(0, f"{c.name}: {n} ranked units" if n else f"{c.name}: no units found")
+            if c.custom:
+                tip = (
+                    f"{c.name}: your concept, {n} units ranked by IoU with what you marked on "
+                    f"{c.samples} sample{'s' * (c.samples != 1)}. Right-click to export or delete."
+                )
+            else:
+                tip = f"{c.name}: {n} ranked units" if n else f"{c.name}: no units found"
+            item.setToolTip(0, tip)
             if not c.available:
                 item.setFlags(Qt.ItemIsEnabled)
                 item.setForeground(0, QBrush(QColor("#5c616b")))
@@ -249,9 +281,11 @@ class ConceptPanel(QWidget):
             else:
                 for col in range(3):
                     child.setForeground(col, QBrush(QColor(theme.TEXT_DIM)))
-            child.setToolTip(
-                0, f"Unit {unit}: {'used' if unit in chosen else 'not used'} by the next stroke"
-            )
+            tip = f"Unit {unit}: {'used' if unit in chosen else 'not used'} by the next stroke"
+            contrast = c.score("contrast", unit) if c.custom else None
+            if contrast is not None:
+                tip += f"<br>contrast inside vs outside your marks: {contrast:+.2f} σ"
+            child.setToolTip(0, tip)
 
     def _fill_units(self) -> None:
         with QSignalBlocker(self.unit_list):
@@ -306,6 +340,27 @@ class ConceptPanel(QWidget):
         else:
             self.brush.update(concept=data[2])
             self.unitSelected.emit(int(data[1]))
+
+    def _context_menu(self, pos: QPoint) -> None:
+        menu = self.context_menu(self.tree.itemAt(pos))
+        if not menu.isEmpty():
+            menu.exec(self.tree.viewport().mapToGlobal(pos))
+
+    def context_menu(self, item: QTreeWidgetItem | None) -> QMenu:
+        """The tree's context menu for ``item`` (export and delete for a custom concept)."""
+        menu = QMenu(self)
+        data = item.data(0, ROLE) if item is not None else None
+        c = self.concept(data[1] if data and data[0] == "concept" else None)
+        if c is not None and c.custom:
+            export = menu.addAction(theme.icon("mdi.export"), f"Export “{c.name}”…")
+            export.triggered.connect(lambda _=False, n=c.name: self.exportRequested.emit(n))
+            delete = menu.addAction(theme.icon("mdi.delete-outline"), f"Delete “{c.name}”")
+            delete.triggered.connect(lambda _=False, n=c.name: self.deleteRequested.emit(n))
+            menu.addSeparator()
+        for key in NEW_ACTIONS:
+            if key in self.actions_map:
+                menu.addAction(self.actions_map[key])
+        return menu
 
     def _unit_current(self, item: QListWidgetItem | None, _previous) -> None:
         if item is not None:

@@ -4,7 +4,10 @@
 :data:`CATALOGUE`, or a stable made-up one for concepts the catalogue does not know) and its
 units ranked by IoU and by causal effect. :func:`concepts_for_layer` lists them for a layer;
 :func:`unit_table` describes every unit of a layer (its best label, IoU, scores), which is
-also what a model without a dissection shows, unlabelled.
+also what a model without a dissection shows, unlabelled. :func:`custom_concept_info` turns a
+user-taught :class:`~ganpaint.dissect.custom.CustomConcept` into the same shape (group
+"Custom", its own icon, units ranked by IoU with the user's marks) and
+:func:`with_custom_concepts` adds them to a layer's list.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 
 RANKINGS = ("causal", "iou")
 GROUP_ORDER = ("Sky", "Land", "Buildings", "Indoor", "Other")
+CUSTOM_GROUP = "Custom"
 
 # name -> (group, qtawesome icon, colour). GANPaint's brushes plus this project's scene world
 # and a few common dissection labels from the LSUN models.
@@ -77,6 +81,9 @@ class ConceptInfo:
     causal: tuple[tuple[int, float], ...] = ()
     causal_set: tuple[int, ...] = ()
     _scores: dict[str, dict[int, float]] = field(default_factory=dict, compare=False, repr=False)
+    custom: bool = False  # taught by the user (ranked by IoU with their marks)
+    contrast: tuple[tuple[int, float], ...] = ()  # custom concepts: the tie-break score
+    samples: int = 0  # custom concepts: how many samples were marked
 
     @property
     def available(self) -> bool:
@@ -91,8 +98,10 @@ class ConceptInfo:
         return tuple(u for u, _ in self.ranked(ranking)[: max(0, int(count))])
 
     def score(self, kind: str, unit: int) -> float | None:
+        """The unit's "iou", "causal" or "contrast" score, None when it has none."""
         if kind not in self._scores:
-            self._scores[kind] = dict(self.iou if kind == "iou" else self.causal)
+            source = {"iou": self.iou, "causal": self.causal, "contrast": self.contrast}
+            self._scores[kind] = dict(source.get(kind, ()))
         return self._scores[kind].get(int(unit))
 
 
@@ -157,6 +166,38 @@ def unit_table(dissection: dict | None, layer: str, channels: int) -> list[UnitI
         if concept and iou >= cutoff:
             labels[unit] = (str(concept), iou)
     return [UnitInfo(u, *labels[u]) if u in labels else UnitInfo(u) for u in range(int(channels))]
+
+
+def custom_concept_info(concept: Any) -> ConceptInfo:
+    """A :class:`~ganpaint.dissect.custom.CustomConcept` as the panel shows it."""
+    color = concept_style(concept.name)[2]
+    return ConceptInfo(
+        name=concept.name,
+        group=CUSTOM_GROUP,
+        icon=concept.icon or FALLBACK_ICON,
+        color=color,
+        iou=tuple((int(u), float(i)) for u, i in zip(concept.units, concept.iou, strict=True)),
+        custom=True,
+        contrast=tuple(
+            (int(u), float(c)) for u, c in zip(concept.units, concept.contrast, strict=True)
+        ),
+        samples=len(concept.seeds),
+    )
+
+
+def with_custom_concepts(
+    builtin: list[ConceptInfo], custom: list[Any], layer: str
+) -> list[ConceptInfo]:
+    """``builtin`` followed by the custom concepts of ``layer`` (group "Custom").
+
+    A custom concept takes the place of a built-in one of the same name that has no units
+    (teaching a concept the dissection missed); one that clashes with a usable built-in
+    concept is left out (the dialog and import refuse such names).
+    """
+    usable = {c.name for c in builtin if c.available}
+    mine = [custom_concept_info(c) for c in custom if c.layer == layer and c.name not in usable]
+    names = {c.name for c in mine}
+    return [c for c in builtin if c.name not in names] + mine
 
 
 def default_ranking(concept: str) -> str:

@@ -7,6 +7,8 @@ redo and reset are the window's actions, so their shortcuts and enabled state ar
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QColor, QPixmap
@@ -48,7 +50,7 @@ class StrokeRow(QWidget):
         super().__init__()
         self.setObjectName("strokeRow")
         name = stroke.concept
-        _, icon_name, color = concept_style(name)
+        _, icon_name, color = panel.style_of(name)
         if name == CUSTOM:
             icon_name, color = "mdi.grid", theme.ACCENT
         badge = QLabel()
@@ -103,6 +105,8 @@ class HistoryPanel(QWidget):
         super().__init__(parent)
         self.setObjectName("historyPanel")
         self.document = document
+        # (group, icon, colour) of a concept name; the window adds its custom concepts' icons.
+        self.style_of: Callable[[str], tuple[str, str, str]] = concept_style
         self.list = QListWidget()
         self.list.setObjectName("strokeList")
         self.list.setSelectionMode(QListWidget.NoSelection)

@@ -42,6 +42,7 @@ from ganpaint.app.prompts import Prompts
 from ganpaint.app.settings import Preferences
 from ganpaint.app.status_bar import StatusBar
 from ganpaint.app.tool import CUSTOM, BrushSettings
+from ganpaint.app.window_concepts import ConceptsMixin
 from ganpaint.app.window_files import FilesMixin
 from ganpaint.app.window_model import ModelMixin
 from ganpaint.app.worker import RenderWorker
@@ -52,7 +53,7 @@ VIEW_PREFS = {"smooth": True, "show_overlay": False, "show_heat": True}
 VIEW_ACTIONS = {"smooth": "view.smooth", "show_overlay": "view.overlay", "show_heat": "view.heat"}
 
 
-class MainWindow(ModelMixin, FilesMixin, QMainWindow):
+class MainWindow(ModelMixin, FilesMixin, ConceptsMixin, QMainWindow):
     modelLoaded = Signal()
     modelFailed = Signal(str)
     frameShown = Signal(object)  # RenderResult
@@ -64,6 +65,7 @@ class MainWindow(ModelMixin, FilesMixin, QMainWindow):
         seed: int | None = None,
         threads: int | None = None,
         autosave: Autosave | None = None,
+        concepts_folder: str | Path | None = None,
     ):
         super().__init__()
         self.setObjectName("mainWindow")
@@ -89,13 +91,17 @@ class MainWindow(ModelMixin, FilesMixin, QMainWindow):
         self._pending_restore: Recovery | None = None
         self._presenting = False
         self._saved_state = None
+        self.custom_concepts: list = []  # CustomConcepts of the open model (all layers)
+        self.concepts_folder = Path(concepts_folder) if concepts_folder is not None else None
+        self.concept_dialog = None  # the last New Concept dialog
 
         self.worker = RenderWorker(self, threads)
         self.canvas = PaintCanvas()
         self.frames = FrameView(self.document, self.worker, self.canvas)
         self.actions = build_actions(self)
-        self.concept_panel = ConceptPanel(self.brush)
+        self.concept_panel = ConceptPanel(self.brush, self.actions)
         self.history_panel = HistoryPanel(self.document, self.actions)
+        self.history_panel.style_of = self.concept_style_of
         self.gallery = GalleryPanel(self.document)
         self.inspector = InspectorPanel()
         self.painter = PaintController(
@@ -244,6 +250,8 @@ class MainWindow(ModelMixin, FilesMixin, QMainWindow):
         self.canvas.brushResize.connect(self.resize_brush)
         self.concept_panel.layerChosen.connect(self.document.set_layer)
         self.concept_panel.unitSelected.connect(self.select_unit)
+        self.concept_panel.exportRequested.connect(self.choose_export_concept)
+        self.concept_panel.deleteRequested.connect(self.delete_custom_concept)
         self.inspector.cleared.connect(lambda: self.select_unit(-1))
         self.gallery.thumbnailsWanted.connect(self._thumbnails_wanted)
         self.status.cpuRequested.connect(lambda: self.set_device("cpu"))
@@ -290,6 +298,8 @@ class MainWindow(ModelMixin, FilesMixin, QMainWindow):
                 self.actions[key].setChecked(b.action == action)
         color = theme.REMOVE if b.action == "remove" else self.concept_panel.brush_color()
         self.canvas.set_brush(b.size * max(res, 1), color)
+        if "concept" in changed:
+            self._update_concept_actions()
 
     # -- documents and frames ------------------------------------------------------------------
 
@@ -349,6 +359,7 @@ class MainWindow(ModelMixin, FilesMixin, QMainWindow):
             "file.open_project",
         ):
             a[key].setEnabled(ready)
+        self._update_concept_actions()
 
     # -- view ------------------------------------------------------------------------------------
 

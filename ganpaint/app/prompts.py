@@ -43,6 +43,11 @@ class Prompts:
         self.last_box = box
         return QMessageBox.StandardButton(box.exec())
 
+    def confirm(self, key: str, title: str, text: str) -> bool:
+        """A yes/no question (``answers[key]`` answers it in tests)."""
+        answer = self._ask(key, title, text, QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
+        return answer is True or answer == QMessageBox.Yes
+
     def save_changes(self, what: str) -> str:
         """'save', 'discard' or 'cancel' before ``what`` replaces unsaved work."""
         answer = self._ask(

@@ -14,7 +14,7 @@ from PySide6.QtCore import QSignalBlocker, QSize
 from PySide6.QtWidgets import QComboBox
 
 from ganpaint.app.autosave import Recovery
-from ganpaint.app.concepts import concepts_for_layer, unit_table
+from ganpaint.app.concepts import concepts_for_layer, unit_table, with_custom_concepts
 from ganpaint.app.imaging import heat_rgba, qimage_rgb, qimage_rgba
 from ganpaint.app.tool import CUSTOM
 from ganpaint.app.worker import HeatJob, HeatResult, LoadJob, ModelResult, ThumbJob
@@ -110,6 +110,7 @@ class ModelMixin:
         self.gallery.reset(self.document.seed)
         self.status.model.setText(f"{b.name} · {g.resolution} px")
         self.concept_panel.set_layers(b.edit_layers, b.default_layer, self._describe_layer)
+        self._load_custom_concepts()
         self._layer_content()
         if restore is not None:
             self._apply_restore(restore)
@@ -149,7 +150,9 @@ class ModelMixin:
 
     def _layer_content(self) -> None:
         b, layer = self.bundle, self.document.layer
-        concepts = concepts_for_layer(b.dissection, layer, b.concepts)
+        concepts = with_custom_concepts(
+            concepts_for_layer(b.dissection, layer, b.concepts), self.custom_concepts, layer
+        )
         units = unit_table(b.dissection, layer, b.generator.layer_channels(layer))
         self.select_unit(-1)  # unit numbers belong to a layer
         self.concept_panel.set_content(concepts, units)

@@ -4,14 +4,17 @@ The GUI thread hands it immutable jobs and gets results back by signal (queued a
 threads); it never touches torch itself. Each kind of job has one slot, so a newer job
 replaces an older one not yet started (latest wins), except thumbnails, which wait in a
 short queue at the lowest priority. Priority: model loads, frames, the unedited frame for
-compare, unit heatmaps, thumbnails. Every job carries the key of the model it was made
-for; a job for a model that is no longer loaded is dropped, and the GUI drops results
-whose key is stale. Failures come back as results, never as exceptions.
+compare, unit heatmaps, custom-concept rankings, thumbnails. Every job carries the key of
+the model it was made for; a job for a model that is no longer loaded is dropped, and the
+GUI drops results whose key is stale. Failures come back as results, never as exceptions.
+:attr:`RenderWorker.counts` tallies edit frames submitted, superseded in the slot before
+they started, and rendered (the drag bench reports them).
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -55,6 +58,17 @@ class ThumbJob:
     seed: int
 
 
+@dataclass(frozen=True, eq=False)
+class ConceptJob:
+    """Rank ``layer``'s units against masks marked on the samples of ``seeds``."""
+
+    key: int
+    token: int  # the draft revision it was made from
+    layer: str
+    seeds: tuple[int, ...]
+    masks: tuple[np.ndarray, ...]  # uint8 (H, W) per seed, at the image resolution
+
+
 @dataclass(frozen=True)
 class ModelResult:
     key: int
@@ -91,12 +105,35 @@ class ThumbResult:
     image: np.ndarray | None
 
 
+@dataclass(frozen=True)
+class ConceptResult:
+    key: int
+    token: int
+    concept: Any  # ganpaint.dissect.custom.CustomConcept, or None on failure
+    ms: float
+    error: str | None = None
+
+
+@dataclass
+class FrameCounts:
+    """Edit frames (not the unedited compare frame): submitted, replaced in the pending slot
+    before they started (superseded), and rendered."""
+
+    submitted: int = 0
+    superseded: int = 0
+    rendered: int = 0
+
+    def copy(self) -> FrameCounts:
+        return FrameCounts(self.submitted, self.superseded, self.rendered)
+
+
 @dataclass
 class _Slots:
     load: LoadJob | None = None
     frame: FrameJob | None = None
     plain: FrameJob | None = None
     heat: HeatJob | None = None
+    concept: ConceptJob | None = None
     thumbs: deque = field(default_factory=lambda: deque(maxlen=64))
 
 
@@ -128,6 +165,7 @@ class RenderWorker(QThread):
     frameRendered = Signal(object)  # FrameResult
     heatReady = Signal(object)  # HeatResult
     thumbnailReady = Signal(object)  # ThumbResult
+    conceptRanked = Signal(object)  # ConceptResult
     busyChanged = Signal(bool)
 
     def __init__(self, parent=None, threads: int | None = None):
@@ -140,6 +178,10 @@ class RenderWorker(QThread):
         self._key = -1
         self._renderer = None
         self._bundle = None
+        self._thresholds: dict[str, Any] = {}  # layer -> unit thresholds of the loaded model
+        self._running = False
+        self.torch_threads: int | None = None  # torch's CPU threads on this thread, once loaded
+        self.counts = FrameCounts()  # guarded by the lock; read with frame_counts()
         # Revisions of the frames rendered, in order (tests and diagnostics read it).
         self.rendered_revisions: deque[int] = deque(maxlen=10_000)
         self.loader: Callable[[LoadJob], tuple] = open_model
@@ -155,9 +197,14 @@ class RenderWorker(QThread):
                 if job.kind == "plain":
                     s.plain = job
                 else:
+                    self.counts.submitted += 1
+                    if s.frame is not None:
+                        self.counts.superseded += 1
                     s.frame = job
             elif isinstance(job, HeatJob):
                 s.heat = job
+            elif isinstance(job, ConceptJob):
+                s.concept = job
             elif isinstance(job, ThumbJob):
                 if job not in s.thumbs:
                     s.thumbs.append(job)
@@ -168,6 +215,15 @@ class RenderWorker(QThread):
     def clear_thumbnails(self) -> None:
         with self._cond:
             self._slots.thumbs.clear()
+
+    def frame_counts(self) -> FrameCounts:
+        with self._cond:
+            return self.counts.copy()
+
+    def is_idle(self) -> bool:
+        """No job running and none waiting."""
+        with self._cond:
+            return not self._running and not self._has_work()
 
     def stop(self, timeout_ms: int = 10_000) -> bool:
         """Ask the thread to finish after its current job and wait for it."""
@@ -185,7 +241,8 @@ class RenderWorker(QThread):
             if self._stopping:
                 return None
             s = self._slots
-            for name in ("load", "frame", "plain", "heat"):
+            self._running = True
+            for name in ("load", "frame", "plain", "heat", "concept"):
                 job = getattr(s, name)
                 if job is not None:
                     setattr(s, name, None)
@@ -194,7 +251,8 @@ class RenderWorker(QThread):
 
     def _has_work(self) -> bool:
         s = self._slots
-        return any(x is not None for x in (s.load, s.frame, s.plain, s.heat)) or bool(s.thumbs)
+        pending = (s.load, s.frame, s.plain, s.heat, s.concept)
+        return any(x is not None for x in pending) or bool(s.thumbs)
 
     def run(self) -> None:
         if self._threads:
@@ -205,13 +263,19 @@ class RenderWorker(QThread):
             job = self._next_job()
             if job is None:
                 return
-            if not isinstance(job, LoadJob) and (job.key != self._key or self._renderer is None):
-                continue  # made for a model that is gone
-            self.busyChanged.emit(True)
             try:
-                self._run_job(job)
+                if not isinstance(job, LoadJob) and (
+                    job.key != self._key or self._renderer is None
+                ):
+                    continue  # made for a model that is gone
+                self.busyChanged.emit(True)
+                try:
+                    self._run_job(job)
+                finally:
+                    self.busyChanged.emit(False)
             finally:
-                self.busyChanged.emit(False)
+                with self._cond:
+                    self._running = False
 
     def _run_job(self, job) -> None:
         if isinstance(job, LoadJob):
@@ -221,9 +285,13 @@ class RenderWorker(QThread):
             result = self._renderer.render(snap)
             if job.kind == "frame":
                 self.rendered_revisions.append(snap.revision)
+                with self._cond:
+                    self.counts.rendered += 1
             self.frameRendered.emit(FrameResult(job.key, job.kind, result))
         elif isinstance(job, HeatJob):
             self.heatReady.emit(self._heat(job))
+        elif isinstance(job, ConceptJob):
+            self.conceptRanked.emit(self._rank(job))
         elif isinstance(job, ThumbJob):
             try:
                 image = self._renderer.render_full(job.seed)
@@ -238,7 +306,12 @@ class RenderWorker(QThread):
             message = str(exc).strip() or type(exc).__name__
             self.modelLoaded.emit(ModelResult(job.key, None, "", message, path=job.path))
             return
+        import torch
+
+        self.torch_threads = torch.get_num_threads()
         old = self._renderer
+        if bundle is not self._bundle:
+            self._thresholds.clear()
         self._renderer, self._bundle, self._key = renderer, bundle, job.key
         if old is not None and old is not renderer:
             old.clear_cache()
@@ -256,3 +329,43 @@ class RenderWorker(QThread):
             return HeatResult(job.key, job.seed, job.layer, job.unit, heat, level)
         except Exception as exc:  # noqa: BLE001
             return HeatResult(job.key, job.seed, job.layer, job.unit, None, 0.0, str(exc))
+
+    def _rank(self, job: ConceptJob) -> ConceptResult:
+        """``find_concept`` on the loaded bundle; each layer's unit thresholds are worked out
+        once (estimating them takes a hundred samples on a model with no dissection)."""
+        start = time.perf_counter()
+        try:
+            from ganpaint.dissect.custom import find_concept, unit_thresholds
+
+            b = self._bundle
+            if job.layer not in self._thresholds:
+                self._thresholds[job.layer] = unit_thresholds(b, job.layer)
+            ranked = find_concept(
+                _RankingModel(b, job.layer, self._thresholds[job.layer]),
+                DRAFT_NAME,
+                job.seeds,
+                job.masks,
+                job.layer,
+            )
+            return ConceptResult(job.key, job.token, ranked, _ms(start))
+        except Exception as exc:  # noqa: BLE001 - shown in the dialog
+            message = str(exc).strip() or type(exc).__name__
+            return ConceptResult(job.key, job.token, None, _ms(start), message)
+
+
+DRAFT_NAME = "draft"  # the dialog names the concept when it saves it
+
+
+class _RankingModel:
+    """What ``find_concept`` reads from a bundle, with the layer's thresholds filled in so
+    they are not estimated again for every ranking."""
+
+    def __init__(self, bundle, layer: str, thresholds):
+        self.name = bundle.name
+        self.default_layer = bundle.default_layer
+        self.generator = bundle.generator
+        self.dissection = {"layers": {layer: {"thresholds": thresholds.tolist()}}}
+
+
+def _ms(start: float) -> float:
+    return (time.perf_counter() - start) * 1000.0
