@@ -178,7 +178,7 @@ def run_app(
 
 
 def run_self_test(
-    model: str | None = None, device: str | None = None, timeout_s: float = 300.0
+    model: str | None = None, device: str | None = None, timeout_s: float = 120.0
 ) -> int:
     """Check that the app works here (the standalone build runs it): offscreen, open
     ``model`` (default: the bundled one) in a real main window, paint one stroke and wait
@@ -198,26 +198,47 @@ def run_self_test(
 
 
 def _self_test(model, device, tmp: Path, timeout_s: float) -> str:
+    errors: list[str] = []
+    hook = sys.excepthook  # Qt slots report their exceptions here and carry on
+
+    def record(kind, exc, tb) -> None:
+        errors.append(f"{kind.__name__}: {exc}")
+        hook(kind, exc, tb)
+
+    sys.excepthook = record
+    try:
+        return _self_test_window(model, device, tmp, timeout_s, errors)
+    finally:
+        sys.excepthook = hook
+
+
+def _self_test_window(model, device, tmp: Path, timeout_s: float, errors: list[str]) -> str:
     import numpy as np
     from PySide6.QtCore import QSettings, Qt
 
     from ganpaint.app.screenshots import wait_until
+    from ganpaint.engine.renderer import render_threads
+    from ganpaint.paths import resources_dir
 
     t0 = time.perf_counter()
-    _application()
+    app = _application()
+    if not app.styleSheet():
+        raise RuntimeError(f"no style sheet in {resources_dir()}")
     settings = QSettings(str(tmp / "settings.ini"), QSettings.IniFormat)
-    threads = max(1, (os.cpu_count() or 2) - 1)
     w = create_window(model, device=device, settings=settings, restore=False, data_dir=tmp,
-                      seed=1, threads=threads)  # fmt: skip
-    errors: list[str] = []
-    w.modelFailed.connect(errors.append)
+                      seed=1, threads=render_threads())  # fmt: skip
+    w.modelFailed.connect(lambda e: errors.append(f"cannot open the model: {e}"))
     w.prompts.answers["save_changes"] = "discard"
     try:
+        if not any(not a.icon().isNull() for a in w.actions.values()):
+            raise RuntimeError("no action has an icon (are qtawesome's fonts missing?)")
         w.resize(1100, 760)
         w.show()
         wait_until(lambda: w.frames.frames > 0 or errors, timeout_s)
-        if errors or w.bundle is None:
-            raise RuntimeError(f"cannot open the model: {errors[0] if errors else 'timed out'}")
+        if errors:
+            raise RuntimeError(errors[0])
+        if w.frames.frames == 0 or w.bundle is None:
+            raise RuntimeError(f"no frame within {timeout_s:.0f} s")
         t_first = time.perf_counter() - t0
         before = w.frames.image.copy()
         r = w.bundle.generator.resolution
@@ -235,8 +256,11 @@ def _self_test(model, device, tmp: Path, timeout_s: float) -> str:
         w.painter.paint([(r * 0.2, r * 0.5), (r * 0.5, r * 0.5), (r * 0.8, r * 0.5)])
         if len(w.document.strokes) != 1 or w.document.revision == revision:
             raise RuntimeError("the stroke did not reach the document")
-        if not wait_until(lambda: w.frames.shown_revision == w.document.revision, timeout_s):
-            raise RuntimeError("the edited frame did not arrive")
+        wait_until(lambda: w.frames.shown_revision == w.document.revision or errors, timeout_s)
+        if errors:
+            raise RuntimeError(errors[0])
+        if w.frames.shown_revision != w.document.revision:
+            raise RuntimeError(f"the edited frame did not arrive within {timeout_s:.0f} s")
         diff = np.abs(w.frames.image.astype(int) - before.astype(int)).sum(axis=-1)
         changed = int((diff > 0).sum())
         if changed == 0:

@@ -30,6 +30,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", help="model bundle folder or official .pth to open in the app")
     parser.add_argument("--project", help="a .ganpaint project file to open in the app")
     parser.add_argument("--device", help="cpu, cuda or mps (default: best available)")
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="open the model offscreen, paint one stroke, wait for the edited frame and exit "
+        "(0 when it works)",
+    )
     parser.set_defaults(handler=_run_app)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
     package = importlib.import_module("ganpaint.cli")
@@ -43,7 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _run_app(args: argparse.Namespace) -> int:
     from ganpaint.app import run_app
 
-    return run_app(model=args.model, project=args.project, device=args.device)
+    return run_app(
+        model=args.model, project=args.project, device=args.device, self_test=args.self_test
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

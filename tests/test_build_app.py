@@ -1,0 +1,178 @@
+"""build_app.py: what it hands to PyInstaller (fast, no build) and, with
+``GANPAINT_TEST_BUILD=1``, a full standalone build with the built program's self-test."""
+
+from __future__ import annotations
+
+import ast
+import configparser
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _load_build_app():
+    spec = importlib.util.spec_from_file_location("build_app", ROOT / "build_app.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+build_app = _load_build_app()
+
+
+def _has_model() -> bool:
+    return (ROOT / "models" / "scenes128" / "bundle.json").is_file()
+
+
+def test_help():
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "build_app.py"), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    for option in ("--check", "--clean", "--onedir"):
+        assert option in proc.stdout
+
+
+def test_data_lands_where_ganpaint_paths_looks(tmp_path):
+    opts = build_app.spec_options(ROOT, tmp_path)
+    datas = {(Path(src).relative_to(ROOT).as_posix(), dest) for src, dest in opts["datas"]}
+    for name in ("style.qss", "ganpaint.png", "ganpaint.svg"):
+        assert (f"resources/{name}", "ganpaint/data/resources") in datas
+    if _has_model():
+        for name in ("bundle.json", "generator.safetensors"):
+            assert (f"models/scenes128/{name}", "ganpaint/data/models/scenes128") in datas
+    assert all(Path(src).is_file() for src, _ in opts["datas"])
+    assert Path(opts["icon"]) == ROOT / "resources" / "ganpaint.png"
+    assert Path(opts["icon"]).is_file()
+    assert opts["pathex"] == [str(ROOT)]  # the checkout itself is frozen
+    assert Path(opts["script"]).parent == tmp_path
+
+
+def test_caches_and_hidden_files_stay_out(tmp_path):
+    model = tmp_path / "models" / "m"
+    (model / "cache").mkdir(parents=True)
+    (model / "bundle.json").write_text("{}")
+    (model / "cache" / "stats.npz").write_bytes(b"x")
+    (tmp_path / "resources").mkdir()
+    (tmp_path / "resources" / "style.qss").write_text("")
+    (tmp_path / "resources" / ".DS_Store").write_text("")
+    got = sorted(
+        (Path(s).relative_to(tmp_path).as_posix(), d) for s, d in build_app.data_files(tmp_path)
+    )
+    assert got == [
+        ("models/m/bundle.json", "ganpaint/data/models/m"),
+        ("resources/style.qss", "ganpaint/data/resources"),
+    ]
+
+
+def test_hidden_imports_cover_every_subcommand(tmp_path):
+    hidden = set(build_app.spec_options(ROOT, tmp_path)["hiddenimports"])
+    assert {"ganpaint", "ganpaint.cli", "ganpaint.app", "ganpaint.paths"} <= hidden
+    commands = {f"ganpaint.cli.{p.stem}" for p in (ROOT / "ganpaint" / "cli").glob("*_cmd.py")}
+    assert commands and commands <= hidden
+    assert "ganpaint.__main__" not in hidden
+    assert not any("__pycache__" in h for h in hidden)
+
+
+def test_unused_qt_and_torchvision_are_excluded(tmp_path):
+    excludes = set(build_app.spec_options(ROOT, tmp_path)["excludes"])
+    for name in ("QtWebEngineCore", "Qt3DCore", "QtQuick", "QtQml", "QtPdf", "QtMultimedia"):
+        assert f"PySide6.{name}" in excludes
+    assert "torchvision" in excludes
+    used = {"PySide6.QtCore", "PySide6.QtGui", "PySide6.QtWidgets", "PySide6.QtSvg"}
+    assert not used & excludes
+
+
+def test_nothing_in_ganpaint_imports_torchvision(tmp_path):
+    assert build_app.torchvision_imports(ROOT) == []
+    (tmp_path / "ganpaint").mkdir()
+    (tmp_path / "ganpaint" / "x.py").write_text(
+        "import os\n\ndef f():\n    from torchvision import io\n"
+    )
+    assert build_app.torchvision_imports(tmp_path) == ["ganpaint/x.py:4"]
+
+
+def test_spec_carries_the_options(tmp_path):
+    opts = build_app.spec_options(ROOT, tmp_path)
+    text = build_app.render_spec(opts)
+    tree = ast.parse(text)
+    literal = next(
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and '"datas"' in node.value
+    )
+    assert json.loads(literal) == opts
+    assert 'collect_data_files("qtawesome")' in text  # the icon fonts
+    for call in ("Analysis(", "PYZ(", "EXE(", "COLLECT("):
+        assert call in text
+
+
+def test_pyinstaller_command(tmp_path):
+    cmd = build_app.pyinstaller_command(
+        Path("py"), tmp_path / "g.spec", tmp_path / "dist", tmp_path, clean=True
+    )
+    assert cmd[:3] == ["py", "-m", "PyInstaller"]
+    assert "--noconfirm" in cmd and "--clean" in cmd and cmd[-1] == str(tmp_path / "g.spec")
+    assert cmd[cmd.index("--distpath") + 1] == str(tmp_path / "dist")
+    cmd = build_app.pyinstaller_command(Path("py"), tmp_path / "g.spec", tmp_path, tmp_path, False)
+    assert "--clean" not in cmd
+
+
+def _desktop(text: str) -> dict[str, str]:
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.optionxform = str
+    parser.read_string(text)
+    return dict(parser["Desktop Entry"])
+
+
+def test_desktop_entry():
+    template = (ROOT / "resources" / "ganpaint.desktop").read_text(encoding="utf-8")
+    entry = _desktop(template)
+    assert entry["Type"] == "Application" and entry["Name"] == "GANPaint"
+    assert entry["Exec"] == "ganpaint" and entry["Icon"] == "ganpaint"
+    built = _desktop(
+        build_app.desktop_entry(template, Path("/opt/My Apps/ganpaint"), Path("/opt/i.png"))
+    )
+    assert built["Exec"] == '"/opt/My Apps/ganpaint"'
+    assert built["TryExec"] == "/opt/My Apps/ganpaint"
+    assert built["Icon"] == "/opt/i.png"
+    assert built["Categories"] == entry["Categories"]
+
+
+def test_refuses_to_replace_the_checkout():
+    with pytest.raises(SystemExit, match="refusing"):
+        build_app.main(["--onedir", str(ROOT)])
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    os.environ.get("GANPAINT_TEST_BUILD") != "1",
+    reason="the full build takes minutes; set GANPAINT_TEST_BUILD=1",
+)
+def test_full_build_passes_its_self_test(tmp_path):
+    if not _has_model():
+        pytest.skip("the bundled model is not in this checkout")
+    out = tmp_path / "ganpaint"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "build_app.py"), "--check", "--onedir", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    assert "self-test: ok" in proc.stdout
+    assert (out / "_internal" / "ganpaint" / "data" / "models" / "scenes128").is_dir()
+    assert (out / "ganpaint.desktop").is_file() or not sys.platform.startswith("linux")
