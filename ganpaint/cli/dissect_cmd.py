@@ -1,0 +1,312 @@
+"""``ganpaint dissect``, ``ganpaint report`` and ``ganpaint evaluate``.
+
+``dissect`` also runs under ``torchrun --nproc-per-node N -m ganpaint dissect ...``: each rank
+takes a block of samples and rank 0 writes the result (see ganpaint/dissect/distributed.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    d = sub.add_parser(
+        "dissect",
+        help="label the units of a model's edit layers with concepts (writes dissection.json)",
+        description="Pass 1: per-unit activation quantiles. Pass 2: IoU of each unit's "
+        "thresholded, upsampled map with each segmented concept. Then causal ranking: the "
+        "concept pixels removed when candidate units are ablated. Results are cached by their "
+        "arguments and written to BUNDLE/dissection.json.",
+    )
+    d.add_argument("bundle", help="model bundle folder")
+    d.add_argument("--layers", nargs="+", help="layers to dissect (default: the edit layers)")
+    d.add_argument("--samples", type=int, default=10_000, help="samples (default 10000)")
+    d.add_argument("--seed-base", type=int, default=None, help="sample i uses seed BASE + i")
+    d.add_argument(
+        "--threshold-quantile",
+        type=float,
+        default=0.995,
+        help="unit mask threshold for IoU, as a quantile of the unit's activations "
+        "(default 0.995, the top 0.5 %%)",
+    )
+    _common(d)
+    c = d.add_argument_group("causal ranking")
+    c.add_argument("--no-causal", action="store_true", help="skip the causal ranking")
+    c.add_argument("--causal-layers", nargs="+", help="layers to rank (default: all dissected)")
+    c.add_argument("--causal-candidates", type=int, default=24, help="units tried (default 24)")
+    c.add_argument("--causal-samples", type=int, default=16, help="images per concept (default 16)")
+    c.add_argument("--causal-pool", type=int, default=256, help="images searched (default 256)")
+    c.add_argument("--causal-set-size", type=int, default=20, help="greedy set size (default 20)")
+    c.add_argument(
+        "--causal-window", type=int, default=2, help="candidates tried per greedy step (default 2)"
+    )
+    d.add_argument("--cache-dir", help="cache folder (default: the user cache)")
+    d.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    d.set_defaults(handler=_dissect)
+
+    r = sub.add_parser(
+        "report",
+        help="write an HTML report of a bundle's dissection",
+        description="Per layer: a bar chart of units per concept, and the labelled units "
+        "grouped by concept with their top-activating samples and heatmaps.",
+    )
+    r.add_argument("bundle", help="model bundle folder with dissection.json")
+    r.add_argument("-o", "--output", required=True, help="output folder (gets index.html)")
+    r.add_argument("--layers", nargs="+", help="layers to show (default: all dissected)")
+    r.add_argument("--per-unit", type=int, default=4, help="samples shown per unit (default 4)")
+    r.add_argument("--max-units", type=int, default=None, help="units shown per concept")
+    r.add_argument("--all-units", action="store_true", help="also show unlabelled units")
+    r.add_argument("--device", default=None, help="cpu, cuda or mps (default: best available)")
+    r.add_argument("--batch", type=int, default=32, help="batch size (default 32)")
+    r.set_defaults(handler=_report)
+
+    e = sub.add_parser(
+        "evaluate",
+        help="measure concept removal and insertion on held-out samples",
+        description="Per concept, on held-out samples: the fraction of its pixels removed "
+        "when its top 5/10/20 units are ablated, and the fraction of a square that becomes "
+        "the concept when its units are drawn there (with the change outside the square).",
+    )
+    e.add_argument("bundle", help="model bundle folder with dissection.json")
+    e.add_argument("--samples", type=int, default=500, help="held-out samples (default 500)")
+    e.add_argument("--layer", default=None, help="layer to edit (default: the model's default)")
+    e.add_argument("--insert-units", type=int, default=20, help="units drawn (default 20)")
+    e.add_argument("--insert-quantile", type=float, default=0.99, help="draw level (default 0.99)")
+    e.add_argument("--json", action="store_true", help="print only the JSON table")
+    _common(e)
+    e.set_defaults(handler=_evaluate)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--batch", type=int, default=32, help="batch size (default 32)")
+    p.add_argument("--device", default=None, help="cpu, cuda or mps (default: best available)")
+    p.add_argument(
+        "--segment-fn",
+        default=None,
+        metavar="MODULE:FUNC",
+        help="segment with this Python callable instead of the bundle's segmenter "
+        "(e.g. ganpaint.dissect.synthetic:sign_segment for tests)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _progress_factory(enabled: bool):
+    from ganpaint.cli.progress import Progress
+
+    def make(desc: str, total: int) -> Progress:
+        return Progress(total, desc, enabled=None if enabled else False)
+
+    return make
+
+
+def _check_positive(**values: int) -> None:
+    from ganpaint.errors import GanpaintError
+
+    for name, v in values.items():
+        if v is not None and v < 1:
+            raise GanpaintError(f"--{name.replace('_', '-')} must be at least 1, got {v}")
+
+
+def _dissect(args: argparse.Namespace) -> int:
+    from ganpaint.dissect.cache import ResultCache, default_cache_dir
+    from ganpaint.dissect.causal import CausalOptions
+    from ganpaint.dissect.dissect import DEFAULT_SEED_BASE, DissectOptions
+    from ganpaint.dissect.distributed import init_from_env, local_device
+    from ganpaint.dissect.pipeline import (
+        bundle_segmenter,
+        dissect_bundle,
+        merge_with_existing,
+        write_dissection,
+    )
+    from ganpaint.engine import pick_device
+    from ganpaint.errors import GanpaintError
+    from ganpaint.models import load_bundle
+
+    _check_positive(
+        samples=args.samples,
+        batch=args.batch,
+        causal_candidates=args.causal_candidates,
+        causal_samples=args.causal_samples,
+        causal_pool=args.causal_pool,
+        causal_set_size=args.causal_set_size,
+        causal_window=args.causal_window,
+    )
+    if not 0.5 <= args.threshold_quantile < 1.0:
+        raise GanpaintError("--threshold-quantile must be in [0.5, 1)")
+    try:
+        device = pick_device(args.device)
+    except ValueError as exc:
+        raise GanpaintError(str(exc)) from None
+    dist = init_from_env(device)
+    try:
+        device = local_device(device, dist)
+        bundle = load_bundle(args.bundle)
+        if not bundle.path.is_dir():
+            raise GanpaintError(
+                f"{bundle.path}: dissection.json needs a bundle folder (convert the file first)"
+            )
+        layers = args.layers or bundle.edit_layers
+        bad = [x for x in layers if x not in bundle.generator.layer_names]
+        if bad:
+            raise GanpaintError(f"{bad[0]!r} is not a layer of {bundle.name}")
+        seg_fn, seg_id, concepts = bundle_segmenter(bundle, device, args.segment_fn, args.batch)
+        options = DissectOptions(
+            layers=list(layers),
+            samples=args.samples,
+            seed_base=DEFAULT_SEED_BASE if args.seed_base is None else args.seed_base,
+            batch_size=args.batch,
+            threshold_quantile=args.threshold_quantile,
+        )
+        causal = None
+        if not args.no_causal:
+            causal = CausalOptions(
+                candidates=args.causal_candidates,
+                samples=args.causal_samples,
+                pool=min(args.causal_pool, args.samples),
+                set_size=args.causal_set_size,
+                window=args.causal_window,
+                batch_size=args.batch,
+            )
+        cache_dir = None if args.no_cache else (args.cache_dir or default_cache_dir())
+        show = dist.is_main and not args.quiet
+        doc = dissect_bundle(
+            bundle,
+            seg_fn,
+            seg_id,
+            concepts,
+            options,
+            causal,
+            args.causal_layers,
+            device,
+            dist,
+            ResultCache(cache_dir),
+            _progress_factory(show),
+        )
+        if dist.is_main:
+            doc = merge_with_existing(doc, bundle.dissection)
+            path = write_dissection(bundle, doc)
+            if not args.quiet:
+                _print_summary(doc, list(options.layers), path)
+        dist.barrier()
+    finally:
+        dist.close()
+    return 0
+
+
+def _print_summary(doc: dict, layers: list[str], path) -> None:
+    cutoff = doc["iou_cutoff"]
+    for layer in layers:
+        info = doc["layers"][layer]
+        labelled = [x for x in info["unit_labels"] if x["concept"] and x["iou"] >= cutoff]
+        print(f"{layer}: {len(labelled)}/{info['units']} units labelled (IoU >= {cutoff})")
+        for name, c in info["concepts"].items():
+            best = c["iou"][0] if c["iou"] else [None, 0.0]
+            n = sum(1 for x in labelled if x["concept"] == name)
+            line = f"  {name:>10}: {n:3d} units, best unit {best[0]} IoU {best[1]:.3f}"
+            if "causal_set" in c:
+                line += f", causal set removes {c['causal_set']['removal']:.2f}"
+            print(line)
+    print(f"wrote {path} ({doc['timing']})")
+
+
+def _open_with_dissection(path: str):
+    from ganpaint.errors import GanpaintError
+    from ganpaint.models import load_bundle
+
+    bundle = load_bundle(path)
+    if not bundle.dissection:
+        raise GanpaintError(f"{bundle.path}: no dissection.json (run `ganpaint dissect` first)")
+    return bundle
+
+
+def _report(args: argparse.Namespace) -> int:
+    from ganpaint.dissect.report import write_report
+    from ganpaint.engine import pick_device
+    from ganpaint.errors import GanpaintError
+
+    _check_positive(per_unit=args.per_unit, batch=args.batch, max_units=args.max_units)
+    try:
+        device = pick_device(args.device)
+    except ValueError as exc:
+        raise GanpaintError(str(exc)) from None
+    bundle = _open_with_dissection(args.bundle)
+    layers = args.layers
+    if layers:
+        bad = [x for x in layers if x not in bundle.dissection.get("layers", {})]
+        if bad:
+            raise GanpaintError(f"the dissection has no layer {bad[0]!r}")
+    index = write_report(
+        bundle.generator,
+        bundle.dissection,
+        args.output,
+        layers,
+        args.per_unit,
+        args.max_units,
+        args.all_units,
+        batch_size=args.batch,
+        device=device,
+        progress=_progress_factory(True),
+    )
+    print(f"wrote {index}")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from ganpaint.dissect.evaluate import EvalOptions, evaluate
+    from ganpaint.dissect.pipeline import bundle_segmenter
+    from ganpaint.engine import pick_device
+    from ganpaint.errors import GanpaintError
+
+    _check_positive(samples=args.samples, batch=args.batch, insert_units=args.insert_units)
+    if not 0.0 < args.insert_quantile < 1.0:
+        raise GanpaintError("--insert-quantile must be between 0 and 1")
+    try:
+        device = pick_device(args.device)
+    except ValueError as exc:
+        raise GanpaintError(str(exc)) from None
+    bundle = _open_with_dissection(args.bundle)
+    layer = args.layer or bundle.default_layer
+    if layer not in bundle.dissection.get("layers", {}):
+        raise GanpaintError(f"the dissection has no layer {layer!r}")
+    seg_fn, _, concepts = bundle_segmenter(bundle, device, args.segment_fn, args.batch)
+    concepts = list(bundle.dissection.get("concepts") or concepts)
+    options = EvalOptions(
+        samples=args.samples,
+        insert_units=args.insert_units,
+        insert_quantile=args.insert_quantile,
+        batch_size=args.batch,
+    )
+    details: dict = {}
+    table = evaluate(
+        bundle.generator,
+        seg_fn,
+        concepts,
+        bundle.dissection,
+        layer,
+        options,
+        device,
+        _progress_factory(not args.json and not args.quiet),
+        details,
+    )
+    if args.json:
+        json.dump(table, sys.stdout)
+        sys.stdout.write("\n")
+        return 0
+    print(f"{bundle.name} {layer}: {args.samples} held-out samples")
+    ks = [str(k) for k in options.ks]
+    head = f"{'concept':>10} " + " ".join(f"{'rm' + k:>6}" for k in ks)
+    print(head + f" {'insert':>7} {'outside':>7}  images(rm/ins)")
+
+    def fmt(x) -> str:
+        return "     -" if x is None else f"{x:6.3f}"
+
+    for name, row in table.items():
+        info = details.get(name, {})
+        removal = " ".join(fmt(row["removal"][k]) for k in ks)
+        print(
+            f"{name:>10} {removal} {fmt(row['insertion']):>7} {fmt(row['outside_change']):>7}"
+            f"  {info.get('removal_images', 0)}/{info.get('insertion_images', 0)}"
+        )
+    return 0

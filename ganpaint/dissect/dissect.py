@@ -1,0 +1,578 @@
+"""The two dissection passes over generated samples, and what they say about each unit.
+
+Sample ``i`` is generated from ``z_from_seed(seed_base + i)``, so any block of indices can be
+computed alone (by a torchrun rank, or again later) and gives the same numbers.
+
+* Pass 1 (:func:`quantile_pass`) runs the generator only up to the deepest requested layer
+  and feeds every activation into a per-unit :class:`RunningQuantile`; it also keeps each
+  unit's top samples by peak activation (:class:`RunningTopK`, for the report).
+* Pass 2 (:func:`iou_pass`) generates each image once, segments it, and for every requested
+  layer counts, per (unit, concept), the pixels where the unit's map, upsampled bilinearly to
+  the image size, exceeds the unit's threshold (its 0.995 quantile) and the label is the
+  concept (:func:`unit_concept_counts`).
+
+Upsampling every unit's map to full size is the expensive part on a CPU (256 units x 128 x 128
+per image and layer), so :func:`unit_concept_counts` is exact but sparse: a bilinearly
+upsampled value is a convex combination of at most four map cells, so it can exceed the
+threshold only in the blocks of pixels next to a cell that does; since the threshold is the
+top 0.5 %, those blocks are few, and only they are evaluated. The result equals dense
+counting (tested against :class:`IoUCounter` on full masks).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import torch
+import torch.nn.functional as F
+
+from ganpaint.dissect.cache import ResultCache
+from ganpaint.dissect.distributed import Dist, shard
+from ganpaint.dissect.stats import IoUCounter, RunningQuantile, RunningTopK, iou_from_counts
+from ganpaint.engine.seeds import zs_from_seeds
+from ganpaint.models.progan import ProGANGenerator
+
+DISSECTION_FORMAT = "ganpaint-dissection"
+DISSECTION_VERSION = 1
+# Bump when a change to the passes changes their results, so old cache entries are ignored.
+ALGORITHM_VERSION = 1
+DEFAULT_SEED_BASE = 1_000_000_000
+DEFAULT_QUANTILES = (0.5, 0.9, 0.95, 0.99, 0.995, 0.999)
+THRESHOLD_QUANTILE = 0.995
+IOU_CUTOFF = 0.05
+IOU_RANK_LENGTH = 50
+
+SegmentFn = Callable[[torch.Tensor], torch.Tensor]
+"""Images (N, 3, H, W) in [-1, 1] -> labels long (N, H, W); values outside [0, K) are ignored."""
+
+
+class ProgressLike(Protocol):
+    def update(self, n: int = 1) -> None: ...
+
+    def close(self) -> None: ...
+
+
+ProgressFactory = Callable[[str, int], ProgressLike]
+
+
+class _Silent:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def no_progress(desc: str, total: int) -> ProgressLike:
+    """A progress factory that shows nothing."""
+    return _Silent()
+
+
+# -- generating --------------------------------------------------------------------------
+
+
+def prepare_generator(generator: ProGANGenerator, device: torch.device) -> ProGANGenerator:
+    """A copy of ``generator`` on ``device`` in eval mode, channels_last on the CPU (faster
+    convolutions there, as the renderer uses); the caller's module is left as it was."""
+    g = copy.deepcopy(generator).to(device).eval()
+    if torch.device(device).type == "cpu":
+        g = g.to(memory_format=torch.channels_last)
+    return g
+
+
+def ordered_layers(generator: ProGANGenerator, layers: Sequence[str]) -> list[str]:
+    """``layers`` without repeats, in forward order; unknown names raise ValueError."""
+    names = list(generator.layer_names)
+    bad = [layer for layer in layers if layer not in names]
+    if bad:
+        raise ValueError(f"{bad[0]!r} is not a layer of this generator ({', '.join(names)})")
+    return sorted(set(layers), key=names.index)
+
+
+def latents(
+    seed_base: int, indices: Sequence[int], z_dim: int, device: torch.device
+) -> torch.Tensor:
+    """z (N, z_dim) of samples ``indices`` (sample i uses seed ``seed_base + i``)."""
+    return zs_from_seeds([seed_base + int(i) for i in indices], z_dim).to(device)
+
+
+def forward_layers(
+    generator: ProGANGenerator, z: torch.Tensor, layers: Sequence[str], to_image: bool
+) -> tuple[dict[str, torch.Tensor], torch.Tensor | None]:
+    """Features at each of ``layers`` (in forward order) and, if ``to_image``, the image;
+    the chain runs once, in pieces, and stops at the last layer when no image is needed."""
+    feats: dict[str, torch.Tensor] = {}
+    h, previous = z, None
+    for layer in layers:
+        h = generator.run(h, after=previous, until=layer)
+        feats[layer] = h
+        previous = layer
+    image = generator.run(h, after=previous) if to_image else None
+    return feats, image
+
+
+def batches(indices: range, batch_size: int) -> list[range]:
+    return [indices[i : i + batch_size] for i in range(0, len(indices), batch_size)]
+
+
+# -- IoU counting ------------------------------------------------------------------------
+
+
+def upsample_maps(maps: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Bilinear upsampling (N, C, h, w) -> (N, C, H, W), as GAN Dissection upsamples units."""
+    if tuple(maps.shape[-2:]) == tuple(size):
+        return maps
+    return F.interpolate(maps, size=size, mode="bilinear", align_corners=False)
+
+
+def unit_masks(
+    features: torch.Tensor, thresholds: torch.Tensor, size: tuple[int, int]
+) -> torch.Tensor:
+    """Dense masks bool (B, U, H, W): upsampled unit maps above their thresholds (computed
+    in float64, like :func:`unit_concept_counts`)."""
+    t = thresholds.to(device=features.device, dtype=torch.float64).view(1, -1, 1, 1)
+    return upsample_maps(features.double(), size) > t
+
+
+def _axis_blocks(cells: int, size: int, device: torch.device):
+    """Output pixels of one axis grouped by the pair of cells they interpolate between.
+
+    Bilinear upsampling with ``align_corners=False`` (PyTorch's rule): pixel p reads source
+    position s = max((p + 0.5) * cells / size - 0.5, 0) and mixes cells i0 = floor(s) and
+    i1 = min(i0 + 1, cells - 1) with weight s - i0 on i1. Returns, per block i0, its pixel
+    indices (cells, L) padded with -1, their weights (cells, L) float64, and i1 (cells,).
+    """
+    p = torch.arange(size, dtype=torch.float64)
+    src = ((p + 0.5) * (cells / size) - 0.5).clamp_min(0.0)
+    i0 = src.floor().long().clamp_max(cells - 1)
+    weight = src - i0
+    counts = torch.bincount(i0, minlength=cells)
+    length = int(counts.max())
+    rank = torch.arange(size) - torch.cumsum(counts, 0)[i0] + counts[i0]
+    pixels = torch.full((cells, length), -1, dtype=torch.long)
+    weights = torch.zeros(cells, length, dtype=torch.float64)
+    pixels[i0, rank] = torch.arange(size)
+    weights[i0, rank] = weight
+    i1 = (torch.arange(cells) + 1).clamp_max(cells - 1)
+    return pixels.to(device), weights.to(device), i1.to(device)
+
+
+def unit_concept_counts(
+    features: torch.Tensor,
+    thresholds: torch.Tensor,
+    labels: torch.Tensor,
+    concepts: int,
+    chunk_values: int = 1 << 22,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Exact counts for one batch, the same as :class:`IoUCounter` on :func:`unit_masks`.
+
+    ``features`` (B, U, h, w), ``thresholds`` (U,), ``labels`` long (B, H, W). Returns int64
+    ``intersection`` (U, K), ``unit_area`` (U,) and ``concept_area`` (K,); pixels whose label
+    is outside [0, K) count nowhere.
+
+    Sparse and exact: the upsampled image splits into blocks of pixels that interpolate the
+    same 2 x 2 cells; a block can hold a pixel above the threshold only if one of its four
+    cells is above it (a bilinear value is a convex combination of them). Only those blocks
+    (a few per cell in the top 0.5 %) are evaluated, in float64, instead of U x H x W values.
+    """
+    b, u, h, w = features.shape
+    height, width = labels.shape[-2:]
+    dev = features.device
+    bins = concepts + 1  # the last bin collects ignored pixels
+    lab = labels.to(dev).reshape(b, height * width).long()
+    lab = torch.where((lab >= 0) & (lab < concepts), lab, concepts)
+    concept_area = torch.bincount(lab.reshape(-1), minlength=bins)[:concepts]
+    t = thresholds.to(device=dev, dtype=torch.float64)
+    # >= rather than >: a mix of cells equal to t can round one ulp above it.
+    hot = features.double() >= t.view(1, -1, 1, 1)
+    # Block (ky, kx) mixes cells ky, ky+1 and kx, kx+1 (clamped at the far edge).
+    hot = hot | torch.cat([hot[:, :, 1:], hot[:, :, -1:]], dim=2)
+    hot = hot | torch.cat([hot[..., 1:], hot[..., -1:]], dim=3)
+    blocks = hot.nonzero()  # (C, 4): sample, unit, ky, kx
+    counts = torch.zeros(u * bins, dtype=torch.int64, device=dev)
+    if blocks.shape[0]:
+        rows, wy, y1 = _axis_blocks(h, height, dev)
+        cols, wx, x1 = _axis_blocks(w, width, dev)
+        step = max(1, chunk_values // (rows.shape[1] * cols.shape[1]))
+        for start in range(0, blocks.shape[0], step):
+            bi, ui, ky, kx = blocks[start : start + step].unbind(1)
+            f = features[bi, ui].double()  # (C, h, w)
+            c = torch.arange(bi.shape[0], device=dev)
+            a00, a01 = f[c, ky, kx], f[c, ky, x1[kx]]
+            a10, a11 = f[c, y1[ky], kx], f[c, y1[ky], x1[kx]]
+            bx = wx[kx]  # (C, L)
+            top = a00[:, None] * (1 - bx) + a01[:, None] * bx
+            bottom = a10[:, None] * (1 - bx) + a11[:, None] * bx
+            by = wy[ky][:, :, None]  # (C, L, 1)
+            value = top[:, None, :] * (1 - by) + bottom[:, None, :] * by  # (C, Ly, Lx)
+            py, px = rows[ky], cols[kx]
+            on = value > t[ui].view(-1, 1, 1)
+            on &= (py >= 0)[:, :, None] & (px >= 0)[:, None, :]
+            ci, yy, xx = on.nonzero(as_tuple=True)
+            pixel = py[ci, yy] * width + px[ci, xx]
+            key = ui[ci] * bins + lab[bi[ci], pixel]
+            counts += torch.bincount(key, minlength=u * bins)
+    intersection = counts.view(u, bins)[:, :concepts].contiguous()
+    return intersection, intersection.sum(dim=1), concept_area
+
+
+def add_counts(
+    counter: IoUCounter,
+    features: torch.Tensor,
+    thresholds: torch.Tensor,
+    labels: torch.Tensor,
+) -> None:
+    """Add one batch to ``counter`` via :func:`unit_concept_counts` (sparse, exact)."""
+    inter, unit_area, concept_area = unit_concept_counts(
+        features, thresholds, labels, counter.concepts
+    )
+    dev = counter.intersection.device
+    counter.intersection += inter.to(dev)
+    counter.unit_area += unit_area.to(dev)
+    counter.concept_area += concept_area.to(dev)
+    counter.count += int(features.shape[0])
+
+
+# -- the passes --------------------------------------------------------------------------
+
+
+@dataclass
+class DissectOptions:
+    """What to dissect and how; every field that changes results is in the cache key."""
+
+    layers: list[str]
+    samples: int = 10_000
+    seed_base: int = DEFAULT_SEED_BASE
+    batch_size: int = 32
+    quantiles: tuple[float, ...] = DEFAULT_QUANTILES
+    threshold_quantile: float = THRESHOLD_QUANTILE
+    sketch_resolution: int = 4096
+    top_samples: int = 8
+
+    def pass1_key(self, model_id: str, layer: str) -> dict:
+        return {
+            "what": "dissect-pass1",
+            "algorithm": ALGORITHM_VERSION,
+            "model": model_id,
+            "layer": layer,
+            "samples": self.samples,
+            "seed_base": self.seed_base,
+            "quantiles": list(self.quantiles),
+            "threshold_quantile": self.threshold_quantile,
+            "sketch_resolution": self.sketch_resolution,
+            "top_samples": self.top_samples,
+        }
+
+    def pass2_key(self, model_id: str, layer: str, segmenter_id: str, concepts: list[str]) -> dict:
+        key = self.pass1_key(model_id, layer)
+        key.update(what="dissect-pass2", segmenter=segmenter_id, concepts=list(concepts))
+        return key
+
+
+@dataclass
+class LayerStats:
+    """One layer's dissection results (CPU tensors)."""
+
+    layer: str
+    resolution: int
+    levels: torch.Tensor  # (U, len(quantiles))
+    thresholds: torch.Tensor  # (U,)
+    top_values: torch.Tensor  # (U, k) peak activation of the top samples
+    top_indices: torch.Tensor  # (U, k) their sample indices
+    intersection: torch.Tensor | None = None  # (U, K) int64
+    unit_area: torch.Tensor | None = None  # (U,)
+    concept_area: torch.Tensor | None = None  # (K,)
+    cached: dict[str, bool] = field(default_factory=dict)
+
+    @property
+    def units(self) -> int:
+        return int(self.levels.shape[0])
+
+    def iou(self) -> torch.Tensor:
+        """IoU (U, K) float64."""
+        if self.intersection is None:
+            raise ValueError(f"{self.layer}: pass 2 has not run")
+        return iou_from_counts(self.intersection, self.unit_area, self.concept_area)
+
+    def pass1_tensors(self) -> dict[str, torch.Tensor]:
+        return {
+            "levels": self.levels,
+            "thresholds": self.thresholds,
+            "top_values": self.top_values,
+            "top_indices": self.top_indices,
+        }
+
+    def pass2_tensors(self) -> dict[str, torch.Tensor]:
+        return {
+            "intersection": self.intersection,
+            "unit_area": self.unit_area,
+            "concept_area": self.concept_area,
+        }
+
+
+def quantile_pass(
+    generator: ProGANGenerator,
+    layers: Sequence[str],
+    options: DissectOptions,
+    device: torch.device,
+    dist: Dist,
+    progress: ProgressFactory = no_progress,
+) -> dict[str, tuple[RunningQuantile, RunningTopK]]:
+    """Pass 1 over this rank's samples, merged over ranks (every rank gets the merged result)."""
+    sketches = {
+        layer: (
+            RunningQuantile(generator.layer_channels(layer), options.sketch_resolution, dist.rank),
+            RunningTopK(options.top_samples),
+        )
+        for layer in layers
+    }
+    mine = shard(options.samples, dist.rank, dist.world)
+    bar = progress(f"quantiles {'+'.join(layers)}", len(mine))
+    try:
+        with torch.inference_mode():
+            for block in batches(mine, options.batch_size):
+                z = latents(options.seed_base, block, generator.z_dim, device)
+                feats, _ = forward_layers(generator, z, layers, to_image=False)
+                idx = torch.as_tensor(list(block), dtype=torch.int64, device=device)
+                for layer, h in feats.items():
+                    sketch, top = sketches[layer]
+                    h = h.float()
+                    sketch.add(h.permute(0, 2, 3, 1).reshape(-1, h.shape[1]))
+                    top.add(h.amax(dim=(2, 3)), idx)
+                bar.update(len(block))
+    finally:
+        bar.close()
+    if not dist.active:
+        return sketches
+    merged = {}
+    with torch.inference_mode():
+        for layer, (sketch, top) in sketches.items():
+            q = RunningQuantile(sketch.units, options.sketch_resolution, 0)
+            for state in dist.all_gather_state(sketch.state_dict()):
+                part = RunningQuantile()
+                part.load_state_dict(state)
+                q.merge(part)
+            k = RunningTopK(options.top_samples)
+            for state in dist.all_gather_state(top.state_dict()):
+                part = RunningTopK(options.top_samples)
+                part.load_state_dict(state)
+                k.merge(part)
+            merged[layer] = (q, k)
+    return merged
+
+
+def iou_pass(
+    generator: ProGANGenerator,
+    segment_fn: SegmentFn,
+    layers: Sequence[str],
+    thresholds: dict[str, torch.Tensor],
+    concepts: int,
+    options: DissectOptions,
+    device: torch.device,
+    dist: Dist,
+    progress: ProgressFactory = no_progress,
+) -> dict[str, IoUCounter]:
+    """Pass 2 over this rank's samples: one image per sample, all ``layers`` at once; the
+    counts are summed over ranks (exact, int64)."""
+    counters = {
+        layer: IoUCounter(generator.layer_channels(layer), concepts, device=device)
+        for layer in layers
+    }
+    mine = shard(options.samples, dist.rank, dist.world)
+    bar = progress(f"IoU {'+'.join(layers)}", len(mine))
+    try:
+        with torch.inference_mode():
+            for block in batches(mine, options.batch_size):
+                z = latents(options.seed_base, block, generator.z_dim, device)
+                feats, image = forward_layers(generator, z, layers, to_image=True)
+                labels = segment_fn(image.float().clamp(-1.0, 1.0))
+                for layer, h in feats.items():
+                    add_counts(counters[layer], h.float(), thresholds[layer], labels)
+                bar.update(len(block))
+    finally:
+        bar.close()
+    with torch.inference_mode():
+        for c in counters.values():
+            dist.all_reduce_sum_(c.intersection)
+            dist.all_reduce_sum_(c.unit_area)
+            dist.all_reduce_sum_(c.concept_area)
+            n = torch.tensor([c.count], dtype=torch.int64)
+            c.count = int(dist.all_reduce_sum_(n).item())
+    return counters
+
+
+def _share(dist: Dist, tensors: dict[str, torch.Tensor] | None, shapes: dict) -> dict:
+    """Rank 0's ``tensors`` on every rank (shapes and dtypes known to all in advance)."""
+    out = {}
+    for name, (shape, dtype) in shapes.items():
+        t = tensors[name].to(dtype) if tensors is not None else torch.zeros(shape, dtype=dtype)
+        out[name] = dist.broadcast_(t.contiguous().clone())
+    return out
+
+
+def dissect_layers(
+    generator: ProGANGenerator,
+    segment_fn: SegmentFn,
+    concepts: Sequence[str],
+    options: DissectOptions,
+    model_id: str,
+    segmenter_id: str,
+    device: torch.device | str = "cpu",
+    dist: Dist | None = None,
+    cache: ResultCache | None = None,
+    progress: ProgressFactory = no_progress,
+) -> dict[str, LayerStats]:
+    """Both passes for ``options.layers`` (cached per layer and pass); results on every rank.
+
+    Rank 0 reads and writes the cache and shares what it found, so ranks never disagree.
+    """
+    dist = dist or Dist()
+    cache = cache or ResultCache(None)
+    device = torch.device(device)
+    concepts = list(concepts)
+    generator = prepare_generator(generator, device)
+    layers = ordered_layers(generator, options.layers)
+    nq = len(options.quantiles)
+    k = max(1, min(options.top_samples, options.samples))
+
+    found1: dict[str, dict | None] = {}
+    found2: dict[str, dict | None] = {}
+    for layer in layers:
+        hit1 = hit2 = None
+        if dist.is_main:
+            hit1 = cache.load_tensors(f"pass1-{layer}", options.pass1_key(model_id, layer))
+            key2 = options.pass2_key(model_id, layer, segmenter_id, concepts)
+            hit2 = cache.load_tensors(f"pass2-{layer}", key2) if hit1 is not None else None
+        flags = torch.tensor([hit1 is not None, hit2 is not None], dtype=torch.int64)
+        dist.broadcast_(flags)
+        units = generator.layer_channels(layer)
+        found1[layer] = None
+        found2[layer] = None
+        if flags[0]:
+            shapes1 = {
+                "levels": ((units, nq), torch.float32),
+                "thresholds": ((units,), torch.float32),
+                "top_values": ((units, k), torch.float32),
+                "top_indices": ((units, k), torch.int64),
+            }
+            found1[layer] = _share(dist, hit1, shapes1)
+        if flags[1]:
+            shapes2 = {
+                "intersection": ((units, len(concepts)), torch.int64),
+                "unit_area": ((units,), torch.int64),
+                "concept_area": ((len(concepts),), torch.int64),
+            }
+            found2[layer] = _share(dist, hit2, shapes2)
+
+    stats: dict[str, LayerStats] = {}
+    todo1 = [layer for layer in layers if found1[layer] is None]
+    if todo1:
+        sketches = quantile_pass(generator, todo1, options, device, dist, progress)
+        qs = list(options.quantiles) + [options.threshold_quantile]
+        for layer, (sketch, top) in sketches.items():
+            values = sketch.quantiles(qs).float()
+            top_values, top_indices = top.result()
+            result = {
+                "levels": values[:, :nq].contiguous(),
+                "thresholds": values[:, nq].contiguous(),
+                "top_values": top_values.float(),
+                "top_indices": top_indices.long(),
+            }
+            # Rank 0's numbers are the answer everywhere (merges are deterministic anyway).
+            shapes = {name: (tuple(t.shape), t.dtype) for name, t in result.items()}
+            result = _share(dist, result, shapes)
+            if dist.is_main:
+                cache.save_tensors(f"pass1-{layer}", options.pass1_key(model_id, layer), result)
+            found1[layer] = result
+    for layer in layers:
+        r = found1[layer]
+        stats[layer] = LayerStats(
+            layer=layer,
+            resolution=generator.layer_resolution(layer),
+            levels=r["levels"],
+            thresholds=r["thresholds"],
+            top_values=r["top_values"],
+            top_indices=r["top_indices"],
+            cached={"pass1": layer not in todo1},
+        )
+
+    todo2 = [layer for layer in layers if found2[layer] is None]
+    if todo2:
+        thresholds = {layer: stats[layer].thresholds.to(device) for layer in todo2}
+        counters = iou_pass(
+            generator,
+            segment_fn,
+            todo2,
+            thresholds,
+            len(concepts),
+            options,
+            device,
+            dist,
+            progress,
+        )
+        for layer, c in counters.items():
+            result = {
+                "intersection": c.intersection.cpu(),
+                "unit_area": c.unit_area.cpu(),
+                "concept_area": c.concept_area.cpu(),
+            }
+            if dist.is_main:
+                key2 = options.pass2_key(model_id, layer, segmenter_id, concepts)
+                cache.save_tensors(f"pass2-{layer}", key2, result)
+            found2[layer] = result
+    for layer in layers:
+        r = found2[layer]
+        s = stats[layer]
+        s.intersection, s.unit_area, s.concept_area = (
+            r["intersection"],
+            r["unit_area"],
+            r["concept_area"],
+        )
+        s.cached["pass2"] = layer not in todo2
+    return stats
+
+
+# -- summaries ---------------------------------------------------------------------------
+
+
+def _num(x: float, digits: int = 6) -> float:
+    return float(f"{float(x):.{digits}g}")
+
+
+def iou_ranking(iou: torch.Tensor, concept: int, length: int = IOU_RANK_LENGTH) -> list[list]:
+    """[[unit, IoU], ...] best first for one concept column, units with IoU > 0 only."""
+    col = iou[:, concept]
+    order = torch.argsort(col, descending=True, stable=True)[:length]
+    return [[int(u), round(float(col[u]), 5)] for u in order if col[u] > 0]
+
+
+def layer_summary(stats: LayerStats, concepts: Sequence[str], options: DissectOptions) -> dict:
+    """The ``dissection.json`` entry of one layer (without causal results)."""
+    iou = stats.iou()
+    best_iou, best = iou.max(dim=1) if iou.shape[1] else (torch.zeros(stats.units), None)
+    unit_labels = []
+    for u in range(stats.units):
+        if best is None:
+            unit_labels.append({"unit": u, "concept": None, "iou": 0.0})
+        else:
+            unit_labels.append(
+                {"unit": u, "concept": concepts[int(best[u])], "iou": round(float(best_iou[u]), 5)}
+            )
+    per_concept = {}
+    for c, name in enumerate(concepts):
+        per_concept[name] = {"iou": iou_ranking(iou, c)}
+    return {
+        "units": stats.units,
+        "resolution": stats.resolution,
+        "quantiles": list(options.quantiles),
+        "levels": [[_num(v) for v in row] for row in stats.levels.tolist()],
+        "thresholds": [_num(v) for v in stats.thresholds.tolist()],
+        "unit_labels": unit_labels,
+        "concepts": per_concept,
+        "top_samples": stats.top_indices.tolist(),
+        "top_activations": [[_num(v, 5) for v in row] for row in stats.top_values.tolist()],
+        "concept_pixels": [int(v) for v in stats.concept_area.tolist()],
+    }

@@ -1,0 +1,199 @@
+"""How well each concept's units remove and insert it, on held-out samples.
+
+Samples come from seeds right after the dissection's range (``seed_base + samples + i``), so
+they never overlap the samples the units were chosen on. Edits go through the engine's own
+rule (:class:`UnitEdit`, :func:`apply_edit`, :class:`UnitLevels`), so this measures what the
+app paints; images are clamped and rounded to 8 bits before segmenting, as the app shows them.
+
+* removal(k): ablate (zero everywhere) the concept's top k units (``causal_set`` order when
+  the dissection has it, then IoU order) on the held-out images that show the concept;
+  the fraction of the concept's pixels that disappear (net, summed over those images).
+* insertion: on each image, a square (a quarter of the image side, aligned to the layer's
+  grid) is placed where the concept is absent and most likely a priori (the concept's mean
+  frequency at each position over the held-out images); the concept's top units are drawn
+  there at their ``insert_quantile`` level with strength 1. insertion = fraction of the
+  square's pixels labelled as the concept afterwards; outside_change = fraction of pixels
+  outside the square whose label changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from ganpaint.dissect.dissect import (
+    ProgressFactory,
+    SegmentFn,
+    batches,
+    latents,
+    no_progress,
+    prepare_generator,
+)
+from ganpaint.engine.intervention import UnitEdit, apply_edit, resample_mask
+from ganpaint.engine.levels import UnitLevels
+from ganpaint.models.progan import ProGANGenerator
+
+
+@dataclass
+class EvalOptions:
+    samples: int = 500
+    seed_base: int | None = None  # default: just after the dissection's samples
+    ks: tuple[int, ...] = (5, 10, 20)
+    insert_units: int = 20
+    insert_quantile: float = 0.99
+    mask_fraction: float = 0.25
+    batch_size: int = 32
+
+
+def ranked_units(dissection: dict, layer: str, concept: str) -> list[int]:
+    """A concept's units best first: its ``causal_set``, then the rest in IoU order."""
+    info = dissection.get("layers", {}).get(layer, {}).get("concepts", {}).get(concept, {})
+    order: list[int] = []
+    for u in (info.get("causal_set") or {}).get("units", []):
+        if u not in order:
+            order.append(int(u))
+    for u, _ in info.get("iou", []):
+        if u not in order:
+            order.append(int(u))
+    return order
+
+
+def held_out_seed_base(dissection: dict) -> int:
+    return int(dissection.get("seed_base", 0)) + int(dissection.get("samples", 0))
+
+
+class _Runner:
+    """Runs the generator from ``layer`` and segments, in batches."""
+
+    def __init__(self, generator, segment_fn, layer, batch_size, device):
+        self.g, self.seg, self.layer, self.bs, self.dev = (
+            generator,
+            segment_fn,
+            layer,
+            batch_size,
+            device,
+        )
+
+    def labels(self, h: torch.Tensor) -> torch.Tensor:
+        out = []
+        with torch.inference_mode():
+            for i in range(0, h.shape[0], self.bs):
+                image = self.g.run(h[i : i + self.bs], after=self.layer)
+                out.append(self.seg(image.float()).to(self.dev))
+        return torch.cat(out) if out else torch.zeros(0, dtype=torch.long, device=self.dev)
+
+
+def _square_positions(
+    present: torch.Tensor, prior: torch.Tensor, cells: int, side: int
+) -> torch.Tensor:
+    """Per image, the (row, col) cell of the best square without the concept, or -1."""
+    n, height, width = present.shape
+    cell = height // cells
+    k = side * cell
+    counts = F.avg_pool2d(present[:, None].float(), k, stride=cell)[:, 0]
+    score = F.avg_pool2d(prior[None, None].float(), k, stride=cell)[0, 0]
+    score = score.expand_as(counts).clone()
+    score[counts > 0] = -1.0
+    flat = score.flatten(1)
+    best = flat.argmax(dim=1)
+    ok = flat.gather(1, best[:, None])[:, 0] >= 0
+    pos = torch.stack([best // counts.shape[2], best % counts.shape[2]], dim=1)
+    pos[~ok] = -1
+    return pos
+
+
+@torch.inference_mode()
+def evaluate(
+    generator: ProGANGenerator,
+    segment_fn: SegmentFn,
+    concepts: Sequence[str],
+    dissection: dict,
+    layer: str,
+    options: EvalOptions | None = None,
+    device: torch.device | str = "cpu",
+    progress: ProgressFactory = no_progress,
+    details: dict | None = None,
+) -> dict[str, dict[str, Any]]:
+    """``{concept: {"removal": {"5": x, ...}, "insertion": x, "outside_change": x}}``;
+    a value is None when no held-out image allows measuring it (or the concept has no
+    ranked units). ``details``, if given, receives sample counts per concept."""
+    options = options or EvalOptions()
+    device = torch.device(device)
+    generator = prepare_generator(generator, device)
+    levels = UnitLevels.from_dissection(dissection, layer)
+    if levels is None:
+        raise ValueError(f"the dissection has no levels for {layer!r}")
+    seed_base = (
+        options.seed_base if options.seed_base is not None else held_out_seed_base(dissection)
+    )
+    runner = _Runner(generator, segment_fn, layer, options.batch_size, device)
+    feats, labels = [], []
+    bar = progress("held-out samples", options.samples)
+    try:
+        with torch.inference_mode():
+            for block in batches(range(options.samples), options.batch_size):
+                h = generator.run(latents(seed_base, block, generator.z_dim, device), until=layer)
+                feats.append(h)
+                labels.append(runner.labels(h))
+                bar.update(len(block))
+    finally:
+        bar.close()
+    feats_t, base = torch.cat(feats), torch.cat(labels)
+    n, height, width = base.shape
+    cells = generator.layer_resolution(layer)
+    side = max(1, round(cells * options.mask_fraction))
+    cell_px = height // cells
+    table: dict[str, dict[str, Any]] = {}
+    bar = progress("removal + insertion", len(concepts))
+    try:
+        for c, name in enumerate(concepts):
+            units = ranked_units(dissection, layer, name)
+            entry: dict[str, Any] = {
+                "removal": {str(k): None for k in options.ks},
+                "insertion": None,
+                "outside_change": None,
+            }
+            info: dict[str, int] = {"units": len(units)}
+            table[name] = entry
+            bar.update()
+            if not units:
+                continue
+            present = base == c
+            shown = torch.nonzero(present.flatten(1).any(dim=1)).flatten()
+            info["removal_images"] = int(shown.numel())
+            if shown.numel():
+                before = float(present[shown].sum())
+                for k in options.ks:
+                    h = feats_t[shown].clone()
+                    h[:, units[:k]] = 0
+                    after = float((runner.labels(h) == c).sum())
+                    entry["removal"][str(k)] = round((before - after) / before, 4)
+            pos = _square_positions(present, present.float().mean(0), cells, side)
+            usable = torch.nonzero(pos[:, 0] >= 0).flatten()
+            info["insertion_images"] = int(usable.numel())
+            if usable.numel():
+                chosen = torch.tensor(units[: options.insert_units], dtype=torch.long)
+                values = levels.at(options.insert_quantile)[chosen]
+                h = feats_t[usable].clone()
+                masks = torch.zeros(usable.numel(), height, width, dtype=torch.bool, device=device)
+                for row, i in enumerate(usable.tolist()):
+                    y, x = (int(v) * cell_px for v in pos[i])
+                    masks[row, y : y + side * cell_px, x : x + side * cell_px] = True
+                    edit = UnitEdit(
+                        chosen, values, 1.0, resample_mask(masks[row].float(), (cells, cells))
+                    )
+                    apply_edit(h[row : row + 1], edit)
+                after = runner.labels(h)
+                inside = float(((after == c) & masks).sum()) / float(masks.sum())
+                changed = (after != base[usable]) & ~masks
+                entry["insertion"] = round(inside, 4)
+                entry["outside_change"] = round(float(changed.sum()) / float((~masks).sum()), 4)
+            if details is not None:
+                details[name] = info
+    finally:
+        bar.close()
+    return table

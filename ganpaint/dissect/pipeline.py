@@ -1,0 +1,231 @@
+"""Dissecting a model bundle end to end: segmenter, both passes, causal ranking, and
+``dissection.json`` (format in docs/FORMATS.md), with results cached by their arguments.
+
+:func:`dissect_bundle` returns the document; :func:`write_dissection` stores it in the bundle
+and refreshes ``bundle.json`` so its file hashes include ``dissection.json``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ganpaint.dissect.cache import ResultCache
+from ganpaint.dissect.causal import CausalOptions, causal_rankings
+from ganpaint.dissect.dissect import (
+    DISSECTION_FORMAT,
+    DISSECTION_VERSION,
+    IOU_CUTOFF,
+    DissectOptions,
+    ProgressFactory,
+    SegmentFn,
+    dissect_layers,
+    layer_summary,
+    no_progress,
+)
+from ganpaint.dissect.distributed import Dist
+from ganpaint.errors import BundleError, GanpaintError
+from ganpaint.models.bundle import ModelBundle, atomic_write_text, sha256_file, write_bundle_json
+
+
+def display_images(images: torch.Tensor) -> torch.Tensor:
+    """Images as the app shows them: clamped to [-1, 1] and rounded to 8-bit steps."""
+    return ((images.float().clamp(-1, 1) + 1) * 127.5).round() / 127.5 - 1
+
+
+def generator_id(bundle: ModelBundle) -> str:
+    """sha256 of the generator weights (from bundle.json when listed there)."""
+    info = bundle.meta.get("files", {}).get("generator.safetensors")
+    if isinstance(info, dict) and info.get("sha256"):
+        return str(info["sha256"])
+    path = bundle.path / "generator.safetensors" if bundle.path.is_dir() else bundle.path
+    return sha256_file(path)
+
+
+def load_segment_fn(spec: str) -> SegmentFn:
+    """A segmentation callable named ``module:attribute`` (for tests and custom segmenters)."""
+    module_name, _, attr = spec.partition(":")
+    if not module_name or not attr:
+        raise GanpaintError(f"--segment-fn must look like module:function, got {spec!r}")
+    try:
+        fn = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise GanpaintError(f"cannot load segmentation function {spec!r}: {exc}") from None
+    if not callable(fn):
+        raise GanpaintError(f"{spec!r} is not callable")
+    return fn
+
+
+def bundle_segmenter(
+    bundle: ModelBundle, device: torch.device, spec: str | None = None, batch_size: int = 32
+) -> tuple[SegmentFn, str, list[str]]:
+    """(segment_fn, id for cache keys, concept names) for ``bundle``.
+
+    ``spec`` (``module:function``) overrides the bundle's own segmenter. Concept names come
+    from bundle.json, else the segmenter file, else ``ganpaint.scenes.CONCEPTS``.
+    """
+    concepts = bundle.concepts
+    if spec:
+        fn = load_segment_fn(spec)
+        seg_id = f"callable:{spec}"
+        names = list(getattr(fn, "concepts", []) or [])
+    else:
+        model = bundle.load_segmenter()
+        if model is None:
+            raise BundleError(f"{bundle.path}: the bundle has no segmenter.safetensors")
+        from ganpaint.models.segmenter import segment
+
+        model = model.to(device).eval()
+        if device.type == "cpu":
+            model = model.to(memory_format=torch.channels_last)
+        info = bundle.meta.get("files", {}).get("segmenter.safetensors", {})
+        seg_id = str(info.get("sha256") or sha256_file(bundle.segmenter_path))
+        names = list(model.concepts or [])
+
+        def fn(images: torch.Tensor) -> torch.Tensor:
+            return segment(model, images, batch_size=batch_size)
+
+    if not concepts:
+        concepts = names
+    if not concepts:
+        try:
+            from ganpaint.scenes import CONCEPTS
+
+            concepts = list(CONCEPTS)
+        except ImportError:
+            concepts = []
+    if not concepts:
+        raise BundleError(f"{bundle.path}: no concept names (bundle.json lists none)")
+
+    def display_fn(images: torch.Tensor) -> torch.Tensor:
+        return fn(display_images(images))
+
+    return display_fn, seg_id, list(concepts)
+
+
+def _candidates(layers_doc: dict, count: int) -> dict[str, dict[str, list[int]]]:
+    return {
+        layer: {name: [u for u, _ in c["iou"][:count]] for name, c in info["concepts"].items()}
+        for layer, info in layers_doc.items()
+    }
+
+
+def dissect_bundle(
+    bundle: ModelBundle,
+    segment_fn: SegmentFn,
+    segmenter_id: str,
+    concepts: Sequence[str],
+    options: DissectOptions,
+    causal: CausalOptions | None = CausalOptions(),  # noqa: B008 - frozen defaults
+    causal_layers: Sequence[str] | None = None,
+    device: torch.device | str = "cpu",
+    dist: Dist | None = None,
+    cache: ResultCache | None = None,
+    progress: ProgressFactory = no_progress,
+) -> dict[str, Any]:
+    """The dissection document for ``options.layers``. Every rank computes its share;
+    rank 0's document is the complete one (others lack the causal entries)."""
+    dist = dist or Dist()
+    cache = cache or ResultCache(None)
+    concepts = list(concepts)
+    model_id = generator_id(bundle)
+    start = time.perf_counter()
+    stats = dissect_layers(
+        bundle.generator,
+        segment_fn,
+        concepts,
+        options,
+        model_id,
+        segmenter_id,
+        device,
+        dist,
+        cache,
+        progress,
+    )
+    timing = {"dissect_s": round(time.perf_counter() - start, 1)}
+    layers_doc = {layer: layer_summary(s, concepts, options) for layer, s in stats.items()}
+    if causal is not None:
+        start = time.perf_counter()
+        wanted = [layer for layer in (causal_layers or list(stats)) if layer in stats]
+        cands = _candidates({layer: layers_doc[layer] for layer in wanted}, causal.candidates)
+        key = {
+            "what": "causal",
+            "dissection": {
+                layer: options.pass2_key(model_id, layer, segmenter_id, concepts)
+                for layer in wanted
+            },
+            "options": causal.key(),
+            "candidates": cands,
+        }
+        result = cache.load_json("causal", key) if dist.is_main else None
+        flag = dist.broadcast_(torch.tensor([result is not None], dtype=torch.int64))
+        if not flag[0]:
+            result = causal_rankings(
+                bundle.generator,
+                segment_fn,
+                concepts,
+                cands,
+                causal,
+                options.seed_base,
+                device,
+                dist,
+                progress,
+            )
+            if dist.is_main:
+                cache.save_json("causal", key, result)
+        if dist.is_main:
+            for layer, per_concept in result.items():
+                for name, entry in per_concept.items():
+                    layers_doc[layer]["concepts"][name].update(entry)
+        timing["causal_s"] = round(time.perf_counter() - start, 1)
+    return {
+        "format": DISSECTION_FORMAT,
+        "version": DISSECTION_VERSION,
+        "model": bundle.name,
+        "samples": options.samples,
+        "seed_base": options.seed_base,
+        "concepts": concepts,
+        "threshold_quantile": options.threshold_quantile,
+        "iou_cutoff": IOU_CUTOFF,
+        "layers": layers_doc,
+        "generator_sha256": model_id,
+        "segmenter": segmenter_id,
+        "causal_options": causal.key() if causal is not None else None,
+        "processes": dist.world,
+        "timing": timing,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+
+
+def merge_with_existing(document: dict[str, Any], existing: dict[str, Any] | None) -> dict:
+    """Keep layers of an earlier dissection made with the same samples and concepts."""
+    if not existing or existing.get("format") != DISSECTION_FORMAT:
+        return document
+    same = all(existing.get(k) == document.get(k) for k in ("samples", "seed_base", "concepts"))
+    if not same or existing.get("generator_sha256") not in (None, document["generator_sha256"]):
+        return document
+    merged = dict(document)
+    layers = dict(existing.get("layers", {}))
+    layers.update(document["layers"])
+    merged["layers"] = layers
+    return merged
+
+
+def write_dissection(bundle: ModelBundle, document: dict[str, Any]) -> Path:
+    """Write ``dissection.json`` into the bundle folder and refresh ``bundle.json``."""
+    if not bundle.path.is_dir():
+        raise BundleError(
+            f"{bundle.path}: a bare checkpoint has no bundle folder to hold dissection.json "
+            "(convert it to a bundle first)"
+        )
+    path = bundle.path / "dissection.json"
+    atomic_write_text(path, json.dumps(document, separators=(",", ":")) + "\n")
+    bundle.meta = write_bundle_json(bundle.path, bundle.meta)
+    bundle.dissection = document
+    return path

@@ -1,0 +1,338 @@
+"""Dissection: IoU counting on known overlaps, sparse counting against dense masks, the
+quantile pass against exact quantiles, greedy causal selection, the cache, and the
+dissect / report / evaluate commands end to end on a tiny random bundle."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from ganpaint.cli import main
+from ganpaint.dissect.cache import ResultCache
+from ganpaint.dissect.causal import greedy_set
+from ganpaint.dissect.dissect import (
+    DissectOptions,
+    LayerStats,
+    add_counts,
+    layer_summary,
+    quantile_pass,
+    unit_concept_counts,
+    unit_masks,
+)
+from ganpaint.dissect.distributed import Dist, shard
+from ganpaint.dissect.evaluate import _square_positions, ranked_units
+from ganpaint.dissect.stats import IoUCounter
+from ganpaint.dissect.synthetic import SYNTHETIC_CONCEPTS
+from ganpaint.engine import UnitLevels, z_from_seed
+from ganpaint.models import ProGANGenerator, load_bundle, save_generator, write_bundle_json
+
+SEGMENT_FN = "ganpaint.dissect.synthetic:sign_segment"
+
+
+def make_tiny_bundle(folder: Path, seed: int = 0) -> Path:
+    """A 32 px random ProGAN bundle with edit layers layer4 (8x8) and layer6 (16x16)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(seed)
+    gen = ProGANGenerator([32, 32, 16, 8], z_dim=32)
+    save_generator(gen, folder / "generator.safetensors")
+    write_bundle_json(
+        folder,
+        {
+            "name": "tiny",
+            "architecture": "progan",
+            "widths": [32, 32, 16, 8],
+            "z_dim": 32,
+            "resolution": 32,
+            "edit_layers": ["layer4", "layer6"],
+            "default_layer": "layer4",
+            "concepts": list(SYNTHETIC_CONCEPTS),
+        },
+    )
+    return folder
+
+
+# -- IoU counting ------------------------------------------------------------------------
+
+
+def _known_case():
+    """Two units on a 4x4 grid upsampled to 16x16 (4 px per cell), threshold 0.5.
+
+    A 0/1 map thresholded at 0.5 after bilinear upsampling gives its blocks with the inner
+    corner pixel cut off (0.625 * 0.625 < 0.5 there): unit 0 covers rows/cols 0..7 except
+    (7, 7), unit 1 rows/cols 12..15 except (12, 12). Labels: 1 on rows 0..3, 2 on rows
+    12..15, 0 elsewhere, and pixel (0, 0) ignored (255).
+    """
+    feats = torch.zeros(1, 2, 4, 4)
+    feats[0, 0, :2, :2] = 1.0
+    feats[0, 1, 3, 3] = 1.0
+    thresholds = torch.tensor([0.5, 0.5])
+    labels = torch.zeros(1, 16, 16, dtype=torch.long)
+    labels[0, :4] = 1
+    labels[0, 12:] = 2
+    labels[0, 0, 0] = 255
+    return feats, thresholds, labels
+
+
+def test_upsampled_masks_of_block_maps_are_the_blocks():
+    feats, thresholds, _ = _known_case()
+    masks = unit_masks(feats, thresholds, (16, 16))[0]
+    expected0 = torch.zeros(16, 16, dtype=torch.bool)
+    expected0[:8, :8] = True
+    expected0[7, 7] = False
+    expected1 = torch.zeros(16, 16, dtype=torch.bool)
+    expected1[12:, 12:] = True
+    expected1[12, 12] = False
+    assert torch.equal(masks[0], expected0)
+    assert torch.equal(masks[1], expected1)
+
+
+def test_iou_counts_on_known_overlap():
+    feats, thresholds, labels = _known_case()
+    inter, unit_area, concept_area = unit_concept_counts(feats, thresholds, labels, 3)
+    assert inter.tolist() == [[31, 31, 0], [0, 0, 15]]
+    assert unit_area.tolist() == [62, 15]
+    assert concept_area.tolist() == [128, 63, 64]
+    counter = IoUCounter(2, 3)
+    add_counts(counter, feats, thresholds, labels)
+    iou = counter.iou()
+    assert iou[0, 1].item() == pytest.approx(31 / (62 + 63 - 31))
+    assert iou[0, 0].item() == pytest.approx(31 / (62 + 128 - 31))
+    assert iou[1, 2].item() == pytest.approx(15 / 64)
+    # The summary labels each unit with its best concept and ranks units per concept.
+    stats = LayerStats(
+        "layer2",
+        4,
+        torch.zeros(2, 6),
+        thresholds,
+        torch.zeros(2, 1),
+        torch.zeros(2, 1).long(),
+        counter.intersection,
+        counter.unit_area,
+        counter.concept_area,
+    )
+    doc = layer_summary(stats, ["a", "b", "c"], DissectOptions(layers=["layer2"]))
+    assert [x["concept"] for x in doc["unit_labels"]] == ["b", "c"]
+    assert doc["unit_labels"][1]["iou"] == pytest.approx(15 / 64, abs=1e-5)
+    assert doc["concepts"]["c"]["iou"] == [[1, round(15 / 64, 5)]]
+    assert [u for u, _ in doc["concepts"]["a"]["iou"]] == [0]
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        (3, 7, 8, 8, 128, 128, 5),
+        (2, 5, 5, 7, 33, 20, 4),
+        (2, 6, 16, 16, 64, 64, 11),
+        (2, 3, 4, 4, 4, 4, 3),
+    ],
+)
+def test_sparse_counts_equal_dense_counts(shape):
+    b, u, h, w, height, width, k = shape
+    g = torch.Generator().manual_seed(sum(shape))
+    feats = torch.randn(b, u, h, w, generator=g)
+    thresholds = torch.quantile(feats.transpose(0, 1).reshape(u, -1), 0.9, dim=1)
+    labels = torch.randint(-1, k + 1, (b, height, width), generator=g)
+    inter, unit_area, concept_area = unit_concept_counts(feats, thresholds, labels, k)
+    dense = IoUCounter(u, k)
+    dense.add(unit_masks(feats, thresholds, (height, width)), labels)
+    assert torch.equal(inter, dense.intersection)
+    assert torch.equal(unit_area, dense.unit_area)
+    assert torch.equal(concept_area, dense.concept_area)
+    assert int(unit_area.sum()) > 0
+
+
+# -- passes ------------------------------------------------------------------------------
+
+
+def test_quantile_pass_matches_exact_quantiles_and_top_samples():
+    torch.manual_seed(1)
+    gen = ProGANGenerator([16, 16, 8], z_dim=16).eval()
+    opts = DissectOptions(layers=["layer4"], samples=20, batch_size=6, seed_base=77, top_samples=3)
+    sketch, top = quantile_pass(gen, ["layer4"], opts, torch.device("cpu"), Dist())["layer4"]
+    z = torch.stack([z_from_seed(77 + i, 16) for i in range(20)])
+    with torch.no_grad():
+        h = gen.run(z, until="layer4")
+    acts = h.permute(1, 0, 2, 3).reshape(h.shape[1], -1)
+    q = torch.tensor(opts.quantiles)
+    exact = torch.quantile(acts.double(), q.double(), dim=1).T
+    torch.testing.assert_close(sketch.quantiles(q).double(), exact, rtol=1e-5, atol=1e-5)
+    values, indices = top.result()
+    peak = h.amax(dim=(2, 3))  # (N, U)
+    assert torch.equal(indices[:, 0], peak.argmax(dim=0))
+    torch.testing.assert_close(values[:, 0], peak.max(dim=0).values)
+
+
+def test_shards_cover_samples_contiguously():
+    for total, world in [(10, 3), (7, 2), (2, 4)]:
+        parts = [shard(total, r, world) for r in range(world)]
+        assert [i for p in parts for i in p] == list(range(total))
+
+
+# -- causal ------------------------------------------------------------------------------
+
+
+def test_greedy_set_is_forward_selection_within_the_window():
+    weights = {0: 0.3, 1: 0.25, 2: 0.2, 3: 0.1}
+    bonus = {frozenset({0, 2}): 0.2}  # 0 and 2 together remove more than 0 and 1
+
+    def removal(units):
+        s = set(units)
+        r = sum(weights[u] for u in s)
+        r += sum(v for k, v in bonus.items() if k <= s)
+        return min(r, 1.0)
+
+    calls = []
+
+    def evaluate(sets):
+        calls.append(len(sets))
+        return [removal(s) for s in sets]
+
+    singles = sorted(((u, removal([u])) for u in weights), key=lambda p: -p[1])
+    units, steps = greedy_set(singles, evaluate, size=3, window=4)
+    assert units == [0, 2, 1]
+    assert steps == pytest.approx([0.3, 0.7, 0.95])
+    assert calls == [3, 2]  # the first step reuses the single-unit scores
+    units, _ = greedy_set(singles, evaluate, size=4, window=1)
+    assert units == [0, 1, 2, 3]
+    # Early stop once (almost) everything is removed; the rest follows single order.
+    units, steps = greedy_set(singles, lambda sets: [1.0] * len(sets), size=4, window=2)
+    assert units == [0, 1, 2, 3] and steps[-1] == 1.0
+
+
+# -- evaluation helpers ------------------------------------------------------------------
+
+
+def test_insertion_square_avoids_the_concept_and_follows_the_prior():
+    present = torch.zeros(2, 16, 16, dtype=torch.bool)
+    present[0, :8, :] = True  # image 0: concept on the top half
+    present[1] = True  # image 1: everywhere, so no square fits
+    prior = torch.zeros(16, 16)
+    prior[8:12, 12:] = 1.0
+    pos = _square_positions(present, prior, cells=4, side=1)
+    assert pos[0].tolist() == [2, 3]
+    assert pos[1].tolist() == [-1, -1]
+
+
+def test_ranked_units_prefers_the_causal_set():
+    doc = {
+        "layers": {
+            "layer4": {
+                "concepts": {
+                    "tree": {"iou": [[3, 0.2], [5, 0.1], [7, 0.05]], "causal_set": {"units": [5]}}
+                }
+            }
+        }
+    }
+    assert ranked_units(doc, "layer4", "tree") == [5, 3, 7]
+    assert ranked_units(doc, "layer4", "door") == []
+
+
+def test_result_cache_round_trip(tmp_path):
+    cache = ResultCache(tmp_path)
+    key = {"a": 1, "layer": "layer4"}
+    cache.save_tensors("pass1-layer4", key, {"x": torch.arange(4)})
+    assert torch.equal(cache.load_tensors("pass1-layer4", key)["x"], torch.arange(4))
+    assert cache.load_tensors("pass1-layer4", {"a": 2, "layer": "layer4"}) is None
+    cache.save_json("causal", key, {"tree": [1, 2]})
+    assert cache.load_json("causal", key) == {"tree": [1, 2]}
+    assert ResultCache(None).load_json("causal", key) is None
+
+
+def test_all_gather_state_single_process_is_identity():
+    state = {"count": 3, "x": torch.ones(2)}
+    assert Dist().all_gather_state(state) == [state]
+
+
+# -- end to end --------------------------------------------------------------------------
+
+
+def _dissect_args(bundle: Path, cache: Path) -> list[str]:
+    return [
+        "dissect", str(bundle), "--samples", "40", "--batch", "16", "--segment-fn", SEGMENT_FN,
+        "--cache-dir", str(cache), "--causal-pool", "24", "--causal-samples", "6",
+        "--causal-candidates", "5", "--causal-set-size", "4", "--quiet",
+    ]  # fmt: skip
+
+
+def test_dissect_report_evaluate_end_to_end(tmp_path, monkeypatch, capsys):
+    bundle = make_tiny_bundle(tmp_path / "tiny")
+    cache = tmp_path / "cache"
+    assert main(_dissect_args(bundle, cache)) == 0
+    doc = json.loads((bundle / "dissection.json").read_text())
+    assert doc["format"] == "ganpaint-dissection" and doc["version"] == 1
+    assert doc["samples"] == 40 and doc["seed_base"] == 1_000_000_000
+    assert doc["concepts"] == list(SYNTHETIC_CONCEPTS)
+    assert doc["threshold_quantile"] == 0.995 and doc["iou_cutoff"] == 0.05
+    for layer, units, res in (("layer4", 32, 8), ("layer6", 16, 16)):
+        info = doc["layers"][layer]
+        assert info["units"] == units and info["resolution"] == res
+        assert info["quantiles"] == [0.5, 0.9, 0.95, 0.99, 0.995, 0.999]
+        assert len(info["levels"]) == units and all(len(r) == 6 for r in info["levels"])
+        assert all(r == sorted(r) for r in info["levels"])
+        assert len(info["thresholds"]) == units
+        assert [x["unit"] for x in info["unit_labels"]] == list(range(units))
+        assert set(info["concepts"]) == set(SYNTHETIC_CONCEPTS)
+        for entry in info["concepts"].values():
+            ious = [v for _, v in entry["iou"]]
+            assert ious == sorted(ious, reverse=True)
+            assert len(entry["causal"]) == 5
+            assert len(entry["causal_set"]["units"]) == 4
+            assert set(entry["causal_set"]["units"]) <= {u for u, _ in entry["causal"]}
+            assert isinstance(entry["causal_set"]["removal"], float)
+        assert len(info["top_samples"]) == units
+    # bundle.json now lists dissection.json with its hash; the bundle opens and verifies.
+    opened = load_bundle(bundle)
+    assert "dissection.json" in opened.meta["files"]
+    levels = UnitLevels.from_dissection(opened.dissection, "layer4")
+    assert levels is not None and levels.units == 32
+
+    # A second run is served from the cache: no pass and no ablation may run.
+    import ganpaint.dissect.causal as causal_mod
+    import ganpaint.dissect.dissect as dissect_mod
+
+    def boom(*a, **k):
+        raise AssertionError("recomputed although cached")
+
+    monkeypatch.setattr(dissect_mod, "quantile_pass", boom)
+    monkeypatch.setattr(dissect_mod, "iou_pass", boom)
+    monkeypatch.setattr(causal_mod, "AblationPool", boom)
+    assert main(_dissect_args(bundle, cache)) == 0
+    again = json.loads((bundle / "dissection.json").read_text())
+    assert again["layers"] == doc["layers"]
+    monkeypatch.undo()
+
+    out = tmp_path / "report"
+    assert main(["report", str(bundle), "-o", str(out), "--all-units", "--max-units", "3"]) == 0
+    html = (out / "index.html").read_text()
+    assert "layer4" in html and "layer6" in html and "unit " in html
+    pngs = sorted(p.name for p in (out / "img").glob("*.png"))
+    assert "layer4-concepts.png" in pngs and "layer6-concepts.png" in pngs
+    assert len(pngs) > 2
+    capsys.readouterr()
+
+    args = ["evaluate", str(bundle), "--json", "--samples", "24", "--segment-fn", SEGMENT_FN]
+    assert main(args) == 0
+    table = json.loads(capsys.readouterr().out)
+    assert list(table) == list(SYNTHETIC_CONCEPTS)
+    for row in table.values():
+        assert set(row) == {"removal", "insertion", "outside_change"}
+        assert set(row["removal"]) == {"5", "10", "20"}
+        for v in [*row["removal"].values(), row["insertion"], row["outside_change"]]:
+            assert v is None or isinstance(v, float)
+    assert main(["evaluate", str(bundle), "--samples", "8", "--segment-fn", SEGMENT_FN]) == 0
+    assert "insert" in capsys.readouterr().out
+
+
+def test_dissect_rejects_unknown_layer_and_missing_segmenter(tmp_path, capsys):
+    bundle = make_tiny_bundle(tmp_path / "tiny")
+    assert main(["dissect", str(bundle), "--layers", "layer99", "--no-cache", "--quiet"]) == 2
+    assert "layer99" in capsys.readouterr().err
+    assert main(["dissect", str(bundle), "--samples", "4", "--no-cache", "--quiet"]) == 2
+    assert "segmenter" in capsys.readouterr().err
+    assert main(["dissect", str(bundle), "--threshold-quantile", "1.5", "--quiet"]) == 2
+    assert "threshold-quantile" in capsys.readouterr().err
+    assert main(["report", str(bundle), "-o", str(tmp_path / "r")]) == 2
+    assert "dissection" in capsys.readouterr().err
