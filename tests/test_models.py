@@ -170,3 +170,16 @@ def test_bundle_loads_and_checks_hashes(tmp_path):
     (folder / "generator.safetensors").write_bytes(bytes(data))
     with pytest.raises(Exception, match="sha256"):
         load_bundle(folder)
+
+
+def test_fused_inference_copy_matches_and_leaves_original():
+    from ganpaint.models.progan import WScale, fused_for_inference
+
+    torch.manual_seed(2)
+    gen = ProGANGenerator([32, 32, 16, 8], z_dim=16)
+    fused = fused_for_inference(gen)
+    z = torch.randn(3, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(fused(z), gen(z), atol=1e-4, rtol=1e-4)
+    assert isinstance(gen.layer3.wscale, WScale) and not isinstance(fused.layer3.wscale, WScale)
+    assert "layer1.conv.bias" in fused.state_dict() and "layer1.conv.bias" not in gen.state_dict()

@@ -30,7 +30,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="optimised path precision (default: fp16 on CUDA, fp32 on CPU)",
     )
     p.add_argument("--no-cuda-graphs", action="store_true", help="disable CUDA graph replay")
-    p.add_argument("--channels-last", action="store_true", help="channels_last memory format")
+    p.add_argument(
+        "--channels-last",
+        choices=["on", "off"],
+        default=None,
+        help="channels_last memory format (default: on for the CPU, off for CUDA)",
+    )
     p.add_argument(
         "--dissect-samples",
         type=int,
@@ -79,7 +84,7 @@ def _bench(args: argparse.Namespace) -> int:
     options = {
         "precision": args.precision,
         "cuda_graphs": not args.no_cuda_graphs,
-        "channels_last": args.channels_last,
+        "channels_last": None if args.channels_last is None else args.channels_last == "on",
     }
     dissect_fn = None
     if args.dissect_samples > 0:

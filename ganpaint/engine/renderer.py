@@ -27,7 +27,7 @@ from ganpaint.engine.document import DocumentSnapshot, Stroke
 from ganpaint.engine.intervention import UnitEdit, resample_mask
 from ganpaint.engine.levels import UnitLevels
 from ganpaint.engine.seeds import z_from_seed
-from ganpaint.models.progan import ProGANGenerator
+from ganpaint.models.progan import ProGANGenerator, fused_for_inference
 
 PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
@@ -148,6 +148,7 @@ class Renderer:
 
     ``precision``: ``"fp32"``, ``"fp16"`` or ``"bf16"`` (default: fp16 on CUDA, else fp32).
     ``cuda_graphs``: replay the network tail as a CUDA graph (CUDA only; default on).
+    ``channels_last``: memory layout of the features (default: on for the CPU).
     """
 
     def __init__(
@@ -167,10 +168,14 @@ class Renderer:
         self.dtype = PRECISIONS[self.precision]
         self.generator = generator
         # A private copy: the caller's module stays where it is (the app may fall back to CPU).
-        net = copy.deepcopy(generator)
+        # On the CPU, folding each block's scale and bias into its convolution and the
+        # channels_last layout measured 1.3x faster together (``ganpaint bench``); the CUDA
+        # path keeps the layout and graph that were measured on the GPU.
+        on_cpu = self.device.type == "cpu"
+        net = fused_for_inference(generator) if on_cpu else copy.deepcopy(generator)
         net = net.to(self.device, self.dtype).eval().requires_grad_(False)
         if channels_last is None:
-            channels_last = False
+            channels_last = on_cpu
         self.channels_last = channels_last
         if channels_last:
             net = net.to(memory_format=torch.channels_last)

@@ -62,6 +62,7 @@ class ConvBlock(nn.Module):
         self.conv = nn.Conv2d(in_ch, out_ch, kernel, padding=padding, bias=False)
         self.wscale = WScale(out_ch, gain / math.sqrt(in_ch * kernel * kernel))
         self.activation = activation
+        self.inplace = False
         nn.init.normal_(self.conv.weight)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -70,8 +71,24 @@ class ConvBlock(nn.Module):
             x = F.interpolate(x, scale_factor=2, mode="nearest")
         x = self.wscale(self.conv(x))
         if self.activation:
-            x = F.leaky_relu(x, 0.2)
+            x = F.leaky_relu(x, 0.2, inplace=self.inplace)
         return x
+
+    def fuse_(self) -> None:
+        """For inference only: fold the wscale multiply and bias into the convolution, so
+        each block makes two fewer passes over its output; activations become in place."""
+        if not isinstance(self.wscale, WScale):
+            return
+        old = self.conv
+        conv = nn.Conv2d(
+            old.in_channels, old.out_channels, old.kernel_size, padding=old.padding, bias=True
+        ).to(device=old.weight.device, dtype=old.weight.dtype)
+        with torch.no_grad():
+            conv.weight.copy_(old.weight * self.wscale.scale)
+            conv.bias.copy_(self.wscale.b)
+        self.conv = conv.requires_grad_(False)
+        self.wscale = nn.Identity()
+        self.inplace = True
 
 
 class ProGANGenerator(nn.Module):
@@ -156,6 +173,18 @@ class ProGANGenerator(nn.Module):
             },
             "parameters": sum(p.numel() for p in self.parameters()),
         }
+
+
+def fused_for_inference(gen: ProGANGenerator) -> ProGANGenerator:
+    """A copy of ``gen`` for inference with each block's scale and bias folded into its
+    convolution (same function up to float rounding; not for training or saving)."""
+    import copy
+
+    fused = copy.deepcopy(gen).eval().requires_grad_(False)
+    for module in fused.modules():
+        if isinstance(module, ConvBlock):
+            module.fuse_()
+    return fused
 
 
 def block_flops(widths: Sequence[int], z_dim: int = 512) -> dict[str, float]:
