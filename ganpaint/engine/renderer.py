@@ -252,6 +252,7 @@ class Renderer:
         side = self.generator.layer_resolution(layer)
         prefix = (layer, strokes[:-1])
         if strokes and prefix in self._affines:
+            self._affines.move_to_end(prefix)  # the committed strokes' map outlives a drag
             a, b = (t.clone() for t in self._affines[prefix])
             fold_edit(a, b, self.unit_edit(strokes[-1]))
         else:
