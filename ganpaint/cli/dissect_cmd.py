@@ -89,6 +89,12 @@ def _common(p: argparse.ArgumentParser) -> None:
         help="segment with this Python callable instead of the bundle's segmenter "
         "(e.g. ganpaint.dissect.synthetic:sign_segment for tests)",
     )
+    p.add_argument(
+        "--fixed-threshold",
+        action="store_true",
+        help="rank units by IoU at the fixed top-0.5 %% threshold only (default: also count "
+        "IoU at the best of several thresholds per unit and concept, as GAN Dissection does)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -186,6 +192,8 @@ def _dissect(args: argparse.Namespace) -> int:
         )
         if dist.is_main:
             doc = merge_with_existing(doc, bundle.dissection)
+            if not args.fixed_threshold:
+                _best_threshold(args, bundle, doc, seg_fn, seg_id, concepts, options, device)
             path = write_dissection(bundle, doc)
             if not args.quiet:
                 _print_summary(doc, list(options.layers), path)
@@ -193,6 +201,61 @@ def _dissect(args: argparse.Namespace) -> int:
     finally:
         dist.close()
     return 0
+
+
+def _best_threshold(args, bundle, doc, seg_fn, seg_id, concepts, options, device) -> None:
+    """Best-threshold IoU (GAN Dissection's per unit-concept threshold), cached."""
+    import torch
+
+    from ganpaint.cli.progress import Progress
+    from ganpaint.dissect.bestiou import DEFAULT_QUANTILES, apply_best_iou, best_threshold_iou
+    from ganpaint.dissect.cache import ResultCache, default_cache_dir
+    from ganpaint.dissect.pipeline import generator_id
+
+    grid = min(64, bundle.generator.resolution)
+    cache = ResultCache(None if args.no_cache else (args.cache_dir or default_cache_dir()))
+    key = {
+        "what": "best-threshold-iou",
+        "generator": generator_id(bundle),
+        "segmenter": seg_id,
+        "layers": list(options.layers),
+        "samples": options.samples,
+        "seed_base": options.seed_base,
+        "quantiles": list(DEFAULT_QUANTILES),
+        "grid": grid,
+        "version": 1,
+    }
+    cached = cache.load_json("bestiou", key)
+    if cached is None:
+        thresholds = {}
+        for layer in options.layers:
+            info = doc["layers"][layer]
+            levels = torch.tensor(info["levels"], dtype=torch.float32)
+            cols = [info["quantiles"].index(q) for q in DEFAULT_QUANTILES]
+            thresholds[layer] = levels[:, cols]
+        show = not args.quiet
+        bar = Progress(options.samples, "IoU, best threshold", enabled=show and None)
+        results = best_threshold_iou(
+            bundle.generator.to(device),
+            seg_fn,
+            list(options.layers),
+            thresholds,
+            len(concepts),
+            range(options.samples),
+            options.seed_base,
+            options.batch_size,
+            grid,
+            device,
+            bar,
+        )
+        bar.close()
+        cached = {layer: [b.tolist(), w.tolist()] for layer, (b, w) in results.items()}
+        cache.save_json("bestiou", key, cached)
+    results = {
+        layer: (torch.tensor(b, dtype=torch.float64), torch.tensor(w, dtype=torch.long))
+        for layer, (b, w) in cached.items()
+    }
+    apply_best_iou(doc, results, concepts, DEFAULT_QUANTILES, grid)
 
 
 def _print_summary(doc: dict, layers: list[str], path) -> None:
