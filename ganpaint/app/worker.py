@@ -341,11 +341,12 @@ class RenderWorker(QThread):
             if job.layer not in self._thresholds:
                 self._thresholds[job.layer] = unit_thresholds(b, job.layer)
             ranked = find_concept(
-                _RankingModel(b, job.layer, self._thresholds[job.layer]),
+                b,
                 DRAFT_NAME,
                 job.seeds,
                 job.masks,
                 job.layer,
+                thresholds=self._thresholds[job.layer],
             )
             return ConceptResult(job.key, job.token, ranked, _ms(start))
         except Exception as exc:  # noqa: BLE001 - shown in the dialog
@@ -354,17 +355,6 @@ class RenderWorker(QThread):
 
 
 DRAFT_NAME = "draft"  # the dialog names the concept when it saves it
-
-
-class _RankingModel:
-    """What ``find_concept`` reads from a bundle, with the layer's thresholds filled in so
-    they are not estimated again for every ranking."""
-
-    def __init__(self, bundle, layer: str, thresholds):
-        self.name = bundle.name
-        self.default_layer = bundle.default_layer
-        self.generator = bundle.generator
-        self.dissection = {"layers": {layer: {"thresholds": thresholds.tolist()}}}
 
 
 def _ms(start: float) -> float:

@@ -2,11 +2,12 @@
 
 The user paints masks (the concept's region) on 3–10 generated samples. Each unit of the
 edit layer is scored the way dissection scores it against a segmenter: its map, upsampled
-bilinearly to the image and thresholded at its top-0.5 % level, is compared with the marked
-masks by IoU over all samples; a second score, the contrast of its mean activation inside
-versus outside the marks (in units of its overall standard deviation), orders units the
-thresholded maps do not separate. Concepts are saved in a small JSON file per model, which
-the app reads beside the bundle's dissection, and can be exported and imported.
+bilinearly to the image and thresholded at its levels at a few quantiles (0.9 … 0.995), is
+compared with the marked masks by IoU over all samples, keeping the best threshold; a
+second score, the contrast of its mean activation inside versus outside the marks (in units
+of its overall standard deviation), orders units the thresholded maps do not separate.
+Concepts are saved in a small JSON file per model, which the app reads beside the bundle's
+dissection, and can be exported and imported.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ from ganpaint.models.progan import ProGANGenerator
 
 CONCEPTS_FORMAT = "ganpaint-concepts"
 CONCEPTS_VERSION = 1
-THRESHOLD_QUANTILE = 0.995
+# Candidate thresholds, as in the dissection: each unit is judged at its best one.
+THRESHOLD_QUANTILES = (0.9, 0.95, 0.99, 0.995)
 MAX_UNITS_KEPT = 50
 _NAME = re.compile(r"^[\w][\w \-]{0,39}$")
 
@@ -91,14 +93,12 @@ class CustomConcept:
 
 
 def unit_thresholds(bundle: ModelBundle, layer: str) -> torch.Tensor:
-    """Each unit's top-0.5 % level: from the dissection, else estimated from samples."""
-    info = (bundle.dissection or {}).get("layers", {}).get(layer, {})
-    if info.get("thresholds"):
-        return torch.tensor(info["thresholds"], dtype=torch.float64)
+    """Each unit's levels (units, T) at :data:`THRESHOLD_QUANTILES`: from the dissection,
+    else estimated from samples."""
     levels = UnitLevels.from_dissection(bundle.dissection or {}, layer)
     if levels is None:
         levels = UnitLevels.estimate(bundle.generator, layer, samples=128)
-    return levels.at(THRESHOLD_QUANTILE).double()
+    return torch.stack([levels.at(q).double() for q in THRESHOLD_QUANTILES], dim=1)
 
 
 def score_units(
@@ -108,7 +108,10 @@ def score_units(
     masks: Sequence[np.ndarray],
     thresholds: torch.Tensor,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(iou, contrast) per unit of ``layer`` against ``masks`` (bool/uint8 HxW per seed)."""
+    """(iou, contrast) per unit of ``layer`` against ``masks`` (bool/uint8 HxW per seed).
+
+    ``thresholds`` is (units,) or (units, T); with several, each unit keeps its best IoU.
+    """
     if len(seeds) != len(masks) or not seeds:
         raise GanpaintError("give one mask per sample, and at least one sample")
     size = (generator.resolution, generator.resolution)
@@ -124,11 +127,14 @@ def score_units(
     z = zs_from_seeds(seeds, generator.z_dim)
     with torch.inference_mode():
         feats = upsample_maps(generator.run(z, until=layer).double(), size)  # (N, U, H, W)
-    active = feats > thresholds.view(1, -1, 1, 1)
     t = target[:, None]
-    inter = (active & t).sum(dim=(0, 2, 3)).double()
-    union = (active | t).sum(dim=(0, 2, 3)).double()
-    iou = torch.where(union > 0, inter / union.clamp(min=1), torch.zeros_like(union))
+    levels = thresholds.double().reshape(thresholds.shape[0], -1)
+    iou = torch.zeros(feats.shape[1], dtype=torch.float64)
+    for k in range(levels.shape[1]):
+        active = feats > levels[:, k].view(1, -1, 1, 1)
+        inter = (active & t).sum(dim=(0, 2, 3)).double()
+        union = (active | t).sum(dim=(0, 2, 3)).double()
+        iou = torch.maximum(iou, torch.where(union > 0, inter / union.clamp(min=1), 0.0))
     inside = (feats * t).sum(dim=(0, 2, 3)) / t.sum()
     outside = (feats * ~t).sum(dim=(0, 2, 3)) / (~t).sum().clamp(min=1)
     spread = feats.transpose(0, 1).reshape(feats.shape[1], -1).std(dim=1).clamp(min=1e-6)
@@ -142,16 +148,18 @@ def find_concept(
     masks: Sequence[np.ndarray],
     layer: str | None = None,
     keep: int = MAX_UNITS_KEPT,
+    thresholds: torch.Tensor | None = None,
 ) -> CustomConcept:
-    """Rank the units of ``layer`` (default: the bundle's) for the marked concept."""
+    """Rank the units of ``layer`` (default: the bundle's) for the marked concept;
+    ``thresholds`` (from :func:`unit_thresholds`) saves working them out again."""
     if not _NAME.match(name or ""):
         raise GanpaintError(f"concept name {name!r}: use 1-40 letters, digits, spaces, - or _")
     layer = layer or bundle.default_layer
     if layer not in bundle.generator.layer_names:
         raise GanpaintError(f"{layer!r} is not a layer of {bundle.name}")
-    iou, contrast = score_units(
-        bundle.generator, layer, list(seeds), list(masks), unit_thresholds(bundle, layer)
-    )
+    if thresholds is None:
+        thresholds = unit_thresholds(bundle, layer)
+    iou, contrast = score_units(bundle.generator, layer, list(seeds), list(masks), thresholds)
     # IoU first; contrast orders the units whose thresholded maps never touch the marks.
     order = sorted(range(len(iou)), key=lambda u: (-float(iou[u]), -float(contrast[u])))[:keep]
     return CustomConcept(
