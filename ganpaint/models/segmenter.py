@@ -16,8 +16,6 @@ Weights are stored as safetensors with the architecture in the file's metadata
 from __future__ import annotations
 
 import json
-import math
-import struct
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -28,17 +26,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganpaint.errors import CheckpointError
+from ganpaint.models.checkpoint import check_safetensors_header
 
 SEGMENTER_FORMAT = "ganpaint-segmenter"
 SEGMENTER_VERSION = 1
 DEFAULT_ENCODER = (16, 32, 64, 128, 256)
 DEFAULT_DECODER = (16, 32, 64, 96)
-_MAX_HEADER_BYTES = 4 * 1024 * 1024
-_MAX_ELEMENTS = 50_000_000
 MAX_WIDTH = 2048
 # The shipped segmenter has ~1.4 M weights; refuse configs that would allocate absurd models.
 MAX_PARAMETERS = 50_000_000
-_DTYPE_BYTES = {"F16": 2, "BF16": 2, "F32": 4, "F64": 8}
 
 
 def _conv_bn(in_ch: int, out_ch: int, stride: int = 1, kernel: int = 3) -> nn.Sequential:
@@ -241,48 +237,6 @@ def save_segmenter(model: Segmenter, path: str | Path, metadata: dict | None = N
     save_file(state, str(path), metadata=meta)
 
 
-def _read_header(path: Path) -> dict:
-    size = path.stat().st_size
-    with path.open("rb") as f:
-        raw = f.read(8)
-        if len(raw) < 8:
-            raise CheckpointError(f"{path}: too short to be a segmenter file")
-        (n,) = struct.unpack("<Q", raw)
-        if n > _MAX_HEADER_BYTES or n + 8 > size:
-            raise CheckpointError(f"{path}: not a safetensors file (header length {n})")
-        try:
-            header = json.loads(f.read(n))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise CheckpointError(f"{path}: safetensors header is not JSON ({exc})") from None
-    if not isinstance(header, dict):
-        raise CheckpointError(f"{path}: safetensors header is not an object")
-    data_size = size - 8 - n
-    for key, info in header.items():
-        if key == "__metadata__":
-            continue
-        if not isinstance(info, dict) or not {"dtype", "shape", "data_offsets"} <= info.keys():
-            raise CheckpointError(f"{path}: header entry {key!r} is malformed")
-        dtype, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
-        if dtype not in _DTYPE_BYTES:
-            raise CheckpointError(f"{path}: tensor {key!r} has unsupported dtype {dtype!r}")
-        ok = (
-            isinstance(shape, list)
-            and all(isinstance(d, int) and d >= 0 for d in shape)
-            and isinstance(offsets, list)
-            and len(offsets) == 2
-            and all(isinstance(o, int) for o in offsets)
-        )
-        if not ok:
-            raise CheckpointError(f"{path}: tensor {key!r} has a malformed shape or offsets")
-        elements = math.prod(shape)
-        if elements > _MAX_ELEMENTS:
-            raise CheckpointError(f"{path}: tensor {key!r} declares {elements} elements")
-        start, end = offsets
-        if not 0 <= start <= end <= data_size or end - start != elements * _DTYPE_BYTES[dtype]:
-            raise CheckpointError(f"{path}: tensor {key!r} has byte range {offsets} that lies")
-    return header
-
-
 def _config_from_metadata(path: Path, meta: Any) -> dict[str, Any]:
     if not isinstance(meta, dict) or meta.get("format") != SEGMENTER_FORMAT:
         raise CheckpointError(f"{path}: not a ganpaint segmenter (metadata format is missing)")
@@ -339,7 +293,7 @@ def load_segmenter(path: str | Path) -> Segmenter:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such segmenter file")
-    header = _read_header(path)
+    header = check_safetensors_header(path)
     cfg = _config_from_metadata(path, header.get("__metadata__"))
     try:
         model = Segmenter(

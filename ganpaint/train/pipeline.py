@@ -511,7 +511,7 @@ def run_pipeline(
                 except Exception as exc:  # noqa: BLE001
                     record("loading the segmenter job's result", exc)
             else:
-                errors.append(f"segmenter job: exit code {job.proc.returncode}, no result")
+                errors.append(f"segmenter job failed (exit code {job.proc.returncode}), no result")
                 log(f"ERROR segmenter job failed (exit code {job.proc.returncode})")
         job.close()
         log.append_file("segmenter job output", job.log_path)
