@@ -13,23 +13,10 @@ from pathlib import Path
 
 import torch
 
+from ganpaint.dissect.dissect import DEFAULT_QUANTILES
 from ganpaint.engine.levels import UnitLevels
 from ganpaint.models import ProGANGenerator, save_generator, write_bundle_json
-
-SCENE_CONCEPTS = (
-    "sky",
-    "cloud",
-    "mountain",
-    "grass",
-    "tree",
-    "path",
-    "brick",
-    "roof",
-    "dome",
-    "door",
-    "window",
-)
-QUANTILES = (0.5, 0.9, 0.95, 0.99, 0.995, 0.999)
+from ganpaint.scenes.concepts import CONCEPTS
 
 
 def synthetic_dissection(
@@ -50,7 +37,7 @@ def synthetic_dissection(
     }
     for layer in layers:
         units = gen.layer_channels(layer)
-        levels = UnitLevels.estimate(gen, layer, QUANTILES, samples=32)
+        levels = UnitLevels.estimate(gen, layer, DEFAULT_QUANTILES, samples=32)
         order = torch.randperm(units, generator=rng).tolist()
         labels, per_concept = [], {}
         for rank, unit in enumerate(order):
@@ -72,7 +59,7 @@ def synthetic_dissection(
         out["layers"][layer] = {
             "units": units,
             "resolution": gen.layer_resolution(layer),
-            "quantiles": list(QUANTILES),
+            "quantiles": list(DEFAULT_QUANTILES),
             "levels": levels.levels.tolist(),
             "thresholds": levels.at(0.995).tolist(),
             "unit_labels": labels,
@@ -85,7 +72,7 @@ def make_demo_bundle(
     folder: str | Path,
     widths: Sequence[int] = (32, 32, 16, 16, 8),
     z_dim: int = 32,
-    concepts: Sequence[str] = SCENE_CONCEPTS,
+    concepts: Sequence[str] = CONCEPTS,
     layers: Sequence[str] = ("layer4", "layer6"),
     dissection: bool = True,
     seed: int = 0,
