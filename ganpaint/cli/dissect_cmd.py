@@ -42,6 +42,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument(
         "--causal-window", type=int, default=2, help="candidates tried per greedy step (default 2)"
     )
+    a = d.add_argument_group(
+        "optimised unit sets (ACE)",
+        "Weights over all units of each causal layer, optimised through the generator and the "
+        "segmenter's class scores: a set for drawing each concept (insert_set) and one for "
+        "removing it. Slow on a CPU (minutes per concept); seconds on a GPU.",
+    )
+    a.add_argument("--ace", action="store_true", help="optimise ACE unit sets")
+    a.add_argument("--ace-steps", type=int, default=150, help="optimisation steps (default 150)")
+    a.add_argument("--ace-samples", type=int, default=64, help="images per concept (default 64)")
+    a.add_argument("--ace-pool", type=int, default=512, help="images searched (default 512)")
+    a.add_argument(
+        "--ace-window",
+        type=int,
+        default=8,
+        help="greedy refinement of the optimised set: units tried per step (0: none; default 8)",
+    )
     d.add_argument("--cache-dir", help="cache folder (default: the user cache)")
     d.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     d.set_defaults(handler=_dissect)
@@ -116,6 +132,7 @@ def _check_positive(**values: int) -> None:
 
 
 def _dissect(args: argparse.Namespace) -> int:
+    from ganpaint.dissect.ace import AceOptions
     from ganpaint.dissect.cache import ResultCache, default_cache_dir
     from ganpaint.dissect.causal import CausalOptions
     from ganpaint.dissect.dissect import DEFAULT_SEED_BASE, DissectOptions
@@ -138,6 +155,9 @@ def _dissect(args: argparse.Namespace) -> int:
         causal_pool=args.causal_pool,
         causal_set_size=args.causal_set_size,
         causal_window=args.causal_window,
+        ace_steps=args.ace_steps,
+        ace_samples=args.ace_samples,
+        ace_pool=args.ace_pool,
     )
     if not 0.5 <= args.threshold_quantile < 1.0:
         raise GanpaintError("--threshold-quantile must be in [0.5, 1)")
@@ -175,6 +195,17 @@ def _dissect(args: argparse.Namespace) -> int:
                 window=args.causal_window,
                 batch_size=args.batch,
             )
+        ace = None
+        if args.ace:
+            ace = AceOptions(
+                steps=args.ace_steps,
+                samples=args.ace_samples,
+                pool=min(args.ace_pool, args.samples),
+                window=args.ace_window,
+                set_size=args.causal_set_size,
+                batch_size=min(args.batch, 32),
+                measure_batch=args.batch,
+            )
         cache_dir = None if args.no_cache else (args.cache_dir or default_cache_dir())
         show = dist.is_main and not args.quiet
         doc = dissect_bundle(
@@ -189,6 +220,7 @@ def _dissect(args: argparse.Namespace) -> int:
             dist,
             ResultCache(cache_dir),
             _progress_factory(show),
+            ace,
         )
         if dist.is_main:
             doc = merge_with_existing(doc, bundle.dissection)

@@ -10,7 +10,8 @@ app paints; images are clamped and rounded to 8 bits before segmenting, as the a
   the fraction of the concept's pixels that disappear (net, summed over those images).
 * insertion: on each image, a square (a quarter of the image side, aligned to the layer's
   grid) is placed where the concept is absent and most likely a priori (the concept's mean
-  frequency at each position over the held-out images); the concept's top units are drawn
+  frequency at each position over the held-out images); the concept's top units for drawing
+  (its ``insert_set`` when the dissection has ACE sets, else the removal order) are drawn
   there at their ``insert_quantile`` level with strength 1. insertion = fraction of the
   square's pixels labelled as the concept afterwards; outside_change = fraction of pixels
   outside the square whose label changed.
@@ -60,6 +61,15 @@ def ranked_units(dissection: dict, layer: str, concept: str) -> list[int]:
         if u not in order:
             order.append(int(u))
     return order
+
+
+def insertion_units(dissection: dict, layer: str, concept: str) -> list[int]:
+    """A concept's units for drawing, best first: its ACE ``insert_set`` (when the dissection
+    has one), then :func:`ranked_units`."""
+    info = dissection.get("layers", {}).get(layer, {}).get("concepts", {}).get(concept, {})
+    order = [int(u) for u in (info.get("insert_set") or {}).get("units", [])]
+    seen = set(order)
+    return order + [u for u in ranked_units(dissection, layer, concept) if u not in seen]
 
 
 def held_out_seed_base(dissection: dict) -> int:
@@ -176,7 +186,8 @@ def evaluate(
             usable = torch.nonzero(pos[:, 0] >= 0).flatten()
             info["insertion_images"] = int(usable.numel())
             if usable.numel():
-                chosen = torch.tensor(units[: options.insert_units], dtype=torch.long)
+                drawn = insertion_units(dissection, layer, name)
+                chosen = torch.tensor(drawn[: options.insert_units], dtype=torch.long)
                 values = levels.at(options.insert_quantile)[chosen]
                 h = feats_t[usable].clone()
                 masks = torch.zeros(usable.numel(), height, width, dtype=torch.bool, device=device)

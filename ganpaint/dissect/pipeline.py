@@ -16,8 +16,9 @@ from typing import Any
 
 import torch
 
+from ganpaint.dissect.ace import AceOptions, ace_rankings
 from ganpaint.dissect.cache import ResultCache
-from ganpaint.dissect.causal import CausalOptions, causal_rankings
+from ganpaint.dissect.causal import AblationPool, CausalOptions, causal_rankings
 from ganpaint.dissect.dissect import (
     DISSECTION_FORMAT,
     DISSECTION_VERSION,
@@ -28,6 +29,7 @@ from ganpaint.dissect.dissect import (
     dissect_layers,
     layer_summary,
     no_progress,
+    prepare_generator,
 )
 from ganpaint.dissect.distributed import Dist
 from ganpaint.errors import BundleError, GanpaintError
@@ -91,6 +93,11 @@ def bundle_segmenter(
         def fn(images: torch.Tensor) -> torch.Tensor:
             return segment(model, images, batch_size=batch_size)
 
+        def logits(images: torch.Tensor) -> torch.Tensor:
+            if device.type == "cpu":
+                images = images.contiguous(memory_format=torch.channels_last)
+            return model(images)
+
     if not concepts:
         concepts = names
     if not concepts:
@@ -106,6 +113,10 @@ def bundle_segmenter(
     def display_fn(images: torch.Tensor) -> torch.Tensor:
         return fn(display_images(images))
 
+    if not spec:
+        display_fn.logits = logits  # type: ignore[attr-defined]  # for ACE optimisation
+    elif hasattr(fn, "logits"):
+        display_fn.logits = fn.logits  # type: ignore[attr-defined]
     return display_fn, seg_id, list(concepts)
 
 
@@ -128,9 +139,15 @@ def dissect_bundle(
     dist: Dist | None = None,
     cache: ResultCache | None = None,
     progress: ProgressFactory = no_progress,
+    ace: AceOptions | None = None,
 ) -> dict[str, Any]:
     """The dissection document for ``options.layers``. Every rank computes its share;
-    rank 0's document is the complete one (others lack the causal entries)."""
+    rank 0's document is the complete one (others lack the causal entries).
+
+    With ``ace``, the causal layers also get optimised unit sets (:mod:`ganpaint.dissect.ace`):
+    ``insert_set`` for drawing, ``ace_removal`` for removing; ``causal_set`` becomes the ACE
+    removal set where it removes more than the greedy set on the same samples (the greedy
+    one is kept as ``greedy_set``)."""
     dist = dist or Dist()
     cache = cache or ResultCache(None)
     concepts = list(concepts)
@@ -184,6 +201,25 @@ def dissect_bundle(
                 for name, entry in per_concept.items():
                     layers_doc[layer]["concepts"][name].update(entry)
         timing["causal_s"] = round(time.perf_counter() - start, 1)
+    if ace is not None:
+        start = time.perf_counter()
+        wanted = [layer for layer in (causal_layers or list(stats)) if layer in stats]
+        _add_ace(
+            bundle,
+            segment_fn,
+            concepts,
+            options,
+            ace,
+            wanted,
+            layers_doc,
+            model_id,
+            segmenter_id,
+            device,
+            dist,
+            cache,
+            progress,
+        )
+        timing["ace_s"] = round(time.perf_counter() - start, 1)
     return {
         "format": DISSECTION_FORMAT,
         "version": DISSECTION_VERSION,
@@ -197,10 +233,107 @@ def dissect_bundle(
         "generator_sha256": model_id,
         "segmenter": segmenter_id,
         "causal_options": causal.key() if causal is not None else None,
+        "ace_options": ace.key() if ace is not None else None,
         "processes": dist.world,
         "timing": timing,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
+
+
+def _add_ace(
+    bundle: ModelBundle,
+    segment_fn: SegmentFn,
+    concepts: list[str],
+    options: DissectOptions,
+    ace: AceOptions,
+    layers: list[str],
+    layers_doc: dict[str, Any],
+    model_id: str,
+    segmenter_id: str,
+    device: torch.device | str,
+    dist: Dist,
+    cache: ResultCache,
+    progress: ProgressFactory,
+) -> None:
+    """Compute (or load) the ACE sets of ``layers`` and merge them into ``layers_doc``."""
+    from ganpaint.engine.levels import UnitLevels
+
+    logits_fn = getattr(segment_fn, "logits", None)
+    if logits_fn is None:
+        raise GanpaintError(
+            "ACE unit sets need the segmenter's class scores; this segmentation function has "
+            "no 'logits' attribute (use the bundle's segmenter or give the function one)"
+        )
+    greedy = {
+        layer: {
+            name: list((c.get("causal_set") or {}).get("units") or [])
+            for name, c in layers_doc[layer]["concepts"].items()
+        }
+        for layer in layers
+    }
+    key = {
+        "what": "ace",
+        "dissection": {
+            layer: options.pass2_key(model_id, layer, segmenter_id, concepts) for layer in layers
+        },
+        "options": ace.key(),
+        "compare": greedy,
+        "shortlist": "iou-2k",
+    }
+    result = cache.load_json("ace", key) if dist.is_main else None
+    flag = dist.broadcast_(torch.tensor([result is not None], dtype=torch.int64))
+    if not flag[0]:
+        device = torch.device(device)
+        levels = {}
+        for layer in layers:
+            lv = UnitLevels.from_dissection({"layers": layers_doc}, layer)
+            if lv is None:
+                raise GanpaintError(f"the dissection of {layer} has no levels for ACE insertion")
+            levels[layer] = lv.at(ace.insert_quantile).float().to(device)
+        generator = prepare_generator(bundle.generator, device)
+        pool = AblationPool(
+            generator,
+            segment_fn,
+            layers,
+            ace.pool,
+            options.seed_base,
+            ace.measure_batch,
+            device,
+            progress,
+        )
+        by_iou = {
+            layer: {
+                name: [int(u) for u, _ in (c.get("iou") or [])[: 2 * ace.set_size]]
+                for name, c in layers_doc[layer]["concepts"].items()
+            }
+            for layer in layers
+        }
+        result = ace_rankings(
+            pool, logits_fn, concepts, layers, levels, ace, greedy, dist, progress, by_iou
+        )
+        if dist.is_main:
+            cache.save_json("ace", key, result)
+    if not dist.is_main:
+        return
+    for layer, per_concept in result.items():
+        for name, entry in per_concept.items():
+            target = layers_doc[layer]["concepts"].setdefault(name, {})
+            target.update(entry)
+            removal = entry.get("ace_removal")
+            if not removal:
+                continue
+            old = target.get("causal_set") or {}
+            if removal["removal"] > removal.get("compare_removal", -1.0):
+                if old:
+                    target["greedy_set"] = old
+                units = removal["units"][: ace.set_size]
+                target["causal_set"] = {
+                    "units": units,
+                    "removal": removal["removal"],
+                    "steps": [],
+                    "samples": removal["samples"],
+                    "method": "ace",
+                }
 
 
 def merge_with_existing(document: dict[str, Any], existing: dict[str, Any] | None) -> dict:
