@@ -83,9 +83,10 @@ def bundle_segmenter(
             raise BundleError(f"{bundle.path}: the bundle has no segmenter.safetensors")
         from ganpaint.models.segmenter import segment
 
-        model = model.to(device).eval()
-        if device.type == "cpu":
-            model = model.to(memory_format=torch.channels_last)
+        # channels_last now, outside any inference_mode block: converting it later inside one
+        # (as segment() would on first use) turns the weights into inference tensors, which
+        # the ACE optimisation cannot back-propagate through
+        model = model.to(device).eval().to(memory_format=torch.channels_last)
         info = bundle.meta.get("files", {}).get("segmenter.safetensors", {})
         seg_id = str(info.get("sha256") or sha256_file(bundle.segmenter_path))
         names = list(model.concepts or [])
@@ -94,9 +95,7 @@ def bundle_segmenter(
             return segment(model, images, batch_size=batch_size)
 
         def logits(images: torch.Tensor) -> torch.Tensor:
-            if device.type == "cpu":
-                images = images.contiguous(memory_format=torch.channels_last)
-            return model(images)
+            return model(images.contiguous(memory_format=torch.channels_last))
 
     if not concepts:
         concepts = names
