@@ -21,11 +21,16 @@ def test_concept_panel_groups_ranked_units_and_controls(make_window):
     assert not tree.icon(0).isNull()
     tree_info = panel.concept("tree")
     children = [tree.child(i).data(0, ROLE)[1] for i in range(tree.childCount())]
-    assert children == [u for u, _ in tree_info.causal]
+    assert children == [u for u, _ in tree_info.ranked("causal", "draw")]
     assert tree.child(0).text(1) and tree.child(0).text(2)  # IoU and causal scores shown
     w.brush.update(concept="tree")
     panel.count.setValue(2)
-    assert panel.brush_units() == tree_info.units("causal", 2)
+    assert panel.brush_units() == tree_info.units("causal", 2, "draw")
+    assert panel.brush_units()[0] == tree_info.insert_set[0]  # drawing uses the ACE set
+    w.brush.update(action="remove")  # removing uses the removal set; the list follows
+    assert panel.brush_units() == tree_info.causal_set[:2]
+    assert tree.child(0).data(0, ROLE)[1] == tree_info.causal_set[0]
+    w.brush.update(action="draw")
     panel.ranking.setCurrentIndex(panel.ranking.findData("iou"))
     assert w.brush.ranking == "iou"
     assert panel.brush_units() == tuple(u for u, _ in tree_info.iou[:2])

@@ -58,6 +58,28 @@ def test_concepts_from_a_dissection():
     assert len(unit_table(None, "layer4", 5)) == 5
 
 
+def test_causal_ranking_follows_the_brush_action():
+    concepts = {
+        "tree": {
+            "iou": [[0, 0.2], [2, 0.1], [5, 0.05]],
+            "causal": [[2, 0.5], [0, 0.3], [5, 0.1]],
+            "causal_set": {"units": [5, 2]},
+            "insert_set": {"units": [7, 0]},
+        },
+        "sky": {"iou": [[1, 0.3]], "causal": [[1, 0.2], [3, 0.1]]},
+    }
+    dissection = {"layers": {"layer6": {"concepts": concepts}}}
+    by_name = {c.name: c for c in concepts_for_layer(dissection, "layer6")}
+    tree, sky = by_name["tree"], by_name["sky"]
+    # drawing: the ACE insertion set, then the single-unit order; removing: the removal set
+    assert tree.units("causal", 4, "draw") == (7, 0, 2, 5)
+    assert tree.units("causal", 4, "remove") == (5, 2, 0)
+    assert tree.ranked("causal", "draw")[0] == (7, 0.0)  # no single-unit score for unit 7
+    assert tree.units("iou", 2, "draw") == tree.units("iou", 2, "remove") == (0, 2)
+    # without sets both actions use the single-unit causal order
+    assert sky.units("causal", 2, "draw") == sky.units("causal", 2, "remove") == (1, 3)
+
+
 def test_brush_settings_clamp_and_notify():
     b = BrushSettings()
     seen = []

@@ -215,7 +215,7 @@ class ConceptPanel(QWidget):
         if b.concept == CUSTOM:
             return b.custom_units
         c = self.concept(b.concept)
-        return c.units(b.ranking, b.unit_count) if c else ()
+        return c.units(b.ranking, b.unit_count, b.action) if c else ()
 
     def brush_color(self) -> str:
         if self.brush.concept in (None, CUSTOM):
@@ -261,8 +261,8 @@ class ConceptPanel(QWidget):
     def _fill_units_of(self, item: QTreeWidgetItem, c: ConceptInfo) -> None:
         item.takeChildren()
         b = self.brush
-        chosen = set(c.units(b.ranking, b.unit_count))
-        for unit, _ in c.ranked(b.ranking):
+        chosen = set(c.units(b.ranking, b.unit_count, b.action))
+        for unit, _ in c.ranked(b.ranking, b.action):
             iou, ace = c.score("iou", unit), c.score("causal", unit)
             child = QTreeWidgetItem(
                 item,
@@ -385,7 +385,7 @@ class ConceptPanel(QWidget):
         self.strength_label.setText(f"{round(b.strength * 100)} %")
         self.count.setEnabled(b.concept != CUSTOM)
         self.ranking.setEnabled(b.concept != CUSTOM)
-        if changed & {"unit_count", "ranking"}:
+        if changed & {"unit_count", "ranking", "action"}:
             for c in self.concepts:
                 if c.name in self._concept_items:
                     self._fill_units_of(self._concept_items[c.name], c)

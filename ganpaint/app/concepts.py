@@ -80,6 +80,8 @@ class ConceptInfo:
     iou: tuple[tuple[int, float], ...] = ()
     causal: tuple[tuple[int, float], ...] = ()
     causal_set: tuple[int, ...] = ()
+    # ACE sets (dissections made with --ace): units chosen to draw the concept, best first
+    insert_set: tuple[int, ...] = ()
     _scores: dict[str, dict[int, float]] = field(default_factory=dict, compare=False, repr=False)
     custom: bool = False  # taught by the user (ranked by IoU with their marks)
     contrast: tuple[tuple[int, float], ...] = ()  # custom concepts: the tie-break score
@@ -89,13 +91,28 @@ class ConceptInfo:
     def available(self) -> bool:
         return bool(self.iou or self.causal)
 
-    def ranked(self, ranking: str) -> tuple[tuple[int, float], ...]:
-        """The ranking asked for, falling back to the other one when it is absent."""
-        first, second = (self.causal, self.iou) if ranking == "causal" else (self.iou, self.causal)
-        return first or second
+    def ranked(self, ranking: str, action: str = "draw") -> tuple[tuple[int, float], ...]:
+        """The ranking asked for, falling back to the other one when it is absent.
 
-    def units(self, ranking: str, count: int) -> tuple[int, ...]:
-        return tuple(u for u, _ in self.ranked(ranking)[: max(0, int(count))])
+        The causal ranking depends on what the stroke does, as ``ganpaint evaluate``
+        measures it: drawing puts the concept's ``insert_set`` first (when the dissection
+        has one), removing its ``causal_set``; then the single-unit causal order. The scores
+        are the single-unit ones (0 for a set unit that has none).
+        """
+        if ranking != "causal":
+            return self.iou or self.causal
+        base = self.causal or self.iou
+        lead = self.insert_set if action == "draw" and self.insert_set else self.causal_set
+        if not lead:
+            return base
+        scores = dict(base)
+        seen = set(lead)
+        return tuple((u, scores.get(u, 0.0)) for u in lead) + tuple(
+            p for p in base if p[0] not in seen
+        )
+
+    def units(self, ranking: str, count: int, action: str = "draw") -> tuple[int, ...]:
+        return tuple(u for u, _ in self.ranked(ranking, action)[: max(0, int(count))])
 
     def score(self, kind: str, unit: int) -> float | None:
         """The unit's "iou", "causal" or "contrast" score, None when it has none."""
@@ -148,6 +165,9 @@ def concepts_for_layer(
                 iou=_pairs(d.get("iou")),
                 causal=_pairs(d.get("causal")),
                 causal_set=tuple(int(u) for u in cset.get("units", ()) or ()),
+                insert_set=tuple(
+                    int(u) for u in (d.get("insert_set") or {}).get("units", ()) or ()
+                ),
             )
         )
     rank = {g: i for i, g in enumerate(GROUP_ORDER)}

@@ -55,6 +55,8 @@ def synthetic_dissection(
                 "iou": pairs[:50],
                 "causal": causal[:50],
                 "causal_set": {"units": [u for u, _ in causal[:5]], "removal": 0.4},
+                # an ACE drawing set that differs from the removal order
+                "insert_set": {"units": [u for u, _ in causal[2::-1]], "insertion": 0.3},
             }
         out["layers"][layer] = {
             "units": units,

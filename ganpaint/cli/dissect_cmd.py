@@ -302,6 +302,12 @@ def _print_summary(doc: dict, layers: list[str], path) -> None:
             line = f"  {name:>10}: {n:3d} units, best unit {best[0]} IoU {best[1]:.3f}"
             if "causal_set" in c:
                 line += f", causal set removes {c['causal_set']['removal']:.2f}"
+            if "insert_set" in c:
+                ins = c["insert_set"]
+                line += (
+                    f", ACE set draws {ins['insertion']:.2f}"
+                    f" (outside change {ins['outside_change']:.3f})"
+                )
             print(line)
     print(f"wrote {path} ({doc['timing']})")
 

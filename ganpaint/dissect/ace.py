@@ -49,7 +49,7 @@ class AceOptions:
     outside_weight: float = 1.0
     hard_from: float = 0.5  # from this fraction of the steps on, optimise the top set itself
     window: int = 8  # > 0: refine the set greedily, trying this many units per step
-    refine_samples: int = 32  # samples the greedy refinement measures on
+    refine_samples: int = 64  # samples the greedy refinement measures on (at most)
     outside_budget: float = 0.03  # insertion refinement: outside change tolerated
     mask_fraction: float = 0.25
     insert_quantile: float = 0.99

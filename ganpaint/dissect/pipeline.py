@@ -199,6 +199,8 @@ def dissect_bundle(
             for layer, per_concept in result.items():
                 for name, entry in per_concept.items():
                     layers_doc[layer]["concepts"][name].update(entry)
+            for layer in wanted:  # per layer too: merged documents mix runs
+                layers_doc[layer]["causal_options"] = causal.key()
         timing["causal_s"] = round(time.perf_counter() - start, 1)
     if ace is not None:
         start = time.perf_counter()
@@ -218,6 +220,8 @@ def dissect_bundle(
             cache,
             progress,
         )
+        for layer in wanted:
+            layers_doc[layer]["ace_options"] = ace.key()
         timing["ace_s"] = round(time.perf_counter() - start, 1)
     return {
         "format": DISSECTION_FORMAT,
