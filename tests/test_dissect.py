@@ -216,6 +216,19 @@ def test_insertion_square_avoids_the_concept_and_follows_the_prior():
     assert pos[1].tolist() == [-1, -1]
 
 
+def test_concept_sized_mask_follows_the_median_area():
+    from ganpaint.dissect.evaluate import concept_side
+
+    present = torch.zeros(4, 64, 64, dtype=torch.bool)
+    present[0, :8, :8] = True  # 64 px
+    present[1, :16, :16] = True  # 256 px (the median of 64, 256, 1024)
+    present[2, :32, :32] = True  # 1024 px; image 3 does not show it
+    assert concept_side(present, cell_px=8, max_side=4) == 2  # 16 px side = 2 cells
+    assert concept_side(present, cell_px=8, max_side=1) == 1
+    assert concept_side(present[:1], cell_px=16, max_side=4) == 1  # never below one cell
+    assert concept_side(present[3:], cell_px=8, max_side=3) == 3  # unseen: the full square
+
+
 def test_ranked_units_prefers_the_causal_set():
     doc = {
         "layers": {
@@ -324,6 +337,12 @@ def test_dissect_report_evaluate_end_to_end(tmp_path, monkeypatch, capsys):
             assert v is None or isinstance(v, float)
     assert main(["evaluate", str(bundle), "--samples", "8", "--segment-fn", SEGMENT_FN]) == 0
     assert "insert" in capsys.readouterr().out
+    args = ["evaluate", str(bundle), "--samples", "8", "--segment-fn", SEGMENT_FN, "--mask"]
+    assert main([*args, "concept"]) == 0
+    assert "concept insertion mask" in capsys.readouterr().out
+    with pytest.raises(SystemExit):  # argparse refuses an unknown mask
+        main([*args, "blob"])
+    assert "invalid choice: 'blob'" in capsys.readouterr().err
 
 
 def test_dissect_rejects_unknown_layer_and_missing_segmenter(tmp_path, capsys):

@@ -90,6 +90,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--layer", default=None, help="layer to edit (default: the model's default)")
     e.add_argument("--insert-units", type=int, default=20, help="units drawn (default 20)")
     e.add_argument("--insert-quantile", type=float, default=0.99, help="draw level (default 0.99)")
+    e.add_argument(
+        "--mask",
+        choices=("quarter", "concept"),
+        default="quarter",
+        help="insertion region: a square a quarter of the image side (default), or sized "
+        "like the concept (its median area in the held-out images)",
+    )
     e.add_argument("--json", action="store_true", help="print only the JSON table")
     _common(e)
     e.set_defaults(handler=_evaluate)
@@ -377,6 +384,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         samples=args.samples,
         insert_units=args.insert_units,
         insert_quantile=args.insert_quantile,
+        mask=args.mask,
         batch_size=args.batch,
     )
     details: dict = {}
@@ -395,7 +403,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         json.dump(table, sys.stdout)
         sys.stdout.write("\n")
         return 0
-    print(f"{bundle.name} {layer}: {args.samples} held-out samples")
+    print(f"{bundle.name} {layer}: {args.samples} held-out samples, {args.mask} insertion mask")
     ks = [str(k) for k in options.ks]
     head = f"{'concept':>10} " + " ".join(f"{'rm' + k:>6}" for k in ks)
     print(head + f" {'insert':>7} {'outside':>7}  images(rm/ins)")
@@ -409,5 +417,6 @@ def _evaluate(args: argparse.Namespace) -> int:
         print(
             f"{name:>10} {removal} {fmt(row['insertion']):>7} {fmt(row['outside_change']):>7}"
             f"  {info.get('removal_images', 0)}/{info.get('insertion_images', 0)}"
+            + (f"  mask {info['mask_cells']} cells" if "mask_cells" in info else "")
         )
     return 0

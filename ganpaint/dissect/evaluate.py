@@ -14,7 +14,9 @@ app paints; images are clamped and rounded to 8 bits before segmenting, as the a
   (its ``insert_set`` when the dissection has ACE sets, else the removal order) are drawn
   there at their ``insert_quantile`` level with strength 1. insertion = fraction of the
   square's pixels labelled as the concept afterwards; outside_change = fraction of pixels
-  outside the square whose label changed.
+  outside the square whose label changed. With ``mask="concept"`` the square is sized like the
+  concept instead (see :class:`EvalOptions`): a door-sized region for a door, as a person
+  would paint one; a quarter-side square is larger than any door or dome of a 128 px scene.
 """
 
 from __future__ import annotations
@@ -47,6 +49,10 @@ class EvalOptions:
     insert_units: int = 20
     insert_quantile: float = 0.99
     mask_fraction: float = 0.25
+    # "quarter": the square's side is mask_fraction of the image side for every concept;
+    # "concept": sized like the concept (side = sqrt of its median area in the held-out
+    # images that show it, in whole cells, at least one cell, at most the quarter square)
+    mask: str = "quarter"
     batch_size: int = 32
 
 
@@ -70,6 +76,18 @@ def insertion_units(dissection: dict, layer: str, concept: str) -> list[int]:
     order = [int(u) for u in (info.get("insert_set") or {}).get("units", [])]
     seen = set(order)
     return order + [u for u in ranked_units(dissection, layer, concept) if u not in seen]
+
+
+def concept_side(present: torch.Tensor, cell_px: int, max_side: int) -> int:
+    """Square side in cells for a concept-sized mask: sqrt of the concept's median area over
+    the images of ``present`` (N, H, W) that show it, rounded to whole cells, in
+    [1, ``max_side``]."""
+    area = present.flatten(1).sum(dim=1)
+    area = area[area > 0]
+    if area.numel() == 0:
+        return max_side
+    side_px = float(area.float().median()) ** 0.5
+    return int(min(max_side, max(1, round(side_px / cell_px))))
 
 
 def held_out_seed_base(dissection: dict) -> int:
@@ -155,8 +173,10 @@ def evaluate(
     feats_t, base = torch.cat(feats), torch.cat(labels)
     n, height, width = base.shape
     cells = generator.layer_resolution(layer)
-    side = max(1, round(cells * options.mask_fraction))
+    side = max_side = max(1, round(cells * options.mask_fraction))
     cell_px = height // cells
+    if options.mask not in ("quarter", "concept"):
+        raise ValueError(f"mask must be 'quarter' or 'concept', got {options.mask!r}")
     table: dict[str, dict[str, Any]] = {}
     bar = progress("removal + insertion", len(concepts))
     try:
@@ -182,6 +202,9 @@ def evaluate(
                     h[:, units[:k]] = 0
                     after = float((runner.labels(h) == c).sum())
                     entry["removal"][str(k)] = round((before - after) / before, 4)
+            if options.mask == "concept":
+                side = concept_side(present, cell_px, max_side)
+                info["mask_cells"] = side
             pos = _square_positions(present, present.float().mean(0), cells, side)
             usable = torch.nonzero(pos[:, 0] >= 0).flatten()
             info["insertion_images"] = int(usable.numel())
