@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -338,8 +339,15 @@ def test_dissect_report_evaluate_end_to_end(tmp_path, monkeypatch, capsys):
     assert main(["evaluate", str(bundle), "--samples", "8", "--segment-fn", SEGMENT_FN]) == 0
     assert "insert" in capsys.readouterr().out
     args = ["evaluate", str(bundle), "--samples", "8", "--segment-fn", SEGMENT_FN, "--mask"]
-    assert main([*args, "concept"]) == 0
+    png = tmp_path / "examples.png"
+    assert main([*args, "concept", "--examples", str(png), "--examples-per-concept", "2"]) == 0
     assert "concept insertion mask" in capsys.readouterr().out
+    from PIL import Image
+
+    with Image.open(png) as im:  # rows of before/after pairs (2 images high) per concept
+        assert im.height % (2 * 32 + 4) == 0 and im.width == 96 + 2 * 32
+        pixels = np.asarray(im.convert("RGB"))
+    assert ((pixels == (255, 0, 255)).all(axis=2)).any()  # squares are outlined
     with pytest.raises(SystemExit):  # argparse refuses an unknown mask
         main([*args, "blob"])
     assert "invalid choice: 'blob'" in capsys.readouterr().err

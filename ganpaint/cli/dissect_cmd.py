@@ -97,6 +97,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="insertion region: a square a quarter of the image side (default), or sized "
         "like the concept (its median area in the held-out images)",
     )
+    e.add_argument(
+        "--examples",
+        metavar="PNG",
+        help="also write a picture of insertion: per concept, held-out images before (top) "
+        "and after (bottom) its units are drawn in the outlined square",
+    )
+    e.add_argument(
+        "--examples-per-concept", type=int, default=6, help="images per concept (default 6)"
+    )
     e.add_argument("--json", action="store_true", help="print only the JSON table")
     _common(e)
     e.set_defaults(handler=_evaluate)
@@ -361,13 +370,54 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def write_examples(details: dict, path: str) -> str:
+    """One row per concept with insertion examples: before above after, squares outlined in
+    magenta, the concept's name on the left. Returns the path written."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    from ganpaint.errors import GanpaintError
+
+    rows = []
+    for name, info in details.items():
+        ex = info.get("examples")
+        if not ex:
+            continue
+        pairs = []
+        for before, after, (y, x, side) in zip(ex["before"], ex["after"], ex["boxes"], strict=True):
+            pair = np.concatenate([before.numpy(), after.numpy()], axis=0).copy()
+            for top in (0, before.shape[0]):
+                y0, y1, x1 = top + y, top + min(y + side, before.shape[0]) - 1, x + side - 1
+                x1 = min(x1, before.shape[1] - 1)
+                pair[y0, x : x1 + 1] = pair[y1, x : x1 + 1] = (255, 0, 255)
+                pair[y0 : y1 + 1, x] = pair[y0 : y1 + 1, x1] = (255, 0, 255)
+            pairs.append(pair)
+        label = Image.new("RGB", (96, pairs[0].shape[0]), (24, 26, 30))
+        ImageDraw.Draw(label).text((6, pairs[0].shape[0] // 2 - 6), name, fill=(230, 230, 230))
+        rows.append(np.concatenate([np.asarray(label), *pairs], axis=1))
+    if not rows:
+        raise GanpaintError("no concept had an image to draw insertion examples on")
+    width = max(r.shape[1] for r in rows)
+    rows = [np.pad(r, ((0, 4), (0, width - r.shape[1]), (0, 0))) for r in rows]
+    try:
+        Image.fromarray(np.concatenate(rows, axis=0)).save(path)
+    except (OSError, ValueError) as exc:
+        raise GanpaintError(f"cannot write {path}: {exc}") from None
+    return path
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     from ganpaint.dissect.evaluate import EvalOptions, evaluate
     from ganpaint.dissect.pipeline import bundle_segmenter
     from ganpaint.engine import pick_device
     from ganpaint.errors import GanpaintError
 
-    _check_positive(samples=args.samples, batch=args.batch, insert_units=args.insert_units)
+    _check_positive(
+        samples=args.samples,
+        batch=args.batch,
+        insert_units=args.insert_units,
+        examples_per_concept=args.examples_per_concept,
+    )
     if not 0.0 < args.insert_quantile < 1.0:
         raise GanpaintError("--insert-quantile must be between 0 and 1")
     try:
@@ -385,6 +435,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         insert_units=args.insert_units,
         insert_quantile=args.insert_quantile,
         mask=args.mask,
+        examples=args.examples_per_concept if args.examples else 0,
         batch_size=args.batch,
     )
     details: dict = {}
@@ -399,6 +450,10 @@ def _evaluate(args: argparse.Namespace) -> int:
         _progress_factory(not args.json and not args.quiet),
         details,
     )
+    if args.examples:
+        path = write_examples(details, args.examples)
+        if not args.json:
+            print(f"wrote {path}")
     if args.json:
         json.dump(table, sys.stdout)
         sys.stdout.write("\n")

@@ -53,6 +53,7 @@ class EvalOptions:
     # "concept": sized like the concept (side = sqrt of its median area in the held-out
     # images that show it, in whole cells, at least one cell, at most the quarter square)
     mask: str = "quarter"
+    examples: int = 0  # insertion examples kept per concept (details[concept]["examples"])
     batch_size: int = 32
 
 
@@ -105,6 +106,12 @@ class _Runner:
             batch_size,
             device,
         )
+
+    def images_u8(self, h: torch.Tensor) -> torch.Tensor:
+        """Images (N, H, W, 3) uint8 as the app shows them."""
+        with torch.inference_mode():
+            image = self.g.run(h, after=self.layer).float().clamp(-1, 1)
+        return ((image + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).cpu()
 
     def labels(self, h: torch.Tensor) -> torch.Tensor:
         out = []
@@ -187,7 +194,7 @@ def evaluate(
                 "insertion": None,
                 "outside_change": None,
             }
-            info: dict[str, int] = {"units": len(units)}
+            info: dict[str, Any] = {"units": len(units)}
             table[name] = entry
             bar.update()
             if not units:
@@ -226,6 +233,17 @@ def evaluate(
                 changed = (after != base[usable]) & ~masks
                 entry["insertion"] = round(inside, 4)
                 entry["outside_change"] = round(float(changed.sum()) / float((~masks).sum()), 4)
+                if options.examples > 0:
+                    e = min(options.examples, usable.numel())
+                    boxes = [
+                        (int(pos[i, 0]) * cell_px, int(pos[i, 1]) * cell_px, side * cell_px)
+                        for i in usable[:e].tolist()
+                    ]
+                    info["examples"] = {
+                        "before": runner.images_u8(feats_t[usable[:e]]),
+                        "after": runner.images_u8(h[:e]),
+                        "boxes": boxes,
+                    }
             if details is not None:
                 details[name] = info
     finally:
