@@ -114,3 +114,23 @@ def test_model_card_rows_are_readable():
         "Evaluation": "fd 0.6309, n 1,000",
     }
     assert '"lr": 0.001' in card_details(card)
+
+
+def test_malformed_concept_entries_are_skipped_not_fatal():
+    concepts = {
+        "tree": {
+            "iou": [[0, 0.2], ["x", 0.1], [1], "junk", [3, None]],
+            "causal": {"not": "a list"},
+            "causal_set": {"units": [4, "5", None, True, 1e300, 6.0]},
+            "insert_set": ["not", "an", "object"],
+        },
+        "sky": "not an object",
+    }
+    dissection = {"layers": {"layer6": {"concepts": concepts}}}
+    by_name = {c.name: c for c in concepts_for_layer(dissection, "layer6")}
+    tree, sky = by_name["tree"], by_name["sky"]
+    assert tree.iou == ((0, 0.2),) and tree.causal == ()
+    assert tree.causal_set == (4, 6) and tree.insert_set == ()
+    assert not sky.available
+    bad_layer = {"layers": {"layer6": {"concepts": ["tree"]}}}
+    assert concepts_for_layer(bad_layer, "layer6", ["tree"])[0].available is False

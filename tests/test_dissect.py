@@ -361,5 +361,10 @@ def test_dissect_rejects_unknown_layer_and_missing_segmenter(tmp_path, capsys):
     assert "segmenter" in capsys.readouterr().err
     assert main(["dissect", str(bundle), "--threshold-quantile", "1.5", "--quiet"]) == 2
     assert "threshold-quantile" in capsys.readouterr().err
+    assert main(["dissect", str(bundle), "--ace", "--ace-window", "-1", "--quiet"]) == 2
+    assert "--ace-window" in capsys.readouterr().err
+    args = ["dissect", str(bundle), "--samples", "8", "--segment-fn", SEGMENT_FN, "--no-cache"]
+    assert main([*args, "--quiet", "--ace", "--causal-samples", "2", "--causal-pool", "8"]) == 2
+    assert "logits" in capsys.readouterr().err  # ACE needs class scores; this function has none
     assert main(["report", str(bundle), "-o", str(tmp_path / "r")]) == 2
     assert "dissection" in capsys.readouterr().err

@@ -132,10 +132,25 @@ class UnitInfo:
 
 
 def _pairs(value: Any) -> tuple[tuple[int, float], ...]:
+    """[[unit, score], ...] as int/float pairs; malformed items are skipped (the dissection
+    is a file a user may have edited)."""
     out = []
-    for item in value or ():
+    for item in value if isinstance(value, list | tuple) else ():
         if isinstance(item, list | tuple) and len(item) >= 2:
-            out.append((int(item[0]), float(item[1])))
+            try:
+                out.append((int(item[0]), float(item[1])))
+            except (TypeError, ValueError, OverflowError):
+                continue
+    return tuple(out)
+
+
+def _set_units(value: Any) -> tuple[int, ...]:
+    """The ``units`` of a unit-set entry (``causal_set``, ``insert_set``), malformed skipped."""
+    units = value.get("units") if isinstance(value, dict) else None
+    out = []
+    for u in units if isinstance(units, list | tuple) else ():
+        if isinstance(u, int | float) and not isinstance(u, bool) and u == u and abs(u) < 2**31:
+            out.append(int(u))
     return tuple(out)
 
 
@@ -149,13 +164,14 @@ def concepts_for_layer(
 ) -> list[ConceptInfo]:
     """Concepts of ``layer`` in catalogue group order; ``names`` (the bundle's concept list)
     adds concepts the dissection found no units for, so they show as unavailable."""
-    per_concept = layer_info(dissection, layer).get("concepts") or {}
+    per_concept = layer_info(dissection, layer).get("concepts")
+    per_concept = per_concept if isinstance(per_concept, dict) else {}
     ordered = list(dict.fromkeys(list(names or []) + list(per_concept)))
     out = []
     for name in ordered:
         group, icon, color = concept_style(name)
-        d = per_concept.get(name) or {}
-        cset = d.get("causal_set") or {}
+        d = per_concept.get(name)
+        d = d if isinstance(d, dict) else {}
         out.append(
             ConceptInfo(
                 name=name,
@@ -164,10 +180,8 @@ def concepts_for_layer(
                 color=color,
                 iou=_pairs(d.get("iou")),
                 causal=_pairs(d.get("causal")),
-                causal_set=tuple(int(u) for u in cset.get("units", ()) or ()),
-                insert_set=tuple(
-                    int(u) for u in (d.get("insert_set") or {}).get("units", ()) or ()
-                ),
+                causal_set=_set_units(d.get("causal_set")),
+                insert_set=_set_units(d.get("insert_set")),
             )
         )
     rank = {g: i for i, g in enumerate(GROUP_ORDER)}

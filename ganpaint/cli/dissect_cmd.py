@@ -175,6 +175,10 @@ def _dissect(args: argparse.Namespace) -> int:
         ace_samples=args.ace_samples,
         ace_pool=args.ace_pool,
     )
+    if args.ace_window < 0:
+        raise GanpaintError(
+            f"--ace-window must be 0 (no refinement) or more, got {args.ace_window}"
+        )
     if not 0.5 <= args.threshold_quantile < 1.0:
         raise GanpaintError("--threshold-quantile must be in [0.5, 1)")
     try:
