@@ -56,8 +56,6 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
     "ceiling": ("Indoor", "mdi.home-ceiling", "#c9c9c9"),
 }
 FALLBACK_ICON = "mdi.shape-outline"
-# Concepts GANPaint ranked by causal effect; the others it ranked by IoU.
-CAUSAL_FIRST = frozenset({"tree", "grass", "door"})
 
 
 def concept_style(name: str) -> tuple[str, str, str]:
@@ -232,7 +230,3 @@ def with_custom_concepts(
     mine = [custom_concept_info(c) for c in custom if c.layer == layer and c.name not in usable]
     names = {c.name for c in mine}
     return [c for c in builtin if c.name not in names] + mine
-
-
-def default_ranking(concept: str) -> str:
-    return "causal" if concept in CAUSAL_FIRST else "iou"
