@@ -99,9 +99,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     e.add_argument(
         "--examples",
-        metavar="PNG",
-        help="also write a picture of insertion: per concept, held-out images before (top) "
-        "and after (bottom) its units are drawn in the outlined square",
+        metavar="IMAGE",
+        help="also write a picture of insertion (PNG or JPEG, by the name's extension): per "
+        "concept, held-out images before (top) and after (bottom) its units are drawn in the "
+        "outlined square",
     )
     e.add_argument(
         "--examples-per-concept", type=int, default=6, help="images per concept (default 6)"
