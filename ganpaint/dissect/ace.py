@@ -14,10 +14,14 @@ the segmenter's class probabilities:
   labels outside it (the concept should appear there and nothing else should change).
   ``level`` is each unit's ``insert_quantile`` activation, the level the app draws with.
 
-Units are then ranked by weight; the top ``set_size`` are applied as a hard set (weight 1, as
-the app applies a stroke) on the same samples and the measured removal, or insertion and
-outside change, is stored with the ranking. Samples are the first of the causal pool (the
-dissection's own samples), never the held-out ones ``evaluate`` uses.
+From ``hard_from`` of the steps on, the forward pass applies the hard top-``set_size`` set
+(straight-through: the gradient still reaches every weight), so the optimum is one for the
+set the app will apply, not for a soft blend. Units are then ranked by weight, and with
+``window > 0`` the set is refined greedily on the measured effect of hard sets (weight 1, as
+the app applies a stroke): each step tries the next ``window`` candidates of the weight order
+interleaved with known rankings (the greedy causal set, the IoU order). The chosen set's
+measured removal, or insertion and outside change, is stored with it. Samples are the first
+of the causal pool (the dissection's own samples), never the held-out ones ``evaluate`` uses.
 
 The segmenter must expose class scores: the segmentation callable needs a ``logits``
 attribute (``images -> (N, classes, H, W)``), which the bundle segmenter has.
