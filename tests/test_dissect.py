@@ -368,3 +368,13 @@ def test_dissect_rejects_unknown_layer_and_missing_segmenter(tmp_path, capsys):
     assert "logits" in capsys.readouterr().err  # ACE needs class scores; this function has none
     assert main(["report", str(bundle), "-o", str(tmp_path / "r")]) == 2
     assert "dissection" in capsys.readouterr().err
+    assert main(_dissect_args(bundle, tmp_path / "cache")) == 0
+    capsys.readouterr()
+    refine = ["refine-sets", str(bundle), "--segment-fn", SEGMENT_FN, "--quiet"]
+    assert main([*refine, "--concepts", "nonsense"]) == 2
+    assert "'nonsense' is not a concept" in capsys.readouterr().err
+    concept = json.loads((bundle / "dissection.json").read_text())["concepts"][0]
+    assert main([*refine, "--concepts", concept]) == 2
+    assert "logits" in capsys.readouterr().err
+    assert main([*refine, "--concepts", concept, "--outside-budget", "2"]) == 2
+    assert "outside-budget" in capsys.readouterr().err

@@ -125,3 +125,41 @@ def test_ace_needs_class_scores(tmp_path):
             None,
             None,  # type: ignore[arg-type]
         )
+
+
+def _toy_dissection(current: list[int]) -> dict:
+    return {
+        "seed_base": 0,
+        "layers": {
+            "l1": {
+                "quantiles": [0.5, 0.99],
+                "levels": [[0.1, 3.0]] * UNITS,
+                "concepts": {
+                    "red": {"insert_set": {"units": current}, "iou": [[0, 0.2], [1, 0.1]]}
+                },
+            }
+        },
+    }
+
+
+def test_refine_sets_replaces_a_worse_set_and_keeps_a_better_one():
+    from ganpaint.dissect.ace import refine_sets
+
+    gen = ToyGenerator().eval()
+    options = AceOptions(steps=30, samples=24, set_size=2, lr=0.1, batch_size=8, window=3, pool=96)
+    found = refine_sets(
+        gen, segment, ["other", "red"], _toy_dissection([0, 1]), "l1", ["red"], "insertion",
+        options,
+    )  # fmt: skip
+    entry = found["red"]
+    assert set(entry["units"]) == set(DRAWS) and entry["insertion"] > 0.9
+    assert entry["previous"]["units"] == [0, 1] and entry["previous"]["insertion"] < 0.2
+    assert entry["options"]["set_size"] == 2
+    # the current set is already the best one: nothing scores higher, nothing is replaced
+    kept = refine_sets(
+        gen, segment, ["other", "red"], _toy_dissection(list(DRAWS)), "l1", ["red"],
+        "insertion", options,
+    )  # fmt: skip
+    assert kept == {}
+    with pytest.raises(ValueError, match="mode"):
+        refine_sets(gen, segment, ["other", "red"], _toy_dissection([]), "l1", [], "x", options)

@@ -111,6 +111,31 @@ def register(sub: argparse._SubParsersAction) -> None:
     _common(e)
     e.set_defaults(handler=_evaluate)
 
+    f = sub.add_parser(
+        "refine-sets",
+        help="a further ACE run for some concepts of an existing dissection",
+        description="Optimise and refine the ACE drawing (or removal) sets of the named "
+        "concepts again, with the current set among the candidates, and keep a new set only "
+        "where it scores higher on the same dissection samples. Writes dissection.json.",
+    )
+    f.add_argument("bundle", help="model bundle folder with dissection.json")
+    f.add_argument("--layer", default=None, help="layer (default: the model's default)")
+    f.add_argument("--concepts", nargs="+", required=True, help="concepts to refine")
+    f.add_argument("--mode", choices=("insertion", "removal"), default="insertion")
+    f.add_argument("--steps", type=int, default=300, help="optimisation steps (default 300)")
+    f.add_argument("--window", type=int, default=16, help="units tried per step (default 16)")
+    f.add_argument("--samples", type=int, default=64, help="images per concept (default 64)")
+    f.add_argument("--pool", type=int, default=512, help="images searched (default 512)")
+    f.add_argument(
+        "--outside-budget",
+        type=float,
+        default=0.045,
+        help="insertion: change outside the square tolerated before the score drops "
+        "(default 0.045)",
+    )
+    _common(f)
+    f.set_defaults(handler=_refine_sets)
+
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch", type=int, default=32, help="batch size (default 32)")
@@ -409,6 +434,69 @@ def write_examples(details: dict, path: str) -> str:
     except (OSError, ValueError) as exc:
         raise GanpaintError(f"cannot write {path}: {exc}") from None
     return path
+
+
+def _refine_sets(args: argparse.Namespace) -> int:
+    from ganpaint.dissect.ace import AceOptions, refine_sets
+    from ganpaint.dissect.pipeline import bundle_segmenter, write_dissection
+    from ganpaint.engine import pick_device
+    from ganpaint.errors import GanpaintError
+
+    _check_positive(steps=args.steps, window=args.window, samples=args.samples, pool=args.pool)
+    if not 0.0 <= args.outside_budget < 1.0:
+        raise GanpaintError("--outside-budget must be in [0, 1)")
+    try:
+        device = pick_device(args.device)
+    except ValueError as exc:
+        raise GanpaintError(str(exc)) from None
+    bundle = _open_with_dissection(args.bundle)
+    layer = args.layer or bundle.default_layer
+    if layer not in bundle.dissection.get("layers", {}):
+        raise GanpaintError(f"the dissection has no layer {layer!r}")
+    seg_fn, _, concepts = bundle_segmenter(bundle, device, args.segment_fn, args.batch)
+    concepts = list(bundle.dissection.get("concepts") or concepts)
+    unknown = [c for c in args.concepts if c not in concepts]
+    if unknown:
+        raise GanpaintError(f"{unknown[0]!r} is not a concept of {bundle.name}")
+    if getattr(seg_fn, "logits", None) is None:
+        raise GanpaintError("refining sets needs the segmenter's class scores ('logits')")
+    options = AceOptions(
+        steps=args.steps,
+        samples=args.samples,
+        pool=args.pool,
+        window=args.window,
+        refine_samples=args.samples,
+        outside_budget=args.outside_budget,
+        batch_size=min(args.batch, 32),
+        measure_batch=args.batch,
+    )
+    found = refine_sets(
+        bundle.generator,
+        seg_fn,
+        concepts,
+        bundle.dissection,
+        layer,
+        args.concepts,
+        args.mode,
+        options,
+        device,
+        _progress_factory(not args.quiet),
+    )
+    key = "insert_set" if args.mode == "insertion" else "ace_removal"
+    doc = bundle.dissection
+    for name in args.concepts:
+        entry = found.get(name)
+        if entry is None:
+            print(f"{name}: kept the current set (the new one does not score higher)")
+            continue
+        doc["layers"][layer]["concepts"].setdefault(name, {})[key] = entry
+        metric = "insertion" if args.mode == "insertion" else "removal"
+        before = (entry.get("previous") or {}).get(metric)
+        print(f"{name}: new set, {metric} {entry[metric]:.3f} (was {before}) on dissection samples")
+    if found:
+        path = write_dissection(bundle, doc)
+        print(f"wrote {path}")
+    return 0
 
 
 def _evaluate(args: argparse.Namespace) -> int:

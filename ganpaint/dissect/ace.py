@@ -30,7 +30,8 @@ attribute (``images -> (N, classes, H, W)``), which the bundle segmenter has.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from typing import Protocol
 
 import torch
 import torch.nn.functional as F
@@ -38,6 +39,14 @@ import torch.nn.functional as F
 from ganpaint.dissect.causal import AblationPool
 from ganpaint.dissect.dissect import ProgressFactory, no_progress
 from ganpaint.dissect.distributed import Dist
+
+
+class SegmentFnWithLogits(Protocol):
+    """A segmentation callable (images -> labels) with class scores as ``.logits``."""
+
+    logits: Callable[[torch.Tensor], torch.Tensor]
+
+    def __call__(self, images: torch.Tensor) -> torch.Tensor: ...
 
 
 @dataclass
@@ -368,4 +377,95 @@ def ace_rankings(
             entry["outside_change"] = round(float(row[-2]), 5)
             key = "insert_set"
         out[layer].setdefault(concepts[c], {})[key] = entry
+    return out
+
+
+def refine_sets(
+    generator: torch.nn.Module,
+    segment_fn: SegmentFnWithLogits,
+    concepts: Sequence[str],
+    dissection: dict,
+    layer: str,
+    names: Sequence[str],
+    mode: str,
+    options: AceOptions,
+    device: torch.device | str = "cpu",
+    progress: ProgressFactory = no_progress,
+) -> dict[str, dict]:
+    """A further ACE run for some concepts of an existing dissection.
+
+    For each of ``names``, weights are optimised afresh and the greedy refinement draws its
+    candidates from them, the concept's current set (``insert_set`` for ``mode="insertion"``,
+    ``ace_removal`` for removal) and its top ``2 * set_size`` units by IoU. Returns
+    ``{name: entry}`` only for the concepts whose new set scores higher than the current one
+    on the same dissection samples (the held-out samples are never looked at); each entry
+    records its options and the set it replaces.
+    """
+    from ganpaint.dissect.dissect import prepare_generator
+    from ganpaint.engine.levels import UnitLevels
+
+    if mode not in ("insertion", "removal"):
+        raise ValueError(f"mode must be 'insertion' or 'removal', got {mode!r}")
+    device = torch.device(device)
+    info = dissection.get("layers", {}).get(layer)
+    if not isinstance(info, dict):
+        raise ValueError(f"the dissection has no layer {layer!r}")
+    levels = UnitLevels.from_dissection(dissection, layer)
+    if levels is None:
+        raise ValueError(f"the dissection has no levels for {layer!r}")
+    level = levels.at(options.insert_quantile).float().to(device)
+    gen = prepare_generator(generator, device)
+    pool = AblationPool(
+        gen,
+        segment_fn,
+        [layer],
+        options.pool,
+        int(dissection.get("seed_base", 0)),
+        options.measure_batch,
+        device,
+        progress,
+    )
+    key = "insert_set" if mode == "insertion" else "ace_removal"
+    out: dict[str, dict] = {}
+    bar = progress(f"ACE {mode}", len(names))
+    try:
+        for name in names:
+            bar.update()
+            entry = (info.get("concepts") or {}).get(name) or {}
+            c = list(concepts).index(name)
+            problem = _Problem(pool, segment_fn.logits, layer, c, mode, level, options)
+            if problem.count == 0:
+                continue
+            with torch.enable_grad():
+                alpha = optimise_alpha(problem, options)
+            order = sorted(range(problem.units), key=lambda u: (-float(alpha[u]), u))
+            current = [int(u) for u in (entry.get(key) or {}).get("units", [])][: options.set_size]
+            by_iou = [int(u) for u, _ in (entry.get("iou") or [])[: 2 * options.set_size]]
+            window = max(1, options.window)
+            chosen = refine_greedy(
+                problem, interleave(order, current, by_iou), replace(options, window=window)
+            )
+            new, old = problem.measure(chosen), problem.measure(current) if current else None
+            if old is not None and problem.score(new) <= problem.score(old):
+                continue
+            metric = "insertion" if mode == "insertion" else "removal"
+            record: dict = {
+                "units": chosen,
+                "set_size": len(chosen),
+                "refined": True,
+                "samples": problem.count,
+                metric: round(new[0], 5),
+                "options": options.key(),
+                "candidates": f"optimised weights, the previous {key} and the top "
+                f"{2 * options.set_size} by IoU, interleaved",
+            }
+            if mode == "insertion":
+                record["outside_change"] = round(new[1], 5)
+            if old is not None:
+                record["previous"] = {"units": current, metric: round(old[0], 5)}
+                if mode == "insertion":
+                    record["previous"]["outside_change"] = round(old[1], 5)
+            out[name] = record
+    finally:
+        bar.close()
     return out
