@@ -436,15 +436,13 @@ def write_examples(details: dict, path: str) -> str:
     return path
 
 
-def _refine_sets(args: argparse.Namespace) -> int:
-    from ganpaint.dissect.ace import AceOptions, refine_sets
-    from ganpaint.dissect.pipeline import bundle_segmenter, write_dissection
+def _dissected_layer(args: argparse.Namespace):
+    """(device, bundle, layer, segment_fn, concepts) for commands that work on one layer
+    of an existing dissection (``evaluate``, ``refine-sets``)."""
+    from ganpaint.dissect.pipeline import bundle_segmenter
     from ganpaint.engine import pick_device
     from ganpaint.errors import GanpaintError
 
-    _check_positive(steps=args.steps, window=args.window, samples=args.samples, pool=args.pool)
-    if not 0.0 <= args.outside_budget < 1.0:
-        raise GanpaintError("--outside-budget must be in [0, 1)")
     try:
         device = pick_device(args.device)
     except ValueError as exc:
@@ -454,7 +452,20 @@ def _refine_sets(args: argparse.Namespace) -> int:
     if layer not in bundle.dissection.get("layers", {}):
         raise GanpaintError(f"the dissection has no layer {layer!r}")
     seg_fn, _, concepts = bundle_segmenter(bundle, device, args.segment_fn, args.batch)
-    concepts = list(bundle.dissection.get("concepts") or concepts)
+    return device, bundle, layer, seg_fn, list(bundle.dissection.get("concepts") or concepts)
+
+
+def _refine_sets(args: argparse.Namespace) -> int:
+    from ganpaint.dissect.ace import AceOptions, refine_sets
+    from ganpaint.dissect.pipeline import write_dissection
+    from ganpaint.errors import GanpaintError
+
+    _check_positive(
+        steps=args.steps, window=args.window, samples=args.samples, pool=args.pool, batch=args.batch
+    )
+    if not 0.0 <= args.outside_budget < 1.0:
+        raise GanpaintError("--outside-budget must be in [0, 1)")
+    device, bundle, layer, seg_fn, concepts = _dissected_layer(args)
     unknown = [c for c in args.concepts if c not in concepts]
     if unknown:
         raise GanpaintError(f"{unknown[0]!r} is not a concept of {bundle.name}")
@@ -501,8 +512,6 @@ def _refine_sets(args: argparse.Namespace) -> int:
 
 def _evaluate(args: argparse.Namespace) -> int:
     from ganpaint.dissect.evaluate import EvalOptions, evaluate
-    from ganpaint.dissect.pipeline import bundle_segmenter
-    from ganpaint.engine import pick_device
     from ganpaint.errors import GanpaintError
 
     _check_positive(
@@ -513,16 +522,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     )
     if not 0.0 < args.insert_quantile < 1.0:
         raise GanpaintError("--insert-quantile must be between 0 and 1")
-    try:
-        device = pick_device(args.device)
-    except ValueError as exc:
-        raise GanpaintError(str(exc)) from None
-    bundle = _open_with_dissection(args.bundle)
-    layer = args.layer or bundle.default_layer
-    if layer not in bundle.dissection.get("layers", {}):
-        raise GanpaintError(f"the dissection has no layer {layer!r}")
-    seg_fn, _, concepts = bundle_segmenter(bundle, device, args.segment_fn, args.batch)
-    concepts = list(bundle.dissection.get("concepts") or concepts)
+    device, bundle, layer, seg_fn, concepts = _dissected_layer(args)
     options = EvalOptions(
         samples=args.samples,
         insert_units=args.insert_units,
