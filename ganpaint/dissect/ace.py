@@ -39,6 +39,7 @@ import torch.nn.functional as F
 from ganpaint.dissect.causal import AblationPool
 from ganpaint.dissect.dissect import ProgressFactory, no_progress
 from ganpaint.dissect.distributed import Dist
+from ganpaint.dissect.evaluate import insertion_squares
 
 
 class SegmentFnWithLogits(Protocol):
@@ -91,27 +92,6 @@ def project_budget(alpha: torch.Tensor, budget: float) -> torch.Tensor:
     return (alpha - hi).clamp(0.0, 1.0)
 
 
-def square_masks(
-    present: torch.Tensor, prior: torch.Tensor, cells: int, mask_fraction: float
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(rows, pixel masks (n, H, W) bool, cell masks (n, cells, cells) float) for the images
-    of ``present`` (N, H, W) where a square without the concept fits (see module docs)."""
-    from ganpaint.dissect.evaluate import _square_positions
-
-    height, width = present.shape[1:]
-    side = max(1, round(cells * mask_fraction))
-    cell_px = height // cells
-    pos = _square_positions(present, prior, cells, side)
-    rows = torch.nonzero(pos[:, 0] >= 0).flatten()
-    pix = torch.zeros(rows.numel(), height, width, dtype=torch.bool, device=present.device)
-    grid = torch.zeros(rows.numel(), cells, cells, device=present.device)
-    for k, i in enumerate(rows.tolist()):
-        r, c = (int(v) for v in pos[i])
-        pix[k, r * cell_px : (r + side) * cell_px, c * cell_px : (c + side) * cell_px] = True
-        grid[k, r : r + side, c : c + side] = 1.0
-    return rows, pix, grid
-
-
 class _Problem:
     """One (layer, concept) optimisation: its samples, edit and loss."""
 
@@ -143,10 +123,8 @@ class _Problem:
             self.region = labels[rows] == concept
             self.grid = None
         else:
-            present = labels == concept
-            rows, pix, grid = square_masks(
-                present, present.float().mean(0), cells, options.mask_fraction
-            )
+            side = max(1, round(cells * options.mask_fraction))
+            rows, _, pix, grid = insertion_squares(labels == concept, cells, side)
             self.rows, self.region, self.grid = (
                 rows[: options.samples],
                 pix[: options.samples],

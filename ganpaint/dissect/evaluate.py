@@ -36,7 +36,7 @@ from ganpaint.dissect.dissect import (
     no_progress,
     prepare_generator,
 )
-from ganpaint.engine.intervention import UnitEdit, apply_edit, resample_mask
+from ganpaint.engine.intervention import UnitEdit, apply_edit
 from ganpaint.engine.levels import UnitLevels
 from ganpaint.models.progan import ProGANGenerator
 
@@ -141,6 +141,26 @@ def _square_positions(
     return pos
 
 
+def insertion_squares(
+    present: torch.Tensor, cells: int, side: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The insertion squares for a concept: (rows, positions (n, 2) in cells, pixel masks
+    (n, H, W) bool, cell masks (n, cells, cells) float) for the images of ``present``
+    (N, H, W) where a ``side``-cell square without the concept fits, placed where the concept
+    is most frequent over all of ``present`` (see the module docs)."""
+    height, width = present.shape[1:]
+    cell_px = height // cells
+    pos = _square_positions(present, present.float().mean(0), cells, side)
+    rows = torch.nonzero(pos[:, 0] >= 0).flatten()
+    pos = pos[rows]
+    pix = torch.zeros(rows.numel(), height, width, dtype=torch.bool, device=present.device)
+    grid = torch.zeros(rows.numel(), cells, cells, device=present.device)
+    for k, (r, c) in enumerate(pos.tolist()):
+        pix[k, r * cell_px : (r + side) * cell_px, c * cell_px : (c + side) * cell_px] = True
+        grid[k, r : r + side, c : c + side] = 1.0
+    return rows, pos, pix, grid
+
+
 @torch.inference_mode()
 def evaluate(
     generator: ProGANGenerator,
@@ -212,22 +232,15 @@ def evaluate(
             if options.mask == "concept":
                 side = concept_side(present, cell_px, max_side)
                 info["mask_cells"] = side
-            pos = _square_positions(present, present.float().mean(0), cells, side)
-            usable = torch.nonzero(pos[:, 0] >= 0).flatten()
+            usable, pos, masks, grid = insertion_squares(present, cells, side)
             info["insertion_images"] = int(usable.numel())
             if usable.numel():
                 drawn = insertion_units(dissection, layer, name)
                 chosen = torch.tensor(drawn[: options.insert_units], dtype=torch.long)
                 values = levels.at(options.insert_quantile)[chosen]
                 h = feats_t[usable].clone()
-                masks = torch.zeros(usable.numel(), height, width, dtype=torch.bool, device=device)
-                for row, i in enumerate(usable.tolist()):
-                    y, x = (int(v) * cell_px for v in pos[i])
-                    masks[row, y : y + side * cell_px, x : x + side * cell_px] = True
-                    edit = UnitEdit(
-                        chosen, values, 1.0, resample_mask(masks[row].float(), (cells, cells))
-                    )
-                    apply_edit(h[row : row + 1], edit)
+                for row in range(usable.numel()):
+                    apply_edit(h[row : row + 1], UnitEdit(chosen, values, 1.0, grid[row]))
                 after = runner.labels(h)
                 inside = float(((after == c) & masks).sum()) / float(masks.sum())
                 changed = (after != base[usable]) & ~masks
@@ -236,8 +249,7 @@ def evaluate(
                 if options.examples > 0:
                     e = min(options.examples, usable.numel())
                     boxes = [
-                        (int(pos[i, 0]) * cell_px, int(pos[i, 1]) * cell_px, side * cell_px)
-                        for i in usable[:e].tolist()
+                        (r * cell_px, c * cell_px, side * cell_px) for r, c in pos[:e].tolist()
                     ]
                     info["examples"] = {
                         "before": runner.images_u8(feats_t[usable[:e]]),
