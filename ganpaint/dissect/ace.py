@@ -166,7 +166,13 @@ class _Problem:
         self, unit_sets: list[list[int]], count: int | None = None
     ) -> list[tuple[float, float]]:
         """Each hard set at weight 1 on the first ``count`` samples (default all):
-        (removal, 0) or (insertion, outside change) per set, batched over sets."""
+        (removal, 0) or (insertion, outside change) per set, batched over sets.
+
+        Removal here is the share of the concept's original pixels that stop being the
+        concept; concept pixels that appear elsewhere are not subtracted, unlike the net
+        removal of :mod:`ganpaint.dissect.causal` and ``evaluate``. Both sets compared in
+        ``compare_removal`` are measured this way.
+        """
         dev = self.pool.device
         n = self.count if count is None else min(count, self.count)
         if not unit_sets or n == 0:
