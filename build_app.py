@@ -16,7 +16,7 @@ Steps:
    so the build always matches the working tree;
 3. write the launcher and the spec (``build/pyinstaller/``) and run PyInstaller: the app's
    data lands at ``ganpaint/data/{resources,models}`` inside the bundle, where
-   :mod:`ganpaint.paths` looks when frozen (``sys._MEIPASS``), with qtawesome's icon fonts;
+   :mod:`ganpaint.core.paths` looks when frozen (``sys._MEIPASS``), with qtawesome's icon fonts;
    unused Qt modules, torchvision and torch's C++ test binaries and test libraries stay out;
 4. move the result to ``dist/ganpaint`` (or ``--onedir OUT``);
 5. strip the symbol tables of torch's two big libraries (Linux; ``--no-strip`` keeps them);

@@ -77,7 +77,7 @@ def test_caches_and_hidden_files_stay_out(tmp_path):
 
 def test_hidden_imports_cover_every_subcommand(tmp_path):
     hidden = set(build_app.spec_options(ROOT, tmp_path)["hiddenimports"])
-    assert {"ganpaint", "ganpaint.cli", "ganpaint.app", "ganpaint.paths"} <= hidden
+    assert {"ganpaint", "ganpaint.cli", "ganpaint.app", "ganpaint.core.paths"} <= hidden
     commands = {f"ganpaint.cli.{p.stem}" for p in (ROOT / "ganpaint" / "cli").glob("*_cmd.py")}
     assert commands and commands <= hidden
     assert "ganpaint.__main__" not in hidden

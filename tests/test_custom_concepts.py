@@ -8,6 +8,7 @@ import torch
 from PIL import Image
 
 from ganpaint.cli import main
+from ganpaint.core.errors import GanpaintError
 from ganpaint.dissect.custom import (
     CustomConcept,
     find_concept,
@@ -16,7 +17,6 @@ from ganpaint.dissect.custom import (
 )
 from ganpaint.dissect.dissect import upsample_maps
 from ganpaint.engine import zs_from_seeds
-from ganpaint.errors import GanpaintError
 from ganpaint.models import ProGANGenerator, load_bundle, save_generator
 from ganpaint.models.bundle import default_bundle_path, write_bundle_json
 

@@ -106,8 +106,8 @@ def test_ace_finds_the_units_that_draw_and_remove_the_concept(window):
 
 
 def test_ace_needs_class_scores(tmp_path):
+    from ganpaint.core.errors import GanpaintError
     from ganpaint.dissect.pipeline import _add_ace
-    from ganpaint.errors import GanpaintError
 
     with pytest.raises(GanpaintError, match="logits"):
         _add_ace(

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from ganpaint.core.errors import ProjectFileError
 from ganpaint.engine import (
     EditDocument,
     Renderer,
@@ -22,7 +23,6 @@ from ganpaint.engine import (
     resample_mask,
     z_from_seed,
 )
-from ganpaint.errors import ProjectFileError
 from ganpaint.models import ProGANGenerator
 
 

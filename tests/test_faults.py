@@ -20,9 +20,9 @@ import pytest
 import torch
 
 import ganpaint.engine.renderer as renderer_module
+from ganpaint.core.errors import ProjectFileError
+from ganpaint.core.files import atomic_write_text
 from ganpaint.engine import EditDocument, Renderer, Stroke
-from ganpaint.errors import ProjectFileError
-from ganpaint.models.bundle import atomic_write_text
 from ganpaint.robust.soak import tiny_generator
 
 # -- out of memory while rendering -----------------------------------------------------------

@@ -26,8 +26,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ganpaint.cli import main
+from ganpaint.core.errors import BundleError, CheckpointError, ProjectFileError
 from ganpaint.engine.document import EditDocument, Stroke
-from ganpaint.errors import BundleError, CheckpointError, ProjectFileError
 from ganpaint.models import load_bundle, load_generator
 from ganpaint.models.bundle import read_bundle_json
 from ganpaint.robust import fuzz as F

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ganpaint.errors import BundleError, CheckpointError
+from ganpaint.core.errors import BundleError, CheckpointError
 from ganpaint.models import load_bundle, load_generator
 from ganpaint.models.bundle import sha256_file
 from tests.hostile_corpus import (
@@ -151,7 +151,7 @@ def test_bundle_hash_mismatch_is_bundle_error(corpus, tmp_path):
 _MEASURE = r"""
 import json, resource, sys, time, warnings
 warnings.simplefilter("ignore")
-from ganpaint.errors import CheckpointError
+from ganpaint.core.errors import CheckpointError
 from ganpaint.models import load_generator
 
 def peak_mb():

@@ -10,7 +10,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from ganpaint.errors import CheckpointError
+from ganpaint.core.errors import CheckpointError
 from ganpaint.models import ProGANGenerator, load_bundle, load_generator, save_generator
 from ganpaint.models.bundle import write_bundle_json
 from tests.helpers import official_state_dict, reference_forward

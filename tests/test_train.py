@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import ganpaint
-from ganpaint.errors import CheckpointError, GanpaintError
+from ganpaint.core.errors import CheckpointError, GanpaintError
 from ganpaint.models import load_bundle, load_generator
 from ganpaint.models.segmenter import (
     Segmenter,
@@ -195,7 +195,7 @@ def test_gan_stops_on_its_time_budget(tmp_path, fake_scenes):
 def test_z_for_seeds_matches_the_engine():
     from ganpaint.train.gan import z_for_seeds
 
-    seeds = pytest.importorskip("ganpaint.engine.seeds")
+    seeds = pytest.importorskip("ganpaint.core.seeds")
     assert torch.equal(z_for_seeds([0, 5, 9], 32), seeds.zs_from_seeds([0, 5, 9], 32))
 
 

@@ -70,7 +70,9 @@ def test_wheel_installs_and_renders(tmp_path):
     assert proc.returncode == 0, proc.stderr
     # the installed copy, not the checkout, served the model
     where = _run(
-        [str(py), "-c", "import ganpaint.paths as p; print(p.models_dir())"], cwd=tmp_path, env=env
+        [str(py), "-c", "import ganpaint.core.paths as p; print(p.models_dir())"],
+        cwd=tmp_path,
+        env=env,
     )
     assert str(env_dir) in where.stdout, where.stdout
     from PIL import Image

@@ -217,8 +217,8 @@ def _self_test_window(model, device, tmp: Path, timeout_s: float, errors: list[s
     from PySide6.QtCore import QSettings, Qt
 
     from ganpaint.app.screenshots import wait_until
+    from ganpaint.core.paths import resources_dir
     from ganpaint.engine.renderer import render_threads
-    from ganpaint.paths import resources_dir
 
     t0 = time.perf_counter()
     app = _application()

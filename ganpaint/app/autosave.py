@@ -21,7 +21,7 @@ from typing import Any
 
 from PySide6.QtCore import QLockFile, QStandardPaths
 
-from ganpaint.models.bundle import atomic_write_text
+from ganpaint.core.files import atomic_write_text
 
 
 def data_folder() -> Path:

@@ -23,8 +23,8 @@ from PySide6.QtWidgets import (
 )
 
 from ganpaint.app import theme
+from ganpaint.core.seeds import MAX_SEED
 from ganpaint.engine.document import EditDocument
-from ganpaint.engine.seeds import MAX_SEED
 
 THUMB = 88
 BATCH = 12

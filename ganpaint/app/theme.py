@@ -15,7 +15,7 @@ from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPalette, QPixmap
 from PySide6.QtWidgets import QApplication
 
-from ganpaint.paths import resources_dir
+from ganpaint.core.paths import resources_dir
 
 RESOURCES = resources_dir()
 ACCENT = "#4f9dff"

@@ -18,7 +18,7 @@ from ganpaint.app.concept_dialog import ConceptDialog
 from ganpaint.app.concept_draft import DEFAULT_SAMPLES, ConceptDraft
 from ganpaint.app.gallery import random_seed
 from ganpaint.app.tool import CUSTOM
-from ganpaint.errors import GanpaintError
+from ganpaint.core.errors import GanpaintError
 
 CONCEPT_FILTER = "GANPaint concepts (*.json);;All files (*)"
 

@@ -20,8 +20,8 @@ from ganpaint.app import files
 from ganpaint.app.autosave import Recovery
 from ganpaint.app.imaging import save_png
 from ganpaint.app.model_card import card_details, card_rows
+from ganpaint.core.errors import GanpaintError
 from ganpaint.engine.document import EditDocument
-from ganpaint.errors import GanpaintError
 
 
 class FilesMixin:

@@ -2,7 +2,7 @@
 
 Each module ``ganpaint/cli/*_cmd.py`` defines ``register(subparsers)`` which adds its
 subcommands; handlers import the heavy packages lazily so ``ganpaint --help`` stays fast.
-A handler returns an exit code. :class:`ganpaint.errors.GanpaintError` becomes a one-line
+A handler returns an exit code. :class:`ganpaint.core.errors.GanpaintError` becomes a one-line
 message on stderr and exit code 2. With no subcommand, the app opens.
 """
 
@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from ganpaint import __version__
-from ganpaint.errors import GanpaintError
+from ganpaint.core.errors import GanpaintError
 
 Handler = Callable[[argparse.Namespace], int]
 

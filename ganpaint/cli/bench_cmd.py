@@ -53,8 +53,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _bench(args: argparse.Namespace) -> int:
+    from ganpaint.core.errors import GanpaintError
     from ganpaint.engine.bench import random_progan256, run_bench
-    from ganpaint.errors import GanpaintError
     from ganpaint.models import load_bundle
 
     if not 1 <= args.frames <= 100_000:

@@ -28,6 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _concept(args: argparse.Namespace) -> int:
+    from ganpaint.core.errors import GanpaintError
     from ganpaint.dissect.custom import (
         add_concept,
         concepts_path,
@@ -36,7 +37,6 @@ def _concept(args: argparse.Namespace) -> int:
         read_masks,
         save_concepts,
     )
-    from ganpaint.errors import GanpaintError
     from ganpaint.models import load_bundle
 
     bundle = load_bundle(args.model)

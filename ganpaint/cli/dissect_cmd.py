@@ -166,7 +166,7 @@ def _progress_factory(enabled: bool):
 
 
 def _check_positive(**values: int) -> None:
-    from ganpaint.errors import GanpaintError
+    from ganpaint.core.errors import GanpaintError
 
     for name, v in values.items():
         if v is not None and v < 1:
@@ -174,6 +174,7 @@ def _check_positive(**values: int) -> None:
 
 
 def _dissect(args: argparse.Namespace) -> int:
+    from ganpaint.core.errors import GanpaintError
     from ganpaint.dissect.ace import AceOptions
     from ganpaint.dissect.cache import ResultCache, default_cache_dir
     from ganpaint.dissect.causal import CausalOptions
@@ -186,7 +187,6 @@ def _dissect(args: argparse.Namespace) -> int:
         write_dissection,
     )
     from ganpaint.engine import pick_device
-    from ganpaint.errors import GanpaintError
     from ganpaint.models import load_bundle
 
     _check_positive(
@@ -359,7 +359,7 @@ def _print_summary(doc: dict, layers: list[str], path) -> None:
 
 
 def _open_with_dissection(path: str):
-    from ganpaint.errors import GanpaintError
+    from ganpaint.core.errors import GanpaintError
     from ganpaint.models import load_bundle
 
     bundle = load_bundle(path)
@@ -369,9 +369,9 @@ def _open_with_dissection(path: str):
 
 
 def _report(args: argparse.Namespace) -> int:
+    from ganpaint.core.errors import GanpaintError
     from ganpaint.dissect.report import write_report
     from ganpaint.engine import pick_device
-    from ganpaint.errors import GanpaintError
 
     _check_positive(per_unit=args.per_unit, batch=args.batch, max_units=args.max_units)
     try:
@@ -406,7 +406,7 @@ def write_examples(details: dict, path: str) -> str:
     import numpy as np
     from PIL import Image, ImageDraw
 
-    from ganpaint.errors import GanpaintError
+    from ganpaint.core.errors import GanpaintError
 
     rows = []
     for name, info in details.items():
@@ -439,9 +439,9 @@ def write_examples(details: dict, path: str) -> str:
 def _dissected_layer(args: argparse.Namespace):
     """(device, bundle, layer, segment_fn, concepts) for commands that work on one layer
     of an existing dissection (``evaluate``, ``refine-sets``)."""
+    from ganpaint.core.errors import GanpaintError
     from ganpaint.dissect.pipeline import bundle_segmenter
     from ganpaint.engine import pick_device
-    from ganpaint.errors import GanpaintError
 
     try:
         device = pick_device(args.device)
@@ -456,9 +456,9 @@ def _dissected_layer(args: argparse.Namespace):
 
 
 def _refine_sets(args: argparse.Namespace) -> int:
+    from ganpaint.core.errors import GanpaintError
     from ganpaint.dissect.ace import AceOptions, refine_sets
     from ganpaint.dissect.pipeline import write_dissection
-    from ganpaint.errors import GanpaintError
 
     _check_positive(
         steps=args.steps, window=args.window, samples=args.samples, pool=args.pool, batch=args.batch
@@ -511,8 +511,8 @@ def _refine_sets(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    from ganpaint.core.errors import GanpaintError
     from ganpaint.dissect.evaluate import EvalOptions, evaluate
-    from ganpaint.errors import GanpaintError
 
     _check_positive(
         samples=args.samples,

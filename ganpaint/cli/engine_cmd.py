@@ -48,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _convert(args: argparse.Namespace) -> int:
-    from ganpaint.errors import GanpaintError
+    from ganpaint.core.errors import GanpaintError
     from ganpaint.models import load_generator, save_generator, write_bundle_json
 
     gen = load_generator(args.checkpoint)
@@ -115,8 +115,8 @@ def _info(args: argparse.Namespace) -> int:
 def _render(args: argparse.Namespace) -> int:
     from PIL import Image
 
+    from ganpaint.core.errors import GanpaintError
     from ganpaint.engine import EditDocument, Renderer
-    from ganpaint.errors import GanpaintError
     from ganpaint.models import load_bundle
 
     if args.seed is not None and not 0 <= args.seed < 2**32:

@@ -66,7 +66,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _fuzz(args: argparse.Namespace) -> int:
     import warnings
 
-    from ganpaint.errors import GanpaintError
+    from ganpaint.core.errors import GanpaintError
     from ganpaint.robust.fuzz import TARGET_NAMES, fuzz
 
     if not 1 <= args.cases <= 10_000_000:
@@ -112,7 +112,7 @@ def _fuzz(args: argparse.Namespace) -> int:
 
 
 def _soak(args: argparse.Namespace) -> int:
-    from ganpaint.errors import GanpaintError
+    from ganpaint.core.errors import GanpaintError
     from ganpaint.robust.soak import run_soak
 
     if not 1 <= args.strokes <= 100_000:

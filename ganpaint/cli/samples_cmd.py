@@ -40,9 +40,9 @@ def _samples(args: argparse.Namespace) -> int:
     import torch
     from PIL import Image
 
+    from ganpaint.core.errors import GanpaintError
     from ganpaint.engine import zs_from_seeds
     from ganpaint.engine.renderer import to_uint8
-    from ganpaint.errors import GanpaintError
     from ganpaint.models import load_bundle
 
     columns = math.isqrt(args.count)

@@ -47,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from ganpaint.errors import GanpaintError
+    from ganpaint.core.errors import GanpaintError
 
     if not 16 <= args.size <= 1024:
         raise GanpaintError(f"--size must be in 16..1024 pixels, got {args.size}")
@@ -91,7 +91,7 @@ def _grid(path: str, count: int, size: int, start: int, labels: bool, workers: i
     import numpy as np
     from PIL import Image
 
-    from ganpaint.errors import GanpaintError
+    from ganpaint.core.errors import GanpaintError
     from ganpaint.scenes import colorize_labels, render_dataset
 
     rgb, lab = render_dataset(count, size, start_seed=start, workers=workers)

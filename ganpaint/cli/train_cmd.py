@@ -91,7 +91,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _train_gan(args: argparse.Namespace) -> int:
-    from ganpaint.errors import GanpaintError
+    from ganpaint.core.errors import GanpaintError
     from ganpaint.train.configs import get_config
     from ganpaint.train.gan import train_gan
 
@@ -118,7 +118,7 @@ def _train_gan(args: argparse.Namespace) -> int:
 
 
 def _train_segmenter(args: argparse.Namespace) -> int:
-    from ganpaint.errors import GanpaintError
+    from ganpaint.core.errors import GanpaintError
     from ganpaint.train.segmenter import train_segmenter
 
     if not 16 <= args.size <= 1024:
@@ -146,7 +146,7 @@ def _train_segmenter(args: argparse.Namespace) -> int:
 
 
 def _evaluate_gan(args: argparse.Namespace) -> int:
-    from ganpaint.errors import GanpaintError
+    from ganpaint.core.errors import GanpaintError
     from ganpaint.models.bundle import load_bundle
     from ganpaint.models.segmenter import load_segmenter
     from ganpaint.train.quality import evaluate_gan, format_report

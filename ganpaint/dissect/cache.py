@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from ganpaint.models.bundle import atomic_write_text
+from ganpaint.core.files import atomic_write_text
 
 
 def default_cache_dir() -> Path:

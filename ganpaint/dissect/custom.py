@@ -23,11 +23,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from ganpaint.core.errors import GanpaintError
+from ganpaint.core.files import atomic_write_text
+from ganpaint.core.seeds import zs_from_seeds
 from ganpaint.dissect.dissect import upsample_maps
 from ganpaint.engine.levels import UnitLevels
-from ganpaint.engine.seeds import zs_from_seeds
-from ganpaint.errors import GanpaintError
-from ganpaint.models.bundle import ModelBundle, atomic_write_text
+from ganpaint.models.bundle import ModelBundle
 from ganpaint.models.progan import ProGANGenerator
 
 CONCEPTS_FORMAT = "ganpaint-concepts"
@@ -201,7 +202,7 @@ def read_masks(folder: str | Path) -> tuple[list[int], list[np.ndarray]]:
 
 def concepts_path(model_name: str, folder: str | Path | None = None) -> Path:
     """The user's concept file for a model (in the user data folder unless ``folder``)."""
-    from ganpaint.paths import user_data_dir
+    from ganpaint.core.paths import user_data_dir
 
     safe = re.sub(r"[^\w\-.]", "_", model_name) or "model"
     return Path(folder or user_data_dir() / "concepts") / f"{safe}.json"

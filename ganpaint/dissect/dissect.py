@@ -29,10 +29,10 @@ from typing import Protocol
 import torch
 import torch.nn.functional as F
 
+from ganpaint.core.seeds import zs_from_seeds
 from ganpaint.dissect.cache import ResultCache
 from ganpaint.dissect.distributed import Dist, shard
 from ganpaint.dissect.stats import IoUCounter, RunningQuantile, RunningTopK, iou_from_counts
-from ganpaint.engine.seeds import zs_from_seeds
 from ganpaint.models.progan import ProGANGenerator
 
 DISSECTION_FORMAT = "ganpaint-dissection"

@@ -16,6 +16,8 @@ from typing import Any
 
 import torch
 
+from ganpaint.core.errors import BundleError, GanpaintError
+from ganpaint.core.files import atomic_write_text
 from ganpaint.dissect.ace import AceOptions, ace_rankings
 from ganpaint.dissect.cache import ResultCache
 from ganpaint.dissect.causal import AblationPool, CausalOptions, causal_rankings
@@ -32,8 +34,7 @@ from ganpaint.dissect.dissect import (
     prepare_generator,
 )
 from ganpaint.dissect.distributed import Dist
-from ganpaint.errors import BundleError, GanpaintError
-from ganpaint.models.bundle import ModelBundle, atomic_write_text, sha256_file, write_bundle_json
+from ganpaint.models.bundle import ModelBundle, sha256_file, write_bundle_json
 
 
 def display_images(images: torch.Tensor) -> torch.Tensor:

@@ -3,6 +3,7 @@
 Headless (no Qt). See ARCHITECTURE.md, "The edit" and "Rendering for real time".
 """
 
+from ganpaint.core.seeds import z_from_seed, zs_from_seeds
 from ganpaint.engine.compose import compose_edits, fold_edit
 from ganpaint.engine.document import DocumentSnapshot, EditDocument, Stroke
 from ganpaint.engine.hooks import StopForward, Trace, TraceDict, layer_shapes
@@ -15,7 +16,6 @@ from ganpaint.engine.renderer import (
     pick_device,
     to_uint8,
 )
-from ganpaint.engine.seeds import z_from_seed, zs_from_seeds
 
 __all__ = [
     "DocumentSnapshot",

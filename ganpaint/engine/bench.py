@@ -20,11 +20,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ganpaint.core.seeds import z_from_seed
 from ganpaint.engine.document import EditDocument, Stroke
 from ganpaint.engine.hooks import Trace
 from ganpaint.engine.intervention import apply_strokes
 from ganpaint.engine.renderer import Renderer, pick_device, to_uint8
-from ganpaint.engine.seeds import z_from_seed
 from ganpaint.models.progan import ProGANGenerator, progan_flops
 
 # Karras et al.'s LSUN widths (FACTS.md): 512 up to 32 px, then 256, 128, 64 at 256 px.

@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from ganpaint.errors import ProjectFileError
-from ganpaint.models.bundle import atomic_write_text
+from ganpaint.core.errors import ProjectFileError
+from ganpaint.core.files import atomic_write_text
 
 PROJECT_FORMAT = "ganpaint-project"
 PROJECT_VERSION = 1

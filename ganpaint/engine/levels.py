@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import torch
 
-from ganpaint.engine.seeds import zs_from_seeds
+from ganpaint.core.seeds import zs_from_seeds
 
 # Seeds used to estimate levels on the fly, far from the seeds a user browses.
 ESTIMATE_SEED_BASE = 3_000_000_000

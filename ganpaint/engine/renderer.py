@@ -22,11 +22,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ganpaint.core.seeds import z_from_seed
 from ganpaint.engine.compose import compose_edits, fold_edit, identity_affine
 from ganpaint.engine.document import DocumentSnapshot, Stroke
 from ganpaint.engine.intervention import UnitEdit, resample_mask
 from ganpaint.engine.levels import UnitLevels
-from ganpaint.engine.seeds import z_from_seed
 from ganpaint.models.progan import ProGANGenerator, fused_for_inference
 
 PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}

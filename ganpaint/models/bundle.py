@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import secrets
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ganpaint.errors import BundleError, CheckpointError
+from ganpaint.core.errors import BundleError, CheckpointError
+from ganpaint.core.files import atomic_write_text
 from ganpaint.models.checkpoint import load_generator
 from ganpaint.models.progan import ProGANGenerator
 
@@ -34,61 +32,6 @@ def sha256_file(path: str | Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file in the same folder and a rename.
-
-    A reader (or a crash at any moment) sees the old file or the new one, never a part. The
-    new file keeps the old one's permissions; a new file gets the usual ``0o666`` less the
-    umask (``tempfile.mkstemp`` would leave every saved file private, ``0o600``).
-    """
-    path = Path(path)
-    try:
-        mode: int | None = stat.S_IMODE(path.stat().st_mode)
-    except OSError:
-        mode = None
-    fd, tmp = _create_temp(path)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            if mode is not None and hasattr(os, "fchmod"):
-                os.fchmod(f.fileno(), mode)
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_folder(path.parent)
-
-
-def _create_temp(path: Path) -> tuple[int, Path]:
-    """A new ``.<name>.<random>.tmp`` beside ``path``, opened for writing (umask applies)."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    for _ in range(100):
-        tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
-        try:
-            return os.open(tmp, flags, 0o666), tmp
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"cannot create a temporary file beside {path}")
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make a rename in ``folder`` durable (POSIX); best effort, the file itself is synced."""
-    if os.name != "posix":
-        return
-    try:
-        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 @dataclass
@@ -133,7 +76,7 @@ class ModelBundle:
 
 def default_bundle_path() -> Path:
     """Where the bundled default model lives (source checkout or installed package)."""
-    from ganpaint.paths import models_dir
+    from ganpaint.core.paths import models_dir
 
     return models_dir() / DEFAULT_MODEL_NAME
 

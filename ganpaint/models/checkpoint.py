@@ -5,7 +5,7 @@ that would run code is refused before anything in it runs. Keys may use the curr
 (``layer1.conv.weight``, ``output_256x256.wscale.b``) or the older one (``features.0.*``,
 ``output.*``), optionally wrapped as ``{"state_dict": ...}`` or prefixed with ``module.``.
 Every width and the resolution are read from the weights. Any problem raises
-:class:`~ganpaint.errors.CheckpointError` naming the file and the key.
+:class:`~ganpaint.core.errors.CheckpointError` naming the file and the key.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from ganpaint.errors import CheckpointError
+from ganpaint.core.errors import CheckpointError
 from ganpaint.models.progan import ProGANGenerator
 
 # safetensors headers of real generators are a few KB; a larger one is hostile or not ours.

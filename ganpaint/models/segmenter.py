@@ -10,7 +10,7 @@ Fréchet distance between image sets.
 
 Weights are stored as safetensors with the architecture in the file's metadata
 (:func:`save_segmenter` / :func:`load_segmenter`); a bad file raises
-:class:`~ganpaint.errors.CheckpointError` before anything in it is trusted.
+:class:`~ganpaint.core.errors.CheckpointError` before anything in it is trusted.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganpaint.errors import CheckpointError
+from ganpaint.core.errors import CheckpointError
 from ganpaint.models.checkpoint import check_safetensors_header
 
 SEGMENTER_FORMAT = "ganpaint-segmenter"

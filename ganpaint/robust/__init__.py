@@ -2,8 +2,8 @@
 
 * :mod:`ganpaint.robust.fuzz` makes hostile and mutated project files, ``bundle.json`` files
   and generator checkpoints from a seed and checks that every one either loads or is refused
-  with the reader's own error (:class:`~ganpaint.errors.ProjectFileError`,
-  :class:`~ganpaint.errors.BundleError`, :class:`~ganpaint.errors.CheckpointError`); any
+  with the reader's own error (:class:`~ganpaint.core.errors.ProjectFileError`,
+  :class:`~ganpaint.core.errors.BundleError`, :class:`~ganpaint.core.errors.CheckpointError`); any
   other exception, a broken invariant of a loaded result or a case over the time limit is a
   bug. ``ganpaint fuzz`` runs it; the test suite runs a few cases of each.
 * :mod:`ganpaint.robust.soak` drives thousands of strokes with undo/redo, previews and seed

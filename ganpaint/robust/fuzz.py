@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from ganpaint.errors import BundleError, CheckpointError, ProjectFileError
+from ganpaint.core.errors import BundleError, CheckpointError, ProjectFileError
 
 TARGET_NAMES = ("project", "bundle", "checkpoint")
 

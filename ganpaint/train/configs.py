@@ -11,7 +11,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from ganpaint.errors import GanpaintError
+from ganpaint.core.errors import GanpaintError
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import platform
 
 import torch
 
-from ganpaint.errors import GanpaintError
+from ganpaint.core.errors import GanpaintError
 
 
 def pick_device(name: str | torch.device | None = None) -> torch.device:

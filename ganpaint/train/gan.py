@@ -27,7 +27,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ganpaint.errors import GanpaintError
+from ganpaint.core.errors import GanpaintError
 from ganpaint.models.checkpoint import save_generator
 from ganpaint.models.progan import ProGANGenerator
 from ganpaint.train.configs import GANConfig, get_config
@@ -53,7 +53,7 @@ Log = Callable[[str], None]
 
 def z_for_seeds(seeds: Iterable[int], z_dim: int) -> torch.Tensor:
     """Latents (N, z_dim): row i is ``RandomState(seeds[i]).standard_normal(z_dim)`` (float32),
-    the same vectors as ``ganpaint.engine.seeds.zs_from_seeds`` (``train`` does not import
+    the same vectors as ``ganpaint.core.seeds.zs_from_seeds`` (``train`` does not import
     the engine)."""
     rows = [np.random.RandomState(int(s)).standard_normal(int(z_dim)) for s in seeds]
     if not rows:

@@ -47,7 +47,7 @@ from typing import Any
 
 import torch
 
-from ganpaint.errors import GanpaintError
+from ganpaint.core.errors import GanpaintError
 from ganpaint.models.progan import ProGANGenerator, progan_flops
 from ganpaint.models.segmenter import DEFAULT_DECODER, DEFAULT_ENCODER, Segmenter
 from ganpaint.train.configs import CONFIGS, GANConfig, get_config

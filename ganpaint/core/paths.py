@@ -10,7 +10,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-_PACKAGE = Path(__file__).resolve().parent
+# The ``ganpaint`` package folder (this module lives in ``ganpaint/core/``).
+_PACKAGE = Path(__file__).resolve().parent.parent
 
 
 def _data_dir(name: str) -> Path:
