@@ -192,13 +192,6 @@ def test_gan_stops_on_its_time_budget(tmp_path, fake_scenes):
     assert (tmp_path / "generator_ema.safetensors").is_file()
 
 
-def test_z_for_seeds_matches_the_engine():
-    from ganpaint.train.gan import z_for_seeds
-
-    seeds = pytest.importorskip("ganpaint.core.seeds")
-    assert torch.equal(z_for_seeds([0, 5, 9], 32), seeds.zs_from_seeds([0, 5, 9], 32))
-
-
 # -- the segmenter -------------------------------------------------------------------------
 
 

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QThread, Signal
 
+from ganpaint.core.devices import available_devices
 from ganpaint.engine.document import DocumentSnapshot
 from ganpaint.engine.renderer import RenderResult
 
@@ -139,23 +140,13 @@ class _Slots:
 
 def open_model(job: LoadJob):
     """Load the bundle and build its renderer (runs on the worker thread)."""
-    from ganpaint.engine.renderer import Renderer, device_description
+    from ganpaint.core.devices import describe_device
+    from ganpaint.engine.renderer import Renderer
     from ganpaint.models import load_bundle
 
     bundle = job.bundle if job.bundle is not None else load_bundle(job.path)
     renderer = Renderer(bundle.generator, job.device, bundle.dissection)
-    return bundle, renderer, device_description(renderer.device)
-
-
-def available_devices() -> tuple[str, ...]:
-    import torch
-
-    found = ["cpu"]
-    if torch.cuda.is_available():
-        found.append("cuda")
-    if torch.backends.mps.is_available():
-        found.append("mps")
-    return tuple(found)
+    return bundle, renderer, describe_device(renderer.device)
 
 
 class RenderWorker(QThread):

@@ -174,6 +174,7 @@ def _check_positive(**values: int) -> None:
 
 
 def _dissect(args: argparse.Namespace) -> int:
+    from ganpaint.core.devices import pick_device
     from ganpaint.core.errors import GanpaintError
     from ganpaint.dissect.ace import AceOptions
     from ganpaint.dissect.cache import ResultCache, default_cache_dir
@@ -186,7 +187,6 @@ def _dissect(args: argparse.Namespace) -> int:
         merge_with_existing,
         write_dissection,
     )
-    from ganpaint.engine import pick_device
     from ganpaint.models import load_bundle
 
     _check_positive(
@@ -369,9 +369,9 @@ def _open_with_dissection(path: str):
 
 
 def _report(args: argparse.Namespace) -> int:
+    from ganpaint.core.devices import pick_device
     from ganpaint.core.errors import GanpaintError
     from ganpaint.dissect.report import write_report
-    from ganpaint.engine import pick_device
 
     _check_positive(per_unit=args.per_unit, batch=args.batch, max_units=args.max_units)
     try:
@@ -439,9 +439,9 @@ def write_examples(details: dict, path: str) -> str:
 def _dissected_layer(args: argparse.Namespace):
     """(device, bundle, layer, segment_fn, concepts) for commands that work on one layer
     of an existing dissection (``evaluate``, ``refine-sets``)."""
+    from ganpaint.core.devices import pick_device
     from ganpaint.core.errors import GanpaintError
     from ganpaint.dissect.pipeline import bundle_segmenter
-    from ganpaint.engine import pick_device
 
     try:
         device = pick_device(args.device)

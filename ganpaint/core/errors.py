@@ -16,3 +16,7 @@ class ProjectFileError(GanpaintError):
 
 class BundleError(GanpaintError):
     """A model bundle folder is incomplete, inconsistent, or fails its hash check."""
+
+
+class DeviceError(GanpaintError, ValueError):
+    """A device was asked for that does not exist here (unknown name, no CUDA, no MPS)."""

@@ -12,8 +12,6 @@ from ganpaint.engine.levels import UnitLevels
 from ganpaint.engine.renderer import (
     Renderer,
     RenderResult,
-    device_description,
-    pick_device,
     to_uint8,
 )
 
@@ -31,10 +29,8 @@ __all__ = [
     "apply_edit",
     "apply_strokes",
     "compose_edits",
-    "device_description",
     "fold_edit",
     "layer_shapes",
-    "pick_device",
     "resample_mask",
     "to_uint8",
     "z_from_seed",

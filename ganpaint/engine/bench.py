@@ -20,11 +20,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ganpaint.core.devices import describe_device, pick_device
 from ganpaint.core.seeds import z_from_seed
 from ganpaint.engine.document import EditDocument, Stroke
 from ganpaint.engine.hooks import Trace
 from ganpaint.engine.intervention import apply_strokes
-from ganpaint.engine.renderer import Renderer, pick_device, to_uint8
+from ganpaint.engine.renderer import Renderer, to_uint8
 from ganpaint.models.progan import ProGANGenerator, progan_flops
 
 # Karras et al.'s LSUN widths (FACTS.md): 512 up to 32 px, then 256, 128, 64 at 256 px.
@@ -167,7 +168,7 @@ def run_bench(
     ceiling = matmul_ceiling(dev, dtype)
     gflop = progan_flops(gen.widths, gen.z_dim, after=layer) / 1e9
     result = {
-        "device": _describe_device(dev),
+        "device": describe_device(dev),
         "model": model_name,
         "layer": layer,
         "precision": renderer.precision,
@@ -186,14 +187,6 @@ def run_bench(
     result["optimised_over_floor"] = result["optimised"]["p50_ms"] / result["floor_ms"]
     result["dissect_samples_per_s"] = dissect_fn(dev) if dissect_fn is not None else None
     return result
-
-
-def _describe_device(dev: torch.device) -> str:
-    if dev.type == "cuda":
-        return f"cuda:{torch.cuda.get_device_name(dev)}"
-    if dev.type == "cpu":
-        return f"cpu:{torch.get_num_threads()} threads"
-    return dev.type
 
 
 def dissect_throughput(gen: ProGANGenerator, bundle, device: torch.device, samples: int) -> float:

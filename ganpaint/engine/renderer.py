@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ganpaint.core.devices import pick_device
 from ganpaint.core.seeds import z_from_seed
 from ganpaint.engine.compose import compose_edits, fold_edit, identity_affine
 from ganpaint.engine.document import DocumentSnapshot, Stroke
@@ -30,33 +31,6 @@ from ganpaint.engine.levels import UnitLevels
 from ganpaint.models.progan import ProGANGenerator, fused_for_inference
 
 PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
-
-
-def pick_device(preferred: str | None = None) -> torch.device:
-    """``preferred`` if given, else CUDA, then Apple MPS, then CPU."""
-    if preferred:
-        try:
-            dev = torch.device(preferred)
-        except RuntimeError:
-            raise ValueError(f"unknown device {preferred!r} (use cpu, cuda or mps)") from None
-        if dev.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError("CUDA was asked for but no CUDA device is available")
-        if dev.type == "mps" and not torch.backends.mps.is_available():
-            raise ValueError("MPS was asked for but is not available")
-        return dev
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
-
-
-def device_description(device: torch.device) -> str:
-    if device.type == "cuda":
-        return f"cuda ({torch.cuda.get_device_name(device)})"
-    if device.type == "cpu":
-        return f"cpu ({torch.get_num_threads()} threads)"
-    return device.type
 
 
 def render_threads() -> int:

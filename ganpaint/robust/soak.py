@@ -198,8 +198,9 @@ def run_soak(
 def _run(strokes, model, device, seed, sample_every, progress, threads) -> SoakReport:
     import torch
 
+    from ganpaint.core.devices import describe_device
     from ganpaint.engine.document import EditDocument, Stroke
-    from ganpaint.engine.renderer import Renderer, device_description, render_threads
+    from ganpaint.engine.renderer import Renderer, render_threads
     from ganpaint.models.bundle import load_bundle
 
     gc.collect()
@@ -219,7 +220,7 @@ def _run(strokes, model, device, seed, sample_every, progress, threads) -> SoakR
     renderer = Renderer(gen, device, dissection)
     if renderer.device.type == "cpu":
         torch.set_num_threads(threads or render_threads())
-    report = SoakReport(name, device_description(renderer.device), strokes)
+    report = SoakReport(name, describe_device(renderer.device), strokes)
     report.rss_before_mb = before
     rng = random.Random(f"ganpaint-soak/{seed}")
     side = gen.resolution

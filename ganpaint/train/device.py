@@ -1,4 +1,5 @@
-"""Device choice and mixed-precision guards shared by the training loops.
+"""Backend settings and mixed-precision guards shared by the training loops (the device
+itself is chosen by :func:`ganpaint.core.devices.pick_device`).
 
 bf16 autocast is used only on CUDA, and only after a small forward/backward under autocast
 has run and given finite numbers; anything else trains in float32.
@@ -7,48 +8,8 @@ has run and given finite numbers; anything else trains in float32.
 from __future__ import annotations
 
 import contextlib
-import os
-import platform
 
 import torch
-
-from ganpaint.core.errors import GanpaintError
-
-
-def pick_device(name: str | torch.device | None = None) -> torch.device:
-    """``None``/``"auto"`` -> CUDA when available, else CPU; a named device must exist."""
-    if isinstance(name, torch.device):
-        return name
-    if name in (None, "", "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError as exc:
-        raise GanpaintError(f"unknown device {name!r} ({exc})") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise GanpaintError("device 'cuda' requested but CUDA is not available")
-    if device.type == "mps" and not torch.backends.mps.is_available():
-        raise GanpaintError("device 'mps' requested but MPS is not available")
-    return device
-
-
-def describe_device(device: torch.device) -> str:
-    """A human-readable hardware description for training cards."""
-    if device.type == "cuda":
-        try:
-            return torch.cuda.get_device_name(device)
-        except Exception:  # noqa: BLE001 - a description must never fail a run
-            return "CUDA device"
-    cpu = platform.processor() or platform.machine() or "CPU"
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return f"{cpu} ({os.cpu_count()} logical cores, {torch.get_num_threads()} torch threads)"
 
 
 def setup_backend(device: torch.device) -> None:

@@ -17,9 +17,8 @@ from __future__ import annotations
 import copy
 import json
 import math
-import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ganpaint.core.devices import describe_device, pick_device
 from ganpaint.core.errors import GanpaintError
+from ganpaint.core.files import atomic_write
+from ganpaint.core.seeds import zs_from_seeds
 from ganpaint.models.checkpoint import save_generator
 from ganpaint.models.progan import ProGANGenerator
 from ganpaint.train.configs import GANConfig, get_config
@@ -35,8 +37,6 @@ from ganpaint.train.data import GAN_TRAIN_SEED, float_to_uint8, random_flip, ren
 from ganpaint.train.device import (
     autocast,
     bf16_autocast_works,
-    describe_device,
-    pick_device,
     setup_backend,
     synchronize,
 )
@@ -49,16 +49,6 @@ SAMPLE_SEEDS = range(64)
 _ARCH_FIELDS = ("resolution", "g_widths", "z_dim", "d_widths")
 
 Log = Callable[[str], None]
-
-
-def z_for_seeds(seeds: Iterable[int], z_dim: int) -> torch.Tensor:
-    """Latents (N, z_dim): row i is ``RandomState(seeds[i]).standard_normal(z_dim)`` (float32),
-    the same vectors as ``ganpaint.core.seeds.zs_from_seeds`` (``train`` does not import
-    the engine)."""
-    rows = [np.random.RandomState(int(s)).standard_normal(int(z_dim)) for s in seeds]
-    if not rows:
-        return torch.zeros((0, int(z_dim)))
-    return torch.from_numpy(np.stack(rows).astype(np.float32))
 
 
 def _to_cpu(obj: Any) -> Any:
@@ -137,7 +127,7 @@ class GANTrainer:
         self.images_seen = 0
         self.train_seconds = 0.0
         self.events: list[str] = []
-        self.fixed_z = z_for_seeds(SAMPLE_SEEDS, cfg.z_dim)
+        self.fixed_z = zs_from_seeds(SAMPLE_SEEDS, cfg.z_dim)
         self.use_bf16 = bf16_autocast_works(dev)
         self.data: torch.Tensor | None = None
         self._perm: torch.Tensor | None = None
@@ -188,9 +178,8 @@ class GANTrainer:
         """Write the checkpoint atomically (temporary file, then rename)."""
         start = time.perf_counter()
         path = Path(path) if path is not None else self.checkpoint_path
-        tmp = path.with_name(path.name + ".tmp")
-        torch.save(self.state_dict(), tmp)
-        os.replace(tmp, path)
+        state = self.state_dict()
+        atomic_write(path, lambda f: torch.save(state, f))
         self._checkpoint_seconds = time.perf_counter() - start
         return path
 
@@ -516,7 +505,7 @@ class GANTrainer:
             "wall_s": round(loop_seconds, 2),
             "train_seconds_total": round(self.train_seconds, 2),
             "img_s": round(images / loop_seconds, 2) if loop_seconds > 0 else 0.0,
-            "device": describe_device(dev),
+            "device": describe_device(dev, hardware=True),
             "bf16": self.use_bf16,
             "stop_reason": stop_reason,
             "dataset_size": len(self.data),

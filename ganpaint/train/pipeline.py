@@ -47,6 +47,7 @@ from typing import Any
 
 import torch
 
+from ganpaint.core.devices import pick_device
 from ganpaint.core.errors import GanpaintError
 from ganpaint.models.progan import ProGANGenerator, progan_flops
 from ganpaint.models.segmenter import DEFAULT_DECODER, DEFAULT_ENCODER, Segmenter
@@ -291,8 +292,7 @@ def run_pipeline(
     work.mkdir(parents=True, exist_ok=True)
     log = Logger(out / "pipeline.log", clock)
     cores = int(workers or os.cpu_count() or 1)
-    if device in (None, "", "auto"):
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = str(pick_device(device))
     dev_type = torch.device(device).type
     plan = make_plan(cfg, time_budget_s, dev_type, cores)
     if eval_samples is not None:
@@ -621,9 +621,9 @@ def export_bundle(
 ) -> dict[str, Any]:
     """Write generator.safetensors (float16), segmenter.safetensors and bundle.json with
     the training card; reopen the bundle to check it. Returns the summary fields."""
+    from ganpaint.core.devices import describe_device
     from ganpaint.models.bundle import load_bundle, write_bundle_json
     from ganpaint.models.segmenter import save_segmenter
-    from ganpaint.train.device import describe_device
 
     gen = trainer.export_generator()
     gen_path = bundle_dir / "generator.safetensors"
@@ -638,7 +638,7 @@ def export_bundle(
         seg_config["miou"] = seg_metrics.get("miou")
     elif seg_path.exists():
         seg_path.unlink()
-    hardware = describe_device(torch.device(device))
+    hardware = describe_device(device, hardware=True)
     card = {
         "config": cfg.to_dict(),
         "steps": trainer.step,

@@ -21,11 +21,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from ganpaint.core.devices import describe_device, pick_device
+from ganpaint.core.seeds import zs_from_seeds
 from ganpaint.models.progan import ProGANGenerator
 from ganpaint.models.segmenter import Segmenter, segment_features
 from ganpaint.train.data import EVAL_SEED, concepts, float_to_uint8, render_scenes
-from ganpaint.train.device import describe_device, pick_device
-from ganpaint.train.gan import z_for_seeds
 from ganpaint.train.segmenter import confusion_matrix, iou_from_confusion
 
 Log = Callable[[str], None]
@@ -60,7 +60,7 @@ def generate_images(
     generator: ProGANGenerator, seeds: range | list[int], device: torch.device, batch: int = 50
 ) -> torch.Tensor:
     """uint8 (N, R, R, 3) on the CPU: the generator's images for z from each seed."""
-    z = z_for_seeds(seeds, generator.z_dim)
+    z = zs_from_seeds(seeds, generator.z_dim)
     out = []
     for i in range(0, len(z), batch):
         out.append(float_to_uint8(generator(z[i : i + batch].to(device))).cpu())
@@ -133,7 +133,7 @@ def evaluate_gan(
     result = {
         "n": n,
         "resolution": res,
-        "device": describe_device(dev),
+        "device": describe_device(dev, hardware=True),
         "concepts": names,
         "pixel_share": {
             names[i]: {

@@ -31,6 +31,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ganpaint.core.devices import describe_device, pick_device
 from ganpaint.models.segmenter import (
     DEFAULT_DECODER,
     DEFAULT_ENCODER,
@@ -47,8 +48,6 @@ from ganpaint.train.data import (
 from ganpaint.train.device import (
     autocast,
     bf16_autocast_works,
-    describe_device,
-    pick_device,
     setup_backend,
     synchronize,
 )
@@ -334,7 +333,7 @@ def train_segmenter(
         "train_s": round(train_s, 2),
         "img_s": round(seen / train_s, 1) if train_s > 0 else 0.0,
         "final_loss": round(last_loss, 5) if math.isfinite(last_loss) else None,
-        "device": describe_device(dev),
+        "device": describe_device(dev, hardware=True),
         "bf16": use_bf16,
         "seeds": {"train_start": SEGMENTER_TRAIN_SEED, "heldout_start": HELDOUT_SEED},
     }

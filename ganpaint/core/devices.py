@@ -1,0 +1,79 @@
+"""Which torch device to run on, and how to name it to a person.
+
+One rule for the whole program: a named device is used if it exists (else a
+:class:`~ganpaint.core.errors.DeviceError` naming it); with no name, CUDA, then Apple MPS,
+then the CPU. :func:`describe_device` gives the short form the status bar and benchmarks
+print, or with ``hardware=True`` the long form a training card records.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+
+import torch
+
+from ganpaint.core.errors import DeviceError
+
+AUTO = (None, "", "auto")
+
+
+def available_devices() -> tuple[str, ...]:
+    """The device types usable here, CPU first (``("cpu", "cuda")`` on a CUDA machine)."""
+    found = ["cpu"]
+    if torch.cuda.is_available():
+        found.append("cuda")
+    if torch.backends.mps.is_available():
+        found.append("mps")
+    return tuple(found)
+
+
+def pick_device(name: str | torch.device | None = None) -> torch.device:
+    """``name`` if given and present; ``None``/``""``/``"auto"``: CUDA, then MPS, then CPU."""
+    if isinstance(name, torch.device):
+        device = name
+    elif name in AUTO:
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    else:
+        try:
+            device = torch.device(str(name))
+        except RuntimeError:
+            raise DeviceError(f"unknown device {name!r} (use cpu, cuda or mps)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise DeviceError("CUDA was asked for but no CUDA device is available")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise DeviceError("MPS was asked for but is not available")
+    return device
+
+
+def describe_device(device: torch.device | str, *, hardware: bool = False) -> str:
+    """``"cuda (NVIDIA H100 …)"``, ``"cpu (4 threads)"`` or ``"mps"``; with ``hardware`` the
+    processor's model name and core count as well (for training cards). Never raises."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        try:
+            return f"cuda ({torch.cuda.get_device_name(device)})"
+        except Exception:  # noqa: BLE001 - a description must never fail a run
+            return "cuda"
+    if device.type != "cpu":
+        return device.type
+    threads = torch.get_num_threads()
+    if not hardware:
+        return f"cpu ({threads} threads)"
+    return f"{_cpu_name()} ({os.cpu_count()} logical cores, {threads} torch threads)"
+
+
+def _cpu_name() -> str:
+    name = platform.processor() or platform.machine() or "CPU"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return name
