@@ -157,12 +157,9 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def _progress_factory(enabled: bool):
-    from ganpaint.cli.progress import Progress
+    from ganpaint.core.progress import bar_factory
 
-    def make(desc: str, total: int) -> Progress:
-        return Progress(total, desc, enabled=None if enabled else False)
-
-    return make
+    return bar_factory(None if enabled else False)
 
 
 def _check_positive(**values: int) -> None:
@@ -285,7 +282,7 @@ def _best_threshold(args, bundle, doc, seg_fn, seg_id, concepts, options, device
     """Best-threshold IoU (GAN Dissection's per unit-concept threshold), cached."""
     import torch
 
-    from ganpaint.cli.progress import Progress
+    from ganpaint.core.progress import progress_bar
     from ganpaint.dissect.bestiou import DEFAULT_QUANTILES, apply_best_iou, best_threshold_iou
     from ganpaint.dissect.cache import ResultCache, default_cache_dir
     from ganpaint.dissect.pipeline import generator_id
@@ -312,7 +309,7 @@ def _best_threshold(args, bundle, doc, seg_fn, seg_id, concepts, options, device
             cols = [info["quantiles"].index(q) for q in DEFAULT_QUANTILES]
             thresholds[layer] = levels[:, cols]
         show = not args.quiet
-        bar = Progress(options.samples, "IoU, best threshold", enabled=show and None)
+        bar = progress_bar("IoU, best threshold", options.samples, None if show else False)
         results = best_threshold_iou(
             bundle.generator.to(device),
             seg_fn,

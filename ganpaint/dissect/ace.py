@@ -36,8 +36,8 @@ from typing import Protocol
 import torch
 import torch.nn.functional as F
 
+from ganpaint.core.progress import ProgressFactory, no_progress
 from ganpaint.dissect.causal import AblationPool
-from ganpaint.dissect.dissect import ProgressFactory, no_progress
 from ganpaint.dissect.distributed import Dist
 from ganpaint.dissect.evaluate import insertion_squares
 

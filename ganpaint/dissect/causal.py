@@ -26,13 +26,12 @@ from dataclasses import asdict, dataclass
 
 import torch
 
+from ganpaint.core.progress import ProgressFactory, no_progress
 from ganpaint.dissect.dissect import (
-    ProgressFactory,
     SegmentFn,
     batches,
     forward_layers,
     latents,
-    no_progress,
     ordered_layers,
     prepare_generator,
 )

@@ -24,11 +24,11 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import torch
 import torch.nn.functional as F
 
+from ganpaint.core.progress import ProgressFactory, no_progress
 from ganpaint.core.seeds import zs_from_seeds
 from ganpaint.dissect.cache import ResultCache
 from ganpaint.dissect.distributed import Dist, shard
@@ -47,28 +47,6 @@ IOU_RANK_LENGTH = 50
 
 SegmentFn = Callable[[torch.Tensor], torch.Tensor]
 """Images (N, 3, H, W) in [-1, 1] -> labels long (N, H, W); values outside [0, K) are ignored."""
-
-
-class ProgressLike(Protocol):
-    def update(self, n: int = 1) -> None: ...
-
-    def close(self) -> None: ...
-
-
-ProgressFactory = Callable[[str, int], ProgressLike]
-
-
-class _Silent:
-    def update(self, n: int = 1) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def no_progress(desc: str, total: int) -> ProgressLike:
-    """A progress factory that shows nothing."""
-    return _Silent()
 
 
 # -- generating --------------------------------------------------------------------------

@@ -28,12 +28,11 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from ganpaint.core.progress import ProgressFactory, no_progress
 from ganpaint.dissect.dissect import (
-    ProgressFactory,
     SegmentFn,
     batches,
     latents,
-    no_progress,
     prepare_generator,
 )
 from ganpaint.engine.intervention import UnitEdit, apply_edit

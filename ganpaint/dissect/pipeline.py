@@ -18,6 +18,7 @@ import torch
 
 from ganpaint.core.errors import BundleError, GanpaintError
 from ganpaint.core.files import atomic_write_text
+from ganpaint.core.progress import ProgressFactory, no_progress
 from ganpaint.dissect.ace import AceOptions, ace_rankings
 from ganpaint.dissect.cache import ResultCache
 from ganpaint.dissect.causal import AblationPool, CausalOptions, causal_rankings
@@ -26,11 +27,9 @@ from ganpaint.dissect.dissect import (
     DISSECTION_VERSION,
     IOU_CUTOFF,
     DissectOptions,
-    ProgressFactory,
     SegmentFn,
     dissect_layers,
     layer_summary,
-    no_progress,
     prepare_generator,
 )
 from ganpaint.dissect.distributed import Dist

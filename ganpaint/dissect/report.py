@@ -18,13 +18,12 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
+from ganpaint.core.progress import ProgressFactory, no_progress
 from ganpaint.dissect.dissect import (
     IOU_CUTOFF,
-    ProgressFactory,
     batches,
     forward_layers,
     latents,
-    no_progress,
     ordered_layers,
     prepare_generator,
     upsample_maps,
