@@ -191,6 +191,32 @@ def _temps(folder: Path) -> list[Path]:
     return sorted(folder.glob(".*.tmp"))
 
 
+class _StepFile:
+    """The file object ``os.fdopen`` returns during a save, with its writes as steps."""
+
+    def __init__(self, f, steps: _Steps):
+        self.f, self.steps = f, steps
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return self.f.__exit__(*exc)
+
+    def fileno(self):
+        return self.f.fileno()
+
+    def write(self, text):
+        half = len(text) // 2
+        self.f.write(text[:half])  # a part reaches the file before the failure
+        self.steps.step("write")
+        return self.f.write(text[half:])
+
+    def flush(self):
+        self.steps.step("flush")
+        return self.f.flush()
+
+
 class _Steps:
     """Wraps the calls an atomic save makes; raises ``error`` at call number ``fail_at``."""
 
@@ -204,47 +230,22 @@ class _Steps:
         if self.fail_at is not None and len(self.calls) - 1 == self.fail_at:
             raise self.error
 
+    def _wrap(self, name: str, real):
+        def call(*args, **kwargs):
+            self.step(name)
+            out = real(*args, **kwargs)
+            return _StepFile(out, self) if name == "fdopen" else out
+
+        return call
+
     @contextlib.contextmanager
     def active(self):
-        real = {n: getattr(os, n) for n in ("open", "fdopen", "fchmod", "fsync", "replace")}
-        steps = self
-
-        class File:
-            def __init__(self, f):
-                self.f = f
-
-            def __enter__(self):
-                return self
-
-            def __exit__(self, *exc):
-                return self.f.__exit__(*exc)
-
-            def fileno(self):
-                return self.f.fileno()
-
-            def write(self, text):
-                half = len(text) // 2
-                self.f.write(text[:half])  # a part reaches the file before the failure
-                steps.step("write")
-                return self.f.write(text[half:])
-
-            def flush(self):
-                steps.step("flush")
-                return self.f.flush()
-
-        def wrap(name):
-            def call(*args, **kwargs):
-                steps.step(name)
-                out = real[name](*args, **kwargs)
-                return File(out) if name == "fdopen" else out
-
-            return call
-
+        names = [n for n in ("open", "fdopen", "fchmod", "fsync", "replace") if hasattr(os, n)]
         with contextlib.ExitStack() as stack:
-            for name in real:
-                if name == "fchmod" and not hasattr(os, "fchmod"):
-                    continue
-                stack.enter_context(mock.patch.object(os, name, wrap(name)))
+            for name in names:
+                stack.enter_context(
+                    mock.patch.object(os, name, self._wrap(name, getattr(os, name)))
+                )
             yield self
 
 
@@ -321,8 +322,9 @@ def test_save_killed_at_random_moments_leaves_old_or_new(tmp_path):
     rng = random.Random(0)
     kills = 0
     mid_write = 0  # kills that left a temporary file: the save was between open and rename
+    # At least 10 kills however slow the machine; up to 40 while there is time.
     deadline = time.monotonic() + 25
-    while kills < 40 and time.monotonic() < deadline:
+    while kills < 40 and (kills < 10 or time.monotonic() < deadline):
         pid = os.fork()
         if pid == 0:
             _kill_loop(path, a, b)
