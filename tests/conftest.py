@@ -99,3 +99,15 @@ def wait_for_frame(qtbot, window, timeout: int = 10_000) -> None:
 @pytest.fixture
 def frame_waiter(qtbot):
     return lambda window, timeout=10_000: wait_for_frame(qtbot, window, timeout)
+
+
+QT_FIXTURES = frozenset({"qtbot", "qapp", "app_settings"})
+
+
+def pytest_collection_modifyitems(items):
+    """Mark every test that needs Qt (a Qt fixture, directly or through another fixture) as
+    ``gui``, so ``-m "not gui"`` runs the headless tests only; a test that starts Qt some
+    other way carries ``@pytest.mark.gui`` itself."""
+    for item in items:
+        if QT_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.gui)

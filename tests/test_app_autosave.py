@@ -42,6 +42,7 @@ CHILD = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
 def test_killed_session_is_restored(make_window, qtbot, frame_waiter, demo_bundle, tmp_path):
     script = tmp_path / "child.py"

@@ -4,6 +4,7 @@ and a model file that is not a generator leaves the open model in place."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 from PySide6.QtGui import QGuiApplication
@@ -124,6 +125,8 @@ def test_opening_another_model_and_about_box(make_window, qtbot, bare_generator)
     assert str(bare_generator.resolve()) in w.prefs.recent("models")
 
 
+@pytest.mark.slow
+@pytest.mark.gui
 def test_run_app_reaches_a_first_frame_in_a_fresh_process(demo_bundle, capsys):
     from ganpaint.app.startup_time import measure
 

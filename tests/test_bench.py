@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import torch
 
 from ganpaint.cli import main
 from ganpaint.models import ProGANGenerator, save_generator
 
 
+@pytest.mark.slow
 def test_bench_json_smoke(tmp_path, capsys):
     torch.manual_seed(0)
     path = tmp_path / "tiny.safetensors"

@@ -92,6 +92,7 @@ def test_concept_roundtrip_dict():
     assert CustomConcept.from_dict(c.to_dict()).units == [3, 1]
 
 
+@pytest.mark.slow
 def test_marked_ground_truth_matches_full_dissection():
     """Marking a concept's segmented region on 5 samples finds at least half of the units
     that the full dissection ranks top 10 for it."""

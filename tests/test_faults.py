@@ -314,6 +314,7 @@ def _kill_loop(path: Path, a: EditDocument, b: EditDocument) -> None:
         os._exit(0)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork and SIGKILL")
 def test_save_killed_at_random_moments_leaves_old_or_new(tmp_path):
     path = tmp_path / "p.ganpaint"

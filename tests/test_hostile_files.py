@@ -114,6 +114,7 @@ def test_payloads_are_live(corpus, kind):
         case.marker.unlink(missing_ok=True)
 
 
+@pytest.mark.slow
 def test_zip_payload_is_live_under_unsafe_torch_load(corpus):
     case = corpus["payload-os-system-value-zip"]
     code = "import sys, torch; torch.load(sys.argv[1], weights_only=False)"
@@ -174,6 +175,7 @@ print(json.dumps({"base_mb": base, "cases": cases}))
 """
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(os.name != "posix", reason="peak RSS through the resource module")
 def test_absurd_declarations_keep_memory_bounded(corpus, tmp_path):
     """Files declaring 10^12 elements, 4 GB of stride-0 views, a 256 MiB deflate bomb…:

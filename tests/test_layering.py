@@ -52,6 +52,7 @@ def _modules() -> list[str]:
     return names
 
 
+@pytest.mark.slow
 def test_no_qt_outside_app():
     names = _modules()
     assert "ganpaint.engine.renderer" in names and "ganpaint.cli" in names

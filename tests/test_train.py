@@ -439,6 +439,7 @@ def test_cli_train_gan_unknown_config_is_a_user_error(capsys):
     assert "unknown training config" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_pipeline_falls_back_when_the_segmenter_job_fails(
     tmp_path, fake_scenes, monkeypatch, fake_clock
 ):
