@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ganpaint.app import theme
+from ganpaint.app.views import theme
 from ganpaint.core.seeds import MAX_SEED
 from ganpaint.engine.document import EditDocument
 

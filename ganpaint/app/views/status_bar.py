@@ -9,7 +9,7 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QPushButton, QStatusBar
 
-from ganpaint.app import theme
+from ganpaint.app.views import theme
 
 
 class StatusBar(QStatusBar):

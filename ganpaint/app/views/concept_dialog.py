@@ -1,7 +1,7 @@
 """The "New Concept" dialog: mark a concept on a few samples, see its units, save a brush.
 
-The dialog shows the samples of a :class:`~ganpaint.app.concept_draft.ConceptDraft` as
-:class:`~ganpaint.app.mark_tile.SampleCard` tiles to paint on, and beside them the name,
+The dialog shows the samples of a :class:`~ganpaint.app.state.concept_draft.ConceptDraft` as
+:class:`~ganpaint.app.views.mark_tile.SampleCard` tiles to paint on, and beside them the name,
 icon and layer of the new concept and the layer's units ranked against the marks. The
 images and the ranking come from the render worker (``ThumbJob``, ``ConceptJob``): after
 every change to the marks the dialog submits a fresh ranking job, which replaces any not yet
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import re
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QRegularExpression, QSize, Qt
@@ -38,48 +37,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ganpaint.app import theme
-from ganpaint.app.concept_draft import MAX_SAMPLES, MIN_SAMPLES, ConceptDraft
-from ganpaint.app.concepts import CATALOGUE, concept_style
-from ganpaint.app.imaging import qimage_rgb
-from ganpaint.app.mark_tile import SampleCard
-from ganpaint.app.worker import ConceptJob, ConceptResult, RenderWorker, ThumbJob, ThumbResult
+from ganpaint.app.state.concept_draft import MAX_SAMPLES, MIN_SAMPLES, ConceptDraft
+from ganpaint.app.state.concept_library import NAME_PATTERN, name_problem
+from ganpaint.app.state.concepts import CATALOGUE, concept_style
+from ganpaint.app.views import theme
+from ganpaint.app.views.concept_dialog_style import ICONS, STYLE
+from ganpaint.app.views.imaging import qimage_rgb
+from ganpaint.app.views.mark_tile import SampleCard
+from ganpaint.app.views.worker import ConceptJob, ConceptResult, RenderWorker, ThumbJob, ThumbResult
 
-NAME_PATTERN = r"[\w][\w \-]{0,39}"  # what ganpaint.dissect.custom accepts
 COLUMNS = 3
 SHOWN_UNITS = 12
-ICONS: tuple[tuple[str, str], ...] = (
-    ("mdi.brush", "Brush"), ("mdi.star", "Star"), ("mdi.flower", "Flower"),
-    ("mdi.leaf", "Leaf"), ("mdi.pine-tree", "Pine"), ("mdi.cactus", "Cactus"),
-    ("mdi.water", "Water"), ("mdi.waves", "Waves"), ("mdi.fire", "Fire"),
-    ("mdi.snowflake", "Snow"), ("mdi.cloud", "Cloud"), ("mdi.weather-night", "Night"),
-    ("mdi.weather-lightning", "Lightning"), ("mdi.home", "House"), ("mdi.castle", "Castle"),
-    ("mdi.church", "Church"), ("mdi.pillar", "Pillar"), ("mdi.bridge", "Bridge"),
-    ("mdi.stairs", "Stairs"), ("mdi.window-open-variant", "Window"), ("mdi.lamp", "Lamp"),
-    ("mdi.lightbulb", "Light"), ("mdi.fountain", "Fountain"),
-    ("mdi.lighthouse", "Lighthouse"), ("mdi.flag", "Flag"), ("mdi.sign-direction", "Sign"),
-    ("mdi.car", "Car"), ("mdi.sail-boat", "Boat"), ("mdi.bird", "Bird"),
-    ("mdi.dog", "Animal"), ("mdi.texture", "Texture"), ("mdi.diamond-stone", "Gem"),
-    ("mdi.heart", "Heart"), ("mdi.palette", "Palette"), ("mdi.shape", "Shape"),
-)  # fmt: skip
-STYLE = """
-#conceptDialog { background: #1f2125; }
-#dialogTitle { font-size: 14pt; font-weight: 600; color: #e6e8ec; }
-#sectionTitle { color: #8b9099; font-weight: 600; letter-spacing: 1px; }
-#samplesArea, #samplesArea > QWidget > QWidget { background: transparent; border: none; }
-#sampleCard { background: #17181b; border: 1px solid #2b2e34; border-radius: 8px; }
-#sampleCard:hover { border-color: #3b5f91; }
-#sampleTitle { color: #d7dae0; font-weight: 600; }
-#sampleState { color: #8b9099; font-size: 9pt; }
-#sampleState[marked="true"] { color: #7fc97f; }
-#sidePanel { background: #26292e; border: 1px solid #2b2e34; border-radius: 8px; }
-#rankStatus { color: #8b9099; }
-#rankStatus[error="true"] { color: #ff8a75; }
-#nameNote { color: #e0b060; }
-#previewName { font-size: 12pt; font-weight: 600; color: #e6e8ec; }
-#previewName[empty="true"] { color: #5c616b; }
-#unitTable { background: #17181b; }
-"""
 
 
 class ConceptDialog(QDialog):
@@ -485,13 +453,9 @@ class ConceptDialog(QDialog):
 
     def problem(self) -> str | None:
         """Why the concept cannot be saved yet (None when it can)."""
-        name = self.name()
-        if not name:
-            return "Give the concept a name."
-        if not re.fullmatch(NAME_PATTERN, name):
-            return "Use letters, digits, spaces, - or _ in the name."
-        if name in self.reserved:
-            return f"“{name}” is already a concept of this model."
+        problem = name_problem(self.name(), self.reserved)
+        if problem is not None:
+            return problem
         if not self.draft.can_rank:
             return "Mark the concept on at least one sample."
         if not self.draft.current:

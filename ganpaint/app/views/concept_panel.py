@@ -7,7 +7,7 @@ knows it) with check boxes: checked units make a custom brush, which is how a mo
 no dissection is painted. Concepts the user taught ("New Concept…") sit in a "Custom" group
 and paint like the others; their context menu exports or deletes them. Below: units per
 stroke, ranking, strength and insert level. The panel writes to a
-:class:`~ganpaint.app.tool.BrushSettings` and listens to it.
+:class:`~ganpaint.app.state.tool.BrushSettings` and listens to it.
 """
 
 from __future__ import annotations
@@ -35,9 +35,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ganpaint.app import theme
-from ganpaint.app.concepts import ConceptInfo, UnitInfo, concept_style
-from ganpaint.app.tool import CUSTOM, BrushSettings
+from ganpaint.app.state.concept_library import brush_units
+from ganpaint.app.state.concepts import ConceptInfo, UnitInfo, concept_style
+from ganpaint.app.state.tool import CUSTOM, BrushSettings
+from ganpaint.app.views import theme
 
 ROLE = Qt.UserRole + 1  # ("concept", name) or ("unit", unit, concept)
 
@@ -211,11 +212,7 @@ class ConceptPanel(QWidget):
 
     def brush_units(self) -> tuple[int, ...]:
         """The units the next stroke will set."""
-        b = self.brush
-        if b.concept == CUSTOM:
-            return b.custom_units
-        c = self.concept(b.concept)
-        return c.units(b.ranking, b.unit_count, b.action) if c else ()
+        return brush_units(self.brush, self.concept(self.brush.concept))
 
     def brush_color(self) -> str:
         if self.brush.concept in (None, CUSTOM):

@@ -2,7 +2,7 @@
 
 Large concept buttons (icon and name) for picking what to paint, the draw/remove switch,
 undo, reset, a new scene, compare and the way out. It writes the chosen concept to the
-:class:`~ganpaint.app.tool.BrushSettings` and follows it.
+:class:`~ganpaint.app.state.tool.BrushSettings` and follows it.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ganpaint.app import theme
-from ganpaint.app.concepts import ConceptInfo
-from ganpaint.app.tool import BrushSettings
+from ganpaint.app.state.concepts import ConceptInfo
+from ganpaint.app.state.tool import BrushSettings
+from ganpaint.app.views import theme
 
 ACTIONS = ("tool.draw", "tool.remove", "-", "edit.undo", "edit.reset", "scene.new",
            "view.compare", "-", "view.exit_presentation")  # fmt: skip

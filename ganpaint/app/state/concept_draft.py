@@ -5,7 +5,7 @@ each; an unmarked sample says "the concept is not here"), the edit layer, and th
 ranking of the layer's units that came back for it. Every change to the marks, samples or
 layer bumps :attr:`ConceptDraft.revision` and notifies listeners; a ranking is *current*
 when it was made from the current revision. Marks are painted with the app's brush
-(:class:`~ganpaint.app.brush.StrokeMask`): drawing takes the maximum, erasing cuts out.
+(:class:`~ganpaint.app.state.brush.StrokeMask`): drawing takes the maximum, erasing cuts out.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ganpaint.app.brush import StrokeMask
+from ganpaint.app.state.brush import StrokeMask
 
 MIN_SAMPLES = 3
 MAX_SAMPLES = 10

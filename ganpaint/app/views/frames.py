@@ -16,12 +16,12 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
-from ganpaint.app import theme
-from ganpaint.app.canvas import PaintCanvas
-from ganpaint.app.concepts import concept_style
-from ganpaint.app.imaging import mask_overlay, qimage_rgb, qimage_rgba
-from ganpaint.app.tool import CUSTOM
-from ganpaint.app.worker import FrameJob, FrameResult, RenderWorker
+from ganpaint.app.state.concepts import concept_style
+from ganpaint.app.state.tool import CUSTOM
+from ganpaint.app.views import theme
+from ganpaint.app.views.canvas import PaintCanvas
+from ganpaint.app.views.imaging import mask_overlay, qimage_rgb, qimage_rgba
+from ganpaint.app.views.worker import FrameJob, FrameResult, RenderWorker
 from ganpaint.engine.document import DocumentSnapshot, EditDocument
 
 RENDER_KINDS = ("strokes", "preview", "seed", "layer", "loaded")

@@ -1,5 +1,5 @@
 """Measure the time from launching the app to its first image:
-``python -m ganpaint.app.startup_time [--model PATH] [--runs N]``.
+``python -m ganpaint.devtools.startup_time [--model PATH] [--runs N]``.
 
 Each run starts a fresh process ``run_app(model, startup_time=True)`` (offscreen unless a
 display is set), which quits at its first rendered frame; the wall time from spawning the
@@ -54,7 +54,7 @@ def measure(model: Path, runs: int = 3) -> list[float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ganpaint.app.startup_time")
+    parser = argparse.ArgumentParser(prog="python -m ganpaint.devtools.startup_time")
     parser.add_argument("--model", help="model bundle or generator file")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args(argv)
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
 
             model = default_bundle_path()
             if not (model / "bundle.json").is_file():
-                from ganpaint.app.demo_bundle import make_demo_bundle
+                from ganpaint.devtools.demo_bundle import make_demo_bundle
 
                 model = make_demo_bundle(Path(work) / "demo128", (256, 256, 256, 128, 64, 32), 512)
         totals = measure(model, args.runs)

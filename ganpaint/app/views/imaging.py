@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image
 from PySide6.QtGui import QColor, QImage
 
-from ganpaint.app.theme import HEAT_COLORS
+from ganpaint.app.views.theme import HEAT_COLORS
 
 
 def qimage_rgb(array: np.ndarray) -> QImage:

@@ -1,7 +1,7 @@
 """Brush input to document strokes: the live preview while dragging, one undo step on release.
 
 :class:`PaintController` listens to the canvas. On press it starts a
-:class:`~ganpaint.app.brush.StrokeMask` at the generator's resolution; every move grows the
+:class:`~ganpaint.app.state.brush.StrokeMask` at the generator's resolution; every move grows the
 mask and replaces the document's *preview* stroke (a new revision, which the render worker
 picks up latest-wins); release commits the stroke with ``add_stroke``. What the stroke
 paints (concept, units, colour) comes from a ``template`` callable the window provides.
@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Signal
 
-from ganpaint.app.brush import StrokeMask
-from ganpaint.app.canvas import PaintCanvas
-from ganpaint.app.imaging import mask_overlay, qimage_rgba
-from ganpaint.app.tool import BrushSettings
+from ganpaint.app.state.brush import StrokeMask
+from ganpaint.app.state.tool import BrushSettings
+from ganpaint.app.views.canvas import PaintCanvas
+from ganpaint.app.views.imaging import mask_overlay, qimage_rgba
 from ganpaint.engine.document import EditDocument, Stroke
 
 

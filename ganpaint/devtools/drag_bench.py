@@ -1,5 +1,6 @@
-"""A scripted drag through the real app: ``python -m ganpaint.app.drag_bench [--model PATH]
-[--events 200] [--json]`` (also ``ganpaint drag-bench``).
+"""A scripted drag through the real app: ``python -m ganpaint.devtools.drag_bench [--model
+PATH] [--events 200] [--json]`` (also ``ganpaint drag-bench``, which :mod:`ganpaint.main`
+registers with :func:`register`).
 
 Opens the main window offscreen on the model (default: the bundled one), picks a concept
 (``tree`` when the model has it, else the first usable concept, else hand-picked units),
@@ -61,7 +62,7 @@ def _choose_brush(window) -> str:
     if name is not None:
         brush.update(concept=name, action="draw", size=0.06, hardness=0.6, strength=1.0)
         return f"{name} ({len(panel.brush_units())} units)"
-    from ganpaint.app.tool import CUSTOM
+    from ganpaint.app.state.tool import CUSTOM
 
     units = tuple(range(min(HAND_PICKED_UNITS, len(panel.units))))
     brush.update(custom_units=units, concept=CUSTOM, action="draw", size=0.06, hardness=0.6)
@@ -87,9 +88,9 @@ def run_drag_bench(
         if settings is None:
             from PySide6.QtCore import QSettings
 
-            from ganpaint.app import _application
+            from ganpaint.app.views.launch import application
 
-            _application()
+            application()
             settings = QSettings(str(Path(tmp) / "settings.ini"), QSettings.IniFormat)
         return _run(
             model, int(events), int(interval_ms), device, threads, settings,
@@ -105,7 +106,7 @@ def _run(model, events, interval_ms, device, threads, settings, data_dir, seed, 
     from PySide6.QtWidgets import QApplication
 
     from ganpaint.app import create_window
-    from ganpaint.app.screenshots import wait_until
+    from ganpaint.app.views.launch import wait_until
     from ganpaint.engine.renderer import Renderer, render_threads
 
     main_threads = torch.get_num_threads()
@@ -127,7 +128,7 @@ def _run(model, events, interval_ms, device, threads, settings, data_dir, seed, 
         if not wait_until(window.worker.is_idle, timeout_s):
             raise RuntimeError("the render worker did not settle")
         canvas, frames, doc, worker = window.canvas, window.frames, window.document, window.worker
-        side = window.bundle.generator.resolution
+        side = window.models.bundle.generator.resolution
         points = [canvas.from_image(x, y) for x, y in drag_path(side, events)]
 
         submitted_at: dict[int, float] = {}
@@ -185,7 +186,9 @@ def _run(model, events, interval_ms, device, threads, settings, data_dir, seed, 
         renderer = worker._renderer
         # The same image from a fresh renderer, with the worker's thread count (a different
         # count may change float sums in the last bit).
-        fresh = Renderer(window.bundle.generator, renderer.device, window.bundle.dissection)
+        fresh = Renderer(
+            window.models.bundle.generator, renderer.device, window.models.bundle.dissection
+        )
         torch.set_num_threads(worker.torch_threads or main_threads)
         try:
             reference = fresh.render(doc.snapshot())
@@ -197,14 +200,14 @@ def _run(model, events, interval_ms, device, threads, settings, data_dir, seed, 
             else None
         )
         return {
-            "model": window.bundle.name,
+            "model": window.models.bundle.name,
             "resolution": side,
             "layer": doc.layer,
             "brush": brush,
             "renderer": {
                 "path": f"{type(renderer).__module__}.{type(renderer).__qualname__}.render",
                 "is_engine_renderer": type(renderer).render is Renderer.render,
-                "device": window.device_text,
+                "device": window.models.device_text,
                 "precision": renderer.precision,
                 "cuda_graphs": renderer.use_graphs,
                 "channels_last": renderer.channels_last,
@@ -272,11 +275,33 @@ def format_report(r: dict) -> str:
     ])  # fmt: skip
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from ganpaint.cli.drag_cmd import add_arguments
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``drag-bench`` command (the program's entry point registers it)."""
+    p = sub.add_parser(
+        "drag-bench",
+        help="drag the brush across the real app window and report frames per second",
+        description="Open the app's main window offscreen, paint one scripted drag of "
+        "--events mouse moves with the render worker drawing concurrently, and report events "
+        "sent, frames rendered and shown, frames per second, requests submitted and "
+        "superseded, render times and whether the final frame is current. Figures are "
+        "measurements, not pass/fail checks.",
+    )
+    p.set_defaults(handler=run_from_args)
+    add_arguments(p)
 
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", help="bundle folder or checkpoint (default: the bundled model)")
+    p.add_argument("--events", type=int, default=200, help="mouse moves (default 200)")
+    p.add_argument("--interval-ms", type=int, default=8, help="ms between moves (default 8)")
+    p.add_argument("--device", default=None, help="cpu, cuda or mps (default: best available)")
+    p.add_argument("--threads", type=int, default=None, help="render threads (default: the app's)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m ganpaint.app.drag_bench", description=__doc__.split("\n\n")[1]
+        prog="python -m ganpaint.devtools.drag_bench", description=__doc__.split("\n\n")[1]
     )
     add_arguments(p)
     return p

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ganpaint.app.settings import Preferences
+from ganpaint.app.views.settings import Preferences
 
 PROJECT_FILTER = "GANPaint projects (*.ganpaint);;All files (*)"
 MODEL_FILTER = "Generators (*.pth *.pt *.safetensors bundle.json);;All files (*)"

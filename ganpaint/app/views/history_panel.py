@@ -23,10 +23,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ganpaint.app import theme
-from ganpaint.app.concepts import concept_style
-from ganpaint.app.imaging import qimage_rgba
-from ganpaint.app.tool import CUSTOM
+from ganpaint.app.state.concepts import concept_style
+from ganpaint.app.state.tool import CUSTOM
+from ganpaint.app.views import theme
+from ganpaint.app.views.imaging import qimage_rgba
 from ganpaint.engine.document import EditDocument, Stroke
 
 

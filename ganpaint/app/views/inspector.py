@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ganpaint.app import theme
+from ganpaint.app.views import theme
 
 PREVIEW = 180
 

@@ -1,7 +1,9 @@
 """Commands are data: one table of actions feeds the menus, the toolbar and the shortcuts.
 
 Each :class:`ActionSpec` names an id, text, icon, shortcut and a callback on the window
-(``callback(window)``, or ``callback(window, checked)`` for a checkable action). The
+(``callback(window)``, or ``callback(window, checked)`` for a checkable action), which
+reaches the window's command objects (``file_commands``, ``concept_commands``,
+``view_modes``) or its painting methods. The
 tooltip shows the shortcut in the platform's notation. :data:`MENUS` and :data:`TOOLBAR`
 list action ids ("-" is a separator); :func:`build_actions` makes the QActions.
 """
@@ -14,7 +16,7 @@ from typing import Any
 
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 
-from ganpaint.app import theme
+from ganpaint.app.views import theme
 
 Shortcut = str | QKeySequence.StandardKey | None
 
@@ -47,17 +49,19 @@ A = ActionSpec
 ACTIONS: tuple[ActionSpec, ...] = (
     # files
     A("file.open_model", "Open &Model…", "mdi.cube-outline", "Ctrl+Shift+O",
-      lambda w: w.choose_model(), "Open a model bundle folder or a ProGAN .pth/.safetensors"),
+      lambda w: w.file_commands.choose_model(),
+      "Open a model bundle folder or a ProGAN .pth/.safetensors"),
     A("file.open_project", "&Open Project…", "mdi.folder-open", QKeySequence.Open,
-      lambda w: w.choose_project(), "Open a .ganpaint project"),
+      lambda w: w.file_commands.choose_project(), "Open a .ganpaint project"),
     A("file.save", "&Save Project", "mdi.content-save", QKeySequence.Save,
-      lambda w: w.save_project(), "Save the strokes, scene and layer"),
+      lambda w: w.file_commands.save_project(), "Save the strokes, scene and layer"),
     A("file.save_as", "Save Project &As…", "mdi.content-save-edit", QKeySequence.SaveAs,
-      lambda w: w.save_project(ask=True), "Save the project under a new name"),
+      lambda w: w.file_commands.save_project(ask=True), "Save the project under a new name"),
     A("file.export", "&Export PNG…", "mdi.export", "Ctrl+E",
-      lambda w: w.choose_export(), "Export the image as PNG, at native size or enlarged"),
+      lambda w: w.file_commands.choose_export(),
+      "Export the image as PNG, at native size or enlarged"),
     A("file.copy", "&Copy Image", "mdi.content-copy", QKeySequence.Copy,
-      lambda w: w.copy_image(), "Copy the current image to the clipboard"),
+      lambda w: w.file_commands.copy_image(), "Copy the current image to the clipboard"),
     A("file.quit", "&Quit", "mdi.power", QKeySequence.Quit, lambda w: w.close(), "Quit GANPaint"),
     # edit
     A("edit.undo", "&Undo", "mdi.undo", QKeySequence.Undo,
@@ -81,35 +85,37 @@ ACTIONS: tuple[ActionSpec, ...] = (
       lambda w: w.resize_brush(1), "Make the brush larger"),
     # custom concepts
     A("concept.new", "&New Concept…", "mdi.creation", "Ctrl+Shift+N",
-      lambda w: w.new_concept(),
+      lambda w: w.concept_commands.new_concept(),
       "Teach a brush: mark a concept on a few samples and GANPaint finds its units",
       short="New concept"),
     A("concept.import", "&Import Concepts…", "mdi.file-import", None,
-      lambda w: w.choose_import_concepts(), "Add concepts from an exported .json file"),
+      lambda w: w.concept_commands.choose_import(), "Add concepts from an exported .json file"),
     A("concept.export", "E&xport Concept…", "mdi.file-export", None,
-      lambda w: w.choose_export_concept(), "Save the chosen custom concept to a .json file"),
+      lambda w: w.concept_commands.choose_export(),
+      "Save the chosen custom concept to a .json file"),
     # scene
     A("scene.new", "&New Random Scene", "mdi.dice-5", "N",
       lambda w: w.new_random_scene(), "Show another random scene; your strokes stay",
       short="New scene"),
     # view
     A("view.overlay", "Show Stroke &Masks", "mdi.select-inverse", "M",
-      lambda w, on: w.set_view("show_overlay", on), "Tint the painted regions", True),
+      lambda w, on: w.view_modes.set_view("show_overlay", on), "Tint the painted regions", True),
     A("view.smooth", "&Smooth Scaling", "mdi.blur", "S",
-      lambda w, on: w.set_view("smooth", on), "Smooth or crisp (pixelated) display", True),
+      lambda w, on: w.view_modes.set_view("smooth", on),
+      "Smooth or crisp (pixelated) display", True),
     A("view.heat", "Unit &Heatmap", "mdi.fire", "H",
-      lambda w, on: w.set_view("show_heat", on),
+      lambda w, on: w.view_modes.set_view("show_heat", on),
       "Overlay the selected unit's activation on the image", True),
     A("view.compare", "&Compare With Original", "mdi.compare", None,
-      lambda w, on: w.set_compare(on), "Show the unedited image (or hold Space)", True,
+      lambda w, on: w.view_modes.set_compare(on), "Show the unedited image (or hold Space)", True,
       short="Compare"),
     A("view.presentation", "&Presentation Mode", "mdi.presentation-play", "F11",
-      lambda w, on: w.set_presentation(on), "Full screen with a large canvas", True),
+      lambda w, on: w.view_modes.set_presentation(on), "Full screen with a large canvas", True),
     A("view.exit_presentation", "Exit Presentation", "mdi.fullscreen-exit", "Esc",
-      lambda w: w.set_presentation(False), "Leave presentation mode", short="Exit"),
+      lambda w: w.view_modes.set_presentation(False), "Leave presentation mode", short="Exit"),
     # help
     A("help.about", "&About GANPaint", "mdi.information-outline", None,
-      lambda w: w.show_about(), "Version and model card"),
+      lambda w: w.file_commands.show_about(), "Version and model card"),
 )  # fmt: skip
 
 MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (

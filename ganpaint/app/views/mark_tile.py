@@ -1,9 +1,9 @@
 """One sample of the concept dialog: the generated image, the user's marks over it, a brush.
 
-:class:`MarkTile` is the main canvas (:class:`~ganpaint.app.canvas.PaintCanvas`: scaling,
+:class:`MarkTile` is the main canvas (:class:`~ganpaint.app.views.canvas.PaintCanvas`: scaling,
 brush cursor, mouse to image coordinates) at thumbnail size, with the marks as its overlay.
 :class:`SampleCard` frames a tile with its caption and buttons, and turns a drag into a
-:class:`~ganpaint.app.brush.StrokeMask` that it shows live and hands to the draft on release
+:class:`~ganpaint.app.state.brush.StrokeMask` that it shows live and hands to the draft on release
 (left button marks, right button erases).
 """
 
@@ -21,11 +21,11 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from ganpaint.app import theme
-from ganpaint.app.brush import StrokeMask
-from ganpaint.app.canvas import PaintCanvas
-from ganpaint.app.concept_draft import merge_stroke
-from ganpaint.app.imaging import mask_overlay, qimage_rgba
+from ganpaint.app.state.brush import StrokeMask
+from ganpaint.app.state.concept_draft import merge_stroke
+from ganpaint.app.views import theme
+from ganpaint.app.views.canvas import PaintCanvas
+from ganpaint.app.views.imaging import mask_overlay, qimage_rgba
 
 TILE = 196  # a usable size to paint on, whatever the model's resolution
 MARGIN = 4

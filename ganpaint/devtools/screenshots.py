@@ -1,4 +1,4 @@
-"""Screenshots for the docs: ``python -m ganpaint.app.screenshots OUTDIR [--model PATH]``.
+"""Screenshots for the docs: ``python -m ganpaint.devtools.screenshots OUTDIR [--model PATH]``.
 
 Opens the main window offscreen on a 1600 x 1000 virtual screen, paints a few strokes,
 selects a unit for the inspector and saves ``screenshot_main.png`` and
@@ -14,7 +14,6 @@ import json
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 SCREEN = (1600, 1000)
@@ -37,24 +36,8 @@ def _app_exists() -> bool:
     return QApplication.instance() is not None
 
 
-def wait_until(condition, timeout_s: float = 30.0) -> bool:
-    """Run the event loop until ``condition()`` holds (or the time is up)."""
-    from PySide6.QtCore import QEventLoop, QTimer
-
-    loop = QEventLoop()
-    deadline = time.monotonic() + timeout_s
-    timer = QTimer()
-    timer.setInterval(15)
-    timer.timeout.connect(lambda: (condition() or time.monotonic() > deadline) and loop.quit())
-    timer.start()
-    if not condition():
-        loop.exec()
-    timer.stop()
-    return bool(condition())
-
-
 def pick_model(work: Path, model: str | None) -> Path:
-    from ganpaint.app.demo_bundle import make_demo_bundle
+    from ganpaint.devtools.demo_bundle import make_demo_bundle
     from ganpaint.models.bundle import default_bundle_path
 
     if model:
@@ -71,6 +54,7 @@ def render_screenshots(out: Path, model: Path, size: tuple[int, int] = SCREEN, s
     from PySide6.QtCore import QSettings
 
     from ganpaint.app import create_window
+    from ganpaint.app.views.launch import wait_until
 
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -82,25 +66,27 @@ def render_screenshots(out: Path, model: Path, size: tuple[int, int] = SCREEN, s
         w.prompts.answers["save_changes"] = "discard"
         w.resize(*size)
         w.show()
-        if not wait_until(lambda: w.frames.frames > 0 or w.bundle is None and w.prompts.last_box):
+        if not wait_until(
+            lambda: w.frames.frames > 0 or w.models.bundle is None and w.prompts.last_box
+        ):
             raise RuntimeError("no frame rendered")
-        if w.bundle is None:
+        if w.models.bundle is None:
             raise RuntimeError(f"cannot open {model}")
         _paint_demo(w)
-        w.set_view("show_heat", False)
-        w.set_view("show_overlay", True)
+        w.view_modes.set_view("show_heat", False)
+        w.view_modes.set_view("show_overlay", True)
         wait_until(lambda: w.frames.shown_revision == w.document.revision)
         wait_until(lambda: w.gallery.rendered >= set(w.gallery.seeds), 20)
         wait_until(lambda: w.inspector.preview.pixmap() is not None
                    and not w.inspector.preview.pixmap().isNull(), 10)  # fmt: skip
         main = out / "screenshot_main.png"
         w.grab().save(str(main))
-        w.set_presentation(True)
+        w.view_modes.set_presentation(True)
         wait_until(lambda: w.isFullScreen(), 5)
         wait_until(lambda: False, 0.3)  # let the full-screen layout settle
         presentation = out / "screenshot_presentation.png"
         w.grab().save(str(presentation))
-        w.set_presentation(False)
+        w.view_modes.set_presentation(False)
         w.close()
     return main, presentation
 
@@ -109,7 +95,7 @@ def _paint_demo(w) -> None:
     """A few strokes: concepts when the model has a dissection, hand-picked units if not."""
     from PySide6.QtCore import Qt
 
-    r = w.bundle.generator.resolution
+    r = w.models.bundle.generator.resolution
     panel = w.concept_panel
     if _first(w, ("tree",)) is None:
         for row in range(min(8, panel.unit_list.count())):
@@ -143,7 +129,7 @@ def _first(window, names) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ganpaint.app.screenshots")
+    parser = argparse.ArgumentParser(prog="python -m ganpaint.devtools.screenshots")
     parser.add_argument("outdir", help="folder for the PNG files (e.g. docs)")
     parser.add_argument("--model", help="model bundle or generator file")
     args = parser.parse_args(argv)
