@@ -1,8 +1,8 @@
 """What the concept panel shows, read from a bundle's dissection (plain Python, no Qt).
 
-:class:`ConceptInfo` is one paintable concept of one layer: its group, icon and colour (from
-:data:`CATALOGUE`, or a stable made-up one for concepts the catalogue does not know) and its
-units ranked by IoU and by causal effect. :func:`concepts_for_layer` lists them for a layer;
+:class:`ConceptInfo` is one paintable concept of one layer: its group and icon (from
+:data:`CATALOGUE`), its colour (:func:`concept_color`: the scene world's, or a stable made-up
+one for names it does not know) and its units ranked by IoU and by causal effect. :func:`concepts_for_layer` lists them for a layer;
 :func:`unit_table` describes every unit of a layer (its best label, IoU, scores), which is
 also what a model without a dissection shows, unlabelled. :func:`custom_concept_info` turns a
 user-taught :class:`~ganpaint.dissect.custom.CustomConcept` into the same shape (group
@@ -17,54 +17,67 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from ganpaint.scenes.concepts import CONCEPT_COLORS
+
 RANKINGS = ("causal", "iou")
 GROUP_ORDER = ("Sky", "Land", "Buildings", "Indoor", "Other")
 CUSTOM_GROUP = "Custom"
 
-# name -> (group, qtawesome icon, colour). GANPaint's brushes plus this project's scene world
-# and a few common dissection labels from the LSUN models.
-CATALOGUE: dict[str, tuple[str, str, str]] = {
-    "sky": ("Sky", "mdi.weather-partly-cloudy", "#5fa8e8"),
-    "cloud": ("Sky", "fa5s.cloud", "#d9e2ec"),
-    "sun": ("Sky", "mdi.weather-sunny", "#f4c542"),
-    "mountain": ("Land", "fa5s.mountain", "#9a8470"),
-    "grass": ("Land", "mdi6.grass", "#6cc24a"),
-    "tree": ("Land", "fa5s.tree", "#2f9e5b"),
-    "plant": ("Land", "fa5s.seedling", "#55b86a"),
-    "path": ("Land", "fa5s.road", "#cfae7c"),
-    "road": ("Land", "fa5s.road", "#8f8f8f"),
-    "water": ("Land", "fa5s.water", "#3d7fd1"),
-    "field": ("Land", "mdi.sprout", "#a7c957"),
-    "brick": ("Buildings", "mdi6.wall", "#c0583f"),
-    "building": ("Buildings", "mdi.office-building", "#a58d7f"),
-    "wall": ("Buildings", "mdi6.wall", "#b0a090"),
-    "roof": ("Buildings", "mdi.home-roof", "#8e4a3c"),
-    "dome": ("Buildings", "mdi6.mosque", "#d7b740"),
-    "tower": ("Buildings", "mdi.chess-rook", "#b39c7d"),
-    "door": ("Buildings", "fa5s.door-open", "#b0703a"),
-    "window": ("Buildings", "mdi.window-closed-variant", "#8fd3f4"),
-    "fence": ("Buildings", "mdi6.fence", "#9c7b55"),
-    "person": ("Indoor", "mdi.account", "#f28e6b"),
-    "table": ("Indoor", "mdi.table-furniture", "#b5835a"),
-    "chair": ("Indoor", "mdi.chair-rolling", "#a3a3c2"),
-    "bed": ("Indoor", "mdi.bed", "#c7a1d4"),
-    "sofa": ("Indoor", "mdi.sofa", "#9bb7d4"),
-    "lamp": ("Indoor", "mdi.lamp", "#ffd27f"),
-    "curtain": ("Indoor", "mdi.curtains", "#d08fb0"),
-    "painting": ("Indoor", "mdi.image-frame", "#e0b060"),
-    "floor": ("Indoor", "mdi.floor-plan", "#a08f7a"),
-    "ceiling": ("Indoor", "mdi.home-ceiling", "#c9c9c9"),
+# name -> (group, qtawesome icon). GANPaint's brushes plus this project's scene world and a
+# few common dissection labels from the LSUN models. Colours come from the scene world's
+# table (ganpaint.scenes.concepts), else a stable made-up one.
+CATALOGUE: dict[str, tuple[str, str]] = {
+    "sky": ("Sky", "mdi.weather-partly-cloudy"),
+    "cloud": ("Sky", "fa5s.cloud"),
+    "sun": ("Sky", "mdi.weather-sunny"),
+    "mountain": ("Land", "fa5s.mountain"),
+    "grass": ("Land", "mdi6.grass"),
+    "tree": ("Land", "fa5s.tree"),
+    "plant": ("Land", "fa5s.seedling"),
+    "path": ("Land", "fa5s.road"),
+    "road": ("Land", "fa5s.road"),
+    "water": ("Land", "fa5s.water"),
+    "field": ("Land", "mdi.sprout"),
+    "brick": ("Buildings", "mdi6.wall"),
+    "building": ("Buildings", "mdi.office-building"),
+    "wall": ("Buildings", "mdi6.wall"),
+    "roof": ("Buildings", "mdi.home-roof"),
+    "dome": ("Buildings", "mdi6.mosque"),
+    "tower": ("Buildings", "mdi.chess-rook"),
+    "door": ("Buildings", "fa5s.door-open"),
+    "window": ("Buildings", "mdi.window-closed-variant"),
+    "fence": ("Buildings", "mdi6.fence"),
+    "person": ("Indoor", "mdi.account"),
+    "table": ("Indoor", "mdi.table-furniture"),
+    "chair": ("Indoor", "mdi.chair-rolling"),
+    "bed": ("Indoor", "mdi.bed"),
+    "sofa": ("Indoor", "mdi.sofa"),
+    "lamp": ("Indoor", "mdi.lamp"),
+    "curtain": ("Indoor", "mdi.curtains"),
+    "painting": ("Indoor", "mdi.image-frame"),
+    "floor": ("Indoor", "mdi.floor-plan"),
+    "ceiling": ("Indoor", "mdi.home-ceiling"),
 }
 FALLBACK_ICON = "mdi.shape-outline"
+MIN_LIGHTNESS = 0.45  # darker colours vanish against the app's dark panels
+
+
+def concept_color(name: str) -> str:
+    """A concept's colour as ``#rrggbb``: the scene world's colour lifted to
+    :data:`MIN_LIGHTNESS`, or a stable made-up one for names the world does not know."""
+    if name in CONCEPT_COLORS:
+        h, lightness, s = colorsys.rgb_to_hls(*(v / 255.0 for v in CONCEPT_COLORS[name]))
+        r, g, b = colorsys.hls_to_rgb(h, max(lightness, MIN_LIGHTNESS), s)
+        return f"#{round(r * 255):02x}{round(g * 255):02x}{round(b * 255):02x}"
+    digest = hashlib.sha256(name.encode("utf-8")).digest()
+    r, g, b = colorsys.hsv_to_rgb(digest[0] / 255.0, 0.55, 0.85)
+    return f"#{int(r * 255):02x}{int(g * 255):02x}{int(b * 255):02x}"
 
 
 def concept_style(name: str) -> tuple[str, str, str]:
-    """(group, icon, colour) for a concept name; unknown names get a stable colour."""
-    if name in CATALOGUE:
-        return CATALOGUE[name]
-    digest = hashlib.sha256(name.encode("utf-8")).digest()
-    r, g, b = colorsys.hsv_to_rgb(digest[0] / 255.0, 0.55, 0.85)
-    return "Other", FALLBACK_ICON, f"#{int(r * 255):02x}{int(g * 255):02x}{int(b * 255):02x}"
+    """(group, icon, colour) for a concept name; unknown names go to the group "Other"."""
+    group, icon = CATALOGUE.get(name, ("Other", FALLBACK_ICON))
+    return group, icon, concept_color(name)
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,23 @@ from ganpaint.app.views import theme
 MARGIN = 14
 
 
+def fit_rect(avail: QRectF, size: QSize) -> QRectF:
+    """The largest rect of ``size``'s aspect that fits in ``avail``, centred (empty for an
+    empty size)."""
+    w, h = size.width(), size.height()
+    if w <= 0 or h <= 0:
+        return QRectF()
+    scale = max(min(avail.width() / w, avail.height() / h), 1e-6)
+    dw, dh = w * scale, h * scale
+    return QRectF(avail.center().x() - dw / 2, avail.center().y() - dh / 2, dw, dh)
+
+
 class PaintCanvas(QWidget):
     strokeStarted = Signal(float, float, bool)  # x, y in image pixels; secondary button
     strokeMoved = Signal(float, float)
     strokeFinished = Signal()
     brushResize = Signal(int)  # wheel steps with Ctrl held
+    margin = MARGIN  # around the image, in widget pixels
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -108,14 +120,9 @@ class PaintCanvas(QWidget):
     # -- geometry ------------------------------------------------------------------------
 
     def image_rect(self) -> QRectF:
-        """Where the image is drawn: as large as fits, centred, aspect kept."""
-        w, h = self.image_size.width(), self.image_size.height()
-        if w <= 0 or h <= 0:
-            return QRectF()
-        avail = QRectF(self.rect()).adjusted(MARGIN, MARGIN, -MARGIN, -MARGIN)
-        scale = max(min(avail.width() / w, avail.height() / h), 1e-6)
-        dw, dh = w * scale, h * scale
-        return QRectF(avail.center().x() - dw / 2, avail.center().y() - dh / 2, dw, dh)
+        """Where the image is drawn: as large as fits inside the margin, centred."""
+        m = self.margin
+        return fit_rect(QRectF(self.rect()).adjusted(m, m, -m, -m), self.image_size)
 
     def scale(self) -> float:
         r = self.image_rect()

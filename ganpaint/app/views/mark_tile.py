@@ -33,6 +33,8 @@ MARK_HARDNESS = 0.9
 
 
 class MarkTile(PaintCanvas):
+    margin = MARGIN
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setObjectName("markTile")
@@ -47,15 +49,6 @@ class MarkTile(PaintCanvas):
 
     def heightForWidth(self, width: int) -> int:
         return width
-
-    def image_rect(self) -> QRectF:
-        w, h = self.image_size.width(), self.image_size.height()
-        if w <= 0 or h <= 0:
-            return QRectF()
-        avail = QRectF(self.rect()).adjusted(MARGIN, MARGIN, -MARGIN, -MARGIN)
-        scale = max(min(avail.width() / w, avail.height() / h), 1e-6)
-        dw, dh = w * scale, h * scale
-        return QRectF(avail.center().x() - dw / 2, avail.center().y() - dh / 2, dw, dh)
 
     def _paint_placeholder(self, p: QPainter) -> None:
         p.setPen(QColor(theme.TEXT_DIM))
