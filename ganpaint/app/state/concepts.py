@@ -1,8 +1,8 @@
 """What the concept panel shows, read from a bundle's dissection (plain Python, no Qt).
 
 :class:`ConceptInfo` is one paintable concept of one layer: its group and icon (from
-:data:`CATALOGUE`), its colour (:func:`concept_color`: the scene world's, or a stable made-
-up one for names it does not know) and its units ranked by IoU and by causal effect.
+:data:`CATALOGUE`), its colour (:func:`concept_color`: the scene world's, or a stable
+made-up one for names it does not know) and its units ranked by IoU and by causal effect.
 :func:`concepts_for_layer` lists them for a layer; :func:`unit_table` describes every unit
 of a layer (its best label, IoU, scores), which is also what a model without a dissection
 shows, unlabelled. :func:`custom_concept_info` turns a user-taught
