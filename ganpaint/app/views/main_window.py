@@ -27,8 +27,9 @@ from PySide6.QtWidgets import (
 
 from ganpaint.app.state.concept_library import ConceptLibrary
 from ganpaint.app.state.model_controller import ModelController
+from ganpaint.app.state.painting import StrokeTemplate, stroke_template
 from ganpaint.app.state.session import DocumentSession
-from ganpaint.app.state.tool import CUSTOM, BrushSettings
+from ganpaint.app.state.tool import BrushSettings
 from ganpaint.app.views import theme
 from ganpaint.app.views.actions import build_actions
 from ganpaint.app.views.autosave import Autosave
@@ -41,7 +42,7 @@ from ganpaint.app.views.gallery import GalleryPanel, random_seed
 from ganpaint.app.views.history_panel import HistoryPanel
 from ganpaint.app.views.inspector import InspectorPanel
 from ganpaint.app.views.model_view import ModelView
-from ganpaint.app.views.painting import PaintController, StrokeTemplate
+from ganpaint.app.views.painting import PaintController
 from ganpaint.app.views.presentation import PresentationBar
 from ganpaint.app.views.prompts import Prompts
 from ganpaint.app.views.settings import Preferences
@@ -160,18 +161,10 @@ class MainWindow(QMainWindow):
     # -- painting ------------------------------------------------------------------------------
 
     def stroke_template(self) -> StrokeTemplate | str:
-        if self.models.bundle is None:
-            return "Open a model first"
-        units = self.concept_panel.brush_units()
-        if not units:
-            return "Pick a concept (or check units in “Units”) to paint with"
-        return StrokeTemplate(
-            concept=self.brush.concept or CUSTOM,
-            units=units,
-            layer=self.document.layer,
-            resolution=self.models.resolution,
-            color=self.concept_panel.brush_color(),
-        )
+        panel = self.concept_panel
+        units = panel.brush_units() if self.models.ready else ()
+        return stroke_template(self.models.resolution, self.brush.concept, units,
+                               self.document.layer, panel.brush_color())  # fmt: skip
 
     def set_action(self, action: str) -> None:
         self.brush.update(action=action)

@@ -10,26 +10,15 @@ paints (concept, units, colour) comes from a ``template`` callable the window pr
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Signal
 
 from ganpaint.app.state.brush import StrokeMask
+from ganpaint.app.state.painting import StrokeTemplate
 from ganpaint.app.state.tool import BrushSettings
 from ganpaint.app.views.canvas import PaintCanvas
 from ganpaint.app.views.imaging import mask_overlay, qimage_rgba
 from ganpaint.engine.document import EditDocument, Stroke
-
-
-@dataclass(frozen=True)
-class StrokeTemplate:
-    """Everything a stroke needs besides its mask."""
-
-    concept: str
-    units: tuple[int, ...]
-    layer: str
-    resolution: int
-    color: str
 
 
 class PaintController(QObject):
