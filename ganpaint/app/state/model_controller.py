@@ -19,8 +19,9 @@ GPU_WORDS = ("memory", "cuda", "mps")  # failures a move to the CPU may cure
 
 
 @dataclass(frozen=True)
-class LoadRequest:
-    """One load for the worker: open ``path`` (None: the bundled model) or move ``bundle``."""
+class LoadJob:
+    """One load for the render worker: open ``path`` (None: the bundled model), or move the
+    open ``bundle`` to ``device``, and make its renderer."""
 
     key: int
     path: str | None
@@ -54,20 +55,20 @@ class ModelController:
     def ready(self) -> bool:
         return self.bundle is not None
 
-    def request_open(self, path: str | Path | None, device: str | None = None) -> LoadRequest:
+    def request_open(self, path: str | Path | None, device: str | None = None) -> LoadJob:
         """A load of ``path``; the open model stays until it succeeds."""
         self._load_key += 1
         self.requested = str(path) if path is not None else None
-        return LoadRequest(self._load_key, self.requested, device or self.device_pref)
+        return LoadJob(self._load_key, self.requested, device or self.device_pref)
 
-    def request_device(self, device: str | None) -> LoadRequest | None:
+    def request_device(self, device: str | None) -> LoadJob | None:
         """Prefer ``device`` (None: automatic); the request moving the open model there, or
         None when no model is open (then the caller retries ``requested`` on ``device``)."""
         self.device_pref = device
         if self.bundle is None:
             return None
         self._load_key += 1
-        return LoadRequest(self._load_key, None, device, bundle=self.bundle)
+        return LoadJob(self._load_key, None, device, bundle=self.bundle)
 
     def loaded(self, key: int, bundle: Any, device: str, devices: tuple[str, ...],
                path: str | None, reused: bool) -> bool:  # fmt: skip

@@ -18,7 +18,7 @@ from ganpaint.app.state.concept_library import unit_scores
 from ganpaint.app.state.session import choose_recovery
 from ganpaint.app.views.autosave import Recovery
 from ganpaint.app.views.imaging import heat_rgba, qimage_rgb, qimage_rgba
-from ganpaint.app.views.worker import HeatJob, HeatResult, LoadJob, ModelResult, ThumbJob
+from ganpaint.app.views.worker import HeatJob, HeatResult, ModelResult, ThumbJob
 from ganpaint.models.bundle import default_bundle_path
 
 if TYPE_CHECKING:
@@ -52,12 +52,9 @@ class ModelView:
             self.w.autosave.discard(rec)
         return chosen
 
-    def _submit(self, request) -> None:
-        self.w.worker.submit(LoadJob(request.key, request.path, request.device, request.bundle))
-
     def open_model(self, path: str | Path | None, device: str | None = None) -> None:
         """Load a model on the worker; the current one stays until the new one is ready."""
-        self._submit(self.models.request_open(path, device))
+        self.w.worker.submit(self.models.request_open(path, device))
         label = Path(path).name if path else "the bundled model"
         self.w.status.showMessage(f"Loading {label}…")
         if self.models.bundle is None:
@@ -70,7 +67,7 @@ class ModelView:
         if request is None:  # the first load failed (e.g. out of GPU memory): try again there
             self.open_model(self.models.requested, device)
         else:
-            self._submit(request)
+            self.w.worker.submit(request)
 
     def loaded(self, res: ModelResult) -> None:
         w = self.w

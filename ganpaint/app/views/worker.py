@@ -23,19 +23,10 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QThread, Signal
 
+from ganpaint.app.state.model_controller import LoadJob
 from ganpaint.core.devices import available_devices
 from ganpaint.engine.document import DocumentSnapshot
 from ganpaint.engine.renderer import RenderResult
-
-
-@dataclass(frozen=True)
-class LoadJob:
-    """Open ``path`` (or reuse ``bundle`` on another device) and make its renderer."""
-
-    key: int
-    path: str | None
-    device: str | None
-    bundle: Any = None
 
 
 @dataclass(frozen=True)
