@@ -170,7 +170,7 @@ import sys
 
 if __name__ == "__main__":
     multiprocessing.freeze_support()
-    from ganpaint.cli import main
+    from ganpaint.main import main
 
     sys.exit(main())
 '''

@@ -2,7 +2,7 @@
 
 import sys
 
-from ganpaint.cli import main
+from ganpaint.main import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -23,7 +23,7 @@ def demo_bundle(tmp_path_factory) -> Path:
     """A 64 px bundle (layers 4 and 6) with a synthetic dissection of the scene concepts."""
     import torch
 
-    from ganpaint.app.demo_bundle import make_demo_bundle
+    from ganpaint.devtools.demo_bundle import make_demo_bundle
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)

@@ -98,7 +98,7 @@ def test_clean_exit_leaves_nothing_to_restore(make_window, qtbot, tmp_path):
 
 
 def test_restore_env_no_discards(make_window, qtbot, monkeypatch, tmp_path):
-    from ganpaint.app.autosave import Autosave
+    from ganpaint.app.views.autosave import Autosave
 
     folder = tmp_path / "data" / "autosave"
     orphan = Autosave(folder)

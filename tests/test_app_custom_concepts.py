@@ -9,7 +9,7 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from ganpaint.app.concept_panel import ROLE
+from ganpaint.app.views.concept_panel import ROLE
 from ganpaint.dissect.custom import concepts_path, load_concepts
 from tests.test_app_paint import drag, widget_point
 
@@ -18,10 +18,10 @@ SEEDS = [7, 21, 22, 23]
 
 def teach(w, qtbot, name: str, seeds=SEEDS, icon: str = "mdi.flower"):
     """Open the dialog, mark three samples through the draft, wait for the ranking."""
-    d = w.new_concept(seeds=list(seeds))
+    d = w.concept_commands.new_concept(seeds=list(seeds))
     assert d is not None and d.isVisible()
     qtbot.waitUntil(lambda: len(d.images) == len(seeds), timeout=20_000)
-    side = w.bundle.generator.resolution
+    side = w.models.bundle.generator.resolution
     d.draft.paint(0, [(side * 0.1, side * 0.5), (side * 0.4, side * 0.6)], side * 0.1)
     d.draft.paint(1, [(side * 0.5, side * 0.2)], side * 0.15)
     d.draft.paint(2, [(side * 0.2, side * 0.8), (side * 0.8, side * 0.8)], side * 0.08)
@@ -42,8 +42,8 @@ def test_taught_concept_is_saved_listed_and_paints(make_window, qtbot, frame_wai
         assert d.save()
 
     # the user's concept file (under the window's data folder) holds it
-    path = concepts_path(w.bundle.name, tmp_path / "data" / "concepts")
-    assert w.concepts_file() == path
+    path = concepts_path(w.models.bundle.name, tmp_path / "data" / "concepts")
+    assert w.library.file() == path
     (saved,) = load_concepts(path)
     assert saved.name == "lamp post" and saved.icon == "mdi.flower"
     assert saved.units == ranking.units and saved.seeds == SEEDS
@@ -75,9 +75,9 @@ def test_export_then_import_into_another_concept_file(
 ):
     w = make_window()
     with qtbot.waitSignal(teach(w, qtbot, "lantern", icon="mdi.lamp").accepted):
-        w.concept_dialog.save()
+        w.concept_commands.dialog.save()
     exported = tmp_path / "lantern.json"
-    assert w.export_concept("lantern", exported)
+    assert w.concept_commands.export_concept("lantern", exported)
     (concept,) = load_concepts(exported)
     assert concept.name == "lantern" and concept.icon == "mdi.lamp"
 
@@ -86,8 +86,8 @@ def test_export_then_import_into_another_concept_file(
     monkeypatch.setenv("GANPAINT_DATA_DIR", str(other))
     w2 = make_window(data_dir=other)
     assert w2.concept_panel.concept("lantern") is None
-    assert w2.import_concepts(exported) == ["lantern"]
-    (imported,) = load_concepts(concepts_path(w2.bundle.name, other / "concepts"))
+    assert w2.concept_commands.import_concepts(exported) == ["lantern"]
+    (imported,) = load_concepts(concepts_path(w2.models.bundle.name, other / "concepts"))
     assert imported.units == concept.units and imported.layer == concept.layer
     info = w2.concept_panel.concept("lantern")
     assert info is not None and info.custom and info.icon == "mdi.lamp"
@@ -98,7 +98,7 @@ def test_export_then_import_into_another_concept_file(
 def test_panel_context_menu_exports_and_deletes(make_window, qtbot):
     w = make_window()
     with qtbot.waitSignal(teach(w, qtbot, "rock").accepted):
-        w.concept_dialog.save()
+        w.concept_commands.dialog.save()
     panel = w.concept_panel
     menu = panel.context_menu(panel._concept_items["rock"])
     texts = [a.text() for a in menu.actions()]
@@ -110,7 +110,7 @@ def test_panel_context_menu_exports_and_deletes(make_window, qtbot):
     ]
     w.prompts.answers["delete_concept"] = True
     menu.actions()[1].trigger()
-    assert panel.concept("rock") is None and load_concepts(w.concepts_file()) == []
+    assert panel.concept("rock") is None and load_concepts(w.library.file()) == []
     assert w.brush.concept != "rock"
 
 
@@ -128,7 +128,7 @@ def test_names_of_usable_builtin_concepts_are_refused(make_window, qtbot):
 
 def test_marking_with_the_mouse_and_changing_samples(make_window, qtbot):
     w = make_window()
-    d = w.new_concept(seeds=SEEDS)
+    d = w.concept_commands.new_concept(seeds=SEEDS)
     qtbot.waitUntil(lambda: len(d.images) == len(SEEDS), timeout=20_000)
     d.resize(1080, 700)
     tile = d.cards[1].tile
@@ -164,14 +164,14 @@ def test_model_without_dissection_learns_and_paints_a_concept(
     make_window, qtbot, frame_waiter, bare_generator
 ):
     w = make_window(model=bare_generator)
-    assert w.bundle.dissection is None
+    assert w.models.bundle.dissection is None
     d = teach(w, qtbot, "hill")
     with qtbot.waitSignal(d.accepted):
         assert d.save()
     panel = w.concept_panel
     assert panel.tabs.currentIndex() == 0 and w.brush.concept == "hill"
     original = w.frames.image.copy()
-    side = w.bundle.generator.resolution
+    side = w.models.bundle.generator.resolution
     QTest.mousePress(w.canvas, Qt.LeftButton, Qt.NoModifier, widget_point(w, 4, side / 2))
     QTest.mouseMove(w.canvas, widget_point(w, side - 4, side / 2))
     QTest.mouseRelease(w.canvas, Qt.LeftButton, Qt.NoModifier, widget_point(w, side - 4, side / 2))
@@ -186,10 +186,10 @@ def test_bad_concept_files_are_reported_not_fatal(make_window, tmp_path):
     w = make_window()
     bad = tmp_path / "bad.json"
     bad.write_text("{not json", encoding="utf-8")
-    assert w.import_concepts(bad) == []
+    assert w.concept_commands.import_concepts(bad) == []
     assert w.prompts.last_box is not None and "Cannot import" in w.prompts.last_box.windowTitle()
-    w.concepts_file().parent.mkdir(parents=True, exist_ok=True)
-    w.concepts_file().write_text("[]", encoding="utf-8")
-    w._custom_changed()  # a malformed user file: a message, the built-in concepts stay
+    w.library.file().parent.mkdir(parents=True, exist_ok=True)
+    w.library.file().write_text("[]", encoding="utf-8")
+    w.concept_commands.changed()  # a malformed user file: a message, the built-in concepts stay
     assert w.concept_panel.concept("tree") is not None
     assert "not loaded" in w.status.currentMessage()

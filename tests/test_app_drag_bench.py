@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
-from ganpaint.app.drag_bench import drag_path, format_report, run_drag_bench
-from ganpaint.app.worker import FrameJob, RenderWorker
+from ganpaint.app.views.worker import FrameJob, RenderWorker
+from ganpaint.devtools.drag_bench import drag_path, format_report, run_drag_bench
 from ganpaint.engine.document import DocumentSnapshot
 
 
@@ -54,8 +54,8 @@ def test_worker_counts_superseded_requests(qtbot):
     assert not w.is_idle()
 
 
-def test_cli_has_the_drag_bench():
-    from ganpaint.cli import build_parser
+def test_program_has_the_drag_bench():
+    from ganpaint.main import build_parser
 
     args = build_parser().parse_args(["drag-bench", "--events", "40", "--json"])
     assert args.events == 40 and args.json and args.interval_ms == 8 and callable(args.handler)

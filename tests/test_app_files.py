@@ -26,7 +26,7 @@ def test_save_close_reopen_gives_identical_image(make_window, qtbot, frame_waite
     image = w.frames.image.copy()
     assert w.isWindowModified()
     path = tmp_path / "scene.ganpaint"
-    assert w.save_project_to(path)
+    assert w.file_commands.save_project_to(path)
     assert w.windowTitle() == "GANPaint — scene[*]" and not w.isWindowModified()
     assert str(path.resolve()) in w.prefs.recent("projects")
     w.close()
@@ -44,9 +44,9 @@ def test_export_png_native_and_enlarged(make_window, frame_waiter, tmp_path):
     paint_two(w)
     frame_waiter(w)
     native, crisp, smooth = tmp_path / "a.png", tmp_path / "b.png", tmp_path / "c.png"
-    assert w.export_png(native)
-    assert w.export_png(crisp, scale=4, smooth=False)
-    assert w.export_png(smooth, scale=4, smooth=True)
+    assert w.file_commands.export_png(native)
+    assert w.file_commands.export_png(crisp, scale=4, smooth=False)
+    assert w.file_commands.export_png(smooth, scale=4, smooth=True)
     a = np.asarray(Image.open(native))
     b = np.asarray(Image.open(crisp))
     c = np.asarray(Image.open(smooth))
@@ -65,18 +65,18 @@ def test_copy_image_to_clipboard(make_window):
 
 def test_not_a_generator_keeps_the_old_model(make_window, qtbot, frame_waiter, tmp_path):
     w = make_window()
-    old = w.bundle
+    old = w.models.bundle
     bad = tmp_path / "notes.pth"
     torch.save({"encoder.weight": torch.zeros(3, 3)}, bad)
     with qtbot.waitSignal(w.modelFailed, timeout=10_000) as blocker:
-        w.open_model(bad)
+        w.model_view.open_model(bad)
     assert "not a ProGAN generator" in blocker.args[0] or "unexpected key" in blocker.args[0]
     box = w.prompts.last_box  # opened with open(), not exec(): the event loop went on
     assert box is not None and box.isVisible()
     assert "could not be opened" in box.text()
     assert "unexpected key" in box.informativeText()
     box.close()
-    assert w.bundle is old and w.canvas.image is not None
+    assert w.models.bundle is old and w.canvas.image is not None
     assert w.status.error.isVisible()
     # painting still works on the old model
     w.brush.update(concept="tree")
@@ -90,21 +90,21 @@ def test_garbage_file_and_bad_project_give_messages(make_window, qtbot, tmp_path
     junk = tmp_path / "junk.safetensors"
     junk.write_bytes(b"not a tensor file at all")
     with qtbot.waitSignal(w.modelFailed, timeout=10_000):
-        w.open_model(junk)
-    assert w.bundle.name == "demo"
+        w.model_view.open_model(junk)
+    assert w.models.bundle.name == "demo"
     bad = tmp_path / "bad.ganpaint"
     bad.write_text("{not json")
-    assert not w.open_project(bad)
+    assert not w.file_commands.open_project(bad)
     assert "not a GANPaint project" in w.prompts.last_box.informativeText()
 
 
 def test_missing_default_model_shows_a_clear_message(make_window, qtbot, monkeypatch, tmp_path):
-    import ganpaint.app.window_model as window_model
+    import ganpaint.app.views.model_view as model_view
     import ganpaint.models.bundle as bundle
 
     missing = tmp_path / "models" / "scenes128"
     monkeypatch.setattr(bundle, "default_bundle_path", lambda: missing)
-    monkeypatch.setattr(window_model, "default_bundle_path", lambda: missing)
+    monkeypatch.setattr(model_view, "default_bundle_path", lambda: missing)
     w = make_window(model=None, wait=False)
     qtbot.waitUntil(lambda: w.canvas._placeholder[0] == "No model yet", timeout=10_000)
     assert "scenes128" in w.canvas._placeholder[1]
@@ -114,13 +114,13 @@ def test_missing_default_model_shows_a_clear_message(make_window, qtbot, monkeyp
 
 def test_opening_another_model_and_about_box(make_window, qtbot, bare_generator):
     w = make_window()
-    w.show_about()
+    w.file_commands.show_about()
     text = w.prompts.last_box.text()
     assert __version__ in text and "demo" in text and "Hardware" in text
     w.prompts.last_box.close()
     with qtbot.waitSignal(w.modelLoaded, timeout=10_000):
-        w.open_model(bare_generator)
-    assert w.bundle.name == "bare" and w.document.model_id == "bare"
+        w.model_view.open_model(bare_generator)
+    assert w.models.bundle.name == "bare" and w.document.model_id == "bare"
     qtbot.waitUntil(lambda: w.frames.image is not None and w.frames.image.shape == (32, 32, 3))
     assert str(bare_generator.resolve()) in w.prefs.recent("models")
 
@@ -128,7 +128,7 @@ def test_opening_another_model_and_about_box(make_window, qtbot, bare_generator)
 @pytest.mark.slow
 @pytest.mark.gui
 def test_run_app_reaches_a_first_frame_in_a_fresh_process(demo_bundle, capsys):
-    from ganpaint.app.startup_time import measure
+    from ganpaint.devtools.startup_time import measure
 
     (total,) = measure(demo_bundle, runs=1)
     assert total > 0
@@ -139,7 +139,7 @@ def test_preferences_recent_menu_and_device_menu_persist(make_window, qtbot, tmp
     w = make_window()
     w.brush.update(size=0.2, hardness=0.3, unit_count=7, action="remove")
     w.actions["view.overlay"].setChecked(True)
-    assert w.save_project_to(tmp_path / "p.ganpaint")
+    assert w.file_commands.save_project_to(tmp_path / "p.ganpaint")
     w.recent_menu.aboutToShow.emit()
     names = [a.text() for a in w.recent_menu.actions()]
     assert "p.ganpaint" in names and "demo" in names

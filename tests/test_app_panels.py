@@ -7,9 +7,9 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from ganpaint.app.actions import ACTIONS
-from ganpaint.app.concept_panel import ROLE
-from ganpaint.app.tool import CUSTOM
+from ganpaint.app.state.tool import CUSTOM
+from ganpaint.app.views.actions import ACTIONS
+from ganpaint.app.views.concept_panel import ROLE
 
 
 def test_concept_panel_groups_ranked_units_and_controls(make_window):
@@ -124,7 +124,7 @@ def test_unit_inspector_heatmap(make_window, qtbot):
     tree = w.concept_panel._concept_items["tree"]
     unit = tree.child(0).data(0, ROLE)[1]
     w.concept_panel.tree.setCurrentItem(tree.child(0))
-    assert w.selected_unit == unit
+    assert w.model_view.selected_unit == unit
     qtbot.waitUntil(lambda: w.canvas.heat is not None, timeout=10_000)
     assert w.inspector.unit == unit
     assert w.inspector.label.text() == "tree"
@@ -132,20 +132,20 @@ def test_unit_inspector_heatmap(make_window, qtbot):
     assert not w.inspector.preview.pixmap().isNull()
     assert w.canvas.heat.width() == 8  # layer4 is 8x8; the canvas scales it up
     w.inspector.clear_button.click()
-    assert w.selected_unit is None and w.canvas.heat is None
+    assert w.model_view.selected_unit is None and w.canvas.heat is None
 
 
 def test_presentation_mode_and_layer_switch(make_window, qtbot, frame_waiter):
     w = make_window()
     w.actions["view.presentation"].trigger()
-    assert w.presenting and w.presentation_bar.isVisible()
+    assert w.view_modes.presenting and w.presentation_bar.isVisible()
     assert not w.toolbar.isVisible() and not w.docks["concepts"].isVisible()
     assert not w.statusBar().isVisible()
     assert "tree" in w.presentation_bar.buttons
     w.presentation_bar.buttons["door"].click()
     assert w.brush.concept == "door"
     w.actions["view.exit_presentation"].trigger()
-    assert not w.presenting and w.docks["concepts"].isVisible() and w.toolbar.isVisible()
+    assert not w.view_modes.presenting and w.docks["concepts"].isVisible() and w.toolbar.isVisible()
 
     combo = w.concept_panel.layer_combo
     combo.setCurrentIndex(combo.findData("layer6"))
@@ -162,13 +162,13 @@ def test_status_bar_title_and_render_error_offers_cpu(make_window, qtbot, frame_
     assert "layer4" in w.status.layer.text() and "ms/frame" in w.status.ms.text()
     assert w.windowTitle() == "GANPaint — Untitled[*]" and not w.isWindowModified()
     w.brush.update(concept=CUSTOM, custom_units=(999,))  # more units than the layer has
-    w.device_text = "cuda (pretend)"
+    w.models.device_text = "cuda (pretend)"
     w.painter.paint([(30, 30)])
     qtbot.waitUntil(lambda: w.status.error.isVisible(), timeout=10_000)
     assert "exceed" in w.status.error.text() and w.status.cpu_button.isVisible()
     with qtbot.waitSignal(w.modelLoaded, timeout=10_000):
         w.status.cpu_button.click()
-    assert w.device_pref == "cpu" and not w.status.error.isVisible()
+    assert w.models.device_pref == "cpu" and not w.status.error.isVisible()
     assert w.isWindowModified()
 
 

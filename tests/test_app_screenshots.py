@@ -8,7 +8,7 @@ from PIL import Image
 def test_screenshot_script_writes_main_and_presentation(app_settings, demo_bundle, tmp_path):
     import torch
 
-    from ganpaint.app.screenshots import render_screenshots
+    from ganpaint.devtools.screenshots import render_screenshots
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)

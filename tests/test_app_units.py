@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ganpaint.app.brush import StrokeMask, coverage
-from ganpaint.app.concepts import concept_style, concepts_for_layer, unit_table
-from ganpaint.app.tool import BrushSettings
+from ganpaint.app.state.brush import StrokeMask, coverage
+from ganpaint.app.state.concepts import concept_style, concepts_for_layer, unit_table
+from ganpaint.app.state.tool import BrushSettings
 
 
 def test_stroke_mask_covers_the_swept_capsule_without_gaps():
@@ -96,7 +96,7 @@ def test_brush_settings_clamp_and_notify():
 
 
 def test_model_card_rows_are_readable():
-    from ganpaint.app.model_card import card_details, card_rows
+    from ganpaint.app.state.model_card import card_details, card_rows
 
     card = {
         "config": {"lr": 0.001},

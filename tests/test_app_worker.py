@@ -8,7 +8,7 @@ import threading
 import numpy as np
 import pytest
 
-from ganpaint.app.worker import FrameJob, LoadJob, RenderWorker, ThumbJob
+from ganpaint.app.views.worker import FrameJob, LoadJob, RenderWorker, ThumbJob
 from ganpaint.engine.document import DocumentSnapshot
 from ganpaint.engine.renderer import RenderResult
 

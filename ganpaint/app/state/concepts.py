@@ -1,0 +1,246 @@
+"""What the concept panel shows, read from a bundle's dissection (plain Python, no Qt).
+
+:class:`ConceptInfo` is one paintable concept of one layer: its group and icon (from
+:data:`CATALOGUE`), its colour (:func:`concept_color`: the scene world's, or a stable
+made-up one for names it does not know) and its units ranked by IoU and by causal effect.
+:func:`concepts_for_layer` lists them for a layer; :func:`unit_table` describes every unit
+of a layer (its best label, IoU, scores), which is also what a model without a dissection
+shows, unlabelled. :func:`custom_concept_info` turns a user-taught
+:class:`~ganpaint.dissect.custom.CustomConcept` into the same shape (group "Custom", its own
+icon, units ranked by IoU with the user's marks) and :func:`with_custom_concepts` adds them
+to a layer's list.
+"""
+
+from __future__ import annotations
+
+import colorsys
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from ganpaint.scenes.concepts import CONCEPT_COLORS
+
+RANKINGS = ("causal", "iou")
+GROUP_ORDER = ("Sky", "Land", "Buildings", "Indoor", "Other")
+CUSTOM_GROUP = "Custom"
+
+# name -> (group, qtawesome icon). GANPaint's brushes plus this project's scene world and a
+# few common dissection labels from the LSUN models. Colours come from the scene world's
+# table (ganpaint.scenes.concepts), else a stable made-up one.
+CATALOGUE: dict[str, tuple[str, str]] = {
+    "sky": ("Sky", "mdi.weather-partly-cloudy"),
+    "cloud": ("Sky", "fa5s.cloud"),
+    "sun": ("Sky", "mdi.weather-sunny"),
+    "mountain": ("Land", "fa5s.mountain"),
+    "grass": ("Land", "mdi6.grass"),
+    "tree": ("Land", "fa5s.tree"),
+    "plant": ("Land", "fa5s.seedling"),
+    "path": ("Land", "fa5s.road"),
+    "road": ("Land", "fa5s.road"),
+    "water": ("Land", "fa5s.water"),
+    "field": ("Land", "mdi.sprout"),
+    "brick": ("Buildings", "mdi6.wall"),
+    "building": ("Buildings", "mdi.office-building"),
+    "wall": ("Buildings", "mdi6.wall"),
+    "roof": ("Buildings", "mdi.home-roof"),
+    "dome": ("Buildings", "mdi6.mosque"),
+    "tower": ("Buildings", "mdi.chess-rook"),
+    "door": ("Buildings", "fa5s.door-open"),
+    "window": ("Buildings", "mdi.window-closed-variant"),
+    "fence": ("Buildings", "mdi6.fence"),
+    "person": ("Indoor", "mdi.account"),
+    "table": ("Indoor", "mdi.table-furniture"),
+    "chair": ("Indoor", "mdi.chair-rolling"),
+    "bed": ("Indoor", "mdi.bed"),
+    "sofa": ("Indoor", "mdi.sofa"),
+    "lamp": ("Indoor", "mdi.lamp"),
+    "curtain": ("Indoor", "mdi.curtains"),
+    "painting": ("Indoor", "mdi.image-frame"),
+    "floor": ("Indoor", "mdi.floor-plan"),
+    "ceiling": ("Indoor", "mdi.home-ceiling"),
+}
+FALLBACK_ICON = "mdi.shape-outline"
+MIN_LIGHTNESS = 0.45  # darker colours vanish against the app's dark panels
+
+
+def concept_color(name: str) -> str:
+    """A concept's colour as ``#rrggbb``: the scene world's colour lifted to
+    :data:`MIN_LIGHTNESS`, or a stable made-up one for names the world does not know."""
+    if name in CONCEPT_COLORS:
+        h, lightness, s = colorsys.rgb_to_hls(*(v / 255.0 for v in CONCEPT_COLORS[name]))
+        r, g, b = colorsys.hls_to_rgb(h, max(lightness, MIN_LIGHTNESS), s)
+        return f"#{round(r * 255):02x}{round(g * 255):02x}{round(b * 255):02x}"
+    digest = hashlib.sha256(name.encode("utf-8")).digest()
+    r, g, b = colorsys.hsv_to_rgb(digest[0] / 255.0, 0.55, 0.85)
+    return f"#{int(r * 255):02x}{int(g * 255):02x}{int(b * 255):02x}"
+
+
+def concept_style(name: str) -> tuple[str, str, str]:
+    """(group, icon, colour) for a concept name; unknown names go to the group "Other"."""
+    group, icon = CATALOGUE.get(name, ("Other", FALLBACK_ICON))
+    return group, icon, concept_color(name)
+
+
+@dataclass(frozen=True)
+class ConceptInfo:
+    """A concept of one layer with its ranked units (unit, score), best first."""
+
+    name: str
+    group: str
+    icon: str
+    color: str
+    iou: tuple[tuple[int, float], ...] = ()
+    causal: tuple[tuple[int, float], ...] = ()
+    causal_set: tuple[int, ...] = ()
+    # ACE sets (dissections made with --ace): units chosen to draw the concept, best first
+    insert_set: tuple[int, ...] = ()
+    _scores: dict[str, dict[int, float]] = field(default_factory=dict, compare=False, repr=False)
+    custom: bool = False  # taught by the user (ranked by IoU with their marks)
+    contrast: tuple[tuple[int, float], ...] = ()  # custom concepts: the tie-break score
+    samples: int = 0  # custom concepts: how many samples were marked
+
+    @property
+    def available(self) -> bool:
+        return bool(self.iou or self.causal)
+
+    def ranked(self, ranking: str, action: str = "draw") -> tuple[tuple[int, float], ...]:
+        """The ranking asked for, falling back to the other one when it is absent.
+
+        The causal ranking depends on what the stroke does, as ``ganpaint evaluate``
+        measures it: drawing puts the concept's ``insert_set`` first (when the dissection
+        has one), removing its ``causal_set``; then the single-unit causal order. The scores
+        are the single-unit ones (0 for a set unit that has none).
+        """
+        if ranking != "causal":
+            return self.iou or self.causal
+        base = self.causal or self.iou
+        lead = self.insert_set if action == "draw" and self.insert_set else self.causal_set
+        if not lead:
+            return base
+        scores = dict(base)
+        seen = set(lead)
+        return tuple((u, scores.get(u, 0.0)) for u in lead) + tuple(
+            p for p in base if p[0] not in seen
+        )
+
+    def units(self, ranking: str, count: int, action: str = "draw") -> tuple[int, ...]:
+        return tuple(u for u, _ in self.ranked(ranking, action)[: max(0, int(count))])
+
+    def score(self, kind: str, unit: int) -> float | None:
+        """The unit's "iou", "causal" or "contrast" score, None when it has none."""
+        if kind not in self._scores:
+            source = {"iou": self.iou, "causal": self.causal, "contrast": self.contrast}
+            self._scores[kind] = dict(source.get(kind, ()))
+        return self._scores[kind].get(int(unit))
+
+
+@dataclass(frozen=True)
+class UnitInfo:
+    """One unit of a layer: its best concept label (None when unlabelled) and IoU."""
+
+    unit: int
+    label: str | None = None
+    iou: float | None = None
+
+
+def _pairs(value: Any) -> tuple[tuple[int, float], ...]:
+    """[[unit, score], ...] as int/float pairs; malformed items are skipped (the dissection
+    is a file a user may have edited)."""
+    out = []
+    for item in value if isinstance(value, list | tuple) else ():
+        if isinstance(item, list | tuple) and len(item) >= 2:
+            try:
+                out.append((int(item[0]), float(item[1])))
+            except (TypeError, ValueError, OverflowError):
+                continue
+    return tuple(out)
+
+
+def _set_units(value: Any) -> tuple[int, ...]:
+    """The ``units`` of a unit-set entry (``causal_set``, ``insert_set``), malformed skipped."""
+    units = value.get("units") if isinstance(value, dict) else None
+    out = []
+    for u in units if isinstance(units, list | tuple) else ():
+        if isinstance(u, int | float) and not isinstance(u, bool) and u == u and abs(u) < 2**31:
+            out.append(int(u))
+    return tuple(out)
+
+
+def layer_info(dissection: dict | None, layer: str) -> dict[str, Any]:
+    info = ((dissection or {}).get("layers") or {}).get(layer)
+    return info if isinstance(info, dict) else {}
+
+
+def concepts_for_layer(
+    dissection: dict | None, layer: str, names: list[str] | None = None
+) -> list[ConceptInfo]:
+    """Concepts of ``layer`` in catalogue group order; ``names`` (the bundle's concept list)
+    adds concepts the dissection found no units for, so they show as unavailable."""
+    per_concept = layer_info(dissection, layer).get("concepts")
+    per_concept = per_concept if isinstance(per_concept, dict) else {}
+    ordered = list(dict.fromkeys(list(names or []) + list(per_concept)))
+    out = []
+    for name in ordered:
+        group, icon, color = concept_style(name)
+        d = per_concept.get(name)
+        d = d if isinstance(d, dict) else {}
+        out.append(
+            ConceptInfo(
+                name=name,
+                group=group,
+                icon=icon,
+                color=color,
+                iou=_pairs(d.get("iou")),
+                causal=_pairs(d.get("causal")),
+                causal_set=_set_units(d.get("causal_set")),
+                insert_set=_set_units(d.get("insert_set")),
+            )
+        )
+    rank = {g: i for i, g in enumerate(GROUP_ORDER)}
+    return sorted(out, key=lambda c: (rank.get(c.group, len(rank)), ordered.index(c.name)))
+
+
+def unit_table(dissection: dict | None, layer: str, channels: int) -> list[UnitInfo]:
+    """Every unit of ``layer``; labelled (IoU above the dissection's cut-off) when known."""
+    cutoff = float((dissection or {}).get("iou_cutoff", 0.0) or 0.0)
+    labels: dict[int, tuple[str, float]] = {}
+    for item in layer_info(dissection, layer).get("unit_labels") or ():
+        try:
+            unit, concept, iou = int(item["unit"]), item.get("concept"), float(item["iou"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if concept and iou >= cutoff:
+            labels[unit] = (str(concept), iou)
+    return [UnitInfo(u, *labels[u]) if u in labels else UnitInfo(u) for u in range(int(channels))]
+
+
+def custom_concept_info(concept: Any) -> ConceptInfo:
+    """A :class:`~ganpaint.dissect.custom.CustomConcept` as the panel shows it."""
+    color = concept_style(concept.name)[2]
+    return ConceptInfo(
+        name=concept.name,
+        group=CUSTOM_GROUP,
+        icon=concept.icon or FALLBACK_ICON,
+        color=color,
+        iou=tuple((int(u), float(i)) for u, i in zip(concept.units, concept.iou, strict=True)),
+        custom=True,
+        contrast=tuple(
+            (int(u), float(c)) for u, c in zip(concept.units, concept.contrast, strict=True)
+        ),
+        samples=len(concept.seeds),
+    )
+
+
+def with_custom_concepts(
+    builtin: list[ConceptInfo], custom: list[Any], layer: str
+) -> list[ConceptInfo]:
+    """``builtin`` followed by the custom concepts of ``layer`` (group "Custom").
+
+    A custom concept takes the place of a built-in one of the same name that has no units
+    (teaching a concept the dissection missed); one that clashes with a usable built-in
+    concept is left out (the dialog and import refuse such names).
+    """
+    usable = {c.name for c in builtin if c.available}
+    mine = [custom_concept_info(c) for c in custom if c.layer == layer and c.name not in usable]
+    names = {c.name for c in mine}
+    return [c for c in builtin if c.name not in names] + mine

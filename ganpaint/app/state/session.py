@@ -1,0 +1,116 @@
+"""The open scene: one edit document for the window's life, its project file and dirty state.
+
+:class:`DocumentSession` owns the :class:`~ganpaint.engine.document.EditDocument` (a loaded
+project or a restored autosave is ``assign``-ed into it, so every listener stays attached),
+the path of the project it came from or was saved to, and the rules built on them: the
+window title, whether closing must ask, what an autosave records, and which crash
+recovery to offer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from ganpaint.engine.document import EditDocument
+
+
+class RecoveryLike(Protocol):
+    """What the session reads of an autosave left behind (``views.autosave.Recovery``)."""
+
+    meta: dict[str, Any]
+
+
+class DocumentSession:
+    def __init__(self, seed: int):
+        self.document = EditDocument("", "", int(seed))
+        self.project_path: str | None = None
+
+    # -- what the window shows ---------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        return Path(self.project_path).stem if self.project_path else "Untitled"
+
+    @property
+    def title(self) -> str:
+        return f"GANPaint — {self.name}[*]"
+
+    @property
+    def dirty(self) -> bool:
+        """The window's modified mark: unsaved strokes, or unsaved changes to a project."""
+        d = self.document
+        return d.modified and bool(d.strokes or self.project_path)
+
+    @property
+    def needs_confirm(self) -> bool:
+        """Closing or replacing the document would lose painted strokes."""
+        return bool(self.document.modified and self.document.strokes)
+
+    @property
+    def export_name(self) -> str:
+        """The default file name (no suffix) for an exported image."""
+        if self.project_path:
+            return Path(self.project_path).stem
+        return f"ganpaint-{self.document.seed}"
+
+    # -- changing the document ---------------------------------------------------------------
+
+    def reset(self, model_id: str, layer: str) -> None:
+        """A fresh document for a newly opened model (the scene's seed stays)."""
+        self.document.assign(EditDocument(model_id, layer, self.document.seed))
+        self.project_path = None
+
+    @staticmethod
+    def layer_problem(loaded: EditDocument, layer_names: Iterable[str]) -> bool:
+        """True when ``loaded`` uses layers the model does not have."""
+        names = set(layer_names)
+        return loaded.layer not in names or any(s.layer not in names for s in loaded.strokes)
+
+    def adopt(self, loaded: EditDocument, path: str | Path | None) -> None:
+        """Show ``loaded`` (read from the project at ``path``)."""
+        self.document.assign(loaded)
+        self.project_path = str(Path(path).resolve()) if path is not None else None
+
+    def restore(self, loaded: EditDocument, project_path: str | None) -> None:
+        """Show autosaved work: it is unsaved, whatever the project on disk holds."""
+        self.document.assign(loaded)
+        self.document.modified = True
+        self.project_path = project_path
+
+    def save(self, path: str | Path) -> None:
+        """Write the project (OSError on failure) and remember where."""
+        self.document.save(path)
+        self.project_path = str(Path(path).resolve())
+
+    # -- autosave and recovery ---------------------------------------------------------------
+
+    def autosave_meta(self, model_path: str | None) -> dict[str, Any] | None:
+        """What an autosave records beside the document; None when there is nothing to save."""
+        if not (self.document.strokes or self.document.modified):
+            return None
+        return {
+            "model_path": model_path,
+            "project_path": self.project_path,
+            "strokes": len(self.document.strokes),
+        }
+
+
+def choose_recovery(
+    found: Sequence[RecoveryLike], ask: Callable[[RecoveryLike, int], bool]
+) -> tuple[RecoveryLike | None, list[RecoveryLike]]:
+    """Which autosave to restore (the newest one the user accepts) and which to discard.
+
+    ``found`` is newest first; ``ask(recovery, strokes)`` is asked only for sessions that
+    left strokes, until one is accepted. Every other session is discarded.
+    """
+    chosen = None
+    discard = []
+    for rec in found:
+        strokes = int(rec.meta.get("strokes", 0) or 0)
+        if chosen is None and strokes > 0 and ask(rec, strokes):
+            chosen = rec
+            continue
+        discard.append(rec)
+    return chosen, discard

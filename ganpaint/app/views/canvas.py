@@ -1,0 +1,272 @@
+"""The paint canvas: shows the frame scaled to the widget and turns the mouse into strokes.
+
+The canvas holds no edit state. It is given images (the edited frame, the unedited frame
+for compare, the stroke-mask overlay, a unit heatmap) and reports brush input as image
+coordinates through signals: ``strokeStarted(x, y, secondary)``, ``strokeMoved(x, y)``,
+``strokeFinished()``. The brush cursor is a circle drawn at the mouse position, sized from
+the brush radius in image pixels times the current display scale.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QColor, QFont, QImage, QPainter, QPen
+from PySide6.QtWidgets import QSizePolicy, QToolButton, QWidget
+
+from ganpaint.app.views import theme
+
+MARGIN = 14
+
+
+def fit_rect(avail: QRectF, size: QSize) -> QRectF:
+    """The largest rect of ``size``'s aspect that fits in ``avail``, centred (empty for an
+    empty size)."""
+    w, h = size.width(), size.height()
+    if w <= 0 or h <= 0:
+        return QRectF()
+    scale = max(min(avail.width() / w, avail.height() / h), 1e-6)
+    dw, dh = w * scale, h * scale
+    return QRectF(avail.center().x() - dw / 2, avail.center().y() - dh / 2, dw, dh)
+
+
+class PaintCanvas(QWidget):
+    strokeStarted = Signal(float, float, bool)  # x, y in image pixels; secondary button
+    strokeMoved = Signal(float, float)
+    strokeFinished = Signal()
+    brushResize = Signal(int)  # wheel steps with Ctrl held
+    margin = MARGIN  # around the image, in widget pixels
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("canvas")
+        self.setMouseTracking(True)
+        self.setFocusPolicy(Qt.StrongFocus)
+        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
+        self.setMinimumSize(240, 240)
+        self.setAttribute(Qt.WA_OpaquePaintEvent, True)
+        self.image: QImage | None = None
+        self.plain: QImage | None = None
+        self.overlay: QImage | None = None
+        self.live: QImage | None = None
+        self.heat: QImage | None = None
+        self.compare = False
+        self.show_overlay = False
+        self.show_heat = True
+        self.smooth = True
+        self.painting_enabled = True
+        self.image_size = QSize(0, 0)
+        self.brush_radius = 8.0  # image pixels
+        self.brush_color = QColor(theme.ACCENT)
+        self._cursor: QPointF | None = None
+        self._stroke = False
+        self._placeholder = ("", "")
+        self._open_button = QToolButton(self)
+        self._open_button.setObjectName("placeholderButton")
+        self._open_button.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
+        self._open_button.hide()
+
+    # -- state set by the window ---------------------------------------------------------
+
+    def set_image(self, image: QImage | None) -> None:
+        self.image = image
+        if image is not None:
+            self.image_size = image.size()
+            self._placeholder = ("", "")
+            self._open_button.hide()
+        self.update()
+
+    def set_plain(self, image: QImage | None) -> None:
+        self.plain = image
+        if self.compare:
+            self.update()
+
+    def set_overlay(self, image: QImage | None) -> None:
+        self.overlay = image
+        if self.show_overlay:
+            self.update()
+
+    def set_live(self, image: QImage | None) -> None:
+        self.live = image
+        self.update()
+
+    def set_heat(self, image: QImage | None) -> None:
+        self.heat = image
+        self.update()
+
+    def set_flag(self, name: str, value: bool) -> None:
+        if name not in ("compare", "show_overlay", "show_heat", "smooth", "painting_enabled"):
+            raise AttributeError(name)
+        setattr(self, name, bool(value))
+        self._update_cursor()
+        self.update()
+
+    def set_brush(self, radius: float, color: str) -> None:
+        self.brush_radius = float(radius)
+        self.brush_color = QColor(color)
+        self.update()
+
+    def set_placeholder(self, title: str, text: str, action: QAction | None = None) -> None:
+        """Show a message instead of an image (no model, loading, missing default model)."""
+        self.image = self.plain = None
+        self._placeholder = (title, text)
+        if action is not None:
+            self._open_button.setDefaultAction(action)
+            self._open_button.show()
+            self._place_button()
+        else:
+            self._open_button.hide()
+        self.update()
+
+    # -- geometry ------------------------------------------------------------------------
+
+    def image_rect(self) -> QRectF:
+        """Where the image is drawn: as large as fits inside the margin, centred."""
+        m = self.margin
+        return fit_rect(QRectF(self.rect()).adjusted(m, m, -m, -m), self.image_size)
+
+    def scale(self) -> float:
+        r = self.image_rect()
+        return r.width() / self.image_size.width() if self.image_size.width() else 1.0
+
+    def to_image(self, pos: QPointF) -> tuple[float, float]:
+        r = self.image_rect()
+        s = self.scale()
+        return (pos.x() - r.left()) / s, (pos.y() - r.top()) / s
+
+    def from_image(self, x: float, y: float) -> QPointF:
+        r = self.image_rect()
+        s = self.scale()
+        return QPointF(r.left() + x * s, r.top() + y * s)
+
+    # -- input ---------------------------------------------------------------------------
+
+    def _can_paint(self) -> bool:
+        return self.painting_enabled and self.image is not None and not self.compare
+
+    def mousePressEvent(self, event) -> None:
+        if event.button() not in (Qt.LeftButton, Qt.RightButton) or not self._can_paint():
+            return super().mousePressEvent(event)
+        self._stroke = True
+        self._cursor = event.position()
+        x, y = self.to_image(event.position())
+        self.strokeStarted.emit(x, y, event.button() == Qt.RightButton)
+        event.accept()
+
+    def mouseMoveEvent(self, event) -> None:
+        self._cursor = event.position()
+        if self._stroke:
+            self.strokeMoved.emit(*self.to_image(event.position()))
+        self._update_cursor()
+        self.update()
+
+    def mouseReleaseEvent(self, event) -> None:
+        if self._stroke and event.button() in (Qt.LeftButton, Qt.RightButton):
+            self._stroke = False
+            self.strokeFinished.emit()
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+
+    def leaveEvent(self, event) -> None:
+        self._cursor = None
+        self.update()
+        super().leaveEvent(event)
+
+    def wheelEvent(self, event) -> None:
+        if event.modifiers() & Qt.ControlModifier:
+            steps = 1 if event.angleDelta().y() > 0 else -1
+            self.brushResize.emit(steps)
+            event.accept()
+            return
+        super().wheelEvent(event)
+
+    def _update_cursor(self) -> None:
+        over = self._cursor is not None and self.image_rect().contains(self._cursor)
+        self.setCursor(Qt.BlankCursor if over and self._can_paint() else Qt.ArrowCursor)
+
+    def resizeEvent(self, event) -> None:
+        self._place_button()
+        super().resizeEvent(event)
+
+    def _place_button(self) -> None:
+        b = self._open_button
+        b.adjustSize()
+        b.move(int((self.width() - b.width()) / 2), int(self.height() / 2 + 50))
+
+    # -- drawing -------------------------------------------------------------------------
+
+    def paintEvent(self, event) -> None:
+        p = QPainter(self)
+        p.fillRect(self.rect(), QColor("#141518"))
+        shown = self.plain if (self.compare and self.plain is not None) else self.image
+        if shown is None:
+            self._paint_placeholder(p)
+            p.end()
+            return
+        r = self.image_rect()
+        p.setRenderHint(QPainter.Antialiasing, True)
+        p.setPen(Qt.NoPen)
+        for i, alpha in enumerate((40, 24, 12)):
+            p.setBrush(QColor(0, 0, 0, alpha))
+            p.drawRoundedRect(r.adjusted(-2 - 2 * i, -1 - 2 * i, 2 + 2 * i, 4 + 2 * i), 6, 6)
+        p.setRenderHint(QPainter.SmoothPixmapTransform, self.smooth)
+        p.drawImage(r, shown)
+        p.setRenderHint(QPainter.SmoothPixmapTransform, True)
+        if not self.compare:
+            if self.heat is not None and self.show_heat:
+                p.drawImage(r, self.heat)
+            if self.overlay is not None and self.show_overlay:
+                p.drawImage(r, self.overlay)
+            if self.live is not None:
+                p.drawImage(r, self.live)
+        if self.compare:
+            done = self.plain is not None
+            self._paint_badge(p, r, "Unedited" if done else "Rendering the unedited image…")
+        self._paint_cursor(p)
+        p.end()
+
+    def _paint_badge(self, p: QPainter, r: QRectF, text: str) -> None:
+        font = QFont(self.font())
+        font.setPointSizeF(max(font.pointSizeF(), 9.0))
+        font.setBold(True)
+        p.setFont(font)
+        w = p.fontMetrics().horizontalAdvance(text) + 20
+        box = QRectF(r.left() + 10, r.top() + 10, w, 26)
+        p.setPen(Qt.NoPen)
+        p.setBrush(QColor(20, 22, 26, 200))
+        p.drawRoundedRect(box, 13, 13)
+        p.setPen(QColor(theme.TEXT))
+        p.drawText(box, Qt.AlignCenter, text)
+
+    def _paint_cursor(self, p: QPainter) -> None:
+        if self._cursor is None or not self._can_paint():
+            return
+        if not self.image_rect().contains(self._cursor):
+            return
+        radius = max(self.brush_radius * self.scale(), 2.0)
+        p.setRenderHint(QPainter.Antialiasing, True)
+        p.setBrush(Qt.NoBrush)
+        p.setPen(QPen(QColor(0, 0, 0, 160), 3.0))
+        p.drawEllipse(self._cursor, radius, radius)
+        p.setPen(QPen(self.brush_color, 1.5))
+        p.drawEllipse(self._cursor, radius, radius)
+        p.setPen(QPen(QColor(255, 255, 255, 200), 1.0))
+        p.drawLine(self._cursor - QPointF(3, 0), self._cursor + QPointF(3, 0))
+        p.drawLine(self._cursor - QPointF(0, 3), self._cursor + QPointF(0, 3))
+
+    def _paint_placeholder(self, p: QPainter) -> None:
+        title, text = self._placeholder
+        if not title and not text:
+            return
+        width = min(self.width() - 80, 560)
+        left = (self.width() - width) / 2
+        middle = self.height() / 2
+        font = QFont(self.font())
+        font.setPointSizeF(font.pointSizeF() * 1.6)
+        font.setBold(True)
+        p.setFont(font)
+        p.setPen(QColor(theme.TEXT))
+        p.drawText(QRectF(left, middle - 110, width, 40), Qt.AlignCenter, title)
+        p.setFont(self.font())
+        p.setPen(QColor(theme.TEXT_DIM))
+        p.drawText(QRectF(left, middle - 62, width, 100), Qt.AlignHCenter | Qt.TextWordWrap, text)

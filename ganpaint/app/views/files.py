@@ -1,0 +1,124 @@
+"""File dialogs and the export options dialog.
+
+The window's file commands split in two: a ``choose_*`` step that asks (these functions,
+with native dialogs) and a plain step that does the work given a path (on the window), which
+is what tests call. Dialogs remember their last folder in the preferences.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QRadioButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ganpaint.app.views.settings import Preferences
+
+PROJECT_FILTER = "GANPaint projects (*.ganpaint);;All files (*)"
+MODEL_FILTER = "Generators (*.pth *.pt *.safetensors bundle.json);;All files (*)"
+PNG_FILTER = "PNG images (*.png)"
+
+
+def _folder(prefs: Preferences, kind: str) -> str:
+    return prefs.get(f"dialogs/{kind}", str(Path.home()))
+
+
+def _remember(prefs: Preferences, kind: str, path: str) -> None:
+    prefs.set(f"dialogs/{kind}", str(Path(path).parent))
+
+
+def ask_open_project(parent: QWidget, prefs: Preferences) -> str | None:
+    path, _ = QFileDialog.getOpenFileName(
+        parent, "Open Project", _folder(prefs, "project"), PROJECT_FILTER
+    )
+    if path:
+        _remember(prefs, "project", path)
+    return path or None
+
+
+def ask_save_project(parent: QWidget, prefs: Preferences, name: str) -> str | None:
+    start = str(Path(_folder(prefs, "project")) / f"{name}.ganpaint")
+    path, _ = QFileDialog.getSaveFileName(parent, "Save Project", start, PROJECT_FILTER)
+    if not path:
+        return None
+    if not path.endswith(".ganpaint"):
+        path += ".ganpaint"
+    _remember(prefs, "project", path)
+    return path
+
+
+def ask_open_model(parent: QWidget, prefs: Preferences) -> str | None:
+    """A generator file, or a bundle folder chosen through its bundle.json."""
+    path, _ = QFileDialog.getOpenFileName(
+        parent, "Open Model", _folder(prefs, "model"), MODEL_FILTER
+    )
+    if not path:
+        return None
+    _remember(prefs, "model", path)
+    return str(Path(path).parent) if Path(path).name == "bundle.json" else path
+
+
+class ExportDialog(QDialog):
+    """Export size (1x..8x) and filter (crisp nearest or smooth)."""
+
+    def __init__(self, parent: QWidget, resolution: int, scale: int, smooth: bool):
+        super().__init__(parent)
+        self.setWindowTitle("Export PNG")
+        self.scale = QComboBox()
+        for f in (1, 2, 4, 8):
+            self.scale.addItem(f"{f}×  ({resolution * f} × {resolution * f} px)", f)
+        self.scale.setCurrentIndex(max(0, self.scale.findData(scale)))
+        self.crisp = QRadioButton("Crisp (nearest neighbour)")
+        self.smooth = QRadioButton("Smooth (Lanczos)")
+        (self.smooth if smooth else self.crisp).setChecked(True)
+        group = QButtonGroup(self)
+        group.addButton(self.crisp)
+        group.addButton(self.smooth)
+        self.scale.currentIndexChanged.connect(self._native)
+        form = QFormLayout()
+        form.addRow("Size", self.scale)
+        form.addRow("Enlarge", self.crisp)
+        form.addRow("", self.smooth)
+        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        buttons.button(QDialogButtonBox.Ok).setText("Export…")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(buttons)
+        self._native()
+
+    def _native(self) -> None:
+        native = self.scale.currentData() == 1
+        self.crisp.setEnabled(not native)
+        self.smooth.setEnabled(not native)
+
+
+def ask_export(parent: QWidget, prefs: Preferences, resolution: int, name: str):
+    """(path, scale, smooth) or None."""
+    dialog = ExportDialog(
+        parent, resolution, prefs.get("export/scale", 1), prefs.get("export/smooth", False)
+    )
+    if dialog.exec() != QDialog.Accepted:
+        return None
+    scale, smooth = int(dialog.scale.currentData()), dialog.smooth.isChecked()
+    prefs.set("export/scale", scale)
+    prefs.set("export/smooth", smooth)
+    suffix = "" if scale == 1 else f"-{scale}x"
+    start = str(Path(_folder(prefs, "export")) / f"{name}{suffix}.png")
+    path, _ = QFileDialog.getSaveFileName(parent, "Export PNG", start, PNG_FILTER)
+    if not path:
+        return None
+    if not path.lower().endswith(".png"):
+        path += ".png"
+    _remember(prefs, "export", path)
+    return path, scale, smooth

@@ -1,0 +1,116 @@
+"""Document changes to render jobs, and render results to what the canvas shows.
+
+:class:`FrameView` subscribes to the document; every change that affects the image makes a
+snapshot (a value) and submits it to the worker, whose single slot keeps only the newest.
+Results carry the revision they were rendered from: one older than the frame already on
+screen is dropped, so the picture never steps back in time. The unedited frame of the
+current scene (for compare and the inspector preview) is rendered at a lower priority.
+The committed strokes' masks become the canvas overlay here as well.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QImage
+
+from ganpaint.app.state.concepts import concept_style
+from ganpaint.app.state.tool import CUSTOM
+from ganpaint.app.views import theme
+from ganpaint.app.views.canvas import PaintCanvas
+from ganpaint.app.views.imaging import mask_overlay, qimage_rgb, qimage_rgba
+from ganpaint.app.views.worker import FrameJob, FrameResult, RenderWorker
+from ganpaint.engine.document import DocumentSnapshot, EditDocument
+
+RENDER_KINDS = ("strokes", "preview", "seed", "layer", "loaded")
+
+
+def stroke_color(concept: str, action: str) -> str:
+    if action == "remove":
+        return theme.REMOVE
+    return theme.ACCENT if concept == CUSTOM else concept_style(concept)[2]
+
+
+class FrameView(QObject):
+    frameShown = Signal(object)  # RenderResult
+    renderFailed = Signal(str)
+
+    def __init__(self, document: EditDocument, worker: RenderWorker, canvas: PaintCanvas):
+        super().__init__(canvas)
+        self.document, self.worker, self.canvas = document, worker, canvas
+        self.key: int | None = None
+        self.shown_revision = -1
+        self.image: np.ndarray | None = None  # the edited frame on screen
+        self.qimage: QImage | None = None
+        self.plain_seed: int | None = None
+        self.plain_qimage: QImage | None = None
+        self.ms: deque[float] = deque(maxlen=20)
+        self.frames = 0
+        self._last: DocumentSnapshot | None = None
+        document.subscribe(self._changed)
+        worker.frameRendered.connect(self._rendered)
+
+    def set_model(self, key: int | None) -> None:
+        """A model was (re)loaded: forget what was shown and render afresh."""
+        self.key = key
+        self.shown_revision = -1
+        self.plain_seed = None
+        self.plain_qimage = None
+        self._last = None
+        self.update_overlay()
+        self.request()
+
+    @property
+    def mean_ms(self) -> float | None:
+        return sum(self.ms) / len(self.ms) if self.ms else None
+
+    def request(self) -> None:
+        if self.key is None:
+            return
+        snap = self.document.snapshot()
+        if snap == self._last:
+            return
+        self._last = snap
+        self.worker.submit(FrameJob(self.key, snap))
+        if self.plain_seed != snap.seed:
+            self.worker.submit(FrameJob(self.key, snap, "plain"))
+
+    def _changed(self, kind: str) -> None:
+        if kind in ("seed", "loaded") and self.plain_seed != self.document.seed:
+            self.plain_qimage = None
+            self.canvas.set_plain(None)
+        if kind in RENDER_KINDS:
+            self.request()
+        if kind in ("strokes", "loaded"):
+            self.update_overlay()
+
+    def update_overlay(self) -> None:
+        masks = [
+            (s.mask, stroke_color(s.concept, s.action)) for s in self.document.strokes if s.visible
+        ]
+        self.canvas.set_overlay(qimage_rgba(mask_overlay(masks)) if masks else None)
+
+    def _rendered(self, fr: FrameResult) -> None:
+        if fr.key != self.key:
+            return
+        r = fr.result
+        if fr.kind == "plain":
+            if r.ok and r.seed == self.document.seed:
+                self.plain_seed = r.seed
+                self.plain_qimage = qimage_rgb(r.image)
+                self.canvas.set_plain(self.plain_qimage)
+            return
+        if r.revision < self.shown_revision:
+            return  # stale: a newer frame is already on screen
+        if not r.ok:
+            self.renderFailed.emit(r.error)
+            return
+        self.shown_revision = r.revision
+        self.image = r.image
+        self.qimage = qimage_rgb(r.image)
+        self.canvas.set_image(self.qimage)
+        self.ms.append(r.ms)
+        self.frames += 1
+        self.frameShown.emit(r)

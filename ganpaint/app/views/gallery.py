@@ -1,0 +1,168 @@
+"""The scene gallery: a strip of seed thumbnails, a seed box and "new random scene".
+
+Choosing a scene calls ``document.set_seed``, which keeps the strokes: that is how the same
+edit is applied to another scene. Thumbnails are rendered by the worker at its lowest
+priority; the panel asks for them through ``thumbnailsWanted`` and shows them as they come.
+"""
+
+from __future__ import annotations
+
+import random
+
+from PySide6.QtCore import QRegularExpression, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QImage, QPixmap, QRegularExpressionValidator
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLineEdit,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ganpaint.app.views import theme
+from ganpaint.core.seeds import MAX_SEED
+from ganpaint.engine.document import EditDocument
+
+THUMB = 88
+BATCH = 12
+
+
+def random_seed(rng: random.Random | None = None) -> int:
+    return (rng or random).randrange(0, 2**31)
+
+
+class GalleryPanel(QWidget):
+    thumbnailsWanted = Signal(list)  # seeds
+
+    def __init__(self, document: EditDocument, parent=None):
+        super().__init__(parent)
+        self.setObjectName("galleryPanel")
+        self.document = document
+        self.rng = random.Random()
+        self._items: dict[int, QListWidgetItem] = {}
+        self.rendered: set[int] = set()  # seeds whose thumbnail has arrived
+
+        self.seed_edit = QLineEdit()
+        self.seed_edit.setObjectName("seedEdit")
+        self.seed_edit.setPlaceholderText("Seed")
+        self.seed_edit.setValidator(QRegularExpressionValidator(QRegularExpression(r"\d{1,10}")))
+        self.seed_edit.setToolTip("Type a seed and press Enter to show that scene")
+        self.seed_edit.setMaximumWidth(130)
+        self.seed_edit.returnPressed.connect(self._seed_entered)
+        self.new_button = self._button("mdi.dice-5", "New random scene", self.new_random)
+        self.more_button = self._button("mdi.image-multiple", "More scenes", self.add_random)
+        controls = QHBoxLayout()
+        controls.addWidget(self.seed_edit)
+        controls.addWidget(self.new_button)
+        controls.addWidget(self.more_button)
+        controls.addStretch(1)
+
+        self.list = QListWidget()
+        self.list.setObjectName("seedList")
+        self.list.setViewMode(QListView.IconMode)
+        self.list.setFlow(QListView.LeftToRight)
+        self.list.setWrapping(False)
+        self.list.setMovement(QListView.Static)
+        self.list.setIconSize(QSize(THUMB, THUMB))
+        self.list.setGridSize(QSize(THUMB + 14, THUMB + 26))
+        self.list.setFixedHeight(THUMB + 44)
+        self.list.setHorizontalScrollMode(QListView.ScrollPerPixel)
+        self.list.itemClicked.connect(lambda item: self.choose(int(item.data(Qt.UserRole))))
+        self.list.setToolTip("Click a scene to show it; your strokes are applied to it")
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 4, 8, 6)
+        layout.addLayout(controls)
+        layout.addWidget(self.list)
+        document.subscribe(self._changed)
+
+    def _button(self, icon: str, text: str, slot) -> QToolButton:
+        b = QToolButton()
+        b.setIcon(theme.icon(icon))
+        b.setText(text)
+        b.setToolTip(text)
+        b.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
+        b.clicked.connect(slot)
+        return b
+
+    # -- seeds -----------------------------------------------------------------------------
+
+    @property
+    def seeds(self) -> list[int]:
+        return [int(self.list.item(i).data(Qt.UserRole)) for i in range(self.list.count())]
+
+    def reset(self, first: int | None = None) -> None:
+        """A fresh strip (after a model load): the current scene, then random ones."""
+        self.list.clear()
+        self._items.clear()
+        self.rendered.clear()
+        seeds = ([first] if first is not None else []) + [
+            random_seed(self.rng) for _ in range(BATCH - 1)
+        ]
+        self.add_seeds(seeds)
+
+    def add_seeds(self, seeds: list[int]) -> None:
+        new = [s for s in dict.fromkeys(seeds) if s not in self._items]
+        for seed in new:
+            item = QListWidgetItem(self._placeholder(), str(seed))
+            item.setData(Qt.UserRole, seed)
+            item.setToolTip(f"Seed {seed}")
+            item.setTextAlignment(Qt.AlignHCenter)
+            self.list.addItem(item)
+            self._items[seed] = item
+        if new:
+            self.thumbnailsWanted.emit(new)
+        self._mark_current()
+
+    def add_random(self) -> None:
+        self.add_seeds([random_seed(self.rng) for _ in range(BATCH)])
+
+    def new_random(self) -> None:
+        seed = random_seed(self.rng)
+        self.add_seeds([seed])
+        self.choose(seed)
+
+    def choose(self, seed: int) -> None:
+        self.document.set_seed(seed)
+
+    def set_thumbnail(self, seed: int, image: QImage) -> None:
+        item = self._items.get(seed)
+        if item is not None:
+            pm = QPixmap.fromImage(
+                image.scaled(THUMB * 2, THUMB * 2, Qt.KeepAspectRatio, Qt.SmoothTransformation)
+            )
+            pm.setDevicePixelRatio(2.0)
+            item.setIcon(QIcon(pm))
+            self.rendered.add(seed)
+
+    def _placeholder(self) -> QIcon:
+        pm = QPixmap(THUMB, THUMB)
+        pm.fill(QColor("#2a2d33"))
+        return QIcon(pm)
+
+    def _seed_entered(self) -> None:
+        text = self.seed_edit.text().strip()
+        if text and int(text) <= MAX_SEED:
+            seed = int(text)
+            self.add_seeds([seed])
+            self.choose(seed)
+
+    def _changed(self, kind: str) -> None:
+        if kind in ("seed", "loaded"):
+            if self.document.seed not in self._items and self.list.count():
+                self.add_seeds([self.document.seed])
+            self._mark_current()
+
+    def _mark_current(self) -> None:
+        seed = self.document.seed
+        if not self.seed_edit.hasFocus():
+            self.seed_edit.setText(str(seed))
+        item = self._items.get(seed)
+        if item is not None:
+            self.list.setCurrentItem(item)
+            self.list.scrollToItem(item)
+        else:
+            self.list.clearSelection()

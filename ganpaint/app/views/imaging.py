@@ -1,0 +1,86 @@
+"""NumPy images to QImages on the GUI thread: frames, stroke-mask overlays and heatmaps.
+
+Everything here takes plain arrays (what the worker hands back) and returns QImages that
+own their memory. :func:`upscale` serves the PNG export (nearest for crisp pixels, Lanczos
+for smooth) through Pillow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+from PIL import Image
+from PySide6.QtGui import QColor, QImage
+
+from ganpaint.app.views.theme import HEAT_COLORS
+
+
+def qimage_rgb(array: np.ndarray) -> QImage:
+    """uint8 (H, W, 3) -> QImage (RGB888) with its own copy of the pixels."""
+    a = np.ascontiguousarray(array, dtype=np.uint8)
+    h, w = a.shape[:2]
+    return QImage(a.data, w, h, 3 * w, QImage.Format_RGB888).copy()
+
+
+def qimage_rgba(array: np.ndarray) -> QImage:
+    """uint8 (H, W, 4) straight alpha -> QImage (RGBA8888) with its own copy."""
+    a = np.ascontiguousarray(array, dtype=np.uint8)
+    h, w = a.shape[:2]
+    return QImage(a.data, w, h, 4 * w, QImage.Format_RGBA8888).copy()
+
+
+def rgb_from_qimage(image: QImage) -> np.ndarray:
+    """QImage -> uint8 (H, W, 3)."""
+    img = image.convertToFormat(QImage.Format_RGB888)
+    w, h, bpl = img.width(), img.height(), img.bytesPerLine()
+    raw = np.frombuffer(img.constBits(), dtype=np.uint8, count=bpl * h).reshape(h, bpl)
+    return raw[:, : 3 * w].reshape(h, w, 3).copy()
+
+
+def mask_overlay(masks: Iterable[tuple[np.ndarray, str]], opacity: float = 0.45) -> np.ndarray:
+    """Stroke masks tinted with their colours, composited in order -> uint8 (H, W, 4)."""
+    color: np.ndarray | None = None  # premultiplied
+    alpha: np.ndarray | None = None
+    for mask, name in masks:
+        if color is None:
+            color = np.zeros(mask.shape + (3,), dtype=np.float32)
+            alpha = np.zeros(mask.shape + (1,), dtype=np.float32)
+        c = QColor(name)
+        rgb = np.array([c.red(), c.green(), c.blue()], dtype=np.float32)
+        a = (mask.astype(np.float32) * (opacity / 255.0))[..., None]
+        color = rgb * a + color * (1.0 - a)
+        alpha = a + alpha * (1.0 - a)
+    if color is None:
+        return np.zeros((1, 1, 4), dtype=np.uint8)
+    straight = np.where(alpha > 0, color / np.maximum(alpha, 1e-6), 0.0)
+    out = np.concatenate([straight, alpha * 255.0], axis=-1)
+    return np.round(np.clip(out, 0, 255)).astype(np.uint8)
+
+
+def heat_rgba(heat: np.ndarray, level: float) -> np.ndarray:
+    """A unit's activation map -> uint8 (h, w, 4) through a transparent-to-hot colour map.
+
+    Values are scaled so the unit's insert level (its 0.99 quantile) is the hottest colour.
+    """
+    top = max(float(level), float(np.max(heat)) * 0.5, 1e-6)
+    t = np.clip(heat.astype(np.float32) / top, 0.0, 1.0)
+    stops = np.array(HEAT_COLORS, dtype=np.float32)
+    pos = t * (len(stops) - 1)
+    i = np.minimum(pos.astype(np.int64), len(stops) - 2)
+    f = (pos - i)[..., None]
+    rgba = stops[i] * (1 - f) + stops[i + 1] * f
+    return np.round(rgba).astype(np.uint8)
+
+
+def upscale(image: np.ndarray, factor: int, smooth: bool) -> np.ndarray:
+    """uint8 (H, W, 3) enlarged ``factor`` times (nearest, or Lanczos when ``smooth``)."""
+    if factor <= 1:
+        return image
+    h, w = image.shape[:2]
+    method = Image.Resampling.LANCZOS if smooth else Image.Resampling.NEAREST
+    return np.asarray(Image.fromarray(image).resize((w * factor, h * factor), method))
+
+
+def save_png(image: np.ndarray, path: str, factor: int = 1, smooth: bool = False) -> None:
+    Image.fromarray(upscale(image, factor, smooth)).save(path, format="PNG")

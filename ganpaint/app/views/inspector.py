@@ -1,0 +1,112 @@
+"""The unit inspector: where the selected unit fires, with its label and scores.
+
+The window asks the worker for the unit's unedited activation map
+(``Renderer.features``) and hands it here; the panel shows a preview (heat over the
+unedited image) and the numbers, and the canvas draws the same heat over the image.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QImage, QPainter, QPixmap
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ganpaint.app.views import theme
+
+PREVIEW = 180
+
+
+class InspectorPanel(QWidget):
+    cleared = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("inspectorPanel")
+        self.unit: int | None = None
+        self.title = QLabel()
+        self.title.setObjectName("inspectorTitle")
+        self.preview = QLabel()
+        self.preview.setFixedSize(QSize(PREVIEW, PREVIEW))
+        self.preview.setAlignment(Qt.AlignCenter)
+        self.preview.setObjectName("heatPreview")
+        self.label = QLabel()
+        self.iou = QLabel()
+        self.ace = QLabel()
+        self.level = QLabel()
+        self.peak = QLabel()
+        self.clear_button = QToolButton()
+        self.clear_button.setIcon(theme.icon("mdi.close"))
+        self.clear_button.setToolTip("Clear the unit selection")
+        self.clear_button.clicked.connect(self.cleared.emit)
+        self.hint = QLabel(
+            "Select a unit in the concept list (expand a concept) or in “Units” "
+            "to see where it fires in this scene."
+        )
+        self.hint.setObjectName("hint")
+        self.hint.setWordWrap(True)
+        form = QFormLayout()
+        form.addRow("Concept", self.label)
+        form.addRow("IoU", self.iou)
+        form.addRow("Causal effect", self.ace)
+        form.addRow("Level q0.99", self.level)
+        form.addRow("Peak here", self.peak)
+        title_row = QHBoxLayout()
+        title_row.addWidget(self.title, 1)
+        title_row.addWidget(self.clear_button)
+        self.details = QWidget()
+        dl = QVBoxLayout(self.details)
+        dl.setContentsMargins(0, 0, 0, 0)
+        dl.addLayout(title_row)
+        dl.addWidget(self.preview, 0, Qt.AlignHCenter)
+        dl.addLayout(form)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 8, 10, 8)
+        layout.addWidget(self.hint)
+        layout.addWidget(self.details)
+        layout.addStretch(1)
+        self.show_unit(None)
+
+    def show_unit(self, unit: int | None, layer: str = "", info: dict | None = None) -> None:
+        """Describe ``unit`` (None clears); ``info`` has label, iou, ace, level when known."""
+        self.unit = unit
+        self.hint.setVisible(unit is None)
+        self.details.setVisible(unit is not None)
+        if unit is None:
+            return
+        info = info or {}
+        self.title.setText(
+            f"<b>Unit {unit}</b> <span style='color:{theme.TEXT_DIM}'>· {layer}</span>"
+        )
+        label = info.get("label")
+        self.label.setText(label or "unlabelled")
+        self.iou.setText(_fmt(info.get("iou")))
+        self.ace.setText(_fmt(info.get("ace")))
+        self.level.setText(_fmt(info.get("level")))
+        self.peak.setText("…")
+        self.preview.setPixmap(QPixmap())
+
+    def set_heat(self, base: QImage | None, heat: QImage, peak: float, level: float) -> None:
+        pm = QPixmap(PREVIEW * 2, PREVIEW * 2)
+        pm.fill(Qt.black)
+        p = QPainter(pm)
+        p.setRenderHint(QPainter.SmoothPixmapTransform)
+        if base is not None:
+            p.setOpacity(0.55)
+            p.drawImage(pm.rect(), base)
+            p.setOpacity(1.0)
+        p.drawImage(pm.rect(), heat)
+        p.end()
+        pm.setDevicePixelRatio(2.0)
+        self.preview.setPixmap(pm)
+        self.peak.setText(f"{peak:.2f}  (level {level:.2f})")
+
+
+def _fmt(value) -> str:
+    return "—" if value is None else f"{float(value):.3f}"

@@ -1,0 +1,80 @@
+"""How the window shows the image: display flags, compare with the original, presentation.
+
+:class:`ViewModes` sets the canvas's display flags (remembered in the preferences), the
+compare view (the unedited image while Space is held) and presentation mode (full screen,
+only the canvas and the presentation bar), keeping the checkable actions in step.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QSignalBlocker
+
+if TYPE_CHECKING:
+    from ganpaint.app.views.main_window import MainWindow
+
+VIEW_PREFS = {"smooth": True, "show_overlay": False, "show_heat": True}
+VIEW_ACTIONS = {"smooth": "view.smooth", "show_overlay": "view.overlay", "show_heat": "view.heat"}
+
+
+class ViewModes:
+    def __init__(self, window: MainWindow):
+        self.w = window
+        self._presenting = False
+        self._saved_state = None
+
+    def restore_flags(self) -> None:
+        """The display flags as last chosen (the preferences), actions checked to match."""
+        w = self.w
+        for name, default in VIEW_PREFS.items():
+            on = w.prefs.get(f"view/{name}", default)
+            w.canvas.set_flag(name, on)
+            with QSignalBlocker(w.actions[VIEW_ACTIONS[name]]):
+                w.actions[VIEW_ACTIONS[name]].setChecked(on)
+
+    def set_view(self, name: str, on: bool) -> None:
+        self.w.canvas.set_flag(name, on)
+        self.w.prefs.set(f"view/{name}", bool(on))
+
+    def set_compare(self, on: bool) -> None:
+        w = self.w
+        if on and w.painter.active:
+            w.painter.finish()
+        w.canvas.set_flag("compare", on)
+        with QSignalBlocker(w.actions["view.compare"]):
+            w.actions["view.compare"].setChecked(on)
+
+    @property
+    def presenting(self) -> bool:
+        return self._presenting
+
+    def set_presentation(self, on: bool) -> None:
+        """Full screen, large canvas, only the presentation bar (F11 / Esc)."""
+        on = bool(on)
+        if on == self._presenting:
+            return
+        self._presenting = on
+        w = self.w
+        with QSignalBlocker(w.actions["view.presentation"]):
+            w.actions["view.presentation"].setChecked(on)
+        if on:
+            self._saved_state = (w.saveState(), w.isMaximized())
+            for dock in w.docks.values():
+                dock.hide()
+            w.toolbar.hide()
+            w.menuBar().hide()
+            w.status.hide()
+            w.presentation_bar.show()
+            w.canvas.setProperty("presenting", True)
+            w.showFullScreen()
+        else:
+            w.presentation_bar.hide()
+            w.menuBar().show()
+            w.status.show()
+            w.toolbar.show()
+            state, maximized = self._saved_state or (None, False)
+            if state is not None:
+                w.restoreState(state)
+            w.canvas.setProperty("presenting", False)
+            w.showMaximized() if maximized else w.showNormal()

@@ -1,0 +1,343 @@
+"""The render worker: one QThread that owns the torch side of the app.
+
+The GUI thread hands it immutable jobs and gets results back by signal (queued across
+threads); it never touches torch itself. Each kind of job has one slot, so a newer job
+replaces an older one not yet started (latest wins), except thumbnails, which wait in a
+short queue at the lowest priority. Priority: model loads, frames, the unedited frame for
+compare, unit heatmaps, custom-concept rankings, thumbnails. Every job carries the key of
+the model it was made for; a job for a model that is no longer loaded is dropped, and the
+GUI drops results whose key is stale. Failures come back as results, never as exceptions.
+:attr:`RenderWorker.counts` tallies edit frames submitted, superseded in the slot before
+they started, and rendered (the drag bench reports them).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QThread, Signal
+
+from ganpaint.app.state.model_controller import LoadJob
+from ganpaint.core.devices import available_devices
+from ganpaint.engine.document import DocumentSnapshot
+from ganpaint.engine.renderer import RenderResult
+
+
+@dataclass(frozen=True)
+class FrameJob:
+    key: int
+    snapshot: DocumentSnapshot
+    kind: str = "frame"  # "frame" (the edit) or "plain" (no strokes, for compare)
+
+
+@dataclass(frozen=True)
+class HeatJob:
+    key: int
+    seed: int
+    layer: str
+    unit: int
+
+
+@dataclass(frozen=True)
+class ThumbJob:
+    key: int
+    seed: int
+
+
+@dataclass(frozen=True, eq=False)
+class ConceptJob:
+    """Rank ``layer``'s units against masks marked on the samples of ``seeds``."""
+
+    key: int
+    token: int  # the draft revision it was made from
+    layer: str
+    seeds: tuple[int, ...]
+    masks: tuple[np.ndarray, ...]  # uint8 (H, W) per seed, at the image resolution
+
+
+@dataclass(frozen=True)
+class ModelResult:
+    key: int
+    bundle: Any  # ModelBundle, or None on failure
+    device: str
+    error: str | None = None
+    reused: bool = False  # the same bundle moved to another device
+    devices: tuple[str, ...] = ("cpu",)  # devices this machine offers
+    path: str | None = None  # what was asked for (None: the bundled default)
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    key: int
+    kind: str
+    result: RenderResult
+
+
+@dataclass(frozen=True)
+class HeatResult:
+    key: int
+    seed: int
+    layer: str
+    unit: int
+    heat: np.ndarray | None  # float32 (h, w)
+    level: float  # the unit's insert level at 0.99, for scaling the colour map
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class ThumbResult:
+    key: int
+    seed: int
+    image: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class ConceptResult:
+    key: int
+    token: int
+    concept: Any  # ganpaint.dissect.custom.CustomConcept, or None on failure
+    ms: float
+    error: str | None = None
+
+
+@dataclass
+class FrameCounts:
+    """Edit frames (not the unedited compare frame): submitted, replaced in the pending slot
+    before they started (superseded), and rendered."""
+
+    submitted: int = 0
+    superseded: int = 0
+    rendered: int = 0
+
+    def copy(self) -> FrameCounts:
+        return FrameCounts(self.submitted, self.superseded, self.rendered)
+
+
+@dataclass
+class _Slots:
+    load: LoadJob | None = None
+    frame: FrameJob | None = None
+    plain: FrameJob | None = None
+    heat: HeatJob | None = None
+    concept: ConceptJob | None = None
+    thumbs: deque = field(default_factory=lambda: deque(maxlen=64))
+
+
+def open_model(job: LoadJob):
+    """Load the bundle and build its renderer (runs on the worker thread)."""
+    from ganpaint.core.devices import describe_device
+    from ganpaint.engine.renderer import Renderer
+    from ganpaint.models import load_bundle
+
+    bundle = job.bundle if job.bundle is not None else load_bundle(job.path)
+    renderer = Renderer(bundle.generator, job.device, bundle.dissection)
+    return bundle, renderer, describe_device(renderer.device)
+
+
+class RenderWorker(QThread):
+    """Renders in its own thread; see the module docstring for the slot rules."""
+
+    modelLoaded = Signal(object)  # ModelResult
+    frameRendered = Signal(object)  # FrameResult
+    heatReady = Signal(object)  # HeatResult
+    thumbnailReady = Signal(object)  # ThumbResult
+    conceptRanked = Signal(object)  # ConceptResult
+    busyChanged = Signal(bool)
+
+    def __init__(self, parent=None, threads: int | None = None):
+        super().__init__(parent)
+        self.setObjectName("RenderWorker")
+        self._cond = threading.Condition()
+        self._slots = _Slots()
+        self._stopping = False
+        self._threads = threads
+        self._key = -1
+        self._renderer = None
+        self._bundle = None
+        self._thresholds: dict[str, Any] = {}  # layer -> unit thresholds of the loaded model
+        self._running = False
+        self.torch_threads: int | None = None  # torch's CPU threads on this thread, once loaded
+        self.counts = FrameCounts()  # guarded by the lock; read with frame_counts()
+        # Revisions of the frames rendered, in order (tests and diagnostics read it).
+        self.rendered_revisions: deque[int] = deque(maxlen=10_000)
+        self.loader: Callable[[LoadJob], tuple] = open_model
+
+    # -- GUI side: each call only swaps a slot under the lock ------------------------------
+
+    def submit(self, job: LoadJob | FrameJob | HeatJob | ThumbJob) -> None:
+        with self._cond:
+            s = self._slots
+            if isinstance(job, LoadJob):
+                s.load = job
+            elif isinstance(job, FrameJob):
+                if job.kind == "plain":
+                    s.plain = job
+                else:
+                    self.counts.submitted += 1
+                    if s.frame is not None:
+                        self.counts.superseded += 1
+                    s.frame = job
+            elif isinstance(job, HeatJob):
+                s.heat = job
+            elif isinstance(job, ConceptJob):
+                s.concept = job
+            elif isinstance(job, ThumbJob):
+                if job not in s.thumbs:
+                    s.thumbs.append(job)
+            else:
+                raise TypeError(f"unknown job {job!r}")
+            self._cond.notify()
+
+    def clear_thumbnails(self) -> None:
+        with self._cond:
+            self._slots.thumbs.clear()
+
+    def frame_counts(self) -> FrameCounts:
+        with self._cond:
+            return self.counts.copy()
+
+    def is_idle(self) -> bool:
+        """No job running and none waiting."""
+        with self._cond:
+            return not self._running and not self._has_work()
+
+    def stop(self, timeout_ms: int = 10_000) -> bool:
+        """Ask the thread to finish after its current job and wait for it."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify()
+        return self.wait(timeout_ms) if self.isRunning() else True
+
+    # -- worker side -------------------------------------------------------------------
+
+    def _next_job(self):
+        with self._cond:
+            while not self._stopping and not self._has_work():
+                self._cond.wait()
+            if self._stopping:
+                return None
+            s = self._slots
+            self._running = True
+            for name in ("load", "frame", "plain", "heat", "concept"):
+                job = getattr(s, name)
+                if job is not None:
+                    setattr(s, name, None)
+                    return job
+            return s.thumbs.popleft()
+
+    def _has_work(self) -> bool:
+        s = self._slots
+        pending = (s.load, s.frame, s.plain, s.heat, s.concept)
+        return any(x is not None for x in pending) or bool(s.thumbs)
+
+    def run(self) -> None:
+        if self._threads:
+            import torch
+
+            torch.set_num_threads(int(self._threads))
+        while True:
+            job = self._next_job()
+            if job is None:
+                return
+            try:
+                if not isinstance(job, LoadJob) and (
+                    job.key != self._key or self._renderer is None
+                ):
+                    continue  # made for a model that is gone
+                self.busyChanged.emit(True)
+                try:
+                    self._run_job(job)
+                finally:
+                    self.busyChanged.emit(False)
+            finally:
+                with self._cond:
+                    self._running = False
+
+    def _run_job(self, job) -> None:
+        if isinstance(job, LoadJob):
+            self._load(job)
+        elif isinstance(job, FrameJob):
+            snap = job.snapshot.plain() if job.kind == "plain" else job.snapshot
+            result = self._renderer.render(snap)
+            if job.kind == "frame":
+                self.rendered_revisions.append(snap.revision)
+                with self._cond:
+                    self.counts.rendered += 1
+            self.frameRendered.emit(FrameResult(job.key, job.kind, result))
+        elif isinstance(job, HeatJob):
+            self.heatReady.emit(self._heat(job))
+        elif isinstance(job, ConceptJob):
+            self.conceptRanked.emit(self._rank(job))
+        elif isinstance(job, ThumbJob):
+            try:
+                image = self._renderer.render_full(job.seed)
+            except Exception:  # noqa: BLE001 - a missing thumbnail is not worth a message
+                image = None
+            self.thumbnailReady.emit(ThumbResult(job.key, job.seed, image))
+
+    def _load(self, job: LoadJob) -> None:
+        try:
+            bundle, renderer, device = self.loader(job)
+        except Exception as exc:  # noqa: BLE001 - reported to the user; the old model stays
+            message = str(exc).strip() or type(exc).__name__
+            self.modelLoaded.emit(ModelResult(job.key, None, "", message, path=job.path))
+            return
+        import torch
+
+        self.torch_threads = torch.get_num_threads()
+        old = self._renderer
+        if bundle is not self._bundle:
+            self._thresholds.clear()
+        self._renderer, self._bundle, self._key = renderer, bundle, job.key
+        if old is not None and old is not renderer:
+            old.clear_cache()
+        self.modelLoaded.emit(
+            ModelResult(
+                job.key, bundle, device, None, job.bundle is not None, available_devices(), job.path
+            )
+        )
+
+    def _heat(self, job: HeatJob) -> HeatResult:
+        try:
+            h = self._renderer.features(job.seed, job.layer)[0, job.unit]
+            heat = h.float().cpu().numpy().copy()
+            level = float(self._renderer.levels(job.layer).at(0.99)[job.unit])
+            return HeatResult(job.key, job.seed, job.layer, job.unit, heat, level)
+        except Exception as exc:  # noqa: BLE001
+            return HeatResult(job.key, job.seed, job.layer, job.unit, None, 0.0, str(exc))
+
+    def _rank(self, job: ConceptJob) -> ConceptResult:
+        """``find_concept`` on the loaded bundle; each layer's unit thresholds are worked out
+        once (estimating them takes a hundred samples on a model with no dissection)."""
+        start = time.perf_counter()
+        try:
+            from ganpaint.dissect.custom import find_concept, unit_thresholds
+
+            b = self._bundle
+            if job.layer not in self._thresholds:
+                self._thresholds[job.layer] = unit_thresholds(b, job.layer)
+            ranked = find_concept(
+                b,
+                DRAFT_NAME,
+                job.seeds,
+                job.masks,
+                job.layer,
+                thresholds=self._thresholds[job.layer],
+            )
+            return ConceptResult(job.key, job.token, ranked, _ms(start))
+        except Exception as exc:  # noqa: BLE001 - shown in the dialog
+            message = str(exc).strip() or type(exc).__name__
+            return ConceptResult(job.key, job.token, None, _ms(start), message)
+
+
+DRAFT_NAME = "draft"  # the dialog names the concept when it saves it
+
+
+def _ms(start: float) -> float:
+    return (time.perf_counter() - start) * 1000.0

@@ -1,0 +1,328 @@
+"""A scripted drag through the real app: ``python -m ganpaint.devtools.drag_bench [--model
+PATH] [--events 200] [--json]`` (also ``ganpaint drag-bench``, which :mod:`ganpaint.main`
+registers with :func:`register`).
+
+Opens the main window offscreen on the model (default: the bundled one), picks a concept
+(``tree`` when the model has it, else the first usable concept, else hand-picked units),
+waits until the window has settled (first frame shown, render worker idle), then presses on
+the canvas and sends mouse-move events across it at a steady pace from a QTimer, so the
+event loop keeps running and the render worker draws concurrently, exactly as under a hand.
+After the release it waits for the final frame and reports: events sent, frames rendered
+and shown during the drag, frames per second, requests submitted, superseded (replaced in
+the worker's pending slot before they started) and rendered, the worker's render times, the
+edit-to-screen latency of the frames shown, the GUI thread's time per move event, and
+whether the final frame is the document's last revision and equals a fresh
+:class:`~ganpaint.engine.renderer.Renderer`'s image.
+
+The figures are measurements, not pass/fail checks. Settings and autosaves go to a temp
+folder; the user's files are not touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+DEFAULT_EVENTS = 200
+DEFAULT_INTERVAL_MS = 8
+PREFERRED_CONCEPTS = ("tree", "grass", "dome")
+HAND_PICKED_UNITS = 15
+
+
+def _percentiles(values: list[float]) -> dict[str, float | None]:
+    if not values:
+        return {"p50": None, "p95": None}
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+    return {"p50": statistics.median(ordered), "p95": p95}
+
+
+def drag_path(side: int, events: int) -> list[tuple[float, float]]:
+    """``events`` + 1 points (image pixels) from left to right across the image, gently
+    waving, so every move grows the stroke."""
+    import math
+
+    n = max(events, 1)
+    return [
+        (side * (0.1 + 0.8 * i / n), side * (0.5 + 0.12 * math.sin(i / n * 2 * math.pi)))
+        for i in range(n + 1)
+    ]
+
+
+def _choose_brush(window) -> str:
+    panel, brush = window.concept_panel, window.brush
+    usable = [c.name for c in panel.concepts if c.available]
+    name = next((c for c in PREFERRED_CONCEPTS if c in usable), usable[0] if usable else None)
+    if name is not None:
+        brush.update(concept=name, action="draw", size=0.06, hardness=0.6, strength=1.0)
+        return f"{name} ({len(panel.brush_units())} units)"
+    from ganpaint.app.state.tool import CUSTOM
+
+    units = tuple(range(min(HAND_PICKED_UNITS, len(panel.units))))
+    brush.update(custom_units=units, concept=CUSTOM, action="draw", size=0.06, hardness=0.6)
+    return f"units {units[0]}–{units[-1]} (no dissection: hand-picked)"
+
+
+def run_drag_bench(
+    model: str | os.PathLike | None = None,
+    events: int = DEFAULT_EVENTS,
+    interval_ms: int = DEFAULT_INTERVAL_MS,
+    device: str | None = None,
+    threads: int | None = None,
+    settings=None,
+    data_dir: str | os.PathLike | None = None,
+    seed: int = 1234,
+    timeout_s: float = 300.0,
+) -> dict:
+    """Run the scripted drag in a real main window and return the figures (see module)."""
+    if not 1 <= int(events) <= 100_000:
+        raise ValueError(f"events must be in 1..100000, got {events}")
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    with tempfile.TemporaryDirectory(prefix="ganpaint-drag-bench-") as tmp:
+        if settings is None:
+            from PySide6.QtCore import QSettings
+
+            from ganpaint.app.views.launch import application
+
+            application()
+            settings = QSettings(str(Path(tmp) / "settings.ini"), QSettings.IniFormat)
+        return _run(
+            model, int(events), int(interval_ms), device, threads, settings,
+            Path(data_dir) if data_dir is not None else Path(tmp), seed, timeout_s,
+        )  # fmt: skip
+
+
+def _run(model, events, interval_ms, device, threads, settings, data_dir, seed, timeout_s):
+    import numpy as np
+    import torch
+    from PySide6.QtCore import QEvent, QEventLoop, QPointF, Qt, QTimer
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication
+
+    from ganpaint.app import create_window
+    from ganpaint.app.views.launch import wait_until
+    from ganpaint.engine.renderer import Renderer, render_threads
+
+    main_threads = torch.get_num_threads()
+    threads = threads or render_threads()
+    window = create_window(
+        model, device=device, settings=settings, restore=False, data_dir=data_dir,
+        seed=seed, threads=threads,
+    )  # fmt: skip
+    errors: list[str] = []
+    window.modelFailed.connect(errors.append)
+    window.prompts.answers["save_changes"] = "discard"
+    try:
+        window.resize(1280, 840)
+        window.show()
+        if not wait_until(lambda: window.frames.frames > 0 or errors, timeout_s) or errors:
+            raise RuntimeError(errors[0] if errors else "no first frame in time")
+        brush = _choose_brush(window)
+        # Settled: the gallery's thumbnails and the compare frame are done.
+        if not wait_until(window.worker.is_idle, timeout_s):
+            raise RuntimeError("the render worker did not settle")
+        canvas, frames, doc, worker = window.canvas, window.frames, window.document, window.worker
+        side = window.models.bundle.generator.resolution
+        points = [canvas.from_image(x, y) for x, y in drag_path(side, events)]
+
+        submitted_at: dict[int, float] = {}
+        shown: list[tuple[float, int]] = []  # (time, revision)
+        render_ms: list[float] = []
+        doc.subscribe(lambda kind: submitted_at.setdefault(doc.revision, time.perf_counter()))
+        frames.frameShown.connect(lambda r: shown.append((time.perf_counter(), r.revision)))
+        worker.frameRendered.connect(
+            lambda fr: fr.kind == "frame" and render_ms.append(fr.result.ms)
+        )
+
+        def send(kind, pos: QPointF, button, buttons) -> None:
+            glob = QPointF(canvas.mapToGlobal(pos.toPoint()))
+            QApplication.sendEvent(
+                canvas, QMouseEvent(kind, pos, glob, button, buttons, Qt.NoModifier)
+            )
+
+        before = worker.frame_counts()
+        shown_before = frames.frames
+        loop = QEventLoop()
+        timer = QTimer()
+        timer.setTimerType(Qt.PreciseTimer)
+        timer.setInterval(interval_ms)
+        sent = 0
+        marks: dict[str, float] = {}
+        event_ms: list[float] = []  # GUI thread time to handle one move (stroke, preview, job)
+
+        def tick() -> None:
+            nonlocal sent
+            sent += 1
+            t = time.perf_counter()
+            send(QEvent.MouseMove, points[sent], Qt.NoButton, Qt.LeftButton)
+            event_ms.append((time.perf_counter() - t) * 1000.0)
+            if sent >= events:
+                timer.stop()
+                marks["end"] = time.perf_counter()
+                send(QEvent.MouseButtonRelease, points[sent], Qt.LeftButton, Qt.NoButton)
+                loop.quit()
+
+        timer.timeout.connect(tick)
+        marks["start"] = time.perf_counter()
+        send(QEvent.MouseButtonPress, points[0], Qt.LeftButton, Qt.LeftButton)
+        if not window.painter.active:
+            raise RuntimeError("the press did not start a stroke")
+        timer.start()
+        loop.exec()
+        during = worker.frame_counts()
+        shown_during = frames.frames - shown_before
+        if not wait_until(lambda: frames.shown_revision == doc.revision, timeout_s):
+            raise RuntimeError("the final frame did not arrive")
+        after = worker.frame_counts()
+
+        drag_s = marks["end"] - marks["start"]
+        latency = [(t - submitted_at[r]) * 1000.0 for t, r in shown if r in submitted_at]
+        renderer = worker._renderer
+        # The same image from a fresh renderer, with the worker's thread count (a different
+        # count may change float sums in the last bit).
+        fresh = Renderer(
+            window.models.bundle.generator, renderer.device, window.models.bundle.dissection
+        )
+        torch.set_num_threads(worker.torch_threads or main_threads)
+        try:
+            reference = fresh.render(doc.snapshot())
+        finally:
+            torch.set_num_threads(main_threads)
+        diff = (
+            int(np.abs(reference.image.astype(int) - frames.image.astype(int)).max())
+            if reference.ok
+            else None
+        )
+        return {
+            "model": window.models.bundle.name,
+            "resolution": side,
+            "layer": doc.layer,
+            "brush": brush,
+            "renderer": {
+                "path": f"{type(renderer).__module__}.{type(renderer).__qualname__}.render",
+                "is_engine_renderer": type(renderer).render is Renderer.render,
+                "device": window.models.device_text,
+                "precision": renderer.precision,
+                "cuda_graphs": renderer.use_graphs,
+                "channels_last": renderer.channels_last,
+                "worker_threads": worker.torch_threads,
+                "render_threads_policy": render_threads(),
+                "main_thread_threads": main_threads,
+            },
+            "events": sent,
+            "interval_ms": interval_ms,
+            "drag_s": drag_s,
+            "events_per_s": sent / drag_s if drag_s > 0 else None,
+            "frames_rendered_during_drag": during.rendered - before.rendered,
+            "frames_shown_during_drag": shown_during,
+            "fps_during_drag": shown_during / drag_s if drag_s > 0 else None,
+            "requests_submitted": after.submitted - before.submitted,
+            "requests_superseded": after.superseded - before.superseded,
+            "requests_rendered": after.rendered - before.rendered,
+            "render_ms": _percentiles(render_ms),
+            "event_ms": _percentiles(event_ms),
+            "latency_ms": _percentiles(latency),
+            "final_revision": doc.revision,
+            "final_shown_revision": frames.shown_revision,
+            "final_matches_revision": frames.shown_revision == doc.revision,
+            "final_image_max_diff": diff,
+            "strokes": len(doc.strokes),
+        }
+    finally:
+        window.close()
+        window.deleteLater()
+
+
+def format_report(r: dict) -> str:
+    """The figures as a few lines of text."""
+    rr = r["renderer"]
+
+    def ms(p: dict) -> str:
+        if p["p50"] is None:
+            return "none"
+        return f"p50 {p['p50']:.1f} ms, p95 {p['p95']:.1f} ms"
+
+    superseded = r["requests_superseded"]
+    share = superseded / r["requests_submitted"] * 100 if r["requests_submitted"] else 0.0
+    same = "yes" if rr["is_engine_renderer"] else "NO"
+    diff = r["final_image_max_diff"]
+    return "\n".join([
+        f"model      {r['model']} ({r['resolution']} px), layer {r['layer']}, brush {r['brush']}",
+        f"renderer   {rr['path']} (engine Renderer.render: {same}) on {rr['device']}, "
+        f"{rr['precision']}, cuda graphs {'on' if rr['cuda_graphs'] else 'off'}, "
+        f"channels_last {'on' if rr['channels_last'] else 'off'}",
+        f"threads    render worker {rr['worker_threads']} (render_threads() = "
+        f"{rr['render_threads_policy']}, the policy ganpaint bench uses too)",
+        f"drag       {r['events']} move events in {r['drag_s']:.2f} s "
+        f"({r['events_per_s']:.0f} events/s, timer {r['interval_ms']} ms)",
+        f"frames     {r['frames_rendered_during_drag']} rendered, "
+        f"{r['frames_shown_during_drag']} shown during the drag -> "
+        f"{r['fps_during_drag']:.1f} frames/s",
+        f"requests   {r['requests_submitted']} submitted, {superseded} superseded "
+        f"({share:.0f} %), {r['requests_rendered']} rendered (final frame included)",
+        f"render     {ms(r['render_ms'])} (measured by the worker)",
+        f"gui        {ms(r['event_ms'])} per move event on the GUI thread",
+        f"latency    {ms(r['latency_ms'])} (document change to frame on screen)",
+        f"final      revision {r['final_shown_revision']} shown, document at "
+        f"{r['final_revision']}: {'match' if r['final_matches_revision'] else 'MISMATCH'}; "
+        + ("image equals a fresh Renderer's" if diff == 0 else f"max diff {diff} levels"),
+    ])  # fmt: skip
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``drag-bench`` command (the program's entry point registers it)."""
+    p = sub.add_parser(
+        "drag-bench",
+        help="drag the brush across the real app window and report frames per second",
+        description="Open the app's main window offscreen, paint one scripted drag of "
+        "--events mouse moves with the render worker drawing concurrently, and report events "
+        "sent, frames rendered and shown, frames per second, requests submitted and "
+        "superseded, render times and whether the final frame is current. Figures are "
+        "measurements, not pass/fail checks.",
+    )
+    p.set_defaults(handler=run_from_args)
+    add_arguments(p)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", help="bundle folder or checkpoint (default: the bundled model)")
+    p.add_argument("--events", type=int, default=200, help="mouse moves (default 200)")
+    p.add_argument("--interval-ms", type=int, default=8, help="ms between moves (default 8)")
+    p.add_argument("--device", default=None, help="cpu, cuda or mps (default: best available)")
+    p.add_argument("--threads", type=int, default=None, help="render threads (default: the app's)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m ganpaint.devtools.drag_bench", description=__doc__.split("\n\n")[1]
+    )
+    add_arguments(p)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return run_from_args(args)
+
+
+def run_from_args(args: argparse.Namespace) -> int:
+    try:
+        result = run_drag_bench(
+            args.model, args.events, args.interval_ms, args.device, args.threads
+        )
+    except (RuntimeError, ValueError) as exc:
+        print(f"drag-bench: error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(result, indent=2) if args.json else format_report(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
