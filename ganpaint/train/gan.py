@@ -26,7 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ganpaint.core.devices import describe_device, pick_device
+from ganpaint.core.devices import describe_device, pick_device, synchronize
 from ganpaint.core.errors import GanpaintError
 from ganpaint.core.files import atomic_write
 from ganpaint.core.seeds import zs_from_seeds
@@ -38,7 +38,6 @@ from ganpaint.train.device import (
     autocast,
     bf16_autocast_works,
     setup_backend,
-    synchronize,
 )
 from ganpaint.train.discriminator import Discriminator
 

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ganpaint.core.devices import describe_device, pick_device
+from ganpaint.core.devices import describe_device, pick_device, synchronize
 from ganpaint.models.segmenter import (
     DEFAULT_DECODER,
     DEFAULT_ENCODER,
@@ -49,7 +49,6 @@ from ganpaint.train.device import (
     autocast,
     bf16_autocast_works,
     setup_backend,
-    synchronize,
 )
 
 Log = Callable[[str], None]
