@@ -429,3 +429,16 @@ def test_cli_train_pipeline_passes_every_flag(tmp_path, monkeypatch, capsys):
     }
     assert main(["train-pipeline", "--out", str(tmp_path), "--time-budget", "0"]) == 2
     assert "--time-budget must be positive" in capsys.readouterr().err
+
+
+def test_segmenter_job_entry_writes_model_and_metrics(tmp_path, fake_scenes):
+    """The job the pipeline starts (``python -m ganpaint.train.segmenter_job``), run here."""
+    from ganpaint.train.segmenter_job import main
+
+    out, result = tmp_path / "seg.safetensors", tmp_path / "seg.json"
+    argv = ["--size", "32", "--steps", "2", "--n-train", "8", "--n-heldout", "4"]
+    argv += ["--out", str(out), "--result", str(result), "--device", "cpu", "--workers", "1"]
+    argv += ["--encoder", "8,16,32,32", "--decoder", "8,16,32"]
+    assert main(argv) == 0
+    metrics = json.loads(result.read_text(encoding="utf-8"))
+    assert metrics["steps"] == 2 and "miou" in metrics and out.is_file()

@@ -2,8 +2,8 @@
 segmenter (:func:`train_segmenter`), their quality checks (:func:`evaluate_gan`) and the
 one-shot pipeline that builds the shipped bundle (``ganpaint train-pipeline``).
 
-Names here are imported lazily, so ``python -m ganpaint.train.segmenter`` (the
-segmenter job the pipeline starts) stays clean.
+Names here are imported lazily, so ``python -m ganpaint.train.segmenter_job``
+(the segmenter job the pipeline starts) stays clean.
 """
 
 from __future__ import annotations

@@ -18,14 +18,14 @@ go to ``--work`` (default: a temporary folder, removed at the end), never to DIR
 this path imports Qt, the app or the engine: it runs on a bare GPU box with torch, numpy,
 pillow and safetensors only.
 
-With CUDA the segmenter trains in a separate process (``python -m ganpaint.train.segmenter``)
-that renders its own scenes on a share of the cores while the GAN's are rendered, and
-touches the GPU only once the GAN has taken its first steps (cuDNN autotuning undisturbed);
-while both train, the GAN runs at about half speed (measured on an H100), so the segmenter
-gets a short, fixed time. Elsewhere it trains first, in-process. If the job fails or is
-overdue, the GAN stops early and the segmenter trains in-process on GAN training scenes.
-Late failures are recorded in the training card; the bundle is written whenever a
-generator exists.
+With CUDA the segmenter trains in a separate process
+(``python -m ganpaint.train.segmenter_job``) that renders its own scenes on a share of the
+cores while the GAN's are rendered, and touches the GPU only once the GAN has taken its
+first steps (cuDNN autotuning undisturbed); while both train, the GAN runs at about half
+speed (measured on an H100), so the segmenter gets a short, fixed time. Elsewhere it trains
+first, in-process. If the job fails or is overdue, the GAN stops early and the segmenter
+trains in-process on GAN training scenes. Late failures are recorded in the training card;
+the bundle is written whenever a generator exists.
 """
 
 from __future__ import annotations

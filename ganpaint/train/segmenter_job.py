@@ -1,19 +1,26 @@
 """The segmenter trained in a separate process while the GAN trains (the pipeline's
-concurrent mode): starting the job, watching it, collecting its result, stopping it."""
+concurrent mode): the parent's side (start the job, watch it, collect its result, stop it)
+and the job's own entry point, ``python -m ganpaint.train.segmenter_job`` (``--help`` lists
+its options)."""
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ganpaint.core.files import atomic_write_text
+from ganpaint.models.segmenter import DEFAULT_DECODER, DEFAULT_ENCODER
 from ganpaint.train.runlog import Logger
 
 
 class SegmenterJob:
-    """``python -m ganpaint.train.segmenter`` in its own process (own GIL, own CUDA context)."""
+    """``python -m ganpaint.train.segmenter_job`` in its own process (own GIL, own CUDA context)."""
 
     def __init__(self, work: Path, args: list[str], log: Logger):
         self.work = work
@@ -24,7 +31,7 @@ class SegmenterJob:
         env = os.environ.copy()
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), env.get("PYTHONPATH")) if p)
         env["PYTHONUNBUFFERED"] = "1"
-        cmd = [sys.executable, "-m", "ganpaint.train.segmenter", "--out", str(self.out)]
+        cmd = [sys.executable, "-m", "ganpaint.train.segmenter_job", "--out", str(self.out)]
         cmd += ["--result", str(self.result), *args]
         self._log_file = self.log_path.open("w", encoding="utf-8")
         self.proc = subprocess.Popen(
@@ -64,7 +71,7 @@ class SegmenterJob:
 def segmenter_job_args(
     plan: dict[str, Any], size: int, budget_s: float, go_file: Path, device: str, workers: int
 ) -> list[str]:
-    """``python -m ganpaint.train.segmenter`` options for the plan: the job waits for
+    """``python -m ganpaint.train.segmenter_job`` options for the plan: the job waits for
     ``go_file`` before it touches the GPU."""
     args = [
         "--size",
@@ -93,3 +100,64 @@ def segmenter_job_args(
     if plan["seg_steps"]:
         args += ["--steps", str(plan["seg_steps"])]
     return args
+
+
+def _widths(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a comma-separated list of widths: {text!r}"
+        ) from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Train one segmenter and write its metrics as JSON (``--result``)."""
+    p = argparse.ArgumentParser(
+        prog="python -m ganpaint.train.segmenter_job",
+        description="Train the scene segmenter on rendered scenes (one job).",
+    )
+    p.add_argument("--size", type=int, default=128, help="image size in pixels (default 128)")
+    p.add_argument("--steps", type=int, default=None, help="training steps (default: time-bound)")
+    p.add_argument("--time-budget", type=float, default=None, help="seconds for the whole job")
+    p.add_argument("--train-seconds", type=float, default=None, help="seconds for training alone")
+    p.add_argument("--out", required=True, help="segmenter .safetensors to write")
+    p.add_argument("--result", help="JSON file for the metrics")
+    p.add_argument("--device", default=None, help="cpu or cuda (default: best available)")
+    p.add_argument("--n-train", type=int, default=5000, help="training scenes (default 5000)")
+    p.add_argument("--n-heldout", type=int, default=500, help="held-out scenes (default 500)")
+    p.add_argument("--batch", type=int, default=32, help="batch size (default 32)")
+    p.add_argument("--workers", type=int, default=None, help="rendering processes")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--wait-for", default=None, help="touch the device only once this file exists")
+    p.add_argument("--encoder", type=_widths, default=DEFAULT_ENCODER, help="e.g. 16,32,64,128,256")
+    p.add_argument("--decoder", type=_widths, default=DEFAULT_DECODER, help="e.g. 16,32,64,96")
+    args = p.parse_args(argv)
+    import torch
+
+    from ganpaint.train.segmenter import train_segmenter
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    result = train_segmenter(
+        size=args.size,
+        steps=args.steps,
+        time_budget_s=args.time_budget,
+        out_path=args.out,
+        device=args.device,
+        n_train=args.n_train,
+        n_heldout=args.n_heldout,
+        batch=args.batch,
+        workers=args.workers,
+        encoder=args.encoder,
+        decoder=args.decoder,
+        train_seconds=args.train_seconds,
+        wait_for=args.wait_for,
+    )
+    if args.result:
+        atomic_write_text(args.result, json.dumps(result.metrics, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
