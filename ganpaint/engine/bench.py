@@ -26,15 +26,15 @@ from ganpaint.engine.document import EditDocument, Stroke
 from ganpaint.engine.hooks import Trace
 from ganpaint.engine.intervention import apply_strokes
 from ganpaint.engine.renderer import Renderer, to_uint8
-from ganpaint.models.progan import ProGANGenerator, progan_flops
+from ganpaint.models.progan import ProGANGenerator, progan_flops, seeded_generator
 
 # Karras et al.'s LSUN widths (FACTS.md): 512 up to 32 px, then 256, 128, 64 at 256 px.
 PROGAN256_WIDTHS = (512, 512, 512, 512, 256, 128, 64)
 
 
 def random_progan256(seed: int = 0) -> ProGANGenerator:
-    torch.manual_seed(seed)
-    return ProGANGenerator(PROGAN256_WIDTHS, z_dim=512).eval().requires_grad_(False)
+    """Random weights at the size of the official LSUN checkpoints (for timing only)."""
+    return seeded_generator(PROGAN256_WIDTHS, z_dim=512, seed=seed)
 
 
 def matmul_ceiling(device: torch.device, dtype: torch.dtype = torch.float32) -> float:
