@@ -28,7 +28,7 @@ from ganpaint.engine.intervention import apply_strokes
 from ganpaint.engine.renderer import Renderer, to_uint8
 from ganpaint.models.progan import ProGANGenerator, progan_flops, seeded_generator
 
-# Karras et al.'s LSUN widths (FACTS.md): 512 up to 32 px, then 256, 128, 64 at 256 px.
+# Karras et al.'s LSUN widths (the official checkpoints): 512 up to 32 px, then 256, 128, 64 at 256 px.
 PROGAN256_WIDTHS = (512, 512, 512, 512, 256, 128, 64)
 
 
