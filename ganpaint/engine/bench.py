@@ -28,7 +28,7 @@ from ganpaint.engine.intervention import apply_strokes
 from ganpaint.engine.renderer import Renderer, to_uint8
 from ganpaint.models.progan import ProGANGenerator, progan_flops, seeded_generator
 
-# Karras et al.'s LSUN widths (the official checkpoints): 512 up to 32 px, then 256, 128, 64 at 256 px.
+# The widths of Karras et al.'s official LSUN checkpoints: 512 up to 32 px, then 256, 128, 64.
 PROGAN256_WIDTHS = (512, 512, 512, 512, 256, 128, 64)
 
 
