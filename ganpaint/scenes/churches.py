@@ -16,6 +16,7 @@ from ganpaint.scenes.blocks import (
     Style,
     dome_color,
     dome_kind,
+    door_row,
     extent,
     face_lights,
     fit_scale,
@@ -213,9 +214,18 @@ def _nave_side(rng, side: Face, box: BoxGeo, style: Style, plan: _ChurchPlan, li
     if plan.long:
         parts: list = [Wall(side, gable_outline(D, g, H), style.brick, light, s)]
         row = opening_row(
-            side, "window", D / 2 - 1.5, D / 2 + 1.5, 1, rng.uniform(1.0, 1.5),
-            -g * 0.55 - 1.3, -g * 0.55 + 1.3, "round", style, s,
-        )  # fmt: skip
+            side,
+            "window",
+            D / 2 - 1.5,
+            D / 2 + 1.5,
+            1,
+            rng.uniform(1.0, 1.5),
+            -g * 0.55 - 1.3,
+            -g * 0.55 + 1.3,
+            "round",
+            style,
+            s,
+        )
         if row is not None and g > 3.5:
             parts.append(row)
         return parts
@@ -235,22 +245,7 @@ def _long_front_openings(
     """A long side's door somewhere along it, with a row of windows around it."""
     W, H, s = box.W, box.H, box.s
     door_u = W * rng.uniform(0.3, 0.7)
-    parts: list = [
-        opening_row(
-            front,
-            "door",
-            door_u - dhw,
-            door_u + dhw,
-            1,
-            dhw,
-            H - dh,
-            H + 0.02,
-            "arch",
-            style,
-            s,
-            frame_w=0.3,
-        )  # fmt: skip
-    ]
+    parts: list = [door_row(front, door_u, dhw, dh, H, "arch", style, s, frame_w=0.3)]
     parts += windows_around(
         front,
         1.2,
@@ -278,22 +273,7 @@ def _facade_openings(
     door_u = None
     if plan.variant != "porch":
         door_u = W / 2
-        parts.append(
-            opening_row(
-                front,
-                "door",
-                W / 2 - dhw,
-                W / 2 + dhw,
-                1,
-                dhw,
-                H - dh,
-                H + 0.02,
-                "arch",
-                style,
-                s,
-                frame_w=0.3,
-            )  # fmt: skip
-        )
+        parts.append(door_row(front, W / 2, dhw, dh, H, "arch", style, s, frame_w=0.3))
         if rng.random() < 0.6:
             parts += windows_around(
                 front, 0.8, W - 0.8, W / 2, dhw, 2, 0.7, H * 0.25, H - 2.2, "arch", style, s
@@ -313,7 +293,7 @@ def _facade_openings(
             style,
             s,
             frame_w=rr * 0.18,
-        )  # fmt: skip
+        )
     )
     return parts, door_u
 
@@ -366,11 +346,7 @@ def _rotunda(rng, env: Env, cx: float, frac: float, salt: int) -> Building:
     parts: list = [Wall(face, rect_outline(2 * R, H), style.brick, 1.0, s, cylinder=True)]
     dhw = rng.uniform(1.0, 1.4)
     dh = rng.uniform(3.2, 4.2)
-    parts.append(
-        opening_row(
-            face, "door", R - dhw, R + dhw, 1, dhw, H - dh, H + 0.02, "arch", style, s, frame_w=0.3
-        )
-    )
+    parts.append(door_row(face, R, dhw, dh, H, "arch", style, s, frame_w=0.3))
     parts += windows_around(
         face,
         0.9,

@@ -13,6 +13,7 @@ from ganpaint.scenes.blocks import (
     BoxGeo,
     Building,
     Style,
+    door_row,
     extent,
     face_lights,
     fit_scale,
@@ -173,22 +174,7 @@ def _front_openings(
     dhw = rng.uniform(0.7, 0.95)
     dh = rng.uniform(2.4, 2.9)
     dshape = "arch" if rng.random() < 0.3 else "rect"
-    parts: list = [
-        opening_row(
-            front,
-            "door",
-            door_u - dhw,
-            door_u + dhw,
-            1,
-            dhw,
-            H - dh,
-            H + 0.02,
-            dshape,
-            style,
-            s,
-            frame_w=0.15,
-        )
-    ]
+    parts: list = [door_row(front, door_u, dhw, dh, H, dshape, style, s, frame_w=0.15)]
     wh, whw, wshape = win
     v1 = H - 0.9
     parts += windows_around(
@@ -205,9 +191,15 @@ def _front_openings(
 
 
 def _gable_or_eaves(
-    rng, front: Face, side: Face | None, box: BoxGeo, g: float, style: Style, gable_front: bool,
+    rng,
+    front: Face,
+    side: Face | None,
+    box: BoxGeo,
+    g: float,
+    style: Style,
+    gable_front: bool,
     light: float,
-) -> list:  # fmt: skip
+) -> list:
     """A front gable's attic window and trims, or the roof seen from the eaves."""
     W, s = box.W, box.s
     parts: list = []
@@ -236,9 +228,15 @@ def _gable_or_eaves(
 
 
 def _add_chimney(
-    rng, parts: list, box: BoxGeo, g: float, style: Style, gable_front: bool, light: float,
+    rng,
+    parts: list,
+    box: BoxGeo,
+    g: float,
+    style: Style,
+    gable_front: bool,
+    light: float,
     behind_gable: int,
-) -> None:  # fmt: skip
+) -> None:
     """Half the houses get a chimney: behind the front gable, or in front of the eaves."""
     if rng.random() < 0.5:
         chimney = _chimney(rng, box, g, style, gable_front, light)

@@ -10,6 +10,7 @@ from ganpaint.scenes.blocks import (
     Style,
     dome_color,
     dome_kind,
+    door_row,
     face_lights,
     opening_row,
     rect_outline,
@@ -41,22 +42,7 @@ def bell_tower(
     if door:
         dhw = min(rng.uniform(1.0, 1.4), W * 0.3)
         dh = rng.uniform(3.4, 4.4)
-        parts.append(
-            opening_row(
-                front,
-                "door",
-                W / 2 - dhw,
-                W / 2 + dhw,
-                1,
-                dhw,
-                H - dh,
-                H + 0.02,
-                "arch",
-                style,
-                s,
-                frame_w=0.25,
-            )
-        )
+        parts.append(door_row(front, W / 2, dhw, dh, H, "arch", style, s, frame_w=0.25))
         door_u = W / 2
     stone = style.stone
     parts.append(Trim(box.p(-0.2, H, 0), box.p(W + 0.2, H, 0), 0.5 * s, stone, BRICK, s))
@@ -85,9 +71,18 @@ def _tower_wall(face: Face, light: float, width: float, box: BoxGeo, style: Styl
     mid = 1.0 + bh + (H - 1.0 - bh) * 0.35
     if H > 14:
         row = opening_row(
-            face, "window", width / 2 - 0.6, width / 2 + 0.6, 1, 0.45, mid, mid + 1.8, "arch",
-            style, s,
-        )  # fmt: skip
+            face,
+            "window",
+            width / 2 - 0.6,
+            width / 2 + 0.6,
+            1,
+            0.45,
+            mid,
+            mid + 1.8,
+            "arch",
+            style,
+            s,
+        )
         if row is not None:
             parts.append(row)
     return parts

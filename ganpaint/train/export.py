@@ -87,9 +87,18 @@ def export_bundle(
         seg_path.unlink()
     hardware = describe_device(device, hardware=True)
     card = training_card(
-        trainer, gan_summary, seg_metrics, evaluation, errors, cfg, clock, hardware,
-        segmenter_mode, n_gan_scenes, dtype,
-    )  # fmt: skip
+        trainer,
+        gan_summary,
+        seg_metrics,
+        evaluation,
+        errors,
+        cfg,
+        clock,
+        hardware,
+        segmenter_mode,
+        n_gan_scenes,
+        dtype,
+    )
     meta = bundle_meta(cfg, gen, seg_config, card)
     write_bundle_json(bundle_dir, jsonable(meta))
     sizes = {p.name: p.stat().st_size for p in bundle_dir.iterdir() if p.is_file()}

@@ -79,9 +79,17 @@ def run_pipeline(
     and imports included) with ``from_process_start``, as the command line does. Returns the
     summary (also written to ``out/summary.json``)."""
     run = PipelineRun(
-        config, out, time_budget_s, device, work, segmenter_mode, workers, eval_samples,
-        gan_scenes, from_process_start,
-    )  # fmt: skip
+        config,
+        out,
+        time_budget_s,
+        device,
+        work,
+        segmenter_mode,
+        workers,
+        eval_samples,
+        gan_scenes,
+        from_process_start,
+    )
     run.start_segmenter_job()  # 1. concurrent mode: renders its own scenes on a share of cores
     run.render()  # 2. before CUDA is touched here: the render pool forks this process
     if run.segmenter_mode == "sequential" and run.seg_data is not None:
