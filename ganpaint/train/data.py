@@ -1,5 +1,5 @@
 """Training data from the scene world: seed ranges, time-capped parallel rendering and
-uint8 <-> float conversion, and the grid that shows a batch of images as one picture.
+uint8 <-> float conversion.
 
 Seed ranges are disjoint so no evaluation ever sees a training scene:
 GAN training ``0..``, segmenter training ``1,000,000..``, held-out segmenter evaluation
@@ -8,7 +8,6 @@ GAN training ``0..``, segmenter training ``1,000,000..``, held-out segmenter eva
 
 from __future__ import annotations
 
-import math
 import os
 import time
 import types
@@ -117,14 +116,3 @@ def random_flip(
     if y is None:
         return x
     return x, torch.where(flip.view(-1, 1, 1), y.flip(-1), y)
-
-
-def image_grid(images: np.ndarray, cols: int = 8) -> np.ndarray:
-    """uint8 (N, H, W, 3) -> one (rows*H, cols*W, 3) image."""
-    n, h, w, c = images.shape
-    rows = math.ceil(n / cols)
-    grid = np.zeros((rows * h, cols * w, c), np.uint8)
-    for i in range(n):
-        r, k = divmod(i, cols)
-        grid[r * h : (r + 1) * h, k * w : (k + 1) * w] = images[i]
-    return grid

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from ganpaint.core.devices import describe_device, pick_device
 from ganpaint.core.errors import GanpaintError
 from ganpaint.core.files import atomic_write
+from ganpaint.core.images import image_grid
 from ganpaint.core.seeds import zs_from_seeds
 from ganpaint.models.checkpoint import save_generator
 from ganpaint.models.progan import ProGANGenerator
@@ -34,7 +35,6 @@ from ganpaint.train.configs import GANConfig, get_config
 from ganpaint.train.data import (
     GAN_TRAIN_SEED,
     float_to_uint8,
-    image_grid,
     random_flip,
     render_scenes,
 )
@@ -267,7 +267,7 @@ class GANTrainer:
 
         start = time.perf_counter()
         path = self.out_dir / f"samples_{self.step:06d}.png"
-        Image.fromarray(image_grid(self.sample_images())).save(path)
+        Image.fromarray(image_grid(self.sample_images(), cols=8)).save(path)
         self.last_sample = path
         self._sample_seconds = time.perf_counter() - start
         return path
