@@ -39,3 +39,15 @@ def test_bench_json_smoke(tmp_path, capsys):
 def test_bench_rejects_bad_arguments(tmp_path, capsys):
     assert main(["bench", "--arch", "progan256", "--frames", "0"]) == 2
     assert "--frames" in capsys.readouterr().err
+
+
+def test_run_bench_reports_what_the_dissect_fn_measures():
+    """The engine's bench takes dissection's throughput as a function (engine never imports
+    dissect); whatever that function returns is the reported figure."""
+    from ganpaint.engine.bench import run_bench
+
+    torch.manual_seed(0)
+    gen = ProGANGenerator([32, 32, 16], z_dim=32)
+    result = run_bench(gen, "tiny", "cpu", frames=2, dissect_fn=lambda device: 12.5)
+    assert result["dissect_samples_per_s"] == 12.5
+    assert run_bench(gen, "tiny", "cpu", frames=2)["dissect_samples_per_s"] is None

@@ -30,7 +30,11 @@ from ganpaint.core.errors import BundleError, CheckpointError, ProjectFileError
 from ganpaint.engine.document import EditDocument, Stroke
 from ganpaint.models import load_bundle, load_generator
 from ganpaint.models.bundle import read_bundle_json
+from ganpaint.robust import cases as C
 from ganpaint.robust import fuzz as F
+from ganpaint.robust import model_targets as MT
+from ganpaint.robust import mutate as M
+from ganpaint.robust import project_target as PT
 
 SETTINGS = settings(
     max_examples=150,
@@ -46,7 +50,7 @@ json_leaves = (
     | st.integers(min_value=-(10**400), max_value=10**400)
     | st.floats(allow_nan=True, allow_infinity=True)
     | st.text(max_size=20)
-    | st.sampled_from(F.EDGE_VALUES[:40])
+    | st.sampled_from(M.EDGE_VALUES[:40])
 )
 json_values = st.recursive(
     json_leaves,
@@ -63,7 +67,7 @@ json_values = st.recursive(
 def _expect(call, *allowed: type[BaseException]):
     """Run ``call`` under the time limit: its result, or None when refused as allowed."""
     try:
-        with F.time_limit(LIMIT_S), warnings.catch_warnings():
+        with C.time_limit(LIMIT_S), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return call()
     except allowed:
@@ -88,7 +92,7 @@ def test_project_from_dict_random_json(value):
     for candidate in (value, _project_like(value)):
         doc = _expect(lambda c=candidate: EditDocument.from_dict(c), ProjectFileError)
         if doc is not None:
-            F.check_project(doc)
+            PT.check_project(doc)
 
 
 stroke_fields = st.fixed_dictionaries(
@@ -124,41 +128,41 @@ def test_stroke_from_dict_random_fields(d):
     if stroke is not None:
         doc = EditDocument("m", "layer4")
         doc.add_stroke(stroke)
-        F.check_project(doc)
+        PT.check_project(doc)
 
 
 @SETTINGS
 @given(rng=st.randoms(use_true_random=False), mutations=st.integers(1, 4))
 def test_mutated_valid_project_loads_or_is_refused(tmp_path, rng, mutations):
-    d = F.valid_project(rng, strokes=rng.randint(1, 3))
+    d = PT.valid_project(rng, strokes=rng.randint(1, 3))
     raws: list[str] = []
     for _ in range(mutations):
-        d = F.mutate_json(rng, d, raws)
+        d = M.mutate_json(rng, d, raws)
     path = tmp_path / "p.ganpaint"
-    path.write_bytes(F.dumps_with_raw(d, raws).encode("utf-8", "surrogatepass"))
+    path.write_bytes(M.dumps_with_raw(d, raws).encode("utf-8", "surrogatepass"))
     doc = _expect(lambda: EditDocument.load(path), ProjectFileError)
     if doc is not None:
-        F.check_project(doc)
+        PT.check_project(doc)
 
 
 @SETTINGS
 @given(rng=st.randoms(use_true_random=False))
 def test_byte_mutated_project_loads_or_is_refused(tmp_path, rng):
-    text = json.dumps(F.valid_project(rng, strokes=rng.randint(0, 2))).encode()
+    text = json.dumps(PT.valid_project(rng, strokes=rng.randint(0, 2))).encode()
     path = tmp_path / "p.ganpaint"
-    path.write_bytes(F.mutate_bytes(rng, text))
+    path.write_bytes(M.mutate_bytes(rng, text))
     doc = _expect(lambda: EditDocument.load(path), ProjectFileError)
     if doc is not None:
-        F.check_project(doc)
+        PT.check_project(doc)
 
 
-@pytest.mark.parametrize("raw", F.RAW_VALUES)
+@pytest.mark.parametrize("raw", M.RAW_VALUES)
 @pytest.mark.parametrize("where", ["seed", "layer", "strength", "shape", "top"])
 def test_raw_json_values_in_projects(tmp_path, raw, where):
     """Numbers beyond int()'s digit limit or float's range, nesting beyond the recursion
     limit, lone surrogates: refused (or loaded) cleanly wherever they appear."""
-    d = F.valid_project(random.Random(1), strokes=1)
-    token = F._RAW_TOKEN.format(0)
+    d = PT.valid_project(random.Random(1), strokes=1)
+    token = M.RAW_TOKEN.format(0)
     if where == "top":
         d = token
     elif where == "strength":
@@ -168,10 +172,10 @@ def test_raw_json_values_in_projects(tmp_path, raw, where):
     else:
         d[where] = token
     path = tmp_path / "p.ganpaint"
-    path.write_text(F.dumps_with_raw(d, [raw]))
+    path.write_text(M.dumps_with_raw(d, [raw]))
     doc = _expect(lambda: EditDocument.load(path), ProjectFileError)
     if doc is not None:
-        F.check_project(doc)
+        PT.check_project(doc)
 
 
 def test_mask_zlib_bomb_is_refused_without_inflating(tmp_path):
@@ -180,13 +184,13 @@ def test_mask_zlib_bomb_is_refused_without_inflating(tmp_path):
     bytes), not to the 256 MiB."""
     bomb = base64.b64encode(zlib.compress(bytes(256 << 20), 9)).decode("ascii")
     for shape in ([4, 4], [4096, 4096]):
-        d = F.valid_project(random.Random(2), strokes=1)
+        d = PT.valid_project(random.Random(2), strokes=1)
         d["strokes"][0]["mask"].update(shape=shape, data=bomb)
         path = tmp_path / "bomb.ganpaint"
         path.write_text(json.dumps(d))
         tracemalloc.start()
         try:
-            with pytest.raises(ProjectFileError, match="does not match"), F.time_limit(LIMIT_S):
+            with pytest.raises(ProjectFileError, match="does not match"), C.time_limit(LIMIT_S):
                 EditDocument.load(path)
             _, peak = tracemalloc.get_traced_memory()
         finally:
@@ -198,11 +202,11 @@ def test_mask_zlib_bomb_is_refused_without_inflating(tmp_path):
 
 def test_huge_strength_and_shape_numbers_are_project_errors():
     """Found by fuzzing: int too large for float (OverflowError) and inf as a mask side."""
-    d = F.valid_project(random.Random(3), strokes=1)
+    d = PT.valid_project(random.Random(3), strokes=1)
     d["strokes"][0]["strength"] = 10**400
     with pytest.raises(ProjectFileError, match="strength|Overflow"):
         EditDocument.from_dict(d)
-    d = F.valid_project(random.Random(3), strokes=1)
+    d = PT.valid_project(random.Random(3), strokes=1)
     d["strokes"][0]["mask"]["shape"] = [float("inf"), 4]
     with pytest.raises(ProjectFileError, match="shape"):
         EditDocument.from_dict(d)
@@ -219,11 +223,11 @@ def test_fuzz_project_target_short_run(tmp_path):
 
 @pytest.fixture(scope="module")
 def bundle_target(tmp_path_factory):
-    return F.BundleTarget(tmp_path_factory.mktemp("bundle-fuzz"))
+    return MT.BundleTarget(tmp_path_factory.mktemp("bundle-fuzz"))
 
 
-def _bundle_case(target: F.BundleTarget, meta_bytes: bytes) -> None:
-    case = F.Case(0, "hypothesis", "", {"bundle.json": meta_bytes})
+def _bundle_case(target: MT.BundleTarget, meta_bytes: bytes) -> None:
+    case = C.Case(0, "hypothesis", "", {"bundle.json": meta_bytes})
     _expect(lambda: target.run(case), BundleError, CheckpointError)
 
 
@@ -242,32 +246,32 @@ def test_bundle_json_mutated(bundle_target, rng, mutations):
     meta = json.loads(bundle_target.originals["bundle.json"])
     raws: list[str] = []
     for _ in range(mutations):
-        meta = F.mutate_json(rng, meta, raws)
-    _bundle_case(bundle_target, F.dumps_with_raw(meta, raws).encode("utf-8", "surrogatepass"))
+        meta = M.mutate_json(rng, meta, raws)
+    _bundle_case(bundle_target, M.dumps_with_raw(meta, raws).encode("utf-8", "surrogatepass"))
 
 
 @SETTINGS
 @given(rng=st.randoms(use_true_random=False))
 def test_bundle_json_bytes_mutated(bundle_target, rng):
-    _bundle_case(bundle_target, F.mutate_bytes(rng, bundle_target.originals["bundle.json"]))
+    _bundle_case(bundle_target, M.mutate_bytes(rng, bundle_target.originals["bundle.json"]))
 
 
-@pytest.mark.parametrize("raw", F.RAW_VALUES)
+@pytest.mark.parametrize("raw", M.RAW_VALUES)
 def test_bundle_json_raw_values(bundle_target, raw):
     _bundle_case(bundle_target, raw.encode("utf-8", "surrogatepass"))
     with pytest.raises(BundleError):
         read_bundle_json(bundle_target.folder)  # not an object, or not JSON at all
     for key in ("name", "version", "edit_layers", "files", "default_layer"):
         meta = json.loads(bundle_target.originals["bundle.json"])
-        meta[key] = F._RAW_TOKEN.format(0)
-        _bundle_case(bundle_target, F.dumps_with_raw(meta, [raw]).encode("utf-8", "surrogatepass"))
+        meta[key] = M.RAW_TOKEN.format(0)
+        _bundle_case(bundle_target, M.dumps_with_raw(meta, [raw]).encode("utf-8", "surrogatepass"))
 
 
 def test_bundle_files_entry_with_overlong_name_is_bundle_error(bundle_target):
     """Found by fuzzing: a 300-character file name made is_file() raise OSError."""
     meta = json.loads(bundle_target.originals["bundle.json"])
     meta["files"]["x" * 300] = {"sha256": "0" * 64}
-    case = F.Case(0, "files", "", {"bundle.json": json.dumps(meta).encode()})
+    case = C.Case(0, "files", "", {"bundle.json": json.dumps(meta).encode()})
     with pytest.raises(BundleError, match="cannot read"):
         bundle_target.run(case)
 
@@ -276,7 +280,7 @@ def test_bundle_default_layer_must_exist(bundle_target):
     meta = json.loads(bundle_target.originals["bundle.json"])
     for bad, err in (("layer99", "default layer"), (7, "default_layer")):
         meta["default_layer"] = bad
-        case = F.Case(0, "structure", "", {"bundle.json": json.dumps(meta).encode()})
+        case = C.Case(0, "structure", "", {"bundle.json": json.dumps(meta).encode()})
         with pytest.raises(BundleError, match=err):
             bundle_target.run(case)
 
@@ -289,7 +293,7 @@ def test_deep_dissection_json_is_bundle_error(bundle_target):
     meta["files"]["dissection.json"]["sha256"] = hashlib.sha256(dis).hexdigest()
     files = {"bundle.json": json.dumps(meta).encode(), "dissection.json": dis}
     with pytest.raises(BundleError, match="dissection.json"):
-        bundle_target.run(F.Case(0, "dissection", "", files))
+        bundle_target.run(C.Case(0, "dissection", "", files))
 
 
 def test_fuzz_bundle_target_short_run(tmp_path):
@@ -305,11 +309,11 @@ def test_fuzz_bundle_target_short_run(tmp_path):
 def checkpoint_target(tmp_path_factory):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return F.CheckpointTarget(tmp_path_factory.mktemp("ckpt-fuzz"))
+        return MT.CheckpointTarget(tmp_path_factory.mktemp("ckpt-fuzz"))
 
 
-def _checkpoint(target: F.CheckpointTarget, name: str, data: bytes):
-    case = F.Case(0, "test", "", {name: data})
+def _checkpoint(target: MT.CheckpointTarget, name: str, data: bytes):
+    case = C.Case(0, "test", "", {name: data})
     return _expect(lambda: target.run(case), CheckpointError)
 
 
@@ -318,8 +322,8 @@ def test_every_truncation_is_checkpoint_error(checkpoint_target, seed_name):
     data = checkpoint_target.seeds[seed_name]
     suffix = ".safetensors" if seed_name.startswith("safetensors") else ".pth"
     for cut in sorted({*range(0, len(data), max(1, len(data) // 60)), len(data) - 1}):
-        case = F.Case(cut, "truncated", "", {f"case{suffix}": data[:cut]})
-        with pytest.raises(CheckpointError), F.time_limit(LIMIT_S), warnings.catch_warnings():
+        case = C.Case(cut, "truncated", "", {f"case{suffix}": data[:cut]})
+        with pytest.raises(CheckpointError), C.time_limit(LIMIT_S), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             checkpoint_target.run(case)
 
@@ -372,7 +376,7 @@ def test_fuzz_checkpoint_target_short_run(tmp_path):
 
 
 def test_cases_are_reproducible(tmp_path):
-    target = F.ProjectTarget(tmp_path)
+    target = PT.ProjectTarget(tmp_path)
     a = F.make_case(target, 5, 17)
     for i in range(80):  # other cases mutate what they are given, never shared constants
         F.make_case(target, 5, i)
@@ -382,7 +386,7 @@ def test_cases_are_reproducible(tmp_path):
 def test_time_limit_catches_a_hang():
     import time
 
-    with pytest.raises(F.CaseTimeout), F.time_limit(0.2):
+    with pytest.raises(C.CaseTimeout), C.time_limit(0.2):
         time.sleep(5)
 
 
@@ -392,7 +396,7 @@ def test_a_bug_is_reported(tmp_path, monkeypatch):
     def broken(self, case):
         raise KeyError("boom")
 
-    monkeypatch.setattr(F.ProjectTarget, "run", broken)
+    monkeypatch.setattr(PT.ProjectTarget, "run", broken)
     report = F.fuzz("project", 3, workdir=tmp_path)
     assert report.bug_count == 3 and not report.ok
     assert "KeyError" in report.bugs[0].error and "BUG case 0" in "\n".join(report.lines())
@@ -405,7 +409,7 @@ def test_fuzz_command(capsys):
 
 
 def test_fuzz_command_json_and_exit_code(capsys, monkeypatch):
-    monkeypatch.setattr(F.BundleTarget, "run", lambda self, case: 1 / 0)
+    monkeypatch.setattr(MT.BundleTarget, "run", lambda self, case: 1 / 0)
     assert main(["fuzz", "--cases", "4", "--target", "bundle", "--json"]) == 1
     data = json.loads(capsys.readouterr().out)
     assert data["bugs"] == 4 and data["targets"][0]["examples"][0]["error"].startswith(
@@ -419,7 +423,7 @@ def test_fuzz_command_rejects_bad_arguments(capsys):
 
 
 def test_tiny_generator_is_deterministic():
-    a, b = F.tiny_generator(), F.tiny_generator()
+    a, b = MT.tiny_generator(), MT.tiny_generator()
     for (ka, va), (kb, vb) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
         assert ka == kb and torch.equal(va, vb)
     assert np.isfinite(a(torch.zeros(1, a.z_dim)).numpy()).all()

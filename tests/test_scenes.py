@@ -218,3 +218,16 @@ def test_cli_rejects_bad_arguments(argv, capsys):
 
     assert main(argv) == 2
     assert "ganpaint: error:" in capsys.readouterr().err
+
+
+def test_image_grid_lays_images_out_row_by_row_and_fills_the_rest():
+    """The contact sheet behind ``ganpaint scenes --grid``, ``ganpaint samples`` and the
+    training sample grids."""
+    from ganpaint.core.images import image_grid
+
+    images = np.stack([np.full((2, 3, 3), v, np.uint8) for v in (10, 20, 30)])
+    sheet = image_grid(images, cols=2, fill=255)
+    assert sheet.shape == (4, 6, 3) and sheet.dtype == np.uint8
+    assert (sheet[:2, :3] == 10).all() and (sheet[:2, 3:] == 20).all()
+    assert (sheet[2:, :3] == 30).all() and (sheet[2:, 3:] == 255).all()
+    assert (image_grid(list(images), cols=3) == np.concatenate(list(images), axis=1)).all()

@@ -425,7 +425,7 @@ def test_cli_has_training_commands(capsys):
     from ganpaint.cli import build_parser
 
     parser = build_parser()
-    for cmd in ("train-gan", "train-segmenter", "evaluate-gan"):
+    for cmd in ("train-gan", "train-segmenter", "evaluate-gan", "train-pipeline"):
         with pytest.raises(SystemExit) as exc:
             parser.parse_args([cmd, "--help"])
         assert exc.value.code == 0
@@ -462,3 +462,49 @@ def test_pipeline_falls_back_when_the_segmenter_job_fails(
     assert any("segmenter job failed" in e for e in summary["errors"])
     card = load_bundle(tmp_path / "pipe" / "bundle").meta["training"]
     assert card["segmenter"]["mode"].startswith("fallback")
+
+
+def test_cli_train_pipeline_passes_every_flag(tmp_path, monkeypatch, capsys):
+    """``ganpaint train-pipeline`` (formerly ``python -m ganpaint.train.pipeline``) hands
+    each flag to run_pipeline, counts the budget from process start and exits 1 without a
+    bundle."""
+    import ganpaint.train.pipeline as pipeline
+    from ganpaint.cli import main
+
+    calls = []
+
+    def fake_run(*args, **kwargs):
+        calls.append((args, kwargs))
+        return {"bundle": None}
+
+    monkeypatch.setattr(pipeline, "run_pipeline", fake_run)
+    argv = ["train-pipeline", "--config", "tiny", "--out", str(tmp_path), "--time-budget", "9"]
+    argv += ["--device", "cpu", "--work", "W", "--segmenter-mode", "sequential"]
+    argv += ["--workers", "3", "--eval-samples", "16", "--gan-scenes", "40"]
+    assert main(argv) == 1
+    (args, kwargs) = calls[0]
+    assert args == ("tiny", str(tmp_path), 9.0)
+    assert kwargs == {
+        "device": "cpu",
+        "work": "W",
+        "segmenter_mode": "sequential",
+        "workers": 3,
+        "eval_samples": 16,
+        "gan_scenes": 40,
+        "from_process_start": True,
+    }
+    assert main(["train-pipeline", "--out", str(tmp_path), "--time-budget", "0"]) == 2
+    assert "--time-budget must be positive" in capsys.readouterr().err
+
+
+def test_segmenter_job_entry_writes_model_and_metrics(tmp_path, fake_scenes):
+    """The job the pipeline starts (``python -m ganpaint.train.segmenter_job``), run here."""
+    from ganpaint.train.segmenter_job import main
+
+    out, result = tmp_path / "seg.safetensors", tmp_path / "seg.json"
+    argv = ["--size", "32", "--steps", "2", "--n-train", "8", "--n-heldout", "4"]
+    argv += ["--out", str(out), "--result", str(result), "--device", "cpu", "--workers", "1"]
+    argv += ["--encoder", "8,16,32,32", "--decoder", "8,16,32"]
+    assert main(argv) == 0
+    metrics = json.loads(result.read_text(encoding="utf-8"))
+    assert metrics["steps"] == 2 and "miou" in metrics and out.is_file()

@@ -52,20 +52,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_bench)
 
 
-def _bench(args: argparse.Namespace) -> int:
+def _check_ranges(args: argparse.Namespace) -> None:
     from ganpaint.core.errors import GanpaintError
-    from ganpaint.engine.bench import random_progan256, run_bench
-    from ganpaint.models import load_bundle
 
     if not 1 <= args.frames <= 100_000:
         raise GanpaintError(f"--frames must be in 1..100000, got {args.frames}")
     if args.threads is not None and not 1 <= args.threads <= 1024:
         raise GanpaintError(f"--threads must be in 1..1024, got {args.threads}")
-    import torch
 
-    from ganpaint.engine.renderer import render_threads
 
-    torch.set_num_threads(args.threads or render_threads())
+def _bench_model(args: argparse.Namespace):
+    """(generator, name, dissection, layer, bundle) for ``--arch`` or ``--model``."""
+    from ganpaint.core.errors import GanpaintError
+    from ganpaint.engine.bench import random_progan256
+    from ganpaint.models import load_bundle
+
     if args.arch == "progan256":
         gen, name, dissection, layer, bundle = (
             random_progan256(),
@@ -81,6 +82,20 @@ def _bench(args: argparse.Namespace) -> int:
     layer = args.layer or layer
     if layer is not None and layer not in gen.layer_names:
         raise GanpaintError(f"--layer {layer!r} is not a layer of {name}")
+    return gen, name, dissection, layer, bundle
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from ganpaint.core.errors import GanpaintError
+    from ganpaint.engine.bench import run_bench
+
+    _check_ranges(args)
+    import torch
+
+    from ganpaint.engine.renderer import render_threads
+
+    torch.set_num_threads(args.threads or render_threads())
+    gen, name, dissection, layer, bundle = _bench_model(args)
     options = {
         "precision": args.precision,
         "cuda_graphs": not args.no_cuda_graphs,
@@ -88,7 +103,7 @@ def _bench(args: argparse.Namespace) -> int:
     }
     dissect_fn = None
     if args.dissect_samples > 0:
-        from ganpaint.engine.bench import dissect_throughput
+        from ganpaint.dissect.throughput import dissect_throughput
 
         def dissect_fn(device):
             return dissect_throughput(gen, bundle, device, args.dissect_samples)
@@ -101,7 +116,12 @@ def _bench(args: argparse.Namespace) -> int:
         raise GanpaintError(str(exc)) from None
     if args.json:
         print(json.dumps(result, indent=2))
-        return 0
+    else:
+        _print_result(result)
+    return 0
+
+
+def _print_result(result: dict) -> None:
     print(f"model      {result['model']}  layer {result['layer']}")
     print(
         f"device     {result['device']}  precision {result['precision']}"
@@ -129,4 +149,3 @@ def _bench(args: argparse.Namespace) -> int:
     )
     if result["dissect_samples_per_s"] is not None:
         print(f"dissection {result['dissect_samples_per_s']:.1f} samples/s")
-    return 0

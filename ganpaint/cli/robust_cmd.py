@@ -63,6 +63,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_soak)
 
 
+def _status(line: str) -> None:
+    """Rewrite the status line on a terminal's stderr (nothing when stderr is redirected)."""
+    if sys.stderr.isatty():
+        print(f"\r{line}", end="", file=sys.stderr, flush=True)
+
+
 def _fuzz(args: argparse.Namespace) -> int:
     import warnings
 
@@ -78,13 +84,8 @@ def _fuzz(args: argparse.Namespace) -> int:
     for target in targets:
 
         def progress(done: int, report, target=target) -> None:
-            if sys.stderr.isatty() and (done % 50 == 0 or done == args.cases):
-                print(
-                    f"\r{target}: {done}/{args.cases} cases, {report.bug_count} bugs",
-                    end="",
-                    file=sys.stderr,
-                    flush=True,
-                )
+            if done % 50 == 0 or done == args.cases:
+                _status(f"{target}: {done}/{args.cases} cases, {report.bug_count} bugs")
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torch warns about the odd files it is fed
@@ -121,13 +122,7 @@ def _soak(args: argparse.Namespace) -> int:
         raise GanpaintError(f"--threads must be at least 1, got {args.threads}")
 
     def progress(done: int, report) -> None:
-        if sys.stderr.isatty():
-            print(
-                f"\rsoak: {done}/{args.strokes} strokes, RSS {report.rss_now_mb:.0f} MB",
-                end="",
-                file=sys.stderr,
-                flush=True,
-            )
+        _status(f"soak: {done}/{args.strokes} strokes, RSS {report.rss_now_mb:.0f} MB")
 
     report = run_soak(
         strokes=args.strokes,

@@ -21,18 +21,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_samples)
 
 
-def _grid(images, columns: int):
-    import numpy as np
-
-    n, h, w, _ = images.shape
-    rows = (n + columns - 1) // columns
-    sheet = np.full((rows * h, columns * w, 3), 255, np.uint8)
-    for i, img in enumerate(images):
-        r, c = divmod(i, columns)
-        sheet[r * h : (r + 1) * h, c * w : (c + 1) * w] = img
-    return sheet
-
-
 def _samples(args: argparse.Namespace) -> int:
     import math
 
@@ -41,7 +29,8 @@ def _samples(args: argparse.Namespace) -> int:
     from PIL import Image
 
     from ganpaint.core.errors import GanpaintError
-    from ganpaint.engine import zs_from_seeds
+    from ganpaint.core.images import image_grid
+    from ganpaint.core.seeds import zs_from_seeds
     from ganpaint.engine.renderer import to_uint8
     from ganpaint.models import load_bundle
 
@@ -58,13 +47,13 @@ def _samples(args: argparse.Namespace) -> int:
                 for i in range(0, len(seeds), 16)
             ]
         )
-    sheet = _grid(images, columns)
+    sheet = image_grid(images, columns, fill=255)
     if not args.no_scenes:
         from ganpaint.scenes import render_scene
 
         scenes = np.stack([render_scene(s, gen.resolution)[0] for s in seeds])
         gap = np.full((sheet.shape[0], max(gen.resolution // 8, 4), 3), 255, np.uint8)
-        sheet = np.concatenate([sheet, gap, _grid(scenes, columns)], axis=1)
+        sheet = np.concatenate([sheet, gap, image_grid(scenes, columns, fill=255)], axis=1)
     Image.fromarray(sheet).save(args.output)
     print(
         f"wrote {args.output}: {args.count} generated" + ("" if args.no_scenes else " + rendered")

@@ -88,10 +88,10 @@ def _bench(count: int, size: int, start: int) -> int:
 
 
 def _grid(path: str, count: int, size: int, start: int, labels: bool, workers: int | None) -> int:
-    import numpy as np
     from PIL import Image
 
     from ganpaint.core.errors import GanpaintError
+    from ganpaint.core.images import image_grid
     from ganpaint.scenes import colorize_labels, render_dataset
 
     rgb, lab = render_dataset(count, size, start_seed=start, workers=workers)
@@ -100,12 +100,7 @@ def _grid(path: str, count: int, size: int, start: int, labels: bool, workers: i
         tiles.append(rgb[k])
         if labels:
             tiles.append(colorize_labels(lab[k]))
-    cols = min(GRID_COLUMNS, len(tiles))
-    rows = -(-len(tiles) // cols)
-    sheet = np.zeros((rows * size, cols * size, 3), np.uint8)
-    for k, tile in enumerate(tiles):
-        r, c = divmod(k, cols)
-        sheet[r * size : (r + 1) * size, c * size : (c + 1) * size] = tile
+    sheet = image_grid(tiles, min(GRID_COLUMNS, len(tiles)))
     try:
         Image.fromarray(sheet).save(path)
     except (OSError, ValueError) as exc:

@@ -1,5 +1,6 @@
-"""``ganpaint train-gan``, ``ganpaint train-segmenter`` and ``ganpaint evaluate-gan``:
-training the scene world's GAN and segmenter, and measuring a generator against the world."""
+"""``ganpaint train-gan``, ``ganpaint train-segmenter``, ``ganpaint evaluate-gan`` and
+``ganpaint train-pipeline``: training the scene world's GAN and segmenter, measuring a
+generator against the world, and the one-shot pipeline that builds a bundle in a budget."""
 
 from __future__ import annotations
 
@@ -89,6 +90,31 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(handler=_evaluate_gan)
 
+    p = sub.add_parser(
+        "train-pipeline",
+        help="render, train segmenter and GAN, evaluate and export a bundle in one budget",
+        description="Render scenes, train the segmenter and the GAN, evaluate and export a "
+        "model bundle to OUT/bundle, all within one time budget (counted from process start).",
+        epilog="example:\n  ganpaint train-pipeline --config scenes128 --out runs/p128 "
+        "--time-budget 480",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--config", default="scenes128", choices=sorted(CONFIGS), help="GAN config")
+    p.add_argument("--out", required=True, help="output folder (bundle/, samples, metrics, log)")
+    p.add_argument("--time-budget", type=float, default=480.0, help="seconds for everything")
+    p.add_argument("--device", default=None, help="cuda or cpu (default: cuda when available)")
+    p.add_argument("--work", default=None, help="scratch folder (default: a temporary one)")
+    p.add_argument(
+        "--segmenter-mode",
+        choices=("auto", "concurrent", "sequential"),
+        default="auto",
+        help="train the segmenter in a parallel process (default on CUDA) or first, here",
+    )
+    p.add_argument("--workers", type=int, default=None, help="CPU cores to use for rendering")
+    p.add_argument("--eval-samples", type=int, default=None, help="samples for evaluate_gan")
+    p.add_argument("--gan-scenes", type=int, default=None, help="GAN training scenes")
+    p.set_defaults(handler=_train_pipeline)
+
 
 def _train_gan(args: argparse.Namespace) -> int:
     from ganpaint.core.errors import GanpaintError
@@ -160,3 +186,25 @@ def _evaluate_gan(args: argparse.Namespace) -> int:
     result = evaluate_gan(bundle, seg, n=args.samples, device=args.device)
     print(json.dumps(result, indent=2) if args.json else format_report(result))
     return 0
+
+
+def _train_pipeline(args: argparse.Namespace) -> int:
+    """Exit code 0 when the bundle was written, 1 when not."""
+    from ganpaint.core.errors import GanpaintError
+    from ganpaint.train.pipeline import run_pipeline
+
+    if args.time_budget <= 0:
+        raise GanpaintError("--time-budget must be positive")
+    summary = run_pipeline(
+        args.config,
+        args.out,
+        args.time_budget,
+        device=args.device,
+        work=args.work,
+        segmenter_mode=args.segmenter_mode,
+        workers=args.workers,
+        eval_samples=args.eval_samples,
+        gan_scenes=args.gan_scenes,
+        from_process_start=True,
+    )
+    return 0 if summary.get("bundle") else 1

@@ -50,6 +50,12 @@ def pick_device(name: str | torch.device | None = None) -> torch.device:
     return device
 
 
+def synchronize(device: torch.device) -> None:
+    """Wait for the device's queued work (CUDA runs asynchronously), so a timer reads true."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
 def describe_device(device: torch.device | str, *, hardware: bool = False) -> str:
     """``"cuda (NVIDIA H100 …)"``, ``"cpu (4 threads)"`` or ``"mps"``; with ``hardware`` the
     processor's model name and core count as well (for training cards). Never raises."""

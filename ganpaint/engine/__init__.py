@@ -1,6 +1,6 @@
 """The edit: layer hooks, the intervention rule, the edit document and rendering.
 
-Headless (no Qt). See ARCHITECTURE.md, "The edit" and "Rendering for real time".
+Headless (no Qt). See docs/ARCHITECTURE.md for the edit and how rendering keeps up.
 """
 
 from ganpaint.core.seeds import z_from_seed, zs_from_seeds

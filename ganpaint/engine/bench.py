@@ -20,26 +20,21 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ganpaint.core.devices import describe_device, pick_device
+from ganpaint.core.devices import describe_device, pick_device, synchronize
 from ganpaint.core.seeds import z_from_seed
 from ganpaint.engine.document import EditDocument, Stroke
 from ganpaint.engine.hooks import Trace
 from ganpaint.engine.intervention import apply_strokes
 from ganpaint.engine.renderer import Renderer, to_uint8
-from ganpaint.models.progan import ProGANGenerator, progan_flops
+from ganpaint.models.progan import ProGANGenerator, progan_flops, seeded_generator
 
-# Karras et al.'s LSUN widths (FACTS.md): 512 up to 32 px, then 256, 128, 64 at 256 px.
+# The widths of Karras et al.'s official LSUN checkpoints: 512 up to 32 px, then 256, 128, 64.
 PROGAN256_WIDTHS = (512, 512, 512, 512, 256, 128, 64)
 
 
 def random_progan256(seed: int = 0) -> ProGANGenerator:
-    torch.manual_seed(seed)
-    return ProGANGenerator(PROGAN256_WIDTHS, z_dim=512).eval().requires_grad_(False)
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+    """Random weights at the size of the official LSUN checkpoints (for timing only)."""
+    return seeded_generator(PROGAN256_WIDTHS, z_dim=512, seed=seed)
 
 
 def matmul_ceiling(device: torch.device, dtype: torch.dtype = torch.float32) -> float:
@@ -49,10 +44,10 @@ def matmul_ceiling(device: torch.device, dtype: torch.dtype = torch.float32) -> 
     b = torch.randn(n, n, device=device).to(dtype)
     best = float("inf")
     for i in range(8 if device.type == "cuda" else 5):
-        _sync(device)
+        synchronize(device)
         start = time.perf_counter()
         torch.mm(a, b)
-        _sync(device)
+        synchronize(device)
         if i:
             best = min(best, time.perf_counter() - start)
     return 2.0 * n**3 / best / 1e9
@@ -187,45 +182,3 @@ def run_bench(
     result["optimised_over_floor"] = result["optimised"]["p50_ms"] / result["floor_ms"]
     result["dissect_samples_per_s"] = dissect_fn(dev) if dissect_fn is not None else None
     return result
-
-
-def dissect_throughput(gen: ProGANGenerator, bundle, device: torch.device, samples: int) -> float:
-    """Samples/s of dissection's per-sample work: generate, segment, threshold and count.
-
-    Uses the bundle's segmenter when it has one, else counts against a fixed label map, so
-    the figure covers generation, upsampling, thresholding and IoU counting in either case.
-    """
-    from ganpaint.dissect.stats import IoUCounter
-
-    layer = "layer4" if "layer4" in gen.layer_names else gen.layer_names[0]
-    segmenter = bundle.load_segmenter() if bundle is not None else None
-    if segmenter is not None:
-        segmenter = segmenter.to(device).eval()
-    concepts = 11
-    channels = gen.layer_channels(layer)
-    counter = IoUCounter(channels, concepts, device=device)
-    batch = 16 if device.type == "cpu" else 64
-    threshold = torch.zeros(1, channels, 1, 1, device=device)
-    net = copy.deepcopy(gen).to(device)
-    done = 0
-    _sync(device)
-    start = time.perf_counter()
-    with torch.inference_mode():
-        while done < samples:
-            n = min(batch, samples - done)
-            z = torch.stack([z_from_seed(10**9 + done + i, gen.z_dim) for i in range(n)]).to(device)
-            with Trace(net, layer) as trace:
-                images = net(z)
-            if segmenter is not None:
-                labels = segmenter(images).argmax(1)
-            else:
-                labels = torch.zeros(
-                    n, gen.resolution, gen.resolution, dtype=torch.long, device=device
-                )
-            up = torch.nn.functional.interpolate(
-                trace.output, size=labels.shape[-2:], mode="bilinear", align_corners=False
-            )
-            counter.add(up > threshold, labels)
-            done += n
-    _sync(device)
-    return samples / (time.perf_counter() - start)

@@ -93,44 +93,17 @@ class Stroke:
 
     @classmethod
     def from_dict(cls, d: Any, where: str = "stroke") -> Stroke:
+        """The stroke a project file holds; :class:`ProjectFileError` (naming ``where``)
+        for anything malformed."""
         if not isinstance(d, dict):
             raise ProjectFileError(f"{where}: must be an object")
         try:
-            m = d["mask"]
-            shape = m["shape"]
-            if m.get("encoding") != "zlib-base64-u8":
-                raise ProjectFileError(f"{where}: unknown mask encoding {m.get('encoding')!r}")
-            if not (
-                isinstance(shape, list)
-                and len(shape) == 2
-                and all(isinstance(s, int) and not isinstance(s, bool) for s in shape)
-            ):
-                raise ProjectFileError(f"{where}: mask shape must be two integers")
-            shape = (shape[0], shape[1])
-            if not all(1 <= s <= MAX_MASK_SIDE for s in shape):
-                raise ProjectFileError(f"{where}: mask shape {shape} is out of range")
-            expected = shape[0] * shape[1]
-            raw = zlib.decompressobj().decompress(
-                base64.b64decode(m["data"], validate=True), expected + 1
-            )
-            if len(raw) != expected:
-                raise ProjectFileError(f"{where}: mask data does not match shape {shape}")
-            mask = np.frombuffer(raw, dtype=np.uint8).reshape(shape)
-            units = d["units"]
-            if not isinstance(units, list) or not all(
-                isinstance(u, int) and not isinstance(u, bool) for u in units
-            ):
-                raise ProjectFileError(f"{where}: 'units' must be a list of integers")
-            for key, kind in (("concept", str), ("action", str), ("layer", str)):
-                if not isinstance(d[key], kind):
-                    raise ProjectFileError(f"{where}: {key!r} must be a string")
-            for key in ("strength", "quantile"):
-                if not isinstance(d[key], int | float) or isinstance(d[key], bool):
-                    raise ProjectFileError(f"{where}: {key!r} must be a number")
+            mask = _mask_from_dict(d["mask"], where)
+            _check_stroke_fields(d, where)
             return cls(
                 concept=d["concept"],
                 action=d["action"],
-                units=tuple(units),
+                units=tuple(d["units"]),
                 strength=float(d["strength"]),
                 quantile=float(d["quantile"]),
                 layer=d["layer"],
@@ -141,6 +114,43 @@ class Stroke:
             raise
         except (KeyError, TypeError, ValueError, OverflowError, zlib.error) as exc:
             raise ProjectFileError(f"{where}: malformed ({type(exc).__name__}: {exc})") from None
+
+
+def _mask_from_dict(m: Any, where: str) -> np.ndarray:
+    """A stroke's uint8 mask from its ``{"shape", "encoding", "data"}`` record; the data is
+    inflated no further than the shape allows (a zlib bomb stops there)."""
+    shape = m["shape"]
+    if m.get("encoding") != "zlib-base64-u8":
+        raise ProjectFileError(f"{where}: unknown mask encoding {m.get('encoding')!r}")
+    if not (
+        isinstance(shape, list)
+        and len(shape) == 2
+        and all(isinstance(s, int) and not isinstance(s, bool) for s in shape)
+    ):
+        raise ProjectFileError(f"{where}: mask shape must be two integers")
+    shape = (shape[0], shape[1])
+    if not all(1 <= s <= MAX_MASK_SIDE for s in shape):
+        raise ProjectFileError(f"{where}: mask shape {shape} is out of range")
+    expected = shape[0] * shape[1]
+    raw = zlib.decompressobj().decompress(base64.b64decode(m["data"], validate=True), expected + 1)
+    if len(raw) != expected:
+        raise ProjectFileError(f"{where}: mask data does not match shape {shape}")
+    return np.frombuffer(raw, dtype=np.uint8).reshape(shape)
+
+
+def _check_stroke_fields(d: dict[str, Any], where: str) -> None:
+    """Units are integers, names are strings, strength and quantile are numbers."""
+    units = d["units"]
+    if not isinstance(units, list) or not all(
+        isinstance(u, int) and not isinstance(u, bool) for u in units
+    ):
+        raise ProjectFileError(f"{where}: 'units' must be a list of integers")
+    for key in ("concept", "action", "layer"):
+        if not isinstance(d[key], str):
+            raise ProjectFileError(f"{where}: {key!r} must be a string")
+    for key in ("strength", "quantile"):
+        if not isinstance(d[key], int | float) or isinstance(d[key], bool):
+            raise ProjectFileError(f"{where}: {key!r} must be a number")
 
 
 @dataclass(frozen=True)

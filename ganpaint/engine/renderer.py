@@ -7,7 +7,7 @@ the committed strokes' map is cached so a live preview stroke costs one fold), r
 of the generator and converts to uint8 on the device. On CUDA the default precision is half
 and the tail of the network (affine, remaining layers, uint8 conversion) replays as one
 captured CUDA graph per edit layer. ``render`` never raises: a failure comes back as
-``RenderResult.error`` (STYLE.md, "errors are results").
+``RenderResult.error``, so a bad model or an out-of-memory becomes a message, not a crash.
 """
 
 from __future__ import annotations

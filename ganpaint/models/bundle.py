@@ -1,5 +1,5 @@
 """Model bundles: a folder with ``bundle.json``, ``generator.safetensors`` and optionally
-``segmenter.safetensors`` and ``dissection.json`` (see ARCHITECTURE.md, "The model bundle").
+``segmenter.safetensors`` and ``dissection.json`` (see docs/ARCHITECTURE.md, "The model bundle").
 
 :func:`load_bundle` opens a bundle folder (checking the sha256 of every listed file) or a
 bare generator checkpoint (``.pth``/``.safetensors``), which becomes a bundle with no
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ganpaint.core.errors import BundleError, CheckpointError
+from ganpaint.core.errors import BundleError
 from ganpaint.core.files import atomic_write_text
 from ganpaint.models.checkpoint import load_generator
 from ganpaint.models.progan import ProGANGenerator
@@ -27,6 +27,7 @@ DEFAULT_MODEL_NAME = "scenes128"
 
 
 def sha256_file(path: str | Path) -> str:
+    """The hex sha256 of a file's bytes, read in 1 MiB chunks."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -130,11 +131,7 @@ def load_bundle(path: str | Path | None = None, verify: bool = True) -> ModelBun
     if not path.exists():
         raise BundleError(f"{path}: no such model")
     if path.is_file():
-        try:
-            gen = load_generator(path)
-        except CheckpointError:
-            raise
-        return ModelBundle(name=path.stem, path=path, generator=gen, meta={})
+        return ModelBundle(name=path.stem, path=path, generator=load_generator(path), meta={})
     meta = read_bundle_json(path)
     if verify:
         verify_hashes(path, meta)
@@ -148,9 +145,6 @@ def load_bundle(path: str | Path | None = None, verify: bool = True) -> ModelBun
             raise BundleError(f"{dpath}: not valid JSON ({exc})") from None
         if not isinstance(dissection, dict):
             raise BundleError(f"{dpath}: must hold an object")
-    for layer in meta.get("edit_layers", []):
-        if layer not in gen.layer_names:
-            raise BundleError(f"{path}: edit layer {layer!r} is not a layer of the generator")
     bundle = ModelBundle(
         name=str(meta.get("name", path.name)),
         path=path,
@@ -158,11 +152,22 @@ def load_bundle(path: str | Path | None = None, verify: bool = True) -> ModelBun
         meta=meta,
         dissection=dissection,
     )
-    if bundle.default_layer not in gen.layer_names:
-        raise BundleError(
-            f"{path}: default layer {bundle.default_layer!r} is not a layer of the generator"
-        )
+    _check_layers(bundle)
     return bundle
+
+
+def _check_layers(bundle: ModelBundle) -> None:
+    """Refuse a bundle whose edit or default layer is not a layer of its generator."""
+    names = bundle.generator.layer_names
+    for layer in bundle.meta.get("edit_layers", []):
+        if layer not in names:
+            raise BundleError(
+                f"{bundle.path}: edit layer {layer!r} is not a layer of the generator"
+            )
+    if bundle.default_layer not in names:
+        raise BundleError(
+            f"{bundle.path}: default layer {bundle.default_layer!r} is not a layer of the generator"
+        )
 
 
 def write_bundle_json(folder: str | Path, meta: dict[str, Any]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ import struct
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -85,31 +86,39 @@ def check_safetensors_header(path: Path) -> dict:
         raise CheckpointError(f"{path}: safetensors header is not an object")
     data_size = size - 8 - n
     for key, info in header.items():
-        if key == "__metadata__":
-            continue
-        if not isinstance(info, dict) or not {"dtype", "shape", "data_offsets"} <= info.keys():
-            raise CheckpointError(f"{path}: entry {key!r} of the header is malformed")
-        dtype, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
-        if not isinstance(dtype, str) or dtype not in SAFETENSORS_DTYPES:
-            raise CheckpointError(f"{path}: tensor {key!r} has unsupported dtype {dtype!r}")
-        if not (
-            isinstance(shape, list)
-            and all(isinstance(d, int) and d >= 0 for d in shape)
-            and isinstance(offsets, list)
-            and len(offsets) == 2
-            and all(isinstance(o, int) for o in offsets)
-        ):
-            raise CheckpointError(f"{path}: tensor {key!r} has a malformed shape or offsets")
-        elements = math.prod(shape)
-        if elements > MAX_TENSOR_ELEMENTS:
-            raise CheckpointError(f"{path}: tensor {key!r} declares {elements} elements")
-        start, end = offsets
-        if (
-            not 0 <= start <= end <= data_size
-            or end - start != elements * SAFETENSORS_DTYPES[dtype]
-        ):
-            raise CheckpointError(f"{path}: tensor {key!r} has byte range {offsets} that lies")
+        if key != "__metadata__":
+            _check_header_entry(path, key, info, data_size)
     return header
+
+
+def _header_entry_fields(path: Path, key: str, info: Any) -> tuple[str, list[int], list[int]]:
+    """(dtype, shape, data_offsets) of one header entry, each of the right type."""
+    if not isinstance(info, dict) or not {"dtype", "shape", "data_offsets"} <= info.keys():
+        raise CheckpointError(f"{path}: entry {key!r} of the header is malformed")
+    dtype, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
+    if not isinstance(dtype, str) or dtype not in SAFETENSORS_DTYPES:
+        raise CheckpointError(f"{path}: tensor {key!r} has unsupported dtype {dtype!r}")
+    if not (
+        isinstance(shape, list)
+        and all(isinstance(d, int) and d >= 0 for d in shape)
+        and isinstance(offsets, list)
+        and len(offsets) == 2
+        and all(isinstance(o, int) for o in offsets)
+    ):
+        raise CheckpointError(f"{path}: tensor {key!r} has a malformed shape or offsets")
+    return dtype, shape, offsets
+
+
+def _check_header_entry(path: Path, key: str, info: Any, data_size: int) -> None:
+    """Refuse an entry that is malformed, too large, or whose bytes lie outside the data or
+    disagree with its shape and dtype."""
+    dtype, shape, offsets = _header_entry_fields(path, key, info)
+    elements = math.prod(shape)
+    if elements > MAX_TENSOR_ELEMENTS:
+        raise CheckpointError(f"{path}: tensor {key!r} declares {elements} elements")
+    start, end = offsets
+    if not 0 <= start <= end <= data_size or end - start != elements * SAFETENSORS_DTYPES[dtype]:
+        raise CheckpointError(f"{path}: tensor {key!r} has byte range {offsets} that lies")
 
 
 def _read_safetensors(path: Path) -> dict[str, torch.Tensor]:
@@ -123,24 +132,29 @@ def _read_safetensors(path: Path) -> dict[str, torch.Tensor]:
         raise CheckpointError(f"{path}: not a readable safetensors file ({exc})") from None
 
 
+def _check_torch_archive(path: Path) -> None:
+    """Refuse a torch zip archive that is damaged, TorchScript, or has compressed records."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except Exception as exc:  # noqa: BLE001 - zipfile raises many types on a bad archive
+        raise CheckpointError(f"{path}: damaged archive ({exc})") from None
+    names = [i.filename for i in infos]
+    if any(n.endswith("constants.pkl") or "/code/" in n for n in names):
+        raise CheckpointError(
+            f"{path}: a TorchScript archive, not a state dict; save the weights instead"
+        )
+    if any(i.compress_type != zipfile.ZIP_STORED for i in infos):
+        # torch.save stores records uncompressed; a compressed one can inflate a small
+        # file into gigabytes of tensor data (a zip bomb).
+        raise CheckpointError(f"{path}: compressed records (torch.save writes none)")
+
+
 def _read_pickle(path: Path) -> dict[str, torch.Tensor]:
     with path.open("rb") as f:
         magic = f.read(4)
     if magic == _ZIP_MAGIC or zipfile.is_zipfile(path):
-        try:
-            with zipfile.ZipFile(path) as zf:
-                infos = zf.infolist()
-        except Exception as exc:  # noqa: BLE001 - zipfile raises many types on a bad archive
-            raise CheckpointError(f"{path}: damaged archive ({exc})") from None
-        names = [i.filename for i in infos]
-        if any(n.endswith("constants.pkl") or "/code/" in n for n in names):
-            raise CheckpointError(
-                f"{path}: a TorchScript archive, not a state dict; save the weights instead"
-            )
-        if any(i.compress_type != zipfile.ZIP_STORED for i in infos):
-            # torch.save stores records uncompressed; a compressed one can inflate a small
-            # file into gigabytes of tensor data (a zip bomb).
-            raise CheckpointError(f"{path}: compressed records (torch.save writes none)")
+        _check_torch_archive(path)
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unpickling failure is the file's fault
@@ -148,6 +162,11 @@ def _read_pickle(path: Path) -> dict[str, torch.Tensor]:
         if "weights_only" in str(exc) or "Unsupported global" in str(exc):
             msg = "it contains objects other than tensors (refused: loading could run code)"
         raise CheckpointError(f"{path}: cannot read checkpoint: {msg}") from None
+    return _named_tensors(path, obj)
+
+
+def _named_tensors(path: Path, obj: Any) -> dict[str, torch.Tensor]:
+    """The loaded object (or its ``state_dict`` entry) as a dict of name -> tensor."""
     if isinstance(obj, Mapping) and "state_dict" in obj and isinstance(obj["state_dict"], Mapping):
         obj = obj["state_dict"]
     if not isinstance(obj, Mapping):
@@ -178,6 +197,23 @@ def normalize_keys(state: Mapping[str, torch.Tensor], source: str = "") -> dict[
 def infer_widths(state: Mapping[str, torch.Tensor], source: str = "") -> tuple[list[int], int]:
     """Stage widths and z size of a normalized ProGAN state dict, checking every shape."""
     prefix = f"{source}: " if source else ""
+    layers, output_keys = _group_keys(state, prefix)
+    count = _layer_count(layers, prefix)
+    stages = count // 2
+    if not 2 <= stages <= 9:
+        raise CheckpointError(f"{prefix}{stages} stages (layer1..layer{count}): need 8..1024 px")
+    _check_output_keys(output_keys, 4 * 2 ** (stages - 1), count, prefix)
+    widths, z_dim = _stage_widths(state, stages, prefix)
+    _expect_shape(state, output_keys["conv.weight"], (3, widths[-1], 1, 1), prefix)
+    _expect_shape(state, output_keys["wscale.b"], (3,), prefix)
+    return widths, z_dim
+
+
+def _group_keys(
+    state: Mapping[str, torch.Tensor], prefix: str
+) -> tuple[dict[int, set[str]], dict[str, str]]:
+    """The parts present per block number (``layerN.<part>``) and the output block's keys by
+    part; any other key is refused."""
     layers: dict[int, set[str]] = {}
     output_keys: dict[str, str] = {}
     for key in state:
@@ -190,6 +226,11 @@ def infer_widths(state: Mapping[str, torch.Tensor], source: str = "") -> tuple[l
             output_keys[m.group(3)] = key
             continue
         raise CheckpointError(f"{prefix}unexpected key {key!r}: not a ProGAN generator weight")
+    return layers, output_keys
+
+
+def _layer_count(layers: dict[int, set[str]], prefix: str) -> int:
+    """The number of blocks (even: two per stage), each with its weight and bias."""
     if not layers:
         raise CheckpointError(f"{prefix}missing key 'layer1.conv.weight': not a ProGAN generator")
     count = max(layers)
@@ -199,10 +240,13 @@ def infer_widths(state: Mapping[str, torch.Tensor], source: str = "") -> tuple[l
         for part in ("conv.weight", "wscale.b"):
             if part not in layers.get(i, set()):
                 raise CheckpointError(f"{prefix}missing key 'layer{i}.{part}'")
-    stages = count // 2
-    if not 2 <= stages <= 9:
-        raise CheckpointError(f"{prefix}{stages} stages (layer1..layer{count}): need 8..1024 px")
-    resolution = 4 * 2 ** (stages - 1)
+    return count
+
+
+def _check_output_keys(
+    output_keys: dict[str, str], resolution: int, count: int, prefix: str
+) -> None:
+    """The output block is present, and its name (if sized) matches the blocks' resolution."""
     for part in ("conv.weight", "wscale.b"):
         if part not in output_keys:
             raise CheckpointError(f"{prefix}missing key 'output_{resolution}x{resolution}.{part}'")
@@ -213,15 +257,20 @@ def infer_widths(state: Mapping[str, torch.Tensor], source: str = "") -> tuple[l
                 f"implied by {count} layers"
             )
 
-    def shape_of(key: str) -> tuple[int, ...]:
-        return tuple(state[key].shape)
 
-    def expect(key: str, shape: tuple[int, ...]) -> None:
-        if shape_of(key) != shape:
-            raise CheckpointError(
-                f"{prefix}key {key!r} has shape {shape_of(key)}, expected {shape}"
-            )
+def _expect_shape(
+    state: Mapping[str, torch.Tensor], key: str, shape: tuple[int, ...], prefix: str
+) -> None:
+    got = tuple(state[key].shape)
+    if got != shape:
+        raise CheckpointError(f"{prefix}key {key!r} has shape {got}, expected {shape}")
 
+
+def _stage_widths(
+    state: Mapping[str, torch.Tensor], stages: int, prefix: str
+) -> tuple[list[int], int]:
+    """Each stage's width and the z size, from the first block of each stage; every block's
+    weight and bias shape checked against them."""
     w1 = state["layer1.conv.weight"]
     if w1.dim() != 4:
         raise CheckpointError(f"{prefix}key 'layer1.conv.weight' has shape {tuple(w1.shape)}")
@@ -234,17 +283,15 @@ def infer_widths(state: Mapping[str, torch.Tensor], source: str = "") -> tuple[l
         a, b = 2 * s + 1, 2 * s + 2
         wkey = f"layer{a}.conv.weight"
         if state[wkey].dim() != 4 or state[wkey].shape[0] < 1:
-            raise CheckpointError(f"{prefix}key {wkey!r} has shape {shape_of(wkey)}")
+            raise CheckpointError(f"{prefix}key {wkey!r} has shape {tuple(state[wkey].shape)}")
         w = int(state[wkey].shape[0])
         k = 4 if s == 0 else 3
-        expect(wkey, (w, in_ch, k, k))
-        expect(f"layer{a}.wscale.b", (w,))
-        expect(f"layer{b}.conv.weight", (w, w, 3, 3))
-        expect(f"layer{b}.wscale.b", (w,))
+        _expect_shape(state, wkey, (w, in_ch, k, k), prefix)
+        _expect_shape(state, f"layer{a}.wscale.b", (w,), prefix)
+        _expect_shape(state, f"layer{b}.conv.weight", (w, w, 3, 3), prefix)
+        _expect_shape(state, f"layer{b}.wscale.b", (w,), prefix)
         widths.append(w)
         in_ch = w
-    expect(output_keys["conv.weight"], (3, in_ch, 1, 1))
-    expect(output_keys["wscale.b"], (3,))
     return widths, z_dim
 
 
@@ -256,20 +303,7 @@ def generator_from_state_dict(
     state = normalize_keys(state, source)
     total = 0
     for key, value in state.items():
-        if not isinstance(value, torch.Tensor):
-            raise CheckpointError(f"{prefix}key {key!r} is not a tensor")
-        if not value.is_floating_point():
-            raise CheckpointError(f"{prefix}key {key!r} has dtype {value.dtype}, not floating")
-        if value.dtype not in WEIGHT_DTYPES:
-            raise CheckpointError(f"{prefix}key {key!r} has unsupported dtype {value.dtype}")
-        if value.layout != torch.strided or value.is_meta:
-            raise CheckpointError(f"{prefix}key {key!r} is not a dense tensor with data")
-        if value.numel() > MAX_TENSOR_ELEMENTS:
-            raise CheckpointError(f"{prefix}key {key!r} has {value.numel()} elements")
-        # A view larger than its storage (stride 0, overlapping strides) would make a tiny
-        # file declare gigabytes of weights; real checkpoints never hold such views.
-        if value.numel() * value.element_size() > value.untyped_storage().nbytes():
-            raise CheckpointError(f"{prefix}key {key!r} is a view larger than its data")
+        _check_weight(key, value, prefix)
         total += value.numel()
         if total > MAX_TOTAL_ELEMENTS:
             raise CheckpointError(f"{prefix}more than {MAX_TOTAL_ELEMENTS} weights in all")
@@ -285,6 +319,24 @@ def generator_from_state_dict(
         renamed[f"{out_name}.{m.group(3)}" if m else key] = value.detach().to(torch.float32)
     gen.load_state_dict(renamed, strict=True)
     return gen.eval().requires_grad_(False)
+
+
+def _check_weight(key: str, value: Any, prefix: str) -> None:
+    """Refuse a weight that is not a dense floating tensor of a supported dtype and size."""
+    if not isinstance(value, torch.Tensor):
+        raise CheckpointError(f"{prefix}key {key!r} is not a tensor")
+    if not value.is_floating_point():
+        raise CheckpointError(f"{prefix}key {key!r} has dtype {value.dtype}, not floating")
+    if value.dtype not in WEIGHT_DTYPES:
+        raise CheckpointError(f"{prefix}key {key!r} has unsupported dtype {value.dtype}")
+    if value.layout != torch.strided or value.is_meta:
+        raise CheckpointError(f"{prefix}key {key!r} is not a dense tensor with data")
+    if value.numel() > MAX_TENSOR_ELEMENTS:
+        raise CheckpointError(f"{prefix}key {key!r} has {value.numel()} elements")
+    # A view larger than its storage (stride 0, overlapping strides) would make a tiny
+    # file declare gigabytes of weights; real checkpoints never hold such views.
+    if value.numel() * value.element_size() > value.untyped_storage().nbytes():
+        raise CheckpointError(f"{prefix}key {key!r} is a view larger than its data")
 
 
 def load_generator(path: str | Path) -> ProGANGenerator:

@@ -175,6 +175,21 @@ class ProGANGenerator(nn.Module):
         }
 
 
+def seeded_generator(
+    widths: Sequence[int], z_dim: int = 512, seed: int = 0, init_std: float | None = None
+) -> ProGANGenerator:
+    """An untrained generator whose weights depend only on ``seed`` (the global random state
+    is left as it was), for inference; ``init_std`` redraws every parameter from
+    N(0, init_std) instead of the default initialisation."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        gen = ProGANGenerator(list(widths), z_dim=z_dim)
+        if init_std is not None:
+            for p in gen.parameters():
+                torch.nn.init.normal_(p, std=init_std)
+    return gen.eval().requires_grad_(False)
+
+
 def fused_for_inference(gen: ProGANGenerator) -> ProGANGenerator:
     """A copy of ``gen`` for inference with each block's scale and bias folded into its
     convolution (same function up to float rounding; not for training or saving)."""

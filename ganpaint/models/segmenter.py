@@ -238,6 +238,29 @@ def save_segmenter(model: Segmenter, path: str | Path, metadata: dict | None = N
 
 
 def _config_from_metadata(path: Path, meta: Any) -> dict[str, Any]:
+    """The segmenter's architecture from the file's metadata, each field checked."""
+    cfg = _config_json(path, meta)
+    out: dict[str, Any] = {
+        "encoder": _widths_field(path, cfg, "encoder"),
+        "decoder": _widths_field(path, cfg, "decoder"),
+    }
+    k = cfg.get("num_classes")
+    if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= 1000:
+        raise CheckpointError(f"{path}: segmenter config 'num_classes' is invalid ({k!r})")
+    out["num_classes"] = k
+    _check_parameter_count(path, out["encoder"], out["decoder"], k)
+    concepts = cfg.get("concepts")
+    if concepts is not None:
+        if not isinstance(concepts, list) or not all(isinstance(c, str) for c in concepts):
+            raise CheckpointError(f"{path}: segmenter config 'concepts' must be a list of names")
+        if len(concepts) != k:
+            raise CheckpointError(f"{path}: {len(concepts)} concept names for {k} classes")
+        out["concepts"] = concepts
+    return out
+
+
+def _config_json(path: Path, meta: Any) -> dict[str, Any]:
+    """The ``config`` object of a ganpaint segmenter's metadata of a supported version."""
     if not isinstance(meta, dict) or meta.get("format") != SEGMENTER_FORMAT:
         raise CheckpointError(f"{path}: not a ganpaint segmenter (metadata format is missing)")
     version = meta.get("version", "1")
@@ -254,35 +277,26 @@ def _config_from_metadata(path: Path, meta: Any) -> dict[str, Any]:
         raise CheckpointError(f"{path}: segmenter config in the metadata is not JSON") from None
     if not isinstance(cfg, dict):
         raise CheckpointError(f"{path}: segmenter config must be an object")
+    return cfg
 
-    def int_list(name: str) -> list[int]:
-        v = cfg.get(name)
-        if not isinstance(v, list) or not all(
-            isinstance(x, int) and not isinstance(x, bool) and 1 <= x <= MAX_WIDTH for x in v
-        ):
-            raise CheckpointError(f"{path}: segmenter config {name!r} must be a list of widths")
-        return v
 
-    out: dict[str, Any] = {"encoder": int_list("encoder"), "decoder": int_list("decoder")}
-    k = cfg.get("num_classes")
-    if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= 1000:
-        raise CheckpointError(f"{path}: segmenter config 'num_classes' is invalid ({k!r})")
-    out["num_classes"] = k
-    enc, dec = out["encoder"], out["decoder"]
+def _widths_field(path: Path, cfg: dict[str, Any], name: str) -> list[int]:
+    v = cfg.get(name)
+    if not isinstance(v, list) or not all(
+        isinstance(x, int) and not isinstance(x, bool) and 1 <= x <= MAX_WIDTH for x in v
+    ):
+        raise CheckpointError(f"{path}: segmenter config {name!r} must be a list of widths")
+    return v
+
+
+def _check_parameter_count(path: Path, enc: list[int], dec: list[int], k: int) -> None:
+    """Refuse a config whose network would be too large to build (estimated from widths)."""
     if 2 <= len(enc) <= 7 and len(dec) == len(enc) - 1:
         weights = 27 * enc[0] + sum(9 * (a + b) * b for a, b in zip(enc, enc[1:], strict=False))
         weights += sum(9 * d * d + (e + 2 * d) * d for e, d in zip(enc, dec, strict=False))
         weights += dec[0] * k
         if weights > MAX_PARAMETERS:
             raise CheckpointError(f"{path}: segmenter config declares ~{weights} weights")
-    concepts = cfg.get("concepts")
-    if concepts is not None:
-        if not isinstance(concepts, list) or not all(isinstance(c, str) for c in concepts):
-            raise CheckpointError(f"{path}: segmenter config 'concepts' must be a list of names")
-        if len(concepts) != k:
-            raise CheckpointError(f"{path}: {len(concepts)} concept names for {k} classes")
-        out["concepts"] = concepts
-    return out
 
 
 def load_segmenter(path: str | Path) -> Segmenter:

@@ -18,9 +18,12 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from ganpaint.models.progan import ProGANGenerator
 
 try:
     import resource
@@ -49,16 +52,11 @@ def peak_rss_mb() -> float:
     return r / 2**20 if sys.platform == "darwin" else r / 1024
 
 
-def tiny_generator(seed: int = 0):
+def tiny_generator(seed: int = 0) -> ProGANGenerator:
     """The soak's default model: 32 px, widths 32,32,16,8, z 16, seeded random weights."""
-    import torch
+    from ganpaint.models.progan import seeded_generator
 
-    from ganpaint.models.progan import ProGANGenerator
-
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        gen = ProGANGenerator(list(TINY_WIDTHS), z_dim=TINY_Z)
-    return gen.eval().requires_grad_(False)
+    return seeded_generator(TINY_WIDTHS, TINY_Z, seed)
 
 
 @dataclass
@@ -199,35 +197,76 @@ def _run(strokes, model, device, seed, sample_every, progress, threads) -> SoakR
     import torch
 
     from ganpaint.core.devices import describe_device
-    from ganpaint.engine.document import EditDocument, Stroke
+    from ganpaint.engine.document import EditDocument
     from ganpaint.engine.renderer import Renderer, render_threads
-    from ganpaint.models.bundle import load_bundle
 
     gc.collect()
     before = rss_mb() or peak_rss_mb()
-    if model is None:
-        gen, dissection = tiny_generator(seed), None
-        widths = ",".join(map(str, TINY_WIDTHS))
-        name = f"tiny random generator ({gen.resolution} px, widths {widths}, z {TINY_Z})"
-        layers = ["layer4", "layer6"]
-        model_id = "tiny"
-    else:
-        bundle = load_bundle(model)
-        gen, dissection = bundle.generator, bundle.dissection
-        layers = [n for n in bundle.edit_layers if n in gen.layer_names]
-        name = f"{bundle.name} ({gen.resolution} px, {bundle.path})"
-        model_id = bundle.name
+    gen, dissection, name, layers, model_id = _soak_model(model, seed)
     renderer = Renderer(gen, device, dissection)
     if renderer.device.type == "cpu":
         torch.set_num_threads(threads or render_threads())
     report = SoakReport(name, describe_device(renderer.device), strokes)
     report.rss_before_mb = before
-    rng = random.Random(f"ganpaint-soak/{seed}")
-    side = gen.resolution
     doc = EditDocument(model_id, layers[0], seed=0)
+    rng = random.Random(f"ganpaint-soak/{seed}")
+    session = _Session(report, gen, renderer, doc, layers, rng, sample_every, progress)
+    session.start()
+    start = time.perf_counter()
+    while report.strokes < strokes:
+        session.render(session.operation())
+    report.seconds = time.perf_counter() - start
+    session.finish()
+    return report
 
-    def render(op: str) -> None:
-        result = renderer.render(doc.snapshot())
+
+def _soak_model(model: str | Path | None, seed: int) -> tuple[Any, Any, str, list[str], str]:
+    """(generator, dissection, description, edit layers, model id) of a bundle or checkpoint,
+    or of :func:`tiny_generator` when ``model`` is None."""
+    from ganpaint.models.bundle import load_bundle
+
+    if model is None:
+        gen = tiny_generator(seed)
+        widths = ",".join(map(str, TINY_WIDTHS))
+        name = f"tiny random generator ({gen.resolution} px, widths {widths}, z {TINY_Z})"
+        return gen, None, name, ["layer4", "layer6"], "tiny"
+    bundle = load_bundle(model)
+    gen = bundle.generator
+    layers = [n for n in bundle.edit_layers if n in gen.layer_names]
+    name = f"{bundle.name} ({gen.resolution} px, {bundle.path})"
+    return gen, bundle.dissection, name, layers, bundle.name
+
+
+def _stroke(mask: np.ndarray, layer: str, units: tuple[int, ...], action: str, strength: float):
+    from ganpaint.engine.document import Stroke
+
+    return Stroke("soak", action, units, strength, 0.99, layer, mask)
+
+
+class _Session:
+    """The soak's document and renderer, and the person's random operations on them: brush
+    drags with previews, undo, redo, seed changes, cancelled drags, visibility toggles and
+    removals, each followed by a render."""
+
+    def __init__(
+        self,
+        report: SoakReport,
+        gen: ProGANGenerator,
+        renderer: Any,
+        doc: Any,
+        layers: list[str],
+        rng: random.Random,
+        sample_every: int,
+        progress: Callable[[int, SoakReport], None] | None,
+    ):
+        self.report, self.gen, self.renderer, self.doc = report, gen, renderer, doc
+        self.layers, self.rng = layers, rng
+        self.sample_every, self.progress = sample_every, progress
+        self.side = gen.resolution
+
+    def render(self, op: str) -> None:
+        report = self.report
+        result = self.renderer.render(self.doc.snapshot())
         report.renders += 1
         report.render_ms.append(result.ms)
         report.render_ms_by_op.setdefault(op, []).append(result.ms)
@@ -236,7 +275,8 @@ def _run(strokes, model, device, seed, sample_every, progress, threads) -> SoakR
             if report.first_error is None:
                 report.first_error = result.error
 
-    def sample() -> None:
+    def sample(self) -> None:
+        report = self.report
         now = rss_mb()
         if now is None:
             now = peak_rss_mb()
@@ -244,72 +284,79 @@ def _run(strokes, model, device, seed, sample_every, progress, threads) -> SoakR
         report.rss_peak_mb = max(report.rss_peak_mb, now)
         report.samples.append((report.strokes, now))
 
-    def stroke(mask: np.ndarray, layer: str, units, action: str, strength: float) -> Stroke:
-        return Stroke("soak", action, units, strength, 0.99, layer, mask)
+    def start(self) -> None:
+        """One-time set-up (unit levels are estimated on first use) and the first render."""
+        for layer in self.layers:
+            self.renderer.levels(layer)
+        self.render("start")
+        gc.collect()
+        self.report.rss_start_mb = rss_mb() or peak_rss_mb()
+        self.sample()
 
-    for layer in layers:  # one-time set-up: unit levels are estimated on first use
-        renderer.levels(layer)
-    render("start")
-    gc.collect()
-    report.rss_start_mb = rss_mb() or peak_rss_mb()
-    sample()
-    start = time.perf_counter()
-    while report.strokes < strokes:
+    def finish(self) -> None:
+        """Memory at the end and what the document and its history hold."""
+        report, doc = self.report, self.doc
+        gc.collect()
+        self.sample()
+        report.rss_end_mb = report.samples[-1][1]
+        report.maxrss_mb = peak_rss_mb()
+        report.document_strokes = len(doc.strokes)
+        report.undo_steps, report.history_refs = doc.history_size
+        report.mask_mb = sum(s.mask.nbytes for s in doc.strokes) / 2**20
+
+    def operation(self) -> str:
+        """One random operation on the document; returns its name (counted in the report)."""
+        rng, doc, ops = self.rng, self.doc, self.report.operations
         r = rng.random()
         n = len(doc.strokes)
-        op = "stroke"
-        if r < 0.62:  # a brush drag: previews, then the committed stroke
-            layer = rng.choice(layers)
-            channels = gen.layer_channels(layer)
-            units = tuple(sorted(rng.sample(range(channels), rng.randint(1, min(8, channels)))))
-            action = "draw" if rng.random() < 0.7 else "remove"
-            strength = rng.choice((1.0, rng.uniform(0.2, 1.0)))
-            mask = _brush_mask(rng, side)
-            steps = rng.randint(1, 3)
-            for k in range(1, steps + 1):
-                partial = (mask.astype(np.uint16) * k // (steps + 1)).astype(np.uint8)
-                doc.set_preview(stroke(partial, layer, units, action, strength))
-                report.operations["preview"] += 1
-                render("preview")
-            doc.add_stroke(stroke(mask, layer, units, action, strength))
-            report.operations["stroke"] += 1
-            report.strokes += 1
-            if report.strokes % sample_every == 0:
-                sample()
-                if progress is not None:
-                    progress(report.strokes, report)
-        elif r < 0.76:
-            op = "undo"
-            report.operations[op] += doc.undo()
-        elif r < 0.88:
-            op = "redo"
-            report.operations[op] += doc.redo()
-        elif r < 0.94:
-            op = "seed"
+        if r < 0.62:
+            self.drag()
+            return "stroke"
+        if r < 0.76:
+            ops["undo"] += doc.undo()
+            return "undo"
+        if r < 0.88:
+            ops["redo"] += doc.redo()
+            return "redo"
+        if r < 0.94:
             doc.set_seed(rng.randrange(64))
-            report.operations[op] += 1
+            op = "seed"
         elif r < 0.98:  # a drag cancelled (Escape)
-            op = "cancel"
-            doc.set_preview(stroke(_brush_mask(rng, side), layers[0], (0,), "draw", 1.0))
-            render("preview")
+            doc.set_preview(_stroke(_brush_mask(rng, self.side), self.layers[0], (0,), "draw", 1.0))
+            self.render("preview")
             doc.set_preview(None)
-            report.operations[op] += 1
+            op = "cancel"
         elif r < 0.99 and n:  # toggle a recent stroke's visibility (the history panel)
-            op = "visible"
             i = max(0, n - 1 - int(rng.expovariate(0.2)))
             doc.set_visible(i, not doc.strokes[i].visible)
-            report.operations[op] += 1
+            op = "visible"
         elif n:
-            op = "remove"
             doc.remove_stroke(max(0, n - 1 - int(rng.expovariate(0.2))))
-            report.operations[op] += 1
-        render(op)
-    report.seconds = time.perf_counter() - start
-    gc.collect()
-    sample()
-    report.rss_end_mb = report.samples[-1][1]
-    report.maxrss_mb = peak_rss_mb()
-    report.document_strokes = len(doc.strokes)
-    report.undo_steps, report.history_refs = doc.history_size
-    report.mask_mb = sum(s.mask.nbytes for s in doc.strokes) / 2**20
-    return report
+            op = "remove"
+        else:
+            return "stroke"  # nothing to remove: counted as nothing, rendered as a stroke
+        ops[op] += 1
+        return op
+
+    def drag(self) -> None:
+        """A brush drag: previews of the growing stroke, then the committed stroke."""
+        rng, doc, report = self.rng, self.doc, self.report
+        layer = rng.choice(self.layers)
+        channels = self.gen.layer_channels(layer)
+        units = tuple(sorted(rng.sample(range(channels), rng.randint(1, min(8, channels)))))
+        action = "draw" if rng.random() < 0.7 else "remove"
+        strength = rng.choice((1.0, rng.uniform(0.2, 1.0)))
+        mask = _brush_mask(rng, self.side)
+        steps = rng.randint(1, 3)
+        for k in range(1, steps + 1):
+            partial = (mask.astype(np.uint16) * k // (steps + 1)).astype(np.uint8)
+            doc.set_preview(_stroke(partial, layer, units, action, strength))
+            report.operations["preview"] += 1
+            self.render("preview")
+        doc.add_stroke(_stroke(mask, layer, units, action, strength))
+        report.operations["stroke"] += 1
+        report.strokes += 1
+        if report.strokes % self.sample_every == 0:
+            self.sample()
+            if self.progress is not None:
+                self.progress(report.strokes, report)

@@ -170,6 +170,25 @@ def opening_row(
     )
 
 
+def door_row(
+    face: Face,
+    u: float,
+    hw: float,
+    height: float,
+    wall_h: float,
+    shape: str,
+    style: Style,
+    s: float,
+    frame_w: float,
+) -> Openings | None:
+    """One door of half-width ``hw`` and ``height`` centred at ``u`` at the foot of a wall
+    ``wall_h`` high (it reaches just below the ground line, so no gap shows)."""
+    H = wall_h
+    return opening_row(
+        face, "door", u - hw, u + hw, 1, hw, H - height, H + 0.02, shape, style, s, frame_w=frame_w
+    )
+
+
 def gable_outline(w: float, g: float, h: float) -> list[tuple[float, float]]:
     return [(0, 0), (w / 2, -g), (w, 0), (w, h), (0, h)]
 

@@ -3,6 +3,8 @@ towards the viewer, windows, a door and maybe a chimney."""
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from ganpaint.scenes import palette as pal
@@ -11,6 +13,7 @@ from ganpaint.scenes.blocks import (
     BoxGeo,
     Building,
     Style,
+    door_row,
     extent,
     face_lights,
     fit_scale,
@@ -48,6 +51,14 @@ def _chimney(rng, box: BoxGeo, g: float, style: Style, gable_front: bool, light:
     return Wall(face, rect_outline(1.6, g * 0.5 + 1.6), style.brick, light, box.s)
 
 
+class _Windows(NamedTuple):
+    """A house's window size (metres) and shape, the same on every wall."""
+
+    height: float
+    half_width: float
+    shape: str
+
+
 def plan_house(rng: np.random.Generator, env: Env, cx: float, frac: float, salt: int) -> Building:
     """A one- or two-storey brick house, gable or eaves towards the viewer."""
     W = rng.uniform(7, 12)
@@ -62,53 +73,12 @@ def plan_house(rng: np.random.Generator, env: Env, cx: float, frac: float, salt:
     style = make_style(rng, s, salt)
     lf, ls = face_lights(env, box)
     front, side = box.front(), box.side_face()
-    parts: list = []
     wh = rng.uniform(1.3, 1.8)
     whw = rng.uniform(0.55, 0.8)
-    wshape = "arch" if rng.random() < 0.2 else "rect"
+    win = _Windows(wh, whw, "arch" if rng.random() < 0.2 else "rect")
+    parts: list = []
     if side is not None:
-        parts.append(
-            Wall(
-                side,
-                rect_outline(D, H) if gable_front else gable_outline(D, g, H),
-                style.brick,
-                ls,
-                s,
-            )
-        )
-        for k in range(floors):
-            v1 = H - k * fh - 0.9
-            row = opening_row(
-                side,
-                "window",
-                0.8,
-                D - 0.8,
-                max(1, int(D / 3.4)),
-                whw,
-                v1 - wh,
-                v1,
-                wshape,
-                style,
-                s,
-            )
-            if row is not None:
-                parts.append(row)
-        if not gable_front and rng.random() < 0.6:
-            row = opening_row(
-                side,
-                "window",
-                D / 2 - 0.7,
-                D / 2 + 0.7,
-                1,
-                0.45,
-                -g * 0.6,
-                -g * 0.6 + 1.0,
-                "round",
-                style,
-                s,
-            )
-            if row is not None and g > 2.2:
-                parts.append(row)
+        parts += _side_wall(rng, side, box, g, floors, fh, win, style, gable_front, ls)
     roof_side = side_roof(box, g, style, ls * 0.95) if gable_front else None
     if roof_side is not None:
         parts.append(roof_side)
@@ -119,25 +89,93 @@ def plan_house(rng: np.random.Generator, env: Env, cx: float, frac: float, salt:
         )
     )
     door_u = W / 2 if gable_front and rng.random() < 0.6 else W * rng.uniform(0.25, 0.75)
+    parts += _front_openings(rng, front, box, door_u, floors, fh, win, style)
+    parts += _gable_or_eaves(rng, front, side, box, g, style, gable_front, lf)
+    _add_chimney(rng, parts, box, g, style, gable_front, lf, behind_gable)
+    parts = [p for p in parts if p is not None]
+    door = box.p(door_u, 0, 0)
+    xs = extent(box)
+    return Building("house", parts, box.yb, xs, door)
+
+
+def _side_wall(
+    rng,
+    side: Face,
+    box: BoxGeo,
+    g: float,
+    floors: int,
+    fh: float,
+    win: _Windows,
+    style: Style,
+    gable_front: bool,
+    light: float,
+) -> list:
+    """The side wall with a row of windows per floor and, under a side gable, maybe a round
+    window."""
+    D, H, s = box.D, box.H, box.s
+    parts: list = [
+        Wall(
+            side,
+            rect_outline(D, H) if gable_front else gable_outline(D, g, H),
+            style.brick,
+            light,
+            s,
+        )
+    ]
+    for k in range(floors):
+        v1 = H - k * fh - 0.9
+        n = max(1, int(D / 3.4))
+        row = opening_row(
+            side,
+            "window",
+            0.8,
+            D - 0.8,
+            n,
+            win.half_width,
+            v1 - win.height,
+            v1,
+            win.shape,
+            style,
+            s,
+        )
+        if row is not None:
+            parts.append(row)
+    if not gable_front and rng.random() < 0.6:
+        row = opening_row(
+            side,
+            "window",
+            D / 2 - 0.7,
+            D / 2 + 0.7,
+            1,
+            0.45,
+            -g * 0.6,
+            -g * 0.6 + 1.0,
+            "round",
+            style,
+            s,
+        )
+        if row is not None and g > 2.2:
+            parts.append(row)
+    return parts
+
+
+def _front_openings(
+    rng,
+    front: Face,
+    box: BoxGeo,
+    door_u: float,
+    floors: int,
+    fh: float,
+    win: _Windows,
+    style: Style,
+) -> list:
+    """The door at ``door_u`` with windows around it, and a row of windows per upper floor."""
+    W, H, s = box.W, box.H, box.s
     dhw = rng.uniform(0.7, 0.95)
     dh = rng.uniform(2.4, 2.9)
     dshape = "arch" if rng.random() < 0.3 else "rect"
-    parts.append(
-        opening_row(
-            front,
-            "door",
-            door_u - dhw,
-            door_u + dhw,
-            1,
-            dhw,
-            H - dh,
-            H + 0.02,
-            dshape,
-            style,
-            s,
-            frame_w=0.15,
-        )
-    )
+    parts: list = [door_row(front, door_u, dhw, dh, H, dshape, style, s, frame_w=0.15)]
+    wh, whw, wshape = win
     v1 = H - 0.9
     parts += windows_around(
         front, 0.7, W - 0.7, door_u, dhw, max(2, int(W / 3.0)), whw, v1 - wh, v1, wshape, style, s
@@ -149,32 +187,57 @@ def plan_house(rng: np.random.Generator, env: Env, cx: float, frac: float, salt:
         )
         if row is not None:
             parts.append(row)
-    if gable_front:
-        if g > 2.0 and rng.random() < 0.6:
-            row = opening_row(
-                front,
-                "window",
-                W / 2 - 0.8,
-                W / 2 + 0.8,
-                1,
-                0.5,
-                -g * 0.55,
-                -g * 0.55 + 1.0,
-                "round" if rng.random() < 0.5 else "arch",
-                style,
-                s,
-            )
-            if row is not None:
-                parts.append(row)
-        parts += gable_trims(box, g, style)
-    else:
-        parts.append(front_roof(box, g, style, lf * 0.92))
+    return parts
+
+
+def _gable_or_eaves(
+    rng,
+    front: Face,
+    side: Face | None,
+    box: BoxGeo,
+    g: float,
+    style: Style,
+    gable_front: bool,
+    light: float,
+) -> list:
+    """A front gable's attic window and trims, or the roof seen from the eaves."""
+    W, s = box.W, box.s
+    parts: list = []
+    if not gable_front:
+        parts.append(front_roof(box, g, style, light * 0.92))
         if side is not None:
             parts += side_gable_trims(box, g, style)
+        return parts
+    if g > 2.0 and rng.random() < 0.6:
+        row = opening_row(
+            front,
+            "window",
+            W / 2 - 0.8,
+            W / 2 + 0.8,
+            1,
+            0.5,
+            -g * 0.55,
+            -g * 0.55 + 1.0,
+            "round" if rng.random() < 0.5 else "arch",
+            style,
+            s,
+        )
+        if row is not None:
+            parts.append(row)
+    return parts + gable_trims(box, g, style)
+
+
+def _add_chimney(
+    rng,
+    parts: list,
+    box: BoxGeo,
+    g: float,
+    style: Style,
+    gable_front: bool,
+    light: float,
+    behind_gable: int,
+) -> None:
+    """Half the houses get a chimney: behind the front gable, or in front of the eaves."""
     if rng.random() < 0.5:
-        chimney = _chimney(rng, box, g, style, gable_front, lf)
+        chimney = _chimney(rng, box, g, style, gable_front, light)
         parts.insert(behind_gable if gable_front else len(parts), chimney)
-    parts = [p for p in parts if p is not None]
-    door = box.p(door_u, 0, 0)
-    xs = extent(box)
-    return Building("house", parts, box.yb, xs, door)

@@ -1,11 +1,9 @@
 """Training the scene world's models: the ProGAN generator (:func:`train_gan`), the scene
 segmenter (:func:`train_segmenter`), their quality checks (:func:`evaluate_gan`) and the
-one-shot pipeline that builds the shipped bundle (``python -m ganpaint.train.pipeline``).
+one-shot pipeline that builds the shipped bundle (``ganpaint train-pipeline``).
 
-Modules: ``configs`` (named :class:`GANConfig`), ``discriminator``, ``gan`` (the GAN loop),
-``segmenter`` (segmenter training and held-out mIoU), ``data`` (seed ranges, rendering),
-``quality`` (pixel shares, Fréchet distance), ``device`` (device and precision guards),
-``pipeline``. Imports here are lazy so ``python -m ganpaint.train.<module>`` stays clean.
+Names here are imported lazily, so ``python -m ganpaint.train.segmenter_job``
+(the segmenter job the pipeline starts) stays clean.
 """
 
 from __future__ import annotations

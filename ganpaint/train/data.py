@@ -11,17 +11,16 @@ from __future__ import annotations
 import os
 import time
 import types
-from collections.abc import Callable
 
 import numpy as np
 import torch
+
+from ganpaint.train.runlog import Log
 
 GAN_TRAIN_SEED = 0
 SEGMENTER_TRAIN_SEED = 1_000_000
 HELDOUT_SEED = 10_000_000
 EVAL_SEED = 20_000_000
-
-Log = Callable[[str], None]
 
 
 def scenes_module() -> types.ModuleType:

@@ -15,8 +15,6 @@ the EMA generator at fixed seeds), ``metrics.jsonl`` and ``generator_ema.safeten
 from __future__ import annotations
 
 import copy
-import json
-import math
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -29,73 +27,32 @@ import torch.nn.functional as F
 from ganpaint.core.devices import describe_device, pick_device
 from ganpaint.core.errors import GanpaintError
 from ganpaint.core.files import atomic_write
+from ganpaint.core.images import image_grid
 from ganpaint.core.seeds import zs_from_seeds
 from ganpaint.models.checkpoint import save_generator
 from ganpaint.models.progan import ProGANGenerator
 from ganpaint.train.configs import GANConfig, get_config
-from ganpaint.train.data import GAN_TRAIN_SEED, float_to_uint8, random_flip, render_scenes
+from ganpaint.train.data import (
+    GAN_TRAIN_SEED,
+    float_to_uint8,
+    random_flip,
+    render_scenes,
+)
 from ganpaint.train.device import (
     autocast,
     bf16_autocast_works,
     setup_backend,
-    synchronize,
 )
 from ganpaint.train.discriminator import Discriminator
+from ganpaint.train.gan_loop import LoopLimits, LoopOutcome, TrainingLoop
+from ganpaint.train.optim import load_optimizer, make_adam, plain, to_cpu
+from ganpaint.train.runlog import Log, print_log
 
 CHECKPOINT_FORMAT = "ganpaint-gan-checkpoint"
 CHECKPOINT_VERSION = 1
 SAMPLE_SEEDS = range(64)
 # Architecture fields that must match for a checkpoint to be resumed.
 _ARCH_FIELDS = ("resolution", "g_widths", "z_dim", "d_widths")
-
-Log = Callable[[str], None]
-
-
-def _to_cpu(obj: Any) -> Any:
-    if isinstance(obj, torch.Tensor):
-        return obj.detach().to("cpu").clone()
-    if isinstance(obj, dict):
-        return {k: _to_cpu(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_to_cpu(v) for v in obj]
-    if isinstance(obj, tuple):
-        return tuple(_to_cpu(v) for v in obj)
-    return obj
-
-
-def _plain(value: Any) -> Any:
-    return [_plain(v) for v in value] if isinstance(value, (list, tuple)) else value
-
-
-def _make_adam(params, lr: float, betas: tuple[float, float], device: torch.device):
-    if device.type == "cuda":
-        try:
-            return torch.optim.Adam(params, lr=lr, betas=betas, eps=1e-8, fused=True)
-        except (RuntimeError, TypeError, ValueError):
-            pass
-    return torch.optim.Adam(params, lr=lr, betas=betas, eps=1e-8)
-
-
-def _load_optimizer(opt: torch.optim.Optimizer, state: dict) -> None:
-    """Load an optimizer state but keep this run's implementation flags (fused/foreach)."""
-    keep = [
-        {k: g[k] for k in ("fused", "foreach", "capturable", "differentiable") if k in g}
-        for g in opt.param_groups
-    ]
-    opt.load_state_dict(state)
-    for group, flags in zip(opt.param_groups, keep, strict=True):
-        group.update(flags)
-
-
-def image_grid(images: np.ndarray, cols: int = 8) -> np.ndarray:
-    """uint8 (N, H, W, 3) -> one (rows*H, cols*W, 3) image."""
-    n, h, w, c = images.shape
-    rows = math.ceil(n / cols)
-    grid = np.zeros((rows * h, cols * w, c), np.uint8)
-    for i in range(n):
-        r, k = divmod(i, cols)
-        grid[r * h : (r + 1) * h, k * w : (k + 1) * w] = images[i]
-    return grid
 
 
 class GANTrainer:
@@ -120,9 +77,9 @@ class GANTrainer:
         self.D = Discriminator(cfg.resolution, cfg.d_widths, cfg.mbstd_group).to(dev).train()
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
         c = cfg.r1_every / (cfg.r1_every + 1)  # lazy-regularisation correction (StyleGAN2)
-        self.opt_G = _make_adam(self.G.parameters(), cfg.lr, tuple(cfg.betas), dev)
+        self.opt_G = make_adam(self.G.parameters(), cfg.lr, tuple(cfg.betas), dev)
         d_betas = (cfg.betas[0] ** c, cfg.betas[1] ** c)
-        self.opt_D = _make_adam(self.D.parameters(), cfg.lr * c, d_betas, dev)
+        self.opt_D = make_adam(self.D.parameters(), cfg.lr * c, d_betas, dev)
         self.step = 0
         self.images_seen = 0
         self.train_seconds = 0.0
@@ -135,7 +92,7 @@ class GANTrainer:
         self._snapshot: dict | None = None
         self._ema_cpu: tuple[int, dict] | None = None
         self._sample_seconds = 0.5
-        self._step_seconds = 0.0
+        self.step_seconds = 0.0
         self._checkpoint_seconds: float | None = None
         self.last_sample: Path | None = None
         self.resumed_from_step: int | None = None
@@ -167,11 +124,11 @@ class GANTrainer:
             "train_seconds": self.train_seconds,
             "use_bf16": self.use_bf16,
             "events": list(self.events),
-            "G": _to_cpu(self.G.state_dict()),
-            "D": _to_cpu(self.D.state_dict()),
-            "G_ema": _to_cpu(self.G_ema.state_dict()),
-            "opt_G": _to_cpu(self.opt_G.state_dict()),
-            "opt_D": _to_cpu(self.opt_D.state_dict()),
+            "G": to_cpu(self.G.state_dict()),
+            "D": to_cpu(self.D.state_dict()),
+            "G_ema": to_cpu(self.G_ema.state_dict()),
+            "opt_G": to_cpu(self.opt_G.state_dict()),
+            "opt_D": to_cpu(self.opt_D.state_dict()),
         }
 
     def save_checkpoint(self, path: str | Path | None = None) -> Path:
@@ -193,7 +150,7 @@ class GANTrainer:
             raise GanpaintError(f"{path}: not a ganpaint GAN training checkpoint")
         saved = state.get("config", {})
         for key in _ARCH_FIELDS:
-            mine, theirs = _plain(getattr(self.cfg, key)), _plain(saved.get(key))
+            mine, theirs = plain(getattr(self.cfg, key)), plain(saved.get(key))
             if mine != theirs:
                 raise GanpaintError(
                     f"{path}: was trained with {key}={theirs}, this config has {mine}; "
@@ -202,8 +159,8 @@ class GANTrainer:
         self.G.load_state_dict(state["G"])
         self.D.load_state_dict(state["D"])
         self.G_ema.load_state_dict(state["G_ema"])
-        _load_optimizer(self.opt_G, state["opt_G"])
-        _load_optimizer(self.opt_D, state["opt_D"])
+        load_optimizer(self.opt_G, state["opt_G"])
+        load_optimizer(self.opt_D, state["opt_D"])
         self.step = int(state["step"])
         self.images_seen = int(state["images_seen"])
         self.train_seconds = float(state.get("train_seconds", 0.0))
@@ -310,14 +267,14 @@ class GANTrainer:
 
         start = time.perf_counter()
         path = self.out_dir / f"samples_{self.step:06d}.png"
-        Image.fromarray(image_grid(self.sample_images())).save(path)
+        Image.fromarray(image_grid(self.sample_images(), cols=8)).save(path)
         self.last_sample = path
         self._sample_seconds = time.perf_counter() - start
         return path
 
-    def _take_snapshot(self) -> None:
+    def take_snapshot(self) -> None:
         # A CPU copy of the EMA weights survives even a broken device (see export_generator).
-        self._ema_cpu = (self.step, _to_cpu(self.G_ema.state_dict()))
+        self._ema_cpu = (self.step, to_cpu(self.G_ema.state_dict()))
         self._snapshot = {
             "G": copy.deepcopy(self.G.state_dict()),
             "D": copy.deepcopy(self.D.state_dict()),
@@ -328,7 +285,7 @@ class GANTrainer:
             "images_seen": self.images_seen,
         }
 
-    def _recover(self, why: str) -> None:
+    def recover(self, why: str) -> None:
         """Non-finite losses: go back to the last good snapshot; drop bf16 first, then
         halve the learning rates."""
         snap = self._snapshot
@@ -337,8 +294,8 @@ class GANTrainer:
         self.G.load_state_dict(snap["G"])
         self.D.load_state_dict(snap["D"])
         self.G_ema.load_state_dict(snap["G_ema"])
-        _load_optimizer(self.opt_G, copy.deepcopy(snap["opt_G"]))
-        _load_optimizer(self.opt_D, copy.deepcopy(snap["opt_D"]))
+        load_optimizer(self.opt_G, copy.deepcopy(snap["opt_G"]))
+        load_optimizer(self.opt_D, copy.deepcopy(snap["opt_D"]))
         lost = self.step - snap["step"]
         self.step, self.images_seen = snap["step"], snap["images_seen"]
         if self.use_bf16:
@@ -355,12 +312,12 @@ class GANTrainer:
         self.events.append(event)
         self.log(f"[gan] WARNING {event}")
 
-    def _end_reserve(self, write_checkpoint: bool) -> float:
+    def end_reserve(self, write_checkpoint: bool) -> float:
         """Seconds to keep for one more step, the final sample grid, checkpoint and export."""
         sample_s = self._sample_seconds
         if self.last_sample is None:  # not measured yet: 64 generator passes ~ a few steps
-            sample_s = max(sample_s, self._step_seconds * 64 / self.cfg.batch / 2)
-        reserve = 0.5 + 1.5 * self._step_seconds + 1.5 * sample_s
+            sample_s = max(sample_s, self.step_seconds * 64 / self.cfg.batch / 2)
+        reserve = 0.5 + 1.5 * self.step_seconds + 1.5 * sample_s
         if write_checkpoint:
             if self._checkpoint_seconds is None:
                 n = sum(p.numel() for p in self.G.parameters()) + sum(
@@ -388,150 +345,64 @@ class GANTrainer:
         (a ``time.perf_counter()`` value, checked every step, with time kept for the
         final writes) or ``stop_check()`` returns True. Then write the last sample grid,
         metrics, checkpoint and ``generator_ema.safetensors``. Returns a summary."""
-        cfg, dev = self.cfg, self.device
+        cfg = self.cfg
         if self.data is None:
             raise GanpaintError("no training data: call set_data() first")
-        max_steps = cfg.max_steps if max_steps is None else int(max_steps)
-        sample_every = cfg.sample_every if sample_every is None else sample_every
-        if checkpoint_every_s is None:
-            checkpoint_every_s = cfg.checkpoint_every_s
+        limits = LoopLimits(
+            deadline=deadline,
+            max_steps=cfg.max_steps if max_steps is None else int(max_steps),
+            stop_check=stop_check,
+            log_every_s=log_every_s,
+            sample_every=cfg.sample_every if sample_every is None else sample_every,
+            checkpoint_every_s=(
+                cfg.checkpoint_every_s if checkpoint_every_s is None else checkpoint_every_s
+            ),
+            write_checkpoint=write_checkpoint,
+        )
         start_step, start_images = self.step, self.images_seen
+        precision = "bf16 autocast" if self.use_bf16 else "float32"
         self.log(
             f"[gan] {cfg.name}: {cfg.resolution} px, batch {cfg.batch}, "
-            f"{len(self.data)} training scenes, device {describe_device(dev)}, "
-            f"{'bf16 autocast' if self.use_bf16 else 'float32'}, step {self.step}/{max_steps}"
+            f"{len(self.data)} training scenes, device {describe_device(self.device)}, "
+            f"{precision}, step {self.step}/{limits.max_steps}"
         )
-        keys = ("loss_d", "loss_g", "r1", "d_real", "d_fake")
-        sums = {k: torch.zeros((), device=dev) for k in keys}
-        counts = dict.fromkeys(keys, 0)
-        t_start = time.perf_counter()
-        last_log = last_ckpt = last_snap = t_start
-        log_step, log_images = self.step, self.images_seen
-        stop_reason = "max_steps"
-        self._take_snapshot()
-        metrics_file = self.metrics_path.open("a", encoding="utf-8")
-        last_metrics: dict[str, Any] = {}
+        outcome = TrainingLoop(self, limits).run()
+        self._final_writes(write_checkpoint, export)
+        summary = self._summary(outcome, self.step - start_step, self.images_seen - start_images)
+        self.log(
+            f"[gan] stopped ({outcome.stop_reason}) at step {self.step}: "
+            f"{summary['steps_this_run']} steps, {self.images_seen - start_images} images "
+            f"in {outcome.seconds:.1f}s = {summary['img_s']:.1f} img/s"
+        )
+        return summary
 
-        def write_metrics(now: float) -> dict[str, Any]:
-            nonlocal log_step, log_images, last_log
-            synchronize(dev)
-            now = time.perf_counter()
-            row: dict[str, Any] = {
-                "step": self.step,
-                "images_seen": self.images_seen,
-            }
-            for k in keys:
-                row[k] = round(sums[k].item() / counts[k], 5) if counts[k] else None
-                sums[k].zero_()
-                counts[k] = 0
-            span = max(now - last_log, 1e-9)
-            row["img_s"] = round((self.images_seen - log_images) / span, 2)
-            row["elapsed_s"] = round(now - t_start, 2)
-            row["bf16"] = self.use_bf16
-            metrics_file.write(json.dumps(row) + "\n")
-            metrics_file.flush()
-            log_step, log_images, last_log = self.step, self.images_seen, now
-            return row
-
-        try:
-            while True:
-                if self.step >= max_steps:
-                    stop_reason = "max_steps"
-                    break
-                now = time.perf_counter()
-                if deadline is not None and now + self._end_reserve(write_checkpoint) >= deadline:
-                    stop_reason = "time budget"
-                    break
-                if stop_check is not None and stop_check():
-                    stop_reason = "stopped"
-                    break
-                out = self.train_step()
-                took = time.perf_counter() - now
-                # Running average of the step time, skipping the warm-up (autotuning) steps.
-                if self.step - start_step == 3:
-                    self._step_seconds = took
-                elif self.step - start_step > 3:
-                    self._step_seconds = 0.8 * self._step_seconds + 0.2 * took
-                for k, v in out.items():
-                    sums[k] += v
-                    counts[k] += 1
-                if sample_every and self.step % sample_every == 0:
-                    self.save_samples()
-                now = time.perf_counter()
-                if now - last_log >= log_every_s or self.step == start_step + 1:
-                    row = write_metrics(now)
-                    finite = all(
-                        row[k] is None or math.isfinite(row[k]) for k in ("loss_d", "loss_g", "r1")
-                    )
-                    if not finite:
-                        self._recover("non-finite loss")
-                    else:
-                        last_metrics = row
-                        if time.perf_counter() - last_snap >= 60.0:
-                            self._take_snapshot()
-                            last_snap = time.perf_counter()
-                    self._print_progress(row, max_steps, deadline)
-                if (
-                    write_checkpoint
-                    and checkpoint_every_s
-                    and now - last_ckpt >= checkpoint_every_s
-                ):
-                    self.save_checkpoint()
-                    last_ckpt = time.perf_counter()
-            synchronize(dev)
-            loop_seconds = time.perf_counter() - t_start
-            self.train_seconds += loop_seconds
-            if counts["loss_d"]:
-                row = write_metrics(time.perf_counter())
-                if all(row[k] is None or math.isfinite(row[k]) for k in ("loss_d", "loss_g")):
-                    last_metrics = row
-                else:
-                    self._recover("non-finite loss at the end")
-        finally:
-            metrics_file.close()
+    def _final_writes(self, write_checkpoint: bool, export: bool) -> None:
         if self.last_sample is None or self.last_sample.stem != f"samples_{self.step:06d}":
             self.save_samples()
         if write_checkpoint:
             self.save_checkpoint()
         if export:
             self.export(self.generator_path)
-        steps = self.step - start_step
-        images = self.images_seen - start_images
-        summary = {
-            "config": cfg.name,
+
+    def _summary(self, outcome: LoopOutcome, steps: int, images: int) -> dict[str, Any]:
+        seconds = outcome.seconds
+        return {
+            "config": self.cfg.name,
             "steps": self.step,
             "steps_this_run": steps,
             "images_seen": self.images_seen,
-            "wall_s": round(loop_seconds, 2),
+            "wall_s": round(seconds, 2),
             "train_seconds_total": round(self.train_seconds, 2),
-            "img_s": round(images / loop_seconds, 2) if loop_seconds > 0 else 0.0,
-            "device": describe_device(dev, hardware=True),
+            "img_s": round(images / seconds, 2) if seconds > 0 else 0.0,
+            "device": describe_device(self.device, hardware=True),
             "bf16": self.use_bf16,
-            "stop_reason": stop_reason,
+            "stop_reason": outcome.stop_reason,
             "dataset_size": len(self.data),
             "resumed_from_step": self.resumed_from_step,
-            "last_metrics": last_metrics,
+            "last_metrics": outcome.last_metrics,
             "events": list(self.events),
             "samples": str(self.last_sample) if self.last_sample else None,
         }
-        self.log(
-            f"[gan] stopped ({stop_reason}) at step {self.step}: {steps} steps, {images} images "
-            f"in {loop_seconds:.1f}s = {summary['img_s']:.1f} img/s"
-        )
-        return summary
-
-    def _print_progress(self, row: dict, max_steps: int, deadline: float | None) -> None:
-        def fmt(v: Any) -> str:
-            return "-" if v is None else f"{v:.3f}"
-
-        left = ""
-        if deadline is not None:
-            left = f" time left {max(deadline - time.perf_counter(), 0):.0f}s"
-        self.log(
-            f"[gan] step {row['step']}/{max_steps} images {row['images_seen']} "
-            f"{row['img_s']:.1f} img/s D {fmt(row['loss_d'])} G {fmt(row['loss_g'])} "
-            f"R1 {fmt(row['r1'])} elapsed {row['elapsed_s']:.0f}s{left}"
-        )
 
     def export_generator(self) -> ProGANGenerator:
         """A CPU copy of the EMA generator to export; when the device copy is unusable (a
@@ -561,12 +432,6 @@ class GANTrainer:
         return Path(path)
 
 
-def _default_log(enabled: bool) -> Log:
-    if not enabled:
-        return lambda msg: None
-    return lambda msg: print(msg, flush=True)
-
-
 def train_gan(
     config: str | GANConfig,
     out_dir: str | Path,
@@ -589,7 +454,7 @@ def train_gan(
     """
     t0 = time.perf_counter()
     cfg = get_config(config)
-    log = log or _default_log(progress)
+    log = log or print_log(progress)
     budget = time_budget_s if time_budget_s is not None else cfg.time_budget_s
     deadline = t0 + budget if budget else None
     if data is None:

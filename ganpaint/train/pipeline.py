@@ -1,7 +1,7 @@
 """The one-shot training pipeline: render, train the segmenter and the GAN, evaluate, export
 a complete model bundle, all inside one time budget.
 
-    PYTHONPATH=. python -m ganpaint.train.pipeline --config scenes128 --out DIR --time-budget 480
+    ganpaint train-pipeline --config scenes128 --out DIR --time-budget 480
 
 Writes (at most 7 files, each well under 16 MB)::
 
@@ -18,252 +18,47 @@ go to ``--work`` (default: a temporary folder, removed at the end), never to DIR
 this path imports Qt, the app or the engine: it runs on a bare GPU box with torch, numpy,
 pillow and safetensors only.
 
-With CUDA the segmenter trains in a separate process (``python -m ganpaint.train.segmenter``)
-that renders its own scenes on a share of the cores while the GAN's are rendered, and
-touches the GPU only once the GAN has taken its first steps (cuDNN autotuning undisturbed);
-while both train, the GAN runs at about half speed (measured on an H100), so the segmenter
-gets a short, fixed time. Elsewhere it trains first, in-process. If the job fails or is
-overdue, the GAN stops early and the segmenter trains in-process on GAN training scenes.
-Late failures are recorded in the training card; the bundle is written whenever a
-generator exists.
+With CUDA the segmenter trains in a separate process
+(``python -m ganpaint.train.segmenter_job``) that renders its own scenes on a share of the
+cores while the GAN's are rendered, and touches the GPU only once the GAN has taken its
+first steps (cuDNN autotuning undisturbed); while both train, the GAN runs at about half
+speed (measured on an H100), so the segmenter gets a short, fixed time. Elsewhere it trains
+first, in-process. If the job fails or is overdue, the GAN stops early and the segmenter
+trains in-process on GAN training scenes. Late failures are recorded in the training card;
+the bundle is written whenever a generator exists.
 """
 
 from __future__ import annotations
 
-import argparse
-import datetime as dt
 import json
 import math
 import os
-import platform
 import shutil
-import subprocess
-import sys
 import tempfile
-import time
 import traceback
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from ganpaint.core.devices import pick_device
-from ganpaint.core.errors import GanpaintError
-from ganpaint.models.progan import ProGANGenerator, progan_flops
-from ganpaint.models.segmenter import DEFAULT_DECODER, DEFAULT_ENCODER, Segmenter
-from ganpaint.train.configs import CONFIGS, GANConfig, get_config
+from ganpaint.models.segmenter import Segmenter
+from ganpaint.train.configs import GANConfig, get_config
 from ganpaint.train.data import (
     EVAL_SEED,
     GAN_TRAIN_SEED,
     HELDOUT_SEED,
     SEGMENTER_TRAIN_SEED,
-    concepts,
     render_scenes,
 )
+from ganpaint.train.export import export_bundle, jsonable, print_summary
 from ganpaint.train.gan import GANTrainer
+from ganpaint.train.plan import eval_seconds, make_plan
+from ganpaint.train.runlog import Clock, Logger
+from ganpaint.train.segmenter_job import SegmenterJob, segmenter_job_args
 
-MAX_BUNDLE_FILE_BYTES = 16 * 1024 * 1024
-EDIT_LAYERS = ("layer4", "layer6")
-
-
-# -- time and logging ----------------------------------------------------------------------
-
-
-def process_age_s() -> float:
-    """Seconds since this process started (interpreter start-up and imports included)."""
-    try:
-        with open("/proc/self/stat", encoding="ascii") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        start_ticks = int(fields[19])
-        with open("/proc/uptime", encoding="ascii") as f:
-            uptime = float(f.read().split()[0])
-        age = uptime - start_ticks / os.sysconf("SC_CLK_TCK")
-        return age if 0 <= age < 3600 else 0.0
-    except (OSError, ValueError, IndexError):
-        return 0.0
-
-
-class Clock:
-    """The pipeline's budget: seconds since the process started and seconds left."""
-
-    def __init__(self, budget_s: float, from_process_start: bool = True):
-        self.budget_s = float(budget_s)
-        self.t0 = time.perf_counter() - (process_age_s() if from_process_start else 0.0)
-
-    def elapsed(self) -> float:
-        return time.perf_counter() - self.t0
-
-    def left(self) -> float:
-        return self.budget_s - self.elapsed()
-
-    def at(self, seconds_from_start: float) -> float:
-        """The ``time.perf_counter()`` value of a point in the budget."""
-        return self.t0 + seconds_from_start
-
-
-class Logger:
-    """Print with flush and append every line to a log file (closed on every write, so
-    nothing is lost if the process is killed)."""
-
-    def __init__(self, path: Path, clock: Clock):
-        self.path = path
-        self.clock = clock
-
-    def __call__(self, msg: str) -> None:
-        line = f"[{self.clock.elapsed():6.1f}s] {msg}"
-        print(line, flush=True)
-        try:
-            with self.path.open("a", encoding="utf-8") as f:
-                f.write(line + "\n")
-        except OSError:
-            pass
-
-    def append_file(self, title: str, path: Path) -> None:
-        try:
-            text = path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return
-        with self.path.open("a", encoding="utf-8") as f:
-            f.write(f"----- {title} -----\n{text}\n----- end of {title} -----\n")
-        tail = "\n".join(text.strip().splitlines()[-12:])
-        print(f"----- {title} (last lines) -----\n{tail}\n-----", flush=True)
-
-
-# -- the plan --------------------------------------------------------------------------------
-
-
-def make_plan(cfg: GANConfig, budget_s: float, device_type: str, cores: int) -> dict[str, Any]:
-    """How many scenes and seconds each stage gets for this config, budget and device."""
-    res = cfg.resolution
-    small = cfg.name == "tiny" or res <= 32
-    gpu = device_type == "cuda"
-    seg_arch = {"encoder": list(DEFAULT_ENCODER), "decoder": list(DEFAULT_DECODER)}
-    if small:
-        seg_train, heldout, eval_n, seg_steps = 128, 32, 32, 40
-        seg_arch = {"encoder": [8, 16, 32, 32], "decoder": [8, 16, 32]}
-    elif res <= 64:
-        seg_train, heldout, eval_n, seg_steps = 3000, 500, 500, None
-    else:
-        seg_train, heldout, eval_n, seg_steps = 5000, 500, 1000, None
-    # On an H100 the segmenter reached mIoU 0.96 in 110 s sharing the GPU with the GAN
-    # (whose speed it halves meanwhile); 50 s is enough for >0.9 and costs the GAN ~25 s.
-    if gpu:
-        seg_seconds = min(50.0, max(5.0, 0.12 * budget_s))
-    else:
-        seg_seconds = min(600.0, max(5.0, 0.17 * budget_s))
-    # Per-image costs for the evaluation estimate (seconds).
-    scale = (res / 128) ** 2
-    seg_image_s = (0.0006 if gpu else 0.015) * scale
-    gen_image_s = 0.0003 if gpu else progan_flops(cfg.g_widths, cfg.z_dim) / 15e9
-    return {
-        "gan_scenes": cfg.dataset_size,
-        "seg_arch": seg_arch,
-        "seg_train_scenes": seg_train,
-        "heldout_scenes": heldout,
-        "eval_samples": eval_n,
-        "seg_steps": seg_steps,
-        "seg_seconds": seg_seconds,
-        "render_cap_s": 0.22 * budget_s,
-        "seg_image_s": seg_image_s,
-        "gen_image_s": gen_image_s,
-        "export_s": 3.0 if not small else 1.0,
-        "margin_s": 2.0 + 0.01 * budget_s,
-        "cores": cores,
-    }
-
-
-def eval_seconds(plan: dict[str, Any], n: int) -> float:
-    """Seconds :func:`evaluate_gan` is expected to need for ``n`` samples (generous: 1,000
-    took 1.9 s on an H100)."""
-    return 3.0 + n * (3 * plan["seg_image_s"] + plan["gen_image_s"]) * 1.5
-
-
-# -- export ------------------------------------------------------------------------------------
-
-
-def save_generator_half(gen: ProGANGenerator, path: Path, metadata: dict | None = None) -> str:
-    """Write generator weights as float16 safetensors (official key layout); float32 when
-    a value would not survive the conversion. Returns the dtype written."""
-    from safetensors.torch import save_file
-
-    state = {k: v.detach().to("cpu", torch.float32) for k, v in gen.state_dict().items()}
-    half = {k: v.to(torch.float16).contiguous() for k, v in state.items()}
-    dtype = "float16"
-    if not all(bool(torch.isfinite(v).all()) for v in half.values()):
-        half, dtype = {k: v.contiguous() for k, v in state.items()}, "float32"
-    meta = {"format": "ganpaint-progan", "widths": json.dumps(list(gen.widths)), "dtype": dtype}
-    meta.update({str(k): str(v) for k, v in (metadata or {}).items()})
-    save_file(half, str(path), metadata=meta)
-    return dtype
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, (str, int, bool)) or obj is None:
-        return obj
-    if hasattr(obj, "item"):
-        return _jsonable(obj.item())
-    return str(obj)
-
-
-# -- the segmenter job ------------------------------------------------------------------------
-
-
-class SegmenterJob:
-    """``python -m ganpaint.train.segmenter`` in its own process (own GIL, own CUDA context)."""
-
-    def __init__(self, work: Path, args: list[str], log: Logger):
-        self.work = work
-        self.out = work / "segmenter.safetensors"
-        self.result = work / "segmenter.json"
-        self.log_path = work / "segmenter.log"
-        root = Path(__file__).resolve().parents[2]
-        env = os.environ.copy()
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), env.get("PYTHONPATH")) if p)
-        env["PYTHONUNBUFFERED"] = "1"
-        cmd = [sys.executable, "-m", "ganpaint.train.segmenter", "--out", str(self.out)]
-        cmd += ["--result", str(self.result), *args]
-        self._log_file = self.log_path.open("w", encoding="utf-8")
-        self.proc = subprocess.Popen(
-            cmd, stdout=self._log_file, stderr=subprocess.STDOUT, env=env, cwd=str(root)
-        )
-        log(f"segmenter job started (pid {self.proc.pid}): {' '.join(cmd[1:])}")
-
-    def failed(self) -> bool:
-        code = self.proc.poll()
-        return code is not None and (code != 0 or not self.result.is_file())
-
-    def wait(self, timeout_s: float) -> bool:
-        """Wait up to ``timeout_s``; True when the job finished and left its result."""
-        try:
-            self.proc.wait(timeout=max(timeout_s, 0.0))
-        except subprocess.TimeoutExpired:
-            self.kill()
-            return False
-        finally:
-            self._log_file.flush()
-        return self.proc.returncode == 0 and self.result.is_file() and self.out.is_file()
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
-
-    def close(self) -> None:
-        self.kill()
-        self._log_file.close()
-
-
-# -- the pipeline ----------------------------------------------------------------------------
+Scenes = tuple[np.ndarray, np.ndarray]
 
 
 def run_pipeline(
@@ -283,515 +78,362 @@ def run_pipeline(
     The budget counts from this call, or from the start of the process (interpreter start-up
     and imports included) with ``from_process_start``, as the command line does. Returns the
     summary (also written to ``out/summary.json``)."""
-    clock = Clock(time_budget_s, from_process_start)
-    cfg = get_config(config)
-    out = Path(out)
-    bundle_dir = out / "bundle"
-    bundle_dir.mkdir(parents=True, exist_ok=True)
-    work = Path(work) if work else Path(tempfile.mkdtemp(prefix="ganpaint_pipeline_"))
-    work.mkdir(parents=True, exist_ok=True)
-    log = Logger(out / "pipeline.log", clock)
-    cores = int(workers or os.cpu_count() or 1)
-    device = str(pick_device(device))
-    dev_type = torch.device(device).type
-    plan = make_plan(cfg, time_budget_s, dev_type, cores)
-    if eval_samples is not None:
-        plan["eval_samples"] = int(eval_samples)
-    if gan_scenes is not None:
-        plan["gan_scenes"] = int(gan_scenes)
-    if segmenter_mode == "auto":
-        segmenter_mode = "concurrent" if dev_type == "cuda" else "sequential"
-    errors: list[str] = []
-    log(
-        f"pipeline: config {cfg.name}, budget {time_budget_s:.0f}s, device {device}, "
-        f"{cores} cores, segmenter {segmenter_mode}, work {work}, out {out}"
+    run = PipelineRun(
+        config,
+        out,
+        time_budget_s,
+        device,
+        work,
+        segmenter_mode,
+        workers,
+        eval_samples,
+        gan_scenes,
+        from_process_start,
     )
-    log(f"plan: {json.dumps(_jsonable(plan))}")
+    run.start_segmenter_job()  # 1. concurrent mode: renders its own scenes on a share of cores
+    run.render()  # 2. before CUDA is touched here: the render pool forks this process
+    if run.segmenter_mode == "sequential" and run.seg_data is not None:
+        # 3. Sequential mode: the segmenter first.
+        seconds = min(run.plan["seg_seconds"], max(run.clock.left() * 0.25, 3.0))
+        run.train_segmenter_here(seconds, run.seg_data, "sequential mode")
+    run.train_gan()  # 4. until what the later stages need is all that is left
+    run.collect_segmenter()  # 5. the job's result, or train it here if the job failed
+    run.gan_labels = None
+    run.evaluate()  # 6. errors are recorded, never fatal
+    return run.finish()  # 7. the bundle, samples, metrics and summary
 
-    def record(stage: str, exc: BaseException) -> None:
+
+class PipelineRun:
+    """One pipeline run: its budget, plan, files and what each stage has produced so far."""
+
+    def __init__(
+        self,
+        config: str | GANConfig,
+        out: str | Path,
+        time_budget_s: float,
+        device: str | None,
+        work: str | Path | None,
+        segmenter_mode: str,
+        workers: int | None,
+        eval_samples: int | None,
+        gan_scenes: int | None,
+        from_process_start: bool,
+    ):
+        self.clock = Clock(time_budget_s, from_process_start)
+        self.time_budget_s = time_budget_s
+        self.cfg = cfg = get_config(config)
+        self.out = out = Path(out)
+        self.bundle_dir = out / "bundle"
+        self.bundle_dir.mkdir(parents=True, exist_ok=True)
+        self.work = work = (
+            Path(work) if work else Path(tempfile.mkdtemp(prefix="ganpaint_pipeline_"))
+        )
+        work.mkdir(parents=True, exist_ok=True)
+        self.log = log = Logger(out / "pipeline.log", self.clock)
+        self.cores = cores = int(workers or os.cpu_count() or 1)
+        self.device = device = str(pick_device(device))
+        dev_type = torch.device(device).type
+        self.plan = plan = make_plan(cfg, time_budget_s, dev_type, cores)
+        if eval_samples is not None:
+            plan["eval_samples"] = int(eval_samples)
+        if gan_scenes is not None:
+            plan["gan_scenes"] = int(gan_scenes)
+        if segmenter_mode == "auto":
+            segmenter_mode = "concurrent" if dev_type == "cuda" else "sequential"
+        self.segmenter_mode = segmenter_mode
+        self.errors: list[str] = []
+        log(
+            f"pipeline: config {cfg.name}, budget {time_budget_s:.0f}s, device {device}, "
+            f"{cores} cores, segmenter {segmenter_mode}, work {work}, out {out}"
+        )
+        log(f"plan: {json.dumps(jsonable(plan))}")
+        self.job: SegmenterJob | None = None
+        self.job_end = math.inf
+        self.parent_workers = cores
+        self.seg_model: Segmenter | None = None
+        self.seg_metrics: dict[str, Any] = {}
+        self.eval_sets: tuple[Scenes, Scenes] | None = None
+        self.seg_data: Scenes | None = None
+        self.heldout: Scenes | None = None
+        self.gan_images: np.ndarray | None = None
+        self.gan_labels: np.ndarray | None = None
+        self.trainer: GANTrainer | None = None
+        self.gan_summary: dict[str, Any] = {}
+        self.evaluation: dict[str, Any] = {}
+        # Evaluation adapts its sample count to the time left, so it never gets more than 10%.
+        eval_s = min(eval_seconds(plan, plan["eval_samples"]), 0.1 * time_budget_s)
+        self.tail = plan["margin_s"] + plan["export_s"] + eval_s
+        self.gan_end = time_budget_s - self.tail
+        self.fallback_s = min(plan["seg_seconds"], 0.15 * time_budget_s)
+        self.fallback_needed = False
+        self.go_file = work / "gan_started"
+
+    def record(self, stage: str, exc: BaseException) -> None:
+        """Note a failed stage in the errors and the log (with its traceback) and go on."""
         msg = f"{stage}: {type(exc).__name__}: {exc}"
-        errors.append(msg)
-        log(f"ERROR {msg}")
-        with (out / "pipeline.log").open("a", encoding="utf-8") as f:
+        self.errors.append(msg)
+        self.log(f"ERROR {msg}")
+        with (self.out / "pipeline.log").open("a", encoding="utf-8") as f:
             f.write(traceback.format_exc() + "\n")
 
-    res = cfg.resolution
-    job: SegmenterJob | None = None
-    job_end = math.inf
-    seg_model = None
-    seg_metrics: dict[str, Any] = {}
+    # -- stages ------------------------------------------------------------------------
 
-    # 1. Segmenter job (concurrent mode) renders its own scenes on a share of the cores.
-    total_scenes = plan["gan_scenes"] + 2 * plan["eval_samples"]
-    seg_scenes = plan["seg_train_scenes"] + plan["heldout_scenes"]
-    job_workers = max(1, math.ceil(cores * seg_scenes / (seg_scenes + total_scenes)))
-    parent_workers = cores
-    if segmenter_mode == "concurrent":
-        parent_workers = max(1, cores - job_workers)
+    def start_segmenter_job(self) -> None:
+        """Concurrent mode: start the segmenter process with its share of the cores."""
+        plan, cores = self.plan, self.cores
+        total_scenes = plan["gan_scenes"] + 2 * plan["eval_samples"]
+        seg_scenes = plan["seg_train_scenes"] + plan["heldout_scenes"]
+        job_workers = max(1, math.ceil(cores * seg_scenes / (seg_scenes + total_scenes)))
+        if self.segmenter_mode != "concurrent":
+            return
+        self.parent_workers = max(1, cores - job_workers)
         job_budget = plan["render_cap_s"] * 0.8 + plan["seg_seconds"] + 15.0
-        args = [
-            "--size",
-            str(res),
-            "--time-budget",
-            f"{job_budget:.1f}",
-            "--train-seconds",
-            f"{plan['seg_seconds']:.1f}",
-            "--wait-for",
-            str(work / "gan_started"),
-            "--device",
-            device,
-            "--n-train",
-            str(plan["seg_train_scenes"]),
-            "--n-heldout",
-            str(plan["heldout_scenes"]),
-            "--workers",
-            str(job_workers),
-            "--threads",
-            "2",
-            "--encoder",
-            ",".join(map(str, plan["seg_arch"]["encoder"])),
-            "--decoder",
-            ",".join(map(str, plan["seg_arch"]["decoder"])),
-        ]
-        if plan["seg_steps"]:
-            args += ["--steps", str(plan["seg_steps"])]
+        args = segmenter_job_args(
+            plan, self.cfg.resolution, job_budget, self.go_file, self.device, job_workers
+        )
         try:
-            job = SegmenterJob(work, args, log)
-            job_end = clock.elapsed() + job_budget + 10.0
+            self.job = SegmenterJob(self.work, args, self.log)
+            self.job_end = self.clock.elapsed() + job_budget + 10.0
         except Exception as exc:  # noqa: BLE001 - fall back to training it here
-            record("segmenter job start", exc)
-            segmenter_mode = "sequential"
-            parent_workers = cores
+            self.record("segmenter job start", exc)
+            self.segmenter_mode = "sequential"
+            self.parent_workers = cores
 
-    # 2. Render (before CUDA is touched here: the render pool forks this process).
-    eval_sets = None
-    seg_data = heldout = None
-    gan_images = gan_labels = None
-    try:
-        n_eval = plan["eval_samples"]
-        real_a = render_scenes(
-            n_eval, res, EVAL_SEED, parent_workers, log=log, what="eval scenes A"
+    def _render(self, n: int, seed: int, what: str, **kwargs: Any) -> Scenes:
+        return render_scenes(
+            n, self.cfg.resolution, seed, self.parent_workers, log=self.log, what=what, **kwargs
         )
-        real_b = render_scenes(
-            n_eval, res, EVAL_SEED + n_eval, parent_workers, log=log, what="eval scenes B"
-        )
-        eval_sets = (real_a, real_b)
-        heldout = render_scenes(
-            plan["heldout_scenes"],
-            res,
-            HELDOUT_SEED,
-            parent_workers,
-            log=log,
-            what="held-out scenes",
-        )
-        if segmenter_mode == "sequential":
-            seg_data = render_scenes(
-                plan["seg_train_scenes"],
-                res,
-                SEGMENTER_TRAIN_SEED,
-                parent_workers,
-                log=log,
-                what="segmenter training scenes",
+
+    def render(self) -> None:
+        """Evaluation, held-out and (sequential mode) segmenter scenes, then GAN scenes."""
+        plan = self.plan
+        try:
+            n_eval = plan["eval_samples"]
+            real_a = self._render(n_eval, EVAL_SEED, "eval scenes A")
+            real_b = self._render(n_eval, EVAL_SEED + n_eval, "eval scenes B")
+            self.eval_sets = (real_a, real_b)
+            self.heldout = self._render(plan["heldout_scenes"], HELDOUT_SEED, "held-out scenes")
+            if self.segmenter_mode == "sequential":
+                self.seg_data = self._render(
+                    plan["seg_train_scenes"], SEGMENTER_TRAIN_SEED, "segmenter training scenes"
+                )
+        except Exception as exc:  # noqa: BLE001
+            self.record("rendering evaluation/segmenter scenes", exc)
+        try:
+            limit = max(plan["render_cap_s"] - self.clock.elapsed(), 5.0)
+            self.gan_images, self.gan_labels = self._render(
+                plan["gan_scenes"],
+                GAN_TRAIN_SEED,
+                "GAN training scenes",
+                time_limit_s=limit,
+                min_n=min(plan["gan_scenes"], 8 * self.cfg.batch),
             )
-    except Exception as exc:  # noqa: BLE001
-        record("rendering evaluation/segmenter scenes", exc)
-    try:
-        limit = max(plan["render_cap_s"] - clock.elapsed(), 5.0)
-        gan_images, gan_labels = render_scenes(
-            plan["gan_scenes"],
-            res,
-            GAN_TRAIN_SEED,
-            parent_workers,
-            time_limit_s=limit,
-            min_n=min(plan["gan_scenes"], 8 * cfg.batch),
-            log=log,
-            what="GAN training scenes",
-        )
-    except Exception as exc:  # noqa: BLE001 - without training data there is nothing to do
-        record("rendering GAN training scenes", exc)
+        except Exception as exc:  # noqa: BLE001 - without training data there is nothing to do
+            self.record("rendering GAN training scenes", exc)
 
-    def train_segmenter_here(seconds: float, data, why: str) -> None:
-        nonlocal seg_model, seg_metrics
+    def train_segmenter_here(self, seconds: float, data: Scenes, why: str) -> None:
+        """Train the segmenter in this process for up to ``seconds``."""
         from ganpaint.train.segmenter import train_segmenter
 
-        log(f"training the segmenter in this process for up to {seconds:.0f}s ({why})")
+        plan = self.plan
+        self.log(f"training the segmenter in this process for up to {seconds:.0f}s ({why})")
         try:
             result = train_segmenter(
-                size=res,
+                size=self.cfg.resolution,
                 steps=plan["seg_steps"],
                 time_budget_s=seconds,
-                out_path=work / "segmenter_local.safetensors",
-                device=device,
+                out_path=self.work / "segmenter_local.safetensors",
+                device=self.device,
                 data=data,
-                heldout=heldout,
+                heldout=self.heldout,
                 n_heldout=plan["heldout_scenes"],
-                log=log,
+                log=self.log,
                 encoder=plan["seg_arch"]["encoder"],
                 decoder=plan["seg_arch"]["decoder"],
             )
-            seg_model, seg_metrics = result.model, result.metrics
+            self.seg_model, self.seg_metrics = result.model, result.metrics
         except Exception as exc:  # noqa: BLE001
-            record("segmenter training", exc)
+            self.record("segmenter training", exc)
 
-    # 3. Sequential mode: the segmenter first.
-    if segmenter_mode == "sequential" and seg_data is not None:
-        seconds = min(plan["seg_seconds"], max(clock.left() * 0.25, 3.0))
-        train_segmenter_here(seconds, seg_data, "sequential mode")
-
-    # 4. The GAN, until what the later stages need is all that is left.
-    trainer = None
-    gan_summary: dict[str, Any] = {}
-    # Evaluation adapts its sample count to the time left, so it never gets more than 10%.
-    eval_s = min(eval_seconds(plan, plan["eval_samples"]), 0.1 * time_budget_s)
-    tail = plan["margin_s"] + plan["export_s"] + eval_s
-    gan_end = time_budget_s - tail
-    fallback_s = min(plan["seg_seconds"], 0.15 * time_budget_s)
-    fallback = {"needed": False}
-
-    go_file = work / "gan_started"
-
-    def stop_check() -> bool:
-        now = clock.elapsed()
-        if trainer is not None and trainer.step >= 3 and not go_file.exists():
+    def stop_check(self) -> bool:
+        """Called every GAN step: lets the segmenter job onto the GPU once the GAN has
+        started, and stops the GAN early when the job failed so it can train here."""
+        now = self.clock.elapsed()
+        trainer, job = self.trainer, self.job
+        if trainer is not None and trainer.step >= 3 and not self.go_file.exists():
             # The GAN has picked its kernels (cuDNN autotuning) undisturbed; now the
             # segmenter job may share the GPU.
-            go_file.touch()
-        if job is not None and not fallback["needed"]:
-            overdue = now > job_end and job.proc.poll() is None
-            if overdue:
-                job.kill()
-            if overdue or job.failed():
-                fallback["needed"] = True
-                why = "is overdue (killed)" if overdue else "failed"
-                log(f"segmenter job {why}; the GAN will stop early to train it here")
-                errors.append(
-                    f"segmenter job {why} (exit code {job.proc.returncode}); "
-                    "trained in-process on GAN training scenes instead"
-                )
-        if fallback["needed"]:
-            return now >= gan_end - fallback_s
+            self.go_file.touch()
+        if job is not None and not self.fallback_needed:
+            self._check_job(job, now)
+        if self.fallback_needed:
+            return now >= self.gan_end - self.fallback_s
         return False
 
-    if gan_images is not None and len(gan_images):
+    def _check_job(self, job: SegmenterJob, now: float) -> None:
+        overdue = now > self.job_end and job.proc.poll() is None
+        if overdue:
+            job.kill()
+        if overdue or job.failed():
+            self.fallback_needed = True
+            why = "is overdue (killed)" if overdue else "failed"
+            self.log(f"segmenter job {why}; the GAN will stop early to train it here")
+            self.errors.append(
+                f"segmenter job {why} (exit code {job.proc.returncode}); "
+                "trained in-process on GAN training scenes instead"
+            )
+
+    def train_gan(self) -> None:
+        """The GAN, until the time the later stages need is all that is left."""
+        if self.gan_images is None or not len(self.gan_images):
+            self.go_file.touch()
+            self.errors.append("GAN training: no training scenes")
+            return
         try:
-            trainer = GANTrainer(cfg, work / "gan", device=device, resume=False, log=log)
-            trainer.set_data(gan_images)
-            gan_summary = trainer.train(
-                deadline=clock.at(gan_end),
-                stop_check=stop_check,
+            self.trainer = GANTrainer(
+                self.cfg, self.work / "gan", device=self.device, resume=False, log=self.log
+            )
+            self.trainer.set_data(self.gan_images)
+            self.gan_summary = self.trainer.train(
+                deadline=self.clock.at(self.gan_end),
+                stop_check=self.stop_check,
                 write_checkpoint=False,
                 export=False,
             )
-            go_file.touch()
+            self.go_file.touch()
         except Exception as exc:  # noqa: BLE001 - keep whatever the generator has learnt
-            go_file.touch()
-            record("GAN training", exc)
-            if trainer is not None:
-                gan_summary = {
-                    "steps": trainer.step,
-                    "images_seen": trainer.images_seen,
-                    "device": str(device),
+            self.go_file.touch()
+            self.record("GAN training", exc)
+            if self.trainer is not None:
+                self.gan_summary = {
+                    "steps": self.trainer.step,
+                    "images_seen": self.trainer.images_seen,
+                    "device": str(self.device),
                     "stop_reason": "error",
                 }
-    else:
-        go_file.touch()
-        errors.append("GAN training: no training scenes")
 
-    # 5. The segmenter: collect the job, or train here if it failed.
-    if job is not None:
-        if not fallback["needed"]:
-            wait_s = min(job_end - clock.elapsed(), clock.left() - tail + plan["export_s"])
-            if job.wait(max(wait_s, 1.0)):
-                try:
-                    from ganpaint.models.segmenter import load_segmenter
-
-                    seg_model = load_segmenter(job.out)
-                    seg_metrics = json.loads(job.result.read_text(encoding="utf-8"))
-                    seg_metrics["mode"] = "concurrent process"
-                except Exception as exc:  # noqa: BLE001
-                    record("loading the segmenter job's result", exc)
-            else:
-                errors.append(f"segmenter job failed (exit code {job.proc.returncode}), no result")
-                log(f"ERROR segmenter job failed (exit code {job.proc.returncode})")
+    def collect_segmenter(self) -> None:
+        """The segmenter job's result, or a segmenter trained here when the job failed."""
+        job = self.job
+        if job is None:
+            if self.seg_metrics:
+                self.seg_metrics["mode"] = "sequential in-process"
+            return
+        if not self.fallback_needed:
+            self._load_job_result(job)
         job.close()
-        log.append_file("segmenter job output", job.log_path)
-        if seg_model is None and gan_labels is not None:
-            seconds = min(fallback_s, clock.left() - tail)
-            if seconds >= min(5.0, 0.5 * fallback_s):
-                n = min(plan["seg_train_scenes"], len(gan_images))
-                train_segmenter_here(
-                    seconds, (gan_images[:n], gan_labels[:n]), "fallback, on GAN training scenes"
-                )
-                seg_metrics["mode"] = "fallback in-process (GAN training seeds)"
-    elif seg_metrics:
-        seg_metrics["mode"] = "sequential in-process"
-    del gan_labels
+        self.log.append_file("segmenter job output", job.log_path)
+        if self.seg_model is None and self.gan_labels is not None:
+            self._train_segmenter_fallback()
 
-    # 6. Evaluation (errors are recorded, never fatal).
-    evaluation: dict[str, Any] = {}
-    if trainer is not None and seg_model is not None and eval_sets is not None:
-        left = clock.left() - plan["margin_s"] - plan["export_s"]
+    def _load_job_result(self, job: SegmenterJob) -> None:
+        clock = self.clock
+        wait_s = min(
+            self.job_end - clock.elapsed(), clock.left() - self.tail + self.plan["export_s"]
+        )
+        if not job.wait(max(wait_s, 1.0)):
+            self.errors.append(f"segmenter job failed (exit code {job.proc.returncode}), no result")
+            self.log(f"ERROR segmenter job failed (exit code {job.proc.returncode})")
+            return
+        try:
+            from ganpaint.models.segmenter import load_segmenter
+
+            self.seg_model = load_segmenter(job.out)
+            self.seg_metrics = json.loads(job.result.read_text(encoding="utf-8"))
+            self.seg_metrics["mode"] = "concurrent process"
+        except Exception as exc:  # noqa: BLE001
+            self.record("loading the segmenter job's result", exc)
+
+    def _train_segmenter_fallback(self) -> None:
+        seconds = min(self.fallback_s, self.clock.left() - self.tail)
+        if seconds < min(5.0, 0.5 * self.fallback_s):
+            return
+        n = min(self.plan["seg_train_scenes"], len(self.gan_images))
+        data = (self.gan_images[:n], self.gan_labels[:n])
+        self.train_segmenter_here(seconds, data, "fallback, on GAN training scenes")
+        self.seg_metrics["mode"] = "fallback in-process (GAN training seeds)"
+
+    def evaluate(self) -> None:
+        """Evaluate the generator with as many samples as the time left allows."""
+        if self.trainer is None or self.seg_model is None or self.eval_sets is None:
+            self.evaluation = {"error": "skipped: no generator or no segmenter"}
+            return
+        plan = self.plan
+        left = self.clock.left() - plan["margin_s"] - plan["export_s"]
         per = eval_seconds(plan, 1) - 3.0
         n = min(plan["eval_samples"], int((left - 2.0) / per)) if per > 0 else plan["eval_samples"]
-        if n >= 8:
-            try:
-                from ganpaint.train.quality import evaluate_gan, format_report
-
-                (ia, la), (ib, lb) = eval_sets
-                evaluation = evaluate_gan(
-                    trainer.G_ema,
-                    seg_model,
-                    n=n,
-                    device=device,
-                    real=(ia[:n], la[:n]),
-                    real_b=(ib[:n], lb[:n]),
-                    log=log,
-                )
-                log("evaluation:\n" + format_report(evaluation))
-            except Exception as exc:  # noqa: BLE001
-                record("evaluation", exc)
-                evaluation = {"error": errors[-1]}
-        else:
-            evaluation = {"error": f"skipped: {left:.0f}s left is too little"}
-    else:
-        evaluation = {"error": "skipped: no generator or no segmenter"}
-
-    # 7. Export the bundle.
-    summary: dict[str, Any] = {"bundle": None}
-    if trainer is not None:
+        if n < 8:
+            self.evaluation = {"error": f"skipped: {left:.0f}s left is too little"}
+            return
         try:
-            summary = export_bundle(
+            from ganpaint.train.quality import evaluate_gan, format_report
+
+            (ia, la), (ib, lb) = self.eval_sets
+            self.evaluation = evaluate_gan(
+                self.trainer.G_ema,
+                self.seg_model,
+                n=n,
+                device=self.device,
+                real=(ia[:n], la[:n]),
+                real_b=(ib[:n], lb[:n]),
+                log=self.log,
+            )
+            self.log("evaluation:\n" + format_report(self.evaluation))
+        except Exception as exc:  # noqa: BLE001
+            self.record("evaluation", exc)
+            self.evaluation = {"error": self.errors[-1]}
+
+    def finish(self) -> dict[str, Any]:
+        """Export the bundle, copy samples and metrics, write and print the summary."""
+        summary: dict[str, Any] = {"bundle": None}
+        if self.trainer is not None:
+            summary = self._export(self.trainer) or summary
+            self._copy_samples_and_metrics(self.trainer)
+        summary["errors"] = self.errors
+        summary["pipeline_s"] = round(self.clock.elapsed(), 1)
+        summary["time_budget_s"] = self.time_budget_s
+        (self.out / "summary.json").write_text(json.dumps(jsonable(summary), indent=2) + "\n")
+        print_summary(summary, self.log)
+        work = self.work
+        if (
+            work
+            and not os.environ.get("GANPAINT_KEEP_WORK")
+            and str(work).startswith(tempfile.gettempdir())
+        ):
+            shutil.rmtree(work, ignore_errors=True)
+        return summary
+
+    def _export(self, trainer: GANTrainer) -> dict[str, Any] | None:
+        try:
+            return export_bundle(
                 trainer,
-                seg_model,
-                seg_metrics,
-                gan_summary,
-                evaluation,
-                errors,
-                cfg,
-                plan,
-                bundle_dir,
-                clock,
-                device,
-                segmenter_mode,
-                len(gan_images),
-                log,
+                self.seg_model,
+                self.seg_metrics,
+                self.gan_summary,
+                self.evaluation,
+                self.errors,
+                self.cfg,
+                self.plan,
+                self.bundle_dir,
+                self.clock,
+                self.device,
+                self.segmenter_mode,
+                len(self.gan_images),
+                self.log,
             )
         except Exception as exc:  # noqa: BLE001
-            record("export", exc)
+            self.record("export", exc)
+            return None
+
+    def _copy_samples_and_metrics(self, trainer: GANTrainer) -> None:
         try:
             if (
                 trainer.last_sample is None
                 or trainer.last_sample.stem != f"samples_{trainer.step:06d}"
             ):
                 trainer.save_samples()
-            shutil.copyfile(trainer.last_sample, out / "samples.png")
+            shutil.copyfile(trainer.last_sample, self.out / "samples.png")
             if trainer.metrics_path.is_file():
-                shutil.copyfile(trainer.metrics_path, out / "metrics.jsonl")
+                shutil.copyfile(trainer.metrics_path, self.out / "metrics.jsonl")
         except Exception as exc:  # noqa: BLE001
-            record("copying samples and metrics", exc)
-    summary["errors"] = errors
-    summary["pipeline_s"] = round(clock.elapsed(), 1)
-    summary["time_budget_s"] = time_budget_s
-    (out / "summary.json").write_text(json.dumps(_jsonable(summary), indent=2) + "\n")
-    print_summary(summary, log)
-    if (
-        work
-        and not os.environ.get("GANPAINT_KEEP_WORK")
-        and str(work).startswith(tempfile.gettempdir())
-    ):
-        shutil.rmtree(work, ignore_errors=True)
-    return summary
-
-
-def export_bundle(
-    trainer: GANTrainer,
-    seg_model: Segmenter | None,
-    seg_metrics: dict[str, Any],
-    gan_summary: dict[str, Any],
-    evaluation: dict[str, Any],
-    errors: list[str],
-    cfg: GANConfig,
-    plan: dict[str, Any],
-    bundle_dir: Path,
-    clock: Clock,
-    device: str,
-    segmenter_mode: str,
-    n_gan_scenes: int,
-    log: Logger,
-) -> dict[str, Any]:
-    """Write generator.safetensors (float16), segmenter.safetensors and bundle.json with
-    the training card; reopen the bundle to check it. Returns the summary fields."""
-    from ganpaint.core.devices import describe_device
-    from ganpaint.models.bundle import load_bundle, write_bundle_json
-    from ganpaint.models.segmenter import save_segmenter
-
-    gen = trainer.export_generator()
-    gen_path = bundle_dir / "generator.safetensors"
-    meta_w = {"config": cfg.name, "step": trainer.step, "images_seen": trainer.images_seen}
-    dtype = save_generator_half(gen, gen_path, meta_w)
-    seg_path = bundle_dir / "segmenter.safetensors"
-    seg_config = None
-    if seg_model is not None:
-        save_segmenter(seg_model, seg_path, {"miou": seg_metrics.get("miou")})
-        seg_config = dict(seg_model.config())
-        seg_config["resolution"] = cfg.resolution
-        seg_config["miou"] = seg_metrics.get("miou")
-    elif seg_path.exists():
-        seg_path.unlink()
-    hardware = describe_device(device, hardware=True)
-    card = {
-        "config": cfg.to_dict(),
-        "steps": trainer.step,
-        "images_seen": trainer.images_seen,
-        "hardware": hardware,
-        "cpu_cores": os.cpu_count(),
-        "wall_s": gan_summary.get("wall_s"),
-        "img_s": gan_summary.get("img_s"),
-        "bf16": gan_summary.get("bf16"),
-        "stop_reason": gan_summary.get("stop_reason"),
-        "events": list(trainer.events),
-        "torch_version": torch.__version__,
-        "python_version": platform.python_version(),
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "dataset": {
-            "world": "ganpaint.scenes",
-            "gan_scenes": n_gan_scenes,
-            "gan_seeds": [GAN_TRAIN_SEED, GAN_TRAIN_SEED + n_gan_scenes - 1],
-        },
-        "pipeline": {
-            "time_budget_s": clock.budget_s,
-            "elapsed_at_export_s": round(clock.elapsed(), 1),
-            "segmenter_mode": segmenter_mode,
-        },
-        "generator_dtype": dtype,
-        "segmenter": seg_metrics or None,
-        "evaluation": evaluation,
-        "errors": list(errors),
-    }
-    layers = [name for name in EDIT_LAYERS if name in gen.layer_names] or [gen.layer_names[0]]
-    meta = {
-        "name": cfg.name,
-        "architecture": "progan",
-        "widths": list(gen.widths),
-        "z_dim": gen.z_dim,
-        "resolution": gen.resolution,
-        "edit_layers": layers,
-        "default_layer": layers[0],
-        "concepts": list(concepts()),
-        "segmenter": seg_config,
-        "training": card,
-    }
-    write_bundle_json(bundle_dir, _jsonable(meta))
-    sizes = {p.name: p.stat().st_size for p in bundle_dir.iterdir() if p.is_file()}
-    for name, size in sizes.items():
-        if size > MAX_BUNDLE_FILE_BYTES:
-            errors.append(f"export: {name} is {size} bytes, over 16 MB")
-    verified = False
-    try:
-        bundle = load_bundle(bundle_dir)
-        z = torch.randn(2, gen.z_dim)
-        with torch.no_grad():
-            ref = gen(z)
-            got = bundle.generator(z)
-        verified = float((ref - got).abs().max()) < 0.1
-        if seg_model is not None:
-            verified = verified and bundle.load_segmenter() is not None
-    except Exception as exc:  # noqa: BLE001
-        errors.append(f"verifying the bundle: {type(exc).__name__}: {exc}")
-    log(f"bundle written to {bundle_dir} ({sizes}); reopened and checked: {verified}")
-    return {
-        "bundle": str(bundle_dir),
-        "bundle_files": sizes,
-        "bundle_verified": verified,
-        "config": cfg.name,
-        "steps": trainer.step,
-        "images_seen": trainer.images_seen,
-        "gan_wall_s": gan_summary.get("wall_s"),
-        "gan_img_s": gan_summary.get("img_s"),
-        "hardware": hardware,
-        "segmenter_miou": seg_metrics.get("miou") if seg_metrics else None,
-        "segmenter_iou": seg_metrics.get("iou") if seg_metrics else None,
-        "fd": evaluation.get("fd"),
-        "fd_real_floor": evaluation.get("fd_real_floor"),
-        "share_distance": evaluation.get("share_distance"),
-    }
-
-
-def print_summary(summary: dict[str, Any], log: Logger) -> None:
-    """The end-of-run summary block, to stdout and the log."""
-    lines = ["", "=" * 72, "GANPaint training pipeline: summary"]
-    for key in (
-        "bundle",
-        "bundle_verified",
-        "config",
-        "steps",
-        "images_seen",
-        "gan_wall_s",
-        "gan_img_s",
-        "hardware",
-        "segmenter_miou",
-        "fd",
-        "fd_real_floor",
-        "share_distance",
-        "pipeline_s",
-        "time_budget_s",
-    ):
-        if key in summary:
-            lines.append(f"  {key:<16} {summary[key]}")
-    if summary.get("segmenter_iou"):
-        iou = summary["segmenter_iou"]
-        lines.append("  segmenter IoU    " + ", ".join(f"{k} {v}" for k, v in iou.items()))
-    if summary.get("errors"):
-        lines.append("  errors:")
-        lines += [f"    - {e}" for e in summary["errors"]]
-    else:
-        lines.append("  errors           none")
-    lines.append("=" * 72)
-    log("\n".join(lines))
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m ganpaint.train.pipeline``; exit code 0 when the bundle was written."""
-    p = argparse.ArgumentParser(
-        prog="python -m ganpaint.train.pipeline",
-        description="Render scenes, train the segmenter and the GAN, evaluate and export a "
-        "model bundle to OUT/bundle, all within one time budget (counted from process start).",
-    )
-    p.add_argument("--config", default="scenes128", choices=sorted(CONFIGS), help="GAN config")
-    p.add_argument("--out", required=True, help="output folder (bundle/, samples, metrics, log)")
-    p.add_argument("--time-budget", type=float, default=480.0, help="seconds for everything")
-    p.add_argument("--device", default=None, help="cuda or cpu (default: cuda when available)")
-    p.add_argument("--work", default=None, help="scratch folder (default: a temporary one)")
-    p.add_argument(
-        "--segmenter-mode",
-        choices=("auto", "concurrent", "sequential"),
-        default="auto",
-        help="train the segmenter in a parallel process (default on CUDA) or first, here",
-    )
-    p.add_argument("--workers", type=int, default=None, help="CPU cores to use for rendering")
-    p.add_argument("--eval-samples", type=int, default=None, help="samples for evaluate_gan")
-    p.add_argument("--gan-scenes", type=int, default=None, help="GAN training scenes")
-    args = p.parse_args(argv)
-    if args.time_budget <= 0:
-        p.error("--time-budget must be positive")
-    try:
-        summary = run_pipeline(
-            args.config,
-            args.out,
-            args.time_budget,
-            device=args.device,
-            work=args.work,
-            segmenter_mode=args.segmenter_mode,
-            workers=args.workers,
-            eval_samples=args.eval_samples,
-            gan_scenes=args.gan_scenes,
-            from_process_start=True,
-        )
-    except GanpaintError as exc:
-        print(f"pipeline: error: {exc}", file=sys.stderr, flush=True)
-        return 2
-    return 0 if summary.get("bundle") else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+            self.record("copying samples and metrics", exc)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import copy
 import math
 import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -26,9 +25,8 @@ from ganpaint.core.seeds import zs_from_seeds
 from ganpaint.models.progan import ProGANGenerator
 from ganpaint.models.segmenter import Segmenter, segment_features
 from ganpaint.train.data import EVAL_SEED, concepts, float_to_uint8, render_scenes
+from ganpaint.train.runlog import Log
 from ganpaint.train.segmenter import confusion_matrix, iou_from_confusion
-
-Log = Callable[[str], None]
 
 
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:

@@ -10,19 +10,15 @@ cross-entropy with class weights ~ frequency^-1/2 so doors and windows count.
 Training scenes come from their own seed range (``SEGMENTER_TRAIN_SEED``), held-out
 evaluation from ``HELDOUT_SEED`` (see :mod:`ganpaint.train.data`).
 
-``python -m ganpaint.train.segmenter ...`` runs one training job (used by the pipeline to
-train the segmenter in a separate process); ``--help`` lists the options.
+The pipeline runs the same training in a separate process through
+:mod:`ganpaint.train.segmenter_job`.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
-import os
-import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +27,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ganpaint.core.devices import describe_device, pick_device
+from ganpaint.core.devices import describe_device, pick_device, synchronize
 from ganpaint.models.segmenter import (
     DEFAULT_DECODER,
     DEFAULT_ENCODER,
@@ -49,10 +45,8 @@ from ganpaint.train.device import (
     autocast,
     bf16_autocast_works,
     setup_backend,
-    synchronize,
 )
-
-Log = Callable[[str], None]
+from ganpaint.train.runlog import Log, print_log
 
 
 @dataclass
@@ -184,10 +178,6 @@ def evaluate_segmenter(
 # -- training ------------------------------------------------------------------------------
 
 
-def _default_log(enabled: bool) -> Log:
-    return (lambda msg: print(msg, flush=True)) if enabled else (lambda msg: None)
-
-
 def train_segmenter(
     size: int = 128,
     steps: int | None = 3000,
@@ -221,11 +211,10 @@ def train_segmenter(
     pipeline lets the GAN take the GPU first.
     """
     t0 = time.perf_counter()
-    log = log or _default_log(progress)
+    log = log or print_log(progress)
     if steps is None and time_budget_s is None and train_seconds is None:
         steps = 3000
     names = concepts()
-    k = len(names)
     if data is None:
         limit = 0.35 * time_budget_s if time_budget_s else None
         data = render_scenes(
@@ -243,176 +232,181 @@ def train_segmenter(
             n_heldout, size, HELDOUT_SEED, workers, log=log, what="held-out scenes"
         )
     if wait_for is not None:
-        give_up = time.perf_counter() + wait_timeout_s
-        waited = time.perf_counter()
-        while not Path(wait_for).exists() and time.perf_counter() < give_up:
-            time.sleep(0.2)
-        log(f"[seg] waited {time.perf_counter() - waited:.1f}s for the GAN to start")
+        _wait_for_file(Path(wait_for), wait_timeout_s, log)
     dev = pick_device(device)
     setup_backend(dev)
     torch.manual_seed(seed)
-    images = torch.from_numpy(np.ascontiguousarray(data[0])).to(dev)
-    labels = torch.from_numpy(np.ascontiguousarray(data[1])).to(dev)
-    if images.shape[1:3] != labels.shape[1:3]:
-        raise ValueError("segmenter training images and labels differ in size")
-    weights = class_weights(labels, k).to(dev)
-    model = Segmenter(k, encoder, decoder, concepts=names).to(dev)
+    model = Segmenter(len(names), encoder, decoder, concepts=names).to(dev)
     model = model.to(memory_format=torch.channels_last).train()
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
-    use_bf16 = bf16_autocast_works(dev)
-    n = len(images)
-    log(
-        f"[seg] training on {n} scenes at {images.shape[1]} px, batch {batch}, device "
-        f"{describe_device(dev)}, {'bf16' if use_bf16 else 'float32'}, "
-        f"{sum(p.numel() for p in model.parameters())} parameters"
-    )
-    t_train = time.perf_counter()
-    deadline = t0 + time_budget_s if time_budget_s else None
+    loop = SegmenterLoop(model, data, batch, lr, dev, log, t0)
+    loop.deadline = t0 + time_budget_s if time_budget_s else None
     if train_seconds:
-        end = t_train + train_seconds
-        deadline = min(deadline, end) if deadline is not None else end
-    eval_reserve = 1.0
-    step, seen, loss_sum, loss_count = 0, 0, torch.zeros((), device=dev), 0
-    last_log = t_train
-    perm, pos = torch.randperm(n, device=dev), 0
-    last_loss = float("nan")
-    while True:
-        now = time.perf_counter()
-        if steps is not None and step >= steps:
-            break
-        if deadline is not None and now + eval_reserve >= deadline:
-            break
-        frac = step / steps if steps else 0.0
-        if deadline is not None:
-            frac = max(frac, (now - t_train) / max(deadline - eval_reserve - t_train, 1e-6))
-        warm = min(1.0, (step + 1) / 50)
-        for group in opt.param_groups:
-            group["lr"] = lr * warm * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0))))
-        if pos + batch > n:
-            perm, pos = torch.randperm(n, device=dev), 0
-        idx = perm[pos : pos + batch] if n >= batch else torch.randint(n, (batch,), device=dev)
-        pos += batch
-        x = images[idx].permute(0, 3, 1, 2).float().mul_(1.0 / 127.5).sub_(1.0)
-        x, y = augment(x, labels[idx].long())
-        x = x.contiguous(memory_format=torch.channels_last)
-        with autocast(dev, use_bf16):
-            logits = model(x)
-        loss = F.cross_entropy(logits.float(), y, weight=weights)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        loss_sum += loss.detach()
-        loss_count += 1
-        step += 1
-        seen += batch
-        if step == 5 or time.perf_counter() - last_log >= 10.0:
-            synchronize(dev)
-            now = time.perf_counter()
-            last_loss = loss_sum.item() / loss_count
-            loss_sum.zero_()
-            loss_count = 0
-            if step == 5 and heldout is not None:
-                # Inference costs about a third of a training step per image.
-                per_image = (now - t_train) / seen / 3
-                eval_reserve = 2.0 + 1.5 * per_image * len(heldout[0])
-            rate = seen / (now - t_train)
-            log(f"[seg] step {step} loss {last_loss:.4f} {rate:.0f} img/s elapsed {now - t0:.0f}s")
-            last_log = now
-            if not math.isfinite(last_loss):
-                raise FloatingPointError(f"segmenter loss became {last_loss} at step {step}")
-    synchronize(dev)
-    train_s = time.perf_counter() - t_train
-    if loss_count:
-        last_loss = loss_sum.item() / loss_count
+        end = loop.t_train + train_seconds
+        loop.deadline = min(loop.deadline, end) if loop.deadline is not None else end
+    loop.run(steps, None if heldout is None else len(heldout[0]))
     model.eval()
-    metrics: dict[str, Any] = {
-        "steps": step,
-        "images_seen": seen,
-        "train_scenes": n,
-        "resolution": int(images.shape[1]),
-        "train_s": round(train_s, 2),
-        "img_s": round(seen / train_s, 1) if train_s > 0 else 0.0,
-        "final_loss": round(last_loss, 5) if math.isfinite(last_loss) else None,
-        "device": describe_device(dev, hardware=True),
-        "bf16": use_bf16,
-        "seeds": {"train_start": SEGMENTER_TRAIN_SEED, "heldout_start": HELDOUT_SEED},
-    }
+    metrics = loop.metrics()
     if heldout is not None:
-        ev = evaluate_segmenter(model, heldout[0], heldout[1], names)
-        metrics.update(
-            {"miou": ev["miou"], "iou": ev["iou"], "pixel_accuracy": ev["pixel_accuracy"]}
-        )
-        metrics["heldout_scenes"] = ev["n"]
-        log(
-            f"[seg] held-out mIoU {ev['miou']:.4f} on {ev['n']} scenes; "
-            + ", ".join(f"{c} {v:.3f}" if v is not None else f"{c} -" for c, v in ev["iou"].items())
-        )
+        metrics.update(_heldout_metrics(model, heldout, names, log))
     model = model.to("cpu", memory_format=torch.contiguous_format).eval()
     if out_path is not None:
-        save_segmenter(model, out_path, {"miou": metrics.get("miou"), "steps": step})
+        save_segmenter(model, out_path, {"miou": metrics.get("miou"), "steps": loop.step})
         metrics["path"] = str(out_path)
     metrics["wall_s"] = round(time.perf_counter() - t0, 2)
     return SegmenterResult(model=model, metrics=metrics)
 
 
-# -- a training job in its own process --------------------------------------------------------
+def _wait_for_file(path: Path, timeout_s: float, log: Log) -> None:
+    """Sleep until ``path`` exists or ``timeout_s`` passed (the GAN takes the GPU first)."""
+    waited = time.perf_counter()
+    give_up = waited + timeout_s
+    while not path.exists() and time.perf_counter() < give_up:
+        time.sleep(0.2)
+    log(f"[seg] waited {time.perf_counter() - waited:.1f}s for the GAN to start")
 
 
-def _widths(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"not a comma-separated list of widths: {text!r}"
-        ) from None
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Train one segmenter and write its metrics as JSON (``--result``)."""
-    p = argparse.ArgumentParser(
-        prog="python -m ganpaint.train.segmenter",
-        description="Train the scene segmenter on rendered scenes (one job).",
+def _heldout_metrics(
+    model: Segmenter, heldout: tuple[np.ndarray, np.ndarray], names: Sequence[str], log: Log
+) -> dict[str, Any]:
+    ev = evaluate_segmenter(model, heldout[0], heldout[1], names)
+    log(
+        f"[seg] held-out mIoU {ev['miou']:.4f} on {ev['n']} scenes; "
+        + ", ".join(f"{c} {v:.3f}" if v is not None else f"{c} -" for c, v in ev["iou"].items())
     )
-    p.add_argument("--size", type=int, default=128, help="image size in pixels (default 128)")
-    p.add_argument("--steps", type=int, default=None, help="training steps (default: time-bound)")
-    p.add_argument("--time-budget", type=float, default=None, help="seconds for the whole job")
-    p.add_argument("--train-seconds", type=float, default=None, help="seconds for training alone")
-    p.add_argument("--out", required=True, help="segmenter .safetensors to write")
-    p.add_argument("--result", help="JSON file for the metrics")
-    p.add_argument("--device", default=None, help="cpu or cuda (default: best available)")
-    p.add_argument("--n-train", type=int, default=5000, help="training scenes (default 5000)")
-    p.add_argument("--n-heldout", type=int, default=500, help="held-out scenes (default 500)")
-    p.add_argument("--batch", type=int, default=32, help="batch size (default 32)")
-    p.add_argument("--workers", type=int, default=None, help="rendering processes")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    p.add_argument("--wait-for", default=None, help="touch the device only once this file exists")
-    p.add_argument("--encoder", type=_widths, default=DEFAULT_ENCODER, help="e.g. 16,32,64,128,256")
-    p.add_argument("--decoder", type=_widths, default=DEFAULT_DECODER, help="e.g. 16,32,64,96")
-    args = p.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    result = train_segmenter(
-        size=args.size,
-        steps=args.steps,
-        time_budget_s=args.time_budget,
-        out_path=args.out,
-        device=args.device,
-        n_train=args.n_train,
-        n_heldout=args.n_heldout,
-        batch=args.batch,
-        workers=args.workers,
-        encoder=args.encoder,
-        decoder=args.decoder,
-        train_seconds=args.train_seconds,
-        wait_for=args.wait_for,
-    )
-    if args.result:
-        tmp = f"{args.result}.tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(result.metrics, f, indent=2)
-        os.replace(tmp, args.result)
-    return 0
+    return {
+        "miou": ev["miou"],
+        "iou": ev["iou"],
+        "pixel_accuracy": ev["pixel_accuracy"],
+        "heldout_scenes": ev["n"],
+    }
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+class SegmenterLoop:
+    """The segmenter's steps on device-resident scenes: augmented batches, a cosine learning
+    rate over whichever bound (steps or ``deadline``) is nearer, a loss line every 10 s."""
+
+    def __init__(
+        self,
+        model: Segmenter,
+        data: tuple[np.ndarray, np.ndarray],
+        batch: int,
+        lr: float,
+        dev: torch.device,
+        log: Log,
+        t0: float,
+    ):
+        self.images = torch.from_numpy(np.ascontiguousarray(data[0])).to(dev)
+        self.labels = torch.from_numpy(np.ascontiguousarray(data[1])).to(dev)
+        if self.images.shape[1:3] != self.labels.shape[1:3]:
+            raise ValueError("segmenter training images and labels differ in size")
+        self.model, self.batch, self.lr, self.dev, self.log, self.t0 = (
+            model,
+            batch,
+            lr,
+            dev,
+            log,
+            t0,
+        )
+        self.weights = class_weights(self.labels, model.num_classes).to(dev)
+        self.opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+        self.use_bf16 = bf16_autocast_works(dev)
+        self.n = n = len(self.images)
+        log(
+            f"[seg] training on {n} scenes at {self.images.shape[1]} px, batch {batch}, device "
+            f"{describe_device(dev)}, {'bf16' if self.use_bf16 else 'float32'}, "
+            f"{sum(p.numel() for p in model.parameters())} parameters"
+        )
+        self.t_train = time.perf_counter()
+        self.deadline: float | None = None
+        self.eval_reserve = 1.0
+        self.step, self.seen = 0, 0
+        self.loss_sum, self.loss_count = torch.zeros((), device=dev), 0
+        self.last_log = self.t_train
+        self.perm, self.pos = torch.randperm(n, device=dev), 0
+        self.last_loss = float("nan")
+        self.train_s = 0.0
+
+    def run(self, steps: int | None, n_heldout: int | None) -> None:
+        """Train until ``steps`` or the deadline (less the time held-out evaluation needs)."""
+        while True:
+            now = time.perf_counter()
+            if steps is not None and self.step >= steps:
+                break
+            if self.deadline is not None and now + self.eval_reserve >= self.deadline:
+                break
+            self._set_lr(steps, now)
+            self._train_step()
+            if self.step == 5 or time.perf_counter() - self.last_log >= 10.0:
+                self._log_interval(n_heldout)
+        synchronize(self.dev)
+        self.train_s = time.perf_counter() - self.t_train
+        if self.loss_count:
+            self.last_loss = self.loss_sum.item() / self.loss_count
+
+    def _set_lr(self, steps: int | None, now: float) -> None:
+        frac = self.step / steps if steps else 0.0
+        if self.deadline is not None:
+            span = max(self.deadline - self.eval_reserve - self.t_train, 1e-6)
+            frac = max(frac, (now - self.t_train) / span)
+        warm = min(1.0, (self.step + 1) / 50)
+        cosine = 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0)))
+        for group in self.opt.param_groups:
+            group["lr"] = self.lr * warm * cosine
+
+    def _train_step(self) -> None:
+        n, batch, dev = self.n, self.batch, self.dev
+        if self.pos + batch > n:
+            self.perm, self.pos = torch.randperm(n, device=dev), 0
+        if n >= batch:
+            idx = self.perm[self.pos : self.pos + batch]
+        else:
+            idx = torch.randint(n, (batch,), device=dev)
+        self.pos += batch
+        x = self.images[idx].permute(0, 3, 1, 2).float().mul_(1.0 / 127.5).sub_(1.0)
+        x, y = augment(x, self.labels[idx].long())
+        x = x.contiguous(memory_format=torch.channels_last)
+        with autocast(dev, self.use_bf16):
+            logits = self.model(x)
+        loss = F.cross_entropy(logits.float(), y, weight=self.weights)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        self.loss_sum += loss.detach()
+        self.loss_count += 1
+        self.step += 1
+        self.seen += batch
+
+    def _log_interval(self, n_heldout: int | None) -> None:
+        synchronize(self.dev)
+        now = time.perf_counter()
+        self.last_loss = self.loss_sum.item() / self.loss_count
+        self.loss_sum.zero_()
+        self.loss_count = 0
+        if self.step == 5 and n_heldout is not None:
+            # Inference costs about a third of a training step per image.
+            per_image = (now - self.t_train) / self.seen / 3
+            self.eval_reserve = 2.0 + 1.5 * per_image * n_heldout
+        rate = self.seen / (now - self.t_train)
+        self.log(
+            f"[seg] step {self.step} loss {self.last_loss:.4f} {rate:.0f} img/s "
+            f"elapsed {now - self.t0:.0f}s"
+        )
+        self.last_log = now
+        if not math.isfinite(self.last_loss):
+            raise FloatingPointError(f"segmenter loss became {self.last_loss} at step {self.step}")
+
+    def metrics(self) -> dict[str, Any]:
+        """What the training did: steps, images, speed, the last loss, device, seeds."""
+        train_s, last_loss = self.train_s, self.last_loss
+        return {
+            "steps": self.step,
+            "images_seen": self.seen,
+            "train_scenes": self.n,
+            "resolution": int(self.images.shape[1]),
+            "train_s": round(train_s, 2),
+            "img_s": round(self.seen / train_s, 1) if train_s > 0 else 0.0,
+            "final_loss": round(last_loss, 5) if math.isfinite(last_loss) else None,
+            "device": describe_device(self.dev, hardware=True),
+            "bf16": self.use_bf16,
+            "seeds": {"train_start": SEGMENTER_TRAIN_SEED, "heldout_start": HELDOUT_SEED},
+        }

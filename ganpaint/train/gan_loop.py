@@ -1,0 +1,206 @@
+"""The GAN's training loop: steps until a limit (step count, deadline or a stop check), the
+losses averaged over each log interval into ``metrics.jsonl`` and a progress line, periodic
+sample grids, snapshots and checkpoints, and the return to the last good state when a loss
+turns non-finite."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from ganpaint.core.devices import synchronize
+
+if TYPE_CHECKING:
+    from ganpaint.train.gan import GANTrainer
+
+LOSS_KEYS = ("loss_d", "loss_g", "r1", "d_real", "d_fake")
+# A snapshot to return to is kept at most this often (it copies models and optimisers).
+SNAPSHOT_EVERY_S = 60.0
+
+
+@dataclass
+class LoopLimits:
+    """When the loop stops and how often it logs, samples and checkpoints."""
+
+    deadline: float | None
+    max_steps: int
+    stop_check: Callable[[], bool] | None
+    log_every_s: float
+    sample_every: int | None
+    checkpoint_every_s: float | None
+    write_checkpoint: bool
+
+
+@dataclass
+class LoopOutcome:
+    """Why the loop stopped, its seconds, and the last metrics row with finite losses."""
+
+    stop_reason: str
+    seconds: float
+    last_metrics: dict[str, Any] = field(default_factory=dict)
+
+
+class LossAverages:
+    """Per-interval loss sums kept on the device (no synchronisation per step), written as
+    one ``metrics.jsonl`` row each time the interval closes."""
+
+    def __init__(self, trainer: GANTrainer, t_start: float):
+        dev = trainer.device
+        self.trainer = trainer
+        self.sums = {k: torch.zeros((), device=dev) for k in LOSS_KEYS}
+        self.counts = dict.fromkeys(LOSS_KEYS, 0)
+        self.t_start = self.last_row = t_start
+        self.row_images = trainer.images_seen
+        self.file = trainer.metrics_path.open("a", encoding="utf-8")
+
+    def add(self, out: dict[str, torch.Tensor]) -> None:
+        for k, v in out.items():
+            self.sums[k] += v
+            self.counts[k] += 1
+
+    @property
+    def pending(self) -> bool:
+        """Whether steps were taken since the last row."""
+        return bool(self.counts["loss_d"])
+
+    def write_row(self) -> dict[str, Any]:
+        """The interval's mean losses and speed, appended to the file; the sums restart."""
+        trainer = self.trainer
+        synchronize(trainer.device)
+        now = time.perf_counter()
+        row: dict[str, Any] = {"step": trainer.step, "images_seen": trainer.images_seen}
+        for k in LOSS_KEYS:
+            row[k] = round(self.sums[k].item() / self.counts[k], 5) if self.counts[k] else None
+            self.sums[k].zero_()
+            self.counts[k] = 0
+        span = max(now - self.last_row, 1e-9)
+        row["img_s"] = round((trainer.images_seen - self.row_images) / span, 2)
+        row["elapsed_s"] = round(now - self.t_start, 2)
+        row["bf16"] = trainer.use_bf16
+        self.file.write(json.dumps(row) + "\n")
+        self.file.flush()
+        self.row_images, self.last_row = trainer.images_seen, now
+        return row
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def finite_losses(row: dict[str, Any], keys: tuple[str, ...]) -> bool:
+    return all(row[k] is None or math.isfinite(row[k]) for k in keys)
+
+
+class TrainingLoop:
+    """One call of :meth:`GANTrainer.train`: the steps and what happens between them."""
+
+    def __init__(self, trainer: GANTrainer, limits: LoopLimits):
+        self.trainer = trainer
+        self.limits = limits
+        self.start_step = trainer.step
+        self.last_metrics: dict[str, Any] = {}
+
+    def run(self) -> LoopOutcome:
+        trainer = self.trainer
+        t_start = time.perf_counter()
+        self.last_ckpt = self.last_snap = t_start
+        trainer.take_snapshot()
+        self.metrics = LossAverages(trainer, t_start)
+        try:
+            stop_reason = self._steps()
+            synchronize(trainer.device)
+            seconds = time.perf_counter() - t_start
+            trainer.train_seconds += seconds
+            if self.metrics.pending:
+                row = self.metrics.write_row()
+                if finite_losses(row, ("loss_d", "loss_g")):
+                    self.last_metrics = row
+                else:
+                    trainer.recover("non-finite loss at the end")
+        finally:
+            self.metrics.close()
+        return LoopOutcome(stop_reason, seconds, self.last_metrics)
+
+    def _steps(self) -> str:
+        """Train step after step; returns why it stopped."""
+        trainer = self.trainer
+        while True:
+            now = time.perf_counter()
+            stop_reason = self._stop_reason(now)
+            if stop_reason:
+                return stop_reason
+            out = trainer.train_step()
+            self._note_step_time(time.perf_counter() - now)
+            self.metrics.add(out)
+            every = self.limits.sample_every
+            if every and trainer.step % every == 0:
+                trainer.save_samples()
+            now = time.perf_counter()
+            if (
+                now - self.metrics.last_row >= self.limits.log_every_s
+                or trainer.step == self.start_step + 1
+            ):
+                self._close_interval()
+            self._checkpoint_if_due(now)
+
+    def _stop_reason(self, now: float) -> str | None:
+        limits, trainer = self.limits, self.trainer
+        if trainer.step >= limits.max_steps:
+            return "max_steps"
+        reserve = trainer.end_reserve(limits.write_checkpoint)
+        if limits.deadline is not None and now + reserve >= limits.deadline:
+            return "time budget"
+        if limits.stop_check is not None and limits.stop_check():
+            return "stopped"
+        return None
+
+    def _note_step_time(self, took: float) -> None:
+        """A running average of the step time, skipping the warm-up (autotuning) steps."""
+        trainer = self.trainer
+        done = trainer.step - self.start_step
+        if done == 3:
+            trainer.step_seconds = took
+        elif done > 3:
+            trainer.step_seconds = 0.8 * trainer.step_seconds + 0.2 * took
+
+    def _close_interval(self) -> None:
+        """Write the interval's row; go back to the last good state on a non-finite loss,
+        else keep a new snapshot now and then; print the progress line."""
+        trainer = self.trainer
+        row = self.metrics.write_row()
+        if not finite_losses(row, ("loss_d", "loss_g", "r1")):
+            trainer.recover("non-finite loss")
+        else:
+            self.last_metrics = row
+            if time.perf_counter() - self.last_snap >= SNAPSHOT_EVERY_S:
+                trainer.take_snapshot()
+                self.last_snap = time.perf_counter()
+        trainer.log(progress_line(row, self.limits.max_steps, self.limits.deadline))
+
+    def _checkpoint_if_due(self, now: float) -> None:
+        limits = self.limits
+        every = limits.checkpoint_every_s
+        if limits.write_checkpoint and every and now - self.last_ckpt >= every:
+            self.trainer.save_checkpoint()
+            self.last_ckpt = time.perf_counter()
+
+
+def progress_line(row: dict[str, Any], max_steps: int, deadline: float | None) -> str:
+    """``[gan] step 40/1000 images 2560 812.3 img/s D 1.234 G 0.987 R1 - elapsed 3s``."""
+
+    def fmt(v: Any) -> str:
+        return "-" if v is None else f"{v:.3f}"
+
+    left = ""
+    if deadline is not None:
+        left = f" time left {max(deadline - time.perf_counter(), 0):.0f}s"
+    return (
+        f"[gan] step {row['step']}/{max_steps} images {row['images_seen']} "
+        f"{row['img_s']:.1f} img/s D {fmt(row['loss_d'])} G {fmt(row['loss_g'])} "
+        f"R1 {fmt(row['r1'])} elapsed {row['elapsed_s']:.0f}s{left}"
+    )
