@@ -86,12 +86,9 @@ def run_drag_bench(
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     with tempfile.TemporaryDirectory(prefix="ganpaint-drag-bench-") as tmp:
         if settings is None:
-            from PySide6.QtCore import QSettings
+            from ganpaint.app.views.scripting import scratch_settings
 
-            from ganpaint.app.views.launch import application
-
-            application()
-            settings = QSettings(str(Path(tmp) / "settings.ini"), QSettings.IniFormat)
+            settings = scratch_settings(tmp)
         return _run(
             model, int(events), int(interval_ms), device, threads, settings,
             Path(data_dir) if data_dir is not None else Path(tmp), seed, timeout_s,
@@ -101,12 +98,10 @@ def run_drag_bench(
 def _run(model, events, interval_ms, device, threads, settings, data_dir, seed, timeout_s):
     import numpy as np
     import torch
-    from PySide6.QtCore import QEvent, QEventLoop, QPointF, Qt, QTimer
-    from PySide6.QtGui import QMouseEvent
-    from PySide6.QtWidgets import QApplication
 
     from ganpaint.app import create_window
     from ganpaint.app.views.launch import wait_until
+    from ganpaint.app.views.scripting import drag_canvas
     from ganpaint.engine.renderer import Renderer, render_threads
 
     main_threads = torch.get_num_threads()
@@ -140,48 +135,23 @@ def _run(model, events, interval_ms, device, threads, settings, data_dir, seed, 
             lambda fr: fr.kind == "frame" and render_ms.append(fr.result.ms)
         )
 
-        def send(kind, pos: QPointF, button, buttons) -> None:
-            glob = QPointF(canvas.mapToGlobal(pos.toPoint()))
-            QApplication.sendEvent(
-                canvas, QMouseEvent(kind, pos, glob, button, buttons, Qt.NoModifier)
-            )
-
         before = worker.frame_counts()
         shown_before = frames.frames
-        loop = QEventLoop()
-        timer = QTimer()
-        timer.setTimerType(Qt.PreciseTimer)
-        timer.setInterval(interval_ms)
-        sent = 0
-        marks: dict[str, float] = {}
-        event_ms: list[float] = []  # GUI thread time to handle one move (stroke, preview, job)
 
-        def tick() -> None:
-            nonlocal sent
-            sent += 1
-            t = time.perf_counter()
-            send(QEvent.MouseMove, points[sent], Qt.NoButton, Qt.LeftButton)
-            event_ms.append((time.perf_counter() - t) * 1000.0)
-            if sent >= events:
-                timer.stop()
-                marks["end"] = time.perf_counter()
-                send(QEvent.MouseButtonRelease, points[sent], Qt.LeftButton, Qt.NoButton)
-                loop.quit()
+        def pressed() -> None:
+            if not window.painter.active:
+                raise RuntimeError("the press did not start a stroke")
 
-        timer.timeout.connect(tick)
-        marks["start"] = time.perf_counter()
-        send(QEvent.MouseButtonPress, points[0], Qt.LeftButton, Qt.LeftButton)
-        if not window.painter.active:
-            raise RuntimeError("the press did not start a stroke")
-        timer.start()
-        loop.exec()
+        widget_points = [(p.x(), p.y()) for p in points]
+        times = drag_canvas(window, widget_points, interval_ms, pressed)
+        sent, event_ms = times.sent, times.event_ms
         during = worker.frame_counts()
         shown_during = frames.frames - shown_before
         if not wait_until(lambda: frames.shown_revision == doc.revision, timeout_s):
             raise RuntimeError("the final frame did not arrive")
         after = worker.frame_counts()
 
-        drag_s = marks["end"] - marks["start"]
+        drag_s = times.end - times.start
         latency = [(t - submitted_at[r]) * 1000.0 for t, r in shown if r in submitted_at]
         renderer = worker._renderer
         # The same image from a fresh renderer, with the worker's thread count (a different

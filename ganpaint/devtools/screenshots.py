@@ -10,30 +10,12 @@ nothing; the layout is what is shown). Settings and autosaves go to a temp folde
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
 from pathlib import Path
 
 SCREEN = (1600, 1000)
-
-
-def _offscreen(folder: Path, size: tuple[int, int]) -> None:
-    """Use Qt's offscreen platform with one screen of ``size`` (before Qt starts)."""
-    if "PySide6.QtWidgets" in sys.modules and _app_exists():
-        return
-    config = folder / "offscreen.json"
-    screen = {"name": "shot", "x": 0, "y": 0, "width": size[0], "height": size[1],
-              "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1}  # fmt: skip
-    config.write_text(json.dumps({"screens": [screen]}))
-    os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={config}"
-
-
-def _app_exists() -> bool:
-    from PySide6.QtWidgets import QApplication
-
-    return QApplication.instance() is not None
 
 
 def pick_model(work: Path, model: str | None) -> Path:
@@ -51,14 +33,13 @@ def pick_model(work: Path, model: str | None) -> Path:
 
 def render_screenshots(out: Path, model: Path, size: tuple[int, int] = SCREEN, seed: int = 12):
     """Save the two screenshots of a window on ``model`` into ``out``; returns their paths."""
-    from PySide6.QtCore import QSettings
-
     from ganpaint.app import create_window
     from ganpaint.app.views.launch import wait_until
+    from ganpaint.app.views.scripting import scratch_settings
 
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        settings = QSettings(str(Path(tmp) / "settings.ini"), QSettings.IniFormat)
+        settings = scratch_settings(tmp)
         threads = max(1, (os.cpu_count() or 2) - 1)
         w = create_window(
             model, settings=settings, data_dir=tmp, restore=False, seed=seed, threads=threads
@@ -93,13 +74,12 @@ def render_screenshots(out: Path, model: Path, size: tuple[int, int] = SCREEN, s
 
 def _paint_demo(w) -> None:
     """A few strokes: concepts when the model has a dissection, hand-picked units if not."""
-    from PySide6.QtCore import Qt
+    from ganpaint.app.views.scripting import check_units
 
     r = w.models.bundle.generator.resolution
     panel = w.concept_panel
     if _first(w, ("tree",)) is None:
-        for row in range(min(8, panel.unit_list.count())):
-            panel.unit_list.item(row).setCheckState(Qt.Checked)
+        check_units(w, 8)
         w.brush.update(size=0.08, hardness=0.7)
         w.painter.paint([(r * 0.12, r * 0.55), (r * 0.2, r * 0.75), (r * 0.32, r * 0.8)])
         w.brush.update(action="remove")
@@ -133,8 +113,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("outdir", help="folder for the PNG files (e.g. docs)")
     parser.add_argument("--model", help="model bundle or generator file")
     args = parser.parse_args(argv)
+    from ganpaint.app.views.scripting import use_offscreen_screen
+
     with tempfile.TemporaryDirectory() as work:
-        _offscreen(Path(work), SCREEN)
+        use_offscreen_screen(work, SCREEN)
         model = pick_model(Path(work), args.model)
         for path in render_screenshots(Path(args.outdir), model):
             print(path)
