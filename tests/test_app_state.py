@@ -170,6 +170,7 @@ def test_names_and_colours():
 
     assert concept_color("sky") == "#{:02x}{:02x}{:02x}".format(*CONCEPT_COLORS["sky"])
     assert concept_color("tree") != "#{:02x}{:02x}{:02x}".format(*CONCEPT_COLORS["tree"])
+    assert concept_color("person") == "#f28e6b"  # an LSUN label keeps its own colour
     assert concept_color("gazebo") == concept_color("gazebo")
 
 

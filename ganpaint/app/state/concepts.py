@@ -1,8 +1,8 @@
 """What the concept panel shows, read from a bundle's dissection (plain Python, no Qt).
 
 :class:`ConceptInfo` is one paintable concept of one layer: its group and icon (from
-:data:`CATALOGUE`), its colour (:func:`concept_color`: the scene world's, or a stable
-made-up one for names it does not know) and its units ranked by IoU and by causal effect.
+:data:`CATALOGUE`), its colour (:func:`concept_color`: the scene world's, a known
+LSUN label's, or a stable made-up one) and its units ranked by IoU and by causal effect.
 :func:`concepts_for_layer` lists them for a layer; :func:`unit_table` describes every unit
 of a layer (its best label, IoU, scores), which is also what a model without a dissection
 shows, unlabelled. :func:`custom_concept_info` turns a user-taught
@@ -25,8 +25,7 @@ GROUP_ORDER = ("Sky", "Land", "Buildings", "Indoor", "Other")
 CUSTOM_GROUP = "Custom"
 
 # name -> (group, qtawesome icon). GANPaint's brushes plus this project's scene world and a
-# few common dissection labels from the LSUN models. Colours come from the scene world's
-# table (ganpaint.scenes.concepts), else a stable made-up one.
+# few common dissection labels from the LSUN models.
 CATALOGUE: dict[str, tuple[str, str]] = {
     "sky": ("Sky", "mdi.weather-partly-cloudy"),
     "cloud": ("Sky", "fa5s.cloud"),
@@ -59,17 +58,29 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "floor": ("Indoor", "mdi.floor-plan"),
     "ceiling": ("Indoor", "mdi.home-ceiling"),
 }
+# Colours of the LSUN labels above that the scene world does not have; the world's own
+# concepts take theirs from ganpaint.scenes.concepts (one colour per name, one place each).
+OTHER_COLORS: dict[str, str] = {
+    "sun": "#f4c542", "plant": "#55b86a", "road": "#8f8f8f", "water": "#3d7fd1",
+    "field": "#a7c957", "building": "#a58d7f", "wall": "#b0a090", "tower": "#b39c7d",
+    "fence": "#9c7b55", "person": "#f28e6b", "table": "#b5835a", "chair": "#a3a3c2",
+    "bed": "#c7a1d4", "sofa": "#9bb7d4", "lamp": "#ffd27f", "curtain": "#d08fb0",
+    "painting": "#e0b060", "floor": "#a08f7a", "ceiling": "#c9c9c9",
+}  # fmt: skip
 FALLBACK_ICON = "mdi.shape-outline"
 MIN_LIGHTNESS = 0.45  # darker colours vanish against the app's dark panels
 
 
 def concept_color(name: str) -> str:
     """A concept's colour as ``#rrggbb``: the scene world's colour lifted to
-    :data:`MIN_LIGHTNESS`, or a stable made-up one for names the world does not know."""
+    :data:`MIN_LIGHTNESS`, a known LSUN label's from :data:`OTHER_COLORS`, else a stable
+    made-up one."""
     if name in CONCEPT_COLORS:
         h, lightness, s = colorsys.rgb_to_hls(*(v / 255.0 for v in CONCEPT_COLORS[name]))
         r, g, b = colorsys.hls_to_rgb(h, max(lightness, MIN_LIGHTNESS), s)
         return f"#{round(r * 255):02x}{round(g * 255):02x}{round(b * 255):02x}"
+    if name in OTHER_COLORS:
+        return OTHER_COLORS[name]
     digest = hashlib.sha256(name.encode("utf-8")).digest()
     r, g, b = colorsys.hsv_to_rgb(digest[0] / 255.0, 0.55, 0.85)
     return f"#{int(r * 255):02x}{int(g * 255):02x}{int(b * 255):02x}"
