@@ -26,7 +26,7 @@ import torch
 from ganpaint.core.errors import GanpaintError
 from ganpaint.core.files import atomic_write_text
 from ganpaint.core.seeds import zs_from_seeds
-from ganpaint.dissect.dissect import upsample_maps
+from ganpaint.dissect.sampling import upsample_maps
 from ganpaint.engine.levels import UnitLevels
 from ganpaint.models.bundle import ModelBundle
 from ganpaint.models.progan import ProGANGenerator
@@ -96,7 +96,7 @@ class CustomConcept:
 def unit_thresholds(bundle: ModelBundle, layer: str) -> torch.Tensor:
     """Each unit's levels (units, T) at :data:`THRESHOLD_QUANTILES`: from the dissection,
     else estimated from samples."""
-    levels = UnitLevels.from_dissection(bundle.dissection or {}, layer)
+    levels = UnitLevels.from_dissection(bundle.dissection, layer)
     if levels is None:
         levels = UnitLevels.estimate(bundle.generator, layer, samples=128)
     return torch.stack([levels.at(q).double() for q in THRESHOLD_QUANTILES], dim=1)

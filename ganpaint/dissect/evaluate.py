@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from ganpaint.core.progress import ProgressFactory, no_progress
-from ganpaint.dissect.dissect import (
+from ganpaint.dissect.sampling import (
     SegmentFn,
     batches,
     latents,
@@ -37,6 +37,7 @@ from ganpaint.dissect.dissect import (
 )
 from ganpaint.engine.intervention import UnitEdit, apply_edit
 from ganpaint.engine.levels import UnitLevels
+from ganpaint.models.dissection import ConceptUnits, Dissection
 from ganpaint.models.progan import ProGANGenerator
 
 
@@ -56,24 +57,24 @@ class EvalOptions:
     batch_size: int = 32
 
 
-def ranked_units(dissection: dict, layer: str, concept: str) -> list[int]:
+def ranked_units(dissection: Dissection, layer: str, concept: str) -> list[int]:
     """A concept's units best first: its ``causal_set``, then the rest in IoU order."""
-    info = dissection.get("layers", {}).get(layer, {}).get("concepts", {}).get(concept, {})
+    info = dissection.concept(layer, concept) or ConceptUnits()
     order: list[int] = []
-    for u in (info.get("causal_set") or {}).get("units", []):
+    for u in info.causal_set.units if info.causal_set is not None else ():
         if u not in order:
             order.append(int(u))
-    for u, _ in info.get("iou", []):
+    for u, _ in info.iou:
         if u not in order:
             order.append(int(u))
     return order
 
 
-def insertion_units(dissection: dict, layer: str, concept: str) -> list[int]:
+def insertion_units(dissection: Dissection, layer: str, concept: str) -> list[int]:
     """A concept's units for drawing, best first: its ACE ``insert_set`` (when the dissection
     has one), then :func:`ranked_units`."""
-    info = dissection.get("layers", {}).get(layer, {}).get("concepts", {}).get(concept, {})
-    order = [int(u) for u in (info.get("insert_set") or {}).get("units", [])]
+    info = dissection.concept(layer, concept) or ConceptUnits()
+    order = list(info.insert_set.units) if info.insert_set is not None else []
     seen = set(order)
     return order + [u for u in ranked_units(dissection, layer, concept) if u not in seen]
 
@@ -90,8 +91,8 @@ def concept_side(present: torch.Tensor, cell_px: int, max_side: int) -> int:
     return int(min(max_side, max(1, round(side_px / cell_px))))
 
 
-def held_out_seed_base(dissection: dict) -> int:
-    return int(dissection.get("seed_base", 0)) + int(dissection.get("samples", 0))
+def held_out_seed_base(dissection: Dissection) -> int:
+    return (dissection.seed_base or 0) + (dissection.samples or 0)
 
 
 class _Runner:
@@ -165,7 +166,7 @@ def evaluate(
     generator: ProGANGenerator,
     segment_fn: SegmentFn,
     concepts: Sequence[str],
-    dissection: dict,
+    dissection: Dissection,
     layer: str,
     options: EvalOptions | None = None,
     device: torch.device | str = "cpu",

@@ -19,8 +19,8 @@ import torch
 from PIL import Image, ImageDraw
 
 from ganpaint.core.progress import ProgressFactory, no_progress
-from ganpaint.dissect.dissect import (
-    IOU_CUTOFF,
+from ganpaint.dissect.passes import IOU_CUTOFF
+from ganpaint.dissect.sampling import (
     batches,
     forward_layers,
     latents,
@@ -29,6 +29,7 @@ from ganpaint.dissect.dissect import (
     upsample_maps,
 )
 from ganpaint.dissect.stats import RunningTopK
+from ganpaint.models.dissection import Dissection, DissectionLayer
 from ganpaint.models.progan import ProGANGenerator
 
 TILE = 96
@@ -36,18 +37,21 @@ BAR_COLOR = (70, 110, 170)
 
 
 def units_by_concept(
-    layer_doc: dict, cutoff: float, all_units: bool = False, max_units: int | None = None
+    layer_doc: DissectionLayer,
+    cutoff: float,
+    all_units: bool = False,
+    max_units: int | None = None,
 ) -> list[tuple[str, list[tuple[int, float]]]]:
     """[(concept, [(unit, iou), ...]), ...]: groups biggest first, units by IoU."""
     groups: dict[str, list[tuple[int, float]]] = {}
-    for entry in layer_doc.get("unit_labels", []):
-        iou = float(entry.get("iou") or 0.0)
-        name = entry.get("concept") if iou >= cutoff else None
+    for entry in layer_doc.unit_labels:
+        iou = float(entry.iou or 0.0)
+        name = entry.concept if iou >= cutoff else None
         if name is None:
             if not all_units:
                 continue
             name = "(unlabelled)"
-        groups.setdefault(str(name), []).append((int(entry["unit"]), iou))
+        groups.setdefault(str(name), []).append((entry.unit, iou))
     out = []
     for name, units in groups.items():
         units.sort(key=lambda p: -p[1])
@@ -127,7 +131,7 @@ def _top_samples(
 
 def write_report(
     generator: ProGANGenerator,
-    dissection: dict,
+    dissection: Dissection,
     out_dir: str | Path,
     layers: Sequence[str] | None = None,
     per_unit: int = 4,
@@ -143,15 +147,15 @@ def write_report(
     (out / "img").mkdir(parents=True, exist_ok=True)
     device = torch.device(device)
     generator = prepare_generator(generator, device)
-    docs = dissection.get("layers", {})
+    docs = dissection.layers
     layers = ordered_layers(generator, [x for x in (layers or list(docs)) if x in docs])
-    cutoff = float(dissection.get("iou_cutoff", IOU_CUTOFF))
-    seed_base = int(dissection.get("seed_base", 0))
+    cutoff = float(IOU_CUTOFF if dissection.iou_cutoff is None else dissection.iou_cutoff)
+    seed_base = dissection.seed_base or 0
     groups = {
         layer: units_by_concept(docs[layer], cutoff, all_units, max_units) for layer in layers
     }
-    missing = [layer for layer in layers if "top_samples" not in docs[layer]]
-    top = {layer: docs[layer].get("top_samples") for layer in layers}
+    missing = [layer for layer in layers if docs[layer].top_samples is None]
+    top = {layer: docs[layer].top_samples for layer in layers}
     if missing:
         top.update(
             _top_samples(
@@ -189,23 +193,25 @@ def write_report(
 
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
-        f"<title>Dissection of {html.escape(str(dissection.get('model', '')))}</title>",
+        f"<title>Dissection of {html.escape(dissection.model or '')}</title>",
         "<style>body{font-family:sans-serif;margin:2em}h3{margin-bottom:.2em}"
         ".unit{display:inline-block;margin:6px;vertical-align:top;font-size:12px}</style>",
         "</head><body>",
-        f"<h1>Dissection of {html.escape(str(dissection.get('model', '')))}</h1>",
-        f"<p>{int(dissection.get('samples', 0))} samples, threshold quantile "
-        f"{dissection.get('threshold_quantile')}, IoU cut-off {cutoff}.</p>",
+        f"<h1>Dissection of {html.escape(dissection.model or '')}</h1>",
+        f"<p>{dissection.samples or 0} samples, threshold quantile "
+        f"{dissection.threshold_quantile}, IoU cut-off {cutoff}.</p>",
     ]
     for layer in layers:
         doc = docs[layer]
-        thresholds = doc["thresholds"]
+        thresholds = doc.thresholds
         counts = [(name, len(units)) for name, units in groups[layer] if name != "(unlabelled)"]
         chart = f"img/{layer}-concepts.png"
         bar_chart(counts, f"{layer}: units per concept (IoU >= {cutoff})").save(out / chart)
         parts.append(f"<h2>{html.escape(layer)}</h2><img src='{chart}'>")
         for name, units in groups[layer]:
-            causal = doc.get("concepts", {}).get(name, {}).get("causal_set", {}).get("units", [])
+            entry = doc.concept(name)
+            unit_set = entry.causal_set if entry is not None else None
+            causal = list(unit_set.units) if unit_set is not None else []
             parts.append(f"<h3>{html.escape(name)} ({len(units)} units)</h3><div>")
             for u, iou in units:
                 shown = [int(s) for s in top[layer][u][:per_unit]]
