@@ -272,6 +272,32 @@ def _dissect_args(bundle: Path, cache: Path) -> list[str]:
     ]  # fmt: skip
 
 
+def test_dissect_bundle_and_the_command_write_the_same_document(tmp_path):
+    """The library call and ``ganpaint dissect`` with the same options give the same
+    dissection.json (best-threshold stage included); only timing and date may differ."""
+    from ganpaint.dissect.causal import CausalOptions
+    from ganpaint.dissect.pipeline import dissect_bundle
+    from ganpaint.dissect.segmenters import bundle_segmenter
+
+    folder = make_tiny_bundle(tmp_path / "tiny")
+    bundle = load_bundle(folder)
+    seg_fn, seg_id, concepts = bundle_segmenter(bundle, torch.device("cpu"), SEGMENT_FN, 16)
+    options = DissectOptions(layers=["layer4", "layer6"], samples=24, batch_size=16)
+    causal = CausalOptions(candidates=4, samples=4, pool=16, set_size=3, batch_size=16)
+    library = dissect_bundle(bundle, seg_fn, seg_id, concepts, options, causal).to_dict()
+    args = [
+        "dissect", str(folder), "--samples", "24", "--batch", "16", "--segment-fn", SEGMENT_FN,
+        "--no-cache", "--causal-pool", "16", "--causal-samples", "4", "--causal-candidates",
+        "4", "--causal-set-size", "3", "--quiet",
+    ]  # fmt: skip
+    assert main(args) == 0
+    command = json.loads((folder / "dissection.json").read_text())
+    assert "iou_method" in command["layers"]["layer4"]  # the best-threshold stage ran
+    for doc in (library, command):
+        doc.pop("timing"), doc.pop("created")
+    assert library == command
+
+
 def test_dissect_report_evaluate_end_to_end(tmp_path, monkeypatch, capsys):
     bundle = make_tiny_bundle(tmp_path / "tiny")
     cache = tmp_path / "cache"
