@@ -9,12 +9,8 @@ from PIL import Image
 
 from ganpaint.cli import main
 from ganpaint.core.errors import GanpaintError
-from ganpaint.dissect.custom import (
-    CustomConcept,
-    find_concept,
-    load_concepts,
-    unit_thresholds,
-)
+from ganpaint.dissect.concept_files import CustomConcept, load_concepts
+from ganpaint.dissect.custom import find_concept, unit_thresholds
 from ganpaint.dissect.sampling import upsample_maps
 from ganpaint.engine import zs_from_seeds
 from ganpaint.models import ProGANGenerator, load_bundle, save_generator

@@ -31,7 +31,7 @@ class ConceptsMixin:
 
     def concepts_file(self) -> Path | None:
         """The user's concept file for the open model (None before a model is open)."""
-        from ganpaint.dissect.custom import concepts_path
+        from ganpaint.dissect.concept_files import concepts_path
 
         if self.bundle is None:
             return None
@@ -39,7 +39,7 @@ class ConceptsMixin:
 
     def _load_custom_concepts(self) -> None:
         """Read the model's concept file; concepts that do not fit this model are skipped."""
-        from ganpaint.dissect.custom import load_concepts
+        from ganpaint.dissect.concept_files import load_concepts
 
         self.custom_concepts = []
         path = self.concepts_file()
@@ -128,7 +128,7 @@ class ConceptsMixin:
 
     def save_custom_concept(self, concept) -> bool:
         """Add (or replace) ``concept`` in the model's concept file and paint with it."""
-        from ganpaint.dissect.custom import add_concept
+        from ganpaint.dissect.concept_files import add_concept
 
         problem = self._concept_problem(concept)
         if problem is not None:
@@ -150,7 +150,7 @@ class ConceptsMixin:
         return True
 
     def delete_custom_concept(self, name: str, ask: bool = True) -> bool:
-        from ganpaint.dissect.custom import load_concepts, save_concepts
+        from ganpaint.dissect.concept_files import load_concepts, save_concepts
 
         if ask and not self.prompts.confirm(
             "delete_concept",
@@ -186,7 +186,7 @@ class ConceptsMixin:
 
     def export_concept(self, name: str, path: str | Path) -> bool:
         """Write the custom concept ``name`` alone to a concept file at ``path``."""
-        from ganpaint.dissect.custom import save_concepts
+        from ganpaint.dissect.concept_files import save_concepts
 
         concept = self.custom_concept(name)
         if concept is None:
@@ -210,7 +210,7 @@ class ConceptsMixin:
 
     def import_concepts(self, path: str | Path) -> list[str]:
         """Add the concepts in ``path`` that fit this model; returns the names added."""
-        from ganpaint.dissect.custom import add_concept, load_concepts
+        from ganpaint.dissect.concept_files import add_concept, load_concepts
 
         try:
             found = load_concepts(path)
