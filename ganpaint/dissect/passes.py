@@ -220,31 +220,20 @@ def _share(dist: Dist, tensors: dict[str, torch.Tensor] | None, shapes: dict) ->
     return out
 
 
-def dissect_layers(
+def _cached_results(
     generator: ProGANGenerator,
-    segment_fn: SegmentFn,
-    concepts: Sequence[str],
+    layers: list[str],
+    concepts: list[str],
     options: DissectOptions,
     model_id: str,
     segmenter_id: str,
-    device: torch.device | str = "cpu",
-    dist: Dist | None = None,
-    cache: ResultCache | None = None,
-    progress: ProgressFactory = no_progress,
-) -> dict[str, LayerStats]:
-    """Both passes for ``options.layers`` (cached per layer and pass); results on every rank.
-
-    Rank 0 reads and writes the cache and shares what it found, so ranks never disagree.
-    """
-    dist = dist or Dist()
-    cache = cache or ResultCache(None)
-    device = torch.device(device)
-    concepts = list(concepts)
-    generator = prepare_generator(generator, device)
-    layers = ordered_layers(generator, options.layers)
+    dist: Dist,
+    cache: ResultCache,
+) -> tuple[dict[str, dict | None], dict[str, dict | None]]:
+    """Per layer: pass 1 and pass 2 results from the cache (None where absent), read by
+    rank 0 and shared, so ranks never disagree."""
     nq = len(options.quantiles)
     k = max(1, min(options.top_samples, options.samples))
-
     found1: dict[str, dict | None] = {}
     found2: dict[str, dict | None] = {}
     for layer in layers:
@@ -273,27 +262,106 @@ def dissect_layers(
                 "concept_area": ((len(concepts),), torch.int64),
             }
             found2[layer] = _share(dist, hit2, shapes2)
+    return found1, found2
 
-    stats: dict[str, LayerStats] = {}
+
+def _run_pass1(
+    generator: ProGANGenerator,
+    todo: list[str],
+    options: DissectOptions,
+    model_id: str,
+    device: torch.device,
+    dist: Dist,
+    cache: ResultCache,
+    progress: ProgressFactory,
+) -> dict[str, dict]:
+    """Pass 1 for ``todo``: levels, thresholds and top samples per layer (saved by rank 0)."""
+    nq = len(options.quantiles)
+    out = {}
+    sketches = quantile_pass(generator, todo, options, device, dist, progress)
+    qs = list(options.quantiles) + [options.threshold_quantile]
+    for layer, (sketch, top) in sketches.items():
+        values = sketch.quantiles(qs).float()
+        top_values, top_indices = top.result()
+        result = {
+            "levels": values[:, :nq].contiguous(),
+            "thresholds": values[:, nq].contiguous(),
+            "top_values": top_values.float(),
+            "top_indices": top_indices.long(),
+        }
+        # Rank 0's numbers are the answer everywhere (merges are deterministic anyway).
+        shapes = {name: (tuple(t.shape), t.dtype) for name, t in result.items()}
+        result = _share(dist, result, shapes)
+        if dist.is_main:
+            cache.save_tensors(f"pass1-{layer}", options.pass1_key(model_id, layer), result)
+        out[layer] = result
+    return out
+
+
+def _run_pass2(
+    generator: ProGANGenerator,
+    segment_fn: SegmentFn,
+    todo: list[str],
+    stats: dict[str, LayerStats],
+    concepts: list[str],
+    options: DissectOptions,
+    ids: tuple[str, str],
+    device: torch.device,
+    dist: Dist,
+    cache: ResultCache,
+    progress: ProgressFactory,
+) -> dict[str, dict]:
+    """Pass 2 for ``todo``: unit/concept counts per layer (saved by rank 0)."""
+    model_id, segmenter_id = ids
+    thresholds = {layer: stats[layer].thresholds.to(device) for layer in todo}
+    counters = iou_pass(
+        generator, segment_fn, todo, thresholds, len(concepts), options, device, dist, progress
+    )
+    out = {}
+    for layer, c in counters.items():
+        result = {
+            "intersection": c.intersection.cpu(),
+            "unit_area": c.unit_area.cpu(),
+            "concept_area": c.concept_area.cpu(),
+        }
+        if dist.is_main:
+            key2 = options.pass2_key(model_id, layer, segmenter_id, concepts)
+            cache.save_tensors(f"pass2-{layer}", key2, result)
+        out[layer] = result
+    return out
+
+
+def dissect_layers(
+    generator: ProGANGenerator,
+    segment_fn: SegmentFn,
+    concepts: Sequence[str],
+    options: DissectOptions,
+    model_id: str,
+    segmenter_id: str,
+    device: torch.device | str = "cpu",
+    dist: Dist | None = None,
+    cache: ResultCache | None = None,
+    progress: ProgressFactory = no_progress,
+) -> dict[str, LayerStats]:
+    """Both passes for ``options.layers`` (cached per layer and pass); results on every rank.
+
+    Rank 0 reads and writes the cache and shares what it found, so ranks never disagree.
+    """
+    dist = dist or Dist()
+    cache = cache or ResultCache(None)
+    device = torch.device(device)
+    concepts = list(concepts)
+    generator = prepare_generator(generator, device)
+    layers = ordered_layers(generator, options.layers)
+    found1, found2 = _cached_results(
+        generator, layers, concepts, options, model_id, segmenter_id, dist, cache
+    )
     todo1 = [layer for layer in layers if found1[layer] is None]
     if todo1:
-        sketches = quantile_pass(generator, todo1, options, device, dist, progress)
-        qs = list(options.quantiles) + [options.threshold_quantile]
-        for layer, (sketch, top) in sketches.items():
-            values = sketch.quantiles(qs).float()
-            top_values, top_indices = top.result()
-            result = {
-                "levels": values[:, :nq].contiguous(),
-                "thresholds": values[:, nq].contiguous(),
-                "top_values": top_values.float(),
-                "top_indices": top_indices.long(),
-            }
-            # Rank 0's numbers are the answer everywhere (merges are deterministic anyway).
-            shapes = {name: (tuple(t.shape), t.dtype) for name, t in result.items()}
-            result = _share(dist, result, shapes)
-            if dist.is_main:
-                cache.save_tensors(f"pass1-{layer}", options.pass1_key(model_id, layer), result)
-            found1[layer] = result
+        found1.update(
+            _run_pass1(generator, todo1, options, model_id, device, dist, cache, progress)
+        )
+    stats: dict[str, LayerStats] = {}
     for layer in layers:
         r = found1[layer]
         stats[layer] = LayerStats(
@@ -305,31 +373,23 @@ def dissect_layers(
             top_indices=r["top_indices"],
             cached={"pass1": layer not in todo1},
         )
-
     todo2 = [layer for layer in layers if found2[layer] is None]
     if todo2:
-        thresholds = {layer: stats[layer].thresholds.to(device) for layer in todo2}
-        counters = iou_pass(
-            generator,
-            segment_fn,
-            todo2,
-            thresholds,
-            len(concepts),
-            options,
-            device,
-            dist,
-            progress,
+        found2.update(
+            _run_pass2(
+                generator,
+                segment_fn,
+                todo2,
+                stats,
+                concepts,
+                options,
+                (model_id, segmenter_id),
+                device,
+                dist,
+                cache,
+                progress,
+            )
         )
-        for layer, c in counters.items():
-            result = {
-                "intersection": c.intersection.cpu(),
-                "unit_area": c.unit_area.cpu(),
-                "concept_area": c.concept_area.cpu(),
-            }
-            if dist.is_main:
-                key2 = options.pass2_key(model_id, layer, segmenter_id, concepts)
-                cache.save_tensors(f"pass2-{layer}", key2, result)
-            found2[layer] = result
     for layer in layers:
         r = found2[layer]
         s = stats[layer]

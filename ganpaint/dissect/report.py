@@ -129,6 +129,80 @@ def _top_samples(
     return {layer: t.result()[1].tolist() for layer, t in tops.items()}
 
 
+def _render_samples(
+    generator: ProGANGenerator,
+    layers: list[str],
+    wanted: dict[int, list[tuple[str, int]]],
+    seed_base: int,
+    batch_size: int,
+    device: torch.device,
+    progress: ProgressFactory,
+) -> tuple[dict[int, np.ndarray], dict[tuple[str, int, int], np.ndarray]]:
+    """The images of the ``wanted`` samples and, per (layer, unit, sample) wanted, the unit's
+    map upsampled to the image."""
+    samples = sorted(wanted)
+    images: dict[int, np.ndarray] = {}
+    maps: dict[tuple[str, int, int], np.ndarray] = {}
+    bar = progress("report samples", len(samples))
+    try:
+        with torch.inference_mode():
+            for i in range(0, len(samples), batch_size):
+                block = samples[i : i + batch_size]
+                z = latents(seed_base, block, generator.z_dim, device)
+                feats, image = forward_layers(generator, z, layers, to_image=True)
+                size = tuple(image.shape[-2:])
+                pix = ((image.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+                pix = pix.permute(0, 2, 3, 1).cpu().numpy()
+                for row, s in enumerate(block):
+                    images[s] = pix[row]
+                    for layer, u in wanted[s]:
+                        m = feats[layer][row : row + 1, u : u + 1].float()
+                        maps[(layer, u, s)] = upsample_maps(m, size)[0, 0].cpu().numpy()
+                bar.update(len(block))
+    finally:
+        bar.close()
+    return images, maps
+
+
+def _layer_html(
+    out: Path,
+    layer: str,
+    doc: DissectionLayer,
+    groups: list[tuple[str, list[tuple[int, float]]]],
+    top: Sequence[Sequence[int]],
+    per_unit: int,
+    cutoff: float,
+    images: dict[int, np.ndarray],
+    maps: dict[tuple[str, int, int], np.ndarray],
+) -> list[str]:
+    """One layer's section: its bar chart and its units grouped by concept (PNGs saved)."""
+    thresholds = doc.thresholds
+    counts = [(name, len(units)) for name, units in groups if name != "(unlabelled)"]
+    chart = f"img/{layer}-concepts.png"
+    bar_chart(counts, f"{layer}: units per concept (IoU >= {cutoff})").save(out / chart)
+    parts = [f"<h2>{html.escape(layer)}</h2><img src='{chart}'>"]
+    for name, units in groups:
+        entry = doc.concept(name)
+        unit_set = entry.causal_set if entry is not None else None
+        causal = list(unit_set.units) if unit_set is not None else []
+        parts.append(f"<h3>{html.escape(name)} ({len(units)} units)</h3><div>")
+        for u, iou in units:
+            shown = [int(s) for s in top[u][:per_unit]]
+            strip = unit_strip(
+                [images[s] for s in shown],
+                [maps[(layer, u, s)] for s in shown],
+                float(thresholds[u]),
+            )
+            path = f"img/{layer}-unit{u}.png"
+            strip.save(out / path)
+            note = f" · causal #{causal.index(u) + 1}" if u in causal else ""
+            parts.append(
+                f"<div class='unit'><img src='{path}'><br>unit {u} · IoU {iou:.3f}{note}</div>"
+            )
+        parts.append("</div>")
+    return parts
+
+
 def write_report(
     generator: ProGANGenerator,
     dissection: Dissection,
@@ -169,64 +243,24 @@ def write_report(
             for u, _ in units:
                 for s in top[layer][u][:per_unit]:
                     wanted.setdefault(int(s), []).append((layer, u))
-    samples = sorted(wanted)
-    images: dict[int, np.ndarray] = {}
-    maps: dict[tuple[str, int, int], np.ndarray] = {}
-    bar = progress("report samples", len(samples))
-    try:
-        with torch.inference_mode():
-            for i in range(0, len(samples), batch_size):
-                block = samples[i : i + batch_size]
-                z = latents(seed_base, block, generator.z_dim, device)
-                feats, image = forward_layers(generator, z, layers, to_image=True)
-                size = tuple(image.shape[-2:])
-                pix = ((image.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-                pix = pix.permute(0, 2, 3, 1).cpu().numpy()
-                for row, s in enumerate(block):
-                    images[s] = pix[row]
-                    for layer, u in wanted[s]:
-                        m = feats[layer][row : row + 1, u : u + 1].float()
-                        maps[(layer, u, s)] = upsample_maps(m, size)[0, 0].cpu().numpy()
-                bar.update(len(block))
-    finally:
-        bar.close()
-
+    images, maps = _render_samples(
+        generator, layers, wanted, seed_base, batch_size, device, progress
+    )
+    model = html.escape(dissection.model or "")
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
-        f"<title>Dissection of {html.escape(dissection.model or '')}</title>",
+        f"<title>Dissection of {model}</title>",
         "<style>body{font-family:sans-serif;margin:2em}h3{margin-bottom:.2em}"
         ".unit{display:inline-block;margin:6px;vertical-align:top;font-size:12px}</style>",
         "</head><body>",
-        f"<h1>Dissection of {html.escape(dissection.model or '')}</h1>",
+        f"<h1>Dissection of {model}</h1>",
         f"<p>{dissection.samples or 0} samples, threshold quantile "
         f"{dissection.threshold_quantile}, IoU cut-off {cutoff}.</p>",
     ]
     for layer in layers:
-        doc = docs[layer]
-        thresholds = doc.thresholds
-        counts = [(name, len(units)) for name, units in groups[layer] if name != "(unlabelled)"]
-        chart = f"img/{layer}-concepts.png"
-        bar_chart(counts, f"{layer}: units per concept (IoU >= {cutoff})").save(out / chart)
-        parts.append(f"<h2>{html.escape(layer)}</h2><img src='{chart}'>")
-        for name, units in groups[layer]:
-            entry = doc.concept(name)
-            unit_set = entry.causal_set if entry is not None else None
-            causal = list(unit_set.units) if unit_set is not None else []
-            parts.append(f"<h3>{html.escape(name)} ({len(units)} units)</h3><div>")
-            for u, iou in units:
-                shown = [int(s) for s in top[layer][u][:per_unit]]
-                strip = unit_strip(
-                    [images[s] for s in shown],
-                    [maps[(layer, u, s)] for s in shown],
-                    float(thresholds[u]),
-                )
-                path = f"img/{layer}-unit{u}.png"
-                strip.save(out / path)
-                note = f" · causal #{causal.index(u) + 1}" if u in causal else ""
-                parts.append(
-                    f"<div class='unit'><img src='{path}'><br>unit {u} · IoU {iou:.3f}{note}</div>"
-                )
-            parts.append("</div>")
+        parts += _layer_html(
+            out, layer, docs[layer], groups[layer], top[layer], per_unit, cutoff, images, maps
+        )
     parts.append("</body></html>")
     index = out / "index.html"
     index.write_text("\n".join(parts), encoding="utf-8")

@@ -44,41 +44,32 @@ def load_segment_fn(spec: str) -> SegmentFn:
     return fn
 
 
-def bundle_segmenter(
-    bundle: ModelBundle, device: torch.device, spec: str | None = None, batch_size: int = 32
-) -> tuple[SegmentFn, str, list[str]]:
-    """(segment_fn, id for cache keys, concept names) for ``bundle``.
+def _own_segmenter(bundle: ModelBundle, device: torch.device, batch_size: int):
+    """(segment, logits, id, concept names) of the bundle's segmenter."""
+    model = bundle.load_segmenter()
+    if model is None:
+        raise BundleError(f"{bundle.path}: the bundle has no segmenter.safetensors")
+    from ganpaint.models.segmenter import segment
 
-    ``spec`` (``module:function``) overrides the bundle's own segmenter. Concept names come
-    from bundle.json, else the segmenter file, else ``ganpaint.scenes.CONCEPTS``.
-    """
-    concepts = bundle.concepts
-    if spec:
-        fn = load_segment_fn(spec)
-        seg_id = f"callable:{spec}"
-        names = list(getattr(fn, "concepts", []) or [])
-    else:
-        model = bundle.load_segmenter()
-        if model is None:
-            raise BundleError(f"{bundle.path}: the bundle has no segmenter.safetensors")
-        from ganpaint.models.segmenter import segment
+    # channels_last now, outside any inference_mode block: converting it later inside one
+    # (as segment() would on first use) turns the weights into inference tensors, which
+    # the ACE optimisation cannot back-propagate through
+    model = model.to(device).eval().to(memory_format=torch.channels_last)
+    info = bundle.meta.get("files", {}).get("segmenter.safetensors", {})
+    seg_id = str(info.get("sha256") or sha256_file(bundle.segmenter_path))
 
-        # channels_last now, outside any inference_mode block: converting it later inside one
-        # (as segment() would on first use) turns the weights into inference tensors, which
-        # the ACE optimisation cannot back-propagate through
-        model = model.to(device).eval().to(memory_format=torch.channels_last)
-        info = bundle.meta.get("files", {}).get("segmenter.safetensors", {})
-        seg_id = str(info.get("sha256") or sha256_file(bundle.segmenter_path))
-        names = list(model.concepts or [])
+    def fn(images: torch.Tensor) -> torch.Tensor:
+        return segment(model, images, batch_size=batch_size)
 
-        def fn(images: torch.Tensor) -> torch.Tensor:
-            return segment(model, images, batch_size=batch_size)
+    def logits(images: torch.Tensor) -> torch.Tensor:
+        return model(images.contiguous(memory_format=torch.channels_last))
 
-        def logits(images: torch.Tensor) -> torch.Tensor:
-            return model(images.contiguous(memory_format=torch.channels_last))
+    return fn, logits, seg_id, list(model.concepts or [])
 
-    if not concepts:
-        concepts = names
+
+def _concept_names(bundle: ModelBundle, names: list[str]) -> list[str]:
+    """From bundle.json, else the segmenter's, else the scene world's."""
+    concepts = bundle.concepts or names
     if not concepts:
         try:
             from ganpaint.scenes import CONCEPTS
@@ -88,12 +79,29 @@ def bundle_segmenter(
             concepts = []
     if not concepts:
         raise BundleError(f"{bundle.path}: no concept names (bundle.json lists none)")
+    return list(concepts)
+
+
+def bundle_segmenter(
+    bundle: ModelBundle, device: torch.device, spec: str | None = None, batch_size: int = 32
+) -> tuple[SegmentFn, str, list[str]]:
+    """(segment_fn, id for cache keys, concept names) for ``bundle``.
+
+    ``spec`` (``module:function``) overrides the bundle's own segmenter. Concept names come
+    from bundle.json, else the segmenter file, else ``ganpaint.scenes.CONCEPTS``.
+    """
+    if spec:
+        fn = load_segment_fn(spec)
+        logits = getattr(fn, "logits", None)
+        seg_id = f"callable:{spec}"
+        names = list(getattr(fn, "concepts", []) or [])
+    else:
+        fn, logits, seg_id, names = _own_segmenter(bundle, device, batch_size)
+    concepts = _concept_names(bundle, names)
 
     def display_fn(images: torch.Tensor) -> torch.Tensor:
         return fn(display_images(images))
 
-    if not spec:
+    if logits is not None:
         display_fn.logits = logits  # type: ignore[attr-defined]  # for ACE optimisation
-    elif hasattr(fn, "logits"):
-        display_fn.logits = fn.logits  # type: ignore[attr-defined]
-    return display_fn, seg_id, list(concepts)
+    return display_fn, seg_id, concepts
