@@ -154,3 +154,30 @@ def test_bundle_reader_names_the_file(tmp_path):
     with pytest.raises(DissectionError, match=r"dissection.json: version 5"):
         read_dissection(path)
     assert read_dissection(tmp_path / "missing.json") is None
+
+
+def test_merge_keeps_earlier_layers_of_the_same_samples():
+    from ganpaint.dissect.pipeline import merge_with_existing
+
+    old = _small()
+    old["layers"]["layer2"] = copy.deepcopy(old["layers"]["layer4"])
+    old["layers"]["layer4"]["units"] = 99
+    new = _small()
+    merged = merge_with_existing(Dissection.from_dict(new), Dissection.from_dict(old))
+    assert sorted(merged.layers) == ["layer2", "layer4"] and merged.layer("layer4").units == 2
+    other = dict(_small(), samples=9)
+    kept = merge_with_existing(Dissection.from_dict(other), Dissection.from_dict(old))
+    assert list(kept.layers) == ["layer4"]
+    assert merge_with_existing(Dissection.from_dict(new), None) == Dissection.from_dict(new)
+
+
+def test_import_refuses_a_concept_for_another_layer(tmp_path):
+    from ganpaint.core.errors import GanpaintError
+    from ganpaint.dissect.concept_files import CustomConcept, import_concepts, save_concepts
+
+    source = tmp_path / "in.json"
+    save_concepts(source, [CustomConcept("pond", "layer9", [1], [0.5], [1.0])])
+    with pytest.raises(GanpaintError, match="layer9"):
+        import_concepts(tmp_path / "mine.json", source, ["layer4"])
+    save_concepts(source, [CustomConcept("pond", "layer4", [1], [0.5], [1.0])])
+    assert [c.name for c in import_concepts(tmp_path / "mine.json", source, ["layer4"])] == ["pond"]
