@@ -8,6 +8,8 @@ Each stage works on ``layers_doc`` (layer -> the dict :func:`layer_summary` made
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -25,26 +27,21 @@ from ganpaint.engine.levels import UnitLevels
 from ganpaint.models.bundle import ModelBundle
 
 
+@dataclass(frozen=True)
 class StageContext:
     """What every stage needs besides its own options: the bundle, its segmenter, the
     dissection's samples and ids (for cache keys), where to run, and how to report."""
 
-    def __init__(
-        self,
-        bundle: ModelBundle,
-        segment_fn: SegmentFn,
-        concepts: list[str],
-        options: DissectOptions,
-        model_id: str,
-        segmenter_id: str,
-        device: torch.device | str,
-        dist: Dist,
-        cache: ResultCache,
-        progress: ProgressFactory,
-    ):
-        self.bundle, self.segment_fn, self.concepts = bundle, segment_fn, concepts
-        self.options, self.model_id, self.segmenter_id = options, model_id, segmenter_id
-        self.device, self.dist, self.cache, self.progress = device, dist, cache, progress
+    bundle: ModelBundle
+    segment_fn: SegmentFn
+    concepts: list[str]
+    options: DissectOptions
+    model_id: str
+    segmenter_id: str
+    device: torch.device | str
+    dist: Dist
+    cache: ResultCache
+    progress: ProgressFactory
 
     def pass2_keys(self, layers: list[str]) -> dict[str, dict]:
         return {
@@ -52,7 +49,7 @@ class StageContext:
             for layer in layers
         }
 
-    def cached(self, kind: str, key: dict, compute) -> Any:
+    def cached(self, kind: str, key: dict, compute: Callable[[], Any]) -> Any:
         """The cached result for ``key`` (rank 0 reads, every rank learns whether it was
         there), else ``compute()`` on every rank, saved by rank 0."""
         result = self.cache.load_json(kind, key) if self.dist.is_main else None
