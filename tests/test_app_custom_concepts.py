@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from ganpaint.app.views.concept_panel import ROLE
-from ganpaint.dissect.custom import concepts_path, load_concepts
+from ganpaint.dissect.concept_files import concepts_path, load_concepts
 from tests.test_app_paint import drag, widget_point
 
 SEEDS = [7, 21, 22, 23]

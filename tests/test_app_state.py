@@ -192,7 +192,7 @@ def library(demo_bundle, tmp_path):
 
 
 def _custom(name="lantern", layer="layer4", units=(1, 2)):
-    from ganpaint.dissect.custom import CustomConcept
+    from ganpaint.dissect.concept_files import CustomConcept
 
     n = len(units)
     return CustomConcept(name, layer, list(units), [0.5] * n, [1.0] * n, seeds=[1], icon="mdi.lamp")

@@ -8,6 +8,12 @@ import pytest
 from ganpaint.app.state.brush import StrokeMask, coverage
 from ganpaint.app.state.concepts import concept_style, concepts_for_layer, unit_table
 from ganpaint.app.state.tool import BrushSettings
+from ganpaint.models.dissection import Dissection
+
+
+def _doc(d: dict) -> Dissection:
+    """A dissection document around ``d``'s keys, read the way a bundle reads its file."""
+    return Dissection.from_dict({"format": "ganpaint-dissection", "version": 1, **d})
 
 
 def test_stroke_mask_covers_the_swept_capsule_without_gaps():
@@ -30,21 +36,23 @@ def test_coverage_falloff():
 
 
 def test_concepts_from_a_dissection():
-    dissection = {
-        "iou_cutoff": 0.05,
-        "layers": {
-            "layer4": {
-                "unit_labels": [
-                    {"unit": 0, "concept": "tree", "iou": 0.2},
-                    {"unit": 1, "concept": "sky", "iou": 0.01},
-                ],
-                "concepts": {
-                    "tree": {"iou": [[0, 0.2], [2, 0.1]], "causal": [[2, 0.5], [0, 0.3]]},
-                    "gazebo": {"iou": [[1, 0.07]]},
-                },
-            }
-        },
-    }
+    dissection = _doc(
+        {
+            "iou_cutoff": 0.05,
+            "layers": {
+                "layer4": {
+                    "unit_labels": [
+                        {"unit": 0, "concept": "tree", "iou": 0.2},
+                        {"unit": 1, "concept": "sky", "iou": 0.01},
+                    ],
+                    "concepts": {
+                        "tree": {"iou": [[0, 0.2], [2, 0.1]], "causal": [[2, 0.5], [0, 0.3]]},
+                        "gazebo": {"iou": [[1, 0.07]]},
+                    },
+                }
+            },
+        }
+    )
     cs = concepts_for_layer(dissection, "layer4", ["sky", "tree"])
     assert [c.name for c in cs] == ["sky", "tree", "gazebo"]
     sky, tree, gazebo = cs
@@ -68,7 +76,7 @@ def test_causal_ranking_follows_the_brush_action():
         },
         "sky": {"iou": [[1, 0.3]], "causal": [[1, 0.2], [3, 0.1]]},
     }
-    dissection = {"layers": {"layer6": {"concepts": concepts}}}
+    dissection = _doc({"layers": {"layer6": {"concepts": concepts}}})
     by_name = {c.name: c for c in concepts_for_layer(dissection, "layer6")}
     tree, sky = by_name["tree"], by_name["sky"]
     # drawing: the ACE insertion set, then the single-unit order; removing: the removal set
@@ -126,11 +134,11 @@ def test_malformed_concept_entries_are_skipped_not_fatal():
         },
         "sky": "not an object",
     }
-    dissection = {"layers": {"layer6": {"concepts": concepts}}}
+    dissection = _doc({"layers": {"layer6": {"concepts": concepts}}})
     by_name = {c.name: c for c in concepts_for_layer(dissection, "layer6")}
     tree, sky = by_name["tree"], by_name["sky"]
     assert tree.iou == ((0, 0.2),) and tree.causal == ()
     assert tree.causal_set == (4, 6) and tree.insert_set == ()
     assert not sky.available
-    bad_layer = {"layers": {"layer6": {"concepts": ["tree"]}}}
+    bad_layer = _doc({"layers": {"layer6": {"concepts": ["tree"]}}})
     assert concepts_for_layer(bad_layer, "layer6", ["tree"])[0].available is False

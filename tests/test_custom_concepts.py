@@ -9,13 +9,9 @@ from PIL import Image
 
 from ganpaint.cli import main
 from ganpaint.core.errors import GanpaintError
-from ganpaint.dissect.custom import (
-    CustomConcept,
-    find_concept,
-    load_concepts,
-    unit_thresholds,
-)
-from ganpaint.dissect.dissect import upsample_maps
+from ganpaint.dissect.concept_files import CustomConcept, load_concepts
+from ganpaint.dissect.custom import find_concept, unit_thresholds
+from ganpaint.dissect.sampling import upsample_maps
 from ganpaint.engine import zs_from_seeds
 from ganpaint.models import ProGANGenerator, load_bundle, save_generator
 from ganpaint.models.bundle import default_bundle_path, write_bundle_json
@@ -101,11 +97,11 @@ def test_marked_ground_truth_matches_full_dissection():
         pytest.skip("the bundled model has no dissection.json")
     bundle = load_bundle(path)
     layer = bundle.default_layer
-    if "iou_method" not in bundle.dissection["layers"][layer]:
+    if bundle.dissection.layers[layer].iou_method is None:
         pytest.skip("the dissection ranks by the fixed threshold; custom concepts use the best")
-    info = bundle.dissection["layers"][layer]["concepts"]
-    concept = max(info, key=lambda c: info[c]["iou"][0][1] if info[c].get("iou") else 0.0)
-    reference = [u for u, _ in info[concept]["iou"][:10]]
+    info = bundle.dissection.layers[layer].concepts
+    concept = max(info, key=lambda c: info[c].iou[0][1] if info[c].iou else 0.0)
+    reference = [u for u, _ in info[concept].iou[:10]]
     seg = bundle.load_segmenter()
     index = bundle.concepts.index(concept)
     seeds, masks = [], []

@@ -14,21 +14,15 @@ import torch
 from ganpaint.cli import main
 from ganpaint.dissect.cache import ResultCache
 from ganpaint.dissect.causal import greedy_set
-from ganpaint.dissect.dissect import (
-    DissectOptions,
-    LayerStats,
-    add_counts,
-    layer_summary,
-    quantile_pass,
-    unit_concept_counts,
-    unit_masks,
-)
+from ganpaint.dissect.counting import add_counts, unit_concept_counts, unit_masks
 from ganpaint.dissect.distributed import Dist, shard
 from ganpaint.dissect.evaluate import _square_positions, ranked_units
+from ganpaint.dissect.passes import DissectOptions, LayerStats, layer_summary, quantile_pass
 from ganpaint.dissect.stats import IoUCounter
 from ganpaint.dissect.synthetic import SYNTHETIC_CONCEPTS
 from ganpaint.engine import UnitLevels, z_from_seed
 from ganpaint.models import ProGANGenerator, load_bundle, save_generator, write_bundle_json
+from ganpaint.models.dissection import Dissection
 
 SEGMENT_FN = "ganpaint.dissect.synthetic:sign_segment"
 
@@ -231,15 +225,22 @@ def test_concept_sized_mask_follows_the_median_area():
 
 
 def test_ranked_units_prefers_the_causal_set():
-    doc = {
-        "layers": {
-            "layer4": {
-                "concepts": {
-                    "tree": {"iou": [[3, 0.2], [5, 0.1], [7, 0.05]], "causal_set": {"units": [5]}}
+    doc = Dissection.from_dict(
+        {
+            "format": "ganpaint-dissection",
+            "version": 1,
+            "layers": {
+                "layer4": {
+                    "concepts": {
+                        "tree": {
+                            "iou": [[3, 0.2], [5, 0.1], [7, 0.05]],
+                            "causal_set": {"units": [5]},
+                        }
+                    }
                 }
-            }
+            },
         }
-    }
+    )
     assert ranked_units(doc, "layer4", "tree") == [5, 3, 7]
     assert ranked_units(doc, "layer4", "door") == []
 
@@ -269,6 +270,32 @@ def _dissect_args(bundle: Path, cache: Path) -> list[str]:
         "--cache-dir", str(cache), "--causal-pool", "24", "--causal-samples", "6",
         "--causal-candidates", "5", "--causal-set-size", "4", "--quiet",
     ]  # fmt: skip
+
+
+def test_dissect_bundle_and_the_command_write_the_same_document(tmp_path):
+    """The library call and ``ganpaint dissect`` with the same options give the same
+    dissection.json (best-threshold stage included); only timing and date may differ."""
+    from ganpaint.dissect.causal import CausalOptions
+    from ganpaint.dissect.pipeline import dissect_bundle
+    from ganpaint.dissect.segmenters import bundle_segmenter
+
+    folder = make_tiny_bundle(tmp_path / "tiny")
+    bundle = load_bundle(folder)
+    seg_fn, seg_id, concepts = bundle_segmenter(bundle, torch.device("cpu"), SEGMENT_FN, 16)
+    options = DissectOptions(layers=["layer4", "layer6"], samples=24, batch_size=16)
+    causal = CausalOptions(candidates=4, samples=4, pool=16, set_size=3, batch_size=16)
+    library = dissect_bundle(bundle, seg_fn, seg_id, concepts, options, causal).to_dict()
+    args = [
+        "dissect", str(folder), "--samples", "24", "--batch", "16", "--segment-fn", SEGMENT_FN,
+        "--no-cache", "--causal-pool", "16", "--causal-samples", "4", "--causal-candidates",
+        "4", "--causal-set-size", "3", "--quiet",
+    ]  # fmt: skip
+    assert main(args) == 0
+    command = json.loads((folder / "dissection.json").read_text())
+    assert "iou_method" in command["layers"]["layer4"]  # the best-threshold stage ran
+    for doc in (library, command):
+        doc.pop("timing"), doc.pop("created")
+    assert library == command
 
 
 def test_dissect_report_evaluate_end_to_end(tmp_path, monkeypatch, capsys):
@@ -305,7 +332,7 @@ def test_dissect_report_evaluate_end_to_end(tmp_path, monkeypatch, capsys):
 
     # A second run is served from the cache: no pass and no ablation may run.
     import ganpaint.dissect.causal as causal_mod
-    import ganpaint.dissect.dissect as dissect_mod
+    import ganpaint.dissect.passes as dissect_mod
 
     def boom(*a, **k):
         raise AssertionError("recomputed although cached")

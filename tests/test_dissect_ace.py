@@ -10,6 +10,7 @@ from torch import nn
 
 from ganpaint.dissect.ace import AceOptions, ace_rankings, interleave, project_budget
 from ganpaint.dissect.causal import AblationPool
+from ganpaint.models.dissection import Dissection
 
 UNITS = 8
 DRAWS = (2, 5)  # the units that make pixels "red"
@@ -107,39 +108,30 @@ def test_ace_finds_the_units_that_draw_and_remove_the_concept(window):
 
 def test_ace_needs_class_scores(tmp_path):
     from ganpaint.core.errors import GanpaintError
-    from ganpaint.dissect.pipeline import _add_ace
+    from ganpaint.dissect.stages import StageContext, add_ace
 
+    ctx = StageContext(None, lambda x: x, [], None, "", "", "cpu", None, None, None)  # type: ignore[arg-type]
     with pytest.raises(GanpaintError, match="logits"):
-        _add_ace(
-            None,
-            lambda x: x,
-            [],
-            None,
-            AceOptions(),
-            [],
-            {},
-            "",
-            "",
-            "cpu",  # type: ignore[arg-type]
-            None,
-            None,
-            None,  # type: ignore[arg-type]
-        )
+        add_ace(ctx, AceOptions(), [], {})
 
 
-def _toy_dissection(current: list[int]) -> dict:
-    return {
-        "seed_base": 0,
-        "layers": {
-            "l1": {
-                "quantiles": [0.5, 0.99],
-                "levels": [[0.1, 3.0]] * UNITS,
-                "concepts": {
-                    "red": {"insert_set": {"units": current}, "iou": [[0, 0.2], [1, 0.1]]}
-                },
-            }
-        },
-    }
+def _toy_dissection(current: list[int]) -> Dissection:
+    return Dissection.from_dict(
+        {
+            "format": "ganpaint-dissection",
+            "version": 1,
+            "seed_base": 0,
+            "layers": {
+                "l1": {
+                    "quantiles": [0.5, 0.99],
+                    "levels": [[0.1, 3.0]] * UNITS,
+                    "concepts": {
+                        "red": {"insert_set": {"units": current}, "iou": [[0, 0.2], [1, 0.1]]}
+                    },
+                }
+            },
+        }
+    )
 
 
 def test_refine_sets_replaces_a_worse_set_and_keeps_a_better_one():

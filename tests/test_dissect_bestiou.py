@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from ganpaint.dissect.bestiou import apply_best_iou, best_threshold_iou, grid_labels
-from ganpaint.dissect.dissect import latents, upsample_maps
+from ganpaint.dissect.sampling import latents, upsample_maps
 from ganpaint.models import ProGANGenerator
 
 

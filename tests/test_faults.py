@@ -23,6 +23,7 @@ import ganpaint.engine.renderer as renderer_module
 from ganpaint.core.errors import ProjectFileError
 from ganpaint.core.files import atomic_write_text
 from ganpaint.engine import EditDocument, Renderer, Stroke
+from ganpaint.models.dissection import Dissection
 from ganpaint.robust.soak import tiny_generator
 
 # -- out of memory while rendering -----------------------------------------------------------
@@ -37,14 +38,18 @@ def _doc(seed: int = 4) -> EditDocument:
     return doc
 
 
-def _levels(gen) -> dict:
+def _levels(gen) -> Dissection:
     """A dissection with unit levels for every layer: spares each renderer the estimate."""
-    return {
-        "layers": {
-            name: {"quantiles": [0.5, 0.99], "levels": [[0.2, 1.5]] * gen.layer_channels(name)}
-            for name in gen.layer_names
+    return Dissection.from_dict(
+        {
+            "format": "ganpaint-dissection",
+            "version": 1,
+            "layers": {
+                name: {"quantiles": [0.5, 0.99], "levels": [[0.2, 1.5]] * gen.layer_channels(name)}
+                for name in gen.layer_names
+            },
         }
-    }
+    )
 
 
 def _oom(*args, **kwargs):

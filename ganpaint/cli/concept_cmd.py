@@ -29,14 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _concept(args: argparse.Namespace) -> int:
     from ganpaint.core.errors import GanpaintError
-    from ganpaint.dissect.custom import (
-        add_concept,
-        concepts_path,
-        find_concept,
-        load_concepts,
-        read_masks,
-        save_concepts,
-    )
+    from ganpaint.dissect.concept_files import concepts_path, load_concepts
     from ganpaint.models import load_bundle
 
     bundle = load_bundle(args.model)
@@ -46,26 +39,37 @@ def _concept(args: argparse.Namespace) -> int:
             print(f"{c.name:<20} {c.layer:<8} units {', '.join(map(str, c.units[:10]))}")
         return 0
     if args.export:
-        if not args.output:
-            raise GanpaintError("--export needs -o FILE")
-        chosen = [c for c in load_concepts(path) if c.name == args.export]
-        if not chosen:
-            raise GanpaintError(f"no custom concept named {args.export!r} in {path}")
-        save_concepts(args.output, chosen, bundle.name)
-        print(f"exported {args.export!r} to {args.output}")
-        return 0
+        return _export(args, path, bundle.name)
     if args.import_file:
-        imported = load_concepts(args.import_file)
-        if not imported:
-            raise GanpaintError(f"{args.import_file}: no concepts to import")
-        for c in imported:
-            if c.layer not in bundle.generator.layer_names:
-                raise GanpaintError(f"concept {c.name!r} uses layer {c.layer}, not in this model")
-            add_concept(path, c, bundle.name)
-        print(f"imported {len(imported)} concept(s) into {path}")
-        return 0
+        return _import(args, path, bundle)
     if not args.name or not args.masks:
         raise GanpaintError("give --name and --masks (or --list, --export, --import)")
+    return _teach(args, path, bundle)
+
+
+def _export(args: argparse.Namespace, path, model: str) -> int:
+    from ganpaint.core.errors import GanpaintError
+    from ganpaint.dissect.concept_files import export_concept
+
+    if not args.output:
+        raise GanpaintError("--export needs -o FILE")
+    export_concept(path, args.export, args.output, model)
+    print(f"exported {args.export!r} to {args.output}")
+    return 0
+
+
+def _import(args: argparse.Namespace, path, bundle) -> int:
+    from ganpaint.dissect.concept_files import import_concepts
+
+    imported = import_concepts(path, args.import_file, bundle.generator.layer_names, bundle.name)
+    print(f"imported {len(imported)} concept(s) into {path}")
+    return 0
+
+
+def _teach(args: argparse.Namespace, path, bundle) -> int:
+    from ganpaint.dissect.concept_files import add_concept, read_masks
+    from ganpaint.dissect.custom import find_concept
+
     seeds, masks = read_masks(args.masks)
     concept = find_concept(bundle, args.name, seeds, masks, args.layer)
     add_concept(path, concept, bundle.name)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -170,21 +171,13 @@ def _check_positive(**values: int) -> None:
             raise GanpaintError(f"--{name.replace('_', '-')} must be at least 1, got {v}")
 
 
-def _dissect(args: argparse.Namespace) -> int:
-    from ganpaint.core.devices import pick_device
+def _dissect_options(args: argparse.Namespace):
+    """(DissectOptions, CausalOptions | None, AceOptions | None) from the arguments."""
     from ganpaint.core.errors import GanpaintError
     from ganpaint.dissect.ace import AceOptions
-    from ganpaint.dissect.cache import ResultCache, default_cache_dir
     from ganpaint.dissect.causal import CausalOptions
-    from ganpaint.dissect.dissect import DEFAULT_SEED_BASE, DissectOptions
-    from ganpaint.dissect.distributed import init_from_env, local_device
-    from ganpaint.dissect.pipeline import (
-        bundle_segmenter,
-        dissect_bundle,
-        merge_with_existing,
-        write_dissection,
-    )
-    from ganpaint.models import load_bundle
+    from ganpaint.dissect.passes import DissectOptions
+    from ganpaint.dissect.sampling import DEFAULT_SEED_BASE
 
     _check_positive(
         samples=args.samples,
@@ -204,270 +197,111 @@ def _dissect(args: argparse.Namespace) -> int:
         )
     if not 0.5 <= args.threshold_quantile < 1.0:
         raise GanpaintError("--threshold-quantile must be in [0.5, 1)")
-    try:
-        device = pick_device(args.device)
-    except ValueError as exc:
-        raise GanpaintError(str(exc)) from None
-    dist = init_from_env(device)
-    try:
-        device = local_device(device, dist)
-        bundle = load_bundle(args.bundle)
-        if not bundle.path.is_dir():
-            raise GanpaintError(
-                f"{bundle.path}: dissection.json needs a bundle folder (convert the file first)"
-            )
-        layers = args.layers or bundle.edit_layers
-        bad = [x for x in layers if x not in bundle.generator.layer_names]
-        if bad:
-            raise GanpaintError(f"{bad[0]!r} is not a layer of {bundle.name}")
-        seg_fn, seg_id, concepts = bundle_segmenter(bundle, device, args.segment_fn, args.batch)
-        options = DissectOptions(
-            layers=list(layers),
-            samples=args.samples,
-            seed_base=DEFAULT_SEED_BASE if args.seed_base is None else args.seed_base,
+    options = DissectOptions(
+        layers=list(args.layers or []),
+        samples=args.samples,
+        seed_base=DEFAULT_SEED_BASE if args.seed_base is None else args.seed_base,
+        batch_size=args.batch,
+        threshold_quantile=args.threshold_quantile,
+    )
+    causal = None
+    if not args.no_causal:
+        causal = CausalOptions(
+            candidates=args.causal_candidates,
+            samples=args.causal_samples,
+            pool=min(args.causal_pool, args.samples),
+            set_size=args.causal_set_size,
+            window=args.causal_window,
             batch_size=args.batch,
-            threshold_quantile=args.threshold_quantile,
         )
-        causal = None
-        if not args.no_causal:
-            causal = CausalOptions(
-                candidates=args.causal_candidates,
-                samples=args.causal_samples,
-                pool=min(args.causal_pool, args.samples),
-                set_size=args.causal_set_size,
-                window=args.causal_window,
-                batch_size=args.batch,
-            )
-        ace = None
-        if args.ace:
-            ace = AceOptions(
-                steps=args.ace_steps,
-                samples=args.ace_samples,
-                pool=min(args.ace_pool, args.samples),
-                window=args.ace_window,
-                set_size=args.causal_set_size,
-                batch_size=min(args.batch, 32),
-                measure_batch=args.batch,
-            )
-        cache_dir = None if args.no_cache else (args.cache_dir or default_cache_dir())
-        show = dist.is_main and not args.quiet
-        doc = dissect_bundle(
-            bundle,
-            seg_fn,
-            seg_id,
-            concepts,
-            options,
-            causal,
-            args.causal_layers,
-            device,
-            dist,
-            ResultCache(cache_dir),
-            _progress_factory(show),
-            ace,
+    ace = None
+    if args.ace:
+        ace = AceOptions(
+            steps=args.ace_steps,
+            samples=args.ace_samples,
+            pool=min(args.ace_pool, args.samples),
+            window=args.ace_window,
+            set_size=args.causal_set_size,
+            batch_size=min(args.batch, 32),
+            measure_batch=args.batch,
         )
-        if dist.is_main:
-            doc = merge_with_existing(doc, bundle.dissection)
-            if not args.fixed_threshold:
-                _best_threshold(args, bundle, doc, seg_fn, seg_id, concepts, options, device)
-            path = write_dissection(bundle, doc)
-            if not args.quiet:
-                _print_summary(doc, list(options.layers), path)
-        dist.barrier()
-    finally:
-        dist.close()
+    return options, causal, ace
+
+
+def _dissect(args: argparse.Namespace) -> int:
+    from ganpaint.dissect.cache import ResultCache, default_cache_dir
+    from ganpaint.dissect.pipeline import dissect_into_bundle
+
+    options, causal, ace = _dissect_options(args)
+    cache_dir = None if args.no_cache else (args.cache_dir or default_cache_dir())
+    written = dissect_into_bundle(
+        args.bundle,
+        options,
+        causal,
+        args.causal_layers,
+        ace,
+        best_threshold=not args.fixed_threshold,
+        device=args.device,
+        segment_spec=args.segment_fn,
+        cache=ResultCache(cache_dir),
+        progress=_progress_factory(not args.quiet),
+    )
+    if written is not None and not args.quiet:
+        _print_summary(written.document, written.layers, written.path)
     return 0
 
 
-def _best_threshold(args, bundle, doc, seg_fn, seg_id, concepts, options, device) -> None:
-    """Best-threshold IoU (GAN Dissection's per unit-concept threshold), cached."""
-    import torch
-
-    from ganpaint.core.progress import progress_bar
-    from ganpaint.dissect.bestiou import DEFAULT_QUANTILES, apply_best_iou, best_threshold_iou
-    from ganpaint.dissect.cache import ResultCache, default_cache_dir
-    from ganpaint.dissect.pipeline import generator_id
-
-    grid = min(64, bundle.generator.resolution)
-    cache = ResultCache(None if args.no_cache else (args.cache_dir or default_cache_dir()))
-    key = {
-        "what": "best-threshold-iou",
-        "generator": generator_id(bundle),
-        "segmenter": seg_id,
-        "layers": list(options.layers),
-        "samples": options.samples,
-        "seed_base": options.seed_base,
-        "quantiles": list(DEFAULT_QUANTILES),
-        "grid": grid,
-        "version": 1,
-    }
-    cached = cache.load_json("bestiou", key)
-    if cached is None:
-        thresholds = {}
-        for layer in options.layers:
-            info = doc["layers"][layer]
-            levels = torch.tensor(info["levels"], dtype=torch.float32)
-            cols = [info["quantiles"].index(q) for q in DEFAULT_QUANTILES]
-            thresholds[layer] = levels[:, cols]
-        show = not args.quiet
-        bar = progress_bar("IoU, best threshold", options.samples, None if show else False)
-        results = best_threshold_iou(
-            bundle.generator.to(device),
-            seg_fn,
-            list(options.layers),
-            thresholds,
-            len(concepts),
-            range(options.samples),
-            options.seed_base,
-            options.batch_size,
-            grid,
-            device,
-            bar,
-        )
-        bar.close()
-        cached = {layer: [b.tolist(), w.tolist()] for layer, (b, w) in results.items()}
-        cache.save_json("bestiou", key, cached)
-    results = {
-        layer: (torch.tensor(b, dtype=torch.float64), torch.tensor(w, dtype=torch.long))
-        for layer, (b, w) in cached.items()
-    }
-    apply_best_iou(doc, results, concepts, DEFAULT_QUANTILES, grid)
-
-
-def _print_summary(doc: dict, layers: list[str], path) -> None:
-    cutoff = doc["iou_cutoff"]
+def _print_summary(doc, layers: Sequence[str], path) -> None:
+    cutoff = doc.iou_cutoff
     for layer in layers:
-        info = doc["layers"][layer]
-        labelled = [x for x in info["unit_labels"] if x["concept"] and x["iou"] >= cutoff]
-        print(f"{layer}: {len(labelled)}/{info['units']} units labelled (IoU >= {cutoff})")
-        for name, c in info["concepts"].items():
-            best = c["iou"][0] if c["iou"] else [None, 0.0]
-            n = sum(1 for x in labelled if x["concept"] == name)
+        info = doc.layers[layer]
+        labelled = [x for x in info.unit_labels if x.concept and x.iou >= cutoff]
+        print(f"{layer}: {len(labelled)}/{info.units} units labelled (IoU >= {cutoff})")
+        for name, c in info.concepts.items():
+            best = c.iou[0] if c.iou else (None, 0.0)
+            n = sum(1 for x in labelled if x.concept == name)
             line = f"  {name:>10}: {n:3d} units, best unit {best[0]} IoU {best[1]:.3f}"
-            if "causal_set" in c:
-                line += f", causal set removes {c['causal_set']['removal']:.2f}"
-            if "insert_set" in c:
-                ins = c["insert_set"]
+            if c.causal_set is not None:
+                line += f", causal set removes {c.causal_set.removal:.2f}"
+            if c.insert_set is not None:
+                ins = c.insert_set
                 line += (
-                    f", ACE set draws {ins['insertion']:.2f}"
-                    f" (outside change {ins['outside_change']:.3f})"
+                    f", ACE set draws {ins.insertion:.2f} (outside change {ins.outside_change:.3f})"
                 )
             print(line)
-    print(f"wrote {path} ({doc['timing']})")
-
-
-def _open_with_dissection(path: str):
-    from ganpaint.core.errors import GanpaintError
-    from ganpaint.models import load_bundle
-
-    bundle = load_bundle(path)
-    if not bundle.dissection:
-        raise GanpaintError(f"{bundle.path}: no dissection.json (run `ganpaint dissect` first)")
-    return bundle
+    print(f"wrote {path} ({dict(doc.timing)})")
 
 
 def _report(args: argparse.Namespace) -> int:
-    from ganpaint.core.devices import pick_device
-    from ganpaint.core.errors import GanpaintError
-    from ganpaint.dissect.report import write_report
+    from ganpaint.dissect.existing import report_bundle
 
     _check_positive(per_unit=args.per_unit, batch=args.batch, max_units=args.max_units)
-    try:
-        device = pick_device(args.device)
-    except ValueError as exc:
-        raise GanpaintError(str(exc)) from None
-    bundle = _open_with_dissection(args.bundle)
-    layers = args.layers
-    if layers:
-        bad = [x for x in layers if x not in bundle.dissection.get("layers", {})]
-        if bad:
-            raise GanpaintError(f"the dissection has no layer {bad[0]!r}")
-    index = write_report(
-        bundle.generator,
-        bundle.dissection,
+    index = report_bundle(
+        args.bundle,
         args.output,
-        layers,
+        args.layers,
         args.per_unit,
         args.max_units,
         args.all_units,
         batch_size=args.batch,
-        device=device,
+        device=args.device,
         progress=_progress_factory(True),
     )
     print(f"wrote {index}")
     return 0
 
 
-def write_examples(details: dict, path: str) -> str:
-    """One row per concept with insertion examples: before above after, squares outlined in
-    magenta, the concept's name on the left. Returns the path written."""
-    import numpy as np
-    from PIL import Image, ImageDraw
-
-    from ganpaint.core.errors import GanpaintError
-
-    rows = []
-    for name, info in details.items():
-        ex = info.get("examples")
-        if not ex:
-            continue
-        pairs = []
-        for before, after, (y, x, side) in zip(ex["before"], ex["after"], ex["boxes"], strict=True):
-            pair = np.concatenate([before.numpy(), after.numpy()], axis=0).copy()
-            for top in (0, before.shape[0]):
-                y0, y1, x1 = top + y, top + min(y + side, before.shape[0]) - 1, x + side - 1
-                x1 = min(x1, before.shape[1] - 1)
-                pair[y0, x : x1 + 1] = pair[y1, x : x1 + 1] = (255, 0, 255)
-                pair[y0 : y1 + 1, x] = pair[y0 : y1 + 1, x1] = (255, 0, 255)
-            pairs.append(pair)
-        label = Image.new("RGB", (96, pairs[0].shape[0]), (24, 26, 30))
-        ImageDraw.Draw(label).text((6, pairs[0].shape[0] // 2 - 6), name, fill=(230, 230, 230))
-        rows.append(np.concatenate([np.asarray(label), *pairs], axis=1))
-    if not rows:
-        raise GanpaintError("no concept had an image to draw insertion examples on")
-    width = max(r.shape[1] for r in rows)
-    rows = [np.pad(r, ((0, 4), (0, width - r.shape[1]), (0, 0))) for r in rows]
-    try:
-        Image.fromarray(np.concatenate(rows, axis=0)).save(path)
-    except (OSError, ValueError) as exc:
-        raise GanpaintError(f"cannot write {path}: {exc}") from None
-    return path
-
-
-def _dissected_layer(args: argparse.Namespace):
-    """(device, bundle, layer, segment_fn, concepts) for commands that work on one layer
-    of an existing dissection (``evaluate``, ``refine-sets``)."""
-    from ganpaint.core.devices import pick_device
-    from ganpaint.core.errors import GanpaintError
-    from ganpaint.dissect.pipeline import bundle_segmenter
-
-    try:
-        device = pick_device(args.device)
-    except ValueError as exc:
-        raise GanpaintError(str(exc)) from None
-    bundle = _open_with_dissection(args.bundle)
-    layer = args.layer or bundle.default_layer
-    if layer not in bundle.dissection.get("layers", {}):
-        raise GanpaintError(f"the dissection has no layer {layer!r}")
-    seg_fn, _, concepts = bundle_segmenter(bundle, device, args.segment_fn, args.batch)
-    return device, bundle, layer, seg_fn, list(bundle.dissection.get("concepts") or concepts)
-
-
 def _refine_sets(args: argparse.Namespace) -> int:
     from ganpaint.core.errors import GanpaintError
-    from ganpaint.dissect.ace import AceOptions, refine_sets
-    from ganpaint.dissect.pipeline import write_dissection
+    from ganpaint.dissect.ace import AceOptions
+    from ganpaint.dissect.existing import dissected_layer, refine_layer_sets
 
     _check_positive(
         steps=args.steps, window=args.window, samples=args.samples, pool=args.pool, batch=args.batch
     )
     if not 0.0 <= args.outside_budget < 1.0:
         raise GanpaintError("--outside-budget must be in [0, 1)")
-    device, bundle, layer, seg_fn, concepts = _dissected_layer(args)
-    unknown = [c for c in args.concepts if c not in concepts]
-    if unknown:
-        raise GanpaintError(f"{unknown[0]!r} is not a concept of {bundle.name}")
-    if getattr(seg_fn, "logits", None) is None:
-        raise GanpaintError("refining sets needs the segmenter's class scores ('logits')")
+    target = dissected_layer(args.bundle, args.layer, args.device, args.segment_fn, args.batch)
     options = AceOptions(
         steps=args.steps,
         samples=args.samples,
@@ -478,38 +312,25 @@ def _refine_sets(args: argparse.Namespace) -> int:
         batch_size=min(args.batch, 32),
         measure_batch=args.batch,
     )
-    found = refine_sets(
-        bundle.generator,
-        seg_fn,
-        concepts,
-        bundle.dissection,
-        layer,
-        args.concepts,
-        args.mode,
-        options,
-        device,
-        _progress_factory(not args.quiet),
+    result = refine_layer_sets(
+        target, args.concepts, args.mode, options, _progress_factory(not args.quiet)
     )
-    key = "insert_set" if args.mode == "insertion" else "ace_removal"
-    doc = bundle.dissection
-    for name in args.concepts:
-        entry = found.get(name)
+    metric = result.metric
+    for name, entry in result.found.items():
         if entry is None:
             print(f"{name}: kept the current set (the new one does not score higher)")
             continue
-        doc["layers"][layer]["concepts"].setdefault(name, {})[key] = entry
-        metric = "insertion" if args.mode == "insertion" else "removal"
         before = (entry.get("previous") or {}).get(metric)
         print(f"{name}: new set, {metric} {entry[metric]:.3f} (was {before}) on dissection samples")
-    if found:
-        path = write_dissection(bundle, doc)
-        print(f"wrote {path}")
+    if result.path is not None:
+        print(f"wrote {result.path}")
     return 0
 
 
 def _evaluate(args: argparse.Namespace) -> int:
     from ganpaint.core.errors import GanpaintError
-    from ganpaint.dissect.evaluate import EvalOptions, evaluate
+    from ganpaint.dissect.evaluate import EvalOptions
+    from ganpaint.dissect.existing import dissected_layer, evaluate_layer
 
     _check_positive(
         samples=args.samples,
@@ -519,7 +340,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     )
     if not 0.0 < args.insert_quantile < 1.0:
         raise GanpaintError("--insert-quantile must be between 0 and 1")
-    device, bundle, layer, seg_fn, concepts = _dissected_layer(args)
+    target = dissected_layer(args.bundle, args.layer, args.device, args.segment_fn, args.batch)
     options = EvalOptions(
         samples=args.samples,
         insert_units=args.insert_units,
@@ -528,40 +349,32 @@ def _evaluate(args: argparse.Namespace) -> int:
         examples=args.examples_per_concept if args.examples else 0,
         batch_size=args.batch,
     )
-    details: dict = {}
-    table = evaluate(
-        bundle.generator,
-        seg_fn,
-        concepts,
-        bundle.dissection,
-        layer,
-        options,
-        device,
-        _progress_factory(not args.json and not args.quiet),
-        details,
+    result = evaluate_layer(
+        target, options, args.examples, _progress_factory(not args.json and not args.quiet)
     )
-    if args.examples:
-        path = write_examples(details, args.examples)
-        if not args.json:
-            print(f"wrote {path}")
+    if result.examples is not None and not args.json:
+        print(f"wrote {result.examples}")
     if args.json:
-        json.dump(table, sys.stdout)
+        json.dump(result.table, sys.stdout)
         sys.stdout.write("\n")
         return 0
-    print(f"{bundle.name} {layer}: {args.samples} held-out samples, {args.mask} insertion mask")
-    ks = [str(k) for k in options.ks]
+    _print_evaluation(result, args.samples, args.mask, [str(k) for k in options.ks])
+    return 0
+
+
+def _print_evaluation(result, samples: int, mask: str, ks: list[str]) -> None:
+    print(f"{result.model} {result.layer}: {samples} held-out samples, {mask} insertion mask")
     head = f"{'concept':>10} " + " ".join(f"{'rm' + k:>6}" for k in ks)
     print(head + f" {'insert':>7} {'outside':>7}  images(rm/ins)")
 
     def fmt(x) -> str:
         return "     -" if x is None else f"{x:6.3f}"
 
-    for name, row in table.items():
-        info = details.get(name, {})
+    for name, row in result.table.items():
+        info = result.details.get(name, {})
         removal = " ".join(fmt(row["removal"][k]) for k in ks)
         print(
             f"{name:>10} {removal} {fmt(row['insertion']):>7} {fmt(row['outside_change']):>7}"
             f"  {info.get('removal_images', 0)}/{info.get('insertion_images', 0)}"
             + (f"  mask {info['mask_cells']} cells" if "mask_cells" in info else "")
         )
-    return 0

@@ -48,53 +48,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _convert(args: argparse.Namespace) -> int:
-    from ganpaint.core.errors import GanpaintError
-    from ganpaint.models import load_generator, save_generator, write_bundle_json
+    from ganpaint.models.convert import convert_checkpoint
 
-    gen = load_generator(args.checkpoint)
+    meta = convert_checkpoint(args.checkpoint, args.output, args.name, args.edit_layers)
     out = Path(args.output)
-    if out.exists() and any(out.iterdir()):
-        raise GanpaintError(f"{out}: exists and is not empty; choose a new folder")
-    layers = args.edit_layers or (["layer4"] if "layer4" in gen.layer_names else None)
-    for layer in layers or []:
-        if layer not in gen.layer_names:
-            raise GanpaintError(f"--edit-layers: {layer!r} is not a layer of this generator")
-    out.mkdir(parents=True, exist_ok=True)
-    save_generator(gen, out / "generator.safetensors")
-    meta = {
-        "name": args.name or Path(args.checkpoint).stem,
-        "architecture": "progan",
-        "widths": list(gen.widths),
-        "z_dim": gen.z_dim,
-        "resolution": gen.resolution,
-        "edit_layers": layers or [gen.layer_names[len(gen.layer_names) // 2]],
-        "concepts": [],
-        "source": {"file": Path(args.checkpoint).name},
-    }
-    write_bundle_json(out, meta)
-    print(f"wrote bundle {out} ({gen.resolution} px, edit layers {', '.join(meta['edit_layers'])})")
+    res = meta["resolution"]
+    print(f"wrote bundle {out} ({res} px, edit layers {', '.join(meta['edit_layers'])})")
     return 0
 
 
 def _info(args: argparse.Namespace) -> int:
-    from ganpaint.engine import layer_shapes
-    from ganpaint.models import load_bundle, progan_flops
+    from ganpaint.engine.headless import model_info
 
-    bundle = load_bundle(args.model)
-    gen = bundle.generator
-    import torch
-
-    shapes = layer_shapes(gen, torch.zeros(1, gen.z_dim))
-    info = gen.arch_summary()
-    info.update(
-        name=bundle.name,
-        path=str(bundle.path),
-        layers={k: list(v) for k, v in shapes.items()},
-        gflop_per_image=round(progan_flops(gen.widths, gen.z_dim) / 1e9, 3),
-        edit_layers=bundle.edit_layers,
-        dissection=bundle.dissection is not None,
-        segmenter=bundle.segmenter_path is not None,
-    )
+    info = model_info(args.model)
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
@@ -113,37 +79,13 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from PIL import Image
-
     from ganpaint.core.errors import GanpaintError
-    from ganpaint.engine import EditDocument, Renderer
-    from ganpaint.models import load_bundle
+    from ganpaint.engine.headless import render_to_png
 
     if args.seed is not None and not 0 <= args.seed < 2**32:
         raise GanpaintError(f"--seed must be in 0..{2**32 - 1}, got {args.seed}")
     if not 1 <= args.scale <= 16:
         raise GanpaintError(f"--scale must be in 1..16, got {args.scale}")
-    bundle = load_bundle(args.model)
-    if args.project:
-        doc = EditDocument.load(args.project)
-        if args.seed is not None:
-            doc.set_seed(args.seed)
-    else:
-        doc = EditDocument(bundle.name, bundle.default_layer, seed=args.seed or 0)
-    try:
-        renderer = Renderer(bundle.generator, args.device, bundle.dissection)
-    except ValueError as exc:
-        raise GanpaintError(str(exc)) from None
-    result = renderer.render(doc.snapshot())
-    if not result.ok:
-        raise GanpaintError(f"rendering failed: {result.error}")
-    image = Image.fromarray(result.image)
-    if args.scale > 1:
-        image = image.resize((image.width * args.scale, image.height * args.scale), Image.NEAREST)
-    try:
-        image.save(args.output, format="PNG")
-    except OSError as exc:
-        raise GanpaintError(f"cannot write {args.output}: {exc}") from None
-    strokes = len(doc.snapshot().strokes)
-    print(f"wrote {args.output} (seed {doc.seed}, {strokes} strokes, {result.ms:.1f} ms)")
+    done = render_to_png(args.output, args.model, args.seed, args.project, args.device, args.scale)
+    print(f"wrote {args.output} (seed {done.seed}, {done.strokes} strokes, {done.ms:.1f} ms)")
     return 0

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from ganpaint.dissect.dissect import DEFAULT_QUANTILES
+from ganpaint.dissect.passes import DEFAULT_QUANTILES
 from ganpaint.engine.levels import UnitLevels
 from ganpaint.models import ProGANGenerator, save_generator, write_bundle_json
 from ganpaint.scenes.concepts import CONCEPTS

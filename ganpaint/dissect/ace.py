@@ -40,6 +40,7 @@ from ganpaint.core.progress import ProgressFactory, no_progress
 from ganpaint.dissect.causal import AblationPool
 from ganpaint.dissect.distributed import Dist
 from ganpaint.dissect.evaluate import insertion_squares
+from ganpaint.models.dissection import ConceptUnits, Dissection
 
 
 class SegmentFnWithLogits(Protocol):
@@ -368,7 +369,7 @@ def refine_sets(
     generator: torch.nn.Module,
     segment_fn: SegmentFnWithLogits,
     concepts: Sequence[str],
-    dissection: dict,
+    dissection: Dissection,
     layer: str,
     names: Sequence[str],
     mode: str,
@@ -385,14 +386,14 @@ def refine_sets(
     on the same dissection samples (the held-out samples are never looked at); each entry
     records its options and the set it replaces.
     """
-    from ganpaint.dissect.dissect import prepare_generator
+    from ganpaint.dissect.sampling import prepare_generator
     from ganpaint.engine.levels import UnitLevels
 
     if mode not in ("insertion", "removal"):
         raise ValueError(f"mode must be 'insertion' or 'removal', got {mode!r}")
     device = torch.device(device)
-    info = dissection.get("layers", {}).get(layer)
-    if not isinstance(info, dict):
+    info = dissection.layer(layer)
+    if info is None:
         raise ValueError(f"the dissection has no layer {layer!r}")
     levels = UnitLevels.from_dissection(dissection, layer)
     if levels is None:
@@ -404,7 +405,7 @@ def refine_sets(
         segment_fn,
         [layer],
         options.pool,
-        int(dissection.get("seed_base", 0)),
+        dissection.seed_base or 0,
         options.measure_batch,
         device,
         progress,
@@ -415,7 +416,7 @@ def refine_sets(
     try:
         for name in names:
             bar.update()
-            entry = (info.get("concepts") or {}).get(name) or {}
+            entry = info.concept(name) or ConceptUnits()
             c = list(concepts).index(name)
             problem = _Problem(pool, segment_fn.logits, layer, c, mode, level, options)
             if problem.count == 0:
@@ -423,8 +424,9 @@ def refine_sets(
             with torch.enable_grad():
                 alpha = optimise_alpha(problem, options)
             order = sorted(range(problem.units), key=lambda u: (-float(alpha[u]), u))
-            current = [int(u) for u in (entry.get(key) or {}).get("units", [])][: options.set_size]
-            by_iou = [int(u) for u, _ in (entry.get("iou") or [])[: 2 * options.set_size]]
+            current_set = entry.insert_set if mode == "insertion" else entry.ace_removal
+            current = list(current_set.units)[: options.set_size] if current_set else []
+            by_iou = [int(u) for u, _ in entry.iou[: 2 * options.set_size]]
             window = max(1, options.window)
             chosen = refine_greedy(
                 problem, interleave(order, current, by_iou), replace(options, window=window)

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from ganpaint.dissect.dissect import SegmentFn, batches, forward_layers, latents, upsample_maps
+from ganpaint.dissect.sampling import SegmentFn, batches, forward_layers, latents, upsample_maps
 from ganpaint.dissect.stats import IoUCounter
 from ganpaint.models.progan import ProGANGenerator
 

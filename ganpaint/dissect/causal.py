@@ -27,7 +27,8 @@ from dataclasses import asdict, dataclass
 import torch
 
 from ganpaint.core.progress import ProgressFactory, no_progress
-from ganpaint.dissect.dissect import (
+from ganpaint.dissect.distributed import Dist
+from ganpaint.dissect.sampling import (
     SegmentFn,
     batches,
     forward_layers,
@@ -35,7 +36,6 @@ from ganpaint.dissect.dissect import (
     ordered_layers,
     prepare_generator,
 )
-from ganpaint.dissect.distributed import Dist
 from ganpaint.models.progan import ProGANGenerator
 
 EvalSets = Callable[[list[list[int]]], list[float]]

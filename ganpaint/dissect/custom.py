@@ -6,97 +6,35 @@ bilinearly to the image and thresholded at its levels at a few quantiles (0.9 â€
 compared with the marked masks by IoU over all samples, keeping the best threshold; a
 second score, the contrast of its mean activation inside versus outside the marks (in units
 of its overall standard deviation), orders units the thresholded maps do not separate.
-Concepts are saved in a small JSON file per model, which the app reads beside the bundle's
-dissection, and can be exported and imported.
+The concept files that hold the results, and the marked masks a command reads, are in
+:mod:`ganpaint.dissect.concept_files`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 
 from ganpaint.core.errors import GanpaintError
-from ganpaint.core.files import atomic_write_text
 from ganpaint.core.seeds import zs_from_seeds
-from ganpaint.dissect.dissect import upsample_maps
+from ganpaint.dissect.concept_files import CustomConcept, valid_concept_name
+from ganpaint.dissect.sampling import upsample_maps
 from ganpaint.engine.levels import UnitLevels
 from ganpaint.models.bundle import ModelBundle
 from ganpaint.models.progan import ProGANGenerator
 
-CONCEPTS_FORMAT = "ganpaint-concepts"
-CONCEPTS_VERSION = 1
 # Candidate thresholds, as in the dissection: each unit is judged at its best one.
 THRESHOLD_QUANTILES = (0.9, 0.95, 0.99, 0.995)
 MAX_UNITS_KEPT = 50
-_NAME = re.compile(r"^[\w][\w \-]{0,39}$")
-
-
-@dataclass
-class CustomConcept:
-    """A user-taught brush: its units ranked best first, with (iou, contrast) per unit."""
-
-    name: str
-    layer: str
-    units: list[int]
-    iou: list[float]
-    contrast: list[float]
-    seeds: list[int] = field(default_factory=list)
-    icon: str = "mdi.brush"
-    created: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "layer": self.layer,
-            "icon": self.icon,
-            "created": self.created,
-            "seeds": list(self.seeds),
-            "units": [
-                [int(u), round(float(i), 6), round(float(c), 6)]
-                for u, i, c in zip(self.units, self.iou, self.contrast, strict=True)
-            ],
-        }
-
-    @classmethod
-    def from_dict(cls, d: Any, where: str = "concept") -> CustomConcept:
-        try:
-            rows = d["units"]
-            if not isinstance(rows, list) or not all(
-                isinstance(r, list) and len(r) == 3 and isinstance(r[0], int) and r[0] >= 0
-                for r in rows
-            ):
-                raise ValueError("'units' must be a list of [unit, iou, contrast]")
-            name, layer = d["name"], d["layer"]
-            if not isinstance(name, str) or not _NAME.match(name):
-                raise ValueError(f"bad concept name {name!r}")
-            if not isinstance(layer, str):
-                raise ValueError("'layer' must be a string")
-            return cls(
-                name=name,
-                layer=layer,
-                units=[int(r[0]) for r in rows],
-                iou=[float(r[1]) for r in rows],
-                contrast=[float(r[2]) for r in rows],
-                seeds=[int(s) for s in d.get("seeds", [])],
-                icon=str(d.get("icon", "mdi.brush")),
-                created=str(d.get("created", "")),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise GanpaintError(f"{where}: malformed custom concept ({exc})") from None
 
 
 def unit_thresholds(bundle: ModelBundle, layer: str) -> torch.Tensor:
     """Each unit's levels (units, T) at :data:`THRESHOLD_QUANTILES`: from the dissection,
     else estimated from samples."""
-    levels = UnitLevels.from_dissection(bundle.dissection or {}, layer)
+    levels = UnitLevels.from_dissection(bundle.dissection, layer)
     if levels is None:
         levels = UnitLevels.estimate(bundle.generator, layer, samples=128)
     return torch.stack([levels.at(q).double() for q in THRESHOLD_QUANTILES], dim=1)
@@ -153,7 +91,7 @@ def find_concept(
 ) -> CustomConcept:
     """Rank the units of ``layer`` (default: the bundle's) for the marked concept;
     ``thresholds`` (from :func:`unit_thresholds`) saves working them out again."""
-    if not _NAME.match(name or ""):
+    if not valid_concept_name(name):
         raise GanpaintError(f"concept name {name!r}: use 1-40 letters, digits, spaces, - or _")
     layer = layer or bundle.default_layer
     if layer not in bundle.generator.layer_names:
@@ -172,74 +110,3 @@ def find_concept(
         seeds=[int(s) for s in seeds],
         created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     )
-
-
-def read_masks(folder: str | Path) -> tuple[list[int], list[np.ndarray]]:
-    """Masks named ``seed_<n>.png`` in ``folder`` (white = the concept)."""
-    from PIL import Image
-
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise GanpaintError(f"{folder}: not a folder")
-    seeds, masks = [], []
-    for path in sorted(folder.glob("seed_*.png")):
-        m = re.fullmatch(r"seed_(\d+)\.png", path.name)
-        if not m:
-            continue
-        try:
-            with Image.open(path) as img:
-                masks.append(np.asarray(img.convert("L")))
-        except OSError as exc:
-            raise GanpaintError(f"{path}: not a readable image ({exc})") from None
-        seeds.append(int(m.group(1)))
-    if not seeds:
-        raise GanpaintError(f"{folder}: no masks named seed_<n>.png")
-    return seeds, masks
-
-
-# -- concept files -------------------------------------------------------------------------
-
-
-def concepts_path(model_name: str, folder: str | Path | None = None) -> Path:
-    """The user's concept file for a model (in the user data folder unless ``folder``)."""
-    from ganpaint.core.paths import user_data_dir
-
-    safe = re.sub(r"[^\w\-.]", "_", model_name) or "model"
-    return Path(folder or user_data_dir() / "concepts") / f"{safe}.json"
-
-
-def load_concepts(path: str | Path) -> list[CustomConcept]:
-    """Concepts from a file (none if it does not exist); malformed files raise."""
-    path = Path(path)
-    if not path.is_file():
-        return []
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise GanpaintError(f"{path}: not a concept file ({exc})") from None
-    if not isinstance(doc, dict) or doc.get("format") != CONCEPTS_FORMAT:
-        raise GanpaintError(f"{path}: not a GANPaint concept file")
-    if not isinstance(doc.get("version"), int) or doc["version"] > CONCEPTS_VERSION:
-        raise GanpaintError(f"{path}: concept file version {doc.get('version')!r} unsupported")
-    items = doc.get("concepts")
-    if not isinstance(items, list):
-        raise GanpaintError(f"{path}: 'concepts' must be a list")
-    return [CustomConcept.from_dict(c, f"{path}: concept {i + 1}") for i, c in enumerate(items)]
-
-
-def save_concepts(path: str | Path, concepts: Sequence[CustomConcept], model: str = "") -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    doc = {
-        "format": CONCEPTS_FORMAT,
-        "version": CONCEPTS_VERSION,
-        "model": model,
-        "concepts": [c.to_dict() for c in concepts],
-    }
-    atomic_write_text(path, json.dumps(doc, indent=1) + "\n")
-
-
-def add_concept(path: str | Path, concept: CustomConcept, model: str = "") -> None:
-    """Add (or replace, by name) a concept in the file at ``path``."""
-    existing = [c for c in load_concepts(path) if c.name != concept.name]
-    save_concepts(path, [*existing, concept], model)

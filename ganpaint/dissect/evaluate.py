@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from ganpaint.core.progress import ProgressFactory, no_progress
-from ganpaint.dissect.dissect import (
+from ganpaint.dissect.sampling import (
     SegmentFn,
     batches,
     latents,
@@ -37,6 +37,7 @@ from ganpaint.dissect.dissect import (
 )
 from ganpaint.engine.intervention import UnitEdit, apply_edit
 from ganpaint.engine.levels import UnitLevels
+from ganpaint.models.dissection import ConceptUnits, Dissection
 from ganpaint.models.progan import ProGANGenerator
 
 
@@ -56,24 +57,24 @@ class EvalOptions:
     batch_size: int = 32
 
 
-def ranked_units(dissection: dict, layer: str, concept: str) -> list[int]:
+def ranked_units(dissection: Dissection, layer: str, concept: str) -> list[int]:
     """A concept's units best first: its ``causal_set``, then the rest in IoU order."""
-    info = dissection.get("layers", {}).get(layer, {}).get("concepts", {}).get(concept, {})
+    info = dissection.concept(layer, concept) or ConceptUnits()
     order: list[int] = []
-    for u in (info.get("causal_set") or {}).get("units", []):
+    for u in info.causal_set.units if info.causal_set is not None else ():
         if u not in order:
             order.append(int(u))
-    for u, _ in info.get("iou", []):
+    for u, _ in info.iou:
         if u not in order:
             order.append(int(u))
     return order
 
 
-def insertion_units(dissection: dict, layer: str, concept: str) -> list[int]:
+def insertion_units(dissection: Dissection, layer: str, concept: str) -> list[int]:
     """A concept's units for drawing, best first: its ACE ``insert_set`` (when the dissection
     has one), then :func:`ranked_units`."""
-    info = dissection.get("layers", {}).get(layer, {}).get("concepts", {}).get(concept, {})
-    order = [int(u) for u in (info.get("insert_set") or {}).get("units", [])]
+    info = dissection.concept(layer, concept) or ConceptUnits()
+    order = list(info.insert_set.units) if info.insert_set is not None else []
     seen = set(order)
     return order + [u for u in ranked_units(dissection, layer, concept) if u not in seen]
 
@@ -90,8 +91,8 @@ def concept_side(present: torch.Tensor, cell_px: int, max_side: int) -> int:
     return int(min(max_side, max(1, round(side_px / cell_px))))
 
 
-def held_out_seed_base(dissection: dict) -> int:
-    return int(dissection.get("seed_base", 0)) + int(dissection.get("samples", 0))
+def held_out_seed_base(dissection: Dissection) -> int:
+    return (dissection.seed_base or 0) + (dissection.samples or 0)
 
 
 class _Runner:
@@ -160,12 +161,87 @@ def insertion_squares(
     return rows, pos, pix, grid
 
 
+def _held_out(
+    runner: _Runner,
+    generator: ProGANGenerator,
+    layer: str,
+    seed_base: int,
+    options: EvalOptions,
+    device: torch.device,
+    progress: ProgressFactory,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Features at ``layer`` and segmentation labels of the held-out samples."""
+    feats, labels = [], []
+    bar = progress("held-out samples", options.samples)
+    try:
+        with torch.inference_mode():
+            for block in batches(range(options.samples), options.batch_size):
+                h = generator.run(latents(seed_base, block, generator.z_dim, device), until=layer)
+                feats.append(h)
+                labels.append(runner.labels(h))
+                bar.update(len(block))
+    finally:
+        bar.close()
+    return torch.cat(feats), torch.cat(labels)
+
+
+def _removal(
+    runner: _Runner, feats: torch.Tensor, present: torch.Tensor, c: int, units: list[int], ks
+) -> tuple[dict[str, float | None], int]:
+    """Fraction of concept ``c``'s pixels removed by ablating its top k units, per k, over
+    the images that show it; and how many images those are."""
+    out: dict[str, float | None] = {str(k): None for k in ks}
+    shown = torch.nonzero(present.flatten(1).any(dim=1)).flatten()
+    if shown.numel():
+        before = float(present[shown].sum())
+        for k in ks:
+            h = feats[shown].clone()
+            h[:, units[:k]] = 0
+            after = float((runner.labels(h) == c).sum())
+            out[str(k)] = round((before - after) / before, 4)
+    return out, int(shown.numel())
+
+
+def _insertion(
+    runner: _Runner,
+    feats: torch.Tensor,
+    base: torch.Tensor,
+    c: int,
+    drawn: torch.Tensor,
+    values: torch.Tensor,
+    squares: tuple,
+    cell_px: int,
+    side: int,
+    examples: int,
+) -> tuple[float, float, dict | None]:
+    """(fraction of the squares that became concept ``c``, change outside them, example
+    images or None) when ``drawn`` units are set to ``values`` in one square per image."""
+    usable, pos, masks, grid = squares
+    h = feats[usable].clone()
+    for row in range(usable.numel()):
+        apply_edit(h[row : row + 1], UnitEdit(drawn, values, 1.0, grid[row]))
+    after = runner.labels(h)
+    inside = float(((after == c) & masks).sum()) / float(masks.sum())
+    changed = (after != base[usable]) & ~masks
+    outside = round(float(changed.sum()) / float((~masks).sum()), 4)
+    shown = None
+    if examples > 0:
+        e = min(examples, usable.numel())
+        boxes = [(r * cell_px, x * cell_px, side * cell_px) for r, x in pos[:e].tolist()]
+        shown = {
+            "before": runner.images_u8(feats[usable[:e]]),
+            "after": runner.images_u8(h[:e]),
+            "boxes": boxes,
+        }
+    return round(inside, 4), outside, shown
+
+
 @torch.inference_mode()
 def evaluate(
     generator: ProGANGenerator,
     segment_fn: SegmentFn,
     concepts: Sequence[str],
-    dissection: dict,
+    dissection: Dissection,
     layer: str,
     options: EvalOptions | None = None,
     device: torch.device | str = "cpu",
@@ -185,21 +261,10 @@ def evaluate(
         options.seed_base if options.seed_base is not None else held_out_seed_base(dissection)
     )
     runner = _Runner(generator, segment_fn, layer, options.batch_size, device)
-    feats, labels = [], []
-    bar = progress("held-out samples", options.samples)
-    try:
-        with torch.inference_mode():
-            for block in batches(range(options.samples), options.batch_size):
-                h = generator.run(latents(seed_base, block, generator.z_dim, device), until=layer)
-                feats.append(h)
-                labels.append(runner.labels(h))
-                bar.update(len(block))
-    finally:
-        bar.close()
-    feats_t, base = torch.cat(feats), torch.cat(labels)
-    n, height, width = base.shape
+    feats_t, base = _held_out(runner, generator, layer, seed_base, options, device, progress)
+    height = base.shape[1]
     cells = generator.layer_resolution(layer)
-    side = max_side = max(1, round(cells * options.mask_fraction))
+    max_side = max(1, round(cells * options.mask_fraction))
     cell_px = height // cells
     if options.mask not in ("quarter", "concept"):
         raise ValueError(f"mask must be 'quarter' or 'concept', got {options.mask!r}")
@@ -219,42 +284,26 @@ def evaluate(
             if not units:
                 continue
             present = base == c
-            shown = torch.nonzero(present.flatten(1).any(dim=1)).flatten()
-            info["removal_images"] = int(shown.numel())
-            if shown.numel():
-                before = float(present[shown].sum())
-                for k in options.ks:
-                    h = feats_t[shown].clone()
-                    h[:, units[:k]] = 0
-                    after = float((runner.labels(h) == c).sum())
-                    entry["removal"][str(k)] = round((before - after) / before, 4)
+            entry["removal"], info["removal_images"] = _removal(
+                runner, feats_t, present, c, units, options.ks
+            )
+            side = max_side
             if options.mask == "concept":
                 side = concept_side(present, cell_px, max_side)
                 info["mask_cells"] = side
-            usable, pos, masks, grid = insertion_squares(present, cells, side)
-            info["insertion_images"] = int(usable.numel())
-            if usable.numel():
+            squares = insertion_squares(present, cells, side)
+            info["insertion_images"] = int(squares[0].numel())
+            if squares[0].numel():
                 drawn = insertion_units(dissection, layer, name)
                 chosen = torch.tensor(drawn[: options.insert_units], dtype=torch.long)
                 values = levels.at(options.insert_quantile)[chosen]
-                h = feats_t[usable].clone()
-                for row in range(usable.numel()):
-                    apply_edit(h[row : row + 1], UnitEdit(chosen, values, 1.0, grid[row]))
-                after = runner.labels(h)
-                inside = float(((after == c) & masks).sum()) / float(masks.sum())
-                changed = (after != base[usable]) & ~masks
-                entry["insertion"] = round(inside, 4)
-                entry["outside_change"] = round(float(changed.sum()) / float((~masks).sum()), 4)
-                if options.examples > 0:
-                    e = min(options.examples, usable.numel())
-                    boxes = [
-                        (r * cell_px, c * cell_px, side * cell_px) for r, c in pos[:e].tolist()
-                    ]
-                    info["examples"] = {
-                        "before": runner.images_u8(feats_t[usable[:e]]),
-                        "after": runner.images_u8(h[:e]),
-                        "boxes": boxes,
-                    }
+                inside, outside, shown = _insertion(
+                    runner, feats_t, base, c, chosen, values, squares, cell_px, side,
+                    options.examples,
+                )  # fmt: skip
+                entry["insertion"], entry["outside_change"] = inside, outside
+                if shown is not None:
+                    info["examples"] = shown
             if details is not None:
                 details[name] = info
     finally:

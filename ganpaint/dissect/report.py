@@ -19,8 +19,8 @@ import torch
 from PIL import Image, ImageDraw
 
 from ganpaint.core.progress import ProgressFactory, no_progress
-from ganpaint.dissect.dissect import (
-    IOU_CUTOFF,
+from ganpaint.dissect.passes import IOU_CUTOFF
+from ganpaint.dissect.sampling import (
     batches,
     forward_layers,
     latents,
@@ -29,6 +29,7 @@ from ganpaint.dissect.dissect import (
     upsample_maps,
 )
 from ganpaint.dissect.stats import RunningTopK
+from ganpaint.models.dissection import Dissection, DissectionLayer
 from ganpaint.models.progan import ProGANGenerator
 
 TILE = 96
@@ -36,18 +37,21 @@ BAR_COLOR = (70, 110, 170)
 
 
 def units_by_concept(
-    layer_doc: dict, cutoff: float, all_units: bool = False, max_units: int | None = None
+    layer_doc: DissectionLayer,
+    cutoff: float,
+    all_units: bool = False,
+    max_units: int | None = None,
 ) -> list[tuple[str, list[tuple[int, float]]]]:
     """[(concept, [(unit, iou), ...]), ...]: groups biggest first, units by IoU."""
     groups: dict[str, list[tuple[int, float]]] = {}
-    for entry in layer_doc.get("unit_labels", []):
-        iou = float(entry.get("iou") or 0.0)
-        name = entry.get("concept") if iou >= cutoff else None
+    for entry in layer_doc.unit_labels:
+        iou = float(entry.iou or 0.0)
+        name = entry.concept if iou >= cutoff else None
         if name is None:
             if not all_units:
                 continue
             name = "(unlabelled)"
-        groups.setdefault(str(name), []).append((int(entry["unit"]), iou))
+        groups.setdefault(str(name), []).append((entry.unit, iou))
     out = []
     for name, units in groups.items():
         units.sort(key=lambda p: -p[1])
@@ -125,46 +129,17 @@ def _top_samples(
     return {layer: t.result()[1].tolist() for layer, t in tops.items()}
 
 
-def write_report(
+def _render_samples(
     generator: ProGANGenerator,
-    dissection: dict,
-    out_dir: str | Path,
-    layers: Sequence[str] | None = None,
-    per_unit: int = 4,
-    max_units: int | None = None,
-    all_units: bool = False,
-    fallback_samples: int = 1000,
-    batch_size: int = 32,
-    device: torch.device | str = "cpu",
-    progress: ProgressFactory = no_progress,
-) -> Path:
-    """Write ``out_dir/index.html`` and its PNGs; returns the HTML path."""
-    out = Path(out_dir)
-    (out / "img").mkdir(parents=True, exist_ok=True)
-    device = torch.device(device)
-    generator = prepare_generator(generator, device)
-    docs = dissection.get("layers", {})
-    layers = ordered_layers(generator, [x for x in (layers or list(docs)) if x in docs])
-    cutoff = float(dissection.get("iou_cutoff", IOU_CUTOFF))
-    seed_base = int(dissection.get("seed_base", 0))
-    groups = {
-        layer: units_by_concept(docs[layer], cutoff, all_units, max_units) for layer in layers
-    }
-    missing = [layer for layer in layers if "top_samples" not in docs[layer]]
-    top = {layer: docs[layer].get("top_samples") for layer in layers}
-    if missing:
-        top.update(
-            _top_samples(
-                generator, missing, seed_base, fallback_samples, per_unit, batch_size, device
-            )
-        )
-    # Which (layer, unit) maps are needed from which sample.
-    wanted: dict[int, list[tuple[str, int]]] = {}
-    for layer in layers:
-        for _, units in groups[layer]:
-            for u, _ in units:
-                for s in top[layer][u][:per_unit]:
-                    wanted.setdefault(int(s), []).append((layer, u))
+    layers: list[str],
+    wanted: dict[int, list[tuple[str, int]]],
+    seed_base: int,
+    batch_size: int,
+    device: torch.device,
+    progress: ProgressFactory,
+) -> tuple[dict[int, np.ndarray], dict[tuple[str, int, int], np.ndarray]]:
+    """The images of the ``wanted`` samples and, per (layer, unit, sample) wanted, the unit's
+    map upsampled to the image."""
     samples = sorted(wanted)
     images: dict[int, np.ndarray] = {}
     maps: dict[tuple[str, int, int], np.ndarray] = {}
@@ -186,41 +161,106 @@ def write_report(
                 bar.update(len(block))
     finally:
         bar.close()
+    return images, maps
 
+
+def _layer_html(
+    out: Path,
+    layer: str,
+    doc: DissectionLayer,
+    groups: list[tuple[str, list[tuple[int, float]]]],
+    top: Sequence[Sequence[int]],
+    per_unit: int,
+    cutoff: float,
+    images: dict[int, np.ndarray],
+    maps: dict[tuple[str, int, int], np.ndarray],
+) -> list[str]:
+    """One layer's section: its bar chart and its units grouped by concept (PNGs saved)."""
+    thresholds = doc.thresholds
+    counts = [(name, len(units)) for name, units in groups if name != "(unlabelled)"]
+    chart = f"img/{layer}-concepts.png"
+    bar_chart(counts, f"{layer}: units per concept (IoU >= {cutoff})").save(out / chart)
+    parts = [f"<h2>{html.escape(layer)}</h2><img src='{chart}'>"]
+    for name, units in groups:
+        entry = doc.concept(name)
+        unit_set = entry.causal_set if entry is not None else None
+        causal = list(unit_set.units) if unit_set is not None else []
+        parts.append(f"<h3>{html.escape(name)} ({len(units)} units)</h3><div>")
+        for u, iou in units:
+            shown = [int(s) for s in top[u][:per_unit]]
+            strip = unit_strip(
+                [images[s] for s in shown],
+                [maps[(layer, u, s)] for s in shown],
+                float(thresholds[u]),
+            )
+            path = f"img/{layer}-unit{u}.png"
+            strip.save(out / path)
+            note = f" · causal #{causal.index(u) + 1}" if u in causal else ""
+            parts.append(
+                f"<div class='unit'><img src='{path}'><br>unit {u} · IoU {iou:.3f}{note}</div>"
+            )
+        parts.append("</div>")
+    return parts
+
+
+def write_report(
+    generator: ProGANGenerator,
+    dissection: Dissection,
+    out_dir: str | Path,
+    layers: Sequence[str] | None = None,
+    per_unit: int = 4,
+    max_units: int | None = None,
+    all_units: bool = False,
+    fallback_samples: int = 1000,
+    batch_size: int = 32,
+    device: torch.device | str = "cpu",
+    progress: ProgressFactory = no_progress,
+) -> Path:
+    """Write ``out_dir/index.html`` and its PNGs; returns the HTML path."""
+    out = Path(out_dir)
+    (out / "img").mkdir(parents=True, exist_ok=True)
+    device = torch.device(device)
+    generator = prepare_generator(generator, device)
+    docs = dissection.layers
+    layers = ordered_layers(generator, [x for x in (layers or list(docs)) if x in docs])
+    cutoff = float(IOU_CUTOFF if dissection.iou_cutoff is None else dissection.iou_cutoff)
+    seed_base = dissection.seed_base or 0
+    groups = {
+        layer: units_by_concept(docs[layer], cutoff, all_units, max_units) for layer in layers
+    }
+    missing = [layer for layer in layers if docs[layer].top_samples is None]
+    top = {layer: docs[layer].top_samples for layer in layers}
+    if missing:
+        top.update(
+            _top_samples(
+                generator, missing, seed_base, fallback_samples, per_unit, batch_size, device
+            )
+        )
+    # Which (layer, unit) maps are needed from which sample.
+    wanted: dict[int, list[tuple[str, int]]] = {}
+    for layer in layers:
+        for _, units in groups[layer]:
+            for u, _ in units:
+                for s in top[layer][u][:per_unit]:
+                    wanted.setdefault(int(s), []).append((layer, u))
+    images, maps = _render_samples(
+        generator, layers, wanted, seed_base, batch_size, device, progress
+    )
+    model = html.escape(dissection.model or "")
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
-        f"<title>Dissection of {html.escape(str(dissection.get('model', '')))}</title>",
+        f"<title>Dissection of {model}</title>",
         "<style>body{font-family:sans-serif;margin:2em}h3{margin-bottom:.2em}"
         ".unit{display:inline-block;margin:6px;vertical-align:top;font-size:12px}</style>",
         "</head><body>",
-        f"<h1>Dissection of {html.escape(str(dissection.get('model', '')))}</h1>",
-        f"<p>{int(dissection.get('samples', 0))} samples, threshold quantile "
-        f"{dissection.get('threshold_quantile')}, IoU cut-off {cutoff}.</p>",
+        f"<h1>Dissection of {model}</h1>",
+        f"<p>{dissection.samples or 0} samples, threshold quantile "
+        f"{dissection.threshold_quantile}, IoU cut-off {cutoff}.</p>",
     ]
     for layer in layers:
-        doc = docs[layer]
-        thresholds = doc["thresholds"]
-        counts = [(name, len(units)) for name, units in groups[layer] if name != "(unlabelled)"]
-        chart = f"img/{layer}-concepts.png"
-        bar_chart(counts, f"{layer}: units per concept (IoU >= {cutoff})").save(out / chart)
-        parts.append(f"<h2>{html.escape(layer)}</h2><img src='{chart}'>")
-        for name, units in groups[layer]:
-            causal = doc.get("concepts", {}).get(name, {}).get("causal_set", {}).get("units", [])
-            parts.append(f"<h3>{html.escape(name)} ({len(units)} units)</h3><div>")
-            for u, iou in units:
-                shown = [int(s) for s in top[layer][u][:per_unit]]
-                strip = unit_strip(
-                    [images[s] for s in shown],
-                    [maps[(layer, u, s)] for s in shown],
-                    float(thresholds[u]),
-                )
-                path = f"img/{layer}-unit{u}.png"
-                strip.save(out / path)
-                note = f" · causal #{causal.index(u) + 1}" if u in causal else ""
-                parts.append(
-                    f"<div class='unit'><img src='{path}'><br>unit {u} · IoU {iou:.3f}{note}</div>"
-                )
-            parts.append("</div>")
+        parts += _layer_html(
+            out, layer, docs[layer], groups[layer], top[layer], per_unit, cutoff, images, maps
+        )
     parts.append("</body></html>")
     index = out / "index.html"
     index.write_text("\n".join(parts), encoding="utf-8")

@@ -26,6 +26,7 @@ from ganpaint.engine.document import EditDocument, Stroke
 from ganpaint.engine.hooks import Trace
 from ganpaint.engine.intervention import apply_strokes
 from ganpaint.engine.renderer import Renderer, to_uint8
+from ganpaint.models.dissection import Dissection
 from ganpaint.models.progan import ProGANGenerator, progan_flops, seeded_generator
 
 # The widths of Karras et al.'s official LSUN checkpoints: 512 up to 32 px, then 256, 128, 64.
@@ -144,7 +145,7 @@ def run_bench(
     device: str | None = None,
     frames: int = 30,
     layer: str | None = None,
-    dissection: dict | None = None,
+    dissection: Dissection | None = None,
     renderer_options: dict | None = None,
     dissect_fn: Callable[[torch.device], float] | None = None,
 ) -> dict:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import torch
 
 from ganpaint.core.seeds import zs_from_seeds
+from ganpaint.models.dissection import Dissection
 
 # Seeds used to estimate levels on the fly, far from the seeds a user browses.
 ESTIMATE_SEED_BASE = 3_000_000_000
@@ -46,11 +47,11 @@ class UnitLevels:
         return self.levels[:, i] * (1 - t) + self.levels[:, i + 1] * t
 
     @classmethod
-    def from_dissection(cls, dissection: dict, layer: str) -> UnitLevels | None:
-        info = (dissection or {}).get("layers", {}).get(layer)
-        if not info or "quantiles" not in info or "levels" not in info:
+    def from_dissection(cls, dissection: Dissection | None, layer: str) -> UnitLevels | None:
+        info = dissection.layer(layer) if dissection is not None else None
+        if info is None or not info.quantiles or not info.levels:
             return None
-        return cls(info["quantiles"], torch.tensor(info["levels"], dtype=torch.float32))
+        return cls(info.quantiles, torch.tensor(info.levels, dtype=torch.float32))
 
     @classmethod
     def estimate(

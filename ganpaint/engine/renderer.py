@@ -28,6 +28,7 @@ from ganpaint.engine.compose import compose_edits, fold_edit, identity_affine
 from ganpaint.engine.document import DocumentSnapshot, Stroke
 from ganpaint.engine.intervention import UnitEdit, resample_mask
 from ganpaint.engine.levels import UnitLevels
+from ganpaint.models.dissection import Dissection
 from ganpaint.models.progan import ProGANGenerator, fused_for_inference
 
 PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
@@ -129,7 +130,7 @@ class Renderer:
         self,
         generator: ProGANGenerator,
         device: str | torch.device | None = None,
-        dissection: dict | None = None,
+        dissection: Dissection | None = None,
         cache_size: int = 16,
         precision: str | None = None,
         cuda_graphs: bool = True,
@@ -183,7 +184,7 @@ class Renderer:
     def levels(self, layer: str) -> UnitLevels:
         """Per-unit insert levels of ``layer``: from the dissection, else estimated once."""
         if layer not in self._levels:
-            lv = UnitLevels.from_dissection(self.dissection or {}, layer)
+            lv = UnitLevels.from_dissection(self.dissection, layer)
             if lv is None:
                 lv = UnitLevels.estimate(self.net, layer, device=self.device)
             self._levels[layer] = lv

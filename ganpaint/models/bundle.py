@@ -17,6 +17,7 @@ from typing import Any
 from ganpaint.core.errors import BundleError
 from ganpaint.core.files import atomic_write_text
 from ganpaint.models.checkpoint import load_generator
+from ganpaint.models.dissection import Dissection, DissectionError
 from ganpaint.models.progan import ProGANGenerator
 
 BUNDLE_FORMAT = "ganpaint-bundle"
@@ -43,7 +44,7 @@ class ModelBundle:
     path: Path
     generator: ProGANGenerator
     meta: dict[str, Any] = field(default_factory=dict)
-    dissection: dict[str, Any] | None = None
+    dissection: Dissection | None = None
 
     @property
     def edit_layers(self) -> list[str]:
@@ -136,15 +137,7 @@ def load_bundle(path: str | Path | None = None, verify: bool = True) -> ModelBun
     if verify:
         verify_hashes(path, meta)
     gen = load_generator(path / "generator.safetensors")
-    dissection = None
-    dpath = path / "dissection.json"
-    if dpath.is_file():
-        try:
-            dissection = json.loads(dpath.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-            raise BundleError(f"{dpath}: not valid JSON ({exc})") from None
-        if not isinstance(dissection, dict):
-            raise BundleError(f"{dpath}: must hold an object")
+    dissection = read_dissection(path / "dissection.json")
     bundle = ModelBundle(
         name=str(meta.get("name", path.name)),
         path=path,
@@ -168,6 +161,22 @@ def _check_layers(bundle: ModelBundle) -> None:
         raise BundleError(
             f"{bundle.path}: default layer {bundle.default_layer!r} is not a layer of the generator"
         )
+
+
+def read_dissection(path: Path) -> Dissection | None:
+    """The dissection at ``path`` (None when there is no such file), validated once here."""
+    if not path.is_file():
+        return None
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise BundleError(f"{path}: not valid JSON ({exc})") from None
+    try:
+        return Dissection.from_dict(raw)
+    except DissectionError as exc:
+        raise DissectionError(f"{path}: {exc}") from None
+    except RecursionError:
+        raise DissectionError(f"{path}: nested too deeply") from None
 
 
 def write_bundle_json(folder: str | Path, meta: dict[str, Any]) -> dict[str, Any]:

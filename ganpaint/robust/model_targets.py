@@ -145,6 +145,7 @@ class BundleTarget(Target):
 
     def run(self, case: Case) -> None:
         from ganpaint.models.bundle import load_bundle, read_bundle_json
+        from ganpaint.models.dissection import Dissection
 
         for name, data in self.originals.items():
             (self.folder / name).write_bytes(data)
@@ -158,7 +159,7 @@ class BundleTarget(Target):
             raise InvariantError(f"default layer {bundle.default_layer!r} not in the generator")
         if not all(isinstance(c, str) for c in bundle.concepts):
             raise InvariantError("concepts are not all names")
-        if bundle.dissection is not None and not isinstance(bundle.dissection, dict):
+        if bundle.dissection is not None and not isinstance(bundle.dissection, Dissection):
             raise InvariantError("dissection is not an object")
 
 

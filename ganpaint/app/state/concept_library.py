@@ -1,7 +1,7 @@
 """The concepts a brush can paint: the dissection's and the user's, and which units a stroke uses.
 
 :class:`ConceptLibrary` holds the open model's custom concepts (all layers), read from the
-user's concept file for that model (``ganpaint.dissect.custom`` reads and writes the file),
+user's concept file for that model (``ganpaint.dissect.concept_files`` reads and writes the file),
 checks whether a concept fits the model, and lists a layer's concepts (built-in then custom)
 and units for the panel. :func:`brush_units` and :func:`unit_scores` are the rules for which
 units a stroke sets and which scores the inspector shows; :func:`name_problem` is the rule for
@@ -10,7 +10,6 @@ a new concept's name.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,8 +26,7 @@ from ganpaint.app.state.concepts import (
 )
 from ganpaint.app.state.tool import CUSTOM, BrushSettings
 from ganpaint.core.errors import GanpaintError
-
-NAME_PATTERN = r"[\w][\w \-]{0,39}"  # what ganpaint.dissect.custom accepts
+from ganpaint.dissect.concept_files import valid_concept_name
 
 
 @dataclass
@@ -51,7 +49,7 @@ class ConceptLibrary:
 
     def file(self) -> Path | None:
         """The user's concept file for the open model (None before a model is open)."""
-        from ganpaint.dissect.custom import concepts_path
+        from ganpaint.dissect.concept_files import concepts_path
 
         if self.bundle is None:
             return None
@@ -65,7 +63,7 @@ class ConceptLibrary:
     def reload(self) -> str | None:
         """Read the model's concept file; concepts that do not fit this model are skipped.
         Returns why the file could not be read (None when it could, or there is none)."""
-        from ganpaint.dissect.custom import load_concepts
+        from ganpaint.dissect.concept_files import load_concepts
 
         self.custom = []
         path = self.file()
@@ -126,13 +124,13 @@ class ConceptLibrary:
 
     def save(self, concept: Any) -> None:
         """Add (or replace) ``concept`` in the file (OSError or GanpaintError on failure)."""
-        from ganpaint.dissect.custom import add_concept
+        from ganpaint.dissect.concept_files import add_concept
 
         add_concept(self.file(), concept, self.bundle.name)
 
     def delete(self, name: str) -> None:
         """Remove the concept ``name`` from the file (OSError or GanpaintError on failure)."""
-        from ganpaint.dissect.custom import load_concepts, save_concepts
+        from ganpaint.dissect.concept_files import load_concepts, save_concepts
 
         path = self.file()
         kept = [c for c in load_concepts(path) if c.name != name]
@@ -141,7 +139,7 @@ class ConceptLibrary:
     def export(self, name: str, path: str | Path) -> bool:
         """Write the custom concept ``name`` alone to ``path``; False when there is none
         (OSError when it cannot be written)."""
-        from ganpaint.dissect.custom import save_concepts
+        from ganpaint.dissect.concept_files import save_concepts
 
         concept = self.custom_concept(name)
         if concept is None:
@@ -151,7 +149,7 @@ class ConceptLibrary:
 
     def import_file(self, path: str | Path) -> ImportResult:
         """Add the concepts in ``path`` that fit this model, then reload."""
-        from ganpaint.dissect.custom import add_concept, load_concepts
+        from ganpaint.dissect.concept_files import add_concept, load_concepts
 
         result = ImportResult()
         try:
@@ -210,7 +208,7 @@ def name_problem(name: str, reserved: set[str]) -> str | None:
     """Why ``name`` cannot name a new concept (None when it can)."""
     if not name:
         return "Give the concept a name."
-    if not re.fullmatch(NAME_PATTERN, name):
+    if not valid_concept_name(name):
         return "Use letters, digits, spaces, - or _ in the name."
     if name in reserved:
         return f"“{name}” is already a concept of this model."

@@ -6,7 +6,7 @@ LSUN label's, or a stable made-up one) and its units ranked by IoU and by causal
 :func:`concepts_for_layer` lists them for a layer; :func:`unit_table` describes every unit
 of a layer (its best label, IoU, scores), which is also what a model without a dissection
 shows, unlabelled. :func:`custom_concept_info` turns a user-taught
-:class:`~ganpaint.dissect.custom.CustomConcept` into the same shape (group "Custom", its own
+:class:`~ganpaint.dissect.concept_files.CustomConcept` into the same shape (group "Custom", its own
 icon, units ranked by IoU with the user's marks) and :func:`with_custom_concepts` adds them
 to a layer's list.
 """
@@ -18,6 +18,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from ganpaint.models.dissection import ConceptUnits, Dissection, DissectionLayer, UnitSet
 from ganpaint.scenes.concepts import CONCEPT_COLORS
 
 RANKINGS = ("causal", "iou")
@@ -154,79 +155,55 @@ class UnitInfo:
     iou: float | None = None
 
 
-def _pairs(value: Any) -> tuple[tuple[int, float], ...]:
-    """[[unit, score], ...] as int/float pairs; malformed items are skipped (the dissection
-    is a file a user may have edited)."""
-    out = []
-    for item in value if isinstance(value, list | tuple) else ():
-        if isinstance(item, list | tuple) and len(item) >= 2:
-            try:
-                out.append((int(item[0]), float(item[1])))
-            except (TypeError, ValueError, OverflowError):
-                continue
-    return tuple(out)
+def _set_units(unit_set: UnitSet | None) -> tuple[int, ...]:
+    return unit_set.units if unit_set is not None else ()
 
 
-def _set_units(value: Any) -> tuple[int, ...]:
-    """The ``units`` of a unit-set entry (``causal_set``, ``insert_set``), malformed skipped."""
-    units = value.get("units") if isinstance(value, dict) else None
-    out = []
-    for u in units if isinstance(units, list | tuple) else ():
-        if isinstance(u, int | float) and not isinstance(u, bool) and u == u and abs(u) < 2**31:
-            out.append(int(u))
-    return tuple(out)
-
-
-def layer_info(dissection: dict | None, layer: str) -> dict[str, Any]:
-    info = ((dissection or {}).get("layers") or {}).get(layer)
-    return info if isinstance(info, dict) else {}
+def _layer(dissection: Dissection | None, layer: str) -> DissectionLayer | None:
+    return dissection.layer(layer) if dissection is not None else None
 
 
 def concepts_for_layer(
-    dissection: dict | None, layer: str, names: list[str] | None = None
+    dissection: Dissection | None, layer: str, names: list[str] | None = None
 ) -> list[ConceptInfo]:
     """Concepts of ``layer`` in catalogue group order; ``names`` (the bundle's concept list)
     adds concepts the dissection found no units for, so they show as unavailable."""
-    per_concept = layer_info(dissection, layer).get("concepts")
-    per_concept = per_concept if isinstance(per_concept, dict) else {}
+    info = _layer(dissection, layer)
+    per_concept = info.concepts if info is not None else {}
     ordered = list(dict.fromkeys(list(names or []) + list(per_concept)))
     out = []
     for name in ordered:
         group, icon, color = concept_style(name)
-        d = per_concept.get(name)
-        d = d if isinstance(d, dict) else {}
+        d = per_concept.get(name) or ConceptUnits()
         out.append(
             ConceptInfo(
                 name=name,
                 group=group,
                 icon=icon,
                 color=color,
-                iou=_pairs(d.get("iou")),
-                causal=_pairs(d.get("causal")),
-                causal_set=_set_units(d.get("causal_set")),
-                insert_set=_set_units(d.get("insert_set")),
+                iou=d.iou,
+                causal=d.causal,
+                causal_set=_set_units(d.causal_set),
+                insert_set=_set_units(d.insert_set),
             )
         )
     rank = {g: i for i, g in enumerate(GROUP_ORDER)}
     return sorted(out, key=lambda c: (rank.get(c.group, len(rank)), ordered.index(c.name)))
 
 
-def unit_table(dissection: dict | None, layer: str, channels: int) -> list[UnitInfo]:
+def unit_table(dissection: Dissection | None, layer: str, channels: int) -> list[UnitInfo]:
     """Every unit of ``layer``; labelled (IoU above the dissection's cut-off) when known."""
-    cutoff = float((dissection or {}).get("iou_cutoff", 0.0) or 0.0)
+    cutoff = float((dissection.iou_cutoff if dissection is not None else None) or 0.0)
     labels: dict[int, tuple[str, float]] = {}
-    for item in layer_info(dissection, layer).get("unit_labels") or ():
-        try:
-            unit, concept, iou = int(item["unit"]), item.get("concept"), float(item["iou"])
-        except (KeyError, TypeError, ValueError):
-            continue
-        if concept and iou >= cutoff:
-            labels[unit] = (str(concept), iou)
+    info = _layer(dissection, layer)
+    for item in info.unit_labels if info is not None else ():
+        if item.concept and item.iou >= cutoff:
+            labels[item.unit] = (item.concept, float(item.iou))
     return [UnitInfo(u, *labels[u]) if u in labels else UnitInfo(u) for u in range(int(channels))]
 
 
 def custom_concept_info(concept: Any) -> ConceptInfo:
-    """A :class:`~ganpaint.dissect.custom.CustomConcept` as the panel shows it."""
+    """A :class:`~ganpaint.dissect.concept_files.CustomConcept` as the panel shows it."""
     color = concept_style(concept.name)[2]
     return ConceptInfo(
         name=concept.name,

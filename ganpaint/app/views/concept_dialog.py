@@ -38,13 +38,14 @@ from PySide6.QtWidgets import (
 )
 
 from ganpaint.app.state.concept_draft import MAX_SAMPLES, MIN_SAMPLES, ConceptDraft
-from ganpaint.app.state.concept_library import NAME_PATTERN, name_problem
+from ganpaint.app.state.concept_library import name_problem
 from ganpaint.app.state.concepts import CATALOGUE, concept_style
 from ganpaint.app.views import theme
 from ganpaint.app.views.concept_dialog_style import ICONS, STYLE
 from ganpaint.app.views.imaging import qimage_rgb
 from ganpaint.app.views.mark_tile import SampleCard
 from ganpaint.app.views.worker import ConceptJob, ConceptResult, RenderWorker, ThumbJob, ThumbResult
+from ganpaint.dissect.concept_files import NAME_PATTERN
 
 COLUMNS = 3
 SHOWN_UNITS = 12

@@ -11,210 +11,39 @@ computed alone (by a torchrun rank, or again later) and gives the same numbers.
   the image size, exceeds the unit's threshold (its 0.995 quantile) and the label is the
   concept (:func:`unit_concept_counts`).
 
-Upsampling every unit's map to full size is the expensive part on a CPU (256 units x 128 x 128
-per image and layer), so :func:`unit_concept_counts` is exact but sparse: a bilinearly
-upsampled value is a convex combination of at most four map cells, so it can exceed the
-threshold only in the blocks of pixels next to a cell that does; since the threshold is the
-top 0.5 %, those blocks are few, and only they are evaluated. The result equals dense
-counting (tested against :class:`IoUCounter` on full masks).
+The counting is exact and sparse (:mod:`ganpaint.dissect.counting`); the helpers shared with
+causal ranking, ACE and the report are in :mod:`ganpaint.dissect.sampling`.
 """
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
-import torch.nn.functional as F
 
 from ganpaint.core.progress import ProgressFactory, no_progress
-from ganpaint.core.seeds import zs_from_seeds
 from ganpaint.dissect.cache import ResultCache
+from ganpaint.dissect.counting import add_counts
 from ganpaint.dissect.distributed import Dist, shard
+from ganpaint.dissect.sampling import (
+    DEFAULT_SEED_BASE,
+    SegmentFn,
+    batches,
+    forward_layers,
+    latents,
+    ordered_layers,
+    prepare_generator,
+)
 from ganpaint.dissect.stats import IoUCounter, RunningQuantile, RunningTopK, iou_from_counts
 from ganpaint.models.progan import ProGANGenerator
 
-DISSECTION_FORMAT = "ganpaint-dissection"
-DISSECTION_VERSION = 1
 # Bump when a change to the passes changes their results, so old cache entries are ignored.
 ALGORITHM_VERSION = 1
-DEFAULT_SEED_BASE = 1_000_000_000
 DEFAULT_QUANTILES = (0.5, 0.9, 0.95, 0.99, 0.995, 0.999)
 THRESHOLD_QUANTILE = 0.995
 IOU_CUTOFF = 0.05
 IOU_RANK_LENGTH = 50
-
-SegmentFn = Callable[[torch.Tensor], torch.Tensor]
-"""Images (N, 3, H, W) in [-1, 1] -> labels long (N, H, W); values outside [0, K) are ignored."""
-
-
-# -- generating --------------------------------------------------------------------------
-
-
-def prepare_generator(generator: ProGANGenerator, device: torch.device) -> ProGANGenerator:
-    """A copy of ``generator`` on ``device`` in eval mode, channels_last on the CPU (faster
-    convolutions there, as the renderer uses); the caller's module is left as it was."""
-    g = copy.deepcopy(generator).to(device).eval()
-    if torch.device(device).type == "cpu":
-        g = g.to(memory_format=torch.channels_last)
-    return g
-
-
-def ordered_layers(generator: ProGANGenerator, layers: Sequence[str]) -> list[str]:
-    """``layers`` without repeats, in forward order; unknown names raise ValueError."""
-    names = list(generator.layer_names)
-    bad = [layer for layer in layers if layer not in names]
-    if bad:
-        raise ValueError(f"{bad[0]!r} is not a layer of this generator ({', '.join(names)})")
-    return sorted(set(layers), key=names.index)
-
-
-def latents(
-    seed_base: int, indices: Sequence[int], z_dim: int, device: torch.device
-) -> torch.Tensor:
-    """z (N, z_dim) of samples ``indices`` (sample i uses seed ``seed_base + i``)."""
-    return zs_from_seeds([seed_base + int(i) for i in indices], z_dim).to(device)
-
-
-def forward_layers(
-    generator: ProGANGenerator, z: torch.Tensor, layers: Sequence[str], to_image: bool
-) -> tuple[dict[str, torch.Tensor], torch.Tensor | None]:
-    """Features at each of ``layers`` (in forward order) and, if ``to_image``, the image;
-    the chain runs once, in pieces, and stops at the last layer when no image is needed."""
-    feats: dict[str, torch.Tensor] = {}
-    h, previous = z, None
-    for layer in layers:
-        h = generator.run(h, after=previous, until=layer)
-        feats[layer] = h
-        previous = layer
-    image = generator.run(h, after=previous) if to_image else None
-    return feats, image
-
-
-def batches(indices: range, batch_size: int) -> list[range]:
-    return [indices[i : i + batch_size] for i in range(0, len(indices), batch_size)]
-
-
-# -- IoU counting ------------------------------------------------------------------------
-
-
-def upsample_maps(maps: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """Bilinear upsampling (N, C, h, w) -> (N, C, H, W), as GAN Dissection upsamples units."""
-    if tuple(maps.shape[-2:]) == tuple(size):
-        return maps
-    return F.interpolate(maps, size=size, mode="bilinear", align_corners=False)
-
-
-def unit_masks(
-    features: torch.Tensor, thresholds: torch.Tensor, size: tuple[int, int]
-) -> torch.Tensor:
-    """Dense masks bool (B, U, H, W): upsampled unit maps above their thresholds (computed
-    in float64, like :func:`unit_concept_counts`)."""
-    t = thresholds.to(device=features.device, dtype=torch.float64).view(1, -1, 1, 1)
-    return upsample_maps(features.double(), size) > t
-
-
-def _axis_blocks(cells: int, size: int, device: torch.device):
-    """Output pixels of one axis grouped by the pair of cells they interpolate between.
-
-    Bilinear upsampling with ``align_corners=False`` (PyTorch's rule): pixel p reads source
-    position s = max((p + 0.5) * cells / size - 0.5, 0) and mixes cells i0 = floor(s) and
-    i1 = min(i0 + 1, cells - 1) with weight s - i0 on i1. Returns, per block i0, its pixel
-    indices (cells, L) padded with -1, their weights (cells, L) float64, and i1 (cells,).
-    """
-    p = torch.arange(size, dtype=torch.float64)
-    src = ((p + 0.5) * (cells / size) - 0.5).clamp_min(0.0)
-    i0 = src.floor().long().clamp_max(cells - 1)
-    weight = src - i0
-    counts = torch.bincount(i0, minlength=cells)
-    length = int(counts.max())
-    rank = torch.arange(size) - torch.cumsum(counts, 0)[i0] + counts[i0]
-    pixels = torch.full((cells, length), -1, dtype=torch.long)
-    weights = torch.zeros(cells, length, dtype=torch.float64)
-    pixels[i0, rank] = torch.arange(size)
-    weights[i0, rank] = weight
-    i1 = (torch.arange(cells) + 1).clamp_max(cells - 1)
-    return pixels.to(device), weights.to(device), i1.to(device)
-
-
-def unit_concept_counts(
-    features: torch.Tensor,
-    thresholds: torch.Tensor,
-    labels: torch.Tensor,
-    concepts: int,
-    chunk_values: int = 1 << 22,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Exact counts for one batch, the same as :class:`IoUCounter` on :func:`unit_masks`.
-
-    ``features`` (B, U, h, w), ``thresholds`` (U,), ``labels`` long (B, H, W). Returns int64
-    ``intersection`` (U, K), ``unit_area`` (U,) and ``concept_area`` (K,); pixels whose label
-    is outside [0, K) count nowhere.
-
-    Sparse and exact: the upsampled image splits into blocks of pixels that interpolate the
-    same 2 x 2 cells; a block can hold a pixel above the threshold only if one of its four
-    cells is above it (a bilinear value is a convex combination of them). Only those blocks
-    (a few per cell in the top 0.5 %) are evaluated, in float64, instead of U x H x W values.
-    """
-    b, u, h, w = features.shape
-    height, width = labels.shape[-2:]
-    dev = features.device
-    bins = concepts + 1  # the last bin collects ignored pixels
-    lab = labels.to(dev).reshape(b, height * width).long()
-    lab = torch.where((lab >= 0) & (lab < concepts), lab, concepts)
-    concept_area = torch.bincount(lab.reshape(-1), minlength=bins)[:concepts]
-    t = thresholds.to(device=dev, dtype=torch.float64)
-    # >= rather than >: a mix of cells equal to t can round one ulp above it.
-    hot = features.double() >= t.view(1, -1, 1, 1)
-    # Block (ky, kx) mixes cells ky, ky+1 and kx, kx+1 (clamped at the far edge).
-    hot = hot | torch.cat([hot[:, :, 1:], hot[:, :, -1:]], dim=2)
-    hot = hot | torch.cat([hot[..., 1:], hot[..., -1:]], dim=3)
-    blocks = hot.nonzero()  # (C, 4): sample, unit, ky, kx
-    counts = torch.zeros(u * bins, dtype=torch.int64, device=dev)
-    if blocks.shape[0]:
-        rows, wy, y1 = _axis_blocks(h, height, dev)
-        cols, wx, x1 = _axis_blocks(w, width, dev)
-        step = max(1, chunk_values // (rows.shape[1] * cols.shape[1]))
-        for start in range(0, blocks.shape[0], step):
-            bi, ui, ky, kx = blocks[start : start + step].unbind(1)
-            f = features[bi, ui].double()  # (C, h, w)
-            c = torch.arange(bi.shape[0], device=dev)
-            a00, a01 = f[c, ky, kx], f[c, ky, x1[kx]]
-            a10, a11 = f[c, y1[ky], kx], f[c, y1[ky], x1[kx]]
-            bx = wx[kx]  # (C, L)
-            top = a00[:, None] * (1 - bx) + a01[:, None] * bx
-            bottom = a10[:, None] * (1 - bx) + a11[:, None] * bx
-            by = wy[ky][:, :, None]  # (C, L, 1)
-            value = top[:, None, :] * (1 - by) + bottom[:, None, :] * by  # (C, Ly, Lx)
-            py, px = rows[ky], cols[kx]
-            on = value > t[ui].view(-1, 1, 1)
-            on &= (py >= 0)[:, :, None] & (px >= 0)[:, None, :]
-            ci, yy, xx = on.nonzero(as_tuple=True)
-            pixel = py[ci, yy] * width + px[ci, xx]
-            key = ui[ci] * bins + lab[bi[ci], pixel]
-            counts += torch.bincount(key, minlength=u * bins)
-    intersection = counts.view(u, bins)[:, :concepts].contiguous()
-    return intersection, intersection.sum(dim=1), concept_area
-
-
-def add_counts(
-    counter: IoUCounter,
-    features: torch.Tensor,
-    thresholds: torch.Tensor,
-    labels: torch.Tensor,
-) -> None:
-    """Add one batch to ``counter`` via :func:`unit_concept_counts` (sparse, exact)."""
-    inter, unit_area, concept_area = unit_concept_counts(
-        features, thresholds, labels, counter.concepts
-    )
-    dev = counter.intersection.device
-    counter.intersection += inter.to(dev)
-    counter.unit_area += unit_area.to(dev)
-    counter.concept_area += concept_area.to(dev)
-    counter.count += int(features.shape[0])
-
-
-# -- the passes --------------------------------------------------------------------------
 
 
 @dataclass
@@ -391,31 +220,20 @@ def _share(dist: Dist, tensors: dict[str, torch.Tensor] | None, shapes: dict) ->
     return out
 
 
-def dissect_layers(
+def _cached_results(
     generator: ProGANGenerator,
-    segment_fn: SegmentFn,
-    concepts: Sequence[str],
+    layers: list[str],
+    concepts: list[str],
     options: DissectOptions,
     model_id: str,
     segmenter_id: str,
-    device: torch.device | str = "cpu",
-    dist: Dist | None = None,
-    cache: ResultCache | None = None,
-    progress: ProgressFactory = no_progress,
-) -> dict[str, LayerStats]:
-    """Both passes for ``options.layers`` (cached per layer and pass); results on every rank.
-
-    Rank 0 reads and writes the cache and shares what it found, so ranks never disagree.
-    """
-    dist = dist or Dist()
-    cache = cache or ResultCache(None)
-    device = torch.device(device)
-    concepts = list(concepts)
-    generator = prepare_generator(generator, device)
-    layers = ordered_layers(generator, options.layers)
+    dist: Dist,
+    cache: ResultCache,
+) -> tuple[dict[str, dict | None], dict[str, dict | None]]:
+    """Per layer: pass 1 and pass 2 results from the cache (None where absent), read by
+    rank 0 and shared, so ranks never disagree."""
     nq = len(options.quantiles)
     k = max(1, min(options.top_samples, options.samples))
-
     found1: dict[str, dict | None] = {}
     found2: dict[str, dict | None] = {}
     for layer in layers:
@@ -444,27 +262,106 @@ def dissect_layers(
                 "concept_area": ((len(concepts),), torch.int64),
             }
             found2[layer] = _share(dist, hit2, shapes2)
+    return found1, found2
 
-    stats: dict[str, LayerStats] = {}
+
+def _run_pass1(
+    generator: ProGANGenerator,
+    todo: list[str],
+    options: DissectOptions,
+    model_id: str,
+    device: torch.device,
+    dist: Dist,
+    cache: ResultCache,
+    progress: ProgressFactory,
+) -> dict[str, dict]:
+    """Pass 1 for ``todo``: levels, thresholds and top samples per layer (saved by rank 0)."""
+    nq = len(options.quantiles)
+    out = {}
+    sketches = quantile_pass(generator, todo, options, device, dist, progress)
+    qs = list(options.quantiles) + [options.threshold_quantile]
+    for layer, (sketch, top) in sketches.items():
+        values = sketch.quantiles(qs).float()
+        top_values, top_indices = top.result()
+        result = {
+            "levels": values[:, :nq].contiguous(),
+            "thresholds": values[:, nq].contiguous(),
+            "top_values": top_values.float(),
+            "top_indices": top_indices.long(),
+        }
+        # Rank 0's numbers are the answer everywhere (merges are deterministic anyway).
+        shapes = {name: (tuple(t.shape), t.dtype) for name, t in result.items()}
+        result = _share(dist, result, shapes)
+        if dist.is_main:
+            cache.save_tensors(f"pass1-{layer}", options.pass1_key(model_id, layer), result)
+        out[layer] = result
+    return out
+
+
+def _run_pass2(
+    generator: ProGANGenerator,
+    segment_fn: SegmentFn,
+    todo: list[str],
+    stats: dict[str, LayerStats],
+    concepts: list[str],
+    options: DissectOptions,
+    ids: tuple[str, str],
+    device: torch.device,
+    dist: Dist,
+    cache: ResultCache,
+    progress: ProgressFactory,
+) -> dict[str, dict]:
+    """Pass 2 for ``todo``: unit/concept counts per layer (saved by rank 0)."""
+    model_id, segmenter_id = ids
+    thresholds = {layer: stats[layer].thresholds.to(device) for layer in todo}
+    counters = iou_pass(
+        generator, segment_fn, todo, thresholds, len(concepts), options, device, dist, progress
+    )
+    out = {}
+    for layer, c in counters.items():
+        result = {
+            "intersection": c.intersection.cpu(),
+            "unit_area": c.unit_area.cpu(),
+            "concept_area": c.concept_area.cpu(),
+        }
+        if dist.is_main:
+            key2 = options.pass2_key(model_id, layer, segmenter_id, concepts)
+            cache.save_tensors(f"pass2-{layer}", key2, result)
+        out[layer] = result
+    return out
+
+
+def dissect_layers(
+    generator: ProGANGenerator,
+    segment_fn: SegmentFn,
+    concepts: Sequence[str],
+    options: DissectOptions,
+    model_id: str,
+    segmenter_id: str,
+    device: torch.device | str = "cpu",
+    dist: Dist | None = None,
+    cache: ResultCache | None = None,
+    progress: ProgressFactory = no_progress,
+) -> dict[str, LayerStats]:
+    """Both passes for ``options.layers`` (cached per layer and pass); results on every rank.
+
+    Rank 0 reads and writes the cache and shares what it found, so ranks never disagree.
+    """
+    dist = dist or Dist()
+    cache = cache or ResultCache(None)
+    device = torch.device(device)
+    concepts = list(concepts)
+    generator = prepare_generator(generator, device)
+    layers = ordered_layers(generator, options.layers)
+    found1, found2 = _cached_results(
+        generator, layers, concepts, options, model_id, segmenter_id, dist, cache
+    )
     todo1 = [layer for layer in layers if found1[layer] is None]
     if todo1:
-        sketches = quantile_pass(generator, todo1, options, device, dist, progress)
-        qs = list(options.quantiles) + [options.threshold_quantile]
-        for layer, (sketch, top) in sketches.items():
-            values = sketch.quantiles(qs).float()
-            top_values, top_indices = top.result()
-            result = {
-                "levels": values[:, :nq].contiguous(),
-                "thresholds": values[:, nq].contiguous(),
-                "top_values": top_values.float(),
-                "top_indices": top_indices.long(),
-            }
-            # Rank 0's numbers are the answer everywhere (merges are deterministic anyway).
-            shapes = {name: (tuple(t.shape), t.dtype) for name, t in result.items()}
-            result = _share(dist, result, shapes)
-            if dist.is_main:
-                cache.save_tensors(f"pass1-{layer}", options.pass1_key(model_id, layer), result)
-            found1[layer] = result
+        found1.update(
+            _run_pass1(generator, todo1, options, model_id, device, dist, cache, progress)
+        )
+    stats: dict[str, LayerStats] = {}
     for layer in layers:
         r = found1[layer]
         stats[layer] = LayerStats(
@@ -476,31 +373,23 @@ def dissect_layers(
             top_indices=r["top_indices"],
             cached={"pass1": layer not in todo1},
         )
-
     todo2 = [layer for layer in layers if found2[layer] is None]
     if todo2:
-        thresholds = {layer: stats[layer].thresholds.to(device) for layer in todo2}
-        counters = iou_pass(
-            generator,
-            segment_fn,
-            todo2,
-            thresholds,
-            len(concepts),
-            options,
-            device,
-            dist,
-            progress,
+        found2.update(
+            _run_pass2(
+                generator,
+                segment_fn,
+                todo2,
+                stats,
+                concepts,
+                options,
+                (model_id, segmenter_id),
+                device,
+                dist,
+                cache,
+                progress,
+            )
         )
-        for layer, c in counters.items():
-            result = {
-                "intersection": c.intersection.cpu(),
-                "unit_area": c.unit_area.cpu(),
-                "concept_area": c.concept_area.cpu(),
-            }
-            if dist.is_main:
-                key2 = options.pass2_key(model_id, layer, segmenter_id, concepts)
-                cache.save_tensors(f"pass2-{layer}", key2, result)
-            found2[layer] = result
     for layer in layers:
         r = found2[layer]
         s = stats[layer]

@@ -1,0 +1,80 @@
+"""The engine without a window: a model's description (architecture, layer shapes, cost)
+and one scene, with a project's strokes, rendered to a PNG (``ganpaint info``/``render``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ganpaint.core.errors import GanpaintError
+from ganpaint.engine.document import EditDocument
+from ganpaint.engine.hooks import layer_shapes
+from ganpaint.engine.renderer import Renderer
+from ganpaint.models.bundle import load_bundle
+from ganpaint.models.progan import progan_flops
+
+
+def model_info(model: str | Path | None) -> dict[str, Any]:
+    """Architecture summary, layer output shapes, GFLOP per image and what the bundle holds."""
+    bundle = load_bundle(model)
+    gen = bundle.generator
+    shapes = layer_shapes(gen, torch.zeros(1, gen.z_dim))
+    info = gen.arch_summary()
+    info.update(
+        name=bundle.name,
+        path=str(bundle.path),
+        layers={k: list(v) for k, v in shapes.items()},
+        gflop_per_image=round(progan_flops(gen.widths, gen.z_dim) / 1e9, 3),
+        edit_layers=bundle.edit_layers,
+        dissection=bundle.dissection is not None,
+        segmenter=bundle.segmenter_path is not None,
+    )
+    return info
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """What :func:`render_to_png` wrote."""
+
+    seed: int
+    strokes: int
+    ms: float
+
+
+def render_to_png(
+    output: str | Path,
+    model: str | Path | None = None,
+    seed: int | None = None,
+    project: str | Path | None = None,
+    device: str | None = None,
+    scale: int = 1,
+) -> Rendered:
+    """Render ``seed``'s scene (with ``project``'s strokes, and its seed unless ``seed`` is
+    given) and save it as a PNG, upscaled ``scale`` times (nearest)."""
+    from PIL import Image
+
+    bundle = load_bundle(model)
+    if project:
+        doc = EditDocument.load(project)
+        if seed is not None:
+            doc.set_seed(seed)
+    else:
+        doc = EditDocument(bundle.name, bundle.default_layer, seed=seed or 0)
+    try:
+        renderer = Renderer(bundle.generator, device, bundle.dissection)
+    except ValueError as exc:
+        raise GanpaintError(str(exc)) from None
+    result = renderer.render(doc.snapshot())
+    if not result.ok:
+        raise GanpaintError(f"rendering failed: {result.error}")
+    image = Image.fromarray(result.image)
+    if scale > 1:
+        image = image.resize((image.width * scale, image.height * scale), Image.NEAREST)
+    try:
+        image.save(output, format="PNG")
+    except OSError as exc:
+        raise GanpaintError(f"cannot write {output}: {exc}") from None
+    return Rendered(doc.seed, len(doc.snapshot().strokes), result.ms)
