@@ -1,6 +1,7 @@
 """Shared test helpers: random state dicts in the official ProGAN key layout and an
 independent forward pass written from the published ProGAN description (Karras et al. 2018 and
-GAN Dissection's checkpoint layout, summarised in docs/FORMATS.md), not from ganpaint's own module."""
+GAN Dissection's checkpoint layout, summarised in docs/FORMATS.md), not from ganpaint's own
+module."""
 
 from __future__ import annotations
 
@@ -33,7 +34,8 @@ def official_state_dict(
 
 
 def reference_forward(sd: dict[str, torch.Tensor], z: torch.Tensor) -> torch.Tensor:
-    """ProGAN forward straight from the published description: pixel norm, [upsample], conv, x*scale+b, lrelu."""
+    """ProGAN forward straight from the published description: pixel norm, [upsample], conv,
+    x*scale+b, lrelu."""
 
     def pixnorm(x: torch.Tensor) -> torch.Tensor:
         return x / torch.sqrt((x * x).mean(dim=1, keepdim=True) + 1e-8)
