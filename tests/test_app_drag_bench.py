@@ -29,7 +29,11 @@ def test_drag_bench_reports_live_frames(qtbot, app_settings, tmp_path, demo_bund
     assert r["render_ms"]["p50"] <= r["render_ms"]["p95"]
     assert r["event_ms"]["p50"] is not None and r["latency_ms"]["p50"] is not None
     assert r["final_matches_revision"] and r["final_shown_revision"] == r["final_revision"]
-    assert r["final_image_max_diff"] == 0 and r["strokes"] == 1
+    # float32: the incremental frame is within a level of a fresh full frame
+    assert r["final_image_max_diff"] <= 1 and r["strokes"] == 1
+    full = r["full_path"]
+    assert full["final_matches_revision"] and full["requests_submitted"] == 42
+    assert rr["incremental"] and r["fps_over_full"] > 0
     json.dumps(r)
     assert "superseded" in format_report(r)
 

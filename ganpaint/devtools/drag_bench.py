@@ -11,8 +11,12 @@ After the release it waits for the final frame and reports: events sent, frames 
 and shown during the drag, frames per second, requests submitted, superseded (replaced in
 the worker's pending slot before they started) and rendered, the worker's render times, the
 edit-to-screen latency of the frames shown, the GUI thread's time per move event, and
-whether the final frame is the document's last revision and equals a fresh
-:class:`~ganpaint.engine.renderer.Renderer`'s image.
+whether the final frame is the document's last revision and how far it is from a fresh
+:class:`~ganpaint.engine.renderer.Renderer`'s full frame (float32: within a level).
+
+The drag runs twice in one session: first with full frames (``full_path`` in the report),
+then, after undoing it, with the incremental path the app uses (the main figures), so the
+two see the same machine load; ``fps_over_full`` is their ratio.
 
 The figures are measurements, not pass/fail checks. Settings and autosaves go to a temp
 folder; the user's files are not touched.
@@ -101,7 +105,6 @@ def _run(model, events, interval_ms, device, threads, settings, data_dir, seed, 
 
     from ganpaint.app import create_window
     from ganpaint.app.views.launch import wait_until
-    from ganpaint.app.views.scripting import drag_canvas
     from ganpaint.engine.renderer import Renderer, render_threads
 
     main_threads = torch.get_num_threads()
@@ -122,53 +125,38 @@ def _run(model, events, interval_ms, device, threads, settings, data_dir, seed, 
         # Settled: the gallery's thumbnails and the compare frame are done.
         if not wait_until(window.worker.is_idle, timeout_s):
             raise RuntimeError("the render worker did not settle")
-        canvas, frames, doc, worker = window.canvas, window.frames, window.document, window.worker
+        renderer = worker_renderer(window)
         side = window.models.bundle.generator.resolution
-        points = [canvas.from_image(x, y) for x, y in drag_path(side, events)]
-
-        submitted_at: dict[int, float] = {}
-        shown: list[tuple[float, int]] = []  # (time, revision)
-        render_ms: list[float] = []
-        doc.subscribe(lambda kind: submitted_at.setdefault(doc.revision, time.perf_counter()))
-        frames.frameShown.connect(lambda r: shown.append((time.perf_counter(), r.revision)))
-        worker.frameRendered.connect(
-            lambda fr: fr.kind == "frame" and render_ms.append(fr.result.ms)
-        )
-
-        before = worker.frame_counts()
-        shown_before = frames.frames
-
-        def pressed() -> None:
-            if not window.painter.active:
-                raise RuntimeError("the press did not start a stroke")
-
+        points = [window.canvas.from_image(x, y) for x, y in drag_path(side, events)]
         widget_points = [(p.x(), p.y()) for p in points]
-        times = drag_canvas(window, widget_points, interval_ms, pressed)
-        sent, event_ms = times.sent, times.event_ms
-        during = worker.frame_counts()
-        shown_during = frames.frames - shown_before
-        if not wait_until(lambda: frames.shown_revision == doc.revision, timeout_s):
-            raise RuntimeError("the final frame did not arrive")
-        after = worker.frame_counts()
-
-        drag_s = times.end - times.start
-        latency = [(t - submitted_at[r]) * 1000.0 for t, r in shown if r in submitted_at]
-        renderer = worker._renderer
+        # The same drag twice in one run: full frames, then (after undoing it) the
+        # incremental path the app uses, so that both see the same machine load.
+        renderer.incremental = False
+        full = _measured_drag(window, widget_points, interval_ms, timeout_s)
+        window.document.undo()
+        if not wait_until(
+            lambda: window.frames.shown_revision == window.document.revision, timeout_s
+        ):
+            raise RuntimeError("the frame after undo did not arrive")
+        renderer.incremental = True
+        figures = _measured_drag(window, widget_points, interval_ms, timeout_s)
+        doc = window.document
         # The same image from a fresh renderer, with the worker's thread count (a different
         # count may change float sums in the last bit).
         fresh = Renderer(
             window.models.bundle.generator, renderer.device, window.models.bundle.dissection
         )
-        torch.set_num_threads(worker.torch_threads or main_threads)
+        torch.set_num_threads(window.worker.torch_threads or main_threads)
         try:
             reference = fresh.render(doc.snapshot())
         finally:
             torch.set_num_threads(main_threads)
         diff = (
-            int(np.abs(reference.image.astype(int) - frames.image.astype(int)).max())
+            int(np.abs(reference.image.astype(int) - window.frames.image.astype(int)).max())
             if reference.ok
             else None
         )
+        worker = window.worker
         return {
             "model": window.models.bundle.name,
             "resolution": side,
@@ -181,32 +169,91 @@ def _run(model, events, interval_ms, device, threads, settings, data_dir, seed, 
                 "precision": renderer.precision,
                 "cuda_graphs": renderer.use_graphs,
                 "channels_last": renderer.channels_last,
+                "incremental": renderer.incremental,
                 "worker_threads": worker.torch_threads,
                 "render_threads_policy": render_threads(),
                 "main_thread_threads": main_threads,
             },
-            "events": sent,
-            "interval_ms": interval_ms,
-            "drag_s": drag_s,
-            "events_per_s": sent / drag_s if drag_s > 0 else None,
-            "frames_rendered_during_drag": during.rendered - before.rendered,
-            "frames_shown_during_drag": shown_during,
-            "fps_during_drag": shown_during / drag_s if drag_s > 0 else None,
-            "requests_submitted": after.submitted - before.submitted,
-            "requests_superseded": after.superseded - before.superseded,
-            "requests_rendered": after.rendered - before.rendered,
-            "render_ms": _percentiles(render_ms),
-            "event_ms": _percentiles(event_ms),
-            "latency_ms": _percentiles(latency),
-            "final_revision": doc.revision,
-            "final_shown_revision": frames.shown_revision,
-            "final_matches_revision": frames.shown_revision == doc.revision,
+            **figures,
+            "full_path": full,
+            "fps_over_full": _ratio(figures["fps_during_drag"], full["fps_during_drag"]),
             "final_image_max_diff": diff,
             "strokes": len(doc.strokes),
         }
     finally:
         window.close()
         window.deleteLater()
+
+
+def worker_renderer(window):
+    """The render worker's renderer (the one the app draws with)."""
+    return window.worker._renderer
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
+def _measured_drag(window, widget_points, interval_ms: int, timeout_s: float) -> dict:
+    """One drag through ``widget_points``; frames, requests, times and the final revision."""
+    from ganpaint.app.views.launch import wait_until
+    from ganpaint.app.views.scripting import drag_canvas
+
+    frames, doc, worker = window.frames, window.document, window.worker
+    submitted_at: dict[int, float] = {}
+    shown: list[tuple[float, int]] = []  # (time, revision)
+    render_ms: list[float] = []
+
+    def submitted(kind: str) -> None:
+        submitted_at.setdefault(doc.revision, time.perf_counter())
+
+    def on_shown(r) -> None:
+        shown.append((time.perf_counter(), r.revision))
+
+    def on_rendered(fr) -> None:
+        if fr.kind == "frame":
+            render_ms.append(fr.result.ms)
+
+    unsubscribe = doc.subscribe(submitted)
+    frames.frameShown.connect(on_shown)
+    worker.frameRendered.connect(on_rendered)
+    try:
+        before, shown_before = worker.frame_counts(), frames.frames
+
+        def pressed() -> None:
+            if not window.painter.active:
+                raise RuntimeError("the press did not start a stroke")
+
+        times = drag_canvas(window, widget_points, interval_ms, pressed)
+        during = worker.frame_counts()
+        shown_during = frames.frames - shown_before
+        if not wait_until(lambda: frames.shown_revision == doc.revision, timeout_s):
+            raise RuntimeError("the final frame did not arrive")
+        after = worker.frame_counts()
+    finally:
+        unsubscribe()
+        frames.frameShown.disconnect(on_shown)
+        worker.frameRendered.disconnect(on_rendered)
+    drag_s = times.end - times.start
+    latency = [(t - submitted_at[r]) * 1000.0 for t, r in shown if r in submitted_at]
+    return {
+        "events": times.sent,
+        "interval_ms": interval_ms,
+        "drag_s": drag_s,
+        "events_per_s": times.sent / drag_s if drag_s > 0 else None,
+        "frames_rendered_during_drag": during.rendered - before.rendered,
+        "frames_shown_during_drag": shown_during,
+        "fps_during_drag": shown_during / drag_s if drag_s > 0 else None,
+        "requests_submitted": after.submitted - before.submitted,
+        "requests_superseded": after.superseded - before.superseded,
+        "requests_rendered": after.rendered - before.rendered,
+        "render_ms": _percentiles(render_ms),
+        "event_ms": _percentiles(times.event_ms),
+        "latency_ms": _percentiles(latency),
+        "final_revision": doc.revision,
+        "final_shown_revision": frames.shown_revision,
+        "final_matches_revision": frames.shown_revision == doc.revision,
+    }
 
 
 def format_report(r: dict) -> str:
@@ -225,7 +272,8 @@ def format_report(r: dict) -> str:
     return "\n".join([
         f"model      {r['model']} ({r['resolution']} px), layer {r['layer']}, brush {r['brush']}",
         f"renderer   {rr['path']} (engine Renderer.render: {same}) on {rr['device']}, "
-        f"{rr['precision']}, cuda graphs {'on' if rr['cuda_graphs'] else 'off'}, "
+        f"{rr['precision']}, incremental {'on' if rr['incremental'] else 'off'}, "
+        f"cuda graphs {'on' if rr['cuda_graphs'] else 'off'}, "
         f"channels_last {'on' if rr['channels_last'] else 'off'}",
         f"threads    render worker {rr['worker_threads']} (render_threads() = "
         f"{rr['render_threads_policy']}, the policy ganpaint bench uses too)",
@@ -239,9 +287,14 @@ def format_report(r: dict) -> str:
         f"render     {ms(r['render_ms'])} (measured by the worker)",
         f"gui        {ms(r['event_ms'])} per move event on the GUI thread",
         f"latency    {ms(r['latency_ms'])} (document change to frame on screen)",
+        f"full path  the same drag with full frames: {r['full_path']['fps_during_drag']:.1f} "
+        f"frames/s, render {ms(r['full_path']['render_ms'])}, latency "
+        f"{ms(r['full_path']['latency_ms'])}",
+        "ratio      incremental / full frames per second: "
+        + (f"{r['fps_over_full']:.2f}x" if r["fps_over_full"] is not None else "n/a"),
         f"final      revision {r['final_shown_revision']} shown, document at "
         f"{r['final_revision']}: {'match' if r['final_matches_revision'] else 'MISMATCH'}; "
-        + ("image equals a fresh Renderer's" if diff == 0 else f"max diff {diff} levels"),
+        + ("image equals a fresh Renderer's" if diff == 0 else f"{diff} levels from a fresh one"),
     ])  # fmt: skip
 
 

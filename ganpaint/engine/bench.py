@@ -24,6 +24,7 @@ from ganpaint.core.devices import describe_device, pick_device, synchronize
 from ganpaint.core.seeds import z_from_seed
 from ganpaint.engine.document import EditDocument, Stroke
 from ganpaint.engine.hooks import Trace
+from ganpaint.engine.incremental import IncrementalTail
 from ganpaint.engine.intervention import apply_strokes
 from ganpaint.engine.renderer import Renderer, to_uint8
 from ganpaint.models.dissection import Dissection
@@ -110,33 +111,96 @@ class NaivePath:
 
 
 class OptimisedPath:
-    """Per frame: the document changes, the app's renderer turns its snapshot into uint8."""
+    """Per frame: the document changes, the app's renderer turns its snapshot into uint8
+    (a full frame, or the incremental path when ``renderer.incremental`` is on)."""
 
     def __init__(self, renderer: Renderer, drag: Drag, seed: int):
         self.renderer = renderer
         self.doc = EditDocument("bench", drag.frames[0].layer, seed=seed)
         for s in drag.committed:
             self.doc.add_stroke(s)
+        self.work: list[float] = []  # FLOP fraction of the tail each frame recomputed
 
     def frame(self, preview: Stroke) -> np.ndarray:
         self.doc.set_preview(preview)
         result = self.renderer.render(self.doc.snapshot())
         if not result.ok:
             raise RuntimeError(result.error)
+        self.work.append(result.work)
         return result.image
 
 
-def time_frames(paths: list, frames: list[Stroke]) -> tuple[list[list[float]], list[np.ndarray]]:
-    """Frame times (ms) per path, the paths interleaved frame by frame so that background
-    load falls on both alike; also each path's last image."""
+def time_frames(
+    paths: list, frames: list[Stroke]
+) -> tuple[list[list[float]], list[list[np.ndarray]]]:
+    """Frame times (ms) and images per path, the paths interleaved frame by frame so that
+    background load falls on all alike."""
     times: list[list[float]] = [[] for _ in paths]
-    last: list[np.ndarray] = [np.zeros(0)] * len(paths)
+    images: list[list[np.ndarray]] = [[] for _ in paths]
     for preview in frames:
         for i, path in enumerate(paths):
             start = time.perf_counter()
-            last[i] = path.frame(preview)
+            image = path.frame(preview)
             times[i].append((time.perf_counter() - start) * 1000.0)
-    return times, last
+            images[i].append(image)
+    return times, images
+
+
+def _max_diff(a: np.ndarray, b: np.ndarray) -> int:
+    return int(np.abs(a.astype(np.int16) - b.astype(np.int16)).max())
+
+
+def measure_crossover(renderer: Renderer, seed: int, layer: str, repeats: int = 3) -> dict:
+    """Incremental against full frames for square changes of growing size at ``layer``.
+
+    The incremental frame is timed on a change of k x k cells at the centre of the edit
+    layer, for k from one cell to the whole layer, and a full frame is timed beside it; the
+    crossover is the work fraction (FLOP of the tail recomputed, halos included) from which
+    the full frame is as fast. ``Renderer``'s ``full_above`` default comes from this figure.
+    """
+    gen, net = renderer.generator, renderer.net
+    side = gen.layer_resolution(layer)
+    edits = {layer: renderer._identity(layer)}
+    with torch.inference_mode():
+        h = renderer.features(seed, layer)
+        tail = IncrementalTail(gen, net, layer, None)
+        full_ms = statistics.median(_timed(lambda: tail.reset(h, edits)) for _ in range(repeats))
+        points = []
+        for k in sorted({1, 2, 3, 4, side // 4, side // 2, (3 * side) // 4, side} - {0}):
+            lo = (side - k) // 2
+            window = (lo, lo + k, lo, lo + k)
+            x = h.clone()
+            x[:, :, lo : lo + k, lo : lo + k] += 0.5
+            work = tail.work(tail.plan(window))
+
+            times = []
+            for _ in range(repeats):
+                tail.reset(h, edits)  # the unchanged frame, then the change on top
+                times.append(_timed(lambda x=x, window=window: tail.update(x, window, edits)))
+            points.append({"cells": k, "work": work, "incremental_ms": statistics.median(times)})
+    points = [{**p, "full_ms": full_ms} for p in points]
+    return {"work_fraction": _crossing(points, full_ms), "points": points}
+
+
+def _crossing(points: list[dict], full_ms: float) -> float:
+    """The work fraction where the incremental time reaches the full frame's, linear between
+    the last point below it and the first at or above it (1.0 if never)."""
+    below = None
+    for p in points:
+        if p["incremental_ms"] >= full_ms:
+            if below is None:
+                return p["work"]
+            rise = p["incremental_ms"] - below["incremental_ms"]
+            t = (full_ms - below["incremental_ms"]) / rise if rise > 0 else 0.0
+            return below["work"] + t * (p["work"] - below["work"])
+        below = p
+    return 1.0
+
+
+def _timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return (time.perf_counter() - start) * 1000.0
 
 
 def run_bench(
@@ -152,14 +216,22 @@ def run_bench(
     """Measure both paths in one run and return the figures ``ganpaint bench`` prints."""
     dev = pick_device(device)
     layer = layer or ("layer4" if "layer4" in gen.layer_names else gen.layer_names[0])
-    renderer = Renderer(gen, dev, dissection, **(renderer_options or {}))
+    options = {k: v for k, v in (renderer_options or {}).items() if k != "incremental"}
+    renderer = Renderer(gen, dev, dissection, **options, incremental=False)
+    fresh = Renderer(gen, dev, dissection, **options, incremental=True)
     drag = scripted_drag(gen, layer, frames)
     seed = 1234
-    paths = [NaivePath(gen, renderer, drag, seed), OptimisedPath(renderer, drag, seed)]
+    paths = [
+        NaivePath(gen, renderer, drag, seed),
+        OptimisedPath(renderer, drag, seed),
+        OptimisedPath(fresh, drag, seed),
+    ]
     # first use: feature cache, graph capture, level estimate, kernel selection
     time_frames(paths, scripted_drag(gen, layer, 3).frames)
-    (naive, optimised), (naive_img, optimised_img) = time_frames(paths, drag.frames)
-    diff = np.abs(naive_img.astype(np.int16) - optimised_img.astype(np.int16))
+    paths[2].work.clear()
+    (naive, optimised, incremental), images = time_frames(paths, drag.frames)
+    diff = np.abs(images[0][-1].astype(np.int16) - images[1][-1].astype(np.int16))
+    inc_diff = max(_max_diff(a, b) for a, b in zip(images[1], images[2], strict=True))
     dtype = renderer.dtype
     ceiling = matmul_ceiling(dev, dtype)
     gflop = progan_flops(gen.widths, gen.z_dim, after=layer) / 1e9
@@ -178,6 +250,18 @@ def run_bench(
         "optimised": _percentiles(optimised),
         "image_diff": {"mean": float(diff.mean()), "max": int(diff.max())},
     }
+    result["incremental"] = {
+        **_percentiles(incremental),
+        "dirty_fraction": statistics.fmean(paths[2].work),
+        "full_frames": sum(w >= 1.0 for w in paths[2].work),
+        "max_diff_levels": inc_diff,
+        "state_mb": fresh.state_bytes() / 2**20,
+        "full_above": fresh.full_above,
+        "crossover": measure_crossover(fresh, seed, layer),
+    }
+    inc = result["incremental"]
+    inc["over_floor"] = inc["p50_ms"] / result["floor_ms"]
+    inc["over_optimised"] = inc["p50_ms"] / result["optimised"]["p50_ms"]
     result["speedup"] = result["naive"]["p50_ms"] / result["optimised"]["p50_ms"]
     result["achieved_gflops"] = gflop / (result["optimised"]["p50_ms"] / 1000.0)
     result["optimised_over_floor"] = result["optimised"]["p50_ms"] / result["floor_ms"]

@@ -9,7 +9,8 @@ as fixed-shape inputs. :func:`compose_edits` is exact algebra on the rule in
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 
@@ -52,3 +53,66 @@ def compose_edits(
     for edit in edits:
         fold_edit(a, b, edit)
     return a, b
+
+
+class FoldChain:
+    """The folded (A, B) of one layer's stroke list, kept up to date as the list changes.
+
+    Keeps the prefix maps at every ``every``-th stroke and at the last two lengths. A new
+    list is folded on from the last kept prefix it shares with the previous one, so a preview
+    stroke, a commit, an undo, a redo, or hiding or deleting a recent stroke costs a few folds,
+    not one per stroke. The folds are the same calls in the same order as
+    :func:`compose_edits`, so the map is bit for bit the one a refold from scratch gives.
+    """
+
+    def __init__(
+        self,
+        lower: Callable[[Any], UnitEdit],
+        channels: int,
+        size: int,
+        device: torch.device | str = "cpu",
+        every: int = 128,
+    ):
+        self.lower, self.every = lower, int(every)
+        self._strokes: tuple = ()
+        self._marks: dict[int, tuple[torch.Tensor, torch.Tensor]] = {
+            0: identity_affine(channels, size, device)
+        }
+        self.folds = 0  # folds made so far (tests and diagnostics read it)
+
+    def get(self, strokes: tuple) -> tuple[torch.Tensor, torch.Tensor]:
+        """(A, B) of ``strokes`` in order; the tensors are shared: do not modify them."""
+        shared = _common_prefix(self._strokes, strokes)
+        start = max(k for k in self._marks if k <= shared)
+        if start == len(strokes):
+            result = self._marks[start]
+        else:
+            a, b = (t.clone() for t in self._marks[start])
+            n = len(strokes)
+            for i in range(start, n):
+                fold_edit(a, b, self.lower(strokes[i]))
+                self.folds += 1
+                if i + 1 < n and ((i + 1) % self.every == 0 or i + 1 >= n - 1):
+                    self._marks[i + 1] = (a.clone(), b.clone())
+            result = self._marks[n] = (a, b)
+        n = len(strokes)
+        self._marks = {
+            k: v for k, v in self._marks.items() if k <= n and (k % self.every == 0 or k >= n - 1)
+        }
+        self._strokes = strokes
+        return result
+
+
+def _common_prefix(a: tuple, b: tuple) -> int:
+    """How many leading items ``a`` and ``b`` share (strokes compare by identity)."""
+    n = min(len(a), len(b))
+    if a[:n] == b[:n]:
+        return n
+    lo, hi = 0, n  # binary search on the equal-prefix property (a[:k] == b[:k] is monotone)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if a[:mid] == b[:mid]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo

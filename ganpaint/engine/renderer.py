@@ -24,14 +24,27 @@ import torch
 
 from ganpaint.core.devices import pick_device
 from ganpaint.core.seeds import z_from_seed
-from ganpaint.engine.compose import compose_edits, fold_edit, identity_affine
+from ganpaint.engine.compose import FoldChain, identity_affine
 from ganpaint.engine.document import DocumentSnapshot, Stroke
+from ganpaint.engine.incremental import IncrementalTail, TailUpdate, images_to_uint8
 from ganpaint.engine.intervention import UnitEdit, resample_mask
 from ganpaint.engine.levels import UnitLevels
 from ganpaint.models.dissection import Dissection
 from ganpaint.models.progan import ProGANGenerator, fused_for_inference
 
-PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+# fp64 serves exactness checks (the incremental path against the full one), not the app.
+PRECISIONS = {
+    "fp32": torch.float32,
+    "fp16": torch.float16,
+    "bf16": torch.bfloat16,
+    "fp64": torch.float64,
+}
+# Above this fraction of the tail's FLOP (halos included) a frame is rendered in full. Chosen
+# from the crossover ``ganpaint bench --json`` measures (``incremental.crossover``: k x k cell
+# changes timed against a full frame in the same run) on the 2-core CPU, fp32, one thread:
+# scenes128 at layer6 0.98, random ProGAN-256 widths at layer4 0.94; rounded down so a frame
+# near the crossover takes the full path, which also resets any float drift.
+FULL_ABOVE = 0.9
 
 
 def render_threads() -> int:
@@ -45,12 +58,6 @@ def default_precision(device: torch.device) -> str:
     return "fp16" if device.type == "cuda" else "fp32"
 
 
-def images_to_uint8(images: torch.Tensor) -> torch.Tensor:
-    """(N, 3, H, W) in [-1, 1] -> uint8 (N, H, W, 3) on the same device."""
-    x = ((images.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-    return x.permute(0, 2, 3, 1).contiguous()
-
-
 def to_uint8(images: torch.Tensor) -> np.ndarray:
     """(N, 3, H, W) in [-1, 1] -> uint8 numpy (N, H, W, 3), clamped and rounded."""
     return images_to_uint8(images).cpu().numpy()
@@ -58,11 +65,18 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
 
 @dataclass(frozen=True)
 class RenderResult:
+    """One frame. ``since`` is the revision of the renderer's previous frame when only the
+    image rectangle ``dirty`` (x, y, width, height) differs from it; ``None`` for a full
+    frame. ``work`` is the fraction of the network tail's FLOP that the frame recomputed."""
+
     revision: int
     seed: int
     image: np.ndarray | None  # uint8 (H, W, 3)
     ms: float
     error: str | None = None
+    dirty: tuple[int, int, int, int] | None = None
+    since: int | None = None
+    work: float = 1.0
 
     @property
     def ok(self) -> bool:
@@ -124,6 +138,10 @@ class Renderer:
     ``precision``: ``"fp32"``, ``"fp16"`` or ``"bf16"`` (default: fp16 on CUDA, else fp32).
     ``cuda_graphs``: replay the network tail as a CUDA graph (CUDA only; default on).
     ``channels_last``: memory layout of the features (default: on for the CPU).
+    ``incremental``: keep the frame's activations and recompute only what a new revision
+    changes (``incremental.py``; default: on for the CPU, where it was measured faster; the
+    CUDA path keeps its captured graphs, unmeasured against it). ``full_above``: the work
+    fraction above which a frame is rendered in full instead (default :data:`FULL_ABOVE`).
     """
 
     def __init__(
@@ -135,6 +153,8 @@ class Renderer:
         precision: str | None = None,
         cuda_graphs: bool = True,
         channels_last: bool | None = None,
+        incremental: bool | None = None,
+        full_above: float = FULL_ABOVE,
     ):
         self.device = pick_device(str(device) if device is not None else None)
         self.precision = precision or default_precision(self.device)
@@ -159,7 +179,12 @@ class Renderer:
         self.use_graphs = cuda_graphs and self.device.type == "cuda"
         self._features = _LRU(cache_size)  # (seed, layer) -> (1, C, h, w)
         self._masks = _LRU(512)  # (stroke, layer) -> (h, w) mask
-        self._affines = _LRU(16)  # (layer, strokes) -> (A, B)
+        self._chains: dict[str, FoldChain] = {}  # layer -> its strokes' folded map
+        self._identities: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+        self.incremental = on_cpu if incremental is None else bool(incremental)
+        self.full_above = float(full_above)
+        self._tail: IncrementalTail | None = None
+        self._tail_revision: int | None = None
         self._graphs: dict[str, _TailGraph] = {}
         self._levels: dict[str, UnitLevels] = {}
         self._order = {n: i for i, n in enumerate(generator.block_names())}
@@ -218,23 +243,13 @@ class Renderer:
         return UnitEdit(edit.units, edit.values, edit.strength, mask)
 
     def affine(self, layer: str, strokes: tuple[Stroke, ...]) -> tuple[torch.Tensor, torch.Tensor]:
-        """(A, B) of ``strokes`` (all at ``layer``), reusing the map of all but the last."""
-        key = (layer, strokes)
-        if key in self._affines:
-            self._affines.move_to_end(key)
-            return self._affines[key]
-        channels = self.generator.layer_channels(layer)
-        side = self.generator.layer_resolution(layer)
-        prefix = (layer, strokes[:-1])
-        if strokes and prefix in self._affines:
-            self._affines.move_to_end(prefix)  # the committed strokes' map outlives a drag
-            a, b = (t.clone() for t in self._affines[prefix])
-            fold_edit(a, b, self.unit_edit(strokes[-1]))
-        else:
-            edits = [self.unit_edit(s) for s in strokes]
-            a, b = compose_edits(edits, channels, side, self.device)
-        self._affines.put(key, (a, b))
-        return a, b
+        """(A, B) of ``strokes`` (all at ``layer``), folded on from the layer's previous list
+        (:class:`~ganpaint.engine.compose.FoldChain`); shared tensors, do not modify."""
+        if layer not in self._chains:
+            channels = self.generator.layer_channels(layer)
+            side = self.generator.layer_resolution(layer)
+            self._chains[layer] = FoldChain(self.unit_edit, channels, side, self.device)
+        return self._chains[layer].get(tuple(strokes))
 
     # -- rendering --------------------------------------------------------------------------
 
@@ -276,15 +291,65 @@ class Renderer:
         img = self.render_uint8(seed, strokes, base_layer)
         return img.permute(2, 0, 1)[None].float() / 127.5 - 1.0
 
-    def render(self, snapshot: DocumentSnapshot) -> RenderResult:
-        """Render a snapshot to uint8 on the host; errors are returned, never raised."""
+    def render_frame(self, seed: int, strokes: Sequence[Stroke], base_layer: str) -> TailUpdate:
+        """The edited image by the incremental path: only the window the change reaches is
+        recomputed, unless the seed or the edited layers changed or the window's work is
+        above ``full_above`` (then a full run, which the next frame builds on)."""
+        groups = self._groups(strokes, base_layer)
+        with torch.inference_mode():
+            edits = {
+                layer: self.affine(layer, group) if group else self._identity(layer)
+                for layer, group in groups
+            }
+            first = groups[0][0]
+            h = self.features(seed, first)
+            key = (int(seed), tuple(edits))
+            tail = self._tail
+            if tail is None or tail.key != key:
+                self._tail = None  # a failed run leaves no half-updated frame behind
+                tail = IncrementalTail(self.generator, self.net, first, key)
+                update = tail.reset(h, edits)
+                self._tail = tail
+                return update
+            self._tail = None
+            x, window = tail.first_change(h, edits)
+            if tail.work(tail.plan(window)) > self.full_above:
+                update = tail.reset(h, edits)
+            else:
+                update = tail.update(x, window, edits)
+            self._tail = tail
+            return update
+
+    def render(self, snapshot: DocumentSnapshot, incremental: bool | None = None) -> RenderResult:
+        """Render a snapshot to uint8 on the host; errors are returned, never raised.
+
+        ``incremental=False`` renders in full and leaves the incremental frame alone (for
+        one-off frames such as the unedited compare image)."""
         start = time.perf_counter()
+        seed, revision = snapshot.seed, snapshot.revision
         try:
-            image = self.render_uint8(snapshot.seed, snapshot.strokes, snapshot.layer)
-            image = image.cpu().numpy()
-            return RenderResult(snapshot.revision, snapshot.seed, image, _ms(start))
+            if not (self.incremental and incremental is not False):
+                image = self.render_uint8(seed, snapshot.strokes, snapshot.layer).cpu().numpy()
+                return RenderResult(revision, seed, image, _ms(start))
+            since = self._tail_revision if self._tail is not None else None
+            self._tail_revision = None
+            update = self.render_frame(seed, snapshot.strokes, snapshot.layer)
+            self._tail_revision = revision
+            image = update.image.cpu().numpy().copy()  # the tail updates its frame in place
+            if update.work >= 1.0 or since is None:  # a full frame
+                return RenderResult(revision, seed, image, _ms(start), work=update.work)
+            dirty = (0, 0, 0, 0) if update.window is None else _rect(update.window)
+            return RenderResult(revision, seed, image, _ms(start), None, dirty, since, update.work)
         except Exception as exc:  # noqa: BLE001 - reported to the user, not raised
-            return RenderResult(snapshot.revision, snapshot.seed, None, _ms(start), _describe(exc))
+            return RenderResult(revision, seed, None, _ms(start), _describe(exc))
+
+    def state_bytes(self) -> int:
+        """Memory held by the incremental frame's activations and image (0 when none)."""
+        tail = self._tail
+        if tail is None:
+            return 0
+        tensors = [*tail.out.values(), *tail.raw.values(), tail.image]
+        return sum(t.numel() * t.element_size() for t in tensors if t is not None)
 
     def render_full(self, seed: int) -> np.ndarray:
         """Unedited image by a plain full forward of the working network, uint8 (H, W, 3)."""
@@ -294,21 +359,27 @@ class Renderer:
     def clear_cache(self) -> None:
         self._features.clear()
         self._masks.clear()
-        self._affines.clear()
+        self._chains.clear()
+        self._identities.clear()
         self._graphs.clear()
+        self._tail = None
 
     def _identity(self, layer: str) -> tuple[torch.Tensor, torch.Tensor]:
-        key = (layer, ())
-        if key not in self._affines:
+        if layer not in self._identities:
             side = self.generator.layer_resolution(layer)
             channels = self.generator.layer_channels(layer)
-            self._affines.put(key, identity_affine(channels, side, self.device))
-        return self._affines[key]
+            self._identities[layer] = identity_affine(channels, side, self.device)
+        return self._identities[layer]
 
     def _graph(self, layer: str, h: torch.Tensor, a: torch.Tensor) -> _TailGraph:
         if layer not in self._graphs:
             self._graphs[layer] = _TailGraph(self.net, layer, h, a.to(h.dtype))
         return self._graphs[layer]
+
+
+def _rect(w: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    """A window (y0, y1, x0, x1) as an image rectangle (x, y, width, height)."""
+    return w[2], w[0], w[3] - w[2], w[1] - w[0]
 
 
 def _ms(start: float) -> float:

@@ -9,7 +9,7 @@ the brush radius in image pixels times the current display scale.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QFont, QImage, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QToolButton, QWidget
 
@@ -67,13 +67,28 @@ class PaintCanvas(QWidget):
 
     # -- state set by the window ---------------------------------------------------------
 
-    def set_image(self, image: QImage | None) -> None:
+    def set_image(
+        self, image: QImage | None, dirty: tuple[int, int, int, int] | None = None
+    ) -> None:
+        """Show ``image``; ``dirty`` (x, y, width, height in image pixels) is the only part
+        that differs from the image shown before (None: all of it)."""
+        same_size = self.image is not None and image is not None and image.size() == self.image_size
         self.image = image
         if image is not None:
             self.image_size = image.size()
             self._placeholder = ("", "")
             self._open_button.hide()
+        if dirty is not None and same_size:
+            if dirty[2] > 0 and dirty[3] > 0:
+                self.update(self._widget_rect(*dirty))
+            return
         self.update()
+
+    def _widget_rect(self, x: int, y: int, w: int, h: int) -> QRect:
+        """Image pixels (x, y, w, h) as the widget rectangle they are painted into, with a
+        pixel of margin for smoothing."""
+        corners = QRectF(self.from_image(x, y), self.from_image(x + w, y + h))
+        return corners.normalized().toAlignedRect().adjusted(-2, -2, 2, 2)
 
     def set_plain(self, image: QImage | None) -> None:
         self.plain = image

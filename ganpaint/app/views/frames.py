@@ -107,10 +107,12 @@ class FrameView(QObject):
         if not r.ok:
             self.renderFailed.emit(r.error)
             return
+        # Only the changed rectangle needs repainting when the frame builds on the one shown.
+        dirty = r.dirty if r.since is not None and r.since == self.shown_revision else None
         self.shown_revision = r.revision
         self.image = r.image
         self.qimage = qimage_rgb(r.image)
-        self.canvas.set_image(self.qimage)
+        self.canvas.set_image(self.qimage, dirty)
         self.ms.append(r.ms)
         self.frames += 1
         self.frameShown.emit(r)

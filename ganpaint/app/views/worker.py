@@ -263,8 +263,12 @@ class RenderWorker(QThread):
         if isinstance(job, LoadJob):
             self._load(job)
         elif isinstance(job, FrameJob):
-            snap = job.snapshot.plain() if job.kind == "plain" else job.snapshot
-            result = self._renderer.render(snap)
+            if job.kind == "plain":  # a one-off frame: the incremental one stays as it is
+                snap = job.snapshot.plain()
+                result = self._renderer.render(snap, incremental=False)
+            else:
+                snap = job.snapshot
+                result = self._renderer.render(snap)
             if job.kind == "frame":
                 self.rendered_revisions.append(snap.revision)
                 with self._cond:
