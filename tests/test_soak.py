@@ -189,8 +189,9 @@ def test_soak_on_a_given_model(tmp_path):
     assert "g.safetensors" in report.model
 
 
-def test_long_drag_keeps_the_committed_prefix_cached(monkeypatch):
-    import ganpaint.engine.renderer as renderer_module
+def test_long_drag_and_recent_toggles_fold_few_strokes():
+    """Previews fold one stroke each onto the committed strokes' map; hiding, deleting or
+    undoing a recent stroke among hundreds folds on from the last kept prefix, not from 0."""
     from ganpaint.engine import Renderer
     from ganpaint.robust.soak import tiny_generator
 
@@ -201,16 +202,23 @@ def test_long_drag_keeps_the_committed_prefix_cached(monkeypatch):
         mask = (rng.random((32, 32)) < 0.3).astype(np.uint8) * 255
         doc.add_stroke(Stroke("c", "remove", (i % 32,), 1.0, 0.99, "layer4", mask))
     assert renderer.render(doc.snapshot()).ok
-    composed = []
-    real = renderer_module.compose_edits
-    monkeypatch.setattr(
-        renderer_module,
-        "compose_edits",
-        lambda edits, *a, **k: composed.append(len(edits)) or real(edits, *a, **k),
-    )
+    chain = renderer._chains["layer4"]
+    before = chain.folds
     for frame in range(40):  # one long brush drag: a new preview per mouse move
         mask = np.zeros((32, 32), np.uint8)
         mask[: frame % 32 + 1, :4] = 255
         doc.set_preview(Stroke("c", "draw", (1, 2), 1.0, 0.99, "layer4", mask))
         assert renderer.render(doc.snapshot()).ok
-    assert not composed, f"{len(composed)} full recompositions of {composed[:1]} strokes"
+    assert chain.folds - before == 40, "one fold per preview"
+    doc.set_preview(None)
+    for change in (
+        lambda: doc.set_visible(296, False),
+        lambda: doc.remove_stroke(290),
+        doc.undo,
+        doc.undo,
+        doc.redo,
+    ):
+        before = chain.folds
+        change()
+        assert renderer.render(doc.snapshot()).ok
+        assert chain.folds - before <= chain.every + 10

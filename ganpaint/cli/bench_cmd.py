@@ -9,10 +9,13 @@ import json
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "bench",
-        help="measure edit-to-frame latency (naive vs optimised) and the hardware ceiling",
-        description="Render a scripted drag through the naive per-request path and through "
-        "the app's optimised path in one run; print p50/p95 latency, their ratio, GFLOP per "
-        "frame, achieved GFLOP/s, a matrix-multiply ceiling and the FLOP floor, and the "
+        help="measure edit-to-frame latency (naive, optimised, incremental) and the ceiling",
+        description="Render a scripted drag (a default-size brush moved across the image in "
+        "small steps) through the naive per-request path, the app's optimised full path and "
+        "the incremental path in one run; print p50/p95 latency, their ratios, the mean "
+        "fraction of the work the incremental path recomputes and its largest difference "
+        "from the full frames, the measured crossover where full frames are as fast, GFLOP "
+        "per frame, achieved GFLOP/s, a matrix-multiply ceiling and the FLOP floor, and the "
         "dissection throughput. Figures are measurements, not pass/fail checks.",
     )
     which = p.add_mutually_exclusive_group()
@@ -138,6 +141,20 @@ def _print_result(result: dict) -> None:
     for key in ("naive", "optimised"):
         r = result[key]
         print(f"{key:<10} p50 {r['p50_ms']:8.2f} ms   p95 {r['p95_ms']:8.2f} ms")
+    inc = result["incremental"]
+    print(
+        f"incremental p50 {inc['p50_ms']:7.2f} ms   p95 {inc['p95_ms']:8.2f} ms   "
+        f"= {inc['over_optimised']:.2f}x optimised, {inc['over_floor']:.2f}x floor"
+    )
+    print(
+        f"            recomputes {inc['dirty_fraction']:.1%} of the work per step on average "
+        f"({inc['full_frames']} full frames), max {inc['max_diff_levels']} levels from the full "
+        f"path over every frame, {inc['state_mb']:.1f} MiB kept"
+    )
+    print(
+        f"            full frames are as fast from {inc['crossover']['work_fraction']:.0%} of "
+        f"the work (measured); the renderer switches above {inc['full_above']:.0%}"
+    )
     print(
         f"speedup    {result['speedup']:.2f}x   optimised = {result['optimised_over_floor']:.2f}x "
         f"floor, {result['achieved_gflops']:.0f} GFLOP/s achieved"
