@@ -50,6 +50,7 @@ def test_bench_rejects_bad_arguments(tmp_path, capsys):
     assert "--frames" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_run_bench_reports_what_the_dissect_fn_measures():
     """The engine's bench takes dissection's throughput as a function (engine never imports
     dissect); whatever that function returns is the reported figure."""

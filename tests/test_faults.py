@@ -80,7 +80,9 @@ def _fault(renderer: Renderer, where: str, error=_oom):
         with mock.patch.object(renderer.net, "run", run):
             yield
     elif where == "compose":  # folding strokes into the affine map
-        with mock.patch.object(renderer_module, "compose_edits", error):
+        import ganpaint.engine.compose as compose_module
+
+        with mock.patch.object(compose_module, "fold_edit", error):
             yield
     elif where == "mask":  # resampling a stroke's mask to the layer
         with mock.patch.object(renderer_module, "resample_mask", error):

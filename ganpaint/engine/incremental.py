@@ -146,8 +146,10 @@ class IncrementalTail:
         self.raw.clear()
         x = _edited(h, edits[self.first])
         self.out[self.first] = x
+        previous = self.first
         for i, geo in enumerate(self.blocks):
-            x = getattr(self.net, geo.name)(x)
+            x = self.net.run(x, after=previous, until=geo.name)
+            previous = geo.name
             if geo.name in edits:
                 self.raw[geo.name] = x
                 x = _edited(x, edits[geo.name])
