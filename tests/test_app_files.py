@@ -35,7 +35,9 @@ def test_save_close_reopen_gives_identical_image(make_window, qtbot, frame_waite
     again = make_window(project=path, seed=99)
     frame_waiter(again)
     assert again.document.seed == 7 and len(again.document.strokes) == 2
-    assert np.array_equal(again.frames.image, image)
+    # a fresh full frame; the one saved from came from the incremental path (float32:
+    # within a level of it)
+    assert np.abs(again.frames.image.astype(int) - image.astype(int)).max() <= 1
     assert again.windowTitle().startswith("GANPaint — scene")
 
 

@@ -27,7 +27,7 @@ def drag(window, points, moves_per_segment: int = 1, on_move=None) -> None:
     QTest.mouseRelease(canvas, Qt.LeftButton, Qt.NoModifier, widget_point(window, *points[-1]))
 
 
-def test_stroke_edits_within_reach_and_undo_restores_exactly(make_window, qtbot, frame_waiter):
+def test_stroke_edits_within_reach_and_undo_restores_the_frame(make_window, qtbot, frame_waiter):
     w = make_window()
     w.brush.update(concept="tree", action="draw", size=0.06, hardness=1.0, strength=1.0)
     original = w.frames.image.copy()
@@ -46,12 +46,14 @@ def test_stroke_edits_within_reach_and_undo_restores_exactly(make_window, qtbot,
 
     assert w.actions["edit.undo"].shortcut() == QKeySequence(QKeySequence.Undo)
     assert w.actions["edit.redo"].shortcut() == QKeySequence(QKeySequence.Redo)
+    # Undo and redo recompute only the stroke's window (the incremental renderer): float32
+    # gives the full frame's pixels within one level (float64 exactly: test_app_incremental).
     w.actions["edit.undo"].trigger()
     frame_waiter(w)
-    assert np.array_equal(w.frames.image, original)
+    assert np.abs(w.frames.image.astype(int) - original.astype(int)).max() <= 1
     w.actions["edit.redo"].trigger()
     frame_waiter(w)
-    assert np.array_equal(w.frames.image, edited)
+    assert np.abs(w.frames.image.astype(int) - edited.astype(int)).max() <= 1
 
 
 def test_frames_arrive_live_and_never_step_back(make_window, qtbot, frame_waiter):
