@@ -3,10 +3,13 @@
 :class:`Renderer` owns a working copy of the generator on one device. For a snapshot it takes
 the features of the first edited layer for the snapshot's z from a small cache (computed once
 per seed), folds each layer's strokes into one affine map ``h' = A h + B`` (``compose.py``;
-the committed strokes' map is cached so a live preview stroke costs one fold), runs the rest
-of the generator and converts to uint8 on the device. On CUDA the default precision is half
-and the tail of the network (affine, remaining layers, uint8 conversion) replays as one
-captured CUDA graph per edit layer. ``render`` never raises: a failure comes back as
+a :class:`~ganpaint.engine.compose.FoldChain` per layer folds on from the last prefix the
+previous stroke list shares, so a preview, undo or recent toggle costs a few folds), runs
+the rest of the generator and converts to uint8 on the device. On the CPU the rest runs
+incrementally (``incremental.py``): only the window a change reaches is recomputed, and the
+result names the rectangle that changed. On CUDA the default precision is half and the tail
+of the network (affine, remaining layers, uint8 conversion) replays as one captured CUDA
+graph per edit layer. ``render`` never raises: a failure comes back as
 ``RenderResult.error``, so a bad model or an out-of-memory becomes a message, not a crash.
 """
 
