@@ -189,21 +189,49 @@ def test_the_fold_chain_equals_a_refold_bit_for_bit_and_folds_little():
     for s in strokes:
         doc.add_stroke(s)
         chain.get(doc.snapshot().strokes)
-    before = chain.folds
     edits = [
         lambda: doc.set_visible(len(doc.strokes) - 3, False),
         lambda: doc.undo(),
         lambda: doc.redo(),
         lambda: doc.remove_stroke(len(doc.strokes) - 5),
         lambda: doc.set_preview(strokes[7]),
-        lambda: doc.set_visible(10, False),  # an old stroke: folds on from stroke 0
+        lambda: doc.set_visible(10, False),  # old strokes: only where they reach is refolded
+        lambda: doc.remove_stroke(40),
+        lambda: doc.set_visible(10, True),
+        lambda: doc.undo(),
+        lambda: doc.set_visible(200, False),
+        lambda: doc.set_preview(None),
+        lambda: doc.remove_stroke(len(doc.strokes) - 2),
     ]
+    counts = []
     for edit in edits:
         edit()
         visible = doc.snapshot().strokes
+        start = chain.folds
         a, b = chain.get(visible)
+        counts.append(chain.folds - start)
         ra, rb = compose_edits([_lower(s) for s in visible], 8, 8)
         assert torch.equal(a, ra) and torch.equal(b, rb)
-    recent = chain.folds - before
-    assert recent < 5 * 40 + 300  # five recent edits fold a few dozen strokes each
+    assert max(counts[:5]) <= 40, counts  # recent edits fold on from a near mark
+    assert max(counts[5:9]) < 200, counts  # old ones refold only the strokes reaching them
     assert len(chain._marks) <= 300 // 32 + 3
+
+
+def test_the_fold_chain_after_changes_that_edit_nothing_or_everything():
+    rng = random.Random(2)
+    blank = np.zeros((64, 64), np.uint8)
+    full = np.full((64, 64), 255, np.uint8)
+    strokes = [Stroke("t", "draw", (1, 2), 1.0, 0.99, "l", blank)]  # reaches no cell
+    strokes += [Stroke("t", "draw", (0,), 0.0, 0.99, "l", full)]  # strength 0
+    strokes += [Stroke("t", "draw", (3, 4, 5, 6, 7, 0), 0.7, 0.99, "l", full)]  # everywhere
+    for _ in range(150):
+        mask = disc(64, rng.uniform(0, 64), rng.uniform(0, 64), rng.uniform(4, 12))
+        strokes.append(Stroke("t", "remove", tuple(rng.sample(range(8), 2)), 1.0, 0.99, "l", mask))
+    chain = FoldChain(_lower, 8, 8, every=16)
+    chain.get(tuple(strokes))
+    for change in ([0], [1], [2], [0, 1, 2], [5, 100]):
+        visible = tuple(s for i, s in enumerate(strokes) if i not in change)
+        for target in (visible, tuple(strokes)):
+            a, b = chain.get(target)
+            ra, rb = compose_edits([_lower(s) for s in target], 8, 8)
+            assert torch.equal(a, ra) and torch.equal(b, rb)
