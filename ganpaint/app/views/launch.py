@@ -134,6 +134,12 @@ def run_app(
     """
     if self_test:
         return run_self_test(model, device)
+    from ganpaint.app.state.platform_check import missing_qt_libraries
+
+    missing = missing_qt_libraries(os.environ)
+    if missing:
+        print(missing, file=sys.stderr, flush=True)
+        return 1
     t0 = time.perf_counter()
     app = application()
     splash = _splash()  # torch takes seconds to import; show something at once
