@@ -44,6 +44,7 @@ class GalleryPanel(QWidget):
         self.rng = random.Random()
         self._items: dict[int, QListWidgetItem] = {}
         self.rendered: set[int] = set()  # seeds whose thumbnail has arrived
+        self.scene_index = None  # what each indexed seed shows (set when a model opens)
 
         self.seed_edit = QLineEdit()
         self.seed_edit.setObjectName("seedEdit")

@@ -45,6 +45,7 @@ from ganpaint.app.views.model_view import ModelView
 from ganpaint.app.views.painting import PaintController
 from ganpaint.app.views.presentation import PresentationBar
 from ganpaint.app.views.prompts import Prompts
+from ganpaint.app.views.scene_commands import SceneCommands
 from ganpaint.app.views.settings import Preferences
 from ganpaint.app.views.status_bar import StatusBar
 from ganpaint.app.views.view_modes import ViewModes
@@ -87,6 +88,7 @@ class MainWindow(QMainWindow):
         self.file_commands = FileCommands(self)
         self.concept_commands = ConceptCommands(self)
         self.view_modes = ViewModes(self)
+        self.scene_commands = SceneCommands(self)
         # widgets
         self.worker = RenderWorker(self, threads)
         self.canvas = PaintCanvas()
@@ -136,6 +138,9 @@ class MainWindow(QMainWindow):
         state = self.prefs.get_bytes("window/state")
         if state is not None:
             self.restoreState(state)
+        # restoreGeometry alone does not bring back a maximised window on every platform
+        if self.prefs.get("window/maximized", False):
+            self.setWindowState(self.windowState() | Qt.WindowMaximized)
         self.view_modes.restore_flags()
 
     def _connect(self) -> None:
@@ -283,6 +288,7 @@ class MainWindow(QMainWindow):
             self.view_modes.set_presentation(False)
         self.prefs.set("window/geometry", self.saveGeometry())
         self.prefs.set("window/state", self.saveState())
+        self.prefs.set("window/maximized", self.isMaximized())
         for key in BRUSH_PREFS:
             self.prefs.set(f"brush/{key}", getattr(self.brush, key))
         self.prefs.sync()
