@@ -137,6 +137,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     _common(f)
     f.set_defaults(handler=_refine_sets)
 
+    g = sub.add_parser(
+        "learn-defaults",
+        help="learn per-concept brush defaults and hints for an existing dissection",
+        description="Measure, on the dissection's own samples (never the held-out ones), "
+        "which unit count, ranking and level draw and remove each concept best, derive a "
+        "hint on where each concept draws from the segmentations, index what each sample "
+        "shows, and write them into dissection.json (the dissection itself is kept).",
+    )
+    g.add_argument("bundle", help="model bundle folder with a dissection.json")
+    g.add_argument("--layer", default=None, help="edit layer (default: the bundle's)")
+    g.add_argument("--samples", type=int, default=32, help="dissection samples (default 32)")
+    g.add_argument(
+        "--index-samples",
+        type=int,
+        default=200,
+        help="dissection samples in the scene index (default 200; 0: none)",
+    )
+    g.add_argument("--concepts", nargs="+", default=None, help="only these concepts")
+    _common(g)
+    g.set_defaults(handler=_learn_defaults)
+
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch", type=int, default=32, help="batch size (default 32)")
@@ -325,6 +346,35 @@ def _refine_sets(args: argparse.Namespace) -> int:
     if result.path is not None:
         print(f"wrote {result.path}")
     return 0
+
+
+def _learn_defaults(args: argparse.Namespace) -> int:
+    from ganpaint.dissect.defaults import DefaultsOptions
+    from ganpaint.dissect.existing import dissected_layer, learn_layer_defaults
+
+    _check_positive(samples=args.samples, batch=args.batch)
+    target = dissected_layer(args.bundle, args.layer, args.device, args.segment_fn, args.batch)
+    options = DefaultsOptions(
+        samples=args.samples, index_samples=max(0, args.index_samples), batch_size=args.batch
+    )
+    found, path = learn_layer_defaults(
+        target, options, _progress_factory(not args.quiet), args.concepts
+    )
+    for name, entry in found.items():
+        print(describe_defaults(name, entry))
+    print(f"wrote {path}")
+    return 0
+
+
+def describe_defaults(name: str, entry: dict) -> str:
+    """One line per concept: the learned draw and remove settings and the hint."""
+    parts = []
+    for action in ("draw", "remove"):
+        d = entry.get(action)
+        if d:
+            q = f" q{d['quantile']}" if "quantile" in d else ""
+            parts.append(f"{action} {d['units']} by {d['ranking']}{q} ({d['score']:.3f})")
+    return f"{name:10s} " + "; ".join(parts) + f"  | {entry.get('hint', '')}"
 
 
 def _evaluate(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ from ganpaint.core.devices import pick_device
 from ganpaint.core.errors import GanpaintError
 from ganpaint.core.progress import ProgressFactory, no_progress
 from ganpaint.dissect.ace import AceOptions, refine_sets
+from ganpaint.dissect.defaults import DefaultsOptions, learn_defaults, scene_index
 from ganpaint.dissect.evaluate import EvalOptions, evaluate
 from ganpaint.dissect.examples import write_examples
 from ganpaint.dissect.pipeline import write_dissection
@@ -177,3 +178,29 @@ def refine_layer_sets(
         path = write_dissection(bundle, doc)
     metric = "insertion" if mode == "insertion" else "removal"
     return Refinement(metric, {name: found.get(name) for name in names}, path)
+
+
+def learn_layer_defaults(
+    target: DissectedLayer,
+    options: DefaultsOptions,
+    progress: ProgressFactory = no_progress,
+    only: Sequence[str] | None = None,
+) -> tuple[dict[str, dict], Path]:
+    """Learn the brush defaults and hints of ``target``'s concepts (or ``only`` those) and
+    the scene index on the dissection samples, and write them into its ``dissection.json``
+    without redoing the dissection."""
+    bundle = target.bundle
+    found = learn_defaults(
+        bundle.generator, target.segment_fn, target.concepts, bundle.dissection,
+        target.layer, options, target.device, progress, only,
+    )  # fmt: skip
+    doc = bundle.dissection.to_dict()
+    per_concept = doc["layers"][target.layer].setdefault("concepts", {})
+    for name, entry in found.items():
+        per_concept.setdefault(name, {})["defaults"] = entry
+    if options.index_samples > 0:
+        doc["scene_index"] = scene_index(
+            bundle.generator, target.segment_fn, target.concepts, bundle.dissection,
+            options.index_samples, target.device, options.batch_size,
+        )  # fmt: skip
+    return found, write_dissection(bundle, doc)

@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 
 from ganpaint.app.state.concept_library import brush_units
 from ganpaint.app.state.concepts import ConceptInfo, UnitInfo, concept_style
-from ganpaint.app.state.tool import CUSTOM, BrushSettings
+from ganpaint.app.state.tool import CUSTOM, BrushSettings, describe_learned
 from ganpaint.app.views import theme
 
 ROLE = Qt.UserRole + 1  # ("concept", name) or ("unit", unit, concept)
@@ -143,6 +143,9 @@ class ConceptPanel(QWidget):
         self.summary = QLabel()
         self.summary.setObjectName("brushSummary")
         self.summary.setWordWrap(True)
+        self.concept_hint = QLabel()  # where the concept draws and its learned settings
+        self.concept_hint.setObjectName("hint")
+        self.concept_hint.setWordWrap(True)
 
         strength_row = QHBoxLayout()
         strength_row.addWidget(self.strength, 1)
@@ -172,6 +175,7 @@ class ConceptPanel(QWidget):
         layout.addLayout(search)
         layout.addWidget(self.tabs, 1)
         layout.addWidget(self.summary)
+        layout.addWidget(self.concept_hint)
         layout.addLayout(form)
         brush.subscribe(self._brush_changed)
         self._brush_changed({"unit_count", "ranking", "strength", "quantile", "concept"})
@@ -411,3 +415,15 @@ class ConceptPanel(QWidget):
         else:
             text = f"<b>{verb} {b.concept}</b> · {len(units)} units"
         self.summary.setText(text)
+        self._update_hint()
+
+    def _update_hint(self) -> None:
+        """The picked concept's hint on where it draws and what was learned for it."""
+        c = self.concept(self.brush.concept)
+        defaults = c.defaults if c is not None else None
+        lines = [defaults.hint] if defaults is not None and defaults.hint else []
+        learned = describe_learned(defaults, self.brush.action)
+        if learned:
+            lines.append(learned)
+        self.concept_hint.setText("\n".join(lines))
+        self.concept_hint.setVisible(bool(lines))

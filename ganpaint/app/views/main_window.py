@@ -29,7 +29,7 @@ from ganpaint.app.state.concept_library import ConceptLibrary
 from ganpaint.app.state.model_controller import ModelController
 from ganpaint.app.state.painting import StrokeTemplate, stroke_template
 from ganpaint.app.state.session import DocumentSession
-from ganpaint.app.state.tool import BrushSettings
+from ganpaint.app.state.tool import BrushSettings, learned_settings
 from ganpaint.app.views import theme
 from ganpaint.app.views.actions import build_actions
 from ganpaint.app.views.autosave import Autosave
@@ -197,6 +197,17 @@ class MainWindow(QMainWindow):
         self.canvas.set_brush(b.size * max(res, 1), color)
         if "concept" in changed:
             self.concept_commands.update_actions()
+        if changed & {"concept", "action"}:
+            self._apply_learned_defaults()
+
+    def _apply_learned_defaults(self) -> None:
+        """A picked concept (or a switch between draw and remove) takes the unit count,
+        ranking and level learned for it on the dissection samples, when there are any."""
+        concept = self.concept_panel.concept(self.brush.concept)
+        if concept is not None:
+            settings = learned_settings(concept.defaults, self.brush.action)
+            if settings:
+                self.brush.update(**settings)
 
     # -- documents and frames ------------------------------------------------------------------
 
