@@ -1,27 +1,34 @@
-"""The scene gallery: a strip of seed thumbnails, a seed box and "new random scene".
+"""The scene gallery: a strip of seed thumbnails, a seed box, "new random scene" and a
+filter by content.
 
 Choosing a scene calls ``document.set_seed``, which keeps the strokes: that is how the same
 edit is applied to another scene. Thumbnails are rendered by the worker at its lowest
-priority; the panel asks for them through ``thumbnailsWanted`` and shows them as they come.
+priority, with the current strokes on them; the panel asks for them through
+``thumbnailsWanted`` (again after each committed change) and shows them as they come. With
+a scene index (:class:`~ganpaint.app.state.scene_index.SceneContent`) the "Show" box lists
+only the scenes where a chosen concept covers at least a chosen share of the image.
 """
 
 from __future__ import annotations
 
 import random
 
-from PySide6.QtCore import QRegularExpression, QSize, Qt, Signal
+from PySide6.QtCore import QRegularExpression, QSignalBlocker, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QImage, QPixmap, QRegularExpressionValidator
 from PySide6.QtWidgets import (
+    QComboBox,
     QHBoxLayout,
     QLineEdit,
     QListView,
     QListWidget,
     QListWidgetItem,
+    QSpinBox,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
+from ganpaint.app.state.scene_index import SceneContent
 from ganpaint.app.views import theme
 from ganpaint.core.seeds import MAX_SEED
 from ganpaint.engine.document import EditDocument
@@ -55,10 +62,27 @@ class GalleryPanel(QWidget):
         self.seed_edit.returnPressed.connect(self._seed_entered)
         self.new_button = self._button("mdi.dice-5", "New random scene", self.new_random)
         self.more_button = self._button("mdi.image-multiple", "More scenes", self.add_random)
+        self.content = QComboBox()
+        self.content.setObjectName("sceneContent")
+        self.content.setToolTip(
+            "Show scenes by what they contain (from the segmenter's labels of the model's "
+            "dissection samples)"
+        )
+        self.min_share = QSpinBox()
+        self.min_share.setRange(1, 90)
+        self.min_share.setValue(5)
+        self.min_share.setSuffix(" %")
+        self.min_share.setPrefix("≥ ")
+        self.min_share.setToolTip("The least share of the image the concept must cover")
+        self.content.currentIndexChanged.connect(lambda _: self._filter_changed())
+        self.min_share.valueChanged.connect(lambda _: self._filter_changed())
         controls = QHBoxLayout()
         controls.addWidget(self.seed_edit)
         controls.addWidget(self.new_button)
         controls.addWidget(self.more_button)
+        controls.addSpacing(12)
+        controls.addWidget(self.content)
+        controls.addWidget(self.min_share)
         controls.addStretch(1)
 
         self.list = QListWidget()
@@ -95,11 +119,44 @@ class GalleryPanel(QWidget):
     def seeds(self) -> list[int]:
         return [int(self.list.item(i).data(Qt.UserRole)) for i in range(self.list.count())]
 
-    def reset(self, first: int | None = None) -> None:
-        """A fresh strip (after a model load): the current scene, then random ones."""
+    def set_scene_index(self, index: SceneContent | None) -> None:
+        """The model's scene index (None: no filter by content)."""
+        self.scene_index = index
+        with QSignalBlocker(self.content):
+            self.content.clear()
+            self.content.addItem("All scenes", "")
+            for name in index.concepts() if index is not None else ():
+                self.content.addItem(f"With {name}", name)
+        self.content.setEnabled(index is not None)
+        self.min_share.setEnabled(index is not None)
+        if index is None:
+            self.content.setToolTip("This model has no scene index (ganpaint learn-defaults)")
+
+    def show_content(self, concept: str, min_share: float | None = None) -> list[int]:
+        """Fill the strip with the indexed scenes showing ``concept`` (largest share first);
+        returns their seeds."""
+        if min_share is None:
+            min_share = self.min_share.value() / 100.0
+        found = self.scene_index.matching(concept, min_share) if self.scene_index else []
+        self._clear()
+        self.add_seeds([seed for seed, _ in found])
+        return [seed for seed, _ in found]
+
+    def _filter_changed(self) -> None:
+        concept = self.content.currentData()
+        if concept:
+            self.show_content(concept)
+        elif self.scene_index is not None:
+            self.reset(self.document.seed)
+
+    def _clear(self) -> None:
         self.list.clear()
         self._items.clear()
         self.rendered.clear()
+
+    def reset(self, first: int | None = None) -> None:
+        """A fresh strip (after a model load): the current scene, then random ones."""
+        self._clear()
         seeds = ([first] if first is not None else []) + [
             random_seed(self.rng) for _ in range(BATCH - 1)
         ]
@@ -110,7 +167,8 @@ class GalleryPanel(QWidget):
         for seed in new:
             item = QListWidgetItem(self._placeholder(), str(seed))
             item.setData(Qt.UserRole, seed)
-            item.setToolTip(f"Seed {seed}")
+            shows = self.scene_index.describe(seed) if self.scene_index is not None else ""
+            item.setToolTip(f"Seed {seed}" + (f": {shows}" if shows else ""))
             item.setTextAlignment(Qt.AlignHCenter)
             self.list.addItem(item)
             self._items[seed] = item
@@ -152,6 +210,8 @@ class GalleryPanel(QWidget):
             self.choose(seed)
 
     def _changed(self, kind: str) -> None:
+        if kind in ("strokes", "loaded", "layer") and self.list.count():
+            self.thumbnailsWanted.emit(self.seeds)  # the thumbnails show the edits
         if kind in ("seed", "loaded"):
             if self.document.seed not in self._items and self.list.count():
                 self.add_seeds([self.document.seed])

@@ -48,6 +48,9 @@ class HeatJob:
 class ThumbJob:
     key: int
     seed: int
+    # a DocumentSnapshot for ``seed``: the thumbnail shows the edits (compared by revision)
+    snapshot: Any = field(default=None, compare=False)
+    revision: int = -1
 
 
 @dataclass(frozen=True, eq=False)
@@ -276,7 +279,10 @@ class RenderWorker(QThread):
             self.conceptRanked.emit(self._rank(job))
         elif isinstance(job, ThumbJob):
             try:
-                image = self._renderer.render_full(job.seed)
+                if job.snapshot is not None:
+                    image = self._renderer.render(job.snapshot).image  # None on failure
+                else:
+                    image = self._renderer.render_full(job.seed)
             except Exception:  # noqa: BLE001 - a missing thumbnail is not worth a message
                 image = None
             self.thumbnailReady.emit(ThumbResult(job.key, job.seed, image))
