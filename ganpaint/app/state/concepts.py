@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import colorsys
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ganpaint.models.dissection import (
@@ -118,6 +118,7 @@ class ConceptInfo:
     contrast: tuple[tuple[int, float], ...] = ()  # custom concepts: the tie-break score
     samples: int = 0  # custom concepts: how many samples were marked
     defaults: ConceptDefaults | None = None  # learned brush settings and hint
+    other_layer: str | None = None  # a custom concept taught at another layer (not usable here)
 
     @property
     def available(self) -> bool:
@@ -217,7 +218,9 @@ def custom_concept_info(concept: Any) -> ConceptInfo:
 def with_custom_concepts(
     builtin: list[ConceptInfo], custom: list[Any], layer: str
 ) -> list[ConceptInfo]:
-    """``builtin`` followed by the custom concepts of ``layer`` (group "Custom").
+    """``builtin`` followed by the custom concepts of ``layer`` (group "Custom"), then those
+    taught at other layers, listed but not usable here (``other_layer`` names their layer), so
+    they do not seem to vanish when the layer changes.
 
     A custom concept takes the place of a built-in one of the same name that has no units
     (teaching a concept the dissection missed); one that clashes with a usable built-in
@@ -226,4 +229,10 @@ def with_custom_concepts(
     usable = {c.name for c in builtin if c.available}
     mine = [custom_concept_info(c) for c in custom if c.layer == layer and c.name not in usable]
     names = {c.name for c in mine}
-    return [c for c in builtin if c.name not in names] + mine
+    shown = names | {c.name for c in builtin}
+    elsewhere = [
+        replace(custom_concept_info(c), iou=(), contrast=(), other_layer=c.layer)
+        for c in custom
+        if c.layer != layer and c.name not in shown
+    ]
+    return [c for c in builtin if c.name not in names] + mine + elsewhere

@@ -93,6 +93,7 @@ class ConceptPanel(QWidget):
         self.tree.currentItemChanged.connect(self._tree_current)
         self.tree.setContextMenuPolicy(Qt.CustomContextMenu)
         self.tree.customContextMenuRequested.connect(self._context_menu)
+        self.tree.itemDoubleClicked.connect(self._double_clicked)
         self._bold = QFont(self.tree.font())
         self._bold.setBold(True)
 
@@ -250,6 +251,12 @@ class ConceptPanel(QWidget):
                 )
             else:
                 tip = f"{c.name}: {n} ranked units" if n else f"{c.name}: no units found"
+            if c.other_layer:
+                item.setText(0, f"{c.name} · {c.other_layer}")
+                tip = (f"{c.name}: your concept, taught at {c.other_layer}. Double-click to "
+                       f"switch to {c.other_layer} and paint with it.")  # fmt: skip
+            elif c.defaults is not None and c.defaults.hint:
+                tip += f"<br>{c.defaults.hint}"
             item.setToolTip(0, tip)
             if not c.available:
                 item.setFlags(Qt.ItemIsEnabled)
@@ -341,6 +348,14 @@ class ConceptPanel(QWidget):
         else:
             self.brush.update(concept=data[2])
             self.unitSelected.emit(int(data[1]))
+
+    def _double_clicked(self, item: QTreeWidgetItem, _column: int) -> None:
+        """A custom concept of another layer: switch to that layer (where it is usable)."""
+        data = item.data(0, ROLE)
+        c = self.concept(data[1] if data and data[0] == "concept" else None)
+        if c is not None and c.other_layer:
+            self.layerChosen.emit(c.other_layer)
+            self.brush.update(concept=c.name)
 
     def _context_menu(self, pos: QPoint) -> None:
         menu = self.context_menu(self.tree.itemAt(pos))

@@ -48,6 +48,7 @@ from ganpaint.app.views.prompts import Prompts
 from ganpaint.app.views.scene_commands import SceneCommands
 from ganpaint.app.views.settings import Preferences
 from ganpaint.app.views.status_bar import StatusBar
+from ganpaint.app.views.stroke_feedback import StrokeFeedback
 from ganpaint.app.views.view_modes import ViewModes
 from ganpaint.app.views.window_layout import build_docks, build_menus, build_toolbar
 from ganpaint.app.views.worker import RenderWorker
@@ -112,6 +113,7 @@ class MainWindow(QMainWindow):
         self.addToolBar(Qt.TopToolBarArea, self.presentation_bar)
         self.presentation_bar.hide()
         self._connect()
+        self.stroke_feedback = StrokeFeedback(self)
         self.setAcceptDrops(True)
         self._restore_layout()
         self.brush_changed({"action", "size", "concept"})

@@ -198,6 +198,6 @@ class ModelView:
             return
         heat = qimage_rgba(heat_rgba(res.heat, res.level))
         w.canvas.set_heat(heat)
-        base = w.frames.plain_qimage or w.frames.qimage
+        base = w.frames.qimage or w.frames.plain_qimage  # the scene as edited, as on the canvas
         w.inspector.set_heat(base, heat, float(res.heat.max()), res.level)
         w.inspector.level.setText(f"{res.level:.3f}")

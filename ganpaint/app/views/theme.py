@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPalette, QPixmap
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle
 
 from ganpaint.core.paths import resources_dir
 
@@ -32,9 +32,19 @@ def resource(name: str) -> Path:
     return RESOURCES / name
 
 
+class JumpingSliders(QProxyStyle):
+    """Fusion, except that a click on a slider's groove moves the handle there (as in paint
+    programs) instead of stepping a page towards the click."""
+
+    def styleHint(self, hint, option=None, widget=None, returnData=None) -> int:
+        if hint == QStyle.SH_Slider_AbsoluteSetButtons:
+            return int(Qt.LeftButton.value)
+        return super().styleHint(hint, option, widget, returnData)
+
+
 def apply_theme(app: QApplication) -> None:
     """Fusion style, dark palette, the style sheet and the app icon."""
-    app.setStyle("Fusion")
+    app.setStyle(JumpingSliders("Fusion"))
     p = QPalette()
     roles = {
         QPalette.Window: WINDOW,
@@ -59,7 +69,8 @@ def apply_theme(app: QApplication) -> None:
     app.setPalette(p)
     qss = resource("style.qss")
     if qss.is_file():
-        app.setStyleSheet(qss.read_text(encoding="utf-8"))
+        folder = qss.parent.as_posix()
+        app.setStyleSheet(qss.read_text(encoding="utf-8").replace("$RESOURCES", folder))
     app_icon = app_icon_path()
     if app_icon is not None:
         app.setWindowIcon(QIcon(str(app_icon)))
