@@ -54,8 +54,9 @@ def test_history_labels_elide_with_tooltips(make_window, qtbot):
 
 def test_inspector_figures_explain_themselves_and_show_the_edit(make_window, qtbot, frame_waiter):
     w = make_window()
+    names = ("Concept", "IoU", "Causal effect", "Draw level", "Peak here")
     form_labels = [lab for lab in w.inspector.findChildren(type(w.inspector.title))
-                   if lab.text() in ("Concept", "IoU", "Causal effect", "Draw level", "Peak here")]  # fmt: skip
+                   if lab.text() in names]  # fmt: skip
     assert len(form_labels) == 5 and all(lab.toolTip() for lab in form_labels)
     assert "Level q0.99" not in {lab.text() for lab in form_labels}
     w.brush.update(concept="tree", strength=1.0)
