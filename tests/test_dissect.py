@@ -269,6 +269,7 @@ def _dissect_args(bundle: Path, cache: Path) -> list[str]:
         "dissect", str(bundle), "--samples", "40", "--batch", "16", "--segment-fn", SEGMENT_FN,
         "--cache-dir", str(cache), "--causal-pool", "24", "--causal-samples", "6",
         "--causal-candidates", "5", "--causal-set-size", "4", "--quiet",
+        "--defaults-samples", "8",
     ]  # fmt: skip
 
 
@@ -288,7 +289,7 @@ def test_dissect_bundle_and_the_command_write_the_same_document(tmp_path):
     args = [
         "dissect", str(folder), "--samples", "24", "--batch", "16", "--segment-fn", SEGMENT_FN,
         "--no-cache", "--causal-pool", "16", "--causal-samples", "4", "--causal-candidates",
-        "4", "--causal-set-size", "3", "--quiet",
+        "4", "--causal-set-size", "3", "--quiet", "--no-defaults",
     ]  # fmt: skip
     assert main(args) == 0
     command = json.loads((folder / "dissection.json").read_text())
@@ -324,6 +325,12 @@ def test_dissect_report_evaluate_end_to_end(tmp_path, monkeypatch, capsys):
             assert set(entry["causal_set"]["units"]) <= {u for u, _ in entry["causal"]}
             assert isinstance(entry["causal_set"]["removal"], float)
         assert len(info["top_samples"]) == units
+        # learned after the dissection, on its own samples: brush defaults and a hint
+        learned = [e["defaults"] for e in info["concepts"].values() if "defaults" in e]
+        assert learned and all(d["samples"] == 8 and d["hint"] for d in learned)
+        assert any(1 <= d["draw"]["units"] <= 50 for d in learned if "draw" in d)
+    index = doc["scene_index"]
+    assert index["seeds"][0] == doc["seed_base"] and len(index["shares"]) == 200
     # bundle.json now lists dissection.json with its hash; the bundle opens and verifies.
     opened = load_bundle(bundle)
     assert "dissection.json" in opened.meta["files"]

@@ -5,7 +5,7 @@ layer on held-out samples, and a further ACE run for chosen concepts (``ganpaint
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -204,3 +204,23 @@ def learn_layer_defaults(
             options.index_samples, target.device, options.batch_size,
         )  # fmt: skip
     return found, write_dissection(bundle, doc)
+
+
+def learn_bundle_defaults(
+    path: str | Path,
+    layers: Sequence[str],
+    options: DefaultsOptions,
+    device: str | None = None,
+    segment_spec: str | None = None,
+    batch_size: int = 32,
+    progress: ProgressFactory = no_progress,
+    only: Sequence[str] | None = None,
+) -> dict[str, dict[str, dict]]:
+    """:func:`learn_layer_defaults` for each of ``layers`` of the bundle at ``path`` (what
+    ``ganpaint dissect`` and ``refine-sets`` run after writing); the scene index once."""
+    found = {}
+    for i, layer in enumerate(layers):
+        target = dissected_layer(path, layer, device, segment_spec, batch_size)
+        opts = options if i == 0 else replace(options, index_samples=0)
+        found[layer], _ = learn_layer_defaults(target, opts, progress, only)
+    return found

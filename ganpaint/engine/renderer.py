@@ -13,7 +13,6 @@ captured CUDA graph per edit layer. ``render`` never raises: a failure comes bac
 from __future__ import annotations
 
 import copy
-import os
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -24,6 +23,7 @@ import torch
 
 from ganpaint.core.devices import pick_device
 from ganpaint.core.seeds import z_from_seed
+from ganpaint.core.threads import render_threads  # noqa: F401 - part of this module's API
 from ganpaint.engine.compose import compose_edits, fold_edit, identity_affine
 from ganpaint.engine.document import DocumentSnapshot, Stroke
 from ganpaint.engine.intervention import UnitEdit, resample_mask
@@ -32,12 +32,6 @@ from ganpaint.models.dissection import Dissection
 from ganpaint.models.progan import ProGANGenerator, fused_for_inference
 
 PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
-
-
-def render_threads() -> int:
-    """CPU threads for rendering, used by the app's render worker and by ``ganpaint bench``
-    alike: every core but one, which stays free for the GUI thread (at least one)."""
-    return max(1, (os.cpu_count() or 2) - 1)
 
 
 def default_precision(device: torch.device) -> str:

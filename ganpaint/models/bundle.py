@@ -12,14 +12,15 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ganpaint.core.errors import BundleError
 from ganpaint.core.files import atomic_write_text
-from ganpaint.models.checkpoint import load_generator
 from ganpaint.models.dissection import Dissection, DissectionError
-from ganpaint.models.progan import ProGANGenerator
 from ganpaint.models.sniff import json_problem
+
+if TYPE_CHECKING:
+    from ganpaint.models.progan import ProGANGenerator
 
 BUNDLE_FORMAT = "ganpaint-bundle"
 BUNDLE_VERSION = 1
@@ -134,10 +135,14 @@ def load_bundle(path: str | Path | None = None, verify: bool = True) -> ModelBun
     if not path.exists():
         raise BundleError(f"{path}: no such model")
     if path.is_file():
+        from ganpaint.models.checkpoint import load_generator  # torch: only when loading
+
         return ModelBundle(name=path.stem, path=path, generator=load_generator(path), meta={})
     meta = read_bundle_json(path)
     if verify:
         verify_hashes(path, meta)
+    from ganpaint.models.checkpoint import load_generator
+
     gen = load_generator(path / "generator.safetensors")
     dissection = read_dissection(path / "dissection.json")
     bundle = ModelBundle(

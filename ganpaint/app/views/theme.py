@@ -32,6 +32,9 @@ def resource(name: str) -> Path:
     return RESOURCES / name
 
 
+DISABLED_ICON = "#555a63"
+
+
 class JumpingSliders(QProxyStyle):
     """Fusion, except that a click on a slider's groove moves the handle there (as in paint
     programs) instead of stepping a page towards the click."""
@@ -84,7 +87,13 @@ def app_icon_path() -> Path | None:
 
 
 def icon(name: str, color: str = TEXT, active: str | None = None) -> QIcon:
-    """A qtawesome icon in theme colours; an empty icon if the name is unknown."""
+    """An icon-font glyph in theme colours; an empty icon if the name is unknown. The fonts
+    the app uses are drawn directly (:mod:`glyphs`); other prefixes go through qtawesome."""
+    from ganpaint.app.views.glyphs import glyph_icon
+
+    drawn = glyph_icon(name, color, active or "#ffffff", DISABLED_ICON, ACCENT)
+    if drawn is not None:
+        return drawn
     import qtawesome as qta
 
     try:
@@ -92,7 +101,7 @@ def icon(name: str, color: str = TEXT, active: str | None = None) -> QIcon:
             name,
             color=color,
             color_active=active or "#ffffff",
-            color_disabled="#555a63",
+            color_disabled=DISABLED_ICON,
             color_on=ACCENT,
             color_on_active=ACCENT,
         )

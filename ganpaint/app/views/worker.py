@@ -18,15 +18,23 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import QThread, Signal
 
 from ganpaint.app.state.model_controller import LoadJob
-from ganpaint.core.devices import available_devices
 from ganpaint.engine.document import DocumentSnapshot
-from ganpaint.engine.renderer import RenderResult
+
+if TYPE_CHECKING:
+    from ganpaint.engine.renderer import RenderResult
+
+
+def _devices() -> tuple[str, ...]:
+    """The usable device types; torch loads on this (the render) thread, not the GUI's."""
+    from ganpaint.core.devices import available_devices
+
+    return available_devices()
 
 
 @dataclass(frozen=True)
@@ -304,9 +312,7 @@ class RenderWorker(QThread):
         if old is not None and old is not renderer:
             old.clear_cache()
         self.modelLoaded.emit(
-            ModelResult(
-                job.key, bundle, device, None, job.bundle is not None, available_devices(), job.path
-            )
+            ModelResult(job.key, bundle, device, None, job.bundle is not None, _devices(), job.path)
         )
 
     def _heat(self, job: HeatJob) -> HeatResult:
