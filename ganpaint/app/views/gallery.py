@@ -64,6 +64,9 @@ class GalleryPanel(QWidget):
         self.more_button = self._button("mdi.image-multiple", "More scenes", self.add_random)
         self.content = QComboBox()
         self.content.setObjectName("sceneContent")
+        # narrow: the strip must not widen the window (its minimum size is tested)
+        self.content.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.content.setMinimumContentsLength(9)
         self.content.setToolTip(
             "Show scenes by what they contain (from the segmenter's labels of the model's "
             "dissection samples)"
@@ -72,8 +75,7 @@ class GalleryPanel(QWidget):
         self.min_share.setRange(1, 90)
         self.min_share.setValue(5)
         self.min_share.setSuffix(" %")
-        self.min_share.setPrefix("≥ ")
-        self.min_share.setToolTip("The least share of the image the concept must cover")
+        self.min_share.setToolTip("The least share of the image the concept must cover (≥)")
         self.content.currentIndexChanged.connect(lambda _: self._filter_changed())
         self.min_share.valueChanged.connect(lambda _: self._filter_changed())
         controls = QHBoxLayout()
@@ -109,7 +111,8 @@ class GalleryPanel(QWidget):
         b.setIcon(theme.icon(icon))
         b.setText(text)
         b.setToolTip(text)
-        b.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
+        # icon only: the row also holds the content filter and must not widen the window
+        b.setToolButtonStyle(Qt.ToolButtonIconOnly)
         b.clicked.connect(slot)
         return b
 
