@@ -4,11 +4,8 @@ the panel shows the concept's hint, and the stroke uses those units."""
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
-from ganpaint.dissect.pipeline import write_dissection
 from ganpaint.models import load_bundle
 
 TREE_DEFAULTS = {
@@ -20,20 +17,13 @@ TREE_DEFAULTS = {
 
 
 @pytest.fixture
-def learned_bundle(demo_bundle, tmp_path):
-    folder = tmp_path / "learned"
-    shutil.copytree(demo_bundle, folder)
-    bundle = load_bundle(folder)
-    doc = bundle.dissection.to_dict()
-    layer = bundle.default_layer
-    doc["layers"][layer]["concepts"]["tree"]["defaults"] = TREE_DEFAULTS
-    doc["scene_index"] = {
-        "seeds": [11, 12, 13, 14],
-        "concepts": list(doc["concepts"]),
-        "shares": [[0.0] * len(doc["concepts"]) for _ in range(4)],
-    }
-    write_dissection(bundle, doc)
-    return folder
+def learned_bundle(bundle_copy, demo_bundle):
+    layer = load_bundle(demo_bundle).default_layer
+
+    def change(doc: dict) -> None:
+        doc["layers"][layer]["concepts"]["tree"]["defaults"] = TREE_DEFAULTS
+
+    return bundle_copy("learned", change)
 
 
 def _pick(window, name: str) -> None:

@@ -3,34 +3,27 @@ the Scene menu offers demo scenes per concept, and thumbnails show the current e
 
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
 import pytest
 
 from ganpaint.app.state.scene_index import SceneContent
-from ganpaint.dissect.pipeline import write_dissection
-from ganpaint.models import load_bundle
 from ganpaint.models.dissection import Dissection
 
 
 @pytest.fixture
-def indexed_bundle(demo_bundle, tmp_path):
-    folder = tmp_path / "indexed"
-    shutil.copytree(demo_bundle, folder)
-    bundle = load_bundle(folder)
-    doc = bundle.dissection.to_dict()
-    names = list(doc["concepts"])
-    tree, sky = names.index("tree"), names.index("sky")
-    shares = []
-    for i in range(6):
-        row = [0.0] * len(names)
-        row[tree], row[sky] = [0.0, 0.02, 0.3, 0.08, 0.5, 0.0][i], 0.4
-        shares.append(row)
-    doc["scene_index"] = {"seeds": [100 + i for i in range(6)], "concepts": names,
-                          "shares": shares}  # fmt: skip
-    write_dissection(bundle, doc)
-    return folder
+def indexed_bundle(bundle_copy):
+    def change(doc: dict) -> None:
+        names = list(doc["concepts"])
+        tree, sky = names.index("tree"), names.index("sky")
+        shares = []
+        for i in range(6):
+            row = [0.0] * len(names)
+            row[tree], row[sky] = [0.0, 0.02, 0.3, 0.08, 0.5, 0.0][i], 0.4
+            shares.append(row)
+        doc["scene_index"] = {"seeds": [100 + i for i in range(6)], "concepts": names,
+                              "shares": shares}  # fmt: skip
+
+    return bundle_copy("indexed", change)
 
 
 def test_scene_content_rules():
