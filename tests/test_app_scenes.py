@@ -51,6 +51,9 @@ def test_strip_filters_by_content_and_demo_menu(make_window, indexed_bundle, qtb
     assert "tree 50%" in g._items[104].toolTip()
     g.min_share.setValue(25)
     assert g.seeds == [104, 102]
+    g.min_share.setValue(60)  # nothing that large: the strip says so
+    assert g.seeds == [] and g.list.count() == 1 and "no tree" in g.list.item(0).text()
+    g.min_share.setValue(25)
     qtbot.waitUntil(lambda: g.rendered == set(g.seeds), timeout=10_000)
     g.content.setCurrentIndex(0)
     assert len(g.seeds) == 12 and g.seeds[0] == w.document.seed

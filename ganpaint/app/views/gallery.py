@@ -73,7 +73,7 @@ class GalleryPanel(QWidget):
         )
         self.min_share = QSpinBox()
         self.min_share.setRange(1, 90)
-        self.min_share.setValue(5)
+        self.min_share.setValue(1)  # doors and domes rarely cover more than a few per cent
         self.min_share.setSuffix(" %")
         self.min_share.setToolTip("The least share of the image the concept must cover (≥)")
         self.content.currentIndexChanged.connect(lambda _: self._filter_changed())
@@ -97,7 +97,7 @@ class GalleryPanel(QWidget):
         self.list.setGridSize(QSize(THUMB + 14, THUMB + 26))
         self.list.setFixedHeight(THUMB + 44)
         self.list.setHorizontalScrollMode(QListView.ScrollPerPixel)
-        self.list.itemClicked.connect(lambda item: self.choose(int(item.data(Qt.UserRole))))
+        self.list.itemClicked.connect(self._clicked)
         self.list.setToolTip("Click a scene to show it; your strokes are applied to it")
 
         layout = QVBoxLayout(self)
@@ -120,7 +120,8 @@ class GalleryPanel(QWidget):
 
     @property
     def seeds(self) -> list[int]:
-        return [int(self.list.item(i).data(Qt.UserRole)) for i in range(self.list.count())]
+        items = (self.list.item(i) for i in range(self.list.count()))
+        return [int(item.data(Qt.UserRole)) for item in items if item.data(Qt.UserRole) is not None]
 
     def set_scene_index(self, index: SceneContent | None) -> None:
         """The model's scene index (None: no filter by content)."""
@@ -143,6 +144,12 @@ class GalleryPanel(QWidget):
         found = self.scene_index.matching(concept, min_share) if self.scene_index else []
         self._clear()
         self.add_seeds([seed for seed, _ in found])
+        if not found:  # say so rather than show an empty strip
+            item = QListWidgetItem(self._placeholder(), f"no {concept} ≥ {min_share:.0%}")
+            item.setFlags(Qt.NoItemFlags)
+            item.setToolTip(f"No indexed scene shows {concept} on {min_share:.0%} of the image "
+                            "or more: lower the share")  # fmt: skip
+            self.list.addItem(item)
         return [seed for seed, _ in found]
 
     def _filter_changed(self) -> None:
@@ -204,6 +211,10 @@ class GalleryPanel(QWidget):
         pm = QPixmap(THUMB, THUMB)
         pm.fill(QColor("#2a2d33"))
         return QIcon(pm)
+
+    def _clicked(self, item: QListWidgetItem) -> None:
+        if item.data(Qt.UserRole) is not None:  # not the "none found" note
+            self.choose(int(item.data(Qt.UserRole)))
 
     def _seed_entered(self) -> None:
         text = self.seed_edit.text().strip()
