@@ -225,7 +225,8 @@ class GalleryPanel(QWidget):
 
     def _changed(self, kind: str) -> None:
         if kind in ("strokes", "loaded", "layer") and self.list.count():
-            self.thumbnailsWanted.emit(self.seeds)  # the thumbnails show the edits
+            self.rendered.clear()  # "rendered" means: with the edits as they are now
+            self.thumbnailsWanted.emit(self.seeds)
         if kind in ("seed", "loaded"):
             if self.document.seed not in self._items and self.list.count():
                 self.add_seeds([self.document.seed])
