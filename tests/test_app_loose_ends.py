@@ -68,6 +68,8 @@ def test_inspector_figures_explain_themselves_and_show_the_edit(make_window, qtb
     w.model_view.select_unit(0)
     qtbot.waitUntil(lambda: bool(bases), timeout=10_000)
     assert bases[0] is w.frames.qimage  # the edited frame, not the unedited one
+    units = w.concept_panel.unit_list
+    assert all(units.item(i).toolTip() for i in range(units.count()))
 
 
 def test_custom_concept_of_another_layer_stays_listed(make_window, qtbot):

@@ -309,6 +309,14 @@ class ConceptPanel(QWidget):
                 item.setCheckState(Qt.Checked if info.unit in checked else Qt.Unchecked)
                 if info.label:
                     item.setIcon(QIcon(theme.swatch_pixmap(concept_style(info.label)[2])))
+                    item.setToolTip(
+                        f"Unit {info.unit} fires most on {info.label}: IoU {info.iou:.2f} "
+                        "(overlap of its strongest activations with the concept's pixels). "
+                        "Check it to paint with it; select it to see where it fires."
+                    )
+                else:
+                    item.setToolTip(f"Unit {info.unit}: no concept above the IoU cut-off. "
+                                    "Check it to paint with it.")  # fmt: skip
                 self.unit_list.addItem(item)
 
     def _apply_filter(self, text: str) -> None:
