@@ -33,6 +33,27 @@ def demo_bundle(tmp_path_factory) -> Path:
         torch.set_num_threads(threads)
 
 
+@pytest.fixture
+def bundle_copy(demo_bundle, tmp_path):
+    """``bundle_copy(name, change)``: a copy of the demo bundle whose dissection document
+    ``change(doc)`` edits in place (written through the schema, hashes refreshed)."""
+    import shutil
+
+    from ganpaint.dissect.pipeline import write_dissection
+    from ganpaint.models import load_bundle
+
+    def make(name: str, change) -> Path:
+        folder = tmp_path / name
+        shutil.copytree(demo_bundle, folder)
+        bundle = load_bundle(folder)
+        doc = bundle.dissection.to_dict()
+        change(doc)
+        write_dissection(bundle, doc)
+        return folder
+
+    return make
+
+
 @pytest.fixture(scope="session")
 def bare_generator(tmp_path_factory) -> Path:
     """A 32 px generator file with no bundle.json and no dissection."""

@@ -211,7 +211,10 @@ def test_concept_library_checks_saves_and_deletes(library, tmp_path):
     assert library.style_of("lantern")[:2] == ("Custom", "mdi.lamp")
     shown = library.layer_concepts("layer4")
     assert shown[-1].name == "lantern" and shown[-1].custom
-    assert library.layer_concepts("layer6")[-1].name != "lantern"
+    # on another layer it stays listed, tied to its layer and not usable there
+    elsewhere = library.layer_concepts("layer6")[-1]
+    assert elsewhere.name == "lantern" and elsewhere.other_layer == "layer4"
+    assert not elsewhere.available and shown[-1].other_layer is None
     assert len(library.layer_units("layer4")) == library.bundle.generator.layer_channels("layer4")
     assert library.export("lantern", tmp_path / "out.json")
     assert not library.export("nothing", tmp_path / "none.json")

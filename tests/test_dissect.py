@@ -264,11 +264,22 @@ def test_all_gather_state_single_process_is_identity():
 # -- end to end --------------------------------------------------------------------------
 
 
-def _dissect_args(bundle: Path, cache: Path) -> list[str]:
+def _without_defaults(doc: dict) -> dict:
+    """``doc`` without what ``learn-defaults`` adds (brush defaults, the scene index)."""
+    doc = json.loads(json.dumps(doc))
+    doc.pop("scene_index", None)
+    for layer in doc["layers"].values():
+        for entry in layer["concepts"].values():
+            entry.pop("defaults", None)
+    return doc
+
+
+def _dissect_args(bundle: Path, cache: Path, defaults: bool = False) -> list[str]:
     return [
         "dissect", str(bundle), "--samples", "40", "--batch", "16", "--segment-fn", SEGMENT_FN,
         "--cache-dir", str(cache), "--causal-pool", "24", "--causal-samples", "6",
         "--causal-candidates", "5", "--causal-set-size", "4", "--quiet",
+        *(["--defaults-samples", "4"] if defaults else ["--no-defaults"]),
     ]  # fmt: skip
 
 
@@ -288,7 +299,7 @@ def test_dissect_bundle_and_the_command_write_the_same_document(tmp_path):
     args = [
         "dissect", str(folder), "--samples", "24", "--batch", "16", "--segment-fn", SEGMENT_FN,
         "--no-cache", "--causal-pool", "16", "--causal-samples", "4", "--causal-candidates",
-        "4", "--causal-set-size", "3", "--quiet",
+        "4", "--causal-set-size", "3", "--quiet", "--no-defaults",
     ]  # fmt: skip
     assert main(args) == 0
     command = json.loads((folder / "dissection.json").read_text())
@@ -301,7 +312,7 @@ def test_dissect_bundle_and_the_command_write_the_same_document(tmp_path):
 def test_dissect_report_evaluate_end_to_end(tmp_path, monkeypatch, capsys):
     bundle = make_tiny_bundle(tmp_path / "tiny")
     cache = tmp_path / "cache"
-    assert main(_dissect_args(bundle, cache)) == 0
+    assert main(_dissect_args(bundle, cache, defaults=True)) == 0
     doc = json.loads((bundle / "dissection.json").read_text())
     assert doc["format"] == "ganpaint-dissection" and doc["version"] == 1
     assert doc["samples"] == 40 and doc["seed_base"] == 1_000_000_000
@@ -324,6 +335,12 @@ def test_dissect_report_evaluate_end_to_end(tmp_path, monkeypatch, capsys):
             assert set(entry["causal_set"]["units"]) <= {u for u, _ in entry["causal"]}
             assert isinstance(entry["causal_set"]["removal"], float)
         assert len(info["top_samples"]) == units
+        # learned after the dissection, on its own samples: brush defaults and a hint
+        learned = [e["defaults"] for e in info["concepts"].values() if "defaults" in e]
+        assert learned and all(d["samples"] == 4 and d["hint"] for d in learned)
+        assert any(1 <= d["draw"]["units"] <= 50 for d in learned if "draw" in d)
+    index = doc["scene_index"]
+    assert index["seeds"][0] == doc["seed_base"] and len(index["shares"]) == 200
     # bundle.json now lists dissection.json with its hash; the bundle opens and verifies.
     opened = load_bundle(bundle)
     assert "dissection.json" in opened.meta["files"]
@@ -342,7 +359,7 @@ def test_dissect_report_evaluate_end_to_end(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(causal_mod, "AblationPool", boom)
     assert main(_dissect_args(bundle, cache)) == 0
     again = json.loads((bundle / "dissection.json").read_text())
-    assert again["layers"] == doc["layers"]
+    assert again["layers"] == _without_defaults(doc)["layers"]  # this run learned none
     monkeypatch.undo()
 
     out = tmp_path / "report"
@@ -405,3 +422,15 @@ def test_dissect_rejects_unknown_layer_and_missing_segmenter(tmp_path, capsys):
     assert "logits" in capsys.readouterr().err
     assert main([*refine, "--concepts", concept, "--outside-budget", "2"]) == 2
     assert "outside-budget" in capsys.readouterr().err
+    learn = ["learn-defaults", str(bundle), "--segment-fn", SEGMENT_FN, "--layer", "layer4"]
+    assert main([*learn, "--samples", "0", "--quiet"]) == 2
+    assert "--samples" in capsys.readouterr().err
+    before = json.loads((bundle / "dissection.json").read_text())
+    assert main([*learn, "--samples", "2", "--index-samples", "6", "--concepts", concept]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith(concept) and "wrote" in printed
+    after = json.loads((bundle / "dissection.json").read_text())
+    assert after["layers"]["layer4"]["concepts"][concept]["defaults"]["samples"] == 2
+    assert len(after["scene_index"]["seeds"]) == 6
+    # the dissection itself is kept: only the defaults and the index were (re)written
+    assert _without_defaults(before) == _without_defaults(after)

@@ -32,6 +32,7 @@ def _args(bundle: Path, cache: Path) -> list[str]:
         "dissect", str(bundle), "--samples", "15", "--batch", "4", "--segment-fn", SEGMENT_FN,
         "--cache-dir", str(cache), "--causal-pool", "12", "--causal-samples", "4",
         "--causal-candidates", "4", "--causal-set-size", "3", "--quiet", "--device", "cpu",
+        "--no-defaults",
     ]  # fmt: skip
 
 

@@ -59,6 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=8,
         help="greedy refinement of the optimised set: units tried per step (0: none; default 8)",
     )
+    _defaults_args(d)
     d.add_argument("--cache-dir", help="cache folder (default: the user cache)")
     d.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     d.set_defaults(handler=_dissect)
@@ -135,7 +136,58 @@ def register(sub: argparse._SubParsersAction) -> None:
         "(default 0.045)",
     )
     _common(f)
+    _defaults_args(f)
     f.set_defaults(handler=_refine_sets)
+
+    g = sub.add_parser(
+        "learn-defaults",
+        help="learn per-concept brush defaults and hints for an existing dissection",
+        description="Measure, on the dissection's own samples (never the held-out ones), "
+        "which unit count, ranking and level draw and remove each concept best, derive a "
+        "hint on where each concept draws from the segmentations, index what each sample "
+        "shows, and write them into dissection.json (the dissection itself is kept).",
+    )
+    g.add_argument("bundle", help="model bundle folder with a dissection.json")
+    g.add_argument("--layer", default=None, help="edit layer (default: the bundle's)")
+    g.add_argument("--samples", type=int, default=32, help="dissection samples (default 32)")
+    g.add_argument(
+        "--index-samples",
+        type=int,
+        default=200,
+        help="dissection samples in the scene index (default 200; 0: none)",
+    )
+    g.add_argument("--concepts", nargs="+", default=None, help="only these concepts")
+    _common(g)
+    g.set_defaults(handler=_learn_defaults)
+
+
+def _defaults_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--no-defaults",
+        action="store_true",
+        help="do not learn per-concept brush defaults and hints afterwards",
+    )
+    p.add_argument("--defaults-samples", type=int, default=32,
+                   help="dissection samples the defaults are measured on (default 32)")  # fmt: skip
+
+
+def _learn_after(args: argparse.Namespace, layers, only=None, index_samples: int = 200) -> None:
+    """Learn the brush defaults (``learn-defaults``) after ``dissect``/``refine-sets`` wrote."""
+    if args.no_defaults:
+        return
+    from ganpaint.dissect.defaults import DefaultsOptions
+    from ganpaint.dissect.existing import learn_bundle_defaults
+
+    _check_positive(defaults_samples=args.defaults_samples)
+    options = DefaultsOptions(samples=args.defaults_samples, index_samples=index_samples,
+                              batch_size=args.batch)  # fmt: skip
+    found = learn_bundle_defaults(args.bundle, layers, options, args.device, args.segment_fn,
+                                  args.batch, _progress_factory(not args.quiet), only)  # fmt: skip
+    if not args.quiet:
+        for layer, per_concept in found.items():
+            print(f"brush defaults for {layer}:")
+            for name, entry in per_concept.items():
+                print("  " + describe_defaults(name, entry))
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -248,6 +300,8 @@ def _dissect(args: argparse.Namespace) -> int:
     )
     if written is not None and not args.quiet:
         _print_summary(written.document, written.layers, written.path)
+    if written is not None:
+        _learn_after(args, written.layers)
     return 0
 
 
@@ -324,7 +378,38 @@ def _refine_sets(args: argparse.Namespace) -> int:
         print(f"{name}: new set, {metric} {entry[metric]:.3f} (was {before}) on dissection samples")
     if result.path is not None:
         print(f"wrote {result.path}")
+        changed = [name for name, entry in result.found.items() if entry is not None]
+        _learn_after(args, [target.layer], changed, index_samples=0)
     return 0
+
+
+def _learn_defaults(args: argparse.Namespace) -> int:
+    from ganpaint.dissect.defaults import DefaultsOptions
+    from ganpaint.dissect.existing import dissected_layer, learn_layer_defaults
+
+    _check_positive(samples=args.samples, batch=args.batch)
+    target = dissected_layer(args.bundle, args.layer, args.device, args.segment_fn, args.batch)
+    options = DefaultsOptions(
+        samples=args.samples, index_samples=max(0, args.index_samples), batch_size=args.batch
+    )
+    found, path = learn_layer_defaults(
+        target, options, _progress_factory(not args.quiet), args.concepts
+    )
+    for name, entry in found.items():
+        print(describe_defaults(name, entry))
+    print(f"wrote {path}")
+    return 0
+
+
+def describe_defaults(name: str, entry: dict) -> str:
+    """One line per concept: the learned draw and remove settings and the hint."""
+    parts = []
+    for action in ("draw", "remove"):
+        d = entry.get(action)
+        if d:
+            q = f" q{d['quantile']}" if "quantile" in d else ""
+            parts.append(f"{action} {d['units']} by {d['ranking']}{q} ({d['score']:.3f})")
+    return f"{name:10s} " + "; ".join(parts) + f"  | {entry.get('hint', '')}"
 
 
 def _evaluate(args: argparse.Namespace) -> int:

@@ -5,9 +5,12 @@ legacy RandomState stream is frozen, so the values are the same on every machine
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 MAX_SEED = 2**32 - 1
 
@@ -19,12 +22,16 @@ def z_from_seed(seed: int, z_dim: int) -> torch.Tensor:
         raise ValueError(f"seed must be in 0..{MAX_SEED}, got {seed}")
     if z_dim < 1:
         raise ValueError(f"z_dim must be positive, got {z_dim}")
+    import torch  # here: the app imports MAX_SEED before torch has loaded
+
     z = np.random.RandomState(seed).standard_normal(z_dim).astype(np.float32)
     return torch.from_numpy(z)
 
 
 def zs_from_seeds(seeds: Iterable[int], z_dim: int) -> torch.Tensor:
     """Latent vectors (N, z_dim) float32, row i from the i-th seed."""
+    import torch
+
     rows = [z_from_seed(s, z_dim) for s in seeds]
     if not rows:
         return torch.zeros((0, int(z_dim)), dtype=torch.float32)

@@ -8,14 +8,30 @@ dissect`` runs), ``evaluate.evaluate`` and :func:`write_report`. The document th
 in docs/ARCHITECTURE.md.
 """
 
-from ganpaint.dissect.causal import CausalOptions, causal_rankings, greedy_set
-from ganpaint.dissect.counting import unit_concept_counts, unit_masks
-from ganpaint.dissect.evaluate import EvalOptions
-from ganpaint.dissect.passes import DissectOptions, LayerStats, dissect_layers, layer_summary
-from ganpaint.dissect.pipeline import dissect_bundle, dissect_into_bundle, write_dissection
-from ganpaint.dissect.report import write_report
-from ganpaint.dissect.segmenters import bundle_segmenter
-from ganpaint.dissect.stats import IoUCounter, RunningQuantile, RunningTopK
+from ganpaint.core.lazy import lazy_exports
+
+# Exports load on first use (see ganpaint.core.lazy): a light submodule does not pull torch.
+_EXPORTS = {
+    "CausalOptions": "ganpaint.dissect.causal",
+    "causal_rankings": "ganpaint.dissect.causal",
+    "greedy_set": "ganpaint.dissect.causal",
+    "unit_concept_counts": "ganpaint.dissect.counting",
+    "unit_masks": "ganpaint.dissect.counting",
+    "EvalOptions": "ganpaint.dissect.evaluate",
+    "DissectOptions": "ganpaint.dissect.passes",
+    "LayerStats": "ganpaint.dissect.passes",
+    "dissect_layers": "ganpaint.dissect.passes",
+    "layer_summary": "ganpaint.dissect.passes",
+    "dissect_bundle": "ganpaint.dissect.pipeline",
+    "dissect_into_bundle": "ganpaint.dissect.pipeline",
+    "write_dissection": "ganpaint.dissect.pipeline",
+    "write_report": "ganpaint.dissect.report",
+    "bundle_segmenter": "ganpaint.dissect.segmenters",
+    "IoUCounter": "ganpaint.dissect.stats",
+    "RunningQuantile": "ganpaint.dissect.stats",
+    "RunningTopK": "ganpaint.dissect.stats",
+}
+__getattr__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "CausalOptions",

@@ -5,7 +5,7 @@ layer on held-out samples, and a further ACE run for chosen concepts (``ganpaint
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from ganpaint.core.devices import pick_device
 from ganpaint.core.errors import GanpaintError
 from ganpaint.core.progress import ProgressFactory, no_progress
 from ganpaint.dissect.ace import AceOptions, refine_sets
+from ganpaint.dissect.defaults import DefaultsOptions, learn_defaults, scene_index
 from ganpaint.dissect.evaluate import EvalOptions, evaluate
 from ganpaint.dissect.examples import write_examples
 from ganpaint.dissect.pipeline import write_dissection
@@ -177,3 +178,49 @@ def refine_layer_sets(
         path = write_dissection(bundle, doc)
     metric = "insertion" if mode == "insertion" else "removal"
     return Refinement(metric, {name: found.get(name) for name in names}, path)
+
+
+def learn_layer_defaults(
+    target: DissectedLayer,
+    options: DefaultsOptions,
+    progress: ProgressFactory = no_progress,
+    only: Sequence[str] | None = None,
+) -> tuple[dict[str, dict], Path]:
+    """Learn the brush defaults and hints of ``target``'s concepts (or ``only`` those) and
+    the scene index on the dissection samples, and write them into its ``dissection.json``
+    without redoing the dissection."""
+    bundle = target.bundle
+    found = learn_defaults(
+        bundle.generator, target.segment_fn, target.concepts, bundle.dissection,
+        target.layer, options, target.device, progress, only,
+    )  # fmt: skip
+    doc = bundle.dissection.to_dict()
+    per_concept = doc["layers"][target.layer].setdefault("concepts", {})
+    for name, entry in found.items():
+        per_concept.setdefault(name, {})["defaults"] = entry
+    if options.index_samples > 0:
+        doc["scene_index"] = scene_index(
+            bundle.generator, target.segment_fn, target.concepts, bundle.dissection,
+            options.index_samples, target.device, options.batch_size,
+        )  # fmt: skip
+    return found, write_dissection(bundle, doc)
+
+
+def learn_bundle_defaults(
+    path: str | Path,
+    layers: Sequence[str],
+    options: DefaultsOptions,
+    device: str | None = None,
+    segment_spec: str | None = None,
+    batch_size: int = 32,
+    progress: ProgressFactory = no_progress,
+    only: Sequence[str] | None = None,
+) -> dict[str, dict[str, dict]]:
+    """:func:`learn_layer_defaults` for each of ``layers`` of the bundle at ``path`` (what
+    ``ganpaint dissect`` and ``refine-sets`` run after writing); the scene index once."""
+    found = {}
+    for i, layer in enumerate(layers):
+        target = dissected_layer(path, layer, device, segment_spec, batch_size)
+        opts = options if i == 0 else replace(options, index_samples=0)
+        found[layer], _ = learn_layer_defaults(target, opts, progress, only)
+    return found

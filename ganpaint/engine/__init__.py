@@ -3,18 +3,35 @@
 Headless (no Qt). See docs/ARCHITECTURE.md for the edit and how rendering keeps up.
 """
 
-from ganpaint.core.seeds import z_from_seed, zs_from_seeds
-from ganpaint.engine.compose import FoldChain, compose_edits, fold_edit
-from ganpaint.engine.document import DocumentSnapshot, EditDocument, Stroke
-from ganpaint.engine.hooks import StopForward, Trace, TraceDict, layer_shapes
-from ganpaint.engine.incremental import IncrementalTail
-from ganpaint.engine.intervention import UnitEdit, apply_edit, apply_strokes, resample_mask
-from ganpaint.engine.levels import UnitLevels
-from ganpaint.engine.renderer import (
-    Renderer,
-    RenderResult,
-    to_uint8,
-)
+from ganpaint.core.lazy import lazy_exports
+
+# Exports load on first use (see ganpaint.core.lazy): a light submodule does not pull torch.
+_EXPORTS = {
+    "z_from_seed": "ganpaint.core.seeds",
+    "zs_from_seeds": "ganpaint.core.seeds",
+    "compose_edits": "ganpaint.engine.compose",
+    "fold_edit": "ganpaint.engine.compose",
+    "FoldChain": "ganpaint.engine.compose",
+    "IncrementalTail": "ganpaint.engine.incremental",
+    "DocumentSnapshot": "ganpaint.engine.document",
+    "EditDocument": "ganpaint.engine.document",
+    "Stroke": "ganpaint.engine.document",
+    "StopForward": "ganpaint.engine.hooks",
+    "Trace": "ganpaint.engine.hooks",
+    "TraceDict": "ganpaint.engine.hooks",
+    "layer_shapes": "ganpaint.engine.hooks",
+    "UnitEdit": "ganpaint.engine.intervention",
+    "apply_edit": "ganpaint.engine.intervention",
+    "apply_strokes": "ganpaint.engine.intervention",
+    "resample_mask": "ganpaint.engine.intervention",
+    "UnitLevels": "ganpaint.engine.levels",
+    "Renderer": "ganpaint.engine.renderer",
+    "RenderResult": "ganpaint.engine.renderer",
+    "to_uint8": "ganpaint.engine.renderer",
+}
+
+__getattr__ = lazy_exports(__name__, _EXPORTS)
+
 
 __all__ = [
     "DocumentSnapshot",

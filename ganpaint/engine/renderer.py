@@ -16,7 +16,6 @@ graph per edit layer. ``render`` never raises: a failure comes back as
 from __future__ import annotations
 
 import copy
-import os
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -27,6 +26,7 @@ import torch
 
 from ganpaint.core.devices import pick_device
 from ganpaint.core.seeds import z_from_seed
+from ganpaint.core.threads import render_threads  # noqa: F401 - part of this module's API
 from ganpaint.engine.compose import FoldChain, identity_affine
 from ganpaint.engine.document import DocumentSnapshot, Stroke
 from ganpaint.engine.incremental import IncrementalTail, TailUpdate, images_to_uint8
@@ -48,12 +48,6 @@ PRECISIONS = {
 # scenes128 at layer6 0.98, random ProGAN-256 widths at layer4 0.94; rounded down so a frame
 # near the crossover takes the full path, which also resets any float drift.
 FULL_ABOVE = 0.9
-
-
-def render_threads() -> int:
-    """CPU threads for rendering, used by the app's render worker and by ``ganpaint bench``
-    alike: every core but one, which stays free for the GUI thread (at least one)."""
-    return max(1, (os.cpu_count() or 2) - 1)
 
 
 def default_precision(device: torch.device) -> str:

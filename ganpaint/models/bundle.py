@@ -12,13 +12,15 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ganpaint.core.errors import BundleError
 from ganpaint.core.files import atomic_write_text
-from ganpaint.models.checkpoint import load_generator
 from ganpaint.models.dissection import Dissection, DissectionError
-from ganpaint.models.progan import ProGANGenerator
+from ganpaint.models.sniff import json_problem
+
+if TYPE_CHECKING:
+    from ganpaint.models.progan import ProGANGenerator
 
 BUNDLE_FORMAT = "ganpaint-bundle"
 BUNDLE_VERSION = 1
@@ -87,11 +89,12 @@ def read_bundle_json(folder: Path) -> dict[str, Any]:
     meta_path = folder / "bundle.json"
     if not meta_path.is_file():
         raise BundleError(f"{folder}: not a model bundle (no bundle.json)")
+    raw = meta_path.read_bytes()
     try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        meta = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
         # ValueError: also a number of more than 4300 digits; RecursionError: deep nesting
-        raise BundleError(f"{meta_path}: not valid JSON ({exc})") from None
+        raise BundleError(f"{meta_path}: {json_problem(raw, 'a bundle.json file')}") from None
     if not isinstance(meta, dict) or meta.get("format") != BUNDLE_FORMAT:
         raise BundleError(f"{meta_path}: not a ganpaint bundle (format is not {BUNDLE_FORMAT!r})")
     version = meta.get("version")
@@ -132,10 +135,14 @@ def load_bundle(path: str | Path | None = None, verify: bool = True) -> ModelBun
     if not path.exists():
         raise BundleError(f"{path}: no such model")
     if path.is_file():
+        from ganpaint.models.checkpoint import load_generator  # torch: only when loading
+
         return ModelBundle(name=path.stem, path=path, generator=load_generator(path), meta={})
     meta = read_bundle_json(path)
     if verify:
         verify_hashes(path, meta)
+    from ganpaint.models.checkpoint import load_generator
+
     gen = load_generator(path / "generator.safetensors")
     dissection = read_dissection(path / "dissection.json")
     bundle = ModelBundle(
@@ -167,10 +174,11 @@ def read_dissection(path: Path) -> Dissection | None:
     """The dissection at ``path`` (None when there is no such file), validated once here."""
     if not path.is_file():
         return None
+    data = path.read_bytes()
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise BundleError(f"{path}: not valid JSON ({exc})") from None
+        raw = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise BundleError(f"{path}: {json_problem(data, 'a dissection.json file')}") from None
     try:
         return Dissection.from_dict(raw)
     except DissectionError as exc:

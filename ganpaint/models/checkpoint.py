@@ -23,6 +23,7 @@ import torch
 
 from ganpaint.core.errors import CheckpointError
 from ganpaint.models.progan import ProGANGenerator
+from ganpaint.models.sniff import ZIP_MAGIC, describe_content, looks_like_torch
 
 # safetensors headers of real generators are a few KB; a larger one is hostile or not ours.
 MAX_HEADER_BYTES = 16 * 1024 * 1024
@@ -37,7 +38,7 @@ WEIGHT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 _LAYER_KEY = re.compile(r"^layer(\d{1,4})\.(conv\.weight|wscale\.b)$")
 _OUTPUT_KEY = re.compile(r"^output(?:_(\d{1,5})x(\d{1,5}))?\.(conv\.weight|wscale\.b)$")
 _FEATURES_KEY = re.compile(r"^features\.(\d{1,4})\.(.+)$")
-_ZIP_MAGIC = b"PK\x03\x04"  # what torch.load looks at to pick its zip reader
+NOT_A_CHECKPOINT = "not a PyTorch checkpoint or safetensors file"
 
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
@@ -46,10 +47,14 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise CheckpointError(f"{path}: no such file")
     with path.open("rb") as f:
-        head = f.read(8)
-    if path.suffix == ".safetensors" or _looks_like_safetensors(path, head):
-        return _read_safetensors(path)
-    return _read_pickle(path)
+        head = f.read(64)
+    if not head:
+        raise CheckpointError(f"{path}: {NOT_A_CHECKPOINT} (the file is empty)")
+    if path.suffix == ".safetensors" or _looks_like_safetensors(path, head[:8]):
+        return _read_safetensors(path)  # which says why, when it is not one
+    if looks_like_torch(head):
+        return _read_pickle(path)
+    raise CheckpointError(f"{path}: {NOT_A_CHECKPOINT} ({describe_content(head)})")
 
 
 def _looks_like_safetensors(path: Path, head: bytes) -> bool:
@@ -63,6 +68,15 @@ def _looks_like_safetensors(path: Path, head: bytes) -> bool:
         return f.read(1) == b"{"
 
 
+def _impossible_header(head: bytes, n: int, size: int) -> str:
+    """Why a header length ``n`` read from the first 8 bytes cannot be: what the file is."""
+    if looks_like_torch(head):
+        return "not a safetensors file (it is a PyTorch checkpoint)"
+    if head[8:9] == b"{" and n + 8 > size:
+        return f"a truncated safetensors file (its header needs {n} bytes, the file has {size})"
+    return f"not a safetensors file ({describe_content(head)})"
+
+
 def check_safetensors_header(path: Path) -> dict:
     """Parse and validate a safetensors header before any tensor is read.
 
@@ -73,17 +87,22 @@ def check_safetensors_header(path: Path) -> dict:
     with path.open("rb") as f:
         raw = f.read(8)
         if len(raw) < 8:
-            raise CheckpointError(f"{path}: too short to be a safetensors file")
+            what = describe_content(raw) if raw else "the file is empty"
+            raise CheckpointError(f"{path}: not a safetensors file ({what})")
         (n,) = struct.unpack("<Q", raw)
         if n > MAX_HEADER_BYTES or n + 8 > size:
-            raise CheckpointError(f"{path}: safetensors header length {n} is impossible")
+            raise CheckpointError(f"{path}: {_impossible_header(raw + f.read(56), n, size)}")
         try:
             header = json.loads(f.read(n))
-        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        except (UnicodeDecodeError, ValueError, RecursionError):
             # ValueError: also a number of more than 4300 digits; RecursionError: deep nesting
-            raise CheckpointError(f"{path}: safetensors header is not JSON ({exc})") from None
+            raise CheckpointError(
+                f"{path}: a safetensors file with a broken header (not JSON)"
+            ) from None
     if not isinstance(header, dict):
-        raise CheckpointError(f"{path}: safetensors header is not an object")
+        raise CheckpointError(
+            f"{path}: a safetensors file with a broken header (not a JSON object)"
+        )
     data_size = size - 8 - n
     for key, info in header.items():
         if key != "__metadata__":
@@ -117,6 +136,11 @@ def _check_header_entry(path: Path, key: str, info: Any, data_size: int) -> None
     if elements > MAX_TENSOR_ELEMENTS:
         raise CheckpointError(f"{path}: tensor {key!r} declares {elements} elements")
     start, end = offsets
+    if 0 <= start <= end and end > data_size:
+        raise CheckpointError(
+            f"{path}: a truncated safetensors file (tensor {key!r} needs {end} bytes of "
+            f"data, the file holds {data_size})"
+        )
     if not 0 <= start <= end <= data_size or end - start != elements * SAFETENSORS_DTYPES[dtype]:
         raise CheckpointError(f"{path}: tensor {key!r} has byte range {offsets} that lies")
 
@@ -137,8 +161,10 @@ def _check_torch_archive(path: Path) -> None:
     try:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
-    except Exception as exc:  # noqa: BLE001 - zipfile raises many types on a bad archive
-        raise CheckpointError(f"{path}: damaged archive ({exc})") from None
+    except Exception:  # noqa: BLE001 - zipfile raises many types on a bad archive
+        raise CheckpointError(
+            f"{path}: a truncated or damaged PyTorch checkpoint (its zip archive is broken)"
+        ) from None
     names = [i.filename for i in infos]
     if any(n.endswith("constants.pkl") or "/code/" in n for n in names):
         raise CheckpointError(
@@ -153,16 +179,23 @@ def _check_torch_archive(path: Path) -> None:
 def _read_pickle(path: Path) -> dict[str, torch.Tensor]:
     with path.open("rb") as f:
         magic = f.read(4)
-    if magic == _ZIP_MAGIC or zipfile.is_zipfile(path):
+    if magic == ZIP_MAGIC or zipfile.is_zipfile(path):
         _check_torch_archive(path)
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unpickling failure is the file's fault
-        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        if "weights_only" in str(exc) or "Unsupported global" in str(exc):
-            msg = "it contains objects other than tensors (refused: loading could run code)"
-        raise CheckpointError(f"{path}: cannot read checkpoint: {msg}") from None
+        raise CheckpointError(f"{path}: cannot read checkpoint: {_pickle_problem(exc)}") from None
     return _named_tensors(path, obj)
+
+
+def _pickle_problem(exc: BaseException) -> str:
+    """What a failed ``torch.load`` says about the file, without Python's own words."""
+    text = str(exc)
+    if "weights_only" in text or "Unsupported global" in text:
+        return "it contains objects other than tensors (refused: loading could run code)"
+    if isinstance(exc, EOFError) or "truncated" in text or "ran out of input" in text.lower():
+        return "a truncated PyTorch checkpoint (the file ends too early)"
+    return "a damaged PyTorch checkpoint (its data cannot be unpickled)"
 
 
 def _named_tensors(path: Path, obj: Any) -> dict[str, torch.Tensor]:

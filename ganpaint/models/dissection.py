@@ -22,152 +22,38 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any
 
-from ganpaint.core.errors import BundleError
+from ganpaint.models.schema_fields import (
+    _EMPTY,
+    DissectionError,
+    JsonMap,
+    _bool,
+    _fail,
+    _Fields,
+    _int,
+    _int_rows,
+    _ints,
+    _is_int,
+    _is_num,
+    _json_map,
+    _list,
+    _Node,
+    _num,
+    _num_rows,
+    _nums,
+    _opt_str,
+    _str,
+    _strs,
+    _thaw,
+)
 
 DISSECTION_FORMAT = "ganpaint-dissection"
 DISSECTION_VERSION = 1
 
 Ranking = tuple[tuple[int, float], ...]  # (unit, score), best first
-JsonMap = Mapping[str, Any]
-_EMPTY: JsonMap = MappingProxyType({})
-T = TypeVar("T")
-
-
-class DissectionError(BundleError):
-    """A ``dissection.json`` document is malformed or from a newer version."""
-
-
-# ---- checks on JSON values --------------------------------------------------------------
-
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _is_num(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool)
-
-
-def _fail(path: str, expected: str, value: Any) -> DissectionError:
-    shown = type(value).__name__ if not isinstance(value, str | int | float) else repr(value)
-    if len(shown) > 40:
-        shown = shown[:37] + "..."
-    return DissectionError(f"{path}: expected {expected}, got {shown}")
-
-
-def _check(pred: Callable[[Any], bool], expected: str) -> Callable[[Any, str], Any]:
-    def check(v: Any, path: str) -> Any:
-        if not pred(v):
-            raise _fail(path, expected, v)
-        return v
-
-    return check
-
-
-_int = _check(_is_int, "an integer")
-_num = _check(_is_num, "a number")
-_str = _check(lambda v: isinstance(v, str), "a string")
-_bool = _check(lambda v: isinstance(v, bool), "true or false")
-
-
-def _opt_str(v: Any, path: str) -> str | None:
-    return None if v is None else _str(v, path)
-
-
-def _list(v: Any, path: str) -> list:
-    if not isinstance(v, list):
-        raise _fail(path, "a list", v)
-    return v
-
-
-def _tuple_of(item: Callable[[Any, str], T]) -> Callable[[Any, str], tuple[T, ...]]:
-    def check(v: Any, path: str) -> tuple[T, ...]:
-        return tuple(item(x, f"{path}[{i}]") for i, x in enumerate(_list(v, path)))
-
-    return check
-
-
-_ints = _tuple_of(_int)
-_nums = _tuple_of(_num)
-_strs = _tuple_of(_str)
-_int_rows = _tuple_of(_ints)
-_num_rows = _tuple_of(_nums)
-
-
-def _freeze(v: Any) -> Any:
-    """JSON as immutable values: objects as read-only mappings, lists as tuples."""
-    if isinstance(v, dict):
-        return MappingProxyType({k: _freeze(x) for k, x in v.items()})
-    if isinstance(v, list):
-        return tuple(_freeze(x) for x in v)
-    return v
-
-
-def _thaw(v: Any) -> Any:
-    """The JSON value behind :func:`_freeze`'d (or dataclass) data."""
-    if isinstance(v, _Node):
-        return v.to_dict()
-    if isinstance(v, Mapping):
-        return {k: _thaw(x) for k, x in v.items()}
-    if isinstance(v, tuple | list):
-        return [_thaw(x) for x in v]
-    return v
-
-
-def _json_map(v: Any, path: str) -> JsonMap | None:
-    if v is None:
-        return None
-    if not isinstance(v, dict):
-        raise _fail(path, "an object", v)
-    return _freeze(v)
-
-
-class _Fields:
-    """Reads the known keys of one JSON object and keeps the rest (and the key order)."""
-
-    def __init__(self, d: Any, path: str):
-        if not isinstance(d, dict):
-            raise _fail(path or "the document", "an object", d)
-        self.d, self.path, self.taken = d, path, set()
-
-    def get(self, key: str, check: Callable[[Any, str], Any], default: Any = None) -> Any:
-        self.taken.add(key)
-        if key not in self.d:
-            return default
-        return check(self.d[key], f"{self.path}.{key}" if self.path else key)
-
-    def rest(self) -> dict[str, Any]:
-        return {
-            "extra": _freeze({k: v for k, v in self.d.items() if k not in self.taken}),
-            "keys": tuple(self.d),
-        }
-
-
-@dataclass(frozen=True)
-class _Node:
-    """Shared ``to_dict``: known fields (those present when read), then unknown keys, in
-    the original key order when the object was read from a file."""
-
-    extra: JsonMap = field(default_factory=lambda: _EMPTY, kw_only=True, compare=True, repr=False)
-    keys: tuple[str, ...] = field(default=(), kw_only=True, compare=False, repr=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for f in fields(self):
-            if f.name in ("extra", "keys"):
-                continue
-            value = getattr(self, f.name)
-            if f.name in self.keys or (not self.keys and value is not None):
-                out[f.name] = _thaw(value)
-        out.update(_thaw(self.extra))
-        if self.keys:
-            order = {k: i for i, k in enumerate(self.keys)}
-            out = dict(sorted(out.items(), key=lambda kv: order.get(kv[0], len(order))))
-        return out
 
 
 # ---- the document -----------------------------------------------------------------------
@@ -259,6 +145,7 @@ class ConceptUnits(_Node):
     ace_removal: UnitSet | None = None  # ACE: the optimised removal set
     iou_top05: Ranking | None = None  # IoU at the fixed top-0.5 % threshold
     iou_quantile: tuple[float, ...] | None = None  # per ``iou`` entry: its threshold quantile
+    defaults: ConceptDefaults | None = None  # learned brush settings and hint
 
     @classmethod
     def from_dict(cls, d: Any, path: str, strict: bool = False) -> ConceptUnits:
@@ -278,6 +165,7 @@ class ConceptUnits(_Node):
             causal=r.get("causal", ranking, ()),
             iou_top05=r.get("iou_top05", ranking),
             iou_quantile=r.get("iou_quantile", _nums),
+            defaults=r.get("defaults", lambda v, p: ConceptDefaults.from_dict(v, p, strict)),
             **sets,
             **r.rest(),
         )
@@ -285,7 +173,117 @@ class ConceptUnits(_Node):
     def to_dict(self) -> dict[str, Any]:
         out = super().to_dict()
         # a skipped (malformed) set is absent, not null
-        return {k: v for k, v in out.items() if not (k in _SETS and v is None)}
+        return {k: v for k, v in out.items() if not ((k in _SETS or k == "defaults") and v is None)}
+
+    def brush_ranking(self, ranking: str, action: str = "draw") -> Ranking:
+        """See :func:`brush_ranking`."""
+        lead = {name: s.units if s is not None else () for name in _SETS
+                for s in [getattr(self, name)]}  # fmt: skip
+        return brush_ranking(
+            self.iou, self.causal, lead["causal_set"], lead["insert_set"], ranking, action
+        )
+
+
+def brush_ranking(
+    iou: Ranking,
+    causal: Ranking,
+    causal_set: tuple[int, ...],
+    insert_set: tuple[int, ...],
+    ranking: str,
+    action: str = "draw",
+) -> Ranking:
+    """The units a brush uses, best first, for ``ranking`` ("iou" or "causal") and
+    ``action`` ("draw" or "remove"), falling back to the other ranking when one is absent.
+
+    The causal ranking depends on what the stroke does, as ``ganpaint evaluate`` measures
+    it: drawing puts the concept's ``insert_set`` first (when there is one), removing its
+    ``causal_set``; then the single-unit causal order. The scores are the single-unit ones
+    (0 for a set unit that has none). The app and ``ganpaint learn-defaults`` both use this.
+    """
+    if ranking != "causal":
+        return iou or causal
+    base = causal or iou
+    lead = insert_set if action == "draw" and insert_set else causal_set
+    if not lead:
+        return base
+    scores = dict(base)
+    seen = set(lead)
+    return tuple((u, scores.get(u, 0.0)) for u in lead) + tuple(p for p in base if p[0] not in seen)
+
+
+@dataclass(frozen=True)
+class BrushDefault(_Node):
+    """The brush settings that drew (or removed) a concept best on the dissection samples:
+    how many units, ranked how, at which level, and the effect measured with them."""
+
+    units: int | None = None
+    ranking: str | None = None  # "iou" or "causal"
+    quantile: float | None = None  # drawing: the level the units are set to
+    score: float | None = None  # insertion (drawing) or removal fraction
+    outside_change: float | None = None
+
+    @classmethod
+    def from_dict(cls, d: Any, path: str) -> BrushDefault:
+        r = _Fields(d, path)
+        return cls(
+            units=r.get("units", _int),
+            ranking=r.get("ranking", _str),
+            quantile=r.get("quantile", _num),
+            score=r.get("score", _num),
+            outside_change=r.get("outside_change", _num),
+            **r.rest(),
+        )
+
+
+@dataclass(frozen=True)
+class ConceptDefaults(_Node):
+    """Per concept (``ganpaint learn-defaults``): the best draw and remove settings, and a
+    one-line hint on where the concept draws, from where it lives in the segmentations."""
+
+    draw: BrushDefault | None = None
+    remove: BrushDefault | None = None
+    hint: str | None = None
+    samples: int | None = None  # dissection samples measured on
+    neighbours: JsonMap | None = None  # share of the labels around, below and above it
+
+    @classmethod
+    def from_dict(cls, d: Any, path: str, strict: bool = False) -> ConceptDefaults | None:
+        if not isinstance(d, dict) and not strict:
+            return None
+        r = _Fields(d, path)
+        return cls(
+            draw=r.get("draw", BrushDefault.from_dict),
+            remove=r.get("remove", BrushDefault.from_dict),
+            hint=r.get("hint", _str),
+            samples=r.get("samples", _int),
+            neighbours=r.get("neighbours", _json_map),
+            **r.rest(),
+        )
+
+
+@dataclass(frozen=True)
+class SceneIndex(_Node):
+    """What each of a range of scenes shows: per seed, each concept's share of the pixels
+    (segmenter labels of dissection samples), for finding scenes by content."""
+
+    seeds: tuple[int, ...] = ()
+    concepts: tuple[str, ...] = ()
+    shares: tuple[tuple[float, ...], ...] = ()  # per seed, per concept
+
+    @classmethod
+    def from_dict(cls, d: Any, path: str) -> SceneIndex:
+        r = _Fields(d, path)
+        index = cls(
+            seeds=r.get("seeds", _ints, ()),
+            concepts=r.get("concepts", _strs, ()),
+            shares=r.get("shares", _num_rows, ()),
+            **r.rest(),
+        )
+        if len(index.shares) != len(index.seeds) or any(
+            len(row) != len(index.concepts) for row in index.shares
+        ):
+            raise DissectionError(f"{path}.shares: expected one share per concept per seed")
+        return index
 
 
 @dataclass(frozen=True)
@@ -422,6 +420,7 @@ class Dissection(_Node):
     processes: int | None = None
     timing: JsonMap | None = None
     created: str | None = None
+    scene_index: SceneIndex | None = None  # what each of some dissection samples shows
 
     @classmethod
     def from_dict(cls, d: Any, strict: bool = False) -> Dissection:
@@ -456,6 +455,7 @@ class Dissection(_Node):
             processes=r.get("processes", _int),
             timing=r.get("timing", _json_map),
             created=r.get("created", _str),
+            scene_index=r.get("scene_index", SceneIndex.from_dict),
             **r.rest(),
         )
 

@@ -15,10 +15,17 @@ from __future__ import annotations
 
 import colorsys
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ganpaint.models.dissection import ConceptUnits, Dissection, DissectionLayer, UnitSet
+from ganpaint.models.dissection import (
+    ConceptDefaults,
+    ConceptUnits,
+    Dissection,
+    DissectionLayer,
+    UnitSet,
+    brush_ranking,
+)
 from ganpaint.scenes.concepts import CONCEPT_COLORS
 
 RANKINGS = ("causal", "iou")
@@ -110,29 +117,17 @@ class ConceptInfo:
     custom: bool = False  # taught by the user (ranked by IoU with their marks)
     contrast: tuple[tuple[int, float], ...] = ()  # custom concepts: the tie-break score
     samples: int = 0  # custom concepts: how many samples were marked
+    defaults: ConceptDefaults | None = None  # learned brush settings and hint
+    other_layer: str | None = None  # a custom concept taught at another layer (not usable here)
 
     @property
     def available(self) -> bool:
         return bool(self.iou or self.causal)
 
     def ranked(self, ranking: str, action: str = "draw") -> tuple[tuple[int, float], ...]:
-        """The ranking asked for, falling back to the other one when it is absent.
-
-        The causal ranking depends on what the stroke does, as ``ganpaint evaluate``
-        measures it: drawing puts the concept's ``insert_set`` first (when the dissection
-        has one), removing its ``causal_set``; then the single-unit causal order. The scores
-        are the single-unit ones (0 for a set unit that has none).
-        """
-        if ranking != "causal":
-            return self.iou or self.causal
-        base = self.causal or self.iou
-        lead = self.insert_set if action == "draw" and self.insert_set else self.causal_set
-        if not lead:
-            return base
-        scores = dict(base)
-        seen = set(lead)
-        return tuple((u, scores.get(u, 0.0)) for u in lead) + tuple(
-            p for p in base if p[0] not in seen
+        """The ranking asked for (see :func:`ganpaint.models.dissection.brush_ranking`)."""
+        return brush_ranking(
+            self.iou, self.causal, self.causal_set, self.insert_set, ranking, action
         )
 
     def units(self, ranking: str, count: int, action: str = "draw") -> tuple[int, ...]:
@@ -185,6 +180,7 @@ def concepts_for_layer(
                 causal=d.causal,
                 causal_set=_set_units(d.causal_set),
                 insert_set=_set_units(d.insert_set),
+                defaults=d.defaults,
             )
         )
     rank = {g: i for i, g in enumerate(GROUP_ORDER)}
@@ -222,7 +218,9 @@ def custom_concept_info(concept: Any) -> ConceptInfo:
 def with_custom_concepts(
     builtin: list[ConceptInfo], custom: list[Any], layer: str
 ) -> list[ConceptInfo]:
-    """``builtin`` followed by the custom concepts of ``layer`` (group "Custom").
+    """``builtin`` followed by the custom concepts of ``layer`` (group "Custom"), then those
+    taught at other layers, listed but not usable here (``other_layer`` names their layer), so
+    they do not seem to vanish when the layer changes.
 
     A custom concept takes the place of a built-in one of the same name that has no units
     (teaching a concept the dissection missed); one that clashes with a usable built-in
@@ -231,4 +229,10 @@ def with_custom_concepts(
     usable = {c.name for c in builtin if c.available}
     mine = [custom_concept_info(c) for c in custom if c.layer == layer and c.name not in usable]
     names = {c.name for c in mine}
-    return [c for c in builtin if c.name not in names] + mine
+    shown = names | {c.name for c in builtin}
+    elsewhere = [
+        replace(custom_concept_info(c), iou=(), contrast=(), other_layer=c.layer)
+        for c in custom
+        if c.layer != layer and c.name not in shown
+    ]
+    return [c for c in builtin if c.name not in names] + mine + elsewhere

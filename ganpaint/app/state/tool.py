@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 CUSTOM = "units"
 LIMITS = {
@@ -63,3 +64,36 @@ class BrushSettings:
     def values(self) -> dict:
         """The persistent values (for QSettings)."""
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "_listeners"}
+
+
+def learned_settings(defaults: Any, action: str) -> dict[str, Any]:
+    """The brush values a concept's learned defaults (a
+    :class:`~ganpaint.models.dissection.ConceptDefaults`, or None) give for ``action``:
+    ``unit_count``, ``ranking`` and, for drawing, ``quantile``; empty when it has none."""
+    best = getattr(defaults, action, None) if defaults is not None else None
+    if best is None:
+        return {}
+    out: dict[str, Any] = {}
+    if best.units:
+        out["unit_count"] = int(best.units)
+    if best.ranking in ("iou", "causal"):
+        out["ranking"] = best.ranking
+    if action == "draw" and best.quantile is not None:
+        out["quantile"] = float(best.quantile)
+    return out
+
+
+def describe_learned(defaults: Any, action: str) -> str:
+    """A short line on the learned setting for ``action`` ("learned: 40 units by causal
+    effect at level 0.995, drew 42 % of a square on dissection samples"), or ""."""
+    best = getattr(defaults, action, None) if defaults is not None else None
+    if best is None or not best.units:
+        return ""
+    ranking = {"causal": "causal effect", "iou": "IoU"}.get(best.ranking or "", "IoU")
+    level = f" at level {best.quantile:g}" if action == "draw" and best.quantile else ""
+    effect = ""
+    if best.score is not None:
+        what = "drew" if action == "draw" else "removed"
+        where = "of a square" if action == "draw" else "of it"
+        effect = f", {what} {best.score:.0%} {where} on dissection samples"
+    return f"learned: {best.units} units by {ranking}{level}{effect}"

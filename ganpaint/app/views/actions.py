@@ -32,6 +32,7 @@ class ActionSpec:
     checkable: bool = False
     group: str | None = None  # exclusive group name
     short: str = ""  # label under a toolbar icon, when shorter than the text
+    also: tuple[str, ...] = ()  # further shortcuts on every platform (Ctrl+Y for redo)
 
     def key_sequence(self) -> QKeySequence | None:
         """The shortcut; a standard key the platform leaves unbound (Save As on Windows,
@@ -67,7 +68,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     A("edit.undo", "&Undo", "mdi.undo", QKeySequence.Undo,
       lambda w: w.document.undo(), "Undo the last change to the strokes"),
     A("edit.redo", "&Redo", "mdi.redo", QKeySequence.Redo,
-      lambda w: w.document.redo(), "Redo the change that was undone"),
+      lambda w: w.document.redo(), "Redo the change that was undone", also=("Ctrl+Y",)),
     A("edit.reset", "Re&set Strokes", "mdi.restore", "Ctrl+R",
       lambda w: w.document.reset(), "Remove every stroke (can be undone)", short="Reset"),
     # tools
@@ -97,6 +98,12 @@ ACTIONS: tuple[ActionSpec, ...] = (
     A("scene.new", "&New Random Scene", "mdi.dice-5", "N",
       lambda w: w.new_random_scene(), "Show another random scene; your strokes stay",
       short="New scene"),
+    A("scene.goto", "&Go to Seed…", "mdi.numeric", "Ctrl+G",
+      lambda w: w.scene_commands.go_to_seed(), "Show the scene of a seed you type"),
+    A("scene.previous", "&Previous Scene", "mdi.chevron-left", "Alt+Left",
+      lambda w: w.scene_commands.step(-1), "Show the scene before this one in the strip"),
+    A("scene.next", "Ne&xt Scene", "mdi.chevron-right", "Alt+Right",
+      lambda w: w.scene_commands.step(1), "Show the scene after this one in the strip"),
     # view
     A("view.overlay", "Show Stroke &Masks", "mdi.select-inverse", "M",
       lambda w, on: w.view_modes.set_view("show_overlay", on), "Tint the painted regions", True),
@@ -109,11 +116,20 @@ ACTIONS: tuple[ActionSpec, ...] = (
     A("view.compare", "&Compare With Original", "mdi.compare", None,
       lambda w, on: w.view_modes.set_compare(on), "Show the unedited image (or hold Space)", True,
       short="Compare"),
+    A("view.zoom_in", "Zoom &In", "mdi.magnify-plus-outline", QKeySequence.ZoomIn,
+      lambda w: w.canvas.zoom_at(1.25), "Enlarge the image (or turn the mouse wheel)",
+      also=("Ctrl+=",)),
+    A("view.zoom_out", "Zoom &Out", "mdi.magnify-minus-outline", QKeySequence.ZoomOut,
+      lambda w: w.canvas.zoom_at(0.8), "Shrink the image (or turn the mouse wheel)"),
+    A("view.fit", "&Fit to Window", "mdi.fit-to-screen-outline", "Ctrl+0",
+      lambda w: w.canvas.fit_to_window(), "Show the whole image again after zooming"),
     A("view.presentation", "&Presentation Mode", "mdi.presentation-play", "F11",
       lambda w, on: w.view_modes.set_presentation(on), "Full screen with a large canvas", True),
     A("view.exit_presentation", "Exit Presentation", "mdi.fullscreen-exit", "Esc",
       lambda w: w.view_modes.set_presentation(False), "Leave presentation mode", short="Exit"),
     # help
+    A("help.shortcuts", "&Keyboard Shortcuts", "mdi.keyboard-outline", "F1",
+      lambda w: w.file_commands.show_shortcuts(), "Every shortcut and mouse gesture"),
     A("help.about", "&About GANPaint", "mdi.information-outline", None,
       lambda w: w.file_commands.show_about(), "Version and model card"),
 )  # fmt: skip
@@ -124,10 +140,11 @@ MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("&Edit", ("edit.undo", "edit.redo", "-", "edit.reset")),
     ("&Brush", ("tool.draw", "tool.remove", "tool.swap", "-", "brush.smaller",
                 "brush.larger", "-", "concept.new", "concept.import", "concept.export")),
-    ("&Scene", ("scene.new",)),
+    ("&Scene", ("scene.new", "scene.goto", "scene.previous", "scene.next", "-", "@demo")),
     ("&View", ("view.overlay", "view.smooth", "view.heat", "view.compare", "-",
+               "view.zoom_in", "view.zoom_out", "view.fit", "-",
                "view.presentation", "@device", "-", "@docks")),
-    ("&Help", ("help.about",)),
+    ("&Help", ("help.shortcuts", "-", "help.about")),
 )  # fmt: skip
 
 TOOLBAR = (
@@ -139,8 +156,25 @@ TOOLBAR = (
 
 
 def shortcut_text(spec: ActionSpec) -> str:
+    """The action's shortcuts in the platform's notation ("Ctrl+Shift+Z, Ctrl+Y")."""
     seq = spec.key_sequence()
-    return seq.toString(QKeySequence.NativeText) if seq is not None else ""
+    if seq is None:
+        return ""
+    keys = [seq.toString(QKeySequence.NativeText)]
+    keys += [QKeySequence(k).toString(QKeySequence.NativeText) for k in spec.also]
+    return ", ".join(dict.fromkeys(k for k in keys if k))
+
+
+# What the mouse and held keys do on the canvas (no action of their own): the shortcut
+# sheet lists them after the table above.
+GESTURES = (
+    ("Paint (draw or remove)", "left drag"),
+    ("Paint the opposite action", "right drag"),
+    ("Zoom about the cursor", "mouse wheel"),
+    ("Pan", "middle drag"),
+    ("Brush size", "Ctrl+wheel"),
+    ("Compare with the unedited image", "hold Space"),
+)
 
 
 def build_actions(window) -> dict[str, QAction]:
@@ -155,7 +189,8 @@ def build_actions(window) -> dict[str, QAction]:
         if spec.icon:
             act.setIcon(theme.icon(spec.icon))
         if spec.shortcut is not None:
-            act.setShortcut(spec.key_sequence())
+            keys = [spec.key_sequence(), *(QKeySequence(k) for k in spec.also)]
+            act.setShortcuts(list(dict.fromkeys(k for k in keys if not k.isEmpty())))
         keys = shortcut_text(spec)
         name = spec.text.replace("&", "").rstrip("…")
         tip = f"<b>{name}</b>" + (f"&nbsp;&nbsp;<code>{keys}</code>" if keys else "")

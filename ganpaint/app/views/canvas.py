@@ -5,6 +5,10 @@ for compare, the stroke-mask overlay, a unit heatmap) and reports brush input as
 coordinates through signals: ``strokeStarted(x, y, secondary)``, ``strokeMoved(x, y)``,
 ``strokeFinished()``. The brush cursor is a circle drawn at the mouse position, sized from
 the brush radius in image pixels times the current display scale.
+
+The view can be zoomed (the mouse wheel, about the cursor) and panned (drag with the middle
+button); :meth:`fit_to_window` goes back to the whole image. Ctrl+wheel asks the window to
+resize the brush instead (``brushResize``).
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from PySide6.QtWidgets import QSizePolicy, QToolButton, QWidget
 from ganpaint.app.views import theme
 
 MARGIN = 14
+ZOOM_RANGE = (0.5, 16.0)  # of the fitted size: enough to inspect single pixels of 256 px
+WHEEL_ZOOM = 1.25  # per wheel notch (120 eighths of a degree)
 
 
 def fit_rect(avail: QRectF, size: QSize) -> QRectF:
@@ -34,6 +40,7 @@ class PaintCanvas(QWidget):
     strokeMoved = Signal(float, float)
     strokeFinished = Signal()
     brushResize = Signal(int)  # wheel steps with Ctrl held
+    viewChanged = Signal(float)  # the zoom, 1.0 = fitted to the window
     margin = MARGIN  # around the image, in widget pixels
 
     def __init__(self, parent=None):
@@ -60,6 +67,9 @@ class PaintCanvas(QWidget):
         self._cursor: QPointF | None = None
         self._stroke = False
         self._placeholder = ("", "")
+        self.zoom = 1.0  # of the fitted size
+        self._pan = QPointF(0.0, 0.0)  # offset of the image centre from the fitted one
+        self._pan_from: QPointF | None = None  # mouse position while the middle button pans
         self._open_button = QToolButton(self)
         self._open_button.setObjectName("placeholderButton")
         self._open_button.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
@@ -134,10 +144,19 @@ class PaintCanvas(QWidget):
 
     # -- geometry ------------------------------------------------------------------------
 
-    def image_rect(self) -> QRectF:
-        """Where the image is drawn: as large as fits inside the margin, centred."""
+    def fitted_rect(self) -> QRectF:
+        """Where the whole image fits inside the margin, centred (zoom 1, no pan)."""
         m = self.margin
         return fit_rect(QRectF(self.rect()).adjusted(m, m, -m, -m), self.image_size)
+
+    def image_rect(self) -> QRectF:
+        """Where the image is drawn: the fitted rect, zoomed and panned."""
+        base = self.fitted_rect()
+        if self.zoom == 1.0 and self._pan.isNull():
+            return base
+        w, h = base.width() * self.zoom, base.height() * self.zoom
+        c = base.center() + self._pan
+        return QRectF(c.x() - w / 2, c.y() - h / 2, w, h)
 
     def scale(self) -> float:
         r = self.image_rect()
@@ -159,6 +178,10 @@ class PaintCanvas(QWidget):
         return self.painting_enabled and self.image is not None and not self.compare
 
     def mousePressEvent(self, event) -> None:
+        if event.button() == Qt.MiddleButton and self.image is not None and not self._stroke:
+            self._start_pan(event.position())
+            event.accept()
+            return
         if event.button() not in (Qt.LeftButton, Qt.RightButton) or not self._can_paint():
             return super().mousePressEvent(event)
         self._stroke = True
@@ -169,12 +192,18 @@ class PaintCanvas(QWidget):
 
     def mouseMoveEvent(self, event) -> None:
         self._cursor = event.position()
+        if self._pan_from is not None:
+            self._drag_pan(event.position())
         if self._stroke:
             self.strokeMoved.emit(*self.to_image(event.position()))
         self._update_cursor()
         self.update()
 
     def mouseReleaseEvent(self, event) -> None:
+        if event.button() == Qt.MiddleButton and self._pan_from is not None:
+            self._end_pan()
+            event.accept()
+            return
         if self._stroke and event.button() in (Qt.LeftButton, Qt.RightButton):
             self._stroke = False
             self.strokeFinished.emit()
@@ -193,9 +222,58 @@ class PaintCanvas(QWidget):
             self.brushResize.emit(steps)
             event.accept()
             return
+        if self.image is not None and event.angleDelta().y():
+            self.zoom_at(WHEEL_ZOOM ** (event.angleDelta().y() / 120), event.position())
+            event.accept()
+            return
         super().wheelEvent(event)
 
+    # -- zoom and pan (view only: strokes stay in image pixels) ----------------------------
+
+    def zoom_at(self, factor: float, pos: QPointF | None = None) -> None:
+        """Zoom by ``factor`` keeping the image point under ``pos`` (default: the centre)."""
+        lo, hi = ZOOM_RANGE
+        zoom = min(max(self.zoom * factor, lo), hi)
+        if pos is None:
+            pos = QPointF(self.rect().center())
+        if zoom == self.zoom or self.image_size.isEmpty():
+            return
+        ix, iy = self.to_image(pos)
+        base = self.fitted_rect()
+        scale = base.width() * zoom / self.image_size.width()
+        # the rect that puts (ix, iy) under pos at the new zoom, as an offset of its centre
+        left, top = pos.x() - ix * scale, pos.y() - iy * scale
+        centre = QPointF(left + base.width() * zoom / 2, top + base.height() * zoom / 2)
+        self.zoom = zoom
+        self._pan = centre - base.center()
+        self._view_changed()
+
+    def fit_to_window(self) -> None:
+        """Show the whole image again (zoom 1, no pan)."""
+        self.zoom = 1.0
+        self._pan = QPointF(0.0, 0.0)
+        self._view_changed()
+
+    def _start_pan(self, pos: QPointF) -> None:
+        self._pan_from = QPointF(pos)
+        self.setCursor(Qt.ClosedHandCursor)
+
+    def _drag_pan(self, pos: QPointF) -> None:
+        self._pan += pos - self._pan_from
+        self._pan_from = QPointF(pos)
+        self._view_changed()
+
+    def _end_pan(self) -> None:
+        self._pan_from = None
+        self._update_cursor()
+
+    def _view_changed(self) -> None:
+        self.viewChanged.emit(self.zoom)
+        self.update()
+
     def _update_cursor(self) -> None:
+        if self._pan_from is not None:
+            return
         over = self._cursor is not None and self.image_rect().contains(self._cursor)
         self.setCursor(Qt.BlankCursor if over and self._can_paint() else Qt.ArrowCursor)
 

@@ -234,6 +234,10 @@ class ConceptDialog(QDialog):
         self.unit_table.setRootIsDecorated(False)
         self.unit_table.setUniformRowHeights(True)
         self.unit_table.setHeaderLabels(["Unit", "IoU", "Contrast"])
+        head = self.unit_table.headerItem()
+        head.setToolTip(1, "Overlap of the unit's strongest activations with your marks (0–1)")
+        head.setToolTip(2, "How much higher the unit fires inside your marks than outside, "
+                           "in standard deviations of its activation")  # fmt: skip
         self.unit_table.setSelectionMode(QTreeWidget.NoSelection)
         self.unit_table.setFocusPolicy(Qt.NoFocus)
         header = self.unit_table.header()

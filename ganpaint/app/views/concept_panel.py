@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 
 from ganpaint.app.state.concept_library import brush_units
 from ganpaint.app.state.concepts import ConceptInfo, UnitInfo, concept_style
-from ganpaint.app.state.tool import CUSTOM, BrushSettings
+from ganpaint.app.state.tool import CUSTOM, BrushSettings, describe_learned
 from ganpaint.app.views import theme
 
 ROLE = Qt.UserRole + 1  # ("concept", name) or ("unit", unit, concept)
@@ -93,6 +93,7 @@ class ConceptPanel(QWidget):
         self.tree.currentItemChanged.connect(self._tree_current)
         self.tree.setContextMenuPolicy(Qt.CustomContextMenu)
         self.tree.customContextMenuRequested.connect(self._context_menu)
+        self.tree.itemDoubleClicked.connect(self._double_clicked)
         self._bold = QFont(self.tree.font())
         self._bold.setBold(True)
 
@@ -143,6 +144,9 @@ class ConceptPanel(QWidget):
         self.summary = QLabel()
         self.summary.setObjectName("brushSummary")
         self.summary.setWordWrap(True)
+        self.concept_hint = QLabel()  # where the concept draws and its learned settings
+        self.concept_hint.setObjectName("hint")
+        self.concept_hint.setWordWrap(True)
 
         strength_row = QHBoxLayout()
         strength_row.addWidget(self.strength, 1)
@@ -172,6 +176,7 @@ class ConceptPanel(QWidget):
         layout.addLayout(search)
         layout.addWidget(self.tabs, 1)
         layout.addWidget(self.summary)
+        layout.addWidget(self.concept_hint)
         layout.addLayout(form)
         brush.subscribe(self._brush_changed)
         self._brush_changed({"unit_count", "ranking", "strength", "quantile", "concept"})
@@ -246,6 +251,12 @@ class ConceptPanel(QWidget):
                 )
             else:
                 tip = f"{c.name}: {n} ranked units" if n else f"{c.name}: no units found"
+            if c.other_layer:
+                item.setText(0, f"{c.name} · {c.other_layer}")
+                tip = (f"{c.name}: your concept, taught at {c.other_layer}. Double-click to "
+                       f"switch to {c.other_layer} and paint with it.")  # fmt: skip
+            elif c.defaults is not None and c.defaults.hint:
+                tip += f"<br>{c.defaults.hint}"
             item.setToolTip(0, tip)
             if not c.available:
                 item.setFlags(Qt.ItemIsEnabled)
@@ -298,6 +309,14 @@ class ConceptPanel(QWidget):
                 item.setCheckState(Qt.Checked if info.unit in checked else Qt.Unchecked)
                 if info.label:
                     item.setIcon(QIcon(theme.swatch_pixmap(concept_style(info.label)[2])))
+                    item.setToolTip(
+                        f"Unit {info.unit} fires most on {info.label}: IoU {info.iou:.2f} "
+                        "(overlap of its strongest activations with the concept's pixels). "
+                        "Check it to paint with it; select it to see where it fires."
+                    )
+                else:
+                    item.setToolTip(f"Unit {info.unit}: no concept above the IoU cut-off. "
+                                    "Check it to paint with it.")  # fmt: skip
                 self.unit_list.addItem(item)
 
     def _apply_filter(self, text: str) -> None:
@@ -337,6 +356,14 @@ class ConceptPanel(QWidget):
         else:
             self.brush.update(concept=data[2])
             self.unitSelected.emit(int(data[1]))
+
+    def _double_clicked(self, item: QTreeWidgetItem, _column: int) -> None:
+        """A custom concept of another layer: switch to that layer (where it is usable)."""
+        data = item.data(0, ROLE)
+        c = self.concept(data[1] if data and data[0] == "concept" else None)
+        if c is not None and c.other_layer:
+            self.layerChosen.emit(c.other_layer)
+            self.brush.update(concept=c.name)
 
     def _context_menu(self, pos: QPoint) -> None:
         menu = self.context_menu(self.tree.itemAt(pos))
@@ -411,3 +438,15 @@ class ConceptPanel(QWidget):
         else:
             text = f"<b>{verb} {b.concept}</b> · {len(units)} units"
         self.summary.setText(text)
+        self._update_hint()
+
+    def _update_hint(self) -> None:
+        """The picked concept's hint on where it draws and what was learned for it."""
+        c = self.concept(self.brush.concept)
+        defaults = c.defaults if c is not None else None
+        lines = [defaults.hint] if defaults is not None and defaults.hint else []
+        learned = describe_learned(defaults, self.brush.action)
+        if learned:
+            lines.append(learned)
+        self.concept_hint.setText("\n".join(lines))
+        self.concept_hint.setVisible(bool(lines))

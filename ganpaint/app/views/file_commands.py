@@ -185,6 +185,16 @@ class FileCommands:
             group.addAction(act)
             menu.addAction(act)
 
+    def show_shortcuts(self) -> None:
+        """Help → Keyboard Shortcuts (non-modal, one sheet at a time)."""
+        from ganpaint.app.views.shortcut_sheet import ShortcutSheet
+
+        sheet = getattr(self, "sheet", None)
+        if sheet is None:
+            sheet = self.sheet = ShortcutSheet(self.w)
+        sheet.show()
+        sheet.raise_()
+
     def show_about(self) -> None:
         """Version, method and the model card (non-blocking)."""
         rows = [

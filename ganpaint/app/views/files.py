@@ -103,11 +103,19 @@ class ExportDialog(QDialog):
         self.smooth.setEnabled(not native)
 
 
+# A 128 px frame is a thumbnail on today's screens: export 4x smooth unless told otherwise.
+EXPORT_DEFAULTS = {"export/scale": 4, "export/smooth": True}
+
+
+def export_choice(prefs: Preferences) -> tuple[int, bool]:
+    """The remembered export size and filter (4x smooth the first time)."""
+    scale = prefs.get("export/scale", EXPORT_DEFAULTS["export/scale"])
+    return scale, prefs.get("export/smooth", EXPORT_DEFAULTS["export/smooth"])
+
+
 def ask_export(parent: QWidget, prefs: Preferences, resolution: int, name: str):
     """(path, scale, smooth) or None."""
-    dialog = ExportDialog(
-        parent, resolution, prefs.get("export/scale", 1), prefs.get("export/smooth", False)
-    )
+    dialog = ExportDialog(parent, resolution, *export_choice(prefs))
     if dialog.exec() != QDialog.Accepted:
         return None
     scale, smooth = int(dialog.scale.currentData()), dialog.smooth.isChecked()

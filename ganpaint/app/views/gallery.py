@@ -1,27 +1,34 @@
-"""The scene gallery: a strip of seed thumbnails, a seed box and "new random scene".
+"""The scene gallery: a strip of seed thumbnails, a seed box, "new random scene" and a
+filter by content.
 
 Choosing a scene calls ``document.set_seed``, which keeps the strokes: that is how the same
 edit is applied to another scene. Thumbnails are rendered by the worker at its lowest
-priority; the panel asks for them through ``thumbnailsWanted`` and shows them as they come.
+priority, with the current strokes on them; the panel asks for them through
+``thumbnailsWanted`` (again after each committed change) and shows them as they come. With
+a scene index (:class:`~ganpaint.app.state.scene_index.SceneContent`) the "Show" box lists
+only the scenes where a chosen concept covers at least a chosen share of the image.
 """
 
 from __future__ import annotations
 
 import random
 
-from PySide6.QtCore import QRegularExpression, QSize, Qt, Signal
+from PySide6.QtCore import QRegularExpression, QSignalBlocker, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QImage, QPixmap, QRegularExpressionValidator
 from PySide6.QtWidgets import (
+    QComboBox,
     QHBoxLayout,
     QLineEdit,
     QListView,
     QListWidget,
     QListWidgetItem,
+    QSpinBox,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
+from ganpaint.app.state.scene_index import SceneContent
 from ganpaint.app.views import theme
 from ganpaint.core.seeds import MAX_SEED
 from ganpaint.engine.document import EditDocument
@@ -44,6 +51,7 @@ class GalleryPanel(QWidget):
         self.rng = random.Random()
         self._items: dict[int, QListWidgetItem] = {}
         self.rendered: set[int] = set()  # seeds whose thumbnail has arrived
+        self.scene_index = None  # what each indexed seed shows (set when a model opens)
 
         self.seed_edit = QLineEdit()
         self.seed_edit.setObjectName("seedEdit")
@@ -54,10 +62,29 @@ class GalleryPanel(QWidget):
         self.seed_edit.returnPressed.connect(self._seed_entered)
         self.new_button = self._button("mdi.dice-5", "New random scene", self.new_random)
         self.more_button = self._button("mdi.image-multiple", "More scenes", self.add_random)
+        self.content = QComboBox()
+        self.content.setObjectName("sceneContent")
+        # narrow: the strip must not widen the window (its minimum size is tested)
+        self.content.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.content.setMinimumContentsLength(9)
+        self.content.setToolTip(
+            "Show scenes by what they contain (from the segmenter's labels of the model's "
+            "dissection samples)"
+        )
+        self.min_share = QSpinBox()
+        self.min_share.setRange(1, 90)
+        self.min_share.setValue(1)  # doors and domes rarely cover more than a few per cent
+        self.min_share.setSuffix(" %")
+        self.min_share.setToolTip("The least share of the image the concept must cover (≥)")
+        self.content.currentIndexChanged.connect(lambda _: self._filter_changed())
+        self.min_share.valueChanged.connect(lambda _: self._filter_changed())
         controls = QHBoxLayout()
         controls.addWidget(self.seed_edit)
         controls.addWidget(self.new_button)
         controls.addWidget(self.more_button)
+        controls.addSpacing(12)
+        controls.addWidget(self.content)
+        controls.addWidget(self.min_share)
         controls.addStretch(1)
 
         self.list = QListWidget()
@@ -70,7 +97,7 @@ class GalleryPanel(QWidget):
         self.list.setGridSize(QSize(THUMB + 14, THUMB + 26))
         self.list.setFixedHeight(THUMB + 44)
         self.list.setHorizontalScrollMode(QListView.ScrollPerPixel)
-        self.list.itemClicked.connect(lambda item: self.choose(int(item.data(Qt.UserRole))))
+        self.list.itemClicked.connect(self._clicked)
         self.list.setToolTip("Click a scene to show it; your strokes are applied to it")
 
         layout = QVBoxLayout(self)
@@ -84,7 +111,8 @@ class GalleryPanel(QWidget):
         b.setIcon(theme.icon(icon))
         b.setText(text)
         b.setToolTip(text)
-        b.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
+        # icon only: the row also holds the content filter and must not widen the window
+        b.setToolButtonStyle(Qt.ToolButtonIconOnly)
         b.clicked.connect(slot)
         return b
 
@@ -92,13 +120,53 @@ class GalleryPanel(QWidget):
 
     @property
     def seeds(self) -> list[int]:
-        return [int(self.list.item(i).data(Qt.UserRole)) for i in range(self.list.count())]
+        items = (self.list.item(i) for i in range(self.list.count()))
+        return [int(item.data(Qt.UserRole)) for item in items if item.data(Qt.UserRole) is not None]
 
-    def reset(self, first: int | None = None) -> None:
-        """A fresh strip (after a model load): the current scene, then random ones."""
+    def set_scene_index(self, index: SceneContent | None) -> None:
+        """The model's scene index (None: no filter by content)."""
+        self.scene_index = index
+        with QSignalBlocker(self.content):
+            self.content.clear()
+            self.content.addItem("All scenes", "")
+            for name in index.concepts() if index is not None else ():
+                self.content.addItem(f"With {name}", name)
+        self.content.setEnabled(index is not None)
+        self.min_share.setEnabled(index is not None)
+        if index is None:
+            self.content.setToolTip("This model has no scene index (ganpaint learn-defaults)")
+
+    def show_content(self, concept: str, min_share: float | None = None) -> list[int]:
+        """Fill the strip with the indexed scenes showing ``concept`` (largest share first);
+        returns their seeds."""
+        if min_share is None:
+            min_share = self.min_share.value() / 100.0
+        found = self.scene_index.matching(concept, min_share) if self.scene_index else []
+        self._clear()
+        self.add_seeds([seed for seed, _ in found])
+        if not found:  # say so rather than show an empty strip
+            item = QListWidgetItem(self._placeholder(), f"no {concept} ≥ {min_share:.0%}")
+            item.setFlags(Qt.NoItemFlags)
+            item.setToolTip(f"No indexed scene shows {concept} on {min_share:.0%} of the image "
+                            "or more: lower the share")  # fmt: skip
+            self.list.addItem(item)
+        return [seed for seed, _ in found]
+
+    def _filter_changed(self) -> None:
+        concept = self.content.currentData()
+        if concept:
+            self.show_content(concept)
+        elif self.scene_index is not None:
+            self.reset(self.document.seed)
+
+    def _clear(self) -> None:
         self.list.clear()
         self._items.clear()
         self.rendered.clear()
+
+    def reset(self, first: int | None = None) -> None:
+        """A fresh strip (after a model load): the current scene, then random ones."""
+        self._clear()
         seeds = ([first] if first is not None else []) + [
             random_seed(self.rng) for _ in range(BATCH - 1)
         ]
@@ -109,7 +177,8 @@ class GalleryPanel(QWidget):
         for seed in new:
             item = QListWidgetItem(self._placeholder(), str(seed))
             item.setData(Qt.UserRole, seed)
-            item.setToolTip(f"Seed {seed}")
+            shows = self.scene_index.describe(seed) if self.scene_index is not None else ""
+            item.setToolTip(f"Seed {seed}" + (f": {shows}" if shows else ""))
             item.setTextAlignment(Qt.AlignHCenter)
             self.list.addItem(item)
             self._items[seed] = item
@@ -143,6 +212,10 @@ class GalleryPanel(QWidget):
         pm.fill(QColor("#2a2d33"))
         return QIcon(pm)
 
+    def _clicked(self, item: QListWidgetItem) -> None:
+        if item.data(Qt.UserRole) is not None:  # not the "none found" note
+            self.choose(int(item.data(Qt.UserRole)))
+
     def _seed_entered(self) -> None:
         text = self.seed_edit.text().strip()
         if text and int(text) <= MAX_SEED:
@@ -151,6 +224,9 @@ class GalleryPanel(QWidget):
             self.choose(seed)
 
     def _changed(self, kind: str) -> None:
+        if kind in ("strokes", "loaded", "layer") and self.list.count():
+            self.rendered.clear()  # "rendered" means: with the edits as they are now
+            self.thumbnailsWanted.emit(self.seeds)
         if kind in ("seed", "loaded"):
             if self.document.seed not in self._items and self.list.count():
                 self.add_seeds([self.document.seed])

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QSizePolicy,
     QStackedWidget,
     QToolButton,
     QVBoxLayout,
@@ -45,6 +46,31 @@ def mask_thumbnail(stroke: Stroke, color: str, size: int = 30) -> QPixmap:
     return pm
 
 
+class ElidedLabel(QLabel):
+    """A one-line label that ends in "…" when narrower than its text (the full text is its
+    tooltip), instead of being cut mid-letter ("Remove windov")."""
+
+    def __init__(self, text: str, bold: bool = False):
+        super().__init__()
+        self.full = text
+        if bold:
+            font = self.font()
+            font.setBold(True)
+            self.setFont(font)
+        self.setToolTip(text)
+        self.setMinimumWidth(20)
+        self.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
+        self._elide()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        width = max(self.width(), 20)
+        self.setText(self.fontMetrics().elidedText(self.full, Qt.ElideRight, width))
+
+
 class StrokeRow(QWidget):
     def __init__(self, panel: HistoryPanel, index: int, stroke: Stroke):
         super().__init__()
@@ -56,8 +82,8 @@ class StrokeRow(QWidget):
         badge = QLabel()
         badge.setPixmap(theme.concept_pixmap(icon_name, color, 26))
         verb = "Draw" if stroke.action == "draw" else "Remove"
-        title = QLabel(f"<b>{index + 1}. {verb} {name}</b>")
-        detail = QLabel(f"{len(stroke.units)} units · {stroke.layer}")
+        title = ElidedLabel(f"{index + 1}. {verb} {name}", bold=True)
+        detail = ElidedLabel(f"{len(stroke.units)} units · {stroke.layer}")
         detail.setToolTip(
             f"Units {', '.join(map(str, stroke.units))}\nstrength {stroke.strength:.2f}, "
             f"insert level q={stroke.quantile:.3f}"

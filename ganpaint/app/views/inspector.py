@@ -52,11 +52,22 @@ class InspectorPanel(QWidget):
         self.hint.setObjectName("hint")
         self.hint.setWordWrap(True)
         form = QFormLayout()
-        form.addRow("Concept", self.label)
-        form.addRow("IoU", self.iou)
-        form.addRow("Causal effect", self.ace)
-        form.addRow("Level q0.99", self.level)
-        form.addRow("Peak here", self.peak)
+        rows = (
+            ("Concept", self.label, "The concept this unit's activation overlaps most"),
+            ("IoU", self.iou, "Intersection over union of the unit's strongest activations "
+             "with the concept's pixels on the dissection samples (0–1)"),
+            ("Causal effect", self.ace, "Fraction of the concept's pixels that disappear "
+             "when this unit alone is switched off"),
+            ("Draw level", self.level, "The activation a drawing stroke sets this unit to: "
+             "its level at the brush's insert quantile (0.99 by default)"),
+            ("Peak here", self.peak, "The unit's highest activation in this scene, and its "
+             "draw level for comparison"),
+        )  # fmt: skip
+        for name, field_label, tip in rows:
+            caption = QLabel(name)
+            caption.setToolTip(tip)
+            field_label.setToolTip(tip)
+            form.addRow(caption, field_label)
         title_row = QHBoxLayout()
         title_row.addWidget(self.title, 1)
         title_row.addWidget(self.clear_button)
@@ -105,6 +116,7 @@ class InspectorPanel(QWidget):
         p.end()
         pm.setDevicePixelRatio(2.0)
         self.preview.setPixmap(pm)
+        self.preview.setToolTip("Where the unit fires, over the scene as edited now")
         self.peak.setText(f"{peak:.2f}  (level {level:.2f})")
 
 

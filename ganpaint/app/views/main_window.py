@@ -29,7 +29,7 @@ from ganpaint.app.state.concept_library import ConceptLibrary
 from ganpaint.app.state.model_controller import ModelController
 from ganpaint.app.state.painting import StrokeTemplate, stroke_template
 from ganpaint.app.state.session import DocumentSession
-from ganpaint.app.state.tool import BrushSettings
+from ganpaint.app.state.tool import BrushSettings, learned_settings
 from ganpaint.app.views import theme
 from ganpaint.app.views.actions import build_actions
 from ganpaint.app.views.autosave import Autosave
@@ -45,8 +45,10 @@ from ganpaint.app.views.model_view import ModelView
 from ganpaint.app.views.painting import PaintController
 from ganpaint.app.views.presentation import PresentationBar
 from ganpaint.app.views.prompts import Prompts
+from ganpaint.app.views.scene_commands import SceneCommands
 from ganpaint.app.views.settings import Preferences
 from ganpaint.app.views.status_bar import StatusBar
+from ganpaint.app.views.stroke_feedback import StrokeFeedback
 from ganpaint.app.views.view_modes import ViewModes
 from ganpaint.app.views.window_layout import build_docks, build_menus, build_toolbar
 from ganpaint.app.views.worker import RenderWorker
@@ -87,6 +89,7 @@ class MainWindow(QMainWindow):
         self.file_commands = FileCommands(self)
         self.concept_commands = ConceptCommands(self)
         self.view_modes = ViewModes(self)
+        self.scene_commands = SceneCommands(self)
         # widgets
         self.worker = RenderWorker(self, threads)
         self.canvas = PaintCanvas()
@@ -110,6 +113,7 @@ class MainWindow(QMainWindow):
         self.addToolBar(Qt.TopToolBarArea, self.presentation_bar)
         self.presentation_bar.hide()
         self._connect()
+        self.stroke_feedback = StrokeFeedback(self)
         self.setAcceptDrops(True)
         self._restore_layout()
         self.brush_changed({"action", "size", "concept"})
@@ -136,6 +140,9 @@ class MainWindow(QMainWindow):
         state = self.prefs.get_bytes("window/state")
         if state is not None:
             self.restoreState(state)
+        # restoreGeometry alone does not bring back a maximised window on every platform
+        if self.prefs.get("window/maximized", False):
+            self.setWindowState(self.windowState() | Qt.WindowMaximized)
         self.view_modes.restore_flags()
 
     def _connect(self) -> None:
@@ -192,6 +199,17 @@ class MainWindow(QMainWindow):
         self.canvas.set_brush(b.size * max(res, 1), color)
         if "concept" in changed:
             self.concept_commands.update_actions()
+        if changed & {"concept", "action"}:
+            self._apply_learned_defaults()
+
+    def _apply_learned_defaults(self) -> None:
+        """A picked concept (or a switch between draw and remove) takes the unit count,
+        ranking and level learned for it on the dissection samples, when there are any."""
+        concept = self.concept_panel.concept(self.brush.concept)
+        if concept is not None:
+            settings = learned_settings(concept.defaults, self.brush.action)
+            if settings:
+                self.brush.update(**settings)
 
     # -- documents and frames ------------------------------------------------------------------
 
@@ -283,6 +301,7 @@ class MainWindow(QMainWindow):
             self.view_modes.set_presentation(False)
         self.prefs.set("window/geometry", self.saveGeometry())
         self.prefs.set("window/state", self.saveState())
+        self.prefs.set("window/maximized", self.isMaximized())
         for key in BRUSH_PREFS:
             self.prefs.set(f"brush/{key}", getattr(self.brush, key))
         self.prefs.sync()

@@ -9,12 +9,14 @@ failures. It works on the parts a :class:`~ganpaint.app.views.main_window.MainWi
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSignalBlocker, QSize
 
 from ganpaint.app.state.concept_library import unit_scores
+from ganpaint.app.state.scene_index import SceneContent
 from ganpaint.app.state.session import choose_recovery
 from ganpaint.app.views.autosave import Recovery
 from ganpaint.app.views.imaging import heat_rgba, qimage_rgb, qimage_rgba
@@ -93,10 +95,12 @@ class ModelView:
         w, b = self.w, self.models.bundle
         g = b.generator
         w.canvas.image_size = QSize(g.resolution, g.resolution)
+        w.canvas.fit_to_window()
         self.select_unit(-1)
         restore, project = self.models.take_pending()
         w.session.reset(b.name, b.default_layer)
         w.worker.clear_thumbnails()
+        w.gallery.set_scene_index(SceneContent.from_dissection(self.models.bundle.dissection))
         w.gallery.reset(w.document.seed)
         w.status.model.setText(f"{b.name} · {g.resolution} px")
         w.concept_panel.set_layers(b.edit_layers, b.default_layer, self.models.describe_layer)
@@ -148,9 +152,18 @@ class ModelView:
     # -- scenes, units, thumbnails ---------------------------------------------------------------
 
     def thumbnails_wanted(self, seeds: list[int]) -> None:
-        if self.models.model_key is not None:
-            for seed in seeds:
-                self.w.worker.submit(ThumbJob(self.models.model_key, int(seed)))
+        """Thumbnails of ``seeds`` with the current (committed, visible) strokes on them."""
+        if self.models.model_key is None:
+            return
+        doc = self.w.document
+        strokes = tuple(st for st in doc.strokes if st.visible)  # committed: no preview
+        edited = self.models.ready and bool(strokes)
+        snapshot = replace(doc.snapshot(), strokes=strokes) if edited else None
+        for seed in seeds:
+            job_snapshot = snapshot.with_seed(int(seed)) if snapshot is not None else None
+            revision = snapshot.revision if snapshot is not None else -1
+            job = ThumbJob(self.models.model_key, int(seed), job_snapshot, revision)
+            self.w.worker.submit(job)
 
     def thumbnail_ready(self, res) -> None:
         if res.key == self.models.model_key and res.image is not None:
@@ -185,6 +198,6 @@ class ModelView:
             return
         heat = qimage_rgba(heat_rgba(res.heat, res.level))
         w.canvas.set_heat(heat)
-        base = w.frames.plain_qimage or w.frames.qimage
+        base = w.frames.qimage or w.frames.plain_qimage  # the scene as edited, as on the canvas
         w.inspector.set_heat(base, heat, float(res.heat.max()), res.level)
         w.inspector.level.setText(f"{res.level:.3f}")

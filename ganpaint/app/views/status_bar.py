@@ -1,7 +1,8 @@
 """The status bar: messages on the left; model, layer, device and ms per frame on the right.
 
 A render or load error shows in red with, when the model runs on a GPU, a button that
-offers to fall back to the CPU.
+offers to fall back to the CPU. An error and a passing message never show at once (Qt would
+draw the message under the error): the error clears the message, a new message the error.
 """
 
 from __future__ import annotations
@@ -44,7 +45,13 @@ class StatusBar(QStatusBar):
         self.clear_error()
         self.set_busy(False)
 
+    def showMessage(self, text: str, timeout: int = 0) -> None:  # noqa: N802 - Qt's name
+        if self.error.isVisible() or self.error.text():
+            self.clear_error()
+        super().showMessage(text, timeout)
+
     def show_error(self, text: str, offer_cpu: bool) -> None:
+        self.clearMessage()
         self.error.setText(f"⚠ {text}")
         self.error.setToolTip(text)
         self.error.show()

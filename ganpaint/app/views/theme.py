@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPalette, QPixmap
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle
 
 from ganpaint.core.paths import resources_dir
 
@@ -32,9 +32,22 @@ def resource(name: str) -> Path:
     return RESOURCES / name
 
 
+DISABLED_ICON = "#555a63"
+
+
+class JumpingSliders(QProxyStyle):
+    """Fusion, except that a click on a slider's groove moves the handle there (as in paint
+    programs) instead of stepping a page towards the click."""
+
+    def styleHint(self, hint, option=None, widget=None, returnData=None) -> int:
+        if hint == QStyle.SH_Slider_AbsoluteSetButtons:
+            return int(Qt.LeftButton.value)
+        return super().styleHint(hint, option, widget, returnData)
+
+
 def apply_theme(app: QApplication) -> None:
     """Fusion style, dark palette, the style sheet and the app icon."""
-    app.setStyle("Fusion")
+    app.setStyle(JumpingSliders("Fusion"))
     p = QPalette()
     roles = {
         QPalette.Window: WINDOW,
@@ -59,7 +72,8 @@ def apply_theme(app: QApplication) -> None:
     app.setPalette(p)
     qss = resource("style.qss")
     if qss.is_file():
-        app.setStyleSheet(qss.read_text(encoding="utf-8"))
+        folder = qss.parent.as_posix()
+        app.setStyleSheet(qss.read_text(encoding="utf-8").replace("$RESOURCES", folder))
     app_icon = app_icon_path()
     if app_icon is not None:
         app.setWindowIcon(QIcon(str(app_icon)))
@@ -73,7 +87,13 @@ def app_icon_path() -> Path | None:
 
 
 def icon(name: str, color: str = TEXT, active: str | None = None) -> QIcon:
-    """A qtawesome icon in theme colours; an empty icon if the name is unknown."""
+    """An icon-font glyph in theme colours; an empty icon if the name is unknown. The fonts
+    the app uses are drawn directly (:mod:`glyphs`); other prefixes go through qtawesome."""
+    from ganpaint.app.views.glyphs import glyph_icon
+
+    drawn = glyph_icon(name, color, active or "#ffffff", DISABLED_ICON, ACCENT)
+    if drawn is not None:
+        return drawn
     import qtawesome as qta
 
     try:
@@ -81,7 +101,7 @@ def icon(name: str, color: str = TEXT, active: str | None = None) -> QIcon:
             name,
             color=color,
             color_active=active or "#ffffff",
-            color_disabled="#555a63",
+            color_disabled=DISABLED_ICON,
             color_on=ACCENT,
             color_on_active=ACCENT,
         )

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from ganpaint.app.views import theme
 from ganpaint.app.views.actions import MENUS, TOOLBAR
+from ganpaint.app.views.scene_commands import demo_menu
 
 if TYPE_CHECKING:
     from ganpaint.app.views.main_window import MainWindow
@@ -124,6 +125,8 @@ def build_menus(w: MainWindow) -> tuple[QMenu, QMenu]:
             elif key == "@device":
                 device = menu.addMenu(theme.icon("mdi.chip"), "&Device")
                 device.aboutToShow.connect(lambda m=device: w.file_commands.fill_devices(m))
+            elif key == "@demo":
+                demo_menu(w, menu)
             elif key == "@docks":
                 panels = menu.addMenu("&Panels")
                 for dock in w.docks.values():

@@ -18,15 +18,23 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import QThread, Signal
 
 from ganpaint.app.state.model_controller import LoadJob
-from ganpaint.core.devices import available_devices
 from ganpaint.engine.document import DocumentSnapshot
-from ganpaint.engine.renderer import RenderResult
+
+if TYPE_CHECKING:
+    from ganpaint.engine.renderer import RenderResult
+
+
+def _devices() -> tuple[str, ...]:
+    """The usable device types; torch loads on this (the render) thread, not the GUI's."""
+    from ganpaint.core.devices import available_devices
+
+    return available_devices()
 
 
 @dataclass(frozen=True)
@@ -48,6 +56,9 @@ class HeatJob:
 class ThumbJob:
     key: int
     seed: int
+    # a DocumentSnapshot for ``seed``: the thumbnail shows the edits (compared by revision)
+    snapshot: Any = field(default=None, compare=False)
+    revision: int = -1
 
 
 @dataclass(frozen=True, eq=False)
@@ -280,7 +291,11 @@ class RenderWorker(QThread):
             self.conceptRanked.emit(self._rank(job))
         elif isinstance(job, ThumbJob):
             try:
-                image = self._renderer.render_full(job.seed)
+                if job.snapshot is not None:
+                    # another seed: render in full and keep the canvas's incremental frame
+                    image = self._renderer.render(job.snapshot, incremental=False).image
+                else:
+                    image = self._renderer.render_full(job.seed)
             except Exception:  # noqa: BLE001 - a missing thumbnail is not worth a message
                 image = None
             self.thumbnailReady.emit(ThumbResult(job.key, job.seed, image))
@@ -302,9 +317,7 @@ class RenderWorker(QThread):
         if old is not None and old is not renderer:
             old.clear_cache()
         self.modelLoaded.emit(
-            ModelResult(
-                job.key, bundle, device, None, job.bundle is not None, available_devices(), job.path
-            )
+            ModelResult(job.key, bundle, device, None, job.bundle is not None, _devices(), job.path)
         )
 
     def _heat(self, job: HeatJob) -> HeatResult:

@@ -1,0 +1,133 @@
+"""The loose ends of issue 19 (item 6): the status bar never draws a message under an error,
+sliders jump to the click, history labels elide with the full text as tooltip, every figure
+in the inspector explains itself, the inspector shows the edited scene, custom concepts stay
+listed on other layers, a stroke that changes nothing says so, and check boxes and spin-box
+arrows are drawn visibly."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QColor
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+
+def test_status_bar_message_and_error_never_overlap(make_window):
+    w = make_window()
+    s = w.status
+    s.showMessage("Loading x.pth…")
+    s.show_error("x.pth: not a PyTorch checkpoint or safetensors file (it holds text)", False)
+    assert s.currentMessage() == "" and not s.error.isHidden()
+    s.showMessage("Opened demo")
+    assert s.error.isHidden() and s.currentMessage() == "Opened demo"
+
+
+def test_strength_slider_jumps_to_the_click(make_window):
+    w = make_window()
+    slider = w.concept_panel.strength
+    w.brush.update(strength=1.0)
+    slider.resize(200, slider.height())
+    QTest.mouseClick(slider, Qt.LeftButton, Qt.NoModifier, QPoint(50, slider.height() // 2))
+    assert 15 <= slider.value() <= 35 and abs(w.brush.strength - slider.value() / 100) < 1e-9
+
+
+def test_history_labels_elide_with_tooltips(make_window, qtbot):
+    from ganpaint.app.views.history_panel import ElidedLabel
+
+    label = ElidedLabel("12. Remove window", bold=True)
+    qtbot.addWidget(label)
+    label.resize(60, 20)
+    label.show()
+    qtbot.waitUntil(label.isVisible)
+    assert label.text().endswith("…") and label.toolTip() == "12. Remove window"
+    label.resize(400, 20)
+    assert label.text() == "12. Remove window"
+    w = make_window()
+    w.brush.update(concept="window")
+    w.painter.paint([(10, 10), (20, 20)])
+    titles = [lab.toolTip() for lab in w.history_panel.findChildren(ElidedLabel)]
+    assert "1. Draw window" in titles
+
+
+def test_inspector_figures_explain_themselves_and_show_the_edit(make_window, qtbot, frame_waiter):
+    w = make_window()
+    names = ("Concept", "IoU", "Causal effect", "Draw level", "Peak here")
+    form_labels = [lab for lab in w.inspector.findChildren(type(w.inspector.title))
+                   if lab.text() in names]  # fmt: skip
+    assert len(form_labels) == 5 and all(lab.toolTip() for lab in form_labels)
+    assert "Level q0.99" not in {lab.text() for lab in form_labels}
+    w.brush.update(concept="tree", strength=1.0)
+    w.painter.paint([(5, 5), (60, 60)])
+    frame_waiter(w)
+    bases = []
+    original = w.inspector.set_heat
+    w.inspector.set_heat = lambda base, *a: (bases.append(base), original(base, *a))
+    w.model_view.select_unit(0)
+    qtbot.waitUntil(lambda: bool(bases), timeout=10_000)
+    assert bases[0] is w.frames.qimage  # the edited frame, not the unedited one
+    units = w.concept_panel.unit_list
+    assert all(units.item(i).toolTip() for i in range(units.count()))
+
+
+def test_custom_concept_of_another_layer_stays_listed(make_window, qtbot):
+    from ganpaint.dissect.concept_files import CustomConcept
+
+    w = make_window()
+    other = next(layer for layer in w.models.bundle.edit_layers if layer != w.document.layer)
+    w.library.save(CustomConcept("lantern", other, [1, 2], [0.5, 0.4], [1.0, 1.0], seeds=[1],
+                                 icon="mdi.lamp"))  # fmt: skip
+    w.concept_commands.changed()
+    item = w.concept_panel._concept_items["lantern"]
+    assert item.text(0) == f"lantern · {other}" and f"taught at {other}" in item.toolTip(0)
+    w.concept_panel.tree.itemDoubleClicked.emit(item, 0)
+    qtbot.waitUntil(lambda: w.document.layer == other, timeout=10_000)
+    assert w.concept_panel._concept_items["lantern"].text(0) == "lantern"
+
+
+def _drag(canvas, a: QPoint, b: QPoint) -> None:
+    QTest.mousePress(canvas, Qt.LeftButton, Qt.NoModifier, a)
+    QTest.mouseMove(canvas, b)
+    QTest.mouseRelease(canvas, Qt.LeftButton, Qt.NoModifier, b)
+
+
+def test_a_stroke_that_changes_nothing_says_so(make_window, qtbot, frame_waiter):
+    w = make_window()
+    c = w.canvas
+    r = c.image_rect().toRect()
+    units = w.concept_panel.unit_list
+    units.item(0).setCheckState(Qt.Checked)
+    w.brush.update(strength=0.0)  # no push at all: nothing can change
+    _drag(c, r.center(), r.center() + QPoint(20, 10))
+    frame_waiter(w)
+    qtbot.waitUntil(lambda: "changed nothing visible" in w.status.currentMessage(), timeout=5000)
+    assert w.status.currentMessage().startswith("The checked units")
+    w.status.clearMessage()
+    w.brush.update(concept="tree", strength=1.0, unit_count=20, action="draw", size=0.3)
+    _drag(c, r.topLeft() + QPoint(10, 10), r.center())
+    frame_waiter(w)
+    assert w.status.currentMessage() == ""
+
+
+def test_check_boxes_and_spin_arrows_are_drawn(make_window, tmp_path):
+    sheet = QApplication.instance().styleSheet()
+    images = re.findall(r"url\(([^)]+)\)", sheet)
+    assert images and all(Path(p).is_file() for p in images)
+    assert "QListWidget::indicator:checked" in sheet and "QSpinBox::up-arrow" in sheet
+    w = make_window()
+    units = w.concept_panel.unit_list
+    w.concept_panel.tabs.setCurrentIndex(1)
+    units.item(0).setCheckState(Qt.Checked)
+    shot = units.grab().toImage()
+    shot.save(str(tmp_path / "units.png"))
+    accent = QColor("#4f9dff")
+    row = units.visualItemRect(units.item(0))
+    found = any(
+        QColor(shot.pixel(x, y)) == accent
+        for x in range(row.left(), row.left() + 30)
+        for y in range(row.top(), row.bottom())
+    )
+    assert found, "the checked box is not drawn in the accent colour"
+    w.concept_panel.grab().save(str(tmp_path / "panel.png"))
