@@ -363,7 +363,33 @@ def test_evaluate_gan_on_tiny_models(fake_scenes):
     for key in ("generated", "real_segmented", "real_true"):
         assert sum(s[key] for s in shares.values()) == pytest.approx(1.0, abs=1e-3)
     assert shares["grass"]["real_true"] > 0.2  # the stand-in's ground is grass
-    assert "Fréchet" in format_report(result)
+    assert result["fd_floor"] == result["fd_real_floor"] >= 0
+    if result["fd_floor"] > 0:
+        assert result["fd_ratio"] == pytest.approx(result["fd"] / result["fd_floor"], rel=1e-2)
+    assert result["sky_noise_ratio"] is None or result["sky_noise_ratio"] > 0
+    assert set(result["share_gap_points"]) == set(CONCEPTS)
+    assert "Fréchet" in format_report(result) and "sky noise" in format_report(result)
+
+
+def test_sky_noise_sees_stripes_and_ignores_sky_edges():
+    from ganpaint.train.quality import eroded_mask, highpass_residual, sky_noise
+
+    labels = torch.zeros(2, 32, 32, dtype=torch.uint8)
+    labels[:, 20:] = 3  # sky above row 20, grass below
+    mask = eroded_mask(labels, 0)
+    # Eroded by 3 px: away from the image border and from the horizon.
+    assert mask[0, 3:17, 3:29].all() and not mask[0, :3].any() and not mask[0, 17:].any()
+    flat = torch.full((2, 32, 32, 3), 150, dtype=torch.uint8)
+    flat[:, 20:] = torch.randint(0, 255, (2, 12, 32, 3), dtype=torch.uint8)  # busy grass
+    assert float(highpass_residual(flat)[mask].abs().max()) == 0.0
+    striped = flat.clone()
+    striped[:, ::2, :, :] = 160  # horizontal stripes through the sky
+    rendered = flat.clone()
+    rendered[:, :20] += torch.randint(0, 2, (2, 20, 32, 3), dtype=torch.uint8)  # faint grain
+    out = sky_noise(striped, labels, rendered, labels, sky=0)
+    assert out["generated"] == pytest.approx(4.0) and 0 < out["rendered"] < 1.0
+    assert out["ratio"] == pytest.approx(out["generated"] / out["rendered"], rel=1e-3)
+    assert sky_noise(flat, labels, flat, labels, sky=5)["ratio"] is None  # no such sky
 
 
 # -- the pipeline and the command line -------------------------------------------------------

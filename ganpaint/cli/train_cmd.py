@@ -78,8 +78,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="compare a generator's images with the scene world",
         description="Generate N images (z from seeds 0..N-1) and render N scenes, segment "
         "both with the bundle's segmenter and print per-concept pixel shares side by side, "
-        "and the Fréchet distance on segmenter features between generated and rendered "
-        "images next to the real-vs-real floor.",
+        "the Fréchet distance on segmenter features between generated and rendered "
+        "images next to the real-vs-real floor (fd, fd_floor, fd_ratio), and the sky noise "
+        "ratio (high-pass residual inside eroded sky, generated over rendered).",
         epilog="example:\n  ganpaint evaluate-gan models/scenes128 --samples 1000",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
