@@ -150,6 +150,7 @@ def training_card(
         "bf16": gan_summary.get("bf16"),
         "stop_reason": gan_summary.get("stop_reason"),
         "events": list(trainer.events),
+        "windows": list(trainer.windows),
         "torch_version": torch.__version__,
         "python_version": platform.python_version(),
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
