@@ -1,7 +1,7 @@
 """``ganpaint dissect``, ``ganpaint report`` and ``ganpaint evaluate``.
 
 ``dissect`` also runs under ``torchrun --nproc-per-node N -m ganpaint dissect ...``: each rank
-takes a block of samples and rank 0 writes the result (see ganpaint/dissect/distributed.py).
+takes a block of samples and rank 0 writes the result (see ganpaint/core/distributed.py).
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -28,6 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from ganpaint.core.devices import describe_device, pick_device
+from ganpaint.core.distributed import Dist, init_from_env, local_device
 from ganpaint.core.errors import GanpaintError
 from ganpaint.core.images import image_grid
 from ganpaint.core.seeds import zs_from_seeds
@@ -48,6 +50,13 @@ from ganpaint.train.device import (
 from ganpaint.train.discriminator import Discriminator
 from ganpaint.train.gan_loop import LoopLimits, LoopOutcome, TrainingLoop
 from ganpaint.train.optim import load_optimizer, make_adam, to_cpu
+from ganpaint.train.parallel import (
+    broadcast_params,
+    check_in_sync,
+    mean_grads,
+    per_rank_batch,
+    rank_seed,
+)
 from ganpaint.train.runlog import Log, print_log
 from ganpaint.train.state import load_state, save_state
 
@@ -64,19 +73,28 @@ class GANTrainer:
         device: str | torch.device | None = None,
         resume: bool | str | Path = True,
         log: Log | None = None,
+        dist: Dist | None = None,
     ):
         """``resume``: True resumes from ``out_dir/state`` when it exists, a path resumes
-        from that state folder (another run's, another machine's), False starts over."""
+        from that state folder (another run's, another machine's), False starts over.
+        ``dist``: this process's place under torchrun (see :mod:`ganpaint.train.parallel`)."""
         self.cfg = cfg = get_config(config)
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.log: Log = log or (lambda msg: None)
+        self.dist = dist or Dist()
         self.device = dev = pick_device(device)
+        self.rank_batch = per_rank_batch(cfg.batch, self.dist)
         setup_backend(dev)
         torch.manual_seed(cfg.seed)
         self.G = ProGANGenerator(cfg.g_widths, z_dim=cfg.z_dim).to(dev).train()
         self.D = Discriminator(cfg.resolution, cfg.d_widths, cfg.mbstd_group).to(dev).train()
+        broadcast_params((self.G, self.D), self.dist)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
+        if self.dist.active:  # each rank its own latents and flips
+            torch.manual_seed(rank_seed(cfg.seed, self.dist))
+        # The data order comes from its own generator: the same on every rank.
+        self.data_rng = torch.Generator().manual_seed(cfg.seed)
         c = cfg.r1_every / (cfg.r1_every + 1)  # lazy-regularisation correction (StyleGAN2)
         self.opt_G = make_adam(self.G.parameters(), cfg.lr, tuple(cfg.betas), dev)
         d_betas = (cfg.betas[0] ** c, cfg.betas[1] ** c)
@@ -161,16 +179,19 @@ class GANTrainer:
         self.perm, self.pos, self._order_n = perm, int(pos), n
 
     def _next_batch(self) -> torch.Tensor:
+        """This rank's slice of the next global batch of the shared data order."""
         assert self.data is not None, "set_data() first"
         b, n = self.cfg.batch, len(self.data)
         if n < b:
-            idx = torch.randint(n, (b,), device=self.device)
+            idx = torch.randint(n, (b,), generator=self.data_rng).to(self.device)
         else:
             if self.perm is None or self.pos + b > n:
-                self.perm = torch.randperm(n, device=self.device)
+                self.perm = torch.randperm(n, generator=self.data_rng).to(self.device)
                 self.pos = 0
             idx = self.perm[self.pos : self.pos + b]
             self.pos += b
+        lo = self.dist.rank * self.rank_batch
+        idx = idx[lo : lo + self.rank_batch]
         x = self.data[idx].permute(0, 3, 1, 2).float().mul_(1.0 / 127.5).sub_(1.0)
         return random_flip(x)
 
@@ -180,7 +201,7 @@ class GANTrainer:
         """One discriminator step (with R1 every ``r1_every`` steps), one generator step,
         one EMA update. Returns detached device scalars (no synchronisation)."""
         cfg, dev, bf16 = self.cfg, self.device, self.use_bf16
-        b = cfg.batch
+        b = self.rank_batch
         reals = self._next_batch()
         z = torch.randn(b, cfg.z_dim, device=dev)
         with torch.no_grad(), autocast(dev, bf16):
@@ -200,6 +221,7 @@ class GANTrainer:
             r1 = grad.square().sum(dim=(1, 2, 3)).mean()
             (r1 * (0.5 * cfg.r1_gamma * cfg.r1_every)).backward()
             out["r1"] = r1.detach()
+        mean_grads(self.D.parameters(), self.dist)
         self.opt_D.step()
 
         self.D.requires_grad_(False)
@@ -209,12 +231,13 @@ class GANTrainer:
         loss_g = F.softplus(-d_gen).mean()
         self.opt_G.zero_grad(set_to_none=True)
         loss_g.backward()
+        mean_grads(self.G.parameters(), self.dist)
         self.opt_G.step()
         self.D.requires_grad_(True)
         out["loss_g"] = loss_g.detach()
 
         self.step += 1
-        self.images_seen += b
+        self.images_seen += cfg.batch
         self._update_ema()
         return out
 
@@ -243,7 +266,8 @@ class GANTrainer:
 
         start = time.perf_counter()
         path = self.out_dir / f"samples_{self.step:06d}.png"
-        Image.fromarray(image_grid(self.sample_images(), cols=8)).save(path)
+        if self.dist.is_main:
+            Image.fromarray(image_grid(self.sample_images(), cols=8)).save(path)
         self.last_sample = path
         self._sample_seconds = time.perf_counter() - start
         return path
@@ -343,6 +367,7 @@ class GANTrainer:
             f"{precision}, step {self.step}/{limits.max_steps}"
         )
         outcome = TrainingLoop(self, limits).run()
+        check_in_sync({"G": self.G, "G_ema": self.G_ema, "D": self.D}, self.dist)
         summary = self._summary(outcome, self.step - start_step, self.images_seen - start_images)
         self.windows.append(window_record(summary, start_step, start_images))
         summary["windows"] = list(self.windows)
@@ -358,8 +383,8 @@ class GANTrainer:
         if self.last_sample is None or self.last_sample.stem != f"samples_{self.step:06d}":
             self.save_samples()
         if write_checkpoint:
-            self.save_checkpoint()
-        if export:
+            self.save_checkpoint()  # every rank: the live tensors are rounded alike
+        if export and self.dist.is_main:
             self.export(self.generator_path)
 
     def _summary(self, outcome: LoopOutcome, steps: int, images: int) -> dict[str, Any]:
@@ -448,7 +473,15 @@ def train_gan(
     """
     t0 = time.perf_counter()
     cfg = get_config(config)
+    dist = init_from_env(pick_device(device))
+    device = local_device(pick_device(device), dist)
     log = log or print_log(progress)
+    if not dist.is_main:
+        log = print_log(False)
+    elif dist.active:
+        log(f"[gan] data-parallel over {dist.world} processes")
+    if dist.active:  # every rank renders the same scenes on its share of the cores
+        workers = workers or max(1, (os.cpu_count() or 1) // dist.world)
     budget = time_budget_s if time_budget_s is not None else cfg.time_budget_s
     deadline = t0 + budget if budget else None
     if data is None:
@@ -464,9 +497,13 @@ def train_gan(
             log=log,
             what="GAN training scenes",
         )
-    trainer = GANTrainer(cfg, out_dir, device=device, resume=resume, log=log)
-    trainer.set_data(data)
-    summary = trainer.train(deadline=deadline, max_steps=max_steps, stop_check=stop_check)
+    try:
+        trainer = GANTrainer(cfg, out_dir, device=device, resume=resume, log=log, dist=dist)
+        trainer.set_data(data)
+        summary = trainer.train(deadline=deadline, max_steps=max_steps, stop_check=stop_check)
+    finally:
+        dist.close()
     summary["generator"] = str(trainer.generator_path)
     summary["total_s"] = round(time.perf_counter() - t0, 2)
+    summary["processes"] = dist.world
     return summary

@@ -32,6 +32,7 @@ from safetensors.torch import load_file, save_file
 from ganpaint.core.errors import GanpaintError
 from ganpaint.core.files import atomic_write_text
 from ganpaint.train.optim import plain
+from ganpaint.train.parallel import gather_rng, rank_seed, set_rng
 
 if TYPE_CHECKING:
     from ganpaint.train.gan import GANTrainer
@@ -134,9 +135,8 @@ def _shards(tensors: dict[str, torch.Tensor]) -> list[dict[str, torch.Tensor]]:
 
 
 def _rng_tensors(trainer: GANTrainer) -> dict[str, torch.Tensor]:
-    out = {"rng.cpu": torch.get_rng_state()}
-    if trainer.device.type == "cuda":
-        out["rng.cuda"] = torch.cuda.get_rng_state(trainer.device)
+    out = gather_rng(trainer.dist, trainer.device)
+    out["rng.data"] = trainer.data_rng.get_state()
     if trainer.perm is not None:
         out["data.perm"] = trainer.perm.detach().to("cpu", torch.int32)
     return out
@@ -155,11 +155,22 @@ def _optimiser_json(opt: torch.optim.Optimizer) -> dict[str, Any]:
 
 
 def save_state(trainer: GANTrainer, folder: str | Path) -> Path:
-    """Write the trainer's state to ``folder`` (see the module docstring). Returns it."""
+    """Write the trainer's state to ``folder`` (see the module docstring). Returns it.
+    Under torchrun every rank calls this (the RNG states are gathered and the live tensors
+    rounded everywhere); rank 0 writes."""
     folder = Path(folder)
     plan = precision_plan(trainer)
     tensors = {n: _stored(n, t, plan) for n, t in live_tensors(trainer).items()}
     tensors.update(_rng_tensors(trainer))
+    if trainer.dist.is_main:
+        _write(trainer, folder, tensors, plan)
+    trainer.dist.barrier()
+    return folder
+
+
+def _write(
+    trainer: GANTrainer, folder: Path, tensors: dict[str, torch.Tensor], plan: dict[str, str]
+) -> None:
     shards = _shards(tensors)
     tmp = folder.with_name(folder.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -180,6 +191,7 @@ def save_state(trainer: GANTrainer, folder: str | Path) -> Path:
         "events": list(trainer.events),
         "windows": list(trainer.windows),
         "data": {"n": trainer.data_n, "pos": trainer.pos},
+        "processes": trainer.dist.world,
         "precision": plan,
         "optimisers": {k: _optimiser_json(o) for k, o in _optimisers(trainer).items()},
         "files": files,
@@ -194,7 +206,6 @@ def save_state(trainer: GANTrainer, folder: str | Path) -> Path:
         folder.rename(old)
     tmp.rename(folder)
     shutil.rmtree(old, ignore_errors=True)
-    return folder
 
 
 def read_state(folder: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
@@ -281,9 +292,17 @@ def _step_device(opt: torch.optim.Optimizer, p: torch.Tensor) -> torch.device:
 
 
 def _load_rng(trainer: GANTrainer, meta: dict[str, Any], tensors: dict) -> None:
-    if "rng.cpu" in tensors:
-        torch.set_rng_state(tensors["rng.cpu"].to(torch.uint8))
-    if "rng.cuda" in tensors and trainer.device.type == "cuda":
-        torch.cuda.set_rng_state(tensors["rng.cuda"].to(torch.uint8), trainer.device)
+    if "rng.data" in tensors:
+        trainer.data_rng.set_state(tensors["rng.data"].to(torch.uint8))
+    if int(meta.get("processes", 1)) != trainer.dist.world or not set_rng(
+        tensors, trainer.dist, trainer.device
+    ):
+        # Another number of processes: the batch splits differently, so the run goes on
+        # from the same weights and data order with fresh per-rank latents.
+        torch.manual_seed(rank_seed(trainer.cfg.seed + trainer.step, trainer.dist))
+        trainer.events.append(
+            f"step {trainer.step}: resumed on {trainer.dist.world} processes from a state "
+            f"of {meta.get('processes', 1)}; latents and flips reseeded"
+        )
     data = meta.get("data", {})
     trainer.restore_data_order(tensors.get("data.perm"), int(data.get("pos", 0)), data.get("n"))
