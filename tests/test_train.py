@@ -279,7 +279,9 @@ def test_resume_refuses_a_broken_state(tmp_path, fake_scenes):
 
 
 def test_state_of_the_256_config_fits_its_budget(tmp_path):
-    """The 256 px config's state stays within 40 MiB (weights float16, moments bfloat16)."""
+    """The 256 px config's state stays within 40 MiB (weights float16, moments bfloat16),
+    and within 30 MiB so that it travels to a GPU window with the segmenter and the
+    repository (64 MiB in all)."""
     from ganpaint.train.gan import GANTrainer
     from ganpaint.train.state import MAX_STATE_BYTES, precision_plan, state_bytes_estimate
 
@@ -287,7 +289,7 @@ def test_state_of_the_256_config_fits_its_budget(tmp_path):
     assert precision_plan(t) == {"weights": "float16", "moments": "bfloat16"}
     # Room for the data order (int32 per training scene), the RNG and state.json.
     room = 4 * t.cfg.dataset_size + 64 * 1024
-    assert state_bytes_estimate(t) < MAX_STATE_BYTES - room
+    assert state_bytes_estimate(t) < min(MAX_STATE_BYTES - room, 30 * 2**20)
 
 
 def test_gan_resume_refuses_another_architecture(tmp_path, fake_scenes):

@@ -2,9 +2,10 @@
 as :class:`GANConfig` dataclasses.
 
 ``scenes128`` is the shipped model (one ~8 minute run on an H100); ``scenes256`` is the
-official ProGAN-256 depth (7 resolutions, 14 conv layers) with narrower widths, so that its
-float16 weights fit the bundle size limit and its resumable state (float16 weights, bfloat16
-moments) fits 40 MiB; it trains over several short GPU windows with ``--resume``.
+official ProGAN-256 depth (7 resolutions, 14 conv layers) with narrower widths: its resumable
+state (float16 weights, bfloat16 moments, about 29 MiB), the segmenter (5 MiB) and the
+repository (about 23 MiB) must travel together to each short GPU window (64 MiB), and its
+float16 generator (8 MB) must fit ``models/`` beside the rest.
 ``scenes64`` trains on a 2-core CPU at about 45 images/s; ``tiny`` is for tests and smoke
 runs only.
 """
@@ -85,7 +86,7 @@ CONFIGS: dict[str, GANConfig] = {
         name="scenes256",
         resolution=256,
         # Official ProGAN-256: 512, 512, 512, 512, 256, 128, 64.
-        g_widths=(256, 256, 256, 128, 128, 64, 32),
+        g_widths=(192, 192, 192, 128, 128, 64, 32),
         z_dim=512,
         d_widths=(16, 32, 64, 128, 128, 128, 128),
         batch=32,

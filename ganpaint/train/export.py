@@ -121,7 +121,10 @@ def export_bundle(
         "segmenter_iou": seg_metrics.get("iou") if seg_metrics else None,
         "fd": evaluation.get("fd"),
         "fd_real_floor": evaluation.get("fd_real_floor"),
+        "fd_ratio": evaluation.get("fd_ratio"),
+        "sky_noise_ratio": evaluation.get("sky_noise_ratio"),
         "share_distance": evaluation.get("share_distance"),
+        "windows": len(trainer.windows),
     }
 
 
@@ -225,7 +228,10 @@ def print_summary(summary: dict[str, Any], log: Logger) -> None:
         "segmenter_miou",
         "fd",
         "fd_real_floor",
+        "fd_ratio",
+        "sky_noise_ratio",
         "share_distance",
+        "windows",
         "pipeline_s",
         "time_budget_s",
     ):

@@ -79,26 +79,30 @@ def live_tensors(trainer: GANTrainer) -> dict[str, torch.Tensor]:
     return out
 
 
-def precision_plan(trainer: GANTrainer) -> dict[str, str]:
-    """Storage dtype per tensor group: all float32 when that fits the budget, else float16
-    weights and bfloat16 moments."""
-    tensors = live_tensors(trainer)
-    fp32_bytes = sum(4 * t.numel() for t in tensors.values())
-    if fp32_bytes <= FLOAT32_LIMIT_BYTES:
-        return {"weights": "float32", "moments": "float32"}
-    return {"weights": "float16", "moments": "bfloat16"}
-
-
-def state_bytes_estimate(trainer: GANTrainer) -> int:
-    """Bytes the state's tensors take under :func:`precision_plan` (moments counted for
-    every parameter, as after the first step)."""
-    plan = precision_plan(trainer)
-    size = {"float32": 4, "float16": 2, "bfloat16": 2}
+def _counts(trainer: GANTrainer) -> tuple[int, int]:
+    """Numbers of weight values and of stored moment values (as after the first step)."""
     n_weights = sum(p.numel() for m in _modules(trainer).values() for p in m.state_dict().values())
     n_moments = sum(
         len(_moment_keys(opt)) * sum(p.numel() for p in opt.param_groups[0]["params"])
         for opt in _optimisers(trainer).values()
     )
+    return n_weights, n_moments
+
+
+def precision_plan(trainer: GANTrainer) -> dict[str, str]:
+    """Storage dtype per tensor group: all float32 when that fits the budget, else float16
+    weights and bfloat16 moments (decided by size alone, so every save of a run agrees)."""
+    n_weights, n_moments = _counts(trainer)
+    if 4 * (n_weights + n_moments) <= FLOAT32_LIMIT_BYTES:
+        return {"weights": "float32", "moments": "float32"}
+    return {"weights": "float16", "moments": "bfloat16"}
+
+
+def state_bytes_estimate(trainer: GANTrainer) -> int:
+    """Bytes the state's tensors take under :func:`precision_plan`."""
+    plan = precision_plan(trainer)
+    size = {"float32": 4, "float16": 2, "bfloat16": 2}
+    n_weights, n_moments = _counts(trainer)
     return n_weights * size[plan["weights"]] + n_moments * size[plan["moments"]]
 
 
@@ -206,6 +210,23 @@ def _write(
         folder.rename(old)
     tmp.rename(folder)
     shutil.rmtree(old, ignore_errors=True)
+
+
+WINDOW_FIGURES = ("n", "fd", "fd_floor", "fd_ratio", "sky_noise_ratio", "max_share_gap_points")
+
+
+def note_window_figures(windows: list[dict[str, Any]], evaluation: dict[str, Any]) -> None:
+    """Add ``evaluate_gan``'s headline figures to the last window (when it has them)."""
+    if windows and evaluation.get("fd") is not None:
+        windows[-1]["evaluation"] = {k: evaluation.get(k) for k in WINDOW_FIGURES}
+
+
+def set_windows(folder: str | Path, windows: list[dict[str, Any]]) -> None:
+    """Rewrite the ``windows`` of a written state folder (figures measured after saving)."""
+    path = Path(folder) / STATE_JSON
+    meta = json.loads(path.read_text(encoding="utf-8"))
+    meta["windows"] = windows
+    atomic_write_text(path, json.dumps(meta, indent=1))
 
 
 def read_state(folder: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
