@@ -654,3 +654,16 @@ def test_cli_resume_in_another_folder_equals_one_run(tmp_path, fake_scenes, caps
         == 2
     )
     assert "not a training state folder" in capsys.readouterr().err
+
+
+def test_resized_keeps_label_values_and_flat_colours():
+    from ganpaint.train.quality import resized
+
+    images = np.zeros((2, 8, 8, 3), np.uint8)
+    images[:, :, :4] = 200
+    labels = np.zeros((2, 8, 8), np.uint8)
+    labels[:, :, :4] = 3
+    big, lab = resized(images, labels, 32)
+    assert big.shape == (2, 32, 32, 3) and lab.shape == (2, 32, 32)
+    assert set(lab.unique().tolist()) == {0, 3} and (lab[:, :, :16] == 3).all()
+    assert (big[:, :, :12] == 200).all() and (big[:, :, 20:] == 0).all()

@@ -111,6 +111,19 @@ def sky_noise(
     return out
 
 
+def resized(images: Any, labels: Any, size: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """uint8 images (N, H, W, 3) resized to ``size`` (bilinear, antialiased) and their
+    labels (N, H, W) (nearest), for a segmenter trained at another resolution."""
+    x = torch.as_tensor(np.asarray(images)).permute(0, 3, 1, 2).float()
+    x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+    out = x.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).contiguous()
+    if labels is None:
+        return out, None
+    lab = torch.as_tensor(np.asarray(labels))[:, None].float()
+    lab = F.interpolate(lab, size=(size, size), mode="nearest")[:, 0].to(torch.uint8)
+    return out, lab
+
+
 @torch.no_grad()
 def generate_images(
     generator: ProGANGenerator, seeds: range | list[int], device: torch.device, batch: int = 50
@@ -136,13 +149,15 @@ def evaluate_gan(
     workers: int | None = None,
     batch: int = 50,
     log: Log | None = None,
+    size: int | None = None,
 ) -> dict[str, Any]:
     """Compare ``n`` generated images with ``n`` rendered scenes (see the module docstring).
 
     ``bundle_or_generator`` is a :class:`~ganpaint.models.ModelBundle` (its segmenter is
     used when ``segmenter`` is None) or a :class:`ProGANGenerator`. ``real``/``real_b``
     (uint8 images, labels) are the two rendered sets; they are rendered when not given
-    (seeds ``EVAL_SEED ..`` and ``EVAL_SEED + n ..``).
+    (seeds ``EVAL_SEED ..`` and ``EVAL_SEED + n ..``). ``size``: compare at this
+    resolution instead (both sets resized), for a segmenter trained at another one.
     """
     start = time.perf_counter()
     log = log or (lambda msg: None)
@@ -173,6 +188,10 @@ def evaluate_gan(
     seg = copy.deepcopy(segmenter).to(dev).eval()
 
     fake = generate_images(gen, range(n), dev, batch)
+    if size is not None and size != res:
+        fake, _ = resized(fake, None, size)
+        real = tuple(x.numpy() for x in resized(real[0][:n], real[1][:n], size))
+        real_b = tuple(x.numpy() for x in resized(real_b[0][:n], real_b[1][:n], size))
     fake_labels, fake_feats = segment_features(seg, fake, batch)
     real_labels, real_feats = segment_features(seg, real[0][:n], batch)
     _, real_b_feats = segment_features(seg, real_b[0][:n], batch)
@@ -191,6 +210,7 @@ def evaluate_gan(
     result = {
         "n": n,
         "resolution": res,
+        "compared_at": size or res,
         "device": describe_device(dev, hardware=True),
         "concepts": names,
         "pixel_share": {
