@@ -368,7 +368,10 @@ def _evaluate(args: argparse.Namespace) -> int:
         json.dump(result.table, sys.stdout)
         sys.stdout.write("\n")
         return 0
-    _print_evaluation(result, args.samples, args.mask, [str(k) for k in options.ks])
+    mask = args.mask
+    if args.placement == "context":
+        mask += " (door, dome, tree, window: concept-sized, placed in context)"
+    _print_evaluation(result, args.samples, mask, [str(k) for k in options.ks])
     _print_by_covered(result, args.placement)
     return 0
 
