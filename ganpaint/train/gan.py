@@ -17,7 +17,6 @@ images, wall time, the figures at its end), kept in the state and the bundle's t
 from __future__ import annotations
 
 import copy
-import datetime as dt
 import os
 import time
 from collections.abc import Callable
@@ -58,7 +57,7 @@ from ganpaint.train.parallel import (
     rank_seed,
 )
 from ganpaint.train.runlog import Log, print_log
-from ganpaint.train.state import load_state, save_state
+from ganpaint.train.state import load_state, save_state, window_record
 
 SAMPLE_SEEDS = range(64)
 
@@ -433,21 +432,6 @@ class GANTrainer:
         meta.update(metadata or {})
         save_generator(self.G_ema, path, meta)
         return Path(path)
-
-
-def window_record(summary: dict[str, Any], start_step: int, start_images: int) -> dict[str, Any]:
-    """One training window for the card: hardware, steps and images, wall time, figures."""
-    return {
-        "hardware": summary["device"],
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "steps": [start_step, summary["steps"]],
-        "images": [start_images, summary["images_seen"]],
-        "wall_s": summary["wall_s"],
-        "img_s": summary["img_s"],
-        "bf16": summary["bf16"],
-        "stop_reason": summary["stop_reason"],
-        "figures": summary["last_metrics"],
-    }
 
 
 def train_gan(

@@ -21,6 +21,7 @@ saving leaves the previous state intact.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 from pathlib import Path
@@ -210,6 +211,21 @@ def _write(
         folder.rename(old)
     tmp.rename(folder)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def window_record(summary: dict[str, Any], start_step: int, start_images: int) -> dict[str, Any]:
+    """One training window for the card: hardware, steps and images, wall time, figures."""
+    return {
+        "hardware": summary["device"],
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "steps": [start_step, summary["steps"]],
+        "images": [start_images, summary["images_seen"]],
+        "wall_s": summary["wall_s"],
+        "img_s": summary["img_s"],
+        "bf16": summary["bf16"],
+        "stop_reason": summary["stop_reason"],
+        "figures": summary["last_metrics"],
+    }
 
 
 WINDOW_FIGURES = ("n", "fd", "fd_floor", "fd_ratio", "sky_noise_ratio", "max_share_gap_points")
