@@ -256,6 +256,10 @@ def test_resume_continues_exactly(tmp_path, fake_scenes, monkeypatch, reduced):
     second.train(max_steps=8, export=False)
 
     assert second.images_seen == whole.images_seen == 8 * cfg.batch
+    assert not second.events
+    other = GANTrainer(cfg, tmp_path / "c", device="cpu", resume=tmp_path / "a" / "state")
+    other.set_data(data[:20])  # another data set: the order cannot carry over, and says so
+    assert other.pos == 0 and "20 training scenes where the state had 24" in other.events[-1]
     a, b = _weights(whole), _weights(second)
     for k in a:
         assert torch.allclose(a[k], b[k], rtol=1e-5, atol=1e-6), k

@@ -163,6 +163,11 @@ class GANTrainer:
             )
         self.data = images.to(self.device)
         if self._order_n != len(images):  # no resumed order, or another data set
+            if self._order_n is not None:
+                self.events.append(
+                    f"step {self.step}: {len(images)} training scenes where the state had "
+                    f"{self._order_n}; the data order starts a new epoch"
+                )
             self.perm, self.pos = None, 0
         elif self.perm is not None:
             self.perm = self.perm.to(self.device)
