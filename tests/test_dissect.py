@@ -376,12 +376,17 @@ def test_dissect_report_evaluate_end_to_end(tmp_path, monkeypatch, capsys):
     table = json.loads(capsys.readouterr().out)
     assert list(table) == list(SYNTHETIC_CONCEPTS)
     for row in table.values():
-        assert set(row) == {"removal", "insertion", "outside_change"}
+        assert set(row) - {"insertion_by_covered"} == {"removal", "insertion", "outside_change"}
         assert set(row["removal"]) == {"5", "10", "20"}
         for v in [*row["removal"].values(), row["insertion"], row["outside_change"]]:
             assert v is None or isinstance(v, float)
     assert main(["evaluate", str(bundle), "--samples", "8", "--segment-fn", SEGMENT_FN]) == 0
     assert "insert" in capsys.readouterr().out
+    ctx = ["evaluate", str(bundle), "--samples", "8", "--segment-fn", SEGMENT_FN]
+    assert main([*ctx, "--placement", "context"]) == 0
+    assert "insertion by the class the square covered (context placement)" in (
+        capsys.readouterr().out
+    )
     args = ["evaluate", str(bundle), "--samples", "8", "--segment-fn", SEGMENT_FN, "--mask"]
     png = tmp_path / "examples.png"
     assert main([*args, "concept", "--examples", str(png), "--examples-per-concept", "2"]) == 0

@@ -123,8 +123,26 @@ def test_every_concept_is_frequent():
         _, labels = render_scene(seed, 64)
         present += np.bincount(labels.ravel(), minlength=len(CONCEPTS)) > 0
     freq = present / n
-    low = {c: round(f, 3) for c, f in zip(CONCEPTS, freq, strict=True) if f < 0.10}
-    assert not low, f"concepts in fewer than 10% of scenes: {low}"
+    low = {c: round(f, 3) for c, f in zip(CONCEPTS, freq, strict=True) if f < 0.30}
+    assert not low, f"concepts in fewer than 30% of scenes: {low}"
+
+
+def test_close_views_make_doors_and_domes_large():
+    """About 30% of scenes are close views of one building; there doors and domes are
+    several times larger than in the other scenes."""
+    from ganpaint.scenes.layout import plan_scene
+
+    door, dome = CONCEPTS.index("door"), CONCEPTS.index("dome")
+    area = {True: np.zeros(2), False: np.zeros(2)}
+    count = {True: 0, False: 0}
+    for seed in range(80):
+        close = plan_scene(seed).env.close
+        _, labels = render_scene(seed, 64)
+        area[close] += [(labels == door).mean(), (labels == dome).mean()]
+        count[close] += 1
+    assert 0.15 <= count[True] / 80 <= 0.45
+    near, far = area[True] / count[True], area[False] / count[False]
+    assert near[0] > 2 * far[0] and near[1] > 2 * far[1], (near, far)
 
 
 def test_doors_and_windows_are_not_specks():

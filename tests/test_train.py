@@ -26,6 +26,7 @@ from ganpaint.models.segmenter import (
 )
 from ganpaint.train.configs import CONFIGS, GANConfig, get_config
 from ganpaint.train.discriminator import Discriminator, minibatch_stddev
+from ganpaint.train.state import read_state
 
 CONCEPTS = (
     "sky", "cloud", "mountain", "grass", "tree", "path", "brick", "roof", "dome", "door", "window",
@@ -189,30 +190,110 @@ def test_gan_trains_checkpoints_and_resumes(tmp_path, fake_scenes):
     assert any(r["r1"] is not None for r in rows)
     assert (out / "samples_000002.png").is_file() and (out / "samples_000003.png").is_file()
 
-    state = torch.load(out / "checkpoint.pt", map_location="cpu", weights_only=True)
-    assert state["step"] == 3 and state["images_seen"] == 12
+    meta, state = read_state(out / "state")
+    assert meta["step"] == 3 and meta["images_seen"] == 12
+    assert meta["precision"] == {"weights": "float32", "moments": "float32"}
+    assert [w["images"] for w in meta["windows"]] == [[0, 12]]
 
     # Resuming restores models, EMA and optimizer moments, and continues the step count.
     t = GANTrainer(MICRO, out, device="cpu", resume=True)
     assert t.step == 3 and t.resumed_from_step == 3
-    for k, v in state["G_ema"].items():
-        assert torch.equal(t.G_ema.state_dict()[k], v)
-    for k, v in state["D"].items():
-        assert torch.equal(t.D.state_dict()[k], v)
-    saved_moments = state["opt_G"]["state"][0]["exp_avg"]
-    assert torch.equal(t.opt_G.state_dict()["state"][0]["exp_avg"], saved_moments)
+    for k, v in t.G_ema.state_dict().items():
+        assert torch.equal(state[f"G_ema.{k}"], v)
+    for k, v in t.D.state_dict().items():
+        assert torch.equal(state[f"D.{k}"], v)
+    moments = t.opt_G.state_dict()["state"][0]["exp_avg_sq"]
+    assert torch.equal(state["opt_G.0.exp_avg_sq"], moments)
 
     s2 = train_gan(MICRO, out, device="cpu", max_steps=5, progress=False)
     assert s2["steps"] == 5 and s2["steps_this_run"] == 2 and s2["resumed_from_step"] == 3
-    assert torch.load(out / "checkpoint.pt", weights_only=True)["step"] == 5
+    assert [w["images"] for w in s2["windows"]] == [[0, 12], [12, 20]]
+    meta, state = read_state(out / "state")
+    assert meta["step"] == 5
 
     gen = load_generator(out / "generator_ema.safetensors")
     assert gen.resolution == 32 and gen.widths == MICRO.g_widths
     z = torch.randn(2, MICRO.z_dim)
-    final = torch.load(out / "checkpoint.pt", weights_only=True)["G_ema"]
     ref = GANTrainer(MICRO, tmp_path / "other", device="cpu", resume=False).G_ema
-    ref.load_state_dict(final)
+    ref.load_state_dict({k: state[f"G_ema.{k}"] for k in ref.state_dict()})
     assert torch.allclose(gen(z), ref(z), atol=1e-6)
+
+
+def _weights(trainer):
+    return {
+        f"{name}.{k}": v.clone()
+        for name, m in (("G", trainer.G), ("G_ema", trainer.G_ema), ("D", trainer.D))
+        for k, v in m.state_dict().items()
+    }
+
+
+@pytest.mark.parametrize("reduced", [False, True], ids=["fp32", "fp16-state"])
+def test_resume_continues_exactly(tmp_path, fake_scenes, monkeypatch, reduced):
+    """A run that saves at N/2 and goes on equals N/2 + N/2 resumed in another folder
+    (another machine): the same images seen and the same weights, EMA and moments. The
+    data order (N/2 is mid-epoch) and the RNG (z, flips) carry over. A state too large for
+    float32 rounds the live tensors as it saves, which this checks with a tiny budget."""
+    from ganpaint.train import state as state_mod
+    from ganpaint.train.gan import GANTrainer
+
+    if reduced:
+        monkeypatch.setattr(state_mod, "FLOAT32_LIMIT_BYTES", 1024)
+    cfg = MICRO.replace(max_steps=8, dataset_size=24, sample_every=0)
+    data, _ = _fake_dataset(24, 32, 0)
+
+    whole = GANTrainer(cfg, tmp_path / "whole", device="cpu", resume=False)
+    whole.set_data(data)
+    whole.train(max_steps=4, export=False)
+    whole.train(max_steps=8, export=False)
+
+    first = GANTrainer(cfg, tmp_path / "a", device="cpu", resume=False)
+    first.set_data(data)
+    first.train(max_steps=4, export=False)
+    torch.manual_seed(1234)  # the state, not this process, decides what comes next
+    second = GANTrainer(cfg, tmp_path / "b", device="cpu", resume=tmp_path / "a" / "state")
+    second.set_data(data)
+    assert second.step == 4 and second.pos == first.pos
+    second.train(max_steps=8, export=False)
+
+    assert second.images_seen == whole.images_seen == 8 * cfg.batch
+    assert not second.events
+    other = GANTrainer(cfg, tmp_path / "c", device="cpu", resume=tmp_path / "a" / "state")
+    other.set_data(data[:20])  # another data set: the order cannot carry over, and says so
+    assert other.pos == 0 and "20 training scenes where the state had 24" in other.events[-1]
+    a, b = _weights(whole), _weights(second)
+    for k in a:
+        assert torch.allclose(a[k], b[k], rtol=1e-5, atol=1e-6), k
+    meta, _ = read_state(tmp_path / "b" / "state")
+    assert [w["steps"] for w in meta["windows"]] == [[0, 4], [4, 8]]
+    expect = "float16" if reduced else "float32"
+    assert meta["precision"]["weights"] == expect
+
+
+def test_resume_refuses_a_broken_state(tmp_path, fake_scenes):
+    from ganpaint.train.gan import GANTrainer
+
+    with pytest.raises(GanpaintError, match="not a training state"):
+        GANTrainer(MICRO, tmp_path / "x", device="cpu", resume=tmp_path)
+    train_gan_out = tmp_path / "run"
+    GANTrainer(MICRO, train_gan_out, device="cpu").save_checkpoint()
+    shard = next((train_gan_out / "state").glob("tensors-*.safetensors"))
+    shard.write_bytes(b"garbage")
+    with pytest.raises(GanpaintError, match="cannot read"):
+        GANTrainer(MICRO, tmp_path / "y", device="cpu", resume=train_gan_out / "state")
+
+
+def test_state_of_the_256_config_fits_its_budget(tmp_path):
+    """The 256 px config's state stays within 40 MiB (weights float16, moments bfloat16),
+    and within 30 MiB so that it travels to a GPU window with the segmenter and the
+    repository (64 MiB in all)."""
+    from ganpaint.train.gan import GANTrainer
+    from ganpaint.train.state import MAX_STATE_BYTES, precision_plan, state_bytes_estimate
+
+    t = GANTrainer("scenes256", tmp_path, device="cpu", resume=False)
+    assert precision_plan(t) == {"weights": "float16", "moments": "bfloat16"}
+    # Room for the data order (int32 per training scene), the RNG and state.json.
+    room = 4 * t.cfg.dataset_size + 64 * 1024
+    assert state_bytes_estimate(t) < min(MAX_STATE_BYTES - room, 30 * 2**20)
 
 
 def test_gan_resume_refuses_another_architecture(tmp_path, fake_scenes):
@@ -363,7 +444,33 @@ def test_evaluate_gan_on_tiny_models(fake_scenes):
     for key in ("generated", "real_segmented", "real_true"):
         assert sum(s[key] for s in shares.values()) == pytest.approx(1.0, abs=1e-3)
     assert shares["grass"]["real_true"] > 0.2  # the stand-in's ground is grass
-    assert "Fréchet" in format_report(result)
+    assert result["fd_floor"] == result["fd_real_floor"] >= 0
+    if result["fd_floor"] > 0:
+        assert result["fd_ratio"] == pytest.approx(result["fd"] / result["fd_floor"], rel=1e-2)
+    assert result["sky_noise_ratio"] is None or result["sky_noise_ratio"] > 0
+    assert set(result["share_gap_points"]) == set(CONCEPTS)
+    assert "Fréchet" in format_report(result) and "sky noise" in format_report(result)
+
+
+def test_sky_noise_sees_stripes_and_ignores_sky_edges():
+    from ganpaint.train.quality import eroded_mask, highpass_residual, sky_noise
+
+    labels = torch.zeros(2, 32, 32, dtype=torch.uint8)
+    labels[:, 20:] = 3  # sky above row 20, grass below
+    mask = eroded_mask(labels, 0)
+    # Eroded by 3 px: away from the image border and from the horizon.
+    assert mask[0, 3:17, 3:29].all() and not mask[0, :3].any() and not mask[0, 17:].any()
+    flat = torch.full((2, 32, 32, 3), 150, dtype=torch.uint8)
+    flat[:, 20:] = torch.randint(0, 255, (2, 12, 32, 3), dtype=torch.uint8)  # busy grass
+    assert float(highpass_residual(flat)[mask].abs().max()) == 0.0
+    striped = flat.clone()
+    striped[:, ::2, :, :] = 160  # horizontal stripes through the sky
+    rendered = flat.clone()
+    rendered[:, :20] += torch.randint(0, 2, (2, 20, 32, 3), dtype=torch.uint8)  # faint grain
+    out = sky_noise(striped, labels, rendered, labels, sky=0)
+    assert out["generated"] == pytest.approx(4.0) and 0 < out["rendered"] < 1.0
+    assert out["ratio"] == pytest.approx(out["generated"] / out["rendered"], rel=1e-3)
+    assert sky_noise(flat, labels, flat, labels, sky=5)["ratio"] is None  # no such sky
 
 
 # -- the pipeline and the command line -------------------------------------------------------
@@ -392,6 +499,7 @@ def test_pipeline_writes_a_bundle_within_budget(tmp_path, fake_scenes, fake_cloc
     assert card["steps"] == 6 and card["images_seen"] == 6 * MICRO.batch
     assert card["stop_reason"] == "max_steps"
     assert "miou" in card["segmenter"] and "fd" in card["evaluation"]
+    assert card["windows"] and card["windows"][-1]["images"][1] == card["images_seen"]
     assert bundle.generator.widths == MICRO.g_widths
     assert isinstance(bundle.load_segmenter(), Segmenter)
     from safetensors import safe_open
@@ -419,6 +527,7 @@ def test_pipeline_stops_the_gan_on_its_budget(tmp_path, fake_scenes, fake_clock)
     card = load_bundle(tmp_path / "pipe" / "bundle").meta["training"]
     assert card["stop_reason"] == "time budget" and card["steps"] >= 1
     assert "miou" in card["segmenter"] and "fd" in card["evaluation"]
+    assert card["windows"] and card["windows"][-1]["images"][1] == card["images_seen"]
 
 
 def test_cli_has_training_commands(capsys):
@@ -508,3 +617,57 @@ def test_segmenter_job_entry_writes_model_and_metrics(tmp_path, fake_scenes):
     assert main(argv) == 0
     metrics = json.loads(result.read_text(encoding="utf-8"))
     assert metrics["steps"] == 2 and "miou" in metrics and out.is_file()
+
+
+def test_cli_resume_in_another_folder_equals_one_run(tmp_path, fake_scenes, capsys):
+    """The acceptance test of resumable training: the tiny config, 8 steps in one run vs
+    4 + 4 with ``--resume`` into another folder: same images seen, same weights."""
+    from ganpaint.main import main
+
+    def run(out, steps, *extra):
+        args = ["train-gan", "--config", "tiny", "--device", "cpu", "--workers", "1"]
+        assert main([*args, "--out", str(out), "--max-steps", str(steps), *extra]) == 0
+
+    run(tmp_path / "one", 8)
+    run(tmp_path / "half", 4)
+    run(tmp_path / "other", 8, "--resume", str(tmp_path / "half" / "state"))
+    one, one_t = read_state(tmp_path / "one" / "state")
+    two, two_t = read_state(tmp_path / "other" / "state")
+    assert one["images_seen"] == two["images_seen"] == 8 * get_config("tiny").batch
+    assert [w["steps"] for w in two["windows"]] == [[0, 4], [4, 8]]
+    weights = [k for k in one_t if k.split(".")[0] in ("G", "G_ema", "D")]
+    assert weights and set(weights) <= set(two_t)
+    for k in weights:
+        assert torch.allclose(one_t[k], two_t[k], rtol=1e-5, atol=1e-6), k
+    g1 = load_generator(tmp_path / "one" / "generator_ema.safetensors")
+    g2 = load_generator(tmp_path / "other" / "generator_ema.safetensors")
+    z = torch.randn(2, g1.z_dim)
+    assert torch.allclose(g1(z), g2(z), atol=1e-5)
+    assert (
+        main(
+            [
+                "train-gan",
+                "--config",
+                "tiny",
+                "--out",
+                str(tmp_path / "x"),
+                "--resume",
+                str(tmp_path / "nothing"),
+            ]
+        )
+        == 2
+    )
+    assert "not a training state folder" in capsys.readouterr().err
+
+
+def test_resized_keeps_label_values_and_flat_colours():
+    from ganpaint.train.quality import resized
+
+    images = np.zeros((2, 8, 8, 3), np.uint8)
+    images[:, :, :4] = 200
+    labels = np.zeros((2, 8, 8), np.uint8)
+    labels[:, :, :4] = 3
+    big, lab = resized(images, labels, 32)
+    assert big.shape == (2, 32, 32, 3) and lab.shape == (2, 32, 32)
+    assert set(lab.unique().tolist()) == {0, 3} and (lab[:, :, :16] == 3).all()
+    assert (big[:, :, :12] == 200).all() and (big[:, :, 20:] == 0).all()

@@ -1,7 +1,7 @@
 """``ganpaint dissect``, ``ganpaint report`` and ``ganpaint evaluate``.
 
 ``dissect`` also runs under ``torchrun --nproc-per-node N -m ganpaint dissect ...``: each rank
-takes a block of samples and rank 0 writes the result (see ganpaint/dissect/distributed.py).
+takes a block of samples and rank 0 writes the result (see ganpaint/core/distributed.py).
 """
 
 from __future__ import annotations
@@ -98,6 +98,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="quarter",
         help="insertion region: a square a quarter of the image side (default), or sized "
         "like the concept (its median area in the held-out images)",
+    )
+    e.add_argument(
+        "--placement",
+        choices=("prior", "context"),
+        default="prior",
+        help="where the insertion square goes: where the concept is most frequent over the "
+        "held-out images (default), or where it fits in each image (a door at the foot of a "
+        "wall without a door, a dome on a tower or roof top, a tree on lawn reaching the "
+        "horizon, a window on a wall; concept-sized); both print insertion by covered class",
     )
     e.add_argument(
         "--examples",
@@ -431,6 +440,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         insert_units=args.insert_units,
         insert_quantile=args.insert_quantile,
         mask=args.mask,
+        placement=args.placement,
         examples=args.examples_per_concept if args.examples else 0,
         batch_size=args.batch,
     )
@@ -443,8 +453,23 @@ def _evaluate(args: argparse.Namespace) -> int:
         json.dump(result.table, sys.stdout)
         sys.stdout.write("\n")
         return 0
-    _print_evaluation(result, args.samples, args.mask, [str(k) for k in options.ks])
+    mask = args.mask
+    if args.placement == "context":
+        mask += " (door, dome, tree, window: concept-sized, placed in context)"
+    _print_evaluation(result, args.samples, mask, [str(k) for k in options.ks])
+    _print_by_covered(result, args.placement)
     return 0
+
+
+def _print_by_covered(result, placement: str) -> None:
+    print(f"\ninsertion by the class the square covered ({placement} placement):")
+    for name, row in result.table.items():
+        groups = row.get("insertion_by_covered")
+        if groups:
+            cells = ", ".join(
+                f"{c} {g['insertion']:.3f} ({g['squares']})" for c, g in groups.items()
+            )
+            print(f"{name:>10}  {cells}")
 
 
 def _print_evaluation(result, samples: int, mask: str, ks: list[str]) -> None:

@@ -17,11 +17,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="train (or resume) the scene GAN",
         description="Render the config's training scenes, then train a ProGAN generator "
         "against a small discriminator (non-saturating loss, lazy R1, EMA generator; bf16 "
-        "on CUDA). OUT gets checkpoint.pt (resumable), samples_XXXXXX.png, metrics.jsonl "
-        "and generator_ema.safetensors. Running again with the same OUT resumes.",
+        "on CUDA). OUT gets state/ (the resumable state: safetensors shards of at most "
+        "16 MiB, 40 MiB in all), samples_XXXXXX.png, metrics.jsonl and "
+        "generator_ema.safetensors. Running again with the same OUT resumes; --resume STATE "
+        "continues another run's state (copied from another machine) exactly where it "
+        "stopped. Under torchrun it trains data-parallel (nccl on GPUs, gloo on CPU).",
         epilog="examples:\n"
         "  ganpaint train-gan --config scenes64 --out runs/s64 --time-budget 3600\n"
         "  ganpaint train-gan --config tiny --out /tmp/tiny --max-steps 20\n"
+        "  ganpaint train-gan --config tiny --out /tmp/t2 --resume /tmp/tiny/state "
+        "--max-steps 40\n"
+        "  torchrun --nproc-per-node 2 -m ganpaint train-gan --config tiny --out /tmp/ddp\n"
         f"configs: {names}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -40,8 +46,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--max-steps", type=int, default=None, help="total steps (default: the config's)"
     )
+    p.add_argument("--no-resume", action="store_true", help="start over even if OUT has a state")
     p.add_argument(
-        "--no-resume", action="store_true", help="start over even if OUT has a checkpoint"
+        "--resume",
+        default=None,
+        metavar="STATE",
+        help="continue from this state folder (written to OUT/state from then on)",
     )
     p.add_argument(
         "--workers", type=int, default=None, help="rendering processes (default: all cores)"
@@ -78,8 +88,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="compare a generator's images with the scene world",
         description="Generate N images (z from seeds 0..N-1) and render N scenes, segment "
         "both with the bundle's segmenter and print per-concept pixel shares side by side, "
-        "and the Fréchet distance on segmenter features between generated and rendered "
-        "images next to the real-vs-real floor.",
+        "the Fréchet distance on segmenter features between generated and rendered "
+        "images next to the real-vs-real floor (fd, fd_floor, fd_ratio), and the sky noise "
+        "ratio (high-pass residual inside eroded sky, generated over rendered).",
         epilog="example:\n  ganpaint evaluate-gan models/scenes128 --samples 1000",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -127,11 +138,14 @@ def _train_gan(args: argparse.Namespace) -> int:
     if args.time_budget is not None and args.time_budget <= 0:
         raise GanpaintError("--time-budget must be positive")
     out = args.out or f"runs/{cfg.name}"
+    if args.resume is not None and args.no_resume:
+        raise GanpaintError("--resume and --no-resume contradict each other")
+    resume = args.resume if args.resume is not None else not args.no_resume
     summary = train_gan(
         cfg,
         out,
         device=args.device,
-        resume=not args.no_resume,
+        resume=resume,
         time_budget_s=args.time_budget,
         max_steps=args.max_steps,
         workers=args.workers,

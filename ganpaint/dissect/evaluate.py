@@ -17,6 +17,10 @@ app paints; images are clamped and rounded to 8 bits before segmenting, as the a
   outside the square whose label changed. With ``mask="concept"`` the square is sized like the
   concept instead (see :class:`EvalOptions`): a door-sized region for a door, as a person
   would paint one; a quarter-side square is larger than any door or dome of a 128 px scene.
+  With ``placement="context"`` the squares of doors, domes, trees and windows go where the
+  concept fits in each image instead (:mod:`ganpaint.dissect.placement`), concept-sized.
+* insertion by covered class: per concept, the squares grouped by the class they mostly
+  covered before the edit, with the mean insertion of each group (``insertion_by_covered``).
 """
 
 from __future__ import annotations
@@ -29,6 +33,12 @@ import torch
 import torch.nn.functional as F
 
 from ganpaint.core.progress import ProgressFactory, no_progress
+from ganpaint.dissect.placement import (
+    CONTEXT_RULES,
+    by_covered,
+    context_positions,
+    covered_classes,
+)
 from ganpaint.dissect.sampling import (
     SegmentFn,
     batches,
@@ -53,6 +63,9 @@ class EvalOptions:
     # "concept": sized like the concept (side = sqrt of its median area in the held-out
     # images that show it, in whole cells, at least one cell, at most the quarter square)
     mask: str = "quarter"
+    # "prior": where the concept is most frequent over the held-out images; "context": where
+    # it fits in each image (doors, domes, trees, windows; the rest as "prior"), concept-sized
+    placement: str = "prior"
     examples: int = 0  # insertion examples kept per concept (details[concept]["examples"])
     batch_size: int = 32
 
@@ -148,13 +161,20 @@ def insertion_squares(
     (n, H, W) bool, cell masks (n, cells, cells) float) for the images of ``present``
     (N, H, W) where a ``side``-cell square without the concept fits, placed where the concept
     is most frequent over all of ``present`` (see the module docs)."""
-    height, width = present.shape[1:]
-    cell_px = height // cells
     pos = _square_positions(present, present.float().mean(0), cells, side)
+    return squares_at(pos, present.shape[1:], cells, side)
+
+
+def squares_at(
+    pos: torch.Tensor, size: tuple[int, int], cells: int, side: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """:func:`insertion_squares`' tuple for given per-image positions ((-1, -1): none)."""
+    height, width = size
+    cell_px = height // cells
     rows = torch.nonzero(pos[:, 0] >= 0).flatten()
     pos = pos[rows]
-    pix = torch.zeros(rows.numel(), height, width, dtype=torch.bool, device=present.device)
-    grid = torch.zeros(rows.numel(), cells, cells, device=present.device)
+    pix = torch.zeros(rows.numel(), height, width, dtype=torch.bool, device=pos.device)
+    grid = torch.zeros(rows.numel(), cells, cells, device=pos.device)
     for k, (r, c) in enumerate(pos.tolist()):
         pix[k, r * cell_px : (r + side) * cell_px, c * cell_px : (c + side) * cell_px] = True
         grid[k, r : r + side, c : c + side] = 1.0
@@ -213,15 +233,18 @@ def _insertion(
     cell_px: int,
     side: int,
     examples: int,
-) -> tuple[float, float, dict | None]:
+) -> tuple[float, float, dict | None, torch.Tensor]:
     """(fraction of the squares that became concept ``c``, change outside them, example
-    images or None) when ``drawn`` units are set to ``values`` in one square per image."""
+    images or None, the fraction per square) when ``drawn`` units are set to ``values`` in
+    one square per image."""
     usable, pos, masks, grid = squares
     h = feats[usable].clone()
     for row in range(usable.numel()):
         apply_edit(h[row : row + 1], UnitEdit(drawn, values, 1.0, grid[row]))
     after = runner.labels(h)
-    inside = float(((after == c) & masks).sum()) / float(masks.sum())
+    hits = ((after == c) & masks).flatten(1).sum(1).float()
+    per_square = (hits / masks.flatten(1).sum(1).float()).cpu()
+    inside = float(hits.sum()) / float(masks.sum())
     changed = (after != base[usable]) & ~masks
     outside = round(float(changed.sum()) / float((~masks).sum()), 4)
     shown = None
@@ -233,7 +256,31 @@ def _insertion(
             "after": runner.images_u8(h[:e]),
             "boxes": boxes,
         }
-    return round(inside, 4), outside, shown
+    return round(inside, 4), outside, shown, per_square
+
+
+def _place(
+    options: EvalOptions,
+    base: torch.Tensor,
+    concepts: Sequence[str],
+    name: str,
+    cells: int,
+    max_side: int,
+    info: dict[str, Any],
+) -> tuple[tuple, int]:
+    """The insertion squares for concept ``name`` and their side in cells, as the options
+    ask (placement and size are noted in ``info``)."""
+    present = base == list(concepts).index(name)
+    in_context = options.placement == "context" and name in CONTEXT_RULES
+    side = max_side
+    if options.mask == "concept" or in_context:
+        side = concept_side(present, base.shape[1] // cells, max_side)
+        info["mask_cells"] = side
+    info["placement"] = "context" if in_context else "prior"
+    if not in_context:
+        return insertion_squares(present, cells, side), side
+    pos = context_positions(base, concepts, name, cells, side)
+    return squares_at(pos, tuple(base.shape[1:]), cells, side), side
 
 
 @torch.inference_mode()
@@ -268,6 +315,8 @@ def evaluate(
     cell_px = height // cells
     if options.mask not in ("quarter", "concept"):
         raise ValueError(f"mask must be 'quarter' or 'concept', got {options.mask!r}")
+    if options.placement not in ("prior", "context"):
+        raise ValueError(f"placement must be 'prior' or 'context', got {options.placement!r}")
     table: dict[str, dict[str, Any]] = {}
     bar = progress("removal + insertion", len(concepts))
     try:
@@ -287,21 +336,19 @@ def evaluate(
             entry["removal"], info["removal_images"] = _removal(
                 runner, feats_t, present, c, units, options.ks
             )
-            side = max_side
-            if options.mask == "concept":
-                side = concept_side(present, cell_px, max_side)
-                info["mask_cells"] = side
-            squares = insertion_squares(present, cells, side)
+            squares, side = _place(options, base, concepts, name, cells, max_side, info)
             info["insertion_images"] = int(squares[0].numel())
             if squares[0].numel():
                 drawn = insertion_units(dissection, layer, name)
                 chosen = torch.tensor(drawn[: options.insert_units], dtype=torch.long)
                 values = levels.at(options.insert_quantile)[chosen]
-                inside, outside, shown = _insertion(
+                inside, outside, shown, per_square = _insertion(
                     runner, feats_t, base, c, chosen, values, squares, cell_px, side,
                     options.examples,
                 )  # fmt: skip
                 entry["insertion"], entry["outside_change"] = inside, outside
+                covered = covered_classes(base[squares[0]], squares[2], len(concepts))
+                entry["insertion_by_covered"] = by_covered(covered, per_square, concepts)
                 if shown is not None:
                     info["examples"] = shown
             if details is not None:

@@ -131,13 +131,18 @@ def face_lights(env: Env, box: BoxGeo) -> tuple[float, float]:
     return front, side
 
 
+CLOSE_TOP_CROP = 0.3
+
+
 def fit_scale(env: Env, total: float, frac: float) -> float:
     """Scale (image units per metre) that makes a ``total``-metre structure ``frac`` of the
-    image tall, limited so its base stays in frame and its top roughly too."""
+    image tall, limited so its base stays in frame and its top roughly too (in a close view
+    up to ``CLOSE_TOP_CROP`` of the image may be cut off above)."""
     s = frac / total
     s = min(s, (0.97 - env.horizon) / env.cam_height)
+    top = CLOSE_TOP_CROP if env.close else 0.03
     if total > env.cam_height:
-        s = min(s, (env.horizon + 0.03) / (total - env.cam_height))
+        s = min(s, (env.horizon + top) / (total - env.cam_height))
     return max(s, 0.004)
 
 

@@ -136,7 +136,10 @@ class _ChurchPlan:
 def plan_church(rng: np.random.Generator, env: Env, cx: float, frac: float, salt: int) -> Building:
     """A church: a gabled nave seen from its facade or its long side, usually with a bell
     tower (spire, dome or battlements), sometimes a domed crossing; or a domed rotunda."""
-    variant = pal.choose(rng, ["facade", "porch", "long", "rotunda"], [0.4, 0.22, 0.26, 0.12])
+    # Close up, fewer long sides (a wall with no door in frame) and more rotundas (a dome
+    # that fits the frame whole).
+    weights = [0.4, 0.14, 0.16, 0.3] if env.close else [0.4, 0.22, 0.26, 0.12]
+    variant = pal.choose(rng, ["facade", "porch", "long", "rotunda"], weights)
     if variant == "rotunda":
         return _rotunda(rng, env, cx, frac, salt)
     plan = _church_plan(rng, variant)

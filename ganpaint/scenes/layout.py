@@ -1,5 +1,10 @@
 """Scene planning: from a seed to a :class:`Scene`, the camera plus every object in paint
-order, in resolution-independent (image-relative) coordinates."""
+order, in resolution-independent (image-relative) coordinates.
+
+About ``CLOSE_SHARE`` of the scenes are close views: one building fills the frame, seen from
+eye height (most LSUN church photos look like this), so doors, windows and domes are large.
+Whether a scene is close comes from a generator of its own, so the other scenes are the same
+as before close views existed."""
 
 from __future__ import annotations
 
@@ -16,6 +21,8 @@ from ganpaint.scenes.terrain import plan_ground, plan_mountains, plan_path, plan
 from ganpaint.scenes.trees import Tree, plan_tree
 from ganpaint.scenes.world import Env
 
+CLOSE_SHARE = 0.3
+
 
 @dataclass
 class Scene:
@@ -31,6 +38,8 @@ class Scene:
 def plan_scene(seed: int) -> Scene:
     """Plan the scene for ``seed`` (deterministic; independent of the output size)."""
     rng = np.random.default_rng(seed)
+    close_rng = np.random.default_rng([seed, 0xC105E])
+    close = bool(close_rng.random() < CLOSE_SHARE)
     time = pal.choose(rng, ["day", "dusk", "dawn", "overcast"], [0.55, 0.15, 0.1, 0.2])
     sky = tuple(pal.jitter(rng, c, 10) for c in pal.pick(rng, pal.SKIES[time]))
     haze = tuple(float(v) for v in pal.mix(sky[2], (205, 205, 205), 0.25))
@@ -45,6 +54,10 @@ def plan_scene(seed: int) -> Scene:
         light=1.0 if rng.random() < 0.5 else -1.0,
         salt=int(rng.integers(1 << 30)),
     )
+    if close:
+        env.horizon = float(close_rng.uniform(0.5, 0.72))
+        env.cam_height = float(close_rng.uniform(1.6, 2.6))
+        env.close = True
     autumn = bool(rng.random() < 0.12)
     scene = Scene(seed, env)
     scene.items += plan_sky(rng, env)
@@ -66,11 +79,17 @@ def plan_scene(seed: int) -> Scene:
 
 def _plan_buildings(rng: np.random.Generator, env: Env) -> list[Building]:
     n = pal.choose(rng, range(4), [0.1, 0.42, 0.32, 0.16])
+    if env.close:
+        n = 1
     out: list[Building] = []
     centres: list[float] = []
     for k in range(n):
         salt = int(rng.integers(1 << 30))
-        if k == 0:
+        if k == 0 and env.close:
+            cx = float(rng.uniform(0.38, 0.62))
+            frac = float(rng.uniform(0.9, 1.25))
+            church = rng.random() < 0.75
+        elif k == 0:
             cx = float(rng.uniform(0.25, 0.75))
             frac = float(rng.uniform(0.38, 0.85))
             church = rng.random() < 0.72
@@ -92,6 +111,8 @@ def _plan_trees(
     rng: np.random.Generator, env: Env, buildings: list[Building], autumn: bool
 ) -> list[Tree]:
     n = int(rng.integers(0, 8)) if rng.random() < 0.92 else 0
+    if env.close:
+        n = min(n, 3)
     if not buildings:
         n += 2
     h = env.horizon

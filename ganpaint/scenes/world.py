@@ -28,6 +28,9 @@ class Env:
     haze: tuple[float, float, float]
     light: float  # +1: sun on the right, -1: on the left
     salt: int
+    # A close view: one building fills the frame, seen from eye height; its top (a spire,
+    # a tower cap) may leave the frame, as in most photos of a church.
+    close: bool = False
 
     def scale_at(self, y: float) -> float:
         """Image units per metre of an object standing on the ground at image height y."""

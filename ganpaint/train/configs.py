@@ -1,8 +1,13 @@
-"""Named GAN training configurations (``scenes128``, ``scenes64``, ``tiny``) as
-:class:`GANConfig` dataclasses.
+"""Named GAN training configurations (``scenes256``, ``scenes128``, ``scenes64``, ``tiny``)
+as :class:`GANConfig` dataclasses.
 
-``scenes128`` is the shipped model (one ~8 minute run on an H100); ``scenes64`` trains on a
-2-core CPU at about 45 images/s; ``tiny`` is for tests and smoke runs only.
+``scenes128`` is the shipped model (one ~8 minute run on an H100); ``scenes256`` is the
+official ProGAN-256 depth (7 resolutions, 14 conv layers) with narrower widths: its resumable
+state (float16 weights, bfloat16 moments, about 29 MiB), the segmenter (5 MiB) and the
+repository (about 23 MiB) must travel together to each short GPU window (64 MiB), and its
+float16 generator (8 MB) must fit ``models/`` beside the rest.
+``scenes64`` trains on a 2-core CPU at about 45 images/s; ``tiny`` is for tests and smoke
+runs only.
 """
 
 from __future__ import annotations
@@ -77,6 +82,21 @@ class GANConfig:
 
 
 CONFIGS: dict[str, GANConfig] = {
+    "scenes256": GANConfig(
+        name="scenes256",
+        resolution=256,
+        # Official ProGAN-256: 512, 512, 512, 512, 256, 128, 64.
+        g_widths=(192, 192, 192, 128, 128, 64, 32),
+        z_dim=512,
+        d_widths=(16, 32, 64, 128, 128, 128, 128),
+        batch=32,
+        r1_gamma=0.2,
+        ema_half_life_images=10_000,
+        dataset_size=20_000,
+        max_steps=1_000_000,
+        sample_every=2000,
+        checkpoint_every_s=240.0,
+    ),
     "scenes128": GANConfig(
         name="scenes128",
         resolution=128,

@@ -121,7 +121,10 @@ def export_bundle(
         "segmenter_iou": seg_metrics.get("iou") if seg_metrics else None,
         "fd": evaluation.get("fd"),
         "fd_real_floor": evaluation.get("fd_real_floor"),
+        "fd_ratio": evaluation.get("fd_ratio"),
+        "sky_noise_ratio": evaluation.get("sky_noise_ratio"),
         "share_distance": evaluation.get("share_distance"),
+        "windows": len(trainer.windows),
     }
 
 
@@ -150,6 +153,7 @@ def training_card(
         "bf16": gan_summary.get("bf16"),
         "stop_reason": gan_summary.get("stop_reason"),
         "events": list(trainer.events),
+        "windows": list(trainer.windows),
         "torch_version": torch.__version__,
         "python_version": platform.python_version(),
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -224,7 +228,10 @@ def print_summary(summary: dict[str, Any], log: Logger) -> None:
         "segmenter_miou",
         "fd",
         "fd_real_floor",
+        "fd_ratio",
+        "sky_noise_ratio",
         "share_distance",
+        "windows",
         "pipeline_s",
         "time_budget_s",
     ):

@@ -7,14 +7,17 @@ The training set is rendered up front and kept on the device as uint8; batches a
 epoch-wise permutation with random horizontal flips. :class:`GANTrainer` owns the models and
 the loop; :func:`train_gan` is the one-call entry point (render, resume, train, export).
 
-Files in ``out_dir``: ``checkpoint.pt`` (tensors and plain values only, so it loads with
-``torch.load(weights_only=True)``; written atomically), ``samples_XXXXXX.png`` (8x8 grid from
-the EMA generator at fixed seeds), ``metrics.jsonl`` and ``generator_ema.safetensors``.
+Files in ``out_dir``: ``state/`` (the resumable state, :mod:`ganpaint.train.state`: safetensors
+shards and ``state.json``, written beside the old one and renamed into place),
+``samples_XXXXXX.png`` (8x8 grid from the EMA generator at fixed seeds), ``metrics.jsonl`` and
+``generator_ema.safetensors``. Each call of :meth:`GANTrainer.train` is one *window* (hardware,
+images, wall time, the figures at its end), kept in the state and the bundle's training card.
 """
 
 from __future__ import annotations
 
 import copy
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,8 +28,8 @@ import torch
 import torch.nn.functional as F
 
 from ganpaint.core.devices import describe_device, pick_device
+from ganpaint.core.distributed import Dist, init_from_env, local_device
 from ganpaint.core.errors import GanpaintError
-from ganpaint.core.files import atomic_write
 from ganpaint.core.images import image_grid
 from ganpaint.core.seeds import zs_from_seeds
 from ganpaint.models.checkpoint import save_generator
@@ -45,14 +48,18 @@ from ganpaint.train.device import (
 )
 from ganpaint.train.discriminator import Discriminator
 from ganpaint.train.gan_loop import LoopLimits, LoopOutcome, TrainingLoop
-from ganpaint.train.optim import load_optimizer, make_adam, plain, to_cpu
+from ganpaint.train.optim import load_optimizer, make_adam, to_cpu
+from ganpaint.train.parallel import (
+    broadcast_params,
+    check_in_sync,
+    mean_grads,
+    per_rank_batch,
+    rank_seed,
+)
 from ganpaint.train.runlog import Log, print_log
+from ganpaint.train.state import load_state, save_state, window_record
 
-CHECKPOINT_FORMAT = "ganpaint-gan-checkpoint"
-CHECKPOINT_VERSION = 1
 SAMPLE_SEEDS = range(64)
-# Architecture fields that must match for a checkpoint to be resumed.
-_ARCH_FIELDS = ("resolution", "g_widths", "z_dim", "d_widths")
 
 
 class GANTrainer:
@@ -63,19 +70,30 @@ class GANTrainer:
         config: str | GANConfig,
         out_dir: str | Path,
         device: str | torch.device | None = None,
-        resume: bool = True,
+        resume: bool | str | Path = True,
         log: Log | None = None,
+        dist: Dist | None = None,
     ):
+        """``resume``: True resumes from ``out_dir/state`` when it exists, a path resumes
+        from that state folder (another run's, another machine's), False starts over.
+        ``dist``: this process's place under torchrun (see :mod:`ganpaint.train.parallel`)."""
         self.cfg = cfg = get_config(config)
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.log: Log = log or (lambda msg: None)
+        self.dist = dist or Dist()
         self.device = dev = pick_device(device)
+        self.rank_batch = per_rank_batch(cfg.batch, self.dist)
         setup_backend(dev)
         torch.manual_seed(cfg.seed)
         self.G = ProGANGenerator(cfg.g_widths, z_dim=cfg.z_dim).to(dev).train()
         self.D = Discriminator(cfg.resolution, cfg.d_widths, cfg.mbstd_group).to(dev).train()
+        broadcast_params((self.G, self.D), self.dist)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
+        if self.dist.active:  # each rank its own latents and flips
+            torch.manual_seed(rank_seed(cfg.seed, self.dist))
+        # The data order comes from its own generator: the same on every rank.
+        self.data_rng = torch.Generator().manual_seed(cfg.seed)
         c = cfg.r1_every / (cfg.r1_every + 1)  # lazy-regularisation correction (StyleGAN2)
         self.opt_G = make_adam(self.G.parameters(), cfg.lr, tuple(cfg.betas), dev)
         d_betas = (cfg.betas[0] ** c, cfg.betas[1] ** c)
@@ -84,11 +102,13 @@ class GANTrainer:
         self.images_seen = 0
         self.train_seconds = 0.0
         self.events: list[str] = []
+        self.windows: list[dict[str, Any]] = []
         self.fixed_z = zs_from_seeds(SAMPLE_SEEDS, cfg.z_dim)
         self.use_bf16 = bf16_autocast_works(dev)
         self.data: torch.Tensor | None = None
-        self._perm: torch.Tensor | None = None
-        self._pos = 0
+        self.perm: torch.Tensor | None = None
+        self.pos = 0
+        self._order_n: int | None = None
         self._snapshot: dict | None = None
         self._ema_cpu: tuple[int, dict] | None = None
         self._sample_seconds = 0.5
@@ -96,14 +116,17 @@ class GANTrainer:
         self._checkpoint_seconds: float | None = None
         self.last_sample: Path | None = None
         self.resumed_from_step: int | None = None
-        if resume and self.checkpoint_path.is_file():
+        if isinstance(resume, (str, Path)):
+            self.load_checkpoint(resume)
+        elif resume and (self.checkpoint_path / "state.json").is_file():
             self.load_checkpoint(self.checkpoint_path)
 
     # -- files -------------------------------------------------------------------------
 
     @property
     def checkpoint_path(self) -> Path:
-        return self.out_dir / "checkpoint.pt"
+        """The state folder this run writes (and resumes from by default)."""
+        return self.out_dir / "state"
 
     @property
     def metrics_path(self) -> Path:
@@ -113,59 +136,16 @@ class GANTrainer:
     def generator_path(self) -> Path:
         return self.out_dir / "generator_ema.safetensors"
 
-    def state_dict(self) -> dict[str, Any]:
-        """Everything needed to resume, as tensors and plain values on the CPU."""
-        return {
-            "format": CHECKPOINT_FORMAT,
-            "version": CHECKPOINT_VERSION,
-            "config": self.cfg.to_dict(),
-            "step": self.step,
-            "images_seen": self.images_seen,
-            "train_seconds": self.train_seconds,
-            "use_bf16": self.use_bf16,
-            "events": list(self.events),
-            "G": to_cpu(self.G.state_dict()),
-            "D": to_cpu(self.D.state_dict()),
-            "G_ema": to_cpu(self.G_ema.state_dict()),
-            "opt_G": to_cpu(self.opt_G.state_dict()),
-            "opt_D": to_cpu(self.opt_D.state_dict()),
-        }
-
     def save_checkpoint(self, path: str | Path | None = None) -> Path:
-        """Write the checkpoint atomically (temporary file, then rename)."""
+        """Write the resumable state folder (default ``out_dir/state``)."""
         start = time.perf_counter()
-        path = Path(path) if path is not None else self.checkpoint_path
-        state = self.state_dict()
-        atomic_write(path, lambda f: torch.save(state, f))
+        path = save_state(self, path if path is not None else self.checkpoint_path)
         self._checkpoint_seconds = time.perf_counter() - start
         return path
 
     def load_checkpoint(self, path: str | Path) -> None:
-        path = Path(path)
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:  # noqa: BLE001 - any unpickling failure is the file's fault
-            raise GanpaintError(f"{path}: cannot resume from this checkpoint ({exc})") from None
-        if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-            raise GanpaintError(f"{path}: not a ganpaint GAN training checkpoint")
-        saved = state.get("config", {})
-        for key in _ARCH_FIELDS:
-            mine, theirs = plain(getattr(self.cfg, key)), plain(saved.get(key))
-            if mine != theirs:
-                raise GanpaintError(
-                    f"{path}: was trained with {key}={theirs}, this config has {mine}; "
-                    "use another output folder or --no-resume"
-                )
-        self.G.load_state_dict(state["G"])
-        self.D.load_state_dict(state["D"])
-        self.G_ema.load_state_dict(state["G_ema"])
-        load_optimizer(self.opt_G, state["opt_G"])
-        load_optimizer(self.opt_D, state["opt_D"])
-        self.step = int(state["step"])
-        self.images_seen = int(state["images_seen"])
-        self.train_seconds = float(state.get("train_seconds", 0.0))
-        self.events = [str(e) for e in state.get("events", [])]
-        self.use_bf16 = self.use_bf16 and bool(state.get("use_bf16", True))
+        """Resume from a state folder written by :meth:`save_checkpoint`."""
+        load_state(self, path)
         self.resumed_from_step = self.step
         self.log(f"[gan] resumed from {path} at step {self.step}")
 
@@ -182,19 +162,40 @@ class GANTrainer:
                 f"{tuple(images.shape)}"
             )
         self.data = images.to(self.device)
-        self._perm = None
+        if self._order_n != len(images):  # no resumed order, or another data set
+            if self._order_n is not None:
+                self.events.append(
+                    f"step {self.step}: {len(images)} training scenes where the state had "
+                    f"{self._order_n}; the data order starts a new epoch"
+                )
+            self.perm, self.pos = None, 0
+        elif self.perm is not None:
+            self.perm = self.perm.to(self.device)
+
+    @property
+    def data_n(self) -> int | None:
+        """How many training images the data order refers to."""
+        return len(self.data) if self.data is not None else self._order_n
+
+    def restore_data_order(self, perm: torch.Tensor | None, pos: int, n: int | None) -> None:
+        """The epoch permutation and position of a resumed run (applied by set_data when
+        the data set has the same size)."""
+        self.perm, self.pos, self._order_n = perm, int(pos), n
 
     def _next_batch(self) -> torch.Tensor:
+        """This rank's slice of the next global batch of the shared data order."""
         assert self.data is not None, "set_data() first"
         b, n = self.cfg.batch, len(self.data)
         if n < b:
-            idx = torch.randint(n, (b,), device=self.device)
+            idx = torch.randint(n, (b,), generator=self.data_rng).to(self.device)
         else:
-            if self._perm is None or self._pos + b > n:
-                self._perm = torch.randperm(n, device=self.device)
-                self._pos = 0
-            idx = self._perm[self._pos : self._pos + b]
-            self._pos += b
+            if self.perm is None or self.pos + b > n:
+                self.perm = torch.randperm(n, generator=self.data_rng).to(self.device)
+                self.pos = 0
+            idx = self.perm[self.pos : self.pos + b]
+            self.pos += b
+        lo = self.dist.rank * self.rank_batch
+        idx = idx[lo : lo + self.rank_batch]
         x = self.data[idx].permute(0, 3, 1, 2).float().mul_(1.0 / 127.5).sub_(1.0)
         return random_flip(x)
 
@@ -204,7 +205,7 @@ class GANTrainer:
         """One discriminator step (with R1 every ``r1_every`` steps), one generator step,
         one EMA update. Returns detached device scalars (no synchronisation)."""
         cfg, dev, bf16 = self.cfg, self.device, self.use_bf16
-        b = cfg.batch
+        b = self.rank_batch
         reals = self._next_batch()
         z = torch.randn(b, cfg.z_dim, device=dev)
         with torch.no_grad(), autocast(dev, bf16):
@@ -224,6 +225,7 @@ class GANTrainer:
             r1 = grad.square().sum(dim=(1, 2, 3)).mean()
             (r1 * (0.5 * cfg.r1_gamma * cfg.r1_every)).backward()
             out["r1"] = r1.detach()
+        mean_grads(self.D.parameters(), self.dist)
         self.opt_D.step()
 
         self.D.requires_grad_(False)
@@ -233,12 +235,13 @@ class GANTrainer:
         loss_g = F.softplus(-d_gen).mean()
         self.opt_G.zero_grad(set_to_none=True)
         loss_g.backward()
+        mean_grads(self.G.parameters(), self.dist)
         self.opt_G.step()
         self.D.requires_grad_(True)
         out["loss_g"] = loss_g.detach()
 
         self.step += 1
-        self.images_seen += b
+        self.images_seen += cfg.batch
         self._update_ema()
         return out
 
@@ -267,7 +270,8 @@ class GANTrainer:
 
         start = time.perf_counter()
         path = self.out_dir / f"samples_{self.step:06d}.png"
-        Image.fromarray(image_grid(self.sample_images(), cols=8)).save(path)
+        if self.dist.is_main:
+            Image.fromarray(image_grid(self.sample_images(), cols=8)).save(path)
         self.last_sample = path
         self._sample_seconds = time.perf_counter() - start
         return path
@@ -367,8 +371,11 @@ class GANTrainer:
             f"{precision}, step {self.step}/{limits.max_steps}"
         )
         outcome = TrainingLoop(self, limits).run()
-        self._final_writes(write_checkpoint, export)
+        check_in_sync({"G": self.G, "G_ema": self.G_ema, "D": self.D}, self.dist)
         summary = self._summary(outcome, self.step - start_step, self.images_seen - start_images)
+        self.windows.append(window_record(summary, start_step, start_images))
+        summary["windows"] = list(self.windows)
+        self._final_writes(write_checkpoint, export)
         self.log(
             f"[gan] stopped ({outcome.stop_reason}) at step {self.step}: "
             f"{summary['steps_this_run']} steps, {self.images_seen - start_images} images "
@@ -380,8 +387,8 @@ class GANTrainer:
         if self.last_sample is None or self.last_sample.stem != f"samples_{self.step:06d}":
             self.save_samples()
         if write_checkpoint:
-            self.save_checkpoint()
-        if export:
+            self.save_checkpoint()  # every rank: the live tensors are rounded alike
+        if export and self.dist.is_main:
             self.export(self.generator_path)
 
     def _summary(self, outcome: LoopOutcome, steps: int, images: int) -> dict[str, Any]:
@@ -436,7 +443,7 @@ def train_gan(
     config: str | GANConfig,
     out_dir: str | Path,
     device: str | torch.device | None = None,
-    resume: bool = True,
+    resume: bool | str | Path = True,
     time_budget_s: float | None = None,
     progress: bool = True,
     max_steps: int | None = None,
@@ -450,11 +457,20 @@ def train_gan(
     The training set (``config.dataset_size`` scenes from seed 0) is rendered first, on all
     cores, unless ``data`` (uint8 (N, R, R, 3)) is given. ``time_budget_s`` (default: the
     config's) bounds the whole call, rendering included; ``max_steps`` (default: the
-    config's) counts resumed steps too. Returns the summary of :meth:`GANTrainer.train`.
+    config's) counts resumed steps too; ``resume`` as in :class:`GANTrainer`. Returns the
+    summary of :meth:`GANTrainer.train`.
     """
     t0 = time.perf_counter()
     cfg = get_config(config)
+    dist = init_from_env(pick_device(device))
+    device = local_device(pick_device(device), dist)
     log = log or print_log(progress)
+    if not dist.is_main:
+        log = print_log(False)
+    elif dist.active:
+        log(f"[gan] data-parallel over {dist.world} processes")
+    if dist.active:  # every rank renders the same scenes on its share of the cores
+        workers = workers or max(1, (os.cpu_count() or 1) // dist.world)
     budget = time_budget_s if time_budget_s is not None else cfg.time_budget_s
     deadline = t0 + budget if budget else None
     if data is None:
@@ -470,9 +486,13 @@ def train_gan(
             log=log,
             what="GAN training scenes",
         )
-    trainer = GANTrainer(cfg, out_dir, device=device, resume=resume, log=log)
-    trainer.set_data(data)
-    summary = trainer.train(deadline=deadline, max_steps=max_steps, stop_check=stop_check)
+    try:
+        trainer = GANTrainer(cfg, out_dir, device=device, resume=resume, log=log, dist=dist)
+        trainer.set_data(data)
+        summary = trainer.train(deadline=deadline, max_steps=max_steps, stop_check=stop_check)
+    finally:
+        dist.close()
     summary["generator"] = str(trainer.generator_path)
     summary["total_s"] = round(time.perf_counter() - t0, 2)
+    summary["processes"] = dist.world
     return summary

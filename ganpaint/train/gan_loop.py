@@ -1,7 +1,9 @@
 """The GAN's training loop: steps until a limit (step count, deadline or a stop check), the
 losses averaged over each log interval into ``metrics.jsonl`` and a progress line, periodic
 sample grids, snapshots and checkpoints, and the return to the last good state when a loss
-turns non-finite."""
+turns non-finite. Under torchrun, rank 0 decides before each step whether to stop, close the
+interval, snapshot or checkpoint, and every rank follows (:func:`parallel.agree`); losses are
+averaged over the ranks when an interval closes, so all ranks see the same row."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from ganpaint.core.devices import synchronize
+from ganpaint.train.parallel import agree
 
 if TYPE_CHECKING:
     from ganpaint.train.gan import GANTrainer
@@ -22,6 +25,8 @@ if TYPE_CHECKING:
 LOSS_KEYS = ("loss_d", "loss_g", "r1", "d_real", "d_fake")
 # A snapshot to return to is kept at most this often (it copies models and optimisers).
 SNAPSHOT_EVERY_S = 60.0
+# Why the loop stopped, by the code rank 0 broadcasts (0: go on).
+STOP_REASONS = ("", "max_steps", "time budget", "stopped")
 
 
 @dataclass
@@ -57,7 +62,9 @@ class LossAverages:
         self.counts = dict.fromkeys(LOSS_KEYS, 0)
         self.t_start = self.last_row = t_start
         self.row_images = trainer.images_seen
-        self.file = trainer.metrics_path.open("a", encoding="utf-8")
+        self.file = (
+            trainer.metrics_path.open("a", encoding="utf-8") if trainer.dist.is_main else None
+        )
 
     def add(self, out: dict[str, torch.Tensor]) -> None:
         for k, v in out.items():
@@ -75,6 +82,11 @@ class LossAverages:
         synchronize(trainer.device)
         now = time.perf_counter()
         row: dict[str, Any] = {"step": trainer.step, "images_seen": trainer.images_seen}
+        if trainer.dist.active:
+            sums = torch.stack([self.sums[k] for k in LOSS_KEYS])
+            trainer.dist.all_reduce_sum_(sums).div_(trainer.dist.world)
+            for k, v in zip(LOSS_KEYS, sums, strict=True):
+                self.sums[k].copy_(v)
         for k in LOSS_KEYS:
             row[k] = round(self.sums[k].item() / self.counts[k], 5) if self.counts[k] else None
             self.sums[k].zero_()
@@ -83,13 +95,15 @@ class LossAverages:
         row["img_s"] = round((trainer.images_seen - self.row_images) / span, 2)
         row["elapsed_s"] = round(now - self.t_start, 2)
         row["bf16"] = trainer.use_bf16
-        self.file.write(json.dumps(row) + "\n")
-        self.file.flush()
+        if self.file is not None:
+            self.file.write(json.dumps(row) + "\n")
+            self.file.flush()
         self.row_images, self.last_row = trainer.images_seen, now
         return row
 
     def close(self) -> None:
-        self.file.close()
+        if self.file is not None:
+            self.file.close()
 
 
 def finite_losses(row: dict[str, Any], keys: tuple[str, ...]) -> bool:
@@ -131,22 +145,34 @@ class TrainingLoop:
         trainer = self.trainer
         while True:
             now = time.perf_counter()
-            stop_reason = self._stop_reason(now)
-            if stop_reason:
-                return stop_reason
+            stop, close, snap, ckpt = agree(self._decide(now), trainer.dist, trainer.device)
+            if stop:
+                return STOP_REASONS[stop]
             out = trainer.train_step()
             self._note_step_time(time.perf_counter() - now)
             self.metrics.add(out)
             every = self.limits.sample_every
             if every and trainer.step % every == 0:
                 trainer.save_samples()
-            now = time.perf_counter()
-            if (
-                now - self.metrics.last_row >= self.limits.log_every_s
-                or trainer.step == self.start_step + 1
-            ):
-                self._close_interval()
-            self._checkpoint_if_due(now)
+            if close:
+                self._close_interval(snap)
+            if ckpt:
+                self.trainer.save_checkpoint()
+                self.last_ckpt = time.perf_counter()
+
+    def _decide(self, now: float) -> list[int]:
+        """[stop reason code, close the interval after this step, snapshot then, checkpoint
+        after this step]; only rank 0's decision counts."""
+        limits = self.limits
+        reason = self._stop_reason(now)
+        close = (
+            now - self.metrics.last_row >= limits.log_every_s
+            or self.trainer.step == self.start_step
+        )
+        snap = close and now - self.last_snap >= SNAPSHOT_EVERY_S
+        every = limits.checkpoint_every_s
+        ckpt = bool(limits.write_checkpoint and every and now - self.last_ckpt >= every)
+        return [STOP_REASONS.index(reason) if reason else 0, int(close), int(snap), int(ckpt)]
 
     def _stop_reason(self, now: float) -> str | None:
         limits, trainer = self.limits, self.trainer
@@ -168,26 +194,19 @@ class TrainingLoop:
         elif done > 3:
             trainer.step_seconds = 0.8 * trainer.step_seconds + 0.2 * took
 
-    def _close_interval(self) -> None:
+    def _close_interval(self, snapshot: bool) -> None:
         """Write the interval's row; go back to the last good state on a non-finite loss,
-        else keep a new snapshot now and then; print the progress line."""
+        else keep a new snapshot when told to; print the progress line."""
         trainer = self.trainer
         row = self.metrics.write_row()
         if not finite_losses(row, ("loss_d", "loss_g", "r1")):
             trainer.recover("non-finite loss")
         else:
             self.last_metrics = row
-            if time.perf_counter() - self.last_snap >= SNAPSHOT_EVERY_S:
+            if snapshot:
                 trainer.take_snapshot()
                 self.last_snap = time.perf_counter()
         trainer.log(progress_line(row, self.limits.max_steps, self.limits.deadline))
-
-    def _checkpoint_if_due(self, now: float) -> None:
-        limits = self.limits
-        every = limits.checkpoint_every_s
-        if limits.write_checkpoint and every and now - self.last_ckpt >= every:
-            self.trainer.save_checkpoint()
-            self.last_ckpt = time.perf_counter()
 
 
 def progress_line(row: dict[str, Any], max_steps: int, deadline: float | None) -> str:

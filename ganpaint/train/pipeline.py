@@ -26,6 +26,10 @@ speed (measured on an H100), so the segmenter gets a short, fixed time. Elsewher
 first, in-process. If the job fails or is overdue, the GAN stops early and the segmenter
 trains in-process on GAN training scenes. Late failures are recorded in the training card;
 the bundle is written whenever a generator exists.
+
+A run can be one window of a longer one (:class:`Carry`): it resumes the GAN from a state
+folder, reuses a segmenter trained before (no segmenter stage), and writes the GAN's state
+at its end for the next window (``ganpaint.devtools.gpu_window`` drives this).
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ import os
 import shutil
 import tempfile
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -57,8 +62,20 @@ from ganpaint.train.gan import GANTrainer
 from ganpaint.train.plan import eval_seconds, make_plan
 from ganpaint.train.runlog import Clock, Logger
 from ganpaint.train.segmenter_job import SegmenterJob, segmenter_job_args
+from ganpaint.train.state import note_window_figures, set_windows
 
 Scenes = tuple[np.ndarray, np.ndarray]
+
+
+@dataclass(frozen=True)
+class Carry:
+    """What a window takes from the one before and leaves for the next: the GAN state to
+    resume (None: start), a segmenter file to reuse (None: train one), and the folder the
+    GAN state is written to at the end (None: none)."""
+
+    resume_state: Path | None = None
+    segmenter: Path | None = None
+    state_out: Path | None = None
 
 
 def run_pipeline(
@@ -72,6 +89,7 @@ def run_pipeline(
     eval_samples: int | None = None,
     gan_scenes: int | None = None,
     from_process_start: bool = False,
+    carry: Carry | None = None,
 ) -> dict[str, Any]:
     """Run every stage within ``time_budget_s`` and write the bundle to ``out/bundle``.
 
@@ -89,6 +107,7 @@ def run_pipeline(
         eval_samples,
         gan_scenes,
         from_process_start,
+        carry or Carry(),
     )
     run.start_segmenter_job()  # 1. concurrent mode: renders its own scenes on a share of cores
     run.render()  # 2. before CUDA is touched here: the render pool forks this process
@@ -118,7 +137,9 @@ class PipelineRun:
         eval_samples: int | None,
         gan_scenes: int | None,
         from_process_start: bool,
+        carry: Carry,
     ):
+        self.carry = carry
         self.clock = Clock(time_budget_s, from_process_start)
         self.time_budget_s = time_budget_s
         self.cfg = cfg = get_config(config)
@@ -140,6 +161,8 @@ class PipelineRun:
             plan["gan_scenes"] = int(gan_scenes)
         if segmenter_mode == "auto":
             segmenter_mode = "concurrent" if dev_type == "cuda" else "sequential"
+        if carry.segmenter is not None:
+            segmenter_mode = "reused"
         self.segmenter_mode = segmenter_mode
         self.errors: list[str] = []
         log(
@@ -167,6 +190,15 @@ class PipelineRun:
         self.fallback_s = min(plan["seg_seconds"], 0.15 * time_budget_s)
         self.fallback_needed = False
         self.go_file = work / "gan_started"
+        if carry.segmenter is not None:
+            self._reuse_segmenter(carry.segmenter)
+
+    def _reuse_segmenter(self, path: Path) -> None:
+        from ganpaint.models.segmenter import load_segmenter
+
+        self.seg_model = load_segmenter(path)
+        self.seg_metrics = {"mode": f"reused ({Path(path).name})"}
+        self.log(f"reusing the segmenter {path}")
 
     def record(self, stage: str, exc: BaseException) -> None:
         """Note a failed stage in the errors and the log (with its traceback) and go on."""
@@ -290,17 +322,22 @@ class PipelineRun:
             self.errors.append("GAN training: no training scenes")
             return
         try:
+            resume = self.carry.resume_state or False
             self.trainer = GANTrainer(
-                self.cfg, self.work / "gan", device=self.device, resume=False, log=self.log
+                self.cfg, self.work / "gan", device=self.device, resume=resume, log=self.log
             )
             self.trainer.set_data(self.gan_images)
+            keep_state = self.carry.state_out is not None
             self.gan_summary = self.trainer.train(
                 deadline=self.clock.at(self.gan_end),
                 stop_check=self.stop_check,
-                write_checkpoint=False,
+                write_checkpoint=keep_state,
                 export=False,
             )
             self.go_file.touch()
+            if keep_state:
+                shutil.rmtree(self.carry.state_out, ignore_errors=True)
+                shutil.copytree(self.trainer.checkpoint_path, self.carry.state_out)
         except Exception as exc:  # noqa: BLE001 - keep whatever the generator has learnt
             self.go_file.touch()
             self.record("GAN training", exc)
@@ -317,7 +354,7 @@ class PipelineRun:
         job = self.job
         if job is None:
             if self.seg_metrics:
-                self.seg_metrics["mode"] = "sequential in-process"
+                self.seg_metrics.setdefault("mode", "sequential in-process")
             return
         if not self.fallback_needed:
             self._load_job_result(job)
@@ -387,7 +424,13 @@ class PipelineRun:
         """Export the bundle, copy samples and metrics, write and print the summary."""
         summary: dict[str, Any] = {"bundle": None}
         if self.trainer is not None:
+            note_window_figures(self.trainer.windows, self.evaluation)
             summary = self._export(self.trainer) or summary
+            if self.carry.state_out is not None and self.trainer.windows:
+                try:
+                    set_windows(self.carry.state_out, self.trainer.windows)
+                except Exception as exc:  # noqa: BLE001
+                    self.record("noting the window's figures in the state", exc)
             self._copy_samples_and_metrics(self.trainer)
         summary["errors"] = self.errors
         summary["pipeline_s"] = round(self.clock.elapsed(), 1)

@@ -7,7 +7,11 @@ scenes (seeds from ``EVAL_SEED``), then compares
   labels and vs the segmented rendered images (the like-for-like comparison);
 * a Fréchet distance between :meth:`Segmenter.features` of generated and rendered images,
   next to the same distance between two disjoint rendered sets (the floor: what a perfect
-  generator would score with this many samples).
+  generator would score with this many samples) and their ratio;
+* the sky noise ratio: the high-pass residual (image minus its 5x5 box blur, mean absolute
+  value over channels) averaged inside sky pixels eroded by 3 px, generated over rendered.
+  Sky is where the segmenter sees it in both sets (like for like); stripes and speckle in a
+  generated sky raise the ratio above 1.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from ganpaint.core.devices import describe_device, pick_device
 from ganpaint.core.seeds import zs_from_seeds
@@ -53,6 +58,72 @@ def pixel_share(labels: torch.Tensor, num_classes: int) -> np.ndarray:
     return (counts.double() / max(int(counts.sum()), 1)).numpy()
 
 
+SKY_ERODE_PX = 3
+HIGHPASS_BOX = 5
+
+
+def highpass_residual(images: torch.Tensor) -> torch.Tensor:
+    """|image - 5x5 box blur|, averaged over channels: float (N, H, W) in 0..255 units for
+    uint8 (N, H, W, 3) images (the blur pads by replicating the border)."""
+    x = images.permute(0, 3, 1, 2).float()
+    pad = HIGHPASS_BOX // 2
+    blurred = F.avg_pool2d(F.pad(x, (pad,) * 4, mode="replicate"), HIGHPASS_BOX, stride=1)
+    return (x - blurred).abs().mean(dim=1)
+
+
+def eroded_mask(labels: torch.Tensor, value: int, px: int = SKY_ERODE_PX) -> torch.Tensor:
+    """Pixels labelled ``value`` whose whole (2px+1)^2 neighbourhood is too, bool (N, H, W);
+    the image border counts as outside."""
+    m = (labels == value).float().unsqueeze(1)
+    inside = -F.max_pool2d(F.pad(-m, (px,) * 4, value=0.0), 2 * px + 1, stride=1)
+    return inside.squeeze(1) > 0.5
+
+
+def masked_residual(images: torch.Tensor, labels: torch.Tensor, value: int) -> float | None:
+    """Mean high-pass residual inside the eroded ``value`` region; None when it is empty."""
+    mask = eroded_mask(labels.to(images.device), value)
+    count = int(mask.sum())
+    if count == 0:
+        return None
+    return float(highpass_residual(images)[mask].sum()) / count
+
+
+def sky_noise(
+    fake: torch.Tensor,
+    fake_labels: torch.Tensor,
+    real: torch.Tensor,
+    real_labels: torch.Tensor,
+    sky: int,
+    batch: int = 200,
+) -> dict[str, float | None]:
+    """Residual inside eroded sky for generated and rendered images, and their ratio."""
+    out: dict[str, float | None] = {}
+    for key, images, labels in (("generated", fake, fake_labels), ("rendered", real, real_labels)):
+        total, count = 0.0, 0
+        for i in range(0, len(images), batch):
+            mask = eroded_mask(labels[i : i + batch].cpu(), sky)
+            res = highpass_residual(images[i : i + batch].cpu())
+            total += float(res[mask].sum())
+            count += int(mask.sum())
+        out[key] = round(total / count, 4) if count else None
+    gen, ren = out["generated"], out["rendered"]
+    out["ratio"] = round(gen / ren, 4) if gen is not None and ren else None
+    return out
+
+
+def resized(images: Any, labels: Any, size: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """uint8 images (N, H, W, 3) resized to ``size`` (bilinear, antialiased) and their
+    labels (N, H, W) (nearest), for a segmenter trained at another resolution."""
+    x = torch.as_tensor(np.asarray(images)).permute(0, 3, 1, 2).float()
+    x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+    out = x.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).contiguous()
+    if labels is None:
+        return out, None
+    lab = torch.as_tensor(np.asarray(labels))[:, None].float()
+    lab = F.interpolate(lab, size=(size, size), mode="nearest")[:, 0].to(torch.uint8)
+    return out, lab
+
+
 @torch.no_grad()
 def generate_images(
     generator: ProGANGenerator, seeds: range | list[int], device: torch.device, batch: int = 50
@@ -78,13 +149,15 @@ def evaluate_gan(
     workers: int | None = None,
     batch: int = 50,
     log: Log | None = None,
+    size: int | None = None,
 ) -> dict[str, Any]:
     """Compare ``n`` generated images with ``n`` rendered scenes (see the module docstring).
 
     ``bundle_or_generator`` is a :class:`~ganpaint.models.ModelBundle` (its segmenter is
     used when ``segmenter`` is None) or a :class:`ProGANGenerator`. ``real``/``real_b``
     (uint8 images, labels) are the two rendered sets; they are rendered when not given
-    (seeds ``EVAL_SEED ..`` and ``EVAL_SEED + n ..``).
+    (seeds ``EVAL_SEED ..`` and ``EVAL_SEED + n ..``). ``size``: compare at this
+    resolution instead (both sets resized), for a segmenter trained at another one.
     """
     start = time.perf_counter()
     log = log or (lambda msg: None)
@@ -115,6 +188,10 @@ def evaluate_gan(
     seg = copy.deepcopy(segmenter).to(dev).eval()
 
     fake = generate_images(gen, range(n), dev, batch)
+    if size is not None and size != res:
+        fake, _ = resized(fake, None, size)
+        real = tuple(x.numpy() for x in resized(real[0][:n], real[1][:n], size))
+        real_b = tuple(x.numpy() for x in resized(real_b[0][:n], real_b[1][:n], size))
     fake_labels, fake_feats = segment_features(seg, fake, batch)
     real_labels, real_feats = segment_features(seg, real[0][:n], batch)
     _, real_b_feats = segment_features(seg, real_b[0][:n], batch)
@@ -128,9 +205,12 @@ def evaluate_gan(
     present = conf.sum(1).numpy() > 0
     fd = frechet_distance(fake_feats.cpu().numpy(), real_feats.cpu().numpy())
     floor = frechet_distance(real_b_feats.cpu().numpy(), real_feats.cpu().numpy())
+    sky = names.index("sky") if "sky" in names else 0
+    noise = sky_noise(fake, fake_labels, torch.from_numpy(real[0][:n]), real_labels, sky)
     result = {
         "n": n,
         "resolution": res,
+        "compared_at": size or res,
         "device": describe_device(dev, hardware=True),
         "concepts": names,
         "pixel_share": {
@@ -142,8 +222,16 @@ def evaluate_gan(
             for i in range(k)
         },
         "share_distance": round(0.5 * float(np.abs(share_gen - share_seg).sum()), 5),
+        "share_gap_points": {
+            names[i]: round(100 * float(share_gen[i] - share_true[i]), 3) for i in range(k)
+        },
+        "max_share_gap_points": round(100 * float(np.abs(share_gen - share_true).max()), 3),
         "fd": round(fd, 4),
+        "fd_floor": round(floor, 4),
         "fd_real_floor": round(floor, 4),
+        "fd_ratio": round(fd / floor, 3) if floor > 0 else None,
+        "sky_noise": {"generated": noise["generated"], "rendered": noise["rendered"]},
+        "sky_noise_ratio": noise["ratio"],
         "segmenter_miou_on_real": round(float(np.nanmean(iou[present])), 4)
         if present.any()
         else None,
@@ -171,7 +259,10 @@ def format_report(result: dict[str, Any]) -> str:
         "",
         f"pixel-share distance (generated vs real, both segmented): {result['share_distance']:.4f}",
         f"Fréchet distance on segmenter features: generated vs real {result['fd']:.3f}; "
-        f"real vs real (floor) {result['fd_real_floor']:.3f}",
+        f"real vs real (floor) {result['fd_floor']:.3f}; ratio {result['fd_ratio']}",
+        f"sky noise (high-pass residual in eroded sky): generated "
+        f"{result['sky_noise']['generated']}, rendered {result['sky_noise']['rendered']}; "
+        f"ratio {result['sky_noise_ratio']}",
     ]
     if result.get("segmenter_miou_on_real") is not None:
         lines.append(f"segmenter mIoU on the rendered set: {result['segmenter_miou_on_real']:.4f}")

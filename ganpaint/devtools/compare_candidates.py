@@ -1,0 +1,121 @@
+"""Training candidates side by side: equal wall time each, then ``evaluate_gan``.
+
+Each candidate is a named change to a base config (batch, R1, EMA, learning rate, ...). All
+train on the same rendered scenes for the same number of seconds on this machine; each EMA
+generator is then compared with the same rendered sets by a segmenter (by default the bundled
+``scenes128`` one, both sets resized to its 128 px). Prints a Markdown table (images/s, images
+seen, FD ratio, sky noise ratio, largest share gap) for ``docs/TRAINING.md``::
+
+    python -m ganpaint.devtools.compare_candidates --base tiny --seconds 60 --device cpu
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from typing import Any
+
+from ganpaint.core.errors import GanpaintError
+
+CANDIDATES: dict[str, dict[str, Any]] = {
+    "baseline": {},
+    "batch x2": {"batch_factor": 2},
+    "lazy R1 (every 16)": {"r1_every": 16},
+    "EMA half-life x4": {"ema_factor": 4},
+}
+
+
+def candidate_config(base: Any, change: dict[str, Any]) -> Any:
+    """``base`` with a candidate's change applied (factors scale the base's value)."""
+    change = dict(change)
+    if "batch_factor" in change:
+        change["batch"] = base.batch * change.pop("batch_factor")
+    if "ema_factor" in change:
+        change["ema_half_life_images"] = base.ema_half_life_images * change.pop("ema_factor")
+    return base.replace(**change)
+
+
+def compare(
+    base_name: str,
+    seconds: float,
+    names: list[str],
+    device: str | None,
+    eval_n: int,
+    segmenter_path: str,
+    size: int,
+) -> list[dict[str, Any]]:
+    """Train and evaluate each named candidate; one result row each."""
+    from ganpaint.models.segmenter import load_segmenter
+    from ganpaint.train.configs import get_config
+    from ganpaint.train.data import EVAL_SEED, GAN_TRAIN_SEED, render_scenes
+    from ganpaint.train.gan import GANTrainer
+    from ganpaint.train.quality import evaluate_gan
+
+    base = get_config(base_name)
+    segmenter = load_segmenter(segmenter_path)
+    data, _ = render_scenes(base.dataset_size, base.resolution, GAN_TRAIN_SEED)
+    real = render_scenes(eval_n, base.resolution, EVAL_SEED)
+    real_b = render_scenes(eval_n, base.resolution, EVAL_SEED + eval_n)
+    rows = []
+    for name in names:
+        if name not in CANDIDATES:
+            raise GanpaintError(f"unknown candidate {name!r} (known: {', '.join(CANDIDATES)})")
+        cfg = candidate_config(base, CANDIDATES[name])
+        with tempfile.TemporaryDirectory() as tmp:
+            trainer = GANTrainer(cfg, tmp, device=device, resume=False)
+            trainer.set_data(data)
+            s = trainer.train(
+                deadline=time.perf_counter() + seconds, max_steps=10**9, sample_every=0,
+                write_checkpoint=False, export=False,
+            )  # fmt: skip
+        ev = evaluate_gan(trainer.G_ema, segmenter, n=eval_n, device=device, real=real,
+                          real_b=real_b, size=size)  # fmt: skip
+        rows.append({
+            "candidate": name, "img_s": s["img_s"], "images": s["images_seen"],
+            "fd_ratio": ev["fd_ratio"], "sky_noise_ratio": ev["sky_noise_ratio"],
+            "max_share_gap_points": ev["max_share_gap_points"], "device": s["device"],
+        })  # fmt: skip
+    return rows
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    lines = [
+        "| candidate | images/s | images seen | FD ratio | sky noise ratio | max share gap (pts) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['candidate']} | {r['img_s']:.1f} | {r['images']} | {r['fd_ratio']} | "
+            f"{r['sky_noise_ratio']} | {r['max_share_gap_points']} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m ganpaint.devtools.compare_candidates")
+    p.add_argument("--base", default="tiny", help="base config (default tiny)")
+    p.add_argument("--seconds", type=float, default=60.0, help="training seconds each")
+    p.add_argument("--candidates", default=",".join(CANDIDATES), help="comma-separated names")
+    p.add_argument("--device", default=None)
+    p.add_argument("--eval-samples", type=int, default=200)
+    p.add_argument("--segmenter", default="models/scenes128/segmenter.safetensors")
+    p.add_argument("--size", type=int, default=128, help="resolution of the comparison")
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args(argv)
+    try:
+        rows = compare(
+            args.base, args.seconds, args.candidates.split(","), args.device,
+            args.eval_samples, args.segmenter, args.size,
+        )  # fmt: skip
+    except GanpaintError as exc:
+        print(f"compare_candidates: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(rows, indent=1) if args.json else markdown(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
