@@ -18,7 +18,7 @@ from __future__ import annotations
 import copy
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,7 +33,7 @@ from ganpaint.engine.incremental import IncrementalTail, TailUpdate, images_to_u
 from ganpaint.engine.intervention import UnitEdit, resample_mask
 from ganpaint.engine.levels import UnitLevels
 from ganpaint.models.dissection import Dissection
-from ganpaint.models.progan import ProGANGenerator, fused_for_inference
+from ganpaint.models.progan import ProGANGenerator, fused_for_inference, without_units
 
 # fp64 serves exactness checks (the incremental path against the full one), not the app.
 PRECISIONS = {
@@ -172,6 +172,8 @@ class Renderer:
         if channels_last:
             net = net.to(memory_format=torch.channels_last)
         self.net = net
+        self._original = net  # ``net`` with no unit zeroed (set_zeroed swaps ``net``)
+        self.zeroed: tuple[tuple[str, tuple[int, ...]], ...] = ()
         self.dissection = dissection
         self.use_graphs = cuda_graphs and self.device.type == "cuda"
         self._features = _LRU(cache_size)  # (seed, layer) -> (1, C, h, w)
@@ -348,10 +350,25 @@ class Renderer:
         tensors = [*tail.out.values(), *tail.raw.values(), tail.image]
         return sum(t.numel() * t.element_size() for t in tensors if t is not None)
 
-    def render_full(self, seed: int) -> np.ndarray:
-        """Unedited image by a plain full forward of the working network, uint8 (H, W, 3)."""
+    def render_full(self, seed: int, original: bool = False) -> np.ndarray:
+        """Unedited image by a plain full forward of the working network, uint8 (H, W, 3);
+        ``original``: of the network with no unit zeroed (the compare image)."""
         with torch.inference_mode():
-            return to_uint8(self.net(self.z(seed)))[0]
+            return to_uint8((self._original if original else self.net)(self.z(seed)))[0]
+
+    def set_zeroed(self, units: Mapping[str, Iterable[int]] | None) -> None:
+        """Zero these units (layer -> unit indices) in every render from now on; None or
+        empty: none. The zeroing is in the weights (``models.progan.zero_units_``), so
+        full, incremental and CUDA-graph frames cost what they did; the caches restart."""
+        key = tuple(
+            sorted((k, tuple(sorted({int(u) for u in v}))) for k, v in (units or {}).items())
+        )
+        key = tuple(p for p in key if p[1])
+        if key == self.zeroed:
+            return
+        self.net = without_units(self._original, dict(key)) if key else self._original
+        self.zeroed = key
+        self.clear_cache()
 
     def clear_cache(self) -> None:
         self._features.clear()

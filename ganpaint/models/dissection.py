@@ -341,6 +341,7 @@ class DissectionLayer(_Node):
     iou_method: JsonMap | None = None  # how ``iou`` was measured (best threshold)
     causal_options: JsonMap | None = None  # the options this layer was ranked with
     ace_options: JsonMap | None = None
+    artifact_units: tuple[int, ...] | None = None  # zeroed by View > Clean artifacts
 
     @classmethod
     def from_dict(cls, d: Any, path: str, strict: bool = False) -> DissectionLayer:
@@ -367,6 +368,7 @@ class DissectionLayer(_Node):
             iou_method=r.get("iou_method", _json_map),
             causal_options=r.get("causal_options", _json_map),
             ace_options=r.get("ace_options", _json_map),
+            artifact_units=r.get("artifact_units", _ints),
             **r.rest(),
         )
 
@@ -421,6 +423,7 @@ class Dissection(_Node):
     timing: JsonMap | None = None
     created: str | None = None
     scene_index: SceneIndex | None = None  # what each of some dissection samples shows
+    artifacts: JsonMap | None = None  # how ``artifact_units`` were found, held-out figures
 
     @classmethod
     def from_dict(cls, d: Any, strict: bool = False) -> Dissection:
@@ -456,6 +459,7 @@ class Dissection(_Node):
             timing=r.get("timing", _json_map),
             created=r.get("created", _str),
             scene_index=r.get("scene_index", SceneIndex.from_dict),
+            artifacts=r.get("artifacts", _json_map),
             **r.rest(),
         )
 
@@ -465,6 +469,11 @@ class Dissection(_Node):
     def concept(self, layer: str, name: str) -> ConceptUnits | None:
         info = self.layers.get(layer)
         return info.concept(name) if info is not None else None
+
+    def artifact_units(self) -> dict[str, tuple[int, ...]]:
+        """Per layer, the units ``ganpaint artifacts`` found drawing artifacts (non-empty
+        sets only)."""
+        return {k: v.artifact_units for k, v in self.layers.items() if v.artifact_units}
 
 
 def validated(document: Mapping[str, Any]) -> Dissection:

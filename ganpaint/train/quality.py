@@ -28,87 +28,20 @@ import torch.nn.functional as F
 from ganpaint.core.devices import describe_device, pick_device
 from ganpaint.core.seeds import zs_from_seeds
 from ganpaint.models.progan import ProGANGenerator
+from ganpaint.models.realism import (  # noqa: F401 - re-exported: the measures moved there
+    HIGHPASS_BOX,
+    SKY_ERODE_PX,
+    eroded_mask,
+    frechet_distance,
+    highpass_residual,
+    masked_residual,
+    pixel_share,
+    sky_noise,
+)
 from ganpaint.models.segmenter import Segmenter, segment_features
 from ganpaint.train.data import EVAL_SEED, concepts, float_to_uint8, render_scenes
 from ganpaint.train.runlog import Log
 from ganpaint.train.segmenter import confusion_matrix, iou_from_confusion
-
-
-def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """Fréchet distance between Gaussians fitted to feature sets a (N, D) and b (M, D):
-    |mu_a - mu_b|^2 + tr(Ca + Cb - 2 (Ca^1/2 Cb Ca^1/2)^1/2), in float64."""
-    a = np.asarray(a, np.float64)
-    b = np.asarray(b, np.float64)
-    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or len(a) < 2 or len(b) < 2:
-        raise ValueError("frechet_distance needs two (N>=2, D) feature arrays of equal D")
-    mu = a.mean(0) - b.mean(0)
-    ca = np.cov(a, rowvar=False)
-    cb = np.cov(b, rowvar=False)
-    w, v = np.linalg.eigh(ca)
-    root_a = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
-    middle = root_a @ cb @ root_a
-    eig = np.linalg.eigvalsh((middle + middle.T) * 0.5)
-    cross = np.sqrt(np.clip(eig, 0, None)).sum()
-    return float(max(mu @ mu + np.trace(ca) + np.trace(cb) - 2.0 * cross, 0.0))
-
-
-def pixel_share(labels: torch.Tensor, num_classes: int) -> np.ndarray:
-    """Fraction of all pixels carrying each label, (K,) float64."""
-    counts = torch.bincount(labels.reshape(-1).long().cpu(), minlength=num_classes)[:num_classes]
-    return (counts.double() / max(int(counts.sum()), 1)).numpy()
-
-
-SKY_ERODE_PX = 3
-HIGHPASS_BOX = 5
-
-
-def highpass_residual(images: torch.Tensor) -> torch.Tensor:
-    """|image - 5x5 box blur|, averaged over channels: float (N, H, W) in 0..255 units for
-    uint8 (N, H, W, 3) images (the blur pads by replicating the border)."""
-    x = images.permute(0, 3, 1, 2).float()
-    pad = HIGHPASS_BOX // 2
-    blurred = F.avg_pool2d(F.pad(x, (pad,) * 4, mode="replicate"), HIGHPASS_BOX, stride=1)
-    return (x - blurred).abs().mean(dim=1)
-
-
-def eroded_mask(labels: torch.Tensor, value: int, px: int = SKY_ERODE_PX) -> torch.Tensor:
-    """Pixels labelled ``value`` whose whole (2px+1)^2 neighbourhood is too, bool (N, H, W);
-    the image border counts as outside."""
-    m = (labels == value).float().unsqueeze(1)
-    inside = -F.max_pool2d(F.pad(-m, (px,) * 4, value=0.0), 2 * px + 1, stride=1)
-    return inside.squeeze(1) > 0.5
-
-
-def masked_residual(images: torch.Tensor, labels: torch.Tensor, value: int) -> float | None:
-    """Mean high-pass residual inside the eroded ``value`` region; None when it is empty."""
-    mask = eroded_mask(labels.to(images.device), value)
-    count = int(mask.sum())
-    if count == 0:
-        return None
-    return float(highpass_residual(images)[mask].sum()) / count
-
-
-def sky_noise(
-    fake: torch.Tensor,
-    fake_labels: torch.Tensor,
-    real: torch.Tensor,
-    real_labels: torch.Tensor,
-    sky: int,
-    batch: int = 200,
-) -> dict[str, float | None]:
-    """Residual inside eroded sky for generated and rendered images, and their ratio."""
-    out: dict[str, float | None] = {}
-    for key, images, labels in (("generated", fake, fake_labels), ("rendered", real, real_labels)):
-        total, count = 0.0, 0
-        for i in range(0, len(images), batch):
-            mask = eroded_mask(labels[i : i + batch].cpu(), sky)
-            res = highpass_residual(images[i : i + batch].cpu())
-            total += float(res[mask].sum())
-            count += int(mask.sum())
-        out[key] = round(total / count, 4) if count else None
-    gen, ren = out["generated"], out["rendered"]
-    out["ratio"] = round(gen / ren, 4) if gen is not None and ren else None
-    return out
 
 
 def resized(images: Any, labels: Any, size: int) -> tuple[torch.Tensor, torch.Tensor | None]:

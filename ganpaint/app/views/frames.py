@@ -46,6 +46,7 @@ class FrameView(QObject):
         self.qimage: QImage | None = None
         self.plain_seed: int | None = None
         self.plain_qimage: QImage | None = None
+        self.zeroed: tuple = ()  # units zeroed in every frame (View > Clean artifacts)
         self.ms: deque[float] = deque(maxlen=20)
         self.frames = 0
         self._last: DocumentSnapshot | None = None
@@ -73,9 +74,16 @@ class FrameView(QObject):
         if snap == self._last:
             return
         self._last = snap
-        self.worker.submit(FrameJob(self.key, snap))
+        self.worker.submit(FrameJob(self.key, snap, zeroed=self.zeroed))
         if self.plain_seed != snap.seed:
             self.worker.submit(FrameJob(self.key, snap, "plain"))
+
+    def set_zeroed(self, zeroed: tuple) -> None:
+        """Zero these units ((layer, units), ...) in every frame from now on."""
+        if zeroed != self.zeroed:
+            self.zeroed = zeroed
+            self._last = None
+            self.request()
 
     def _changed(self, kind: str) -> None:
         if kind in ("seed", "loaded") and self.plain_seed != self.document.seed:

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ganpaint.app.state.artifacts import artifact_set
 from ganpaint.app.state.concept_library import ConceptLibrary
 from ganpaint.app.state.model_controller import ModelController
 from ganpaint.app.state.painting import StrokeTemplate, stroke_template
@@ -256,6 +257,8 @@ class MainWindow(QMainWindow):
         for key in ("file.save", "file.save_as", "file.export", "file.copy", "scene.new",
                     "file.open_project"):  # fmt: skip
             a[key].setEnabled(ready)
+        bundle = self.models.bundle if ready else None
+        a["view.clean"].setEnabled(bool(artifact_set(getattr(bundle, "dissection", None))))
         self.concept_commands.update_actions()
 
     # -- keys, drag and drop, closing ------------------------------------------------------------

@@ -45,6 +45,26 @@ class ViewModes:
         with QSignalBlocker(w.actions["view.compare"]):
             w.actions["view.compare"].setChecked(on)
 
+    def model_opened(self, dissection) -> None:
+        """A model opened: offer its artifact set, on where it was measured to help."""
+        from ganpaint.app.state.artifacts import artifact_set, clean_by_default, describe
+
+        action = self.w.actions["view.clean"]
+        zeroed = artifact_set(dissection)
+        action.setEnabled(bool(zeroed))
+        action.setToolTip(f"Clean artifacts: {describe(zeroed)}")
+        with QSignalBlocker(action):
+            action.setChecked(clean_by_default(dissection))
+        self.set_clean(action.isChecked())
+
+    def set_clean(self, on: bool) -> None:
+        """Zero the model's artifact units in every frame (compare shows the original)."""
+        from ganpaint.app.state.artifacts import artifact_set
+
+        bundle = self.w.models.bundle
+        zeroed = artifact_set(bundle.dissection) if on and bundle is not None else ()
+        self.w.frames.set_zeroed(zeroed)
+
     @property
     def presenting(self) -> bool:
         return self._presenting

@@ -42,6 +42,9 @@ class FrameJob:
     key: int
     snapshot: DocumentSnapshot
     kind: str = "frame"  # "frame" (the edit) or "plain" (no strokes, for compare)
+    # units zeroed in the frame (View > Clean artifacts): ((layer, units), ...); the plain
+    # frame always shows the original network, so compare shows what cleaning changed too
+    zeroed: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -276,9 +279,10 @@ class RenderWorker(QThread):
         elif isinstance(job, FrameJob):
             if job.kind == "plain":  # a one-off frame: the incremental one stays as it is
                 snap = job.snapshot.plain()
-                result = self._renderer.render(snap, incremental=False)
+                result = self._plain(snap)
             else:
                 snap = job.snapshot
+                self._renderer.set_zeroed(dict(job.zeroed))
                 result = self._renderer.render(snap)
             if job.kind == "frame":
                 self.rendered_revisions.append(snap.revision)
@@ -319,6 +323,19 @@ class RenderWorker(QThread):
         self.modelLoaded.emit(
             ModelResult(job.key, bundle, device, None, job.bundle is not None, _devices(), job.path)
         )
+
+    def _plain(self, snap):
+        """The unedited frame; with units zeroed, of the original network."""
+        if not self._renderer.zeroed:
+            return self._renderer.render(snap, incremental=False)
+        from ganpaint.engine.renderer import RenderResult
+
+        start = time.perf_counter()
+        try:
+            image = self._renderer.render_full(snap.seed, original=True)
+            return RenderResult(snap.revision, snap.seed, image, _ms(start))
+        except Exception as exc:  # noqa: BLE001 - reported to the user, not raised
+            return RenderResult(snap.revision, snap.seed, None, _ms(start), str(exc))
 
     def _heat(self, job: HeatJob) -> HeatResult:
         try:

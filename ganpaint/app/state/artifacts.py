@@ -1,0 +1,34 @@
+"""View > Clean artifacts, without Qt: which units a model's dissection says to zero, and
+whether the app zeroes them when the model opens.
+
+``ganpaint artifacts --write`` stores a set only when it made the held-out images cleaner
+(``dissection.json``'s ``artifacts.helps``), so a stored set is on by default; a set written
+by hand without that record is offered but starts off.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+Zeroed = tuple[tuple[str, tuple[int, ...]], ...]  # ((layer, units), ...), as FrameJob takes
+
+
+def artifact_set(dissection: Any) -> Zeroed:
+    """The units to zero, per layer, from a :class:`~ganpaint.models.Dissection` (or None)."""
+    if dissection is None:
+        return ()
+    return tuple(sorted(dissection.artifact_units().items()))
+
+
+def clean_by_default(dissection: Any) -> bool:
+    """True when the set was measured to help on held-out seeds."""
+    record = getattr(dissection, "artifacts", None) or {}
+    return bool(artifact_set(dissection)) and record.get("helps") is True
+
+
+def describe(zeroed: Zeroed) -> str:
+    """ "3 units at layer4, 2 at layer6" for the action's tooltip."""
+    if not zeroed:
+        return "this model has no artifact units (run ganpaint artifacts --write)"
+    parts = [f"{len(units)} at {layer}" for layer, units in zeroed]
+    return "zero " + ", ".join(parts) + " units found drawing artifacts"

@@ -1,0 +1,135 @@
+"""Realism measures shared by ``ganpaint evaluate-gan`` (``train``) and ``ganpaint
+artifacts`` (``dissect``), which are siblings and may not import each other.
+
+* :func:`frechet_distance` between Gaussians fitted to two feature sets;
+* :func:`pixel_share`: each label's share of the pixels;
+* :func:`highpass_residual` (image minus its 5x5 box blur) and :func:`sky_noise`, that
+  residual inside eroded sky, generated over rendered;
+* :func:`flat_noise`: a segmenter-free stand-in, the residual inside flat regions found by
+  colour alone (for checkpoints that come with no segmenter).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Fréchet distance between Gaussians fitted to feature sets a (N, D) and b (M, D):
+    |mu_a - mu_b|^2 + tr(Ca + Cb - 2 (Ca^1/2 Cb Ca^1/2)^1/2), in float64."""
+    a = np.asarray(a, np.float64)
+    b = np.asarray(b, np.float64)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or len(a) < 2 or len(b) < 2:
+        raise ValueError("frechet_distance needs two (N>=2, D) feature arrays of equal D")
+    mu = a.mean(0) - b.mean(0)
+    ca = np.cov(a, rowvar=False)
+    cb = np.cov(b, rowvar=False)
+    w, v = np.linalg.eigh(ca)
+    root_a = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+    middle = root_a @ cb @ root_a
+    eig = np.linalg.eigvalsh((middle + middle.T) * 0.5)
+    cross = np.sqrt(np.clip(eig, 0, None)).sum()
+    return float(max(mu @ mu + np.trace(ca) + np.trace(cb) - 2.0 * cross, 0.0))
+
+
+def pixel_share(labels: torch.Tensor, num_classes: int) -> np.ndarray:
+    """Fraction of all pixels carrying each label, (K,) float64."""
+    counts = torch.bincount(labels.reshape(-1).long().cpu(), minlength=num_classes)[:num_classes]
+    return (counts.double() / max(int(counts.sum()), 1)).numpy()
+
+
+SKY_ERODE_PX = 3
+HIGHPASS_BOX = 5
+
+
+def highpass_residual(images: torch.Tensor) -> torch.Tensor:
+    """|image - 5x5 box blur|, averaged over channels: float (N, H, W) in 0..255 units for
+    uint8 (N, H, W, 3) images (the blur pads by replicating the border)."""
+    x = images.permute(0, 3, 1, 2).float()
+    pad = HIGHPASS_BOX // 2
+    blurred = F.avg_pool2d(F.pad(x, (pad,) * 4, mode="replicate"), HIGHPASS_BOX, stride=1)
+    return (x - blurred).abs().mean(dim=1)
+
+
+def eroded_mask(labels: torch.Tensor, value: int, px: int = SKY_ERODE_PX) -> torch.Tensor:
+    """Pixels labelled ``value`` whose whole (2px+1)^2 neighbourhood is too, bool (N, H, W);
+    the image border counts as outside."""
+    m = (labels == value).float().unsqueeze(1)
+    inside = -F.max_pool2d(F.pad(-m, (px,) * 4, value=0.0), 2 * px + 1, stride=1)
+    return inside.squeeze(1) > 0.5
+
+
+def masked_residual(images: torch.Tensor, labels: torch.Tensor, value: int) -> float | None:
+    """Mean high-pass residual inside the eroded ``value`` region; None when it is empty."""
+    mask = eroded_mask(labels.to(images.device), value)
+    count = int(mask.sum())
+    if count == 0:
+        return None
+    return float(highpass_residual(images)[mask].sum()) / count
+
+
+def sky_noise(
+    fake: torch.Tensor,
+    fake_labels: torch.Tensor,
+    real: torch.Tensor,
+    real_labels: torch.Tensor,
+    sky: int,
+    batch: int = 200,
+) -> dict[str, float | None]:
+    """Residual inside eroded sky for generated and rendered images, and their ratio."""
+    out: dict[str, float | None] = {}
+    for key, images, labels in (("generated", fake, fake_labels), ("rendered", real, real_labels)):
+        total, count = 0.0, 0
+        for i in range(0, len(images), batch):
+            mask = eroded_mask(labels[i : i + batch].cpu(), sky)
+            res = highpass_residual(images[i : i + batch].cpu())
+            total += float(res[mask].sum())
+            count += int(mask.sum())
+        out[key] = round(total / count, 4) if count else None
+    gen, ren = out["generated"], out["rendered"]
+    out["ratio"] = round(gen / ren, 4) if gen is not None and ren else None
+    return out
+
+
+FLAT_BOX = 9
+FLAT_STD = 6.0  # 0..255 units: a region whose smoothed colour varies less than this is flat
+
+
+def lowpass(images: torch.Tensor) -> torch.Tensor:
+    """The 4x4 box blur of uint8 (N, H, W, 3) images, float (N, 3, H, W): what an image
+    shows with stripes of period 2 and 4 cancelled."""
+    x = images.permute(0, 3, 1, 2).float()
+    return F.avg_pool2d(F.pad(x, (1, 2, 1, 2), mode="replicate"), 4, stride=1)
+
+
+def changed_percent(a: torch.Tensor, b: torch.Tensor, level: float = 24.0) -> float:
+    """Percentage of pixels whose blurred colour (:func:`lowpass`, mean over channels)
+    differs by more than ``level`` (0..255) between image sets ``a`` and ``b``: the
+    segmenter-free stand-in for a change of the concepts' pixel shares, blind to removed
+    stripes."""
+    diff = (lowpass(a) - lowpass(b)).abs().mean(dim=1)
+    return 100.0 * float((diff > level).float().mean())
+
+
+def flat_mask(images: torch.Tensor, box: int = FLAT_BOX, max_std: float = FLAT_STD) -> torch.Tensor:
+    """Pixels in flat regions found by colour alone, bool (N, H, W): where the local
+    standard deviation of the 4x4-blurred image over a ``box`` window, averaged over
+    channels, is under ``max_std``. The even 4x4 blur cancels stripes of period 2 and 4,
+    so the artifacts being measured do not decide what counts as flat."""
+    x = lowpass(images)
+    pad = box // 2
+    xp = F.pad(x, (pad,) * 4, mode="replicate")
+    mean = F.avg_pool2d(xp, box, stride=1)
+    var = F.avg_pool2d(xp * xp, box, stride=1) - mean * mean
+    return var.clamp_min(0).sqrt().mean(dim=1) < max_std
+
+
+def flat_noise(images: torch.Tensor) -> float | None:
+    """Mean high-pass residual inside :func:`flat_mask`; None when nothing is flat."""
+    mask = flat_mask(images)
+    count = int(mask.sum())
+    if count == 0:
+        return None
+    return float(highpass_residual(images)[mask].sum()) / count

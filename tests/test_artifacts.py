@@ -1,0 +1,162 @@
+"""``ganpaint artifacts``: a unit planted to draw stripes is found first; the measures, the
+stored set and the renderer's zeroing."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from ganpaint.models import save_generator
+from ganpaint.models.progan import seeded_generator, without_units
+from ganpaint.models.realism import flat_mask, flat_noise
+
+PLANTED = 5
+
+
+def striped_generator():
+    """A 32 px generator whose images are one flat colour plus faint smooth variation,
+    except layer7's unit PLANTED: a horizontal difference on the nearest-upsampled map, so
+    it fires on every other column (the stripes of an upsampling artifact)."""
+    gen = seeded_generator([8, 8, 8, 8], z_dim=16, seed=3)
+    with torch.no_grad():
+        w7 = gen.layer7.conv.weight  # (8, 8, 3, 3), input upsampled 2x (nearest)
+        w7[PLANTED] = 0
+        w7[PLANTED, :, 1, 1] = 4.0
+        w7[PLANTED, :, 1, 2] = -4.0
+        w8 = gen.layer8.conv.weight
+        w8.zero_()
+        for c in range(8):
+            w8[c, c, 1, 1] = 1.0 / gen.layer8.wscale.scale  # layer8 passes layer7 through
+        out = gen.output_32x32
+        out.conv.weight.mul_(0.02)
+        out.conv.weight[:, PLANTED] = 0.25
+        out.wscale.b.copy_(torch.tensor([0.3, 0.5, 0.7]))
+    return gen
+
+
+def test_flat_mask_sees_through_stripes():
+    img = torch.full((1, 32, 32, 3), 120, dtype=torch.uint8)
+    img[:, :, ::2] = 160  # period-2 stripes on a flat colour: still flat, and noisy
+    assert bool(flat_mask(img).all())
+    assert flat_noise(img) > 5
+    ramp = torch.arange(32, dtype=torch.uint8).mul(8).view(1, 1, 32, 1).expand(1, 32, 32, 3)
+    assert not bool(flat_mask(ramp.contiguous()).any())  # a steep gradient is not flat
+
+
+@pytest.mark.slow
+def test_planted_artifact_unit_found_first(tmp_path, capsys):
+    from ganpaint.main import main
+
+    gen = striped_generator()
+    path = tmp_path / "striped.safetensors"
+    save_generator(gen, path)
+    args = ["artifacts", str(path), "--layers", "layer5,layer7", "--seeds", "4", "--candidates",
+            "3", "--max-units", "2", "--heldout", "6", "--evaluate", "--json"]  # fmt: skip
+    assert main(args) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["measure"] == "flat-colour"
+    first = result["screen"][0]
+    assert (first["layer"], first["unit"]) == ("layer7", PLANTED)
+    assert PLANTED in result["units"]["layer7"]
+    assert result["flat_noise_after"] < 0.5 * result["flat_noise_before"]
+
+
+def test_zeroing_in_weights_equals_zeroed_features():
+    gen = seeded_generator([8, 8, 8], z_dim=16, seed=1)
+    z = torch.randn(3, 16)
+    h = gen.run(z, until="layer4")
+    h[:, [1, 6]] = 0
+    expected = gen.run(h, after="layer4")
+    assert torch.equal(without_units(gen, {"layer4": [1, 6]})(z), expected)
+    assert not torch.equal(gen(z), expected)  # the original is left as it was
+
+
+def test_renderer_zeroes_a_set_in_every_frame():
+    from ganpaint.engine.document import DocumentSnapshot
+    from ganpaint.engine.renderer import Renderer
+
+    gen = seeded_generator([8, 8, 8], z_dim=16, seed=1)
+    r = Renderer(gen, "cpu")
+    snap = DocumentSnapshot(revision=1, model_id="m", layer="layer4", seed=7, strokes=())
+    before = r.render(snap).image
+    r.set_zeroed({"layer4": [2, 3]})
+    after = r.render(snap).image
+    cleaned = without_units(gen, {"layer4": [2, 3]})
+    with torch.no_grad():
+        want = ((cleaned(r.z(7).float()).clamp(-1, 1) + 1) * 127.5).round()
+    want = want.to(torch.uint8)[0].permute(1, 2, 0).numpy()
+    assert np.abs(after.astype(int) - want.astype(int)).max() <= 1
+    assert not np.array_equal(before, after)
+    assert np.array_equal(r.render_full(7, original=True), before)
+    r.set_zeroed(None)
+    assert np.array_equal(r.render(snap).image, before)
+
+
+def test_write_needs_evaluate(tmp_path):
+    from ganpaint.core.errors import GanpaintError
+    from ganpaint.dissect.artifacts_run import artifacts_for_bundle
+
+    with pytest.raises(GanpaintError, match="--write needs --evaluate"):
+        artifacts_for_bundle(tmp_path / "none", write=True)
+
+
+def _with_set(helps):
+    def change(doc):
+        doc["layers"]["layer4"]["artifact_units"] = [3, 1]
+        doc["artifacts"] = {"measure": "segmenter", "helps": helps}
+
+    return change
+
+
+def test_artifact_units_read_back_and_refused_when_malformed(bundle_copy):
+    from ganpaint.models import load_bundle
+    from ganpaint.models.dissection import Dissection, DissectionError
+
+    bundle = load_bundle(bundle_copy("set", _with_set(True)))
+    doc = bundle.dissection
+    assert doc.artifact_units() == {"layer4": (3, 1)}
+    assert doc.artifacts["helps"] is True
+    raw = doc.to_dict()
+    assert Dissection.from_dict(raw).to_dict() == raw
+    raw["layers"]["layer4"]["artifact_units"] = "3,1"
+    with pytest.raises(DissectionError, match=r"layers\.layer4\.artifact_units"):
+        Dissection.from_dict(raw)
+
+
+def test_store_set_writes_the_units_and_the_figures(demo_bundle, tmp_path):
+    import shutil
+
+    from ganpaint.dissect.artifacts_run import helps, store_set
+    from ganpaint.models import load_bundle
+
+    folder = tmp_path / "b"
+    shutil.copytree(demo_bundle, folder)
+    figures = {"fd_ratio_before": 2.0, "fd_ratio_after": 1.5, "sky_noise_before": 5.0,
+               "sky_noise_after": 3.9, "max_share_shift": 0.4}  # fmt: skip
+    assert helps(figures)
+    assert not helps(figures | {"max_share_shift": 1.2})
+    assert not helps(figures | {"sky_noise_after": 5.1})
+    result = {"units": {"layer6": [2]}, "measure": "segmenter", "helps": True} | figures
+    store_set(load_bundle(folder), result)
+    doc = load_bundle(folder).dissection  # hashes refreshed: it verifies
+    assert doc.artifact_units() == {"layer6": (2,)}
+    assert doc.artifacts["sky_noise_after"] == 3.9
+    assert doc.layer("layer4").levels  # the rest of the dissection is kept
+
+
+def test_clean_artifacts_action(make_window, bundle_copy, frame_waiter, qtbot):
+    on = make_window(model=bundle_copy("on", _with_set(True)))
+    action = on.actions["view.clean"]
+    assert action.isEnabled() and action.isChecked()
+    assert on.frames.zeroed == (("layer4", (3, 1)),)
+    qtbot.waitUntil(lambda: on.worker._renderer.zeroed == (("layer4", (1, 3)),), timeout=10_000)
+    action.trigger()  # off: frames render with nothing zeroed
+    assert on.frames.zeroed == ()
+    qtbot.waitUntil(lambda: on.worker._renderer.zeroed == (), timeout=10_000)
+    off = make_window(model=bundle_copy("off", _with_set(False)))
+    assert off.actions["view.clean"].isEnabled()
+    assert not off.actions["view.clean"].isChecked()  # not measured to help: offered, off
+    assert off.frames.zeroed == ()
