@@ -160,3 +160,20 @@ def test_clean_artifacts_action(make_window, bundle_copy, frame_waiter, qtbot):
     assert off.actions["view.clean"].isEnabled()
     assert not off.actions["view.clean"].isChecked()  # not measured to help: offered, off
     assert off.frames.zeroed == ()
+
+
+def test_report_shows_each_artifact_unit_before_and_after(bundle_copy, tmp_path):
+    from PIL import Image
+
+    from ganpaint.dissect.report import write_report
+    from ganpaint.models import load_bundle
+
+    bundle = load_bundle(bundle_copy("report", _with_set(True)))
+    index = write_report(bundle.generator, bundle.dissection, tmp_path / "r", max_units=1,
+                         per_unit=1, fallback_samples=8)  # fmt: skip
+    text = index.read_text()
+    assert "Artifact units" in text and "layer4 unit 3" in text and "the whole set" in text
+    strip = np.asarray(Image.open(tmp_path / "r" / "img" / "artifacts-0.png"))
+    res = bundle.generator.resolution
+    assert strip.shape == (3 * res, 4 * res, 3)
+    assert strip[2 * res :].any()  # zeroing unit 3 changed the images

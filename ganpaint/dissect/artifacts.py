@@ -125,7 +125,7 @@ def _tail_images(gen: ProGANGenerator, h: torch.Tensor, layer: str, batch: int) 
 @torch.no_grad()
 def generate(gen: ProGANGenerator, seeds: Sequence[int], batch: int = 16) -> torch.Tensor:
     """uint8 (N, R, R, 3): the generator's images for z from each seed."""
-    z = zs_from_seeds(seeds, gen.z_dim)
+    z = zs_from_seeds(seeds, gen.z_dim).to(next(gen.parameters()).device)
     return torch.cat([to_uint8(gen(z[i : i + batch])) for i in range(0, len(z), batch)])
 
 
@@ -141,7 +141,7 @@ def screen_layer(
 ) -> list[tuple[int, float]]:
     """Per unit of ``layer``: the residual inside ``mask`` (of the unedited images) with the
     unit zeroed, over the residual without; best (lowest) first."""
-    z = zs_from_seeds(seeds, gen.z_dim)
+    z = zs_from_seeds(seeds, gen.z_dim).to(next(gen.parameters()).device)
     h = torch.cat([gen.run(z[i : i + batch], until=layer) for i in range(0, len(z), batch)])
     base = _residual(base_images, mask) or 1.0
     out = []

@@ -1,7 +1,8 @@
 """An HTML report of a dissection: per layer, a bar chart of how many units each concept has
 and the labelled units grouped by concept, each with its top-activating samples (crops
 around the peak, and the same crops with a heatmap of the unit and the outline of its
-thresholded region). Pictures are PNGs drawn with Pillow.
+thresholded region), and the units ``ganpaint artifacts`` found drawing artifacts, before and
+after zeroing (``artifacts_report``). Pictures are PNGs drawn with Pillow.
 
 The top samples per unit come from ``top_samples`` in ``dissection.json`` (kept during the
 dissection); for a dissection without them they are recomputed over ``fallback_samples``.
@@ -261,6 +262,9 @@ def write_report(
         parts += _layer_html(
             out, layer, docs[layer], groups[layer], top[layer], per_unit, cutoff, images, maps
         )
+    from ganpaint.dissect.artifacts_report import artifact_section
+
+    parts += artifact_section(out, generator, dissection)
     parts.append("</body></html>")
     index = out / "index.html"
     index.write_text("\n".join(parts), encoding="utf-8")
