@@ -51,8 +51,33 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="CPU threads for torch (default: what the app uses, see render_threads())",
     )
+    p.add_argument(
+        "--zero",
+        default=None,
+        help="units zeroed in every frame, as View > Clean artifacts does: 'stored' (the "
+        "bundle's artifact_units) or LAYER:U,U[/LAYER:U,...]",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=_bench)
+
+
+def _zeroed(spec: str | None, dissection) -> dict[str, list[int]] | None:
+    from ganpaint.core.errors import GanpaintError
+
+    if spec is None:
+        return None
+    if spec == "stored":
+        found = dissection.artifact_units() if dissection is not None else {}
+        if not found:
+            raise GanpaintError("--zero stored: the model's dissection has no artifact_units")
+        return {k: list(v) for k, v in found.items()}
+    try:
+        pairs = [part.split(":", 1) for part in spec.split("/")]
+        return {layer.strip(): [int(u) for u in units.split(",")] for layer, units in pairs}
+    except ValueError:
+        raise GanpaintError(
+            f"--zero: expected 'stored' or LAYER:U,U[/LAYER:...], got {spec!r}"
+        ) from None
 
 
 def _check_ranges(args: argparse.Namespace) -> None:
@@ -112,9 +137,11 @@ def _bench(args: argparse.Namespace) -> int:
             return dissect_throughput(gen, bundle, device, args.dissect_samples)
 
     try:
+        zeroed = _zeroed(args.zero, dissection)
         result = run_bench(
-            gen, name, args.device, args.frames, layer, dissection, options, dissect_fn
+            gen, name, args.device, args.frames, layer, dissection, options, dissect_fn, zeroed
         )
+        result["zeroed"] = zeroed
     except ValueError as exc:
         raise GanpaintError(str(exc)) from None
     if args.json:

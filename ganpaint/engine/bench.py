@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,7 +28,12 @@ from ganpaint.engine.incremental import IncrementalTail
 from ganpaint.engine.intervention import apply_strokes
 from ganpaint.engine.renderer import Renderer, to_uint8
 from ganpaint.models.dissection import Dissection
-from ganpaint.models.progan import ProGANGenerator, progan_flops, seeded_generator
+from ganpaint.models.progan import (
+    ProGANGenerator,
+    progan_flops,
+    seeded_generator,
+    without_units,
+)
 
 # The widths of Karras et al.'s official LSUN checkpoints: 512 up to 32 px, then 256, 128, 64.
 PROGAN256_WIDTHS = (512, 512, 512, 512, 256, 128, 64)
@@ -212,17 +217,21 @@ def run_bench(
     dissection: Dissection | None = None,
     renderer_options: dict | None = None,
     dissect_fn: Callable[[torch.device], float] | None = None,
+    zeroed: Mapping[str, Sequence[int]] | None = None,
 ) -> dict:
-    """Measure both paths in one run and return the figures ``ganpaint bench`` prints."""
+    """Measure both paths in one run and return the figures ``ganpaint bench`` prints;
+    ``zeroed``: units every path zeroes (View > Clean artifacts, ``Renderer.set_zeroed``)."""
     dev = pick_device(device)
     layer = layer or ("layer4" if "layer4" in gen.layer_names else gen.layer_names[0])
     options = {k: v for k, v in (renderer_options or {}).items() if k != "incremental"}
     renderer = Renderer(gen, dev, dissection, **options, incremental=False)
     fresh = Renderer(gen, dev, dissection, **options, incremental=True)
+    renderer.set_zeroed(zeroed)
+    fresh.set_zeroed(zeroed)
     drag = scripted_drag(gen, layer, frames)
     seed = 1234
     paths = [
-        NaivePath(gen, renderer, drag, seed),
+        NaivePath(without_units(gen, zeroed or {}), renderer, drag, seed),
         OptimisedPath(renderer, drag, seed),
         OptimisedPath(fresh, drag, seed),
     ]

@@ -210,10 +210,15 @@ def zero_units_(gen: ProGANGenerator, units: Mapping[str, Iterable[int]]) -> Pro
     speed. Works on fused and unfused blocks."""
     with torch.no_grad():
         for layer, idx in units.items():
-            block = getattr(gen, layer)
+            if layer not in gen.layer_names:
+                raise ValueError(f"the generator has no layer {layer!r}")
             keep = [int(u) for u in idx]
+            width = gen.layer_channels(layer)
+            if any(not 0 <= u < width for u in keep):
+                raise ValueError(f"{layer} has units 0..{width - 1}, not {keep}")
             if not keep:
                 continue
+            block = getattr(gen, layer)
             block.conv.weight[keep] = 0
             if block.conv.bias is not None:
                 block.conv.bias[keep] = 0
