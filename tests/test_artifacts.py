@@ -162,6 +162,7 @@ def test_clean_artifacts_action(make_window, bundle_copy, frame_waiter, qtbot):
     assert off.frames.zeroed == ()
 
 
+@pytest.mark.slow
 def test_report_shows_each_artifact_unit_before_and_after(bundle_copy, tmp_path):
     from PIL import Image
 
@@ -177,3 +178,22 @@ def test_report_shows_each_artifact_unit_before_and_after(bundle_copy, tmp_path)
     res = bundle.generator.resolution
     assert strip.shape == (3 * res, 4 * res, 3)
     assert strip[2 * res :].any()  # zeroing unit 3 changed the images
+
+
+@pytest.mark.slow
+def test_bench_with_a_set_zeroed_agrees_with_the_zeroed_naive_path(tmp_path, capsys):
+    from ganpaint.main import main
+
+    gen = seeded_generator([32, 32, 16], z_dim=32, seed=2)
+    path = tmp_path / "tiny.safetensors"
+    save_generator(gen, path)
+    args = ["bench", "--model", str(path), "--device", "cpu", "--frames", "3",
+            "--dissect-samples", "0", "--layer", "layer4"]  # fmt: skip
+    assert main([*args, "--zero", "layer4:1,2/layer5:0", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["zeroed"] == {"layer4": [1, 2], "layer5": [0]}
+    assert out["incremental"]["max_diff_levels"] <= 1
+    assert out["image_diff"]["max"] <= 1  # the naive path zeroes the same units
+    assert main([*args, "--zero", "layer4:99"]) == 2
+    assert "units 0..31" in capsys.readouterr().err
+    assert main([*args, "--zero", "stored"]) == 2  # a bare checkpoint has no set
