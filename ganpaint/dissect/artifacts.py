@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from ganpaint.core.seeds import zs_from_seeds
+from ganpaint.engine.incremental import images_to_uint8
 from ganpaint.models.progan import ProGANGenerator, without_units
 from ganpaint.models.realism import (
     changed_percent,
@@ -65,8 +66,7 @@ class ArtifactOptions:
 
 def to_uint8(images: torch.Tensor) -> torch.Tensor:
     """float (N, 3, H, W) in [-1, 1] -> uint8 (N, H, W, 3) on the CPU."""
-    x = (images.detach().float().clamp(-1, 1) + 1.0) * 127.5
-    return x.round_().to(torch.uint8).permute(0, 2, 3, 1).contiguous().cpu()
+    return images_to_uint8(images).cpu()
 
 
 class Measure:
