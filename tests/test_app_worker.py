@@ -18,6 +18,10 @@ class FakeRenderer:
         self.gate = threading.Event()
         self.started = threading.Event()
         self.calls: list[int] = []
+        self.zeroed: tuple = ()
+
+    def set_zeroed(self, units) -> None:
+        self.zeroed = tuple(sorted((k, tuple(v)) for k, v in (units or {}).items()))
 
     def render(self, snap: DocumentSnapshot) -> RenderResult:
         self.started.set()
