@@ -56,6 +56,7 @@ def test_planted_artifact_unit_found_first(tmp_path, capsys):
     args = ["artifacts", str(path), "--layers", "layer5,layer7", "--seeds", "4", "--candidates",
             "3", "--max-units", "2", "--heldout", "6", "--evaluate", "--json"]  # fmt: skip
     assert main(args) == 0
+    assert torch.is_grad_enabled()  # the command's no_grad does not leak into the caller
     result = json.loads(capsys.readouterr().out)
     assert result["measure"] == "flat-colour"
     first = result["screen"][0]

@@ -137,17 +137,17 @@ def artifacts_for_bundle(
         segmenter = segmenter.eval()
     names = list(getattr(segmenter, "concepts", None) or bundle.meta.get("concepts") or [])
     sky = names.index("sky") if "sky" in names else 0
-    torch.set_grad_enabled(False)
-    real = None
-    if segmenter is not None:
-        real = _scenes(options.real, gen.resolution, REAL_SEED + 2 * options.heldout)[0]
-    result = find_artifact_units(gen, segmenter, real, sky, options, log)
-    result["model"] = bundle.meta.get("name")
-    if evaluate:
-        start = time.perf_counter()
-        result.update(evaluate_set(gen, segmenter, result["units"], sky, options.heldout))
-        result["helps"] = helps(result, options.max_share_shift)
-        result["evaluate_seconds"] = round(time.perf_counter() - start, 1)
+    with torch.no_grad():  # scoped: a caller's autograd state is left as it was
+        real = None
+        if segmenter is not None:
+            real = _scenes(options.real, gen.resolution, REAL_SEED + 2 * options.heldout)[0]
+        result = find_artifact_units(gen, segmenter, real, sky, options, log)
+        result["model"] = bundle.meta.get("name")
+        if evaluate:
+            start = time.perf_counter()
+            result.update(evaluate_set(gen, segmenter, result["units"], sky, options.heldout))
+            result["helps"] = helps(result, options.max_share_shift)
+            result["evaluate_seconds"] = round(time.perf_counter() - start, 1)
     if write:
         result["stored"] = bool(result["helps"]) and store_set(bundle, result)
     return result
