@@ -198,3 +198,12 @@ def test_bench_with_a_set_zeroed_agrees_with_the_zeroed_naive_path(tmp_path, cap
     assert main([*args, "--zero", "layer4:99"]) == 2
     assert "units 0..31" in capsys.readouterr().err
     assert main([*args, "--zero", "stored"]) == 2  # a bare checkpoint has no set
+
+
+def test_describe_the_set():
+    from ganpaint.app.state.artifacts import describe
+
+    assert describe((("layer4", (1, 2, 3)), ("layer6", (5,)))) == (
+        "zero the units found drawing artifacts: 3 at layer4, 1 at layer6"
+    )
+    assert "ganpaint artifacts --write" in describe(())

@@ -27,8 +27,8 @@ def clean_by_default(dissection: Any) -> bool:
 
 
 def describe(zeroed: Zeroed) -> str:
-    """ "3 units at layer4, 2 at layer6" for the action's tooltip."""
+    """The action's tooltip: "zero the units found drawing artifacts: 3 at layer4, ..."."""
     if not zeroed:
         return "this model has no artifact units (run ganpaint artifacts --write)"
     parts = [f"{len(units)} at {layer}" for layer, units in zeroed]
-    return "zero " + ", ".join(parts) + " units found drawing artifacts"
+    return "zero the units found drawing artifacts: " + ", ".join(parts)
