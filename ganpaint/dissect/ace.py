@@ -395,9 +395,7 @@ def refine_sets(
     info = dissection.layer(layer)
     if info is None:
         raise ValueError(f"the dissection has no layer {layer!r}")
-    levels = UnitLevels.from_dissection(dissection, layer)
-    if levels is None:
-        raise ValueError(f"the dissection has no levels for {layer!r}")
+    levels = UnitLevels.required(dissection, layer)
     level = levels.at(options.insert_quantile).float().to(device)
     gen = prepare_generator(generator, device)
     pool = AblationPool(

@@ -155,9 +155,7 @@ def learn_defaults(
     opts = options or DefaultsOptions()
     device = torch.device(device)
     generator = prepare_generator(generator, device)
-    levels = UnitLevels.from_dissection(dissection, layer)
-    if levels is None:
-        raise ValueError(f"the dissection has no levels for {layer!r}")
+    levels = UnitLevels.required(dissection, layer)
     runner = _Runner(generator, segment_fn, layer, opts.batch_size, device)
     seed_base = dissection.seed_base or 0
     feats = []

@@ -301,9 +301,7 @@ def evaluate(
     options = options or EvalOptions()
     device = torch.device(device)
     generator = prepare_generator(generator, device)
-    levels = UnitLevels.from_dissection(dissection, layer)
-    if levels is None:
-        raise ValueError(f"the dissection has no levels for {layer!r}")
+    levels = UnitLevels.required(dissection, layer)
     seed_base = (
         options.seed_base if options.seed_base is not None else held_out_seed_base(dissection)
     )

@@ -54,6 +54,14 @@ class UnitLevels:
         return cls(info.quantiles, torch.tensor(info.levels, dtype=torch.float32))
 
     @classmethod
+    def required(cls, dissection: Dissection | None, layer: str) -> UnitLevels:
+        """:meth:`from_dissection`, for callers that cannot go on without levels (ValueError)."""
+        levels = cls.from_dissection(dissection, layer)
+        if levels is None:
+            raise ValueError(f"the dissection has no levels for {layer!r}")
+        return levels
+
+    @classmethod
     def estimate(
         cls,
         generator: torch.nn.Module,
