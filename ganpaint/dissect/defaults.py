@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from ganpaint.core.progress import ProgressFactory, no_progress
-from ganpaint.dissect.evaluate import _Runner, insertion_squares
+from ganpaint.dissect.evaluate import EditRunner, insertion_squares
 from ganpaint.dissect.sampling import SegmentFn, batches, latents, prepare_generator
 from ganpaint.engine.intervention import UnitEdit, apply_edit
 from ganpaint.engine.levels import UnitLevels
@@ -156,7 +156,7 @@ def learn_defaults(
     device = torch.device(device)
     generator = prepare_generator(generator, device)
     levels = UnitLevels.required(dissection, layer)
-    runner = _Runner(generator, segment_fn, layer, opts.batch_size, device)
+    runner = EditRunner(generator, segment_fn, layer, opts.batch_size, device)
     seed_base = dissection.seed_base or 0
     feats = []
     for block in batches(range(opts.samples), opts.batch_size):

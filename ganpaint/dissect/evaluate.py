@@ -108,7 +108,7 @@ def held_out_seed_base(dissection: Dissection) -> int:
     return (dissection.seed_base or 0) + (dissection.samples or 0)
 
 
-class _Runner:
+class EditRunner:
     """Runs the generator from ``layer`` and segments, in batches."""
 
     def __init__(self, generator, segment_fn, layer, batch_size, device):
@@ -182,7 +182,7 @@ def squares_at(
 
 
 def _held_out(
-    runner: _Runner,
+    runner: EditRunner,
     generator: ProGANGenerator,
     layer: str,
     seed_base: int,
@@ -206,7 +206,7 @@ def _held_out(
 
 
 def _removal(
-    runner: _Runner, feats: torch.Tensor, present: torch.Tensor, c: int, units: list[int], ks
+    runner: EditRunner, feats: torch.Tensor, present: torch.Tensor, c: int, units: list[int], ks
 ) -> tuple[dict[str, float | None], int]:
     """Fraction of concept ``c``'s pixels removed by ablating its top k units, per k, over
     the images that show it; and how many images those are."""
@@ -223,7 +223,7 @@ def _removal(
 
 
 def _insertion(
-    runner: _Runner,
+    runner: EditRunner,
     feats: torch.Tensor,
     base: torch.Tensor,
     c: int,
@@ -305,7 +305,7 @@ def evaluate(
     seed_base = (
         options.seed_base if options.seed_base is not None else held_out_seed_base(dissection)
     )
-    runner = _Runner(generator, segment_fn, layer, options.batch_size, device)
+    runner = EditRunner(generator, segment_fn, layer, options.batch_size, device)
     feats_t, base = _held_out(runner, generator, layer, seed_base, options, device, progress)
     height = base.shape[1]
     cells = generator.layer_resolution(layer)
