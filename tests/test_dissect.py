@@ -12,10 +12,10 @@ import pytest
 import torch
 
 from ganpaint.cli import main
+from ganpaint.core.distributed import Dist, shard
 from ganpaint.dissect.cache import ResultCache
 from ganpaint.dissect.causal import greedy_set
 from ganpaint.dissect.counting import add_counts, unit_concept_counts, unit_masks
-from ganpaint.dissect.distributed import Dist, shard
 from ganpaint.dissect.evaluate import _square_positions, ranked_units
 from ganpaint.dissect.passes import DissectOptions, LayerStats, layer_summary, quantile_pass
 from ganpaint.dissect.stats import IoUCounter

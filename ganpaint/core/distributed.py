@@ -7,7 +7,6 @@ either way. Each rank takes a contiguous block of sample indices (:func:`shard`)
 summed with ``all_reduce``; statistics travel as their ``state_dict`` through
 :meth:`Dist.all_gather_state`, which sends a JSON header (names, dtypes, shapes, numbers) and
 the raw tensor bytes as padded uint8 tensors, so nothing is ever pickled.
-(Dissection imports this module as ``ganpaint.dissect.distributed``.)
 """
 
 from __future__ import annotations

@@ -36,9 +36,9 @@ from typing import Protocol
 import torch
 import torch.nn.functional as F
 
+from ganpaint.core.distributed import Dist
 from ganpaint.core.progress import ProgressFactory, no_progress
 from ganpaint.dissect.causal import AblationPool
-from ganpaint.dissect.distributed import Dist
 from ganpaint.dissect.evaluate import insertion_squares
 from ganpaint.models.dissection import ConceptUnits, Dissection
 

@@ -26,8 +26,8 @@ from dataclasses import asdict, dataclass
 
 import torch
 
+from ganpaint.core.distributed import Dist
 from ganpaint.core.progress import ProgressFactory, no_progress
-from ganpaint.dissect.distributed import Dist
 from ganpaint.dissect.sampling import (
     SegmentFn,
     batches,

@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 
 import torch
 
+from ganpaint.core.distributed import Dist, shard
 from ganpaint.core.progress import ProgressFactory, no_progress
 from ganpaint.dissect.cache import ResultCache
 from ganpaint.dissect.counting import add_counts
-from ganpaint.dissect.distributed import Dist, shard
 from ganpaint.dissect.sampling import (
     DEFAULT_SEED_BASE,
     SegmentFn,

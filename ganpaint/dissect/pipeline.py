@@ -19,13 +19,13 @@ from typing import Any
 import torch
 
 from ganpaint.core.devices import pick_device
+from ganpaint.core.distributed import Dist, init_from_env, local_device
 from ganpaint.core.errors import BundleError, GanpaintError
 from ganpaint.core.files import atomic_write_text
 from ganpaint.core.progress import ProgressFactory, no_progress
 from ganpaint.dissect.ace import AceOptions
 from ganpaint.dissect.cache import ResultCache
 from ganpaint.dissect.causal import CausalOptions
-from ganpaint.dissect.distributed import Dist, init_from_env, local_device
 from ganpaint.dissect.passes import IOU_CUTOFF, DissectOptions, dissect_layers, layer_summary
 from ganpaint.dissect.sampling import SegmentFn
 from ganpaint.dissect.segmenters import bundle_segmenter, generator_id

@@ -14,13 +14,13 @@ from typing import Any
 
 import torch
 
+from ganpaint.core.distributed import Dist
 from ganpaint.core.errors import GanpaintError
 from ganpaint.core.progress import ProgressFactory
 from ganpaint.dissect.ace import AceOptions, ace_rankings
 from ganpaint.dissect.bestiou import DEFAULT_QUANTILES, apply_best_iou, best_threshold_iou
 from ganpaint.dissect.cache import ResultCache
 from ganpaint.dissect.causal import AblationPool, CausalOptions, causal_rankings
-from ganpaint.dissect.distributed import Dist
 from ganpaint.dissect.passes import DissectOptions
 from ganpaint.dissect.sampling import SegmentFn, prepare_generator
 from ganpaint.engine.levels import UnitLevels
