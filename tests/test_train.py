@@ -422,7 +422,7 @@ def test_augment_keeps_shapes_and_range():
 
 
 def test_frechet_distance():
-    from ganpaint.train.quality import frechet_distance
+    from ganpaint.models.realism import frechet_distance
 
     rng = np.random.RandomState(0)
     a = rng.normal(size=(400, 4))
@@ -453,7 +453,7 @@ def test_evaluate_gan_on_tiny_models(fake_scenes):
 
 
 def test_sky_noise_sees_stripes_and_ignores_sky_edges():
-    from ganpaint.train.quality import eroded_mask, highpass_residual, sky_noise
+    from ganpaint.models.realism import eroded_mask, highpass_residual, sky_noise
 
     labels = torch.zeros(2, 32, 32, dtype=torch.uint8)
     labels[:, 20:] = 3  # sky above row 20, grass below

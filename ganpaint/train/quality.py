@@ -28,16 +28,7 @@ import torch.nn.functional as F
 from ganpaint.core.devices import describe_device, pick_device
 from ganpaint.core.seeds import zs_from_seeds
 from ganpaint.models.progan import ProGANGenerator
-from ganpaint.models.realism import (  # noqa: F401 - re-exported: the measures moved there
-    HIGHPASS_BOX,
-    SKY_ERODE_PX,
-    eroded_mask,
-    frechet_distance,
-    highpass_residual,
-    masked_residual,
-    pixel_share,
-    sky_noise,
-)
+from ganpaint.models.realism import frechet_distance, pixel_share, sky_noise
 from ganpaint.models.segmenter import Segmenter, segment_features
 from ganpaint.train.data import EVAL_SEED, concepts, float_to_uint8, render_scenes
 from ganpaint.train.runlog import Log
