@@ -120,7 +120,7 @@ def _bench(args: argparse.Namespace) -> int:
     _check_ranges(args)
     import torch
 
-    from ganpaint.engine.renderer import render_threads
+    from ganpaint.core.threads import render_threads
 
     torch.set_num_threads(args.threads or render_threads())
     gen, name, dissection, layer, bundle = _bench_model(args)

@@ -105,7 +105,8 @@ def _run(model, events, interval_ms, device, threads, settings, data_dir, seed, 
 
     from ganpaint.app import create_window
     from ganpaint.app.views.launch import wait_until
-    from ganpaint.engine.renderer import Renderer, render_threads
+    from ganpaint.core.threads import render_threads
+    from ganpaint.engine.renderer import Renderer
 
     main_threads = torch.get_num_threads()
     threads = threads or render_threads()

@@ -26,7 +26,6 @@ import torch
 
 from ganpaint.core.devices import pick_device
 from ganpaint.core.seeds import z_from_seed
-from ganpaint.core.threads import render_threads  # noqa: F401 - part of this module's API
 from ganpaint.engine.compose import FoldChain, identity_affine
 from ganpaint.engine.document import DocumentSnapshot, Stroke
 from ganpaint.engine.incremental import IncrementalTail, TailUpdate, images_to_uint8

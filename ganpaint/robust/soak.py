@@ -197,8 +197,9 @@ def _run(strokes, model, device, seed, sample_every, progress, threads) -> SoakR
     import torch
 
     from ganpaint.core.devices import describe_device
+    from ganpaint.core.threads import render_threads
     from ganpaint.engine.document import EditDocument
-    from ganpaint.engine.renderer import Renderer, render_threads
+    from ganpaint.engine.renderer import Renderer
 
     gc.collect()
     before = rss_mb() or peak_rss_mb()
