@@ -20,3 +20,7 @@ class BundleError(GanpaintError):
 
 class DeviceError(GanpaintError, ValueError):
     """A device was asked for that does not exist here (unknown name, no CUDA, no MPS)."""
+
+
+class InversionCancelled(GanpaintError):
+    """A picture's inversion was cancelled by the user before it finished; nothing was kept."""
