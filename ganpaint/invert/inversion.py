@@ -51,8 +51,31 @@ class InvertConfig:
     feature_weight: float = 0.1  # weight of the segmenter feature loss (0: pixels only)
     adapt: str = "weight"  # "weight" (one d per weight), "channel" (per output channel), "none"
     residual: bool = True
+    encoder: str = "features"  # start from the encoder's "features" (z and residual), "z", "none"
     start_seeds: int = 16  # seeds tried when there is no encoder
     extra: dict = field(default_factory=dict)
+
+
+def config_with(settings: list[str]) -> InvertConfig:
+    """The default config with ``KEY=VALUE`` overrides (values parsed as JSON, else text);
+    GanpaintError naming an unknown key or a value of the wrong type."""
+    import json
+
+    base = asdict(InvertConfig())
+    for item in settings:
+        key, sep, text = item.partition("=")
+        if not sep or key not in base or key == "extra":
+            raise GanpaintError(f"--set {item!r}: not KEY=VALUE with KEY one of {sorted(base)}")
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = text
+        if type(value) is not type(base[key]) and not (
+            isinstance(base[key], float) and type(value) is int
+        ):
+            raise GanpaintError(f"--set {item!r}: {key} takes a {type(base[key]).__name__}")
+        base[key] = value
+    return InvertConfig(**base)
 
 
 def invert_picture(
@@ -137,18 +160,27 @@ class _Inversion:
         if self.seg is not None:
             with torch.no_grad():
                 self.target_feats = segmenter_features(self.seg, self.target)
-        self.encoder = bundle.load_encoder() if hasattr(bundle, "load_encoder") else None
+        self.encoder = bundle.load_encoder()
         names = self.gen.block_names()
         self.adapted = list(names[names.index(self.layer) + 1 :]) if cfg.adapt != "none" else []
 
-    def start_z(self) -> torch.Tensor:
-        if self.encoder is not None:
-            with torch.no_grad():
-                return self.encoder.to(self.device).predict_z(self.target).detach()
+    def start(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(z, residual) to start from: the encoder's z, and its predicted features as the
+        residual's start (the features minus what z gives); without an encoder the best of
+        a few seeds and no residual."""
+        c, side = self.gen.layer_channels(self.layer), self.gen.layer_resolution(self.layer)
+        r = torch.zeros(1, c, side, side, device=self.device)
+        usable = self.encoder is not None and self.encoder.layer == self.layer
+        if usable and self.cfg.encoder != "none":
+            z, h = self.encoder.to(self.device).predict(self.target)
+            if self.cfg.residual and self.cfg.encoder == "features":
+                with torch.no_grad():
+                    r = h - self.gen.run(z, until=self.layer)
+            return z, r
         zs = zs_from_seeds(range(self.cfg.start_seeds), self.gen.z_dim).to(self.device)
         with torch.no_grad():
             losses = [F.mse_loss(self.gen(z[None]), self.target).item() for z in zs]
-        return zs[int(np.argmin(losses))][None].clone()
+        return zs[int(np.argmin(losses))][None].clone(), r
 
     def loss(self, image: torch.Tensor) -> torch.Tensor:
         loss = F.mse_loss(image, self.target) + F.l1_loss(image, self.target)
@@ -161,9 +193,9 @@ class _Inversion:
 
     def solve(self, progress: Progress, cancelled: Cancelled) -> PictureBase:
         cfg = self.cfg
-        z = self.start_z().requires_grad_(True)
-        c, side = self.gen.layer_channels(self.layer), self.gen.layer_resolution(self.layer)
-        r = torch.zeros(1, c, side, side, device=self.device, requires_grad=cfg.residual)
+        z, r = self.start()
+        z.requires_grad_(True)
+        r.requires_grad_(cfg.residual)
         adaptation = {n: self._zero_d(n) for n in self.adapted}
         groups = [{"params": [z], "lr": cfg.lr_z}]
         if cfg.residual:
