@@ -232,12 +232,27 @@ class _Inversion:
         return torch.zeros(shape, device=self.device, requires_grad=True)
 
     def _result(self, z, r, adaptation) -> PictureBase:
-        residuals = {self.layer: r.detach()[0].cpu().numpy()} if self.cfg.residual else {}
+        residuals = {self.layer: r.detach()} if self.cfg.residual else {}
+        adaptation = {n: d.detach() for n, d in adaptation.items()}
+        half = {n: v.half().float() for n, v in residuals.items()}
+        half_d = {n: v.half().float() for n, v in adaptation.items()}
+        with torch.no_grad():  # what float16 storage changes, in levels of the uint8 image
+            exact = _levels(run_generator(self.gen, z, residuals, adaptation))
+            stored = _levels(run_generator(self.gen, z, half, half_d))
         return PictureBase(
             pixels=self.pixels,
             z=z.detach()[0].cpu().numpy(),
-            residuals=residuals,
-            adaptation={n: d.detach().cpu().numpy() for n, d in adaptation.items()},
+            residuals={n: v[0].cpu().numpy() for n, v in residuals.items()},
+            adaptation={n: d.cpu().numpy() for n, d in adaptation.items()},
             feather=FEATHER,
-            info={"steps": self.cfg.steps, "adapt": self.cfg.adapt},
+            info={
+                "steps": self.cfg.steps,
+                "adapt": self.cfg.adapt if adaptation else "none",
+                "encoder": self.encoder is not None and self.cfg.encoder != "none",
+                "float16_max_levels": int((exact - stored).abs().max()),
+            },
         )
+
+
+def _levels(image: torch.Tensor) -> torch.Tensor:
+    return ((image.clamp(-1, 1) + 1) * 127.5).round().to(torch.int16)
