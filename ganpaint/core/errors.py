@@ -22,5 +22,9 @@ class DeviceError(GanpaintError, ValueError):
     """A device was asked for that does not exist here (unknown name, no CUDA, no MPS)."""
 
 
+class PictureError(GanpaintError):
+    """A picture file could not be used: missing, not an image, truncated, or too large."""
+
+
 class InversionCancelled(GanpaintError):
     """A picture's inversion was cancelled by the user before it finished; nothing was kept."""
