@@ -20,3 +20,7 @@ class BundleError(GanpaintError):
 
 class DeviceError(GanpaintError, ValueError):
     """A device was asked for that does not exist here (unknown name, no CUDA, no MPS)."""
+
+
+class PictureError(GanpaintError):
+    """A picture file could not be used: missing, not an image, truncated, or too large."""
