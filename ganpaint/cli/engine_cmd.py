@@ -36,7 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "render",
         help="render one scene (optionally with a project's strokes) to a PNG",
         description="Render the scene for --seed with a model, headless. With --project, the "
-        "project's strokes are applied (its seed is used unless --seed is given).",
+        "project's strokes are applied (its seed is used unless --seed is given); a project "
+        "made by 'ganpaint invert' renders its picture, painted where its strokes reach.",
     )
     p.add_argument("--model", default=None, help="bundle folder or checkpoint (default: bundled)")
     p.add_argument("--seed", type=int, default=None, help="scene seed, 0..2**32-1")
@@ -44,6 +45,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default=None, help="cpu, cuda or mps (default: best available)")
     p.add_argument("--scale", type=int, default=1, help="upscale the PNG by this factor (1-16)")
     p.add_argument("-o", "--output", required=True, help="PNG file to write")
+    p.add_argument(
+        "--raw",
+        action="store_true",
+        help="a picture project: the generator's reconstruction, without the composite",
+    )
     p.set_defaults(handler=_render)
 
 
@@ -86,6 +92,8 @@ def _render(args: argparse.Namespace) -> int:
         raise GanpaintError(f"--seed must be in 0..{2**32 - 1}, got {args.seed}")
     if not 1 <= args.scale <= 16:
         raise GanpaintError(f"--scale must be in 1..16, got {args.scale}")
-    done = render_to_png(args.output, args.model, args.seed, args.project, args.device, args.scale)
+    done = render_to_png(
+        args.output, args.model, args.seed, args.project, args.device, args.scale, args.raw
+    )
     print(f"wrote {args.output} (seed {done.seed}, {done.strokes} strokes, {done.ms:.1f} ms)")
     return 0

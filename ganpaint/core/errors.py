@@ -24,3 +24,7 @@ class DeviceError(GanpaintError, ValueError):
 
 class PictureError(GanpaintError):
     """A picture file could not be used: missing, not an image, truncated, or too large."""
+
+
+class InversionCancelled(GanpaintError):
+    """A picture's inversion was cancelled by the user before it finished; nothing was kept."""

@@ -25,9 +25,11 @@ import numpy as np
 
 from ganpaint.core.errors import ProjectFileError
 from ganpaint.core.files import atomic_write_text
+from ganpaint.engine.picture import PictureBase
 
 PROJECT_FORMAT = "ganpaint-project"
-PROJECT_VERSION = 1
+# 2: an optional "picture" (an inverted picture, engine/picture.py); version-1 files still open.
+PROJECT_VERSION = 2
 ACTIONS = ("draw", "remove")
 MAX_MASK_SIDE = 4096
 MAX_STROKES = 100_000
@@ -162,6 +164,7 @@ class DocumentSnapshot:
     layer: str
     seed: int
     strokes: tuple[Stroke, ...]  # visible committed strokes, then the preview if any
+    picture: PictureBase | None = None  # an inverted picture the strokes edit, or None
 
     def with_seed(self, seed: int) -> DocumentSnapshot:
         return replace(self, seed=int(seed))
@@ -205,6 +208,8 @@ class EditDocument:
     _undo: deque[_Splice] = field(default_factory=_history)
     _redo: deque[_Splice] = field(default_factory=_history)
     _listeners: list[Listener] = field(default_factory=list)
+    # The inverted picture this document edits (None: the generated scene for ``seed``).
+    picture: PictureBase | None = None
 
     # -- notifications -------------------------------------------------------------------
 
@@ -238,7 +243,9 @@ class EditDocument:
         visible = tuple(s for s in self._strokes if s.visible)
         if self.preview is not None:
             visible += (self.preview,)
-        return DocumentSnapshot(self.revision, self.model_id, self.layer, self.seed, visible)
+        return DocumentSnapshot(
+            self.revision, self.model_id, self.layer, self.seed, visible, self.picture
+        )
 
     # -- editing (each call is one undo step) ----------------------------------------------
 
@@ -325,6 +332,7 @@ class EditDocument:
         """Take ``other``'s content (after a successful load); listeners are kept."""
         self.model_id, self.layer, self.seed = other.model_id, other.layer, other.seed
         self._strokes = other.strokes
+        self.picture = other.picture
         self.preview = None
         self._undo.clear()
         self._redo.clear()
@@ -336,7 +344,7 @@ class EditDocument:
     # -- files ---------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d = {
             "format": PROJECT_FORMAT,
             "version": PROJECT_VERSION,
             "model": {"id": self.model_id},
@@ -344,6 +352,9 @@ class EditDocument:
             "seed": self.seed,
             "strokes": [s.to_dict() for s in self._strokes],
         }
+        if self.picture is not None:
+            d["picture"] = self.picture.to_dict()
+        return d
 
     @classmethod
     def from_dict(cls, d: Any, where: str = "project") -> EditDocument:
@@ -372,7 +383,12 @@ class EditDocument:
         parsed = tuple(
             Stroke.from_dict(s, f"{where}: stroke {i + 1}") for i, s in enumerate(strokes)
         )
-        return cls(model_id=model["id"], layer=layer, seed=seed, _strokes=parsed)
+        picture = None
+        if "picture" in d:
+            if version < 2:
+                raise ProjectFileError(f"{where}: a 'picture' needs project version 2")
+            picture = PictureBase.from_dict(d["picture"], f"{where}: picture")
+        return cls(model_id=model["id"], layer=layer, seed=seed, _strokes=parsed, picture=picture)
 
     def save(self, path: str | Path) -> None:
         """Write the project atomically (temporary file, then rename)."""

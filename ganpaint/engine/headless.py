@@ -51,9 +51,12 @@ def render_to_png(
     project: str | Path | None = None,
     device: str | None = None,
     scale: int = 1,
+    raw: bool = False,
 ) -> Rendered:
     """Render ``seed``'s scene (with ``project``'s strokes, and its seed unless ``seed`` is
-    given) and save it as a PNG, upscaled ``scale`` times (nearest)."""
+    given) and save it as a PNG, upscaled ``scale`` times (nearest). A project with a
+    picture renders composited with its picture; ``raw``: the generator's reconstruction
+    without the composite."""
     from PIL import Image
 
     bundle = load_bundle(model)
@@ -67,7 +70,7 @@ def render_to_png(
         renderer = Renderer(bundle.generator, device, bundle.dissection)
     except ValueError as exc:
         raise GanpaintError(str(exc)) from None
-    result = renderer.render(doc.snapshot())
+    result = renderer.render(doc.snapshot(), raw=raw)
     if not result.ok:
         raise GanpaintError(f"rendering failed: {result.error}")
     image = Image.fromarray(result.image)

@@ -107,6 +107,8 @@ def run_window(block: torch.nn.Module, geo: BlockGeometry, x: torch.Tensor, w: W
     y = block.wscale(F.conv2d(crop, block.conv.weight, block.conv.bias))
     if block.activation:
         y = F.leaky_relu(y, 0.2, inplace=True)
+    if block.offset is not None:  # a picture's residual (engine.picture)
+        y = y + block.offset[:, :, y0:y1, x0:x1].to(y.dtype)
     return y
 
 

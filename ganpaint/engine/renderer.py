@@ -9,7 +9,10 @@ the rest of the generator and converts to uint8 on the device. On the CPU the re
 incrementally (``incremental.py``): only the window a change reaches is recomputed, and the
 result names the rectangle that changed. On CUDA the default precision is half and the tail
 of the network (affine, remaining layers, uint8 conversion) replays as one captured CUDA
-graph per edit layer. ``render`` never raises: a failure comes back as
+graph per edit layer. A snapshot with a picture (``engine/picture.py``) is drawn by the
+picture's copy of the network (``engine/picture_net.py``, swapped in as ``set_zeroed`` swaps
+one) on every path, then composited: the picture outside the strokes' soft mask. ``render``
+never raises: a failure comes back as
 ``RenderResult.error``, so a bad model or an out-of-memory becomes a message, not a crash.
 """
 
@@ -31,6 +34,8 @@ from ganpaint.engine.document import DocumentSnapshot, Stroke
 from ganpaint.engine.incremental import IncrementalTail, TailUpdate, images_to_uint8
 from ganpaint.engine.intervention import UnitEdit, resample_mask
 from ganpaint.engine.levels import UnitLevels
+from ganpaint.engine.picture import PictureBase
+from ganpaint.engine.picture_net import composite, picture_generator, picture_z
 from ganpaint.models.dissection import Dissection
 from ganpaint.models.progan import ProGANGenerator, fused_for_inference, without_units
 
@@ -171,7 +176,9 @@ class Renderer:
         if channels_last:
             net = net.to(memory_format=torch.channels_last)
         self.net = net
+        self._model = net  # the model's network (no picture, no unit zeroed)
         self._original = net  # ``net`` with no unit zeroed (set_zeroed swaps ``net``)
+        self.picture: PictureBase | None = None  # the picture ``_original`` draws, if any
         self.zeroed: tuple[tuple[str, tuple[int, ...]], ...] = ()
         self.dissection = dissection
         self.use_graphs = cuda_graphs and self.device.type == "cuda"
@@ -190,6 +197,8 @@ class Renderer:
     # -- pieces ----------------------------------------------------------------------------
 
     def z(self, seed: int) -> torch.Tensor:
+        if self.picture is not None:  # a picture document: its own latent, whatever the seed
+            return picture_z(self.picture).to(self.device, self.dtype)
         return z_from_seed(seed, self.generator.z_dim)[None].to(self.device, self.dtype)
 
     def features(self, seed: int, layer: str) -> torch.Tensor:
@@ -318,14 +327,23 @@ class Renderer:
             self._tail = tail
             return update
 
-    def render(self, snapshot: DocumentSnapshot, incremental: bool | None = None) -> RenderResult:
+    def render(
+        self, snapshot: DocumentSnapshot, incremental: bool | None = None, raw: bool = False
+    ) -> RenderResult:
         """Render a snapshot to uint8 on the host; errors are returned, never raised.
 
         ``incremental=False`` renders in full and leaves the incremental frame alone (for
-        one-off frames such as the unedited compare image)."""
+        one-off frames such as the unedited compare image). A picture snapshot is composited
+        with its picture (a full frame, no ``dirty``); ``raw``: the picture's generator
+        output without the composite (the reconstruction, edited by the strokes)."""
         start = time.perf_counter()
         seed, revision = snapshot.seed, snapshot.revision
+        picture = getattr(snapshot, "picture", None)
         try:
+            self.set_picture(picture)
+            if picture is not None:
+                image = self._render_picture(snapshot, incremental, raw)
+                return RenderResult(revision, seed, image, _ms(start))
             if not (self.incremental and incremental is not False):
                 image = self.render_uint8(seed, snapshot.strokes, snapshot.layer).cpu().numpy()
                 return RenderResult(revision, seed, image, _ms(start))
@@ -341,6 +359,44 @@ class Renderer:
         except Exception as exc:  # noqa: BLE001 - reported to the user, not raised
             return RenderResult(revision, seed, None, _ms(start), _describe(exc))
 
+    def _render_picture(
+        self, snapshot: DocumentSnapshot, incremental: bool | None, raw: bool
+    ) -> np.ndarray:
+        """A picture snapshot's frame: the generator (incrementally where allowed), then the
+        composite unless ``raw``. Always a full frame: a stroke's soft mask can change pixels
+        that the generator's window did not."""
+        if self.incremental and incremental is not False:
+            self._tail_revision = None
+            update = self.render_frame(snapshot.seed, snapshot.strokes, snapshot.layer)
+            self._tail_revision = snapshot.revision
+            image = update.image.cpu().numpy().copy()
+        else:
+            image = self.render_uint8(snapshot.seed, snapshot.strokes, snapshot.layer)
+            image = image.cpu().numpy()
+        if raw:
+            return image
+        picture = snapshot.picture
+        return composite(picture.pixels, image, snapshot.strokes, picture.feather)
+
+    def set_picture(self, picture: PictureBase | None) -> None:
+        """Draw ``picture`` (None: the model's scenes) from now on: the picture's copy of the
+        network replaces the working one on every path (zeroed units stay zeroed); the caches
+        restart. ValueError when the picture does not fit this generator."""
+        if picture is self.picture:
+            return
+        if picture is not None and picture.resolution != self.generator.resolution:
+            raise ValueError(
+                f"the picture is {picture.resolution} px, the model draws "
+                f"{self.generator.resolution} px"
+            )
+        base = self._model if picture is None else picture_generator(self._model, picture)
+        self._original = base
+        self.picture = picture
+        zeroed, self.zeroed = self.zeroed, ()
+        self.net = base
+        self.clear_cache()
+        self.set_zeroed(dict(zeroed))
+
     def state_bytes(self) -> int:
         """Memory held by the incremental frame's activations and image (0 when none)."""
         tail = self._tail
@@ -351,7 +407,8 @@ class Renderer:
 
     def render_full(self, seed: int, original: bool = False) -> np.ndarray:
         """Unedited image by a plain full forward of the working network, uint8 (H, W, 3);
-        ``original``: of the network with no unit zeroed (the compare image)."""
+        ``original``: of the network with no unit zeroed (the compare image). With a picture
+        set: its reconstruction (the compare image of a picture is the picture itself)."""
         with torch.inference_mode():
             return to_uint8((self._original if original else self.net)(self.z(seed)))[0]
 

@@ -1,5 +1,6 @@
 """Model bundles: a folder with ``bundle.json``, ``generator.safetensors`` and optionally
-``segmenter.safetensors`` and ``dissection.json`` (see docs/ARCHITECTURE.md, "The model bundle").
+``segmenter.safetensors``, ``dissection.json`` and ``encoder.safetensors`` (see
+docs/ARCHITECTURE.md, "The model bundle").
 
 :func:`load_bundle` opens a bundle folder (checking the sha256 of every listed file) or a
 bare generator checkpoint (``.pth``/``.safetensors``), which becomes a bundle with no
@@ -27,6 +28,7 @@ BUNDLE_VERSION = 1
 # The bundle shipped with the app: models/<DEFAULT_MODEL_NAME>/ beside the package, or
 # inside it once installed as package data.
 DEFAULT_MODEL_NAME = "scenes128"
+ENCODER_FILE = "encoder.safetensors"
 
 
 def sha256_file(path: str | Path) -> str:
@@ -76,6 +78,20 @@ class ModelBundle:
         from ganpaint.models.segmenter import load_segmenter
 
         return load_segmenter(self.segmenter_path)
+
+    @property
+    def encoder_path(self) -> Path | None:
+        p = self.path / ENCODER_FILE if self.path.is_dir() else None
+        return p if p is not None and p.is_file() else None
+
+    def load_encoder(self):
+        """The bundle's picture encoder (``models/encoder.py``; eval mode, CPU), or None
+        when it has none."""
+        if self.encoder_path is None:
+            return None
+        from ganpaint.models.encoder import load_encoder
+
+        return load_encoder(self.encoder_path)
 
 
 def default_bundle_path() -> Path:
@@ -194,7 +210,7 @@ def write_bundle_json(folder: str | Path, meta: dict[str, Any]) -> dict[str, Any
     meta["format"] = BUNDLE_FORMAT
     meta["version"] = BUNDLE_VERSION
     files = {}
-    for name in ("generator.safetensors", "segmenter.safetensors", "dissection.json"):
+    for name in ("generator.safetensors", "segmenter.safetensors", "dissection.json", ENCODER_FILE):
         f = folder / name
         if f.is_file():
             files[name] = {"sha256": sha256_file(f), "bytes": f.stat().st_size}

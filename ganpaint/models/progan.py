@@ -63,6 +63,9 @@ class ConvBlock(nn.Module):
         self.wscale = WScale(out_ch, gain / math.sqrt(in_ch * kernel * kernel))
         self.activation = activation
         self.inplace = False
+        # A per-picture residual added to the block's output (engine.picture sets it on a
+        # copy of the network); non-persistent, so checkpoints never hold it.
+        self.register_buffer("offset", None, persistent=False)
         nn.init.normal_(self.conv.weight)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -72,6 +75,8 @@ class ConvBlock(nn.Module):
         x = self.wscale(self.conv(x))
         if self.activation:
             x = F.leaky_relu(x, 0.2, inplace=self.inplace)
+        if self.offset is not None:
+            x = x + self.offset.to(x.dtype)
         return x
 
     def fuse_(self) -> None:
@@ -224,6 +229,8 @@ def zero_units_(gen: ProGANGenerator, units: Mapping[str, Iterable[int]]) -> Pro
                 block.conv.bias[keep] = 0
             if isinstance(block.wscale, WScale):
                 block.wscale.b[keep] = 0
+            if block.offset is not None:
+                block.offset[:, keep] = 0
     return gen
 
 

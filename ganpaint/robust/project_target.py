@@ -1,6 +1,6 @@
 """The fuzz target for ``.ganpaint`` project files: valid projects with random strokes and
-masks, their mutations (structure, masks, bytes, raw text), and the invariants a loaded
-project must keep."""
+masks (and sometimes an inverted picture), their mutations (structure, masks and picture
+arrays, bytes, raw text), and the invariants a loaded project must keep."""
 
 from __future__ import annotations
 
@@ -41,6 +41,22 @@ def random_mask(rng: random.Random, h: int, w: int) -> np.ndarray:
     return m
 
 
+def random_picture(rng: random.Random) -> dict[str, Any]:
+    """A small well-formed ``picture`` section (engine/picture.py), random values."""
+    from ganpaint.engine.picture import PictureBase
+
+    gen = np.random.default_rng(rng.randrange(2**32))
+    side = rng.choice((4, 8))
+    return PictureBase(
+        pixels=gen.integers(0, 256, (side, side, 3), dtype=np.uint8),
+        z=gen.standard_normal(rng.randint(1, 8)),
+        residuals={"layer4": gen.standard_normal((2, 2, 2))} if rng.random() < 0.7 else {},
+        adaptation={"layer5": gen.normal(0, 0.01, rng.choice(((3,), (3, 2, 3, 3))))},
+        feather=rng.randint(0, 4),
+        info={"steps": rng.randint(0, 9)},
+    ).to_dict()
+
+
 def valid_project(rng: random.Random, strokes: int | None = None) -> dict[str, Any]:
     """A well-formed project dictionary with a few random strokes."""
     n = rng.randint(0, 3) if strokes is None else strokes
@@ -60,7 +76,7 @@ def valid_project(rng: random.Random, strokes: int | None = None) -> dict[str, A
                 "mask": _mask_dict(random_mask(rng, h, w)),
             }
         )
-    return {
+    d = {
         "format": "ganpaint-project",
         "version": 1,
         "model": {"id": rng.choice(("scenes128", "m", ""))},
@@ -68,6 +84,9 @@ def valid_project(rng: random.Random, strokes: int | None = None) -> dict[str, A
         "seed": rng.choice((0, 1, 2**32 - 1, rng.randrange(2**32))),
         "strokes": out,
     }
+    if rng.random() < 0.3:
+        d["version"], d["picture"] = 2, random_picture(rng)
+    return d
 
 
 class ProjectTarget(Target):
@@ -105,7 +124,10 @@ class ProjectTarget(Target):
             text = dumps_with_raw(d, raws)
         elif r < 0.53:
             d = valid_project(rng, strokes=rng.randint(1, 2))
-            kind, desc = "mask", self._mutate_mask(rng, d["strokes"][-1]["mask"])
+            target = d["strokes"][-1]["mask"]
+            if "picture" in d and rng.random() < 0.5:  # a picture array: the same attacks
+                target = d["picture"][rng.choice(("pixels", "z"))]
+            kind, desc = "mask", self._mutate_mask(rng, target)
             text = json.dumps(d)
         elif r < 0.73:
             kind = "bytes"
@@ -147,7 +169,7 @@ class ProjectTarget(Target):
             mask["data"] = mask["data"][: rng.randrange(len(mask["data"]) + 1)]
             return "truncated base64"
         if op == 3:
-            raw = zlib.compress(bytes(shape[0] * shape[1]))
+            raw = zlib.compress(bytes(int(np.prod(shape))))
             mask["data"] = base64.b64encode(raw[: rng.randrange(len(raw))]).decode()
             return "truncated zlib stream"
         if op == 4:
@@ -155,12 +177,12 @@ class ProjectTarget(Target):
             mask["data"] = base64.b64encode(raw).decode()
             return "not zlib data"
         if op == 5:
-            raw = zlib.compress(bytes(shape[0] * shape[1])) + b"trailing"
+            raw = zlib.compress(bytes(int(np.prod(shape)))) + b"trailing"
             mask["data"] = base64.b64encode(raw).decode()
             return "zlib data with trailing bytes"
         if op == 6:
             mask["shape"] = rng.choice(
-                ([0, 0], [-4, -4], [4097, 1], [1, 2, 3], [shape[1], shape[0]], ["4", "4"])
+                ([0, 0], [-4, -4], [4097, 1], [1, 2, 3], shape[::-1], ["4", "4"])
             )
             return f"shape {mask['shape']}"
         if op == 7:
@@ -169,7 +191,7 @@ class ProjectTarget(Target):
         if op == 8:
             mask["data"] = mask["data"] + rng.choice(("!", "=", "\n", "AAA"))
             return "invalid base64"
-        raw = zlib.compress(bytes(shape[0] * shape[1] - 1))
+        raw = zlib.compress(bytes(int(np.prod(shape)) - 1))
         mask["data"] = base64.b64encode(raw).decode()
         return "one byte short"
 
@@ -204,5 +226,7 @@ def check_project(doc) -> None:
             == (b.concept, b.action, b.units, b.strength, b.quantile, b.layer, b.visible)
             and np.array_equal(a.mask, b.mask)
         )
+    if doc.picture is not None:
+        same = same and back.picture is not None and back.picture.to_dict() == doc.picture.to_dict()
     if not same:
         raise InvariantError("loaded project changes when saved and loaded again")
