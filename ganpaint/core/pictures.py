@@ -186,4 +186,4 @@ def _square(image: Image.Image, size: int, shown: tuple[int, int], notes: list[s
         )
     box = (left, top, left + side, top + side)
     fitted = image.resize((size, size), Image.Resampling.LANCZOS, box=box)
-    return np.ascontiguousarray(np.asarray(fitted, dtype=np.uint8)[:, :, :3])
+    return np.array(np.asarray(fitted, dtype=np.uint8)[:, :, :3], order="C")  # writable

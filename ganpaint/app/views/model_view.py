@@ -47,7 +47,10 @@ class ModelView:
 
     def _take_recovery(self, restore: bool | None) -> Recovery | None:
         def ask(rec: Recovery, strokes: int) -> bool:
-            return restore if restore is not None else self.w.prompts.restore(rec.saved_at, strokes)
+            if restore is not None:
+                return restore
+            picture = rec.meta.get("picture") is True
+            return self.w.prompts.restore(rec.saved_at, strokes, picture)
 
         chosen, discard = choose_recovery(self.w.autosave.recoverable(), ask)
         for rec in discard:
