@@ -53,7 +53,7 @@ def describe_fit(loaded: LoadedPicture, resolution: int) -> str:
     w, h = loaded.source_size
     if not loaded.notes:
         return f"{w}x{h} pixels, used as it is."
-    return f"{w}x{h} pixels, fitted to the model's {resolution}x{resolution}: " + " ".join(
+    return f"{w}x{h} pixels, fitted to the model's {resolution}x{resolution}. " + " ".join(
         loaded.notes
     )
 

@@ -343,7 +343,8 @@ class RenderWorker(QThread):
         else:
             snap = job.snapshot
             self._renderer.set_zeroed(dict(job.zeroed))
-            result = self._renderer.render(snap, incremental=False if job.full else None)
+            render = self._renderer.render
+            result = render(snap, incremental=False) if job.full else render(snap)
         if job.kind == "frame":
             self.rendered_revisions.append(snap.revision)
             with self._cond:
