@@ -118,6 +118,10 @@ def test_session_with_a_picture_is_unsaved_work_named_after_its_file(tmp_path):
     assert "8 px" in s.picture_problem(doc, "demo", 64)
     assert s.picture_problem(EditDocument("x", "layer4", 1), "demo", 64) is None
     s.open_picture(doc, "beach")
+    s.document.add_stroke(_stroke())
+    encoded = s.to_dict()
+    assert encoded == s.document.to_dict() and s.to_dict()["picture"] is encoded["picture"]
+    s.document.undo()
     # no strokes yet, but the inversion took time: closing asks, the autosave keeps it
     assert s.needs_confirm and s.dirty and s.title == "GANPaint — beach[*]"
     assert s.export_name == "beach-edited" and s.autosave_meta(None)["picture"] is True

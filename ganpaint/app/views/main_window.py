@@ -235,7 +235,7 @@ class MainWindow(QMainWindow):
         if meta is None:
             return
         try:
-            self.autosave.save(self.document.to_dict(), meta)
+            self.autosave.save(self.session.to_dict(), meta)
         except OSError as exc:
             self.status.showMessage(f"Autosave failed: {exc}", 6000)
 
