@@ -150,9 +150,15 @@ def test_close_picture_returns_to_scenes_and_a_picture_survives_a_crash(
     make_window, qtbot, frame_waiter, tmp_path
 ):
     w = make_window()
+    thumbs = []
+    w.worker.thumbnailReady.connect(thumbs.append)
+    qtbot.waitUntil(lambda: len(w.gallery.rendered) == len(w.gallery.seeds), timeout=20_000)
     assert open_picture(qtbot, w, picture_png(tmp_path)) == "opened"
+    thumbs.clear()
     paint_tree(w)
     frame_waiter(w)
+    qtbot.waitUntil(w.worker.is_idle, timeout=10_000)
+    assert thumbs == []  # the strip's scenes are not redrawn from the picture's latent
     saved = w.autosave.document_path
     assert saved.exists() and "picture" in EditDocument.load(saved).to_dict()
     # As if the process had died: its lock goes and it autosaves no more.
@@ -166,4 +172,8 @@ def test_close_picture_returns_to_scenes_and_a_picture_survives_a_crash(
     again.picture_commands.close_picture()
     frame_waiter(again)
     assert again.document.picture is None and again.document.strokes == ()
+    # the scene of the document's seed again, in the frame and in its thumbnail
+    seed = again.document.seed
+    qtbot.waitUntil(lambda: seed in again.gallery.rendered, timeout=20_000)
+    assert not np.array_equal(again.frames.image, w.document.picture.pixels)
     assert again.actions["scene.new"].isEnabled() and again.gallery.isEnabled()

@@ -157,9 +157,9 @@ class ModelView:
 
     def thumbnails_wanted(self, seeds: list[int]) -> None:
         """Thumbnails of ``seeds`` with the current (committed, visible) strokes on them."""
-        if self.models.model_key is None:
-            return
         doc = self.w.document
+        if self.models.model_key is None or doc.picture is not None:
+            return  # a picture has no scenes: the strip waits, unchanged, until it closes
         strokes = tuple(st for st in doc.strokes if st.visible)  # committed: no preview
         edited = self.models.ready and bool(strokes)
         snapshot = replace(doc.snapshot(), strokes=strokes) if edited else None

@@ -204,6 +204,7 @@ class PictureCommands(QObject):
         doc = EditDocument(bundle.name, bundle.default_layer, w.document.seed,
                            picture=result.picture)  # fmt: skip
         w.painter.cancel()
+        w.worker.clear_thumbnails()  # any still waiting would be drawn from the picture
         w.session.open_picture(doc, path.stem)
         w.prefs.add_recent("pictures", path)
         w.model_view.layer_content()
