@@ -84,6 +84,8 @@ def test_alpha_is_laid_on_white_and_greyscale_made_rgb(corpus):
     # The file's left 30 columns are transparent; the centre crop starts at column 15.
     assert (alpha.pixels[:, :10] == 255).all()
     assert "transparent" in _joined(alpha)
+    Image.fromarray(scene_like(60, 60)).convert("RGBA").save(corpus["alpha.png"].parent / "o.png")
+    assert load_picture(corpus["alpha.png"].parent / "o.png", 60).notes == ()  # all opaque
     grey = load_picture(corpus["grey.png"], 60)
     assert "greyscale" in _joined(grey)
     assert np.array_equal(grey.pixels[..., 0], grey.pixels[..., 1])

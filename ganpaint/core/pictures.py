@@ -139,13 +139,15 @@ def _to_rgb(image: Image.Image, notes: list[str], wide: bool) -> Image.Image:
         image = image.convert("RGBA" if had_alpha else "RGB")
         mode = image.mode
     if mode in ("RGBA", "LA", "La", "RGBa", "PA") or "transparency" in image.info:
-        notes.append("Its transparent areas were filled with white.")
         rgba = image.convert("RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(white, rgba).convert("RGB")
+        if rgba.getextrema()[3][0] < 255:  # some pixel is not opaque
+            notes.append("Its transparent areas were filled with white.")
+            white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+            return Image.alpha_composite(white, rgba).convert("RGB")
+        image, mode = rgba, "RGBA"
     if mode in _GREY:
         notes.append(f"It is {_GREY[mode]}; it was made RGB (grey stays grey).")
-    elif mode != "RGB":
+    elif mode not in ("RGB", "RGBA", "RGBX"):
         notes.append(f"It was converted from {mode} colour to RGB.")
     return image.convert("RGB")
 
