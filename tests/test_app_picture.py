@@ -95,6 +95,7 @@ def test_compare_and_export_show_the_picture_and_the_edit(
     from ganpaint.app.views.imaging import qimage_rgb
 
     assert plain == qimage_rgb(pixels)  # compare: the original picture, not the generator's
+    assert w.canvas.plain_label == "Your picture"
     w.view_modes.set_compare(True)
     qtbot.wait(50)
     w.canvas.grab().save(str(tmp_path / "compare.png"))
@@ -127,6 +128,20 @@ def test_cancel_leaves_the_open_document_untouched(make_window, qtbot, frame_wai
     w.document.undo()  # the window goes on working as before
     frame_waiter(w)
     assert not np.array_equal(w.frames.image, before[3])
+
+
+def test_a_dropped_image_opens_as_a_picture(make_window, qtbot, tmp_path):
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    w = make_window()
+    w.picture_commands.steps = STEPS
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(picture_png(tmp_path, "dropped.png")))])
+    event = QDropEvent(QPointF(50, 50), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    with qtbot.waitSignal(w.picture_commands.finished, timeout=20_000) as signal:
+        w.dropEvent(event)
+    assert signal.args == ["opened"] and w.session.name == "dropped"
 
 
 @pytest.mark.parametrize("name", ["notes.png", "truncated.png", "bomb.png", "empty.png"])

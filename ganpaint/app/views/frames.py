@@ -75,6 +75,7 @@ class FrameView(QObject):
         if snap == self._last:
             return
         self._last = snap
+        self.canvas.plain_label = "Unedited" if snap.picture is None else "Your picture"
         settled = snap.picture is not None and self.document.preview is None
         self.worker.submit(FrameJob(self.key, snap, zeroed=self.zeroed, full=settled))
         if snap.picture is not None:  # a picture's unedited frame is the picture itself
