@@ -91,6 +91,16 @@ def test_alpha_is_laid_on_white_and_greyscale_made_rgb(corpus):
     assert np.array_equal(grey.pixels[..., 0], grey.pixels[..., 1])
 
 
+def test_float_images_are_stretched_and_non_finite_values_are_dark(tmp_path):
+    values = np.linspace(-3.0, 5.0, 64, dtype=np.float32).reshape(8, 8)
+    values[0, 0], values[0, 1] = np.nan, np.inf
+    Image.fromarray(values, mode="F").save(tmp_path / "f.tif")
+    loaded = load_picture(tmp_path / "f.tif", 8)
+    assert "floating-point" in _joined(loaded)
+    assert loaded.pixels[0, 0, 0] == 0 and loaded.pixels[0, 1, 0] == 0
+    assert loaded.pixels[-1, -1, 0] == 255 and loaded.pixels[4, 0, 0] > 100
+
+
 def test_animated_gif_gives_its_first_frame_and_says_so(corpus):
     loaded = load_picture(corpus["animated.gif"], 40)
     assert "first of its 3 frames" in _joined(loaded)

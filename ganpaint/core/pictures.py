@@ -48,6 +48,7 @@ def load_picture(path: str | Path, size: int) -> LoadedPicture:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore", UserWarning)  # e.g. "Corrupt EXIF data": harmless
             with Image.open(path) as image:
                 return _fit(path, image, size)
     except PictureError:
@@ -160,11 +161,15 @@ def _depth_note(mode: str, wide: bool) -> str:
 
 
 def _scale_to_8_bit(image: Image.Image, wide: bool) -> np.ndarray:
-    values = np.asarray(image, dtype=np.float64)
+    with np.errstate(invalid="ignore"):  # a signalling NaN in a float TIFF warns on the cast
+        values = np.asarray(image).astype(np.float64)
     if image.mode == "F" or not wide:
-        # 32-bit integers or floats have no fixed white: stretch the range present.
-        low, high = float(np.nanmin(values)), float(np.nanmax(values))
-        values = (np.nan_to_num(values, nan=low) - low) / max(high - low, 1e-12) * 65535.0
+        # 32-bit integers or floats have no fixed white: stretch the range present; NaN and
+        # infinities (a damaged float TIFF) count as the darkest value.
+        finite = np.isfinite(values)
+        low = float(values[finite].min()) if finite.any() else 0.0
+        high = float(values[finite].max()) if finite.any() else 0.0
+        values = (np.where(finite, values, low) - low) / max(high - low, 1e-12) * 65535.0
     return np.clip(np.rint(values / 257.0), 0, 255).astype(np.uint8)
 
 
