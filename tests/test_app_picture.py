@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image
+from PySide6.QtWidgets import QMenu
 
 from ganpaint.engine.document import EditDocument
 from tests.picture_files import scene_like
@@ -79,6 +80,9 @@ def test_open_paint_undo_save_reopen_gives_identical_pixels(
     assert np.array_equal(again.document.picture.pixels, picture.pixels)
     assert np.array_equal(again.frames.image, painted)
     assert not again.actions["scene.new"].isEnabled() and not again.gallery.isEnabled()
+    menu = QMenu()
+    again.scene_commands.fill_demo_menu(menu)
+    assert [a.text() for a in menu.actions()] == ["Close the picture to see demo scenes"]
     assert again.actions["file.close_picture"].isEnabled()
 
 
@@ -142,6 +146,27 @@ def test_a_dropped_image_opens_as_a_picture(make_window, qtbot, tmp_path):
     with qtbot.waitSignal(w.picture_commands.finished, timeout=20_000) as signal:
         w.dropEvent(event)
     assert signal.args == ["opened"] and w.session.name == "dropped"
+
+
+def test_a_failed_inversion_says_why_and_changes_nothing(make_window, qtbot, tmp_path, monkeypatch):
+    from ganpaint.core.errors import GanpaintError
+    from ganpaint.invert import inversion
+
+    def fail(*args, **kwargs):
+        raise GanpaintError("the model has no edit layer to invert into")
+
+    monkeypatch.setattr(inversion, "invert_picture", fail)
+    w = make_window()
+    paint_tree(w)
+    revision = w.document.revision
+    assert open_picture(qtbot, w, picture_png(tmp_path)) == "failed"
+    box = w.prompts.last_box
+    assert box.windowTitle() == "Cannot open image" and "nothing changed" in box.text()
+    assert box.informativeText() == "the model has no edit layer to invert into"
+    assert w.document.revision == revision and w.document.picture is None
+    menu = QMenu()
+    w.scene_commands.fill_demo_menu(menu)
+    assert menu.actions()[0].text() != "Close the picture to see demo scenes"
 
 
 @pytest.mark.parametrize("name", ["notes.png", "truncated.png", "bomb.png", "empty.png"])
