@@ -34,6 +34,7 @@ def paint_tree(w, points=((20, 20), (26, 34))):
     w.painter.paint(list(points))
 
 
+@pytest.mark.slow  # two windows and an inversion: about 2 s on a quiet 2-core machine
 def test_open_paint_undo_save_reopen_gives_identical_pixels(
     make_window, qtbot, frame_waiter, tmp_path
 ):
