@@ -254,3 +254,24 @@ def test_encoder_trains_into_the_bundle_and_starts_the_inversion(demo_bundle, sa
     (folder / "encoder.safetensors").write_bytes(b"junk")
     with pytest.raises(GanpaintError, match="encoder.safetensors"):
         load_bundle(folder)
+
+
+def test_invert_command_writes_a_project_or_nothing(demo_bundle, sample, tmp_path, capsys):
+    pytest.importorskip("ganpaint.core.pictures")  # inv-app's load_picture (merged at the end)
+    from PIL import Image
+
+    big = np.asarray(Image.fromarray(sample).resize((96, 80)))  # not square, not 64 px
+    image = tmp_path / "photo.png"
+    Image.fromarray(big).save(image)
+    project = tmp_path / "photo.ganpaint"
+    args = ["invert", str(image), "-o", str(project), "--model", str(demo_bundle)]
+    assert main([*args, "--steps", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "wrote" in out and len(out.splitlines()) >= 2  # the notes, then what was written
+    doc = EditDocument.load(project)
+    assert doc.picture is not None and doc.picture.pixels.shape == (64, 64, 3)
+    (tmp_path / "junk.png").write_bytes(b"not an image")
+    nothing = tmp_path / "junk.ganpaint"
+    assert main(["invert", str(tmp_path / "junk.png"), "-o", str(nothing)]) == 2
+    assert not nothing.exists()
+    assert main(["invert", str(image)]) == 2

@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("image", nargs="?", help="picture file (PNG, JPEG, ...)")
     p.add_argument("-o", "--output", help="project file to write (.ganpaint)")
     p.add_argument("--model", default=None, help="bundle folder (default: the bundled model)")
-    p.add_argument("--steps", type=int, default=None, help="optimisation steps (default 300)")
+    p.add_argument("--steps", type=int, default=None, help="optimisation steps (default 200)")
     p.add_argument("--device", default=None, help="cpu, cuda or mps (default: best available)")
     p.add_argument("--evaluate", type=int, default=None, metavar="N", help="evaluate on N scenes")
     p.add_argument("--seed-base", type=int, default=None, help="first scene seed of --evaluate")
@@ -36,6 +36,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=[],
         metavar="KEY=VALUE",
         help="override an inversion setting (InvertConfig field) for --evaluate",
+    )
+    p.add_argument(
+        "--rows",
+        default=None,
+        metavar="FILE",
+        help="--evaluate: append each picture's figures to this JSON-lines file and skip the "
+        "pictures already in it (a stopped evaluation goes on)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=_invert)
@@ -106,6 +113,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         config=config_with(args.set),
         device=args.device,
         progress=progress_bar,
+        rows=args.rows,
     )
     if args.json:
         print(json.dumps(report))

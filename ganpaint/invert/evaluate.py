@@ -19,12 +19,18 @@ is inverted and measured:
   picture and the rendered (composited) edit, in uint8 levels;
 * ``seconds_per_image``: the mean wall time of :func:`invert_picture` (time to an editable
   picture), on the device used.
+
+With ``rows`` (a JSON-lines file) each picture's figures are appended as soon as they are
+measured and pictures already there are skipped, so a long evaluation can stop and go on;
+the summary is over the rows of the requested seeds.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -89,10 +95,9 @@ def evaluate_inversion(
     config: InvertConfig | None = None,
     device: str | None = None,
     progress: ProgressFactory = no_progress,
+    rows: str | Path | None = None,
 ) -> dict[str, Any]:
     """The figures of the module docstring on ``n`` scenes from ``seed_base``."""
-    from ganpaint.scenes import render_scene
-
     if n < 1:
         raise GanpaintError("--evaluate needs at least 1 picture")
     seg = bundle.load_segmenter()
@@ -102,49 +107,81 @@ def evaluate_inversion(
     if steps is not None:
         cfg = replace(cfg, steps=int(steps))
     dev = pick_device(device)
-    res, k = bundle.generator.resolution, len(bundle.concepts)
-    tree = bundle.concepts.index("tree")
     renderer = Renderer(bundle.generator, dev, bundle.dissection, incremental=False)
-    ious = IoUCounter(k, k)
-    rows, bar = [], progress("inverting", n)
-    for i in range(n):
-        seed = seed_base + i
-        picture, _ = render_scene(seed, res)
-        start = time.perf_counter()
-        base = invert_picture(bundle, picture, device=dev, config=cfg)
-        seconds = time.perf_counter() - start
-        doc = EditDocument(bundle.name, bundle.default_layer, seed=seed, picture=base)
-        raw = renderer.render(doc.snapshot(), raw=True).image
-        labels = segment(seg, np.stack([picture, raw]))
-        ious.add(torch.nn.functional.one_hot(labels[1:], k).permute(0, 3, 1, 2).bool(), labels[:1])
-        stroke = tree_stroke(bundle, labels[0].numpy(), tree)
-        doc.add_stroke(stroke)
-        edited = renderer.render(doc.snapshot()).image
-        outside = ~reach_mask([stroke], res, base.feather)
-        diff = np.abs(edited.astype(np.int16) - picture.astype(np.int16)).max(axis=2)
-        scene = EditDocument(bundle.name, bundle.default_layer, seed=seed)
-        plain = renderer.render(scene.snapshot()).image
-        scene.add_stroke(stroke)
-        drawn = renderer.render(scene.snapshot()).image
-        rows.append(
-            {
-                "seed": seed,
-                "psnr": psnr(raw, picture),
-                "seconds": seconds,
-                "insertion": _gain(seg, picture, edited, stroke.mask, tree),
-                "insertion_generated": _gain(seg, plain, drawn, stroke.mask, tree),
-                "outside_max_levels": int(diff[outside].max()) if outside.any() else 0,
-            }
-        )
+    seeds = range(seed_base, seed_base + n)
+    done = _read_rows(rows, seeds)
+    bar = progress("inverting", n)
+    bar.update(len(done))
+    for seed in seeds:
+        if seed in done:
+            continue
+        done[seed] = _measure(bundle, renderer, seg, seed, cfg, dev)
+        if rows is not None:
+            with open(rows, "a", encoding="utf-8") as f:
+                f.write(json.dumps(done[seed]) + "\n")
         bar.update(1)
     bar.close()
-    return _summary(rows, ious, bundle, cfg, seed_base, dev)
+    return _summary([done[s] for s in seeds], bundle, cfg, seed_base, dev)
 
 
-def _summary(rows, ious: IoUCounter, bundle, cfg, seed_base: int, dev) -> dict[str, Any]:
-    inter = ious.intersection.diagonal().double()
-    union = ious.unit_area.double() + ious.concept_area.double() - inter
-    shown = ious.concept_area > 0
+def _read_rows(rows: str | Path | None, seeds: range) -> dict[int, dict[str, Any]]:
+    """The rows already measured for ``seeds`` in the file ``rows`` (none when absent)."""
+    if rows is None or not Path(rows).is_file():
+        return {}
+    out = {}
+    for line in Path(rows).read_text(encoding="utf-8").splitlines():
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue  # a line cut short when a run was stopped
+        if isinstance(row, dict) and row.get("seed") in seeds:
+            out[row["seed"]] = row
+    return out
+
+
+def _measure(bundle: ModelBundle, renderer: Renderer, seg, seed: int, cfg, dev) -> dict:
+    """One picture's figures (its IoU counts kept, so any set of rows can be summarised)."""
+    from ganpaint.scenes import render_scene
+
+    res, k = bundle.generator.resolution, len(bundle.concepts)
+    tree = bundle.concepts.index("tree")
+    picture, _ = render_scene(seed, res)
+    start = time.perf_counter()
+    base = invert_picture(bundle, picture, device=dev, config=cfg)
+    seconds = time.perf_counter() - start
+    doc = EditDocument(bundle.name, bundle.default_layer, seed=seed, picture=base)
+    raw = renderer.render(doc.snapshot(), raw=True).image
+    labels = segment(seg, np.stack([picture, raw]))
+    ious = IoUCounter(k, k)
+    ious.add(torch.nn.functional.one_hot(labels[1:], k).permute(0, 3, 1, 2).bool(), labels[:1])
+    stroke = tree_stroke(bundle, labels[0].numpy(), tree)
+    doc.add_stroke(stroke)
+    edited = renderer.render(doc.snapshot()).image
+    outside = ~reach_mask([stroke], res, base.feather)
+    diff = np.abs(edited.astype(np.int16) - picture.astype(np.int16)).max(axis=2)
+    scene = EditDocument(bundle.name, bundle.default_layer, seed=seed)
+    plain = renderer.render(scene.snapshot()).image
+    scene.add_stroke(stroke)
+    drawn = renderer.render(scene.snapshot()).image
+    inter = ious.intersection.diagonal()
+    return {
+        "seed": seed,
+        "psnr": psnr(raw, picture),
+        "seconds": seconds,
+        "insertion": _gain(seg, picture, edited, stroke.mask, tree),
+        "insertion_generated": _gain(seg, plain, drawn, stroke.mask, tree),
+        "outside_max_levels": int(diff[outside].max()) if outside.any() else 0,
+        "float16_max_levels": base.info.get("float16_max_levels", 0),
+        "intersection": inter.tolist(),
+        "union": (ious.unit_area + ious.concept_area - inter).tolist(),
+        "shown": ious.concept_area.tolist(),
+    }
+
+
+def _summary(rows: list[dict], bundle, cfg, seed_base: int, dev) -> dict[str, Any]:
+    inter = np.sum([r["intersection"] for r in rows], axis=0).astype(np.float64)
+    union = np.sum([r["union"] for r in rows], axis=0).astype(np.float64)
+    shown = np.sum([r["shown"] for r in rows], axis=0) > 0
     per = {
         c: round(float(inter[i] / union[i]), 4) for i, c in enumerate(bundle.concepts) if shown[i]
     }
@@ -162,6 +199,7 @@ def _summary(rows, ious: IoUCounter, bundle, cfg, seed_base: int, dev) -> dict[s
         "insertion_generated": round(generated, 4),
         "outside_max_levels": max(r["outside_max_levels"] for r in rows),
         "seconds_per_image": round(mean("seconds"), 2),
+        "float16_max_levels": max(r["float16_max_levels"] for r in rows),
         "steps": cfg.steps,
         "config": {k: v for k, v in vars(cfg).items() if k != "extra"},
         "device": describe_device(dev, hardware=True),

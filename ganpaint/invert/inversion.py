@@ -42,7 +42,7 @@ Cancelled = Callable[[], bool]
 class InvertConfig:
     """The inversion's knobs (chosen on training seeds, see README "Own pictures")."""
 
-    steps: int = 300
+    steps: int = 200
     residual_share: float = 0.4  # of the steps spent before the adaptation starts
     lr_z: float = 0.03
     lr_residual: float = 0.03

@@ -12,7 +12,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ganpaint.core.pictures import load_picture
 from ganpaint.engine.document import EditDocument
 from ganpaint.invert.inversion import Progress, invert_picture
 from ganpaint.models.bundle import load_bundle
@@ -39,6 +38,8 @@ def invert_file(
 ) -> Inverted:
     """Invert the picture file ``image`` into ``model`` (default: the bundled one) and save
     the project ``output`` (written atomically; nothing is written on failure)."""
+    from ganpaint.core.pictures import load_picture  # inv-app's reader (core/pictures.py)
+
     bundle = load_bundle(model)
     loaded = load_picture(image, bundle.generator.resolution)
     start = time.perf_counter()
