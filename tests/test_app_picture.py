@@ -147,6 +147,9 @@ def test_a_dropped_image_opens_as_a_picture(make_window, qtbot, tmp_path):
     with qtbot.waitSignal(w.picture_commands.finished, timeout=20_000) as signal:
         w.dropEvent(event)
     assert signal.args == ["opened"] and w.session.name == "dropped"
+    menu = QMenu()
+    w.file_commands.fill_recent(menu)
+    assert "dropped.png" in [a.text() for a in menu.actions()]  # Open Recent > Pictures
 
 
 def test_a_failed_inversion_says_why_and_changes_nothing(make_window, qtbot, tmp_path, monkeypatch):
