@@ -152,6 +152,16 @@ def test_a_dropped_image_opens_as_a_picture(make_window, qtbot, tmp_path):
     assert "dropped.png" in [a.text() for a in menu.actions()]  # Open Recent > Pictures
 
 
+def test_closing_the_window_during_an_inversion_stops_it(make_window, qtbot, tmp_path):
+    w = make_window()
+    w.picture_commands.steps = 100_000
+    assert w.picture_commands.open_image(picture_png(tmp_path))
+    qtbot.waitUntil(lambda: w.picture_commands.last_progress is not None, timeout=20_000)
+    w.close()  # cancels the inversion, then waits for the worker (10 s at most)
+    assert not w.worker.isRunning()
+    assert w.picture_commands.last_progress.done < 100_000
+
+
 def test_a_failed_inversion_says_why_and_changes_nothing(make_window, qtbot, tmp_path, monkeypatch):
     from ganpaint.core.errors import GanpaintError
     from ganpaint.invert import inversion

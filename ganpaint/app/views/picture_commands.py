@@ -11,7 +11,6 @@ was. File > Close Picture goes back to the model's generated scenes.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -120,6 +119,7 @@ class PictureCommands(QObject):
         self.last_progress: InvertProgress | None = None
         self._job: InvertJob | None = None
         self._path: Path | None = None
+        self._fit = ""  # what was done to the file, for the message once it is ready
         self._token = 0
         window.worker.inversionProgress.connect(self._progress)
         window.worker.inversionDone.connect(self._done)
@@ -159,7 +159,6 @@ class PictureCommands(QObject):
         self.dialog = InversionDialog(w, path.name, fit)
         self.dialog.cancelRequested.connect(self.cancel)
         self.dialog.open()
-        self._started = time.perf_counter()
         self._fit = fit
         w.worker.submit(self._job)
         return True
