@@ -153,7 +153,7 @@ class _Inversion:
         self.cfg, self.device, self.pixels = cfg, device, pixels
         self.gen = bundle.generator.to(device).eval().requires_grad_(False)
         self.layer = bundle.edit_layers[0]
-        self.target = torch.from_numpy(pixels).to(device).permute(2, 0, 1)[None].float()
+        self.target = torch.from_numpy(pixels.copy()).to(device).permute(2, 0, 1)[None].float()
         self.target = self.target / 127.5 - 1.0
         self.seg = features_network(bundle, device) if cfg.feature_weight > 0 else None
         self.target_feats = None
