@@ -67,7 +67,12 @@ def test_session_title_dirty_and_save(tmp_path):
     s.reset("demo", "layer4")
     s.document.add_stroke(_stroke())
     assert s.dirty and s.needs_confirm
-    assert s.autosave_meta("/m") == {"model_path": "/m", "project_path": None, "strokes": 1}
+    assert s.autosave_meta("/m") == {
+        "model_path": "/m",
+        "project_path": None,
+        "strokes": 1,
+        "picture": False,
+    }
     s.save(tmp_path / "p.ganpaint")
     assert s.project_path == str((tmp_path / "p.ganpaint").resolve())
     assert s.title == "GANPaint — p[*]" and not s.dirty and s.export_name == "p"
@@ -100,6 +105,37 @@ def test_choose_recovery_asks_newest_with_strokes_and_discards_the_rest():
     assert chosen is old and discard == [empty, new] and asked == [2, 5]
     chosen, discard = choose_recovery([new, old], lambda rec, n: True)
     assert chosen is new and discard == [old]
+
+
+def test_session_with_a_picture_is_unsaved_work_named_after_its_file(tmp_path):
+    from ganpaint.engine.picture import PictureBase
+
+    s = DocumentSession(4)
+    picture = PictureBase(pixels=np.zeros((8, 8, 3), np.uint8), z=np.zeros(4, np.float32))
+    doc = EditDocument("demo", "layer4", 4, picture=picture)
+    assert s.picture_problem(doc, "demo", 8) is None
+    assert "open that model first" in s.picture_problem(doc, "other", 8)
+    assert "8 px" in s.picture_problem(doc, "demo", 64)
+    assert s.picture_problem(EditDocument("x", "layer4", 1), "demo", 64) is None
+    s.open_picture(doc, "beach")
+    s.document.add_stroke(_stroke())
+    encoded = s.to_dict()
+    assert encoded == s.document.to_dict() and s.to_dict()["picture"] is encoded["picture"]
+    s.document.undo()
+    # no strokes yet, but the inversion took time: closing asks, the autosave keeps it
+    assert s.needs_confirm and s.dirty and s.title == "GANPaint — beach[*]"
+    assert s.export_name == "beach-edited" and s.autosave_meta(None)["picture"] is True
+    s.save(tmp_path / "b.ganpaint")
+    assert not s.needs_confirm and s.name == "b"
+    s.reset("demo", "layer4")
+    assert s.document.picture is None and s.name == "Untitled"
+
+
+def test_choose_recovery_offers_a_picture_with_no_strokes():
+    picture = SimpleNamespace(meta={"strokes": 0, "picture": True})
+    empty = SimpleNamespace(meta={"strokes": 0, "picture": False})
+    chosen, discard = choose_recovery([empty, picture], lambda rec, n: True)
+    assert chosen is picture and discard == [empty]
 
 
 # -- the model controller ------------------------------------------------------------------

@@ -218,6 +218,13 @@ def test_fuzz_project_target_short_run(tmp_path):
     assert report.loaded > 0 and report.refused > 0
 
 
+def test_fuzz_picture_target_short_run(tmp_path):
+    report = F.fuzz("picture", 150, seed=5, workdir=tmp_path)
+    assert report.ok, "\n".join(report.lines())
+    assert report.loaded > 0 and report.refused > 0
+    assert set(report.kinds) >= {"valid", "truncated", "bytes"}
+
+
 # -- bundle.json -----------------------------------------------------------------------------
 
 

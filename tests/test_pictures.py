@@ -84,9 +84,21 @@ def test_alpha_is_laid_on_white_and_greyscale_made_rgb(corpus):
     # The file's left 30 columns are transparent; the centre crop starts at column 15.
     assert (alpha.pixels[:, :10] == 255).all()
     assert "transparent" in _joined(alpha)
+    Image.fromarray(scene_like(60, 60)).convert("RGBA").save(corpus["alpha.png"].parent / "o.png")
+    assert load_picture(corpus["alpha.png"].parent / "o.png", 60).notes == ()  # all opaque
     grey = load_picture(corpus["grey.png"], 60)
     assert "greyscale" in _joined(grey)
     assert np.array_equal(grey.pixels[..., 0], grey.pixels[..., 1])
+
+
+def test_float_images_are_stretched_and_non_finite_values_are_dark(tmp_path):
+    values = np.linspace(-3.0, 5.0, 64, dtype=np.float32).reshape(8, 8)
+    values[0, 0], values[0, 1] = np.nan, np.inf
+    Image.fromarray(values, mode="F").save(tmp_path / "f.tif")
+    loaded = load_picture(tmp_path / "f.tif", 8)
+    assert "floating-point" in _joined(loaded)
+    assert loaded.pixels[0, 0, 0] == 0 and loaded.pixels[0, 1, 0] == 0
+    assert loaded.pixels[-1, -1, 0] == 255 and loaded.pixels[4, 0, 0] > 100
 
 
 def test_animated_gif_gives_its_first_frame_and_says_so(corpus):

@@ -48,6 +48,7 @@ def load_picture(path: str | Path, size: int) -> LoadedPicture:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore", UserWarning)  # e.g. "Corrupt EXIF data": harmless
             with Image.open(path) as image:
                 return _fit(path, image, size)
     except PictureError:
@@ -139,13 +140,15 @@ def _to_rgb(image: Image.Image, notes: list[str], wide: bool) -> Image.Image:
         image = image.convert("RGBA" if had_alpha else "RGB")
         mode = image.mode
     if mode in ("RGBA", "LA", "La", "RGBa", "PA") or "transparency" in image.info:
-        notes.append("Its transparent areas were filled with white.")
         rgba = image.convert("RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(white, rgba).convert("RGB")
+        if rgba.getextrema()[3][0] < 255:  # some pixel is not opaque
+            notes.append("Its transparent areas were filled with white.")
+            white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+            return Image.alpha_composite(white, rgba).convert("RGB")
+        image, mode = rgba, "RGBA"
     if mode in _GREY:
         notes.append(f"It is {_GREY[mode]}; it was made RGB (grey stays grey).")
-    elif mode != "RGB":
+    elif mode not in ("RGB", "RGBA", "RGBX"):
         notes.append(f"It was converted from {mode} colour to RGB.")
     return image.convert("RGB")
 
@@ -158,11 +161,15 @@ def _depth_note(mode: str, wide: bool) -> str:
 
 
 def _scale_to_8_bit(image: Image.Image, wide: bool) -> np.ndarray:
-    values = np.asarray(image, dtype=np.float64)
+    with np.errstate(invalid="ignore"):  # a signalling NaN in a float TIFF warns on the cast
+        values = np.asarray(image).astype(np.float64)
     if image.mode == "F" or not wide:
-        # 32-bit integers or floats have no fixed white: stretch the range present.
-        low, high = float(np.nanmin(values)), float(np.nanmax(values))
-        values = (np.nan_to_num(values, nan=low) - low) / max(high - low, 1e-12) * 65535.0
+        # 32-bit integers or floats have no fixed white: stretch the range present; NaN and
+        # infinities (a damaged float TIFF) count as the darkest value.
+        finite = np.isfinite(values)
+        low = float(values[finite].min()) if finite.any() else 0.0
+        high = float(values[finite].max()) if finite.any() else 0.0
+        values = (np.where(finite, values, low) - low) / max(high - low, 1e-12) * 65535.0
     return np.clip(np.rint(values / 257.0), 0, 255).astype(np.uint8)
 
 
@@ -186,4 +193,4 @@ def _square(image: Image.Image, size: int, shown: tuple[int, int], notes: list[s
         )
     box = (left, top, left + side, top + side)
     fitted = image.resize((size, size), Image.Resampling.LANCZOS, box=box)
-    return np.ascontiguousarray(np.asarray(fitted, dtype=np.uint8)[:, :, :3])
+    return np.array(np.asarray(fitted, dtype=np.uint8)[:, :, :3], order="C")  # writable

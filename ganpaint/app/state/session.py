@@ -4,7 +4,9 @@
 project or a restored autosave is ``assign``-ed into it, so every listener stays attached),
 the path of the project it came from or was saved to, and the rules built on them: the
 window title, whether closing must ask, what an autosave records, and which crash
-recovery to offer.
+recovery to offer. A document may hold an inverted picture (File > Open Image...): until
+it is saved it counts as unsaved work even with no strokes (the inversion took time), and
+it is named after its image file.
 """
 
 from __future__ import annotations
@@ -26,12 +28,16 @@ class DocumentSession:
     def __init__(self, seed: int):
         self.document = EditDocument("", "", int(seed))
         self.project_path: str | None = None
+        self.picture_name: str | None = None  # the image file's stem, for an unsaved picture
+        self._encoded: tuple[Any, dict[str, Any]] | None = None  # (picture, its project dict)
 
     # -- what the window shows ---------------------------------------------------------------
 
     @property
     def name(self) -> str:
-        return Path(self.project_path).stem if self.project_path else "Untitled"
+        if self.project_path:
+            return Path(self.project_path).stem
+        return self.picture_name or "Untitled"
 
     @property
     def title(self) -> str:
@@ -41,18 +47,22 @@ class DocumentSession:
     def dirty(self) -> bool:
         """The window's modified mark: unsaved strokes, or unsaved changes to a project."""
         d = self.document
-        return d.modified and bool(d.strokes or self.project_path)
+        return d.modified and bool(d.strokes or self.project_path or d.picture is not None)
 
     @property
     def needs_confirm(self) -> bool:
-        """Closing or replacing the document would lose painted strokes."""
-        return bool(self.document.modified and self.document.strokes)
+        """Closing or replacing the document would lose painted strokes or an unsaved
+        inverted picture."""
+        d = self.document
+        return bool(d.modified and (d.strokes or d.picture is not None))
 
     @property
     def export_name(self) -> str:
         """The default file name (no suffix) for an exported image."""
         if self.project_path:
             return Path(self.project_path).stem
+        if self.picture_name:
+            return f"{self.picture_name}-edited"
         return f"ganpaint-{self.document.seed}"
 
     # -- changing the document ---------------------------------------------------------------
@@ -61,6 +71,30 @@ class DocumentSession:
         """A fresh document for a newly opened model (the scene's seed stays)."""
         self.document.assign(EditDocument(model_id, layer, self.document.seed))
         self.project_path = None
+        self.picture_name = None
+
+    @staticmethod
+    def picture_problem(loaded: EditDocument, model_id: str, resolution: int) -> str | None:
+        """Why ``loaded``'s picture cannot be shown with this model (None when it can, or
+        when it holds no picture): a picture is inverted into one model's network."""
+        picture = loaded.picture
+        if picture is None:
+            return None
+        if loaded.model_id != model_id:
+            return (
+                f"Its picture was inverted into the model “{loaded.model_id}”; open that model "
+                f"first (the open model is “{model_id}”)."
+            )
+        if picture.resolution != resolution:
+            return f"Its picture is {picture.resolution} px; the model draws {resolution} px."
+        return None
+
+    def open_picture(self, loaded: EditDocument, name: str) -> None:
+        """Show a freshly inverted picture: unsaved work with no project file yet."""
+        self.document.assign(loaded)
+        self.document.modified = True
+        self.project_path = None
+        self.picture_name = name
 
     @staticmethod
     def layer_problem(loaded: EditDocument, layer_names: Iterable[str]) -> bool:
@@ -72,12 +106,14 @@ class DocumentSession:
         """Show ``loaded`` (read from the project at ``path``)."""
         self.document.assign(loaded)
         self.project_path = str(Path(path).resolve()) if path is not None else None
+        self.picture_name = None
 
     def restore(self, loaded: EditDocument, project_path: str | None) -> None:
         """Show autosaved work: it is unsaved, whatever the project on disk holds."""
         self.document.assign(loaded)
         self.document.modified = True
         self.project_path = project_path
+        self.picture_name = None
 
     def save(self, path: str | Path) -> None:
         """Write the project (OSError on failure) and remember where."""
@@ -85,6 +121,19 @@ class DocumentSession:
         self.project_path = str(Path(path).resolve())
 
     # -- autosave and recovery ---------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """The document as a project dict (what the autosave writes). A picture's section is
+        encoded once and reused: the picture is frozen, and encoding its arrays takes most of
+        a second for the bundled model, too long to repeat after every stroke."""
+        d = self.document
+        if d.picture is None:
+            return d.to_dict()
+        if self._encoded is None or self._encoded[0] is not d.picture:
+            self._encoded = (d.picture, d.picture.to_dict())
+        out = EditDocument(d.model_id, d.layer, d.seed, d.strokes).to_dict()
+        out["picture"] = self._encoded[1]
+        return out
 
     def autosave_meta(self, model_path: str | None) -> dict[str, Any] | None:
         """What an autosave records beside the document; None when there is nothing to save."""
@@ -94,6 +143,7 @@ class DocumentSession:
             "model_path": model_path,
             "project_path": self.project_path,
             "strokes": len(self.document.strokes),
+            "picture": self.document.picture is not None,
         }
 
 
@@ -103,13 +153,15 @@ def choose_recovery(
     """Which autosave to restore (the newest one the user accepts) and which to discard.
 
     ``found`` is newest first; ``ask(recovery, strokes)`` is asked only for sessions that
-    left strokes, until one is accepted. Every other session is discarded.
+    left strokes or an inverted picture, until one is accepted. Every other session is
+    discarded.
     """
     chosen = None
     discard = []
     for rec in found:
         strokes = int(rec.meta.get("strokes", 0) or 0)
-        if chosen is None and strokes > 0 and ask(rec, strokes):
+        worth = strokes > 0 or rec.meta.get("picture") is True
+        if chosen is None and worth and ask(rec, strokes):
             chosen = rec
             continue
         discard.append(rec)

@@ -54,6 +54,12 @@ ACTIONS: tuple[ActionSpec, ...] = (
       "Open a model bundle folder or a ProGAN .pth/.safetensors"),
     A("file.open_project", "&Open Project…", "mdi.folder-open", QKeySequence.Open,
       lambda w: w.file_commands.choose_project(), "Open a .ganpaint project"),
+    A("file.open_image", "Open &Image…", "mdi.image-plus", "Ctrl+I",
+      lambda w: w.picture_commands.choose_image(),
+      "Paint on your own picture: it is fitted into the model first (a progress bar shows it)"),
+    A("file.close_picture", "C&lose Picture", "mdi.image-remove", None,
+      lambda w: w.picture_commands.close_picture(),
+      "Leave the picture and go back to the model's generated scenes"),
     A("file.save", "&Save Project", "mdi.content-save", QKeySequence.Save,
       lambda w: w.file_commands.save_project(), "Save the strokes, scene and layer"),
     A("file.save_as", "Save Project &As…", "mdi.content-save-edit", QKeySequence.SaveAs,
@@ -139,7 +145,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
 )  # fmt: skip
 
 MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("&File", ("file.open_model", "file.open_project", "@recent", "-", "file.save",
+    ("&File", ("file.open_model", "file.open_project", "file.open_image", "@recent",
+               "file.close_picture", "-", "file.save",
                "file.save_as", "-", "file.export", "file.copy", "-", "file.quit")),
     ("&Edit", ("edit.undo", "edit.redo", "-", "edit.reset")),
     ("&Brush", ("tool.draw", "tool.remove", "tool.swap", "-", "brush.smaller",
@@ -152,7 +159,7 @@ MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )  # fmt: skip
 
 TOOLBAR = (
-    "file.open_model", "file.open_project", "file.save", "file.export", "-",
+    "file.open_model", "file.open_project", "file.open_image", "file.save", "file.export", "-",
     "edit.undo", "edit.redo", "edit.reset", "-", "tool.draw", "tool.remove", "@brush", "-",
     "concept.new", "scene.new", "-", "view.overlay", "view.smooth", "view.compare", "-",
     "view.presentation",

@@ -53,6 +53,7 @@ class PaintCanvas(QWidget):
         self.setAttribute(Qt.WA_OpaquePaintEvent, True)
         self.image: QImage | None = None
         self.plain: QImage | None = None
+        self.plain_label = "Unedited"  # the compare badge ("Your picture" for a picture)
         self.overlay: QImage | None = None
         self.live: QImage | None = None
         self.heat: QImage | None = None
@@ -314,7 +315,7 @@ class PaintCanvas(QWidget):
                 p.drawImage(r, self.live)
         if self.compare:
             done = self.plain is not None
-            self._paint_badge(p, r, "Unedited" if done else "Rendering the unedited image…")
+            self._paint_badge(p, r, self.plain_label if done else "Rendering the unedited image…")
         self._paint_cursor(p)
         p.end()
 

@@ -74,6 +74,12 @@ class FileCommands:
                 f"match {bundle.name}.",
             )
             return False
+        problem = self.session.picture_problem(loaded, bundle.name, bundle.generator.resolution)
+        if problem:
+            w.prompts.error(
+                "Cannot open project", "The project's picture cannot be shown.", problem
+            )
+            return False
         w.painter.cancel()
         self.session.adopt(loaded, path)
         w.prefs.add_recent("projects", self.session.project_path)
@@ -91,6 +97,12 @@ class FileCommands:
             loaded = EditDocument.load(rec.document)
         except GanpaintError as exc:
             w.prompts.error("Cannot restore", "The autosaved work could not be read.", str(exc))
+            w.autosave.discard(rec)
+            return
+        bundle = self.models.bundle
+        problem = self.session.picture_problem(loaded, bundle.name, bundle.generator.resolution)
+        if problem:
+            w.prompts.error("Cannot restore", "The autosaved picture cannot be shown.", problem)
             w.autosave.discard(rec)
             return
         self.session.restore(loaded, rec.project_path)
@@ -155,6 +167,11 @@ class FileCommands:
                 "projects",
                 "Projects",
                 lambda p: self.confirm_discard("opening a project") and self.open_project(p),
+            ),
+            (
+                "pictures",
+                "Pictures",
+                lambda p: self.w.picture_commands.open_image(p),
             ),
             (
                 "models",

@@ -4,7 +4,8 @@
 snapshot (a value) and submits it to the worker, whose single slot keeps only the newest.
 Results carry the revision they were rendered from: one older than the frame already on
 screen is dropped, so the picture never steps back in time. The unedited frame of the
-current scene (for compare and the inspector preview) is rendered at a lower priority.
+current scene (for compare and the inspector preview) is rendered at a lower priority; for
+an inverted picture it is the picture itself (no job).
 The committed strokes' masks become the canvas overlay here as well.
 """
 
@@ -74,8 +75,15 @@ class FrameView(QObject):
         if snap == self._last:
             return
         self._last = snap
-        self.worker.submit(FrameJob(self.key, snap, zeroed=self.zeroed))
-        if self.plain_seed != snap.seed:
+        self.canvas.plain_label = "Unedited" if snap.picture is None else "Your picture"
+        settled = snap.picture is not None and self.document.preview is None
+        self.worker.submit(FrameJob(self.key, snap, zeroed=self.zeroed, full=settled))
+        if snap.picture is not None:  # a picture's unedited frame is the picture itself
+            if self.plain_seed is not None or self.plain_qimage is None:
+                self.plain_seed = None
+                self.plain_qimage = qimage_rgb(np.asarray(snap.picture.pixels))
+                self.canvas.set_plain(self.plain_qimage)
+        elif self.plain_seed != snap.seed:
             self.worker.submit(FrameJob(self.key, snap, "plain"))
 
     def set_zeroed(self, zeroed: tuple) -> None:
@@ -86,7 +94,8 @@ class FrameView(QObject):
             self.request()
 
     def _changed(self, kind: str) -> None:
-        if kind in ("seed", "loaded") and self.plain_seed != self.document.seed:
+        if kind == "loaded" or (kind == "seed" and self.plain_seed != self.document.seed):
+            self.plain_seed = None  # another document (maybe a picture): render it again
             self.plain_qimage = None
             self.canvas.set_plain(None)
         if kind in RENDER_KINDS:
@@ -105,7 +114,7 @@ class FrameView(QObject):
             return
         r = fr.result
         if fr.kind == "plain":
-            if r.ok and r.seed == self.document.seed:
+            if r.ok and r.seed == self.document.seed and self.document.picture is None:
                 self.plain_seed = r.seed
                 self.plain_qimage = qimage_rgb(r.image)
                 self.canvas.set_plain(self.plain_qimage)

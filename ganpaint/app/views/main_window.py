@@ -6,9 +6,10 @@ It holds the Qt-free state (:class:`~ganpaint.app.state.session.DocumentSession`
 :class:`~ganpaint.app.state.concept_library.ConceptLibrary` and the
 :class:`~ganpaint.app.state.tool.BrushSettings`), one :class:`RenderWorker`, the widgets, and
 the command objects that act on them: :class:`ModelView` (loading, layers, units),
-:class:`FileCommands` (projects, export, About), :class:`ConceptCommands` (custom concepts)
-and :class:`ViewModes` (display flags, compare, presentation). The window itself wires them
-together and handles painting, drag and drop and closing. See docs/ARCHITECTURE.md.
+:class:`FileCommands` (projects, export, About), :class:`PictureCommands` (open an image),
+:class:`ConceptCommands` (custom concepts) and :class:`ViewModes` (display flags, compare,
+presentation). The window itself wires them together and handles painting, drag and drop
+and closing. See docs/ARCHITECTURE.md.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from ganpaint.app.views.history_panel import HistoryPanel
 from ganpaint.app.views.inspector import InspectorPanel
 from ganpaint.app.views.model_view import ModelView
 from ganpaint.app.views.painting import PaintController
+from ganpaint.app.views.picture_commands import PictureCommands, is_image_path
 from ganpaint.app.views.presentation import PresentationBar
 from ganpaint.app.views.prompts import Prompts
 from ganpaint.app.views.scene_commands import SceneCommands
@@ -95,6 +97,7 @@ class MainWindow(QMainWindow):
         self.worker = RenderWorker(self, threads)
         self.canvas = PaintCanvas()
         self.frames = FrameView(self.document, self.worker, self.canvas)
+        self.picture_commands = PictureCommands(self)
         self.actions = build_actions(self)
         self.concept_panel = ConceptPanel(self.brush, self.actions)
         self.history_panel = HistoryPanel(self.document, self.actions)
@@ -232,7 +235,7 @@ class MainWindow(QMainWindow):
         if meta is None:
             return
         try:
-            self.autosave.save(self.document.to_dict(), meta)
+            self.autosave.save(self.session.to_dict(), meta)
         except OSError as exc:
             self.status.showMessage(f"Autosave failed: {exc}", 6000)
 
@@ -255,8 +258,14 @@ class MainWindow(QMainWindow):
         a["edit.redo"].setEnabled(d.can_redo)
         a["edit.reset"].setEnabled(bool(d.strokes))
         for key in ("file.save", "file.save_as", "file.export", "file.copy", "scene.new",
-                    "file.open_project"):  # fmt: skip
+                    "file.open_project", "file.open_image"):  # fmt: skip
             a[key].setEnabled(ready)
+        # A picture has no seed: the scene commands and the strip wait until it is closed.
+        picture = d.picture is not None
+        for key in ("scene.new", "scene.goto", "scene.previous", "scene.next"):
+            a[key].setEnabled(ready and not picture)
+        a["file.close_picture"].setEnabled(picture)
+        self.gallery.setEnabled(not picture)
         bundle = self.models.bundle if ready else None
         a["view.clean"].setEnabled(bool(artifact_set(getattr(bundle, "dissection", None))))
         self.concept_commands.update_actions()
@@ -291,6 +300,8 @@ class MainWindow(QMainWindow):
             if path.endswith(".ganpaint"):
                 if confirm("opening the dropped project"):
                     self.file_commands.open_project(path)
+            elif is_image_path(path):
+                self.picture_commands.open_image(path)  # it asks before replacing work
             elif path and confirm("opening the dropped model"):
                 self.model_view.open_model(path)
             return
@@ -300,6 +311,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.painter.cancel()
+        self.picture_commands.cancel()
         if self.view_modes.presenting:
             self.view_modes.set_presentation(False)
         self.prefs.set("window/geometry", self.saveGeometry())

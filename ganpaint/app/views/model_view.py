@@ -47,7 +47,10 @@ class ModelView:
 
     def _take_recovery(self, restore: bool | None) -> Recovery | None:
         def ask(rec: Recovery, strokes: int) -> bool:
-            return restore if restore is not None else self.w.prompts.restore(rec.saved_at, strokes)
+            if restore is not None:
+                return restore
+            picture = rec.meta.get("picture") is True
+            return self.w.prompts.restore(rec.saved_at, strokes, picture)
 
         chosen, discard = choose_recovery(self.w.autosave.recoverable(), ask)
         for rec in discard:
@@ -154,9 +157,9 @@ class ModelView:
 
     def thumbnails_wanted(self, seeds: list[int]) -> None:
         """Thumbnails of ``seeds`` with the current (committed, visible) strokes on them."""
-        if self.models.model_key is None:
-            return
         doc = self.w.document
+        if self.models.model_key is None or doc.picture is not None:
+            return  # a picture has no scenes: the strip waits, unchanged, until it closes
         strokes = tuple(st for st in doc.strokes if st.visible)  # committed: no preview
         edited = self.models.ready and bool(strokes)
         snapshot = replace(doc.snapshot(), strokes=strokes) if edited else None

@@ -61,16 +61,19 @@ class Prompts:
             return answer
         return {QMessageBox.Save: "save", QMessageBox.Discard: "discard"}.get(answer, "cancel")
 
-    def restore(self, when: str, strokes: int) -> bool:
-        """Whether to restore the autosave of a session that did not exit cleanly."""
+    def restore(self, when: str, strokes: int, picture: bool = False) -> bool:
+        """Whether to restore the autosave of a session that did not exit cleanly
+        (``picture``: it edited an inverted picture)."""
         env = os.environ.get("GANPAINT_RESTORE", "").strip().lower()
         if env in ("yes", "no"):
             return env == "yes"
+        what = f"{strokes} stroke{'s' if strokes != 1 else ''}"
+        what = f"a picture with {what}" if picture else what
         answer = self._ask(
             "restore",
             "Restore unsaved work?",
             f"GANPaint did not close properly last time. Restore the work autosaved at {when} "
-            f"({strokes} stroke{'s' if strokes != 1 else ''})?",
+            f"({what})?",
             QMessageBox.Yes | QMessageBox.No,
             QMessageBox.Yes,
         )

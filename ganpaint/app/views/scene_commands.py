@@ -49,6 +49,9 @@ class SceneCommands:
     def fill_demo_menu(self, menu: QMenu) -> None:
         """Per concept, the seeds where it covers most of the scene."""
         menu.clear()
+        if self.w.document.picture is not None:
+            menu.addAction("Close the picture to see demo scenes").setEnabled(False)
+            return
         index = self.w.gallery.scene_index
         if index is None or not index.concepts():
             act = menu.addAction("No scene index for this model")

@@ -4,7 +4,8 @@ The GUI thread hands it immutable jobs and gets results back by signal (queued a
 threads); it never touches torch itself. Each kind of job has one slot, so a newer job
 replaces an older one not yet started (latest wins), except thumbnails, which wait in a
 short queue at the lowest priority. Priority: model loads, frames, the unedited frame for
-compare, unit heatmaps, custom-concept rankings, thumbnails. Every job carries the key of
+compare, a picture's inversion (long: it reports progress and stops when its cancel event is
+set), unit heatmaps, custom-concept rankings, thumbnails. Every job carries the key of
 the model it was made for; a job for a model that is no longer loaded is dropped, and the
 GUI drops results whose key is stale. Failures come back as results, never as exceptions.
 :attr:`RenderWorker.counts` tallies edit frames submitted, superseded in the slot before
@@ -45,6 +46,9 @@ class FrameJob:
     # units zeroed in the frame (View > Clean artifacts): ((layer, units), ...); the plain
     # frame always shows the original network, so compare shows what cleaning changed too
     zeroed: tuple = ()
+    # render in full, not incrementally: a picture's frame once no stroke is in progress, so
+    # what is shown is bit for bit what the saved project shows when reopened
+    full: bool = False
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,35 @@ class ConceptJob:
     layer: str
     seeds: tuple[int, ...]
     masks: tuple[np.ndarray, ...]  # uint8 (H, W) per seed, at the image resolution
+
+
+@dataclass(frozen=True, eq=False)
+class InvertJob:
+    """Invert ``pixels`` (the model's resolution, uint8) into the loaded model; setting
+    ``cancel`` stops it at the next step."""
+
+    key: int
+    token: int  # which request of the window's this is
+    pixels: np.ndarray
+    steps: int | None = None
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass(frozen=True)
+class InvertProgress:
+    token: int
+    done: int
+    total: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class InvertResult:
+    token: int
+    picture: Any  # ganpaint.engine.picture.PictureBase, or None when cancelled or failed
+    seconds: float
+    error: str | None = None
+    cancelled: bool = False
 
 
 @dataclass(frozen=True)
@@ -138,6 +171,7 @@ class _Slots:
     load: LoadJob | None = None
     frame: FrameJob | None = None
     plain: FrameJob | None = None
+    invert: InvertJob | None = None
     heat: HeatJob | None = None
     concept: ConceptJob | None = None
     thumbs: deque = field(default_factory=lambda: deque(maxlen=64))
@@ -162,6 +196,8 @@ class RenderWorker(QThread):
     heatReady = Signal(object)  # HeatResult
     thumbnailReady = Signal(object)  # ThumbResult
     conceptRanked = Signal(object)  # ConceptResult
+    inversionProgress = Signal(object)  # InvertProgress
+    inversionDone = Signal(object)  # InvertResult
     busyChanged = Signal(bool)
 
     def __init__(self, parent=None, threads: int | None = None):
@@ -184,7 +220,7 @@ class RenderWorker(QThread):
 
     # -- GUI side: each call only swaps a slot under the lock ------------------------------
 
-    def submit(self, job: LoadJob | FrameJob | HeatJob | ThumbJob) -> None:
+    def submit(self, job: LoadJob | FrameJob | InvertJob | HeatJob | ThumbJob) -> None:
         with self._cond:
             s = self._slots
             if isinstance(job, LoadJob):
@@ -197,6 +233,8 @@ class RenderWorker(QThread):
                     if s.frame is not None:
                         self.counts.superseded += 1
                     s.frame = job
+            elif isinstance(job, InvertJob):
+                s.invert = job
             elif isinstance(job, HeatJob):
                 s.heat = job
             elif isinstance(job, ConceptJob):
@@ -238,7 +276,7 @@ class RenderWorker(QThread):
                 return None
             s = self._slots
             self._running = True
-            for name in ("load", "frame", "plain", "heat", "concept"):
+            for name in ("load", "frame", "plain", "invert", "heat", "concept"):
                 job = getattr(s, name)
                 if job is not None:
                     setattr(s, name, None)
@@ -247,7 +285,7 @@ class RenderWorker(QThread):
 
     def _has_work(self) -> bool:
         s = self._slots
-        pending = (s.load, s.frame, s.plain, s.heat, s.concept)
+        pending = (s.load, s.frame, s.plain, s.invert, s.heat, s.concept)
         return any(x is not None for x in pending) or bool(s.thumbs)
 
     def run(self) -> None:
@@ -263,6 +301,9 @@ class RenderWorker(QThread):
                 if not isinstance(job, LoadJob) and (
                     job.key != self._key or self._renderer is None
                 ):
+                    if isinstance(job, InvertJob):  # the window waits for an answer
+                        gone = "the model changed before the inversion started"
+                        self.inversionDone.emit(InvertResult(job.token, None, 0.0, gone))
                     continue  # made for a model that is gone
                 self.busyChanged.emit(True)
                 try:
@@ -277,18 +318,9 @@ class RenderWorker(QThread):
         if isinstance(job, LoadJob):
             self._load(job)
         elif isinstance(job, FrameJob):
-            if job.kind == "plain":  # a one-off frame: the incremental one stays as it is
-                snap = job.snapshot.plain()
-                result = self._plain(snap)
-            else:
-                snap = job.snapshot
-                self._renderer.set_zeroed(dict(job.zeroed))
-                result = self._renderer.render(snap)
-            if job.kind == "frame":
-                self.rendered_revisions.append(snap.revision)
-                with self._cond:
-                    self.counts.rendered += 1
-            self.frameRendered.emit(FrameResult(job.key, job.kind, result))
+            self._frame(job)
+        elif isinstance(job, InvertJob):
+            self.inversionDone.emit(self._invert(job))
         elif isinstance(job, HeatJob):
             self.heatReady.emit(self._heat(job))
         elif isinstance(job, ConceptJob):
@@ -303,6 +335,21 @@ class RenderWorker(QThread):
             except Exception:  # noqa: BLE001 - a missing thumbnail is not worth a message
                 image = None
             self.thumbnailReady.emit(ThumbResult(job.key, job.seed, image))
+
+    def _frame(self, job: FrameJob) -> None:
+        if job.kind == "plain":  # a one-off frame: the incremental one stays as it is
+            snap = job.snapshot.plain()
+            result = self._plain(snap)
+        else:
+            snap = job.snapshot
+            self._renderer.set_zeroed(dict(job.zeroed))
+            render = self._renderer.render
+            result = render(snap, incremental=False) if job.full else render(snap)
+        if job.kind == "frame":
+            self.rendered_revisions.append(snap.revision)
+            with self._cond:
+                self.counts.rendered += 1
+        self.frameRendered.emit(FrameResult(job.key, job.kind, result))
 
     def _load(self, job: LoadJob) -> None:
         try:
@@ -336,6 +383,33 @@ class RenderWorker(QThread):
             return RenderResult(snap.revision, snap.seed, image, _ms(start))
         except Exception as exc:  # noqa: BLE001 - reported to the user, not raised
             return RenderResult(snap.revision, snap.seed, None, _ms(start), str(exc))
+
+    def _invert(self, job: InvertJob) -> InvertResult:
+        """``invert_picture`` on the loaded model and device, reporting each step."""
+        start = time.perf_counter()
+
+        def progress(done: int, total: int) -> None:
+            seconds = time.perf_counter() - start
+            self.inversionProgress.emit(InvertProgress(job.token, done, total, seconds))
+
+        try:
+            from ganpaint.core.errors import InversionCancelled
+            from ganpaint.invert.inversion import invert_picture
+
+            picture = invert_picture(
+                self._bundle,
+                job.pixels,
+                steps=job.steps,
+                device=self._renderer.device,
+                progress=progress,
+                cancelled=job.cancel.is_set,
+            )
+            return InvertResult(job.token, picture, time.perf_counter() - start)
+        except InversionCancelled:
+            return InvertResult(job.token, None, time.perf_counter() - start, cancelled=True)
+        except Exception as exc:  # noqa: BLE001 - shown to the user; the document stays
+            message = str(exc).strip() or type(exc).__name__
+            return InvertResult(job.token, None, time.perf_counter() - start, message)
 
     def _heat(self, job: HeatJob) -> HeatResult:
         try:

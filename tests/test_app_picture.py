@@ -1,0 +1,233 @@
+"""File > Open Image… in the window: a PNG becomes a picture document (inverted on the render
+worker with progress), painting changes only the painted region, undo brings the picture
+back, save and reopen give identical pixels, compare shows the picture, Cancel and a hostile
+file leave the open document untouched, and the picture survives a crash (autosave)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtWidgets import QMenu
+
+from ganpaint.engine.document import EditDocument
+from tests.picture_files import scene_like
+
+STEPS = 3  # a few optimiser steps on the 64 px demo model: the flow, not the quality
+
+
+def picture_png(tmp_path, name="beach.png", size=(96, 64)):
+    path = tmp_path / name
+    Image.fromarray(scene_like(*size, seed=3)).save(path)
+    return path
+
+
+def open_picture(qtbot, w, path, steps=STEPS, timeout=20_000):
+    w.picture_commands.steps = steps
+    with qtbot.waitSignal(w.picture_commands.finished, timeout=timeout) as signal:
+        assert w.picture_commands.open_image(path)
+    return signal.args[0]
+
+
+def paint_tree(w, points=((20, 20), (26, 34))):
+    w.brush.update(concept="tree", size=0.06)
+    w.painter.paint(list(points))
+
+
+@pytest.mark.slow  # two windows and an inversion: about 2 s on a quiet 2-core machine
+def test_open_paint_undo_save_reopen_gives_identical_pixels(
+    make_window, qtbot, frame_waiter, tmp_path
+):
+    w = make_window()
+    path = picture_png(tmp_path)
+    assert open_picture(qtbot, w, path) == "opened"
+    picture = w.document.picture
+    assert picture is not None and picture.resolution == 64 and w.document.strokes == ()
+    assert w.windowTitle() == "GANPaint — beach[*]" and w.isWindowModified()
+    assert str(path.resolve()) in w.prefs.recent("pictures")
+    frame_waiter(w)
+    # No strokes: every pixel is the picture (the file centre-cropped and resized).
+    assert np.array_equal(w.frames.image, picture.pixels)
+    fitted = np.asarray(
+        Image.open(path).crop((16, 0, 80, 64)).convert("RGB"), dtype=np.uint8
+    )  # 96x64 -> centre 64x64, no resize needed
+    assert np.array_equal(picture.pixels, fitted)
+
+    paint_tree(w)
+    frame_waiter(w)
+    painted = w.frames.image.copy()
+    stroke = w.document.strokes[0]
+    changed = np.any(painted != picture.pixels, axis=-1)
+    assert changed.sum() > 20  # the tree's units changed the painted region
+    far = np.ones((64, 64), bool)
+    far[: int(np.nonzero(stroke.mask)[0].max()) + 10, :48] = False
+    assert not changed[far].any()  # beyond the brush's reach: the picture's own pixels
+
+    w.document.undo()
+    frame_waiter(w)
+    assert np.array_equal(w.frames.image, picture.pixels)
+    w.document.redo()
+    frame_waiter(w)
+    assert np.array_equal(w.frames.image, painted)
+
+    project = tmp_path / "beach.ganpaint"
+    assert w.file_commands.save_project_to(project)
+    assert not w.isWindowModified()
+    w.close()
+
+    again = make_window(project=project, seed=99)
+    frame_waiter(again)
+    assert again.document.picture is not None and len(again.document.strokes) == 1
+    assert np.array_equal(again.document.picture.pixels, picture.pixels)
+    assert np.array_equal(again.frames.image, painted)
+    assert not again.actions["scene.new"].isEnabled() and not again.gallery.isEnabled()
+    menu = QMenu()
+    again.scene_commands.fill_demo_menu(menu)
+    assert [a.text() for a in menu.actions()] == ["Close the picture to see demo scenes"]
+    assert again.actions["file.close_picture"].isEnabled()
+
+
+def test_compare_and_export_show_the_picture_and_the_edit(
+    make_window, qtbot, frame_waiter, tmp_path
+):
+    w = make_window()
+    assert open_picture(qtbot, w, picture_png(tmp_path)) == "opened"
+    paint_tree(w)
+    frame_waiter(w)
+    plain = w.canvas.plain
+    assert plain is not None
+    pixels = np.asarray(w.document.picture.pixels)
+    from ganpaint.app.views.imaging import qimage_rgb
+
+    assert plain == qimage_rgb(pixels)  # compare: the original picture, not the generator's
+    assert w.canvas.plain_label == "Your picture"
+    w.view_modes.set_compare(True)
+    qtbot.wait(50)
+    w.canvas.grab().save(str(tmp_path / "compare.png"))
+    w.view_modes.set_compare(False)
+    out = tmp_path / "edited.png"
+    assert w.file_commands.export_png(out)
+    assert np.array_equal(np.asarray(Image.open(out)), w.frames.image)
+    assert w.session.export_name == "beach-edited"
+
+
+def test_cancel_leaves_the_open_document_untouched(make_window, qtbot, frame_waiter, tmp_path):
+    w = make_window()
+    paint_tree(w)
+    frame_waiter(w)
+    before = (w.document.revision, w.document.strokes, w.document.seed, w.frames.image.copy())
+    w.picture_commands.steps = 100_000
+    assert w.picture_commands.open_image(picture_png(tmp_path))
+    dialog = w.picture_commands.dialog
+    assert dialog is not None and dialog.isVisible()
+    qtbot.waitUntil(lambda: w.picture_commands.last_progress is not None, timeout=20_000)
+    assert "Step" in dialog.step.text() and dialog.bar.maximum() == 100_000
+    w.canvas.grab()  # the window still paints while the worker inverts
+    with qtbot.waitSignal(w.picture_commands.finished, timeout=20_000) as signal:
+        dialog.buttons.button(dialog.buttons.StandardButton.Cancel).click()
+    assert signal.args == ["cancelled"]
+    assert w.picture_commands.dialog is None and not w.picture_commands.busy
+    assert w.document.picture is None
+    assert (w.document.revision, w.document.strokes, w.document.seed) == before[:3]
+    assert "cancelled; nothing changed" in w.status.currentMessage()
+    w.document.undo()  # the window goes on working as before
+    frame_waiter(w)
+    assert not np.array_equal(w.frames.image, before[3])
+
+
+def test_a_dropped_image_opens_as_a_picture(make_window, qtbot, tmp_path):
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    w = make_window()
+    w.picture_commands.steps = STEPS
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(picture_png(tmp_path, "dropped.png")))])
+    event = QDropEvent(QPointF(50, 50), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    with qtbot.waitSignal(w.picture_commands.finished, timeout=20_000) as signal:
+        w.dropEvent(event)
+    assert signal.args == ["opened"] and w.session.name == "dropped"
+    menu = QMenu()
+    w.file_commands.fill_recent(menu)
+    assert "dropped.png" in [a.text() for a in menu.actions()]  # Open Recent > Pictures
+
+
+def test_closing_the_window_during_an_inversion_stops_it(make_window, qtbot, tmp_path):
+    w = make_window()
+    w.picture_commands.steps = 100_000
+    assert w.picture_commands.open_image(picture_png(tmp_path))
+    qtbot.waitUntil(lambda: w.picture_commands.last_progress is not None, timeout=20_000)
+    w.close()  # cancels the inversion, then waits for the worker (10 s at most)
+    assert not w.worker.isRunning()
+    assert w.picture_commands.last_progress.done < 100_000
+
+
+def test_a_failed_inversion_says_why_and_changes_nothing(make_window, qtbot, tmp_path, monkeypatch):
+    from ganpaint.core.errors import GanpaintError
+    from ganpaint.invert import inversion
+
+    def fail(*args, **kwargs):
+        raise GanpaintError("the model has no edit layer to invert into")
+
+    monkeypatch.setattr(inversion, "invert_picture", fail)
+    w = make_window()
+    paint_tree(w)
+    revision = w.document.revision
+    assert open_picture(qtbot, w, picture_png(tmp_path)) == "failed"
+    box = w.prompts.last_box
+    assert box.windowTitle() == "Cannot open image" and "nothing changed" in box.text()
+    assert box.informativeText() == "the model has no edit layer to invert into"
+    assert w.document.revision == revision and w.document.picture is None
+    menu = QMenu()
+    w.scene_commands.fill_demo_menu(menu)
+    assert menu.actions()[0].text() != "Close the picture to see demo scenes"
+
+
+@pytest.mark.parametrize("name", ["notes.png", "truncated.png", "bomb.png", "empty.png"])
+def test_a_hostile_file_gets_a_message_and_changes_nothing(make_window, qtbot, tmp_path, name):
+    from tests.picture_files import write_picture_corpus
+
+    corpus = write_picture_corpus(tmp_path / "corpus")
+    w = make_window()
+    paint_tree(w)
+    revision = w.document.revision
+    with qtbot.waitSignal(w.picture_commands.finished, timeout=5000) as signal:
+        assert not w.picture_commands.open_image(corpus[name])
+    assert signal.args == ["refused"]
+    box = w.prompts.last_box
+    assert box.windowTitle() == "Cannot open image" and name in box.informativeText()
+    assert w.document.revision == revision and w.document.picture is None
+    assert not w.picture_commands.busy
+
+
+def test_close_picture_returns_to_scenes_and_a_picture_survives_a_crash(
+    make_window, qtbot, frame_waiter, tmp_path
+):
+    w = make_window()
+    thumbs = []
+    w.worker.thumbnailReady.connect(thumbs.append)
+    qtbot.waitUntil(lambda: len(w.gallery.rendered) == len(w.gallery.seeds), timeout=20_000)
+    assert open_picture(qtbot, w, picture_png(tmp_path)) == "opened"
+    thumbs.clear()
+    paint_tree(w)
+    frame_waiter(w)
+    qtbot.waitUntil(w.worker.is_idle, timeout=10_000)
+    assert thumbs == []  # the strip's scenes are not redrawn from the picture's latent
+    saved = w.autosave.document_path
+    assert saved.exists() and "picture" in EditDocument.load(saved).to_dict()
+    # As if the process had died: its lock goes and it autosaves no more.
+    w.autosave._lock.unlock()
+    w.autosave._lock = None
+    again = make_window(restore=True)
+    frame_waiter(again)
+    assert again.document.picture is not None and len(again.document.strokes) == 1
+    assert np.array_equal(again.frames.image, w.frames.image)
+
+    again.picture_commands.close_picture()
+    frame_waiter(again)
+    assert again.document.picture is None and again.document.strokes == ()
+    # the scene of the document's seed again, in the frame and in its thumbnail
+    seed = again.document.seed
+    qtbot.waitUntil(lambda: seed in again.gallery.rendered, timeout=20_000)
+    assert not np.array_equal(again.frames.image, w.document.picture.pixels)
+    assert again.actions["scene.new"].isEnabled() and again.gallery.isEnabled()
