@@ -50,7 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "train-encoder",
         help="train the picture encoder of a bundle on its generator's samples",
-        description="Train a small ResNet (ResNet-18 layout, no pretrained weights) to predict z "
+        description="Train a small ResNet (torchvision, no pretrained weights) to predict z "
         "and the first edit layer's features from the generator's own images, and write it "
         "into the bundle as encoder.safetensors with its card in bundle.json.",
     )

@@ -1,13 +1,11 @@
 """The picture encoder: a picture -> the generator's z and its first edit layer's features.
 
-A ResNet trunk in torchvision's ResNet-18 layout (7x7 stem, max pool, ``BasicBlock`` stages
-of 64, 128 and 256 channels), written here because the standalone build leaves torchvision
-out (``build_app.py``); randomly initialised, nothing downloaded. It is cut after its third
-stage, whose stride-16 map is the generator's layer4 grid at 128 px (8x8); a linear head
-predicts z from the pooled map and a 1x1 head the edit layer's features. Trained on the
-generator's own samples (``ganpaint train-encoder``, ``invert/train_encoder.py``); it gives
-the inversion its start. Stored as safetensors (float16 weights, the architecture in the
-metadata), in a bundle as ``encoder.safetensors``.
+A torchvision ResNet trunk (``BasicBlock``, built with ``weights=None``: nothing downloaded)
+cut after its third stage, whose stride-16 map is the generator's layer4 grid at 128 px
+(8x8); a linear head predicts z from the pooled map and a 1x1 head the edit layer's
+features. Trained on the generator's own samples (``ganpaint train-encoder``,
+``invert/train_encoder.py``); it gives the inversion its start. Stored as safetensors
+(float16 weights, the architecture in the metadata), in a bundle as ``encoder.safetensors``.
 """
 
 from __future__ import annotations
@@ -29,47 +27,18 @@ MAX_Z_DIM = 4096
 MAX_CHANNELS = 4096
 
 
-class BasicBlock(nn.Module):
-    """Two 3x3 convolutions with batch norm and a shortcut (torchvision's ``BasicBlock``)."""
-
-    def __init__(self, in_ch: int, out_ch: int, stride: int = 1):
-        super().__init__()
-        self.conv1 = nn.Conv2d(in_ch, out_ch, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(out_ch)
-        self.conv2 = nn.Conv2d(out_ch, out_ch, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(out_ch)
-        self.downsample = None
-        if stride != 1 or in_ch != out_ch:
-            self.downsample = nn.Sequential(
-                nn.Conv2d(in_ch, out_ch, 1, stride, bias=False), nn.BatchNorm2d(out_ch)
-            )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = F.relu(self.bn1(self.conv1(x)))
-        y = self.bn2(self.conv2(y))
-        return F.relu(y + (x if self.downsample is None else self.downsample(x)))
-
-
-def _stage(in_ch: int, out_ch: int, blocks: int, stride: int) -> nn.Sequential:
-    return nn.Sequential(
-        BasicBlock(in_ch, out_ch, stride), *(BasicBlock(out_ch, out_ch) for _ in range(blocks - 1))
-    )
-
-
 class PictureEncoder(nn.Module):
     """Images (N, 3, R, R) in [-1, 1] -> (z (N, z_dim), features (N, C, side, side))."""
 
     def __init__(self, z_dim: int, channels: int, side: int, layer: str, blocks: int = 1):
         super().__init__()
+        from torchvision.models.resnet import BasicBlock, ResNet
+
+        trunk = ResNet(BasicBlock, [blocks, blocks, blocks, 1], num_classes=1)
         self.trunk = nn.Sequential(
-            nn.Conv2d(3, 64, 7, 2, 3, bias=False),
-            nn.BatchNorm2d(64),
-            nn.ReLU(inplace=True),
-            nn.MaxPool2d(3, 2, 1),
-            _stage(64, 64, blocks, 1),
-            _stage(64, 128, blocks, 2),
+            trunk.conv1, trunk.bn1, trunk.relu, trunk.maxpool, trunk.layer1, trunk.layer2
         )
-        self.stage3 = _stage(128, 256, blocks, 2)
+        self.stage3 = trunk.layer3
         self.z_head = nn.Linear(256, z_dim)
         self.feature_head = nn.Conv2d(256, channels, 1)
         self.z_dim, self.channels, self.side = int(z_dim), int(channels), int(side)
