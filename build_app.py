@@ -6,10 +6,11 @@
 Steps:
 
 1. check the sources: the bundled model, the icon, the style sheet and the ``.desktop``
-   template are there, and no module of ``ganpaint`` imports torchvision (the project
-   declares it but does not use it; it is left out of the build);
+   template are there;
 2. create (or reuse) a dedicated build environment ``build/venv`` with a CPU-only torch
-   (``torch==2.13.0``; a CUDA build would add gigabytes of ``nvidia-*`` libraries), numpy,
+   (``torch==2.13.0``; a CUDA build would add gigabytes of ``nvidia-*`` libraries) and the
+   torchvision that matches it (the scene classifier and the picture encoder are torchvision
+   networks), numpy,
    pillow, safetensors, PySide6 *Essentials* (the app uses QtCore, QtGui, QtWidgets and QtSvg
    only; the Add-ons wheel with WebEngine, 3D, multimedia, … is never installed), qtawesome
    and PyInstaller. The project itself is frozen straight from this checkout (``pathex``),
@@ -17,7 +18,7 @@ Steps:
 3. write the launcher and the spec (``build/pyinstaller/``) and run PyInstaller: the app's
    data lands at ``ganpaint/data/{resources,models}`` inside the bundle, where
    :mod:`ganpaint.core.paths` looks when frozen (``sys._MEIPASS``), with qtawesome's icon fonts;
-   unused Qt modules, torchvision and torch's C++ test binaries and test libraries stay out;
+   unused Qt modules and torch's C++ test binaries and test libraries stay out;
 4. move the result to ``dist/ganpaint`` (or ``--onedir OUT``);
 5. strip the symbol tables of torch's two big libraries (Linux; ``--no-strip`` keeps them);
 6. copy the icon beside the program and, on Linux, write ``ganpaint.desktop`` there
@@ -34,7 +35,6 @@ under ``build/`` and ``dist/``.
 from __future__ import annotations
 
 import argparse
-import ast
 import fnmatch
 import json
 import os
@@ -57,6 +57,8 @@ STAMP = ".ganpaint-build.json"
 # CPU-only torch: pip picks the local 2.13.0+cpu wheel here; elsewhere pass --torch with an
 # index of CPU wheels (e.g. --extra-index-url https://download.pytorch.org/whl/cpu in PIP_*).
 TORCH = "torch==2.13.0"
+# Unpinned on purpose: installed in one resolve with TORCH, pip picks the matching release.
+TORCHVISION = "torchvision"
 REQUIREMENTS = [
     "numpy",
     "pillow",
@@ -129,7 +131,6 @@ EXCLUDES = QT_EXCLUDES + [
     "PySide2",
     "qtawesome.icon_browser",
     "tkinter",
-    "torchvision",
     "torchaudio",
     "tensorboard",
     "matplotlib",
@@ -252,26 +253,6 @@ def hidden_imports(root: Path = ROOT) -> list[str]:
     return names
 
 
-def torchvision_imports(root: Path = ROOT) -> list[str]:
-    """``file:line`` of every import of torchvision in ``ganpaint`` (it is not bundled)."""
-    found = []
-    for f in sorted((root / "ganpaint").rglob("*.py")):
-        try:
-            tree = ast.parse(f.read_text(encoding="utf-8"), str(f))
-        except SyntaxError as exc:
-            raise SystemExit(f"build_app: {f}: {exc}") from exc
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                mods = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.level == 0:
-                mods = [node.module or ""]
-            else:
-                continue
-            if any(m.split(".")[0] == "torchvision" for m in mods):
-                found.append(f"{f.relative_to(root)}:{node.lineno}")
-    return found
-
-
 def app_icon(root: Path = ROOT) -> Path:
     return root / "resources" / "ganpaint.png"
 
@@ -336,14 +317,8 @@ def check_sources(root: Path = ROOT) -> None:
         missing.append("models/*/bundle.json")
     if missing:
         raise SystemExit(f"build_app: missing from the checkout: {', '.join(missing)}")
-    uses = torchvision_imports(root)
-    if uses:
-        raise SystemExit(
-            "build_app: ganpaint imports torchvision, which the build leaves out: "
-            + ", ".join(uses)
-        )
     bundles = sorted(p.parent.name for p in (root / "models").glob("*/bundle.json"))
-    _say(f"    models: {', '.join(bundles)}; no torchvision imports in ganpaint/")
+    _say(f"    models: {', '.join(bundles)}")
 
 
 def _venv_python(path: Path) -> Path:
@@ -355,7 +330,7 @@ def ensure_venv(path: Path, torch_spec: str, fresh: bool) -> Path:
     python = _venv_python(path)
     wanted = {
         "python": sys.version.split()[0],
-        "requirements": [torch_spec, *REQUIREMENTS],
+        "requirements": [torch_spec, TORCHVISION, *REQUIREMENTS],
     }
     stamp = path / STAMP
     if not fresh and python.is_file() and stamp.is_file():
@@ -369,7 +344,8 @@ def ensure_venv(path: Path, torch_spec: str, fresh: bool) -> Path:
     venv.EnvBuilder(with_pip=True, clear=True).create(path)
     pip = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
     # torch first and alone: with a CPU torch in place, nothing later pulls a CUDA build.
-    _run([*pip, torch_spec], env=_clean_env())
+    # One resolve for both, so pip takes the torchvision built for this torch.
+    _run([*pip, torch_spec, TORCHVISION], env=_clean_env())
     _run([*pip, *REQUIREMENTS], env=_clean_env())
     probe = "import torch; print(torch.__version__, torch.version.cuda)"
     out = subprocess.run(
