@@ -138,3 +138,48 @@ def test_unknown_layer_and_bad_settings_are_refused(tiny):
         AttackSettings(steps=0)
     with pytest.raises(GanpaintError, match="gamma"):
         AttackSettings(gamma=1.5)
+
+
+def test_mean_interval_is_the_normal_approximation():
+    from ganpaint.classify.attack_stats import mean_interval
+
+    iv = mean_interval([1, 2, 3, 4, 5], level=0.99)
+    half = 2.5758293035489 * np.std([1, 2, 3, 4, 5], ddof=1) / np.sqrt(5)  # z from tables
+    assert iv.mean == 3 and iv.n == 5
+    assert iv.low == pytest.approx(3 - half) and iv.high == pytest.approx(3 + half)
+    assert mean_interval([2.0]).low == mean_interval([2.0]).high == 2.0
+    with pytest.raises(GanpaintError, match="no values"):
+        mean_interval([])
+
+
+def test_mean_interval_covers_the_true_mean_at_its_level():
+    from ganpaint.classify.attack_stats import mean_interval
+
+    rng = np.random.default_rng(1)
+    hits = [
+        (iv.low <= 1.0 <= iv.high)
+        for iv in (mean_interval(rng.exponential(1.0, 200)) for _ in range(1000))
+    ]
+    assert 0.975 <= np.mean(hits) <= 1.0  # 99 % nominal, a skewed distribution
+
+
+def test_ratio_interval_brackets_the_ratio_of_means():
+    from ganpaint.classify.attack_stats import ratio_interval
+
+    rng = np.random.default_rng(2)
+    a, b = rng.exponential(3.0, 400), rng.exponential(1.0, 400)
+    ratio, low, high = ratio_interval(a, b)
+    assert ratio == pytest.approx(a.mean() / b.mean())
+    assert low < ratio < high and low > 2.0 and high < 4.0
+    with pytest.raises(GanpaintError, match="equal"):
+        ratio_interval([1.0], [1.0, 2.0])
+
+
+def test_group_means_split_the_units():
+    from ganpaint.classify.attack_stats import group_means
+
+    change = np.arange(10, dtype=float)
+    assert group_means(change, [0, 1], [2, 3]) == (0.5, 2.5, np.mean([4, 5, 6, 7, 8, 9]))
+    assert group_means(change, [0, 1], [1, 2]) == (0.5, 1.5, np.mean(range(3, 10)))
+    with pytest.raises(GanpaintError, match="units each"):
+        group_means(change, [], [1])
