@@ -4,9 +4,12 @@ The GUI thread hands it immutable jobs and gets results back by signal (queued a
 threads); it never touches torch itself. Each kind of job has one slot, so a newer job
 replaces an older one not yet started (latest wins), except thumbnails, which wait in a
 short queue at the lowest priority. Priority: model loads, frames, the unedited frame for
-compare, unit heatmaps, custom-concept rankings, thumbnails. Every job carries the key of
-the model it was made for; a job for a model that is no longer loaded is dropped, and the
-GUI drops results whose key is stale. Failures come back as results, never as exceptions.
+compare, unit heatmaps, custom-concept rankings, classifier attacks, classifier readings
+(:mod:`~ganpaint.app.views.classifier_jobs`), thumbnails. A reading of an edited frame older
+than the newest frame rendered is skipped: the reading of that newer frame is on its way.
+Every job carries the key of the model it was made for; a job for a model that is no
+longer loaded is dropped, and the GUI drops results whose key is stale. Failures come back
+as results, never as exceptions.
 :attr:`RenderWorker.counts` tallies edit frames submitted, superseded in the slot before
 they started, and rendered (the drag bench reports them).
 """
@@ -24,6 +27,11 @@ import numpy as np
 from PySide6.QtCore import QThread, Signal
 
 from ganpaint.app.state.model_controller import LoadJob
+from ganpaint.app.views.classifier_jobs import (
+    AttackJob,
+    ClassifierRunner,
+    ClassifyJob,
+)
 from ganpaint.engine.document import DocumentSnapshot
 
 if TYPE_CHECKING:
@@ -140,6 +148,8 @@ class _Slots:
     plain: FrameJob | None = None
     heat: HeatJob | None = None
     concept: ConceptJob | None = None
+    attack: AttackJob | None = None
+    classify: ClassifyJob | None = None
     thumbs: deque = field(default_factory=lambda: deque(maxlen=64))
 
 
@@ -162,6 +172,9 @@ class RenderWorker(QThread):
     heatReady = Signal(object)  # HeatResult
     thumbnailReady = Signal(object)  # ThumbResult
     conceptRanked = Signal(object)  # ConceptResult
+    classified = Signal(object)  # ClassifyResult
+    attackProgress = Signal(object)  # AttackProgress
+    attackDone = Signal(object)  # AttackDone
     busyChanged = Signal(bool)
 
     def __init__(self, parent=None, threads: int | None = None):
@@ -181,14 +194,19 @@ class RenderWorker(QThread):
         # Revisions of the frames rendered, in order (tests and diagnostics read it).
         self.rendered_revisions: deque[int] = deque(maxlen=10_000)
         self.loader: Callable[[LoadJob], tuple] = open_model
+        self.classifier = ClassifierRunner()
+        self.skipped_readings = 0  # readings of frames already superseded (guarded by the lock)
 
     # -- GUI side: each call only swaps a slot under the lock ------------------------------
 
-    def submit(self, job: LoadJob | FrameJob | HeatJob | ThumbJob) -> None:
+    def submit(self, job) -> None:
+        """Put a job in its slot (a LoadJob, FrameJob, HeatJob, ConceptJob, ThumbJob,
+        ClassifyJob or AttackJob)."""
         with self._cond:
             s = self._slots
-            if isinstance(job, LoadJob):
-                s.load = job
+            slot = SLOT_OF.get(type(job))
+            if slot is not None:
+                setattr(s, slot, job)
             elif isinstance(job, FrameJob):
                 if job.kind == "plain":
                     s.plain = job
@@ -197,16 +215,19 @@ class RenderWorker(QThread):
                     if s.frame is not None:
                         self.counts.superseded += 1
                     s.frame = job
-            elif isinstance(job, HeatJob):
-                s.heat = job
-            elif isinstance(job, ConceptJob):
-                s.concept = job
             elif isinstance(job, ThumbJob):
                 if job not in s.thumbs:
                     s.thumbs.append(job)
             else:
                 raise TypeError(f"unknown job {job!r}")
             self._cond.notify()
+
+    def cancel_attack(self, token: int) -> None:
+        """Drop the attack answering ``token`` if it has not started, else stop it."""
+        with self._cond:
+            if self._slots.attack is not None and self._slots.attack.token == token:
+                self._slots.attack = None
+        self.classifier.cancel(token)
 
     def clear_thumbnails(self) -> None:
         with self._cond:
@@ -232,22 +253,36 @@ class RenderWorker(QThread):
 
     def _next_job(self):
         with self._cond:
-            while not self._stopping and not self._has_work():
-                self._cond.wait()
-            if self._stopping:
-                return None
-            s = self._slots
-            self._running = True
-            for name in ("load", "frame", "plain", "heat", "concept"):
-                job = getattr(s, name)
+            while True:
+                while not self._stopping and not self._has_work():
+                    self._cond.wait()
+                if self._stopping:
+                    return None
+                job = self._take()
                 if job is not None:
-                    setattr(s, name, None)
+                    self._running = True
                     return job
-            return s.thumbs.popleft()
+
+    def _take(self):
+        """The next job by priority, out of its slot (None: it was a stale reading)."""
+        s = self._slots
+        for name in SLOT_ORDER:
+            job = getattr(s, name)
+            if job is not None:
+                setattr(s, name, None)
+                if name == "classify" and self._superseded(job):
+                    self.skipped_readings += 1
+                    return None
+                return job
+        return s.thumbs.popleft()
+
+    def _superseded(self, job: ClassifyJob) -> bool:
+        revs = self.rendered_revisions
+        return job.kind == "frame" and bool(revs) and job.revision < revs[-1]
 
     def _has_work(self) -> bool:
         s = self._slots
-        pending = (s.load, s.frame, s.plain, s.heat, s.concept)
+        pending = (s.load, s.frame, s.plain, s.heat, s.concept, s.attack, s.classify)
         return any(x is not None for x in pending) or bool(s.thumbs)
 
     def run(self) -> None:
@@ -277,32 +312,45 @@ class RenderWorker(QThread):
         if isinstance(job, LoadJob):
             self._load(job)
         elif isinstance(job, FrameJob):
-            if job.kind == "plain":  # a one-off frame: the incremental one stays as it is
-                snap = job.snapshot.plain()
-                result = self._plain(snap)
-            else:
-                snap = job.snapshot
-                self._renderer.set_zeroed(dict(job.zeroed))
-                result = self._renderer.render(snap)
-            if job.kind == "frame":
-                self.rendered_revisions.append(snap.revision)
-                with self._cond:
-                    self.counts.rendered += 1
-            self.frameRendered.emit(FrameResult(job.key, job.kind, result))
+            self._frame(job)
         elif isinstance(job, HeatJob):
             self.heatReady.emit(self._heat(job))
         elif isinstance(job, ConceptJob):
             self.conceptRanked.emit(self._rank(job))
+        elif isinstance(job, ClassifyJob):
+            self.classified.emit(self.classifier.classify(job, self._bundle, self._device()))
+        elif isinstance(job, AttackJob):
+            progress = self.attackProgress.emit
+            self.attackDone.emit(
+                self.classifier.attack(job, self._bundle, self._device(), progress)
+            )
         elif isinstance(job, ThumbJob):
-            try:
-                if job.snapshot is not None:
-                    # another seed: render in full and keep the canvas's incremental frame
-                    image = self._renderer.render(job.snapshot, incremental=False).image
-                else:
-                    image = self._renderer.render_full(job.seed)
-            except Exception:  # noqa: BLE001 - a missing thumbnail is not worth a message
-                image = None
-            self.thumbnailReady.emit(ThumbResult(job.key, job.seed, image))
+            self._thumb(job)
+
+    def _frame(self, job: FrameJob) -> None:
+        if job.kind == "plain":  # a one-off frame: the incremental one stays as it is
+            snap = job.snapshot.plain()
+            result = self._plain(snap)
+        else:
+            snap = job.snapshot
+            self._renderer.set_zeroed(dict(job.zeroed))
+            result = self._renderer.render(snap)
+        if job.kind == "frame":
+            self.rendered_revisions.append(snap.revision)
+            with self._cond:
+                self.counts.rendered += 1
+        self.frameRendered.emit(FrameResult(job.key, job.kind, result))
+
+    def _thumb(self, job: ThumbJob) -> None:
+        try:
+            if job.snapshot is not None:
+                # another seed: render in full and keep the canvas's incremental frame
+                image = self._renderer.render(job.snapshot, incremental=False).image
+            else:
+                image = self._renderer.render_full(job.seed)
+        except Exception:  # noqa: BLE001 - a missing thumbnail is not worth a message
+            image = None
+        self.thumbnailReady.emit(ThumbResult(job.key, job.seed, image))
 
     def _load(self, job: LoadJob) -> None:
         try:
@@ -323,6 +371,9 @@ class RenderWorker(QThread):
         self.modelLoaded.emit(
             ModelResult(job.key, bundle, device, None, job.bundle is not None, _devices(), job.path)
         )
+
+    def _device(self):
+        return getattr(self._renderer, "device", "cpu")
 
     def _plain(self, snap):
         """The unedited frame; with units zeroed, of the original network."""
@@ -370,6 +421,15 @@ class RenderWorker(QThread):
             return ConceptResult(job.key, job.token, None, _ms(start), message)
 
 
+# the jobs with a slot of their own (frames and thumbnails have their own rules in submit)
+SLOT_OF = {
+    LoadJob: "load",
+    HeatJob: "heat",
+    ConceptJob: "concept",
+    AttackJob: "attack",
+    ClassifyJob: "classify",
+}
+SLOT_ORDER = ("load", "frame", "plain", "heat", "concept", "attack", "classify")
 DRAFT_NAME = "draft"  # the dialog names the concept when it saves it
 
 
