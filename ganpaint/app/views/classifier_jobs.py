@@ -29,7 +29,7 @@ class ClassifyJob:
     image: np.ndarray  # uint8 (H, W, 3): the frame as shown
     revision: int  # of the document the frame was rendered from
     kind: str = "frame"  # "frame" (edited) or "plain" (unedited, for compare)
-    seed: int = -1
+    token: int = -1  # the asker's name for the picture (the GUI: frame counter or seed)
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,8 @@ class ClassifyResult:
     key: int
     kind: str
     revision: int
-    seed: int
+    token: int
+    image: np.ndarray  # the picture read
     reading: Any  # FrameReading, or None on failure
     error: str | None = None
     note: str | None = None  # e.g. the dissection could not be read: no labels
@@ -110,8 +111,8 @@ class ClassifierRunner:
             reading = read_frame(classifier, job.image, dissection)
         except Exception as exc:  # noqa: BLE001 - a result, never a dead worker
             message = str(exc).strip() or type(exc).__name__
-            return ClassifyResult(job.key, job.kind, job.revision, job.seed, None, message)
-        return ClassifyResult(job.key, job.kind, job.revision, job.seed, reading, note=self.note)
+            return _result(job, None, error=message)
+        return _result(job, reading, note=self.note)
 
     def cancel(self, token: int) -> None:
         """Stop the attack answering ``token`` at its next forward pass (GUI thread)."""
@@ -146,6 +147,10 @@ class ClassifierRunner:
             return AttackDone(job.key, job.token, job.image, None, labels, ranked, _ms(start),
                               message)  # fmt: skip
         return AttackDone(job.key, job.token, job.image, result, labels, ranked, _ms(start))
+
+
+def _result(job: ClassifyJob, reading: Any, **kw) -> ClassifyResult:
+    return ClassifyResult(job.key, job.kind, job.revision, job.token, job.image, reading, **kw)
 
 
 def _open(bundle: Any, device: Any) -> tuple[Any, Any]:

@@ -35,6 +35,7 @@ def stroke_color(concept: str, action: str) -> str:
 
 class FrameView(QObject):
     frameShown = Signal(object)  # RenderResult
+    plainShown = Signal()  # the unedited frame of the current scene arrived
     renderFailed = Signal(str)
 
     def __init__(self, document: EditDocument, worker: RenderWorker, canvas: PaintCanvas):
@@ -46,6 +47,7 @@ class FrameView(QObject):
         self.qimage: QImage | None = None
         self.plain_seed: int | None = None
         self.plain_qimage: QImage | None = None
+        self.plain_image: np.ndarray | None = None
         self.zeroed: tuple = ()  # units zeroed in every frame (View > Clean artifacts)
         self.ms: deque[float] = deque(maxlen=20)
         self.frames = 0
@@ -59,6 +61,7 @@ class FrameView(QObject):
         self.shown_revision = -1
         self.plain_seed = None
         self.plain_qimage = None
+        self.plain_image = None
         self._last = None
         self.update_overlay()
         self.request()
@@ -88,6 +91,7 @@ class FrameView(QObject):
     def _changed(self, kind: str) -> None:
         if kind in ("seed", "loaded") and self.plain_seed != self.document.seed:
             self.plain_qimage = None
+            self.plain_image = None
             self.canvas.set_plain(None)
         if kind in RENDER_KINDS:
             self.request()
@@ -108,7 +112,9 @@ class FrameView(QObject):
             if r.ok and r.seed == self.document.seed:
                 self.plain_seed = r.seed
                 self.plain_qimage = qimage_rgb(r.image)
+                self.plain_image = r.image
                 self.canvas.set_plain(self.plain_qimage)
+                self.plainShown.emit()
             return
         if r.revision < self.shown_revision:
             return  # stale: a newer frame is already on screen

@@ -44,6 +44,7 @@ class ViewModes:
         w.canvas.set_flag("compare", on)
         with QSignalBlocker(w.actions["view.compare"]):
             w.actions["view.compare"].setChecked(on)
+        w.classifier_view.request()  # the panel reads the picture on screen
 
     def model_opened(self, dissection) -> None:
         """A model opened: offer its artifact set, on where it was measured to help."""

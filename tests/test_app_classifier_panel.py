@@ -1,0 +1,145 @@
+"""The Classifier panel in the window: it reads the picture on screen on the render worker
+(the edited frame, the original while compare is held), follows strokes and undo, reads
+nothing while closed, says plainly when the model has no classifier, and the Attack action
+shows the attacked picture without changing the frame."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import ganpaint.app.views.worker as worker_module
+from tests.test_app_paint import drag
+from tests.tiny_classifier import PooledClassifier
+
+
+class WithClassifier:
+    """The loaded bundle plus a small random-weight classifier (and no dissection)."""
+
+    def __init__(self, bundle, classifier):
+        self._bundle, self._classifier = bundle, classifier
+        self.meta = {**bundle.meta, "classifier": {"classes": list(classifier.classes)}}
+        self.classifier_path = "tiny"
+
+    def __getattr__(self, name):
+        return getattr(self._bundle, name)
+
+    def load_classifier(self):
+        return self._classifier
+
+    def classifier_dissection(self):
+        return None
+
+
+@pytest.fixture
+def classifier_window(make_window, monkeypatch):
+    """``classifier_window()``: a window whose model has the tiny classifier."""
+    torch.manual_seed(0)
+    classifier = PooledClassifier()
+    original = worker_module.open_model
+
+    def open_with_classifier(job):
+        bundle, renderer, device = original(job)
+        return WithClassifier(bundle, classifier), renderer, device
+
+    monkeypatch.setattr(worker_module, "open_model", open_with_classifier)
+    return lambda **kw: make_window(**kw)
+
+
+def count_readings(w) -> list:
+    seen = []
+    w.worker.classified.connect(lambda res: seen.append(res))
+    return seen
+
+
+def open_panel(w, qtbot):
+    w.actions["view.classifier"].trigger()
+    assert w.docks["classifier"].isVisible() and w.classifier_view.live
+    qtbot.waitUntil(lambda: w.classifier_view.shown is not None, timeout=10_000)
+
+
+def test_no_classifier_means_a_note_and_no_work(make_window, qtbot):
+    w = make_window()
+    seen = count_readings(w)
+    assert not w.docks["classifier"].isVisible()  # closed until asked for
+    w.actions["view.classifier"].trigger()
+    panel = w.classifier_panel
+    assert "no scene classifier" in panel.note.text() and panel.note.isVisible()
+    assert "ganpaint classifier train" in panel.note.text()
+    assert not panel.body.isVisible()
+    assert not w.actions["classifier.attack"].isEnabled()
+    qtbot.wait(200)
+    assert seen == []
+
+
+def test_the_panel_reads_the_picture_on_screen(classifier_window, qtbot, frame_waiter):
+    w = classifier_window()
+    seen = count_readings(w)
+    w.brush.update(concept="tree", action="draw", size=0.08, hardness=1.0, strength=1.0)
+    qtbot.wait(150)
+    assert seen == []  # closed: painting pays nothing
+    open_panel(w, qtbot)
+    view, panel = w.classifier_view, w.classifier_panel
+    first = view.shown
+    assert first.kind == "frame" and np.array_equal(first.image, w.frames.image)
+    reading = first.reading
+    assert panel.top_class.text() == reading.top_class.upper()
+    assert panel.bars.top == reading.top and np.allclose(panel.bars.probs, reading.probs)
+    assert [t.unit for t in panel.tiles if t.isVisible()] == [u.unit for u in reading.units]
+    assert panel.source.text() == "Edited picture"
+
+    drag(w, [(8, 6), (8, 30), (8, 58)], moves_per_segment=6)  # a stroke: a new reading
+    frame_waiter(w)
+    qtbot.waitUntil(lambda: view.shown.token == w.frames.frames, timeout=10_000)
+    assert np.array_equal(view.shown.image, w.frames.image)
+    edited = view.shown
+
+    w.view_modes.set_compare(True)  # compare: the original picture's reading
+    qtbot.waitUntil(lambda: view.shown.kind == "plain", timeout=10_000)
+    assert panel.source.text().startswith("Original")
+    np.testing.assert_allclose(view.shown.reading.probs, reading.probs, atol=1e-6)
+    w.view_modes.set_compare(False)
+    assert view.shown is edited  # known: shown at once, not read again
+
+    w.actions["edit.undo"].trigger()  # undo: the reading follows the frame
+    frame_waiter(w)
+    qtbot.waitUntil(lambda: view.shown.token == w.frames.frames, timeout=10_000)
+    np.testing.assert_allclose(view.shown.reading.probs, reading.probs, atol=1e-3)
+
+    w.actions["view.classifier"].trigger()  # closed again: no more readings
+    assert not view.live
+    n = len(seen)
+    drag(w, [(50, 6), (50, 58)], moves_per_segment=4)
+    frame_waiter(w)
+    qtbot.wait(150)
+    assert len(seen) == n
+
+
+def test_a_unit_tile_shows_its_heat_over_the_canvas(classifier_window, qtbot):
+    w = classifier_window()
+    open_panel(w, qtbot)
+    tile = w.classifier_panel.tiles[0]
+    tile.clicked.emit(tile.unit)
+    assert w.classifier_view.heat_unit == tile.unit and w.canvas.heat is not None
+    tile.clicked.emit(tile.unit)
+    assert w.classifier_view.heat_unit is None and w.canvas.heat is None
+
+
+def test_attack_shows_the_attacked_picture_and_leaves_the_frame(classifier_window, qtbot):
+    w = classifier_window()
+    open_panel(w, qtbot)
+    frame = w.frames.image.copy()
+    reading = w.classifier_view.shown.reading
+    runner_up = int(np.argsort(reading.probs)[-2])
+    w.prompts.answers["choose"] = reading.classes[runner_up]
+    assert w.actions["classifier.attack"].isEnabled()
+    w.actions["classifier.attack"].trigger()
+    dialog = w.classifier_view.dialog
+    assert dialog is not None and dialog.target == runner_up
+    qtbot.waitUntil(lambda: dialog.done_result is not None, timeout=30_000)
+    done = dialog.done_result
+    assert done.error is None and done.result.target == runner_up
+    assert dialog.result_box.isVisible() and "unit" in dialog.units.text()
+    assert np.array_equal(w.frames.image, frame)  # the frame is not changed
+    dialog.close()
