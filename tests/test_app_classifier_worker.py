@@ -63,9 +63,9 @@ def test_a_reading_is_a_result_and_the_classifier_loads_once(worker, qtbot):
     r.gate.set()
     for rev in (1, 2):
         with qtbot.waitSignal(w.classified, timeout=5000) as sig:
-            w.submit(ClassifyJob(1, picture(rev), rev, seed=4))
+            w.submit(ClassifyJob(1, picture(rev), rev, token=4))
         res = sig.args[0]
-        assert res.error is None and res.revision == rev and res.seed == 4
+        assert res.error is None and res.revision == rev and res.token == 4
         assert res.reading.classes == PooledClassifier.classes
         assert np.isclose(res.reading.probs.sum(), 1.0, atol=1e-5)
         assert "unlabelled" in res.note  # no dissection in this bundle
