@@ -143,3 +143,16 @@ def test_attack_shows_the_attacked_picture_and_leaves_the_frame(classifier_windo
     assert dialog.result_box.isVisible() and "unit" in dialog.units.text()
     assert np.array_equal(w.frames.image, frame)  # the frame is not changed
     dialog.close()
+
+
+def test_presentation_keeps_an_open_panel_only(classifier_window, qtbot):
+    w = classifier_window()
+    w.actions["view.presentation"].trigger()
+    assert not w.docks["classifier"].isVisible()  # closed stays closed
+    w.actions["view.exit_presentation"].trigger()
+    open_panel(w, qtbot)
+    w.actions["view.presentation"].trigger()
+    assert w.docks["classifier"].isVisible() and w.classifier_view.live
+    assert not w.docks["concepts"].isVisible() and not w.docks["history"].isVisible()
+    w.actions["view.exit_presentation"].trigger()
+    assert w.docks["classifier"].isVisible() and w.docks["concepts"].isVisible()

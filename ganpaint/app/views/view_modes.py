@@ -2,7 +2,7 @@
 
 :class:`ViewModes` sets the canvas's display flags (remembered in the preferences), the
 compare view (the unedited image while Space is held) and presentation mode (full screen,
-only the canvas and the presentation bar), keeping the checkable actions in step.
+only the canvas, the presentation bar and the Classifier panel if it is open), keeping the checkable actions in step.
 """
 
 from __future__ import annotations
@@ -81,8 +81,10 @@ class ViewModes:
             w.actions["view.presentation"].setChecked(on)
         if on:
             self._saved_state = (w.saveState(), w.isMaximized())
-            for dock in w.docks.values():
-                dock.hide()
+            for name, dock in w.docks.items():
+                # an open Classifier panel stays: the speaker paints, the room reads it
+                if name != "classifier" or not dock.isVisible():
+                    dock.hide()
             w.toolbar.hide()
             w.menuBar().hide()
             w.status.hide()
