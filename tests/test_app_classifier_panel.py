@@ -69,6 +69,13 @@ def test_no_classifier_means_a_note_and_no_work(make_window, qtbot):
     assert "ganpaint classifier train" in panel.note.text()
     assert not panel.body.isVisible()
     assert not w.actions["classifier.attack"].isEnabled()
+    from PySide6.QtWidgets import QMenu
+
+    menu = QMenu()
+    w.classifier_view.fill_attack_menu(menu)
+    assert [(a.text(), a.isEnabled()) for a in menu.actions()] == [
+        ("No scene classifier in this model", False)
+    ]
     qtbot.wait(200)
     assert seen == []
 

@@ -179,6 +179,8 @@ class ClassifierView:
         enabled = self.w.actions["classifier.attack"].isEnabled()
         for i, name in enumerate(self.classes):
             menu.addAction(name, lambda i=i: self.attack(i)).setEnabled(enabled)
+        if not self.classes:
+            menu.addAction("No scene classifier in this model").setEnabled(False)
 
     def choose_attack(self) -> None:
         """Ask for the target class (the runner-up of the current reading first)."""

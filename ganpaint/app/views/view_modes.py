@@ -2,7 +2,8 @@
 
 :class:`ViewModes` sets the canvas's display flags (remembered in the preferences), the
 compare view (the unedited image while Space is held) and presentation mode (full screen,
-only the canvas, the presentation bar and the Classifier panel if it is open), keeping the checkable actions in step.
+only the canvas, the presentation bar and the Classifier panel if it is open), keeping the
+checkable actions in step.
 """
 
 from __future__ import annotations
