@@ -82,6 +82,7 @@ class ClassifierRunner:
 
     def __init__(self) -> None:
         self._bundle: Any = None
+        self._device: Any = None
         self._classifier: Any = None
         self._dissection: Any = None
         self._error: str | None = None
@@ -90,8 +91,10 @@ class ClassifierRunner:
         self._cancel_token = -1
 
     def _load(self, bundle: Any, device: Any) -> tuple[Any, Any]:
-        if bundle is not self._bundle:
-            self._bundle, self._classifier, self._dissection = bundle, None, None
+        if bundle is not self._bundle or str(device) != str(self._device):
+            # another model, or the same one moved to another device (Device menu)
+            self._bundle, self._device = bundle, device
+            self._classifier, self._dissection = None, None
             self._error = self.note = None
             try:
                 self._classifier, self._dissection = _open(bundle, device)
