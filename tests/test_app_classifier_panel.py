@@ -133,7 +133,7 @@ def test_a_unit_tile_shows_its_heat_over_the_canvas(classifier_window, qtbot):
     assert w.classifier_view.heat_unit is None and w.canvas.heat is None
 
 
-def test_attack_shows_the_attacked_picture_and_leaves_the_frame(classifier_window, qtbot):
+def test_attack_shows_the_attacked_picture_and_leaves_the_frame(classifier_window, qtbot, tmp_path):
     w = classifier_window()
     open_panel(w, qtbot)
     frame = w.frames.image.copy()
@@ -149,6 +149,11 @@ def test_attack_shows_the_attacked_picture_and_leaves_the_frame(classifier_windo
     assert done.error is None and done.result.target == runner_up
     assert dialog.result_box.isVisible() and "unit" in dialog.units.text()
     assert np.array_equal(w.frames.image, frame)  # the frame is not changed
+    saved = tmp_path / "attack.png"
+    assert dialog.save_pictures(str(saved))
+    from PIL import Image
+
+    assert Image.open(saved).size[0] >= 4 * 200  # the four pictures side by side
     dialog.close()
 
 

@@ -16,6 +16,7 @@ from PySide6.QtGui import QColor, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
+    QFileDialog,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -92,7 +93,9 @@ class AttackDialog(QDialog):
         row.addWidget(self.cancel_button)
         self.running = QWidget()
         self.running.setLayout(row)
-        self.pictures = QGridLayout()
+        self.pictures_box = QWidget()
+        self.pictures = QGridLayout(self.pictures_box)
+        self.pictures.setContentsMargins(0, 0, 0, 0)
         self.summary = QLabel()
         self.summary.setObjectName("attackSummary")
         self.summary.setWordWrap(True)
@@ -102,10 +105,14 @@ class AttackDialog(QDialog):
         self.units.setTextFormat(Qt.RichText)
         self.buttons = QDialogButtonBox(QDialogButtonBox.Close)
         self.buttons.rejected.connect(self.close)
+        self.save_button = self.buttons.addButton("Save Pictures…", QDialogButtonBox.ActionRole)
+        self.save_button.setToolTip("Save the four pictures side by side as one PNG")
+        self.save_button.clicked.connect(self._choose_save)
+        self.save_button.setEnabled(False)
         self.result_box = QWidget()
         rl = QVBoxLayout(self.result_box)
         rl.setContentsMargins(0, 0, 0, 0)
-        rl.addLayout(self.pictures)
+        rl.addWidget(self.pictures_box)
         details = QHBoxLayout()
         details.addWidget(self.summary, 2, Qt.AlignTop)
         details.addWidget(self.units, 3, Qt.AlignTop)
@@ -166,6 +173,20 @@ class AttackDialog(QDialog):
         self.summary.setText(self._probabilities(done))
         self.units.setText(self._units(done))
         self.result_box.show()
+        self.save_button.setEnabled(True)
+
+    def _choose_save(self) -> None:
+        name = f"attack-{self._name(self.done_result.result.source)}-to-{self._name(self.target)}"
+        path, _ = QFileDialog.getSaveFileName(self, "Save pictures", f"{name}.png", "PNG (*.png)")
+        if path:
+            self.save_pictures(path)
+
+    def save_pictures(self, path: str) -> bool:
+        """The four pictures with their captions as one PNG (at twice the screen size)."""
+        ok = self.pictures_box.grab().save(path, "PNG")
+        if not ok:
+            self.parent().prompts.error("Could not save the pictures", f"Could not write {path}.")
+        return ok
 
     def _name(self, i: int) -> str:
         return self.classes[i] if 0 <= i < len(self.classes) else str(i)
