@@ -33,8 +33,8 @@ class WithClassifier:
 
 
 @pytest.fixture
-def classifier_window(make_window, monkeypatch):
-    """``classifier_window()``: a window whose model has the tiny classifier."""
+def tiny_classifier(monkeypatch):
+    """Every model the render worker opens in this test comes with the tiny classifier."""
     torch.manual_seed(0)
     classifier = PooledClassifier()
     original = worker_module.open_model
@@ -44,6 +44,12 @@ def classifier_window(make_window, monkeypatch):
         return WithClassifier(bundle, classifier), renderer, device
 
     monkeypatch.setattr(worker_module, "open_model", open_with_classifier)
+    return classifier
+
+
+@pytest.fixture
+def classifier_window(make_window, tiny_classifier):
+    """``classifier_window()``: a window whose model has the tiny classifier."""
     return lambda **kw: make_window(**kw)
 
 
@@ -168,3 +174,20 @@ def test_presentation_keeps_an_open_panel_only(classifier_window, qtbot):
     assert not w.docks["concepts"].isVisible() and not w.docks["history"].isVisible()
     w.actions["view.exit_presentation"].trigger()
     assert w.docks["classifier"].isVisible() and w.docks["concepts"].isVisible()
+
+
+def test_drag_bench_with_the_panel_open(tiny_classifier, qtbot, app_settings, tmp_path,
+                                        demo_bundle):  # fmt: skip
+    """``drag-bench --classifier`` drags with the panel open and counts the readings."""
+    from ganpaint.devtools.drag_bench import format_report, run_drag_bench
+
+    r = run_drag_bench(
+        demo_bundle, events=20, interval_ms=8, threads=1, settings=app_settings,
+        data_dir=tmp_path / "data", timeout_s=60, classifier=True,
+    )  # fmt: skip
+    assert r["classifier_panel"] and r["final_matches_revision"]
+    for figures in (r, r["full_path"]):
+        assert figures["readings_during_drag"] >= 0 and figures["readings_skipped_during_drag"] >= 0
+        if figures["readings_during_drag"]:
+            assert figures["read_ms"]["p50"] > 0
+    assert "classifier panel open" in format_report(r)
