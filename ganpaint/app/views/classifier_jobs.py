@@ -182,11 +182,13 @@ def _dissection_note(bundle: Any, dissection: Any) -> str | None:
 
 
 def class_rankings(dissection: Any) -> dict[int, tuple[int, ...]]:
-    """class index -> its most important last-layer units, best first (empty: unknown)."""
-    classes = getattr(dissection, "classes", None)
-    if not classes:
+    """class index -> its most important last-layer units, best first, from the ablation
+    in the classifier dissection (empty without one)."""
+    rankings = getattr(dissection, "class_rankings", None)
+    if rankings is None:
         return {}
-    return {i: tuple(int(u) for u in c.ranked_units) for i, c in enumerate(classes)}
+    names = list(dissection.classes)
+    return {names.index(c): tuple(u) for c, u in rankings().items() if c in names}
 
 
 class _forward_counter:
