@@ -74,6 +74,7 @@ def test_a_reading_is_a_result_and_the_classifier_loads_once(worker, qtbot):
 
 def test_frames_go_first_and_a_reading_of_an_older_frame_is_skipped(worker, qtbot):
     w, r, _ = worker
+    w.read_every_s = 1e9  # no reading is ever overdue here
     w.submit(FrameJob(1, snap(1)))
     assert r.started.wait(5)  # frame 1 is rendering; the reading of frame 0 waits
     w.submit(ClassifyJob(1, picture(), 0))
@@ -143,3 +144,18 @@ def test_a_bad_target_is_a_message(worker, qtbot):
     with qtbot.waitSignal(w.attackDone, timeout=5000) as sig:
         w.submit(AttackJob(1, 1, picture(), 9))
     assert "target class 9" in sig.args[0].error
+
+
+def test_an_overdue_reading_goes_ahead_of_the_next_frame(worker, qtbot):
+    w, r, _ = worker
+    order = []
+    w.classified.connect(lambda res: order.append(("read", res.revision)))
+    w.frameRendered.connect(lambda fr: order.append(("frame", fr.result.revision)))
+    w.submit(FrameJob(1, snap(1)))
+    assert r.started.wait(5)  # frame 1 renders; then a reading of it and frame 2 wait
+    w.submit(ClassifyJob(1, picture(), 1))
+    w.submit(FrameJob(1, snap(2)))
+    w.read_every_s = 0.0  # overdue: the reading goes before frame 2
+    with qtbot.waitSignals([w.frameRendered, w.classified, w.frameRendered], timeout=5000):
+        r.gate.set()
+    assert order == [("frame", 1), ("read", 1), ("frame", 2)]

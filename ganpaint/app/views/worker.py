@@ -6,7 +6,9 @@ replaces an older one not yet started (latest wins), except thumbnails, which wa
 short queue at the lowest priority. Priority: model loads, frames, the unedited frame for
 compare, unit heatmaps, custom-concept rankings, classifier attacks, classifier readings
 (:mod:`~ganpaint.app.views.classifier_jobs`), thumbnails. A reading of an edited frame older
-than the newest frame rendered is skipped: the reading of that newer frame is on its way.
+than the newest frame rendered is skipped (the reading of that newer frame is on its way),
+except that while frames keep coming one reading every ``READ_EVERY_S`` goes ahead of them,
+so the Classifier panel follows a long drag at a small cost to the brush.
 Every job carries the key of the model it was made for; a job for a model that is no
 longer loaded is dropped, and the GUI drops results whose key is stale. Failures come back
 as results, never as exceptions.
@@ -196,6 +198,8 @@ class RenderWorker(QThread):
         self.loader: Callable[[LoadJob], tuple] = open_model
         self.classifier = ClassifierRunner()
         self.skipped_readings = 0  # readings of frames already superseded (guarded by the lock)
+        self.read_every_s = READ_EVERY_S
+        self._last_reading = time.monotonic()
 
     # -- GUI side: each call only swaps a slot under the lock ------------------------------
 
@@ -266,15 +270,30 @@ class RenderWorker(QThread):
     def _take(self):
         """The next job by priority, out of its slot (None: it was a stale reading)."""
         s = self._slots
+        if s.classify is not None and self._reading_overdue():
+            return self._take_reading()  # once a while even mid-drag, before the next frame
         for name in SLOT_ORDER:
             job = getattr(s, name)
             if job is not None:
+                if name == "classify":
+                    if self._superseded(job):
+                        s.classify = None
+                        self.skipped_readings += 1
+                        return None
+                    return self._take_reading()
                 setattr(s, name, None)
-                if name == "classify" and self._superseded(job):
-                    self.skipped_readings += 1
-                    return None
                 return job
         return s.thumbs.popleft()
+
+    def _take_reading(self) -> ClassifyJob:
+        job, self._slots.classify = self._slots.classify, None
+        self._last_reading = time.monotonic()
+        return job
+
+    def _reading_overdue(self) -> bool:
+        """While frames keep coming (a drag) readings would wait for a pause; one is let
+        through before the next frame when the last began ``read_every_s`` ago."""
+        return time.monotonic() - self._last_reading >= self.read_every_s
 
     def _superseded(self, job: ClassifyJob) -> bool:
         revs = self.rendered_revisions
@@ -429,6 +448,7 @@ SLOT_OF = {
     AttackJob: "attack",
     ClassifyJob: "classify",
 }
+READ_EVERY_S = 0.5  # at most one classifier reading this often goes ahead of frames
 SLOT_ORDER = ("load", "frame", "plain", "heat", "concept", "attack", "classify")
 DRAFT_NAME = "draft"  # the dialog names the concept when it saves it
 
