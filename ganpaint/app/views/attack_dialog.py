@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPixmap
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -30,7 +30,7 @@ from ganpaint.app.state.concepts import concept_style
 from ganpaint.app.views import theme
 from ganpaint.app.views.classifier_jobs import AttackDone
 from ganpaint.app.views.classifier_panel import percent
-from ganpaint.app.views.imaging import heat_rgba, qimage_rgb, qimage_rgba
+from ganpaint.app.views.imaging import heat_pixmap, heat_rgba, qimage_rgb, qimage_rgba
 
 SIDE = 200  # each picture, logical pixels
 MOVED = 8  # units listed
@@ -39,19 +39,8 @@ RANKED_TOP = 4  # as in the paper: a class's 4 most important units
 
 def picture_pixmap(image: np.ndarray, heat: np.ndarray | None = None) -> QPixmap:
     """A uint8 picture enlarged to SIDE (crisp pixels), with a heatmap drawn over it."""
-    pm = QPixmap(SIDE * 2, SIDE * 2)
-    pm.fill(QColor(theme.BASE))
-    p = QPainter(pm)
-    if heat is not None:
-        p.setOpacity(0.55)
-    p.drawImage(pm.rect(), qimage_rgb(image))
-    if heat is not None:
-        p.setOpacity(1.0)
-        p.setRenderHint(QPainter.SmoothPixmapTransform)
-        p.drawImage(pm.rect(), qimage_rgba(heat_rgba(heat, float(heat.max()))))
-    p.end()
-    pm.setDevicePixelRatio(2.0)
-    return pm
+    overlay = qimage_rgba(heat_rgba(heat, float(heat.max()))) if heat is not None else None
+    return heat_pixmap(qimage_rgb(image), overlay, SIDE, fill=theme.BASE, smooth_base=False)
 
 
 def moved_units(done: AttackDone, count: int = MOVED) -> list[tuple[int, float, str, str]]:

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from ganpaint.app.state.concepts import concept_style
 from ganpaint.app.views import theme
-from ganpaint.app.views.imaging import heat_rgba, qimage_rgba
+from ganpaint.app.views.imaging import heat_pixmap, heat_rgba, qimage_rgba
 
 if TYPE_CHECKING:
     from ganpaint.classify.explain import FrameReading, UnitReading
@@ -98,18 +98,7 @@ def percent(prob: float) -> str:
 
 def unit_heat_pixmap(frame: QImage | None, heat: np.ndarray, side: int, peak: float) -> QPixmap:
     """A unit's activation map (any size) drawn smoothly over the dimmed frame."""
-    pm = QPixmap(side * 2, side * 2)
-    pm.fill(QColor(theme.BASE))
-    p = QPainter(pm)
-    p.setRenderHint(QPainter.SmoothPixmapTransform)
-    if frame is not None:
-        p.setOpacity(0.6)
-        p.drawImage(pm.rect(), frame)
-        p.setOpacity(1.0)
-    p.drawImage(pm.rect(), qimage_rgba(heat_rgba(heat, peak)))
-    p.end()
-    pm.setDevicePixelRatio(2.0)
-    return pm
+    return heat_pixmap(frame, qimage_rgba(heat_rgba(heat, peak)), side, 0.6, theme.BASE)
 
 
 class UnitTile(QWidget):
