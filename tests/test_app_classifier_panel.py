@@ -150,10 +150,12 @@ def test_attack_shows_the_attacked_picture_and_leaves_the_frame(classifier_windo
     w.actions["classifier.attack"].trigger()
     dialog = w.classifier_view.dialog
     assert dialog is not None and dialog.target == runner_up
+    assert not dialog.save_button.isVisible()
     qtbot.waitUntil(lambda: dialog.done_result is not None, timeout=30_000)
     done = dialog.done_result
     assert done.error is None and done.result.target == runner_up
     assert dialog.result_box.isVisible() and "unit" in dialog.units.text()
+    assert dialog.save_button.isVisible()
     assert np.array_equal(w.frames.image, frame)  # the frame is not changed
     saved = tmp_path / "attack.png"
     assert dialog.save_pictures(str(saved))

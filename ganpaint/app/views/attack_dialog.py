@@ -97,7 +97,8 @@ class AttackDialog(QDialog):
         self.save_button = self.buttons.addButton("Save Pictures…", QDialogButtonBox.ActionRole)
         self.save_button.setToolTip("Save the four pictures side by side as one PNG")
         self.save_button.clicked.connect(self._choose_save)
-        self.save_button.setEnabled(False)
+        self.save_button.hide()  # until there are pictures to save
+        self.setMinimumWidth(520)
         self.result_box = QWidget()
         rl = QVBoxLayout(self.result_box)
         rl.setContentsMargins(0, 0, 0, 0)
@@ -162,7 +163,7 @@ class AttackDialog(QDialog):
         self.summary.setText(self._probabilities(done))
         self.units.setText(self._units(done))
         self.result_box.show()
-        self.save_button.setEnabled(True)
+        self.save_button.show()
 
     def _choose_save(self) -> None:
         name = f"attack-{self._name(self.done_result.result.source)}-to-{self._name(self.target)}"
