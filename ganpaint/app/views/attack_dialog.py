@@ -98,7 +98,7 @@ class AttackDialog(QDialog):
         self.save_button.setToolTip("Save the four pictures side by side as one PNG")
         self.save_button.clicked.connect(self._choose_save)
         self.save_button.hide()  # until there are pictures to save
-        self.setMinimumWidth(520)
+        self.heading.setMinimumWidth(480)  # (not the dialog's: the layout sets its minimum)
         self.result_box = QWidget()
         rl = QVBoxLayout(self.result_box)
         rl.setContentsMargins(0, 0, 0, 0)
@@ -142,7 +142,8 @@ class AttackDialog(QDialog):
             self.heading.setText(f"<h3>The attack failed</h3>{done.error}")
             return
         self._show_result(done)
-        self.adjustSize()
+        self.layout().activate()  # lay the pictures out now, so the dialog fits them
+        self.resize(self.sizeHint())
 
     def _show_result(self, done: AttackDone) -> None:
         r = done.result
@@ -154,6 +155,7 @@ class AttackDialog(QDialog):
         )
         for col, (caption, pm) in enumerate(tiles):
             image = QLabel()
+            image.setFixedSize(SIDE, SIDE)
             image.setPixmap(pm)
             text = QLabel(caption)
             text.setAlignment(Qt.AlignHCenter)
