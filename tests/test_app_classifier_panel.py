@@ -62,7 +62,10 @@ def count_readings(w) -> list:
 def open_panel(w, qtbot):
     w.actions["view.classifier"].trigger()
     assert w.docks["classifier"].isVisible() and w.classifier_view.live
+    if w.classifier_view.shown is None:
+        assert w.classifier_panel.note.text() == "Reading the picture…"
     qtbot.waitUntil(lambda: w.classifier_view.shown is not None, timeout=10_000)
+    assert not w.classifier_panel.note.isVisible() or "unlabelled" in w.classifier_panel.note.text()
 
 
 def test_no_classifier_means_a_note_and_no_work(make_window, qtbot):

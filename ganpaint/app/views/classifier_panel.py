@@ -215,7 +215,9 @@ class ClassifierPanel(QWidget):
     def set_available(self, available: bool, note: str = "") -> None:
         """Show the readings, or only ``note`` (e.g. the model has no classifier)."""
         self.body.setVisible(available and self.reading is not None)
-        self.set_note(note)
+        waiting = available and self.reading is None and not note
+        # the first reading also loads the classifier: say something meanwhile
+        self.set_note("Reading the picture…" if waiting else note)
 
     def set_note(self, note: str) -> None:
         self.note.setText(note)
