@@ -270,7 +270,7 @@ class RenderWorker(QThread):
     def _take(self):
         """The next job by priority, out of its slot (None: it was a stale reading)."""
         s = self._slots
-        if s.classify is not None and self._reading_overdue():
+        if s.classify is not None and s.load is None and self._reading_overdue():
             return self._take_reading()  # once a while even mid-drag, before the next frame
         for name in SLOT_ORDER:
             job = getattr(s, name)
