@@ -125,3 +125,13 @@ def test_a_run_without_success_has_no_unit_figure(tiny):
     if run.success() == 0:
         with pytest.raises(GanpaintError, match="no attack succeeded"):
             run.group_intervals()
+
+
+def test_attack_text_shows_the_figures(run):
+    from ganpaint.classify.attack_file import attack_text
+
+    doc = attack_document(run, machine="test cpu")
+    text = attack_text(doc)
+    assert "12 attacks on held-out scenes" in text and "success 100.0%" in text
+    assert f"{doc['target_vs_other']:.2f}x" in text and "16x16x3 values" in text
+    assert f"{doc['groups']['other']['mean']:.4f}" in text

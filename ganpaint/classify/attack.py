@@ -140,6 +140,34 @@ def attack_batch(
     return _results(x0, adv, target, before, after, acts0, acts1, layer, heatmap_units, gain)
 
 
+def change_heatmap(
+    classifier: nn.Module,
+    original: np.ndarray,
+    changed: np.ndarray,
+    *,
+    layer: str | None = None,
+    units: Sequence[int] | None = None,
+) -> np.ndarray:
+    """H x W: the mean |a(changed) - a(original)| over ``units`` (None: all) of ``layer``,
+    upsampled to the picture, for two H x W x 3 uint8 pictures (as ``AttackResult.heatmap``)."""
+    x, _ = _check_inputs(classifier, np.stack([original, changed]), [0, 0])
+    layer = layer or classifier.unit_layers[-1]
+    module_name = _module_name(classifier, layer)
+    was_training = classifier.training
+    classifier.eval()
+    try:
+        with torch.no_grad():
+            _, acts = _read(classifier, module_name, x)
+    finally:
+        classifier.train(was_training)
+    return _heatmap(acts[1] - acts[0], units, tuple(x.shape[-2:]))
+
+
+def _heatmap(diff: torch.Tensor, units: Sequence[int] | None, size: tuple[int, int]) -> np.ndarray:
+    d = diff.abs() if units is None else diff[list(units)].abs()
+    return F.interpolate(d.mean(0)[None, None], size=size, mode="bilinear")[0, 0].cpu().numpy()
+
+
 def _check_inputs(
     classifier: nn.Module, images: np.ndarray, targets: Sequence[int]
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -233,12 +261,10 @@ def _results(
 ) -> list[AttackResult]:
     h, w = x0.shape[-2:]
     change = (acts1.amax((2, 3)) - acts0.amax((2, 3))).abs()
-    diff = (acts1 - acts0).abs()
     out = []
     for i in range(len(x0)):
         units = heatmap_units[i] if heatmap_units is not None else None
-        d = diff[i] if units is None else diff[i, list(units)]
-        heat = F.interpolate(d.mean(0)[None, None], size=(h, w), mode="bilinear")[0, 0]
+        heat = _heatmap(acts1[i] - acts0[i], units, (h, w))
         orig = _to_uint8(x0[i])
         adv_img = _to_uint8(adv[i])
         pert = adv_img.astype(np.float32) - orig.astype(np.float32)
@@ -252,7 +278,7 @@ def _results(
                 probs_before=before[i].cpu().numpy(),
                 probs_after=after[i].cpu().numpy(),
                 unit_change=change[i].cpu().numpy(),
-                heatmap=heat.cpu().numpy(),
+                heatmap=heat,
                 amplified=np.clip(128.0 + g * pert, 0, 255).round().astype(np.uint8),
                 source=int(before[i].argmax()),
                 target=int(target[i]),

@@ -64,6 +64,7 @@ class AttackFile:
 
     classes: tuple[str, ...]
     layer: str
+    size: int
     top: int
     success: float
     mean_l2: float
@@ -103,6 +104,7 @@ def attack_document(run: AttackRun, machine: str, split: str = "held-out") -> di
         "method": METHOD,
         "classes": list(run.classes),
         "layer": run.layer,
+        "size": run.size,
         "top": run.top,
         "settings": settings_dict(run.settings),
         "seeds": {"first": run.seeds_scanned[0], "last": run.seeds_scanned[1], "split": split},
@@ -171,6 +173,7 @@ def attack_file_from_dict(doc: Any) -> AttackFile:
     return AttackFile(
         classes=classes,
         layer=_required(f, "layer", _str),
+        size=_required(f, "size", _int),
         top=_required(f, "top", _int),
         success=success,
         mean_l2=_required(f, "mean_l2", _num),
@@ -232,3 +235,29 @@ def _entry(v: Any, path: str, n_classes: int) -> AttackEntry:
         target_prob=float(f.get("target_prob", _num, 0.0)),
         groups=groups,
     )
+
+
+def attack_text(doc: dict[str, Any]) -> str:
+    """The document's figures as a few lines for the terminal."""
+    seeds = doc["seeds"]
+    groups = doc["groups"]
+    lo, hi = doc["target_vs_other_interval"]
+    l2lo, l2hi = doc["mean_l2_interval"]
+    top = doc["top"]
+    names = {"target": f"target top {top}", "source": f"source top {top}", "other": "other units"}
+    lines = [
+        f"{doc['attacks']} attacks on {seeds['split']} scenes (seeds {seeds['first']}.."
+        f"{seeds['last']} looked at), layer {doc['layer']}, {doc['seconds']:.0f} s on "
+        f"{doc['machine']}",
+        f"success {doc['success']:.1%}; mean L2 {doc['mean_l2']:.3f} (99 % {l2lo:.3f}.."
+        f"{l2hi:.3f}) in [0, 1] pixel units over {doc['size']}x{doc['size']}x3 values",
+        f"mean |change of spatial-max activation|, 99 % normal intervals, "
+        f"n = {groups['target']['n']} successful attacks:",
+    ]
+    for key in GROUPS:
+        g = groups[key]
+        lines.append(f"  {names[key]:<14} {g['mean']:.4f}  [{g['low']:.4f}, {g['high']:.4f}]")
+    lines.append(
+        f"target / other: {doc['target_vs_other']:.2f}x (99 % bootstrap {lo:.2f}..{hi:.2f})"
+    )
+    return "\n".join(lines)

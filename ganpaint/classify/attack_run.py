@@ -57,6 +57,7 @@ class AttackRun:
 
     classes: tuple[str, ...]
     layer: str
+    size: int
     top: int
     settings: AttackSettings
     records: tuple[AttackRecord, ...]
@@ -191,7 +192,7 @@ def run_attacks(
     finally:
         bar.close()
     seconds = time.perf_counter() - start
-    return AttackRun(classes, layer, top, settings, tuple(records), scanned, seconds)
+    return AttackRun(classes, layer, size, top, settings, tuple(records), scanned, seconds)
 
 
 def _record(

@@ -1,0 +1,111 @@
+"""The sections of the classifier report (``ganpaint.classify.report``): what the bundle has
+(:func:`open_parts`), the dissection, the ablation and the attacks. Each section writes its
+PNGs into the page's ``img/`` folder and appends HTML to the page, or notes what is missing."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ganpaint.classify.attack_file import ATTACK_FILE, AttackFile, read_attack_file
+from ganpaint.classify.report import Page
+from ganpaint.core.errors import GanpaintError
+from ganpaint.core.progress import ProgressFactory
+
+
+@dataclass
+class BundleParts:
+    """What one bundle holds for the report; a part it lacks is None, one it cannot read is
+    None with the reason in ``problems``."""
+
+    name: str
+    path: Path
+    meta: dict[str, Any]
+    size: int
+    classifier: Any
+    dissection: Any
+    attack: AttackFile | None
+    problems: dict[str, str]
+
+
+def open_parts(bundle_path: str | Path | None) -> BundleParts:
+    """Open the bundle and each classifier part it has."""
+    from ganpaint.models import load_bundle
+
+    bundle = load_bundle(bundle_path)
+    problems: dict[str, str] = {}
+    classifier = _try(problems, "classifier", bundle.load_classifier)
+    dissection = _try(problems, "dissection", bundle.classifier_dissection)
+    attack = None
+    path = bundle.path / ATTACK_FILE
+    if path.is_file():
+        attack = _try(problems, "attack", lambda: read_attack_file(path))
+    return BundleParts(
+        name=bundle.name,
+        path=bundle.path,
+        meta=bundle.meta,
+        size=int(bundle.meta.get("resolution") or 128),
+        classifier=classifier,
+        dissection=dissection,
+        attack=attack,
+        problems=problems,
+    )
+
+
+def _try(problems: dict[str, str], key: str, load: Any) -> Any:
+    try:
+        return load()
+    except GanpaintError as exc:
+        problems[key] = str(exc)
+        return None
+
+
+def _problem(page: Page, parts: BundleParts, key: str) -> bool:
+    """Show why a part could not be read; True when there was such a problem."""
+    if key not in parts.problems:
+        return False
+    page.missing.append(f"a readable {key} ({html.escape(parts.problems[key])})")
+    page.parts.append(f"<p class='missing'>{html.escape(parts.problems[key])}</p>")
+    return True
+
+
+def attack_section(
+    page: Page, parts: BundleParts, examples: int, progress: ProgressFactory
+) -> None:
+    """Figures of ``classifier_attack.json``, the group bars and re-run example attacks."""
+    from ganpaint.classify.attack_bundle import class_rankings
+    from ganpaint.classify.report_attack import attack_bars, attack_examples, attack_figures
+
+    page.parts.append("<h2>Adversarial attacks</h2>")
+    if _problem(page, parts, "attack"):
+        return
+    doc = parts.attack
+    if doc is None:
+        page.lack("attack measurements", "ganpaint classifier attack BUNDLE")
+        return
+    page.parts += attack_figures(doc)
+    page.parts.append(f"<p><img src='{attack_bars(page.out, doc)}'></p>")
+    if examples <= 0 or parts.classifier is None or parts.dissection is None:
+        return
+    from ganpaint.scenes import render_scene_with_class
+
+    rankings = class_rankings(parts.dissection, doc.classes)
+    page.parts.append(
+        "<h3>Examples</h3><p>Each: the held-out scene, the adversarial picture, the "
+        "perturbation amplified around mid-grey, and where the target class's most important "
+        "units and all units changed (mean |activation change|, one colour scale per row).</p>"
+    )
+    bar = progress("report attacks", examples)
+    try:
+        page.parts += attack_examples(
+            page.out,
+            parts.classifier,
+            doc,
+            rankings,
+            lambda seed: render_scene_with_class(seed, parts.size)[0],
+            examples,
+        )
+    finally:
+        bar.close()
