@@ -163,6 +163,27 @@ def change_heatmap(
     return _heatmap(acts[1] - acts[0], units, tuple(x.shape[-2:]))
 
 
+def unit_activations(
+    classifier: nn.Module, images: np.ndarray, layer: str | None = None, batch: int = 50
+) -> np.ndarray:
+    """N x U x h x w: the units of ``layer`` (default the last unit layer) on N x H x W x 3
+    uint8 pictures."""
+    layer = layer or classifier.unit_layers[-1]
+    module_name = _module_name(classifier, layer)
+    out = []
+    was_training = classifier.training
+    classifier.eval()
+    try:
+        with torch.no_grad():
+            for i in range(0, len(images), batch):
+                part = images[i : i + batch]
+                x, _ = _check_inputs(classifier, part, [0] * len(part))
+                out.append(_read(classifier, module_name, x)[1].cpu().numpy())
+    finally:
+        classifier.train(was_training)
+    return np.concatenate(out)
+
+
 def _heatmap(diff: torch.Tensor, units: Sequence[int] | None, size: tuple[int, int]) -> np.ndarray:
     d = diff.abs() if units is None else diff[list(units)].abs()
     return F.interpolate(d.mean(0)[None, None], size=size, mode="bilinear")[0, 0].cpu().numpy()

@@ -2,10 +2,11 @@
 and its dissection (for the class rankings), run :func:`~ganpaint.classify.attack_run.run_attacks`
 on held-out scenes, and write ``classifier_attack.json`` into the bundle with its hash.
 
-Held-out scenes: seeds from ``HELDOUT_FIRST_SEED`` on unless given; the classifier's card
-(``bundle.json``) names the seeds it was trained and evaluated on, and this range is checked
-against the training range when the card gives one. Attack settings were chosen on training
-scenes (``--split train``, see the README), the figures reported come from held-out ones.
+Held-out scenes: seeds from ``HELDOUT_FIRST_SEED`` on unless given, checked to be disjoint
+from every seed range the classifier's card (``bundle.json``) names (training, choosing,
+held-out evaluation), so neither the classifier nor the attack settings have seen them. The
+attack settings were chosen on training scenes (``--split train``, see the README); the
+figures reported come from held-out ones.
 """
 
 from __future__ import annotations
@@ -42,29 +43,32 @@ def class_rankings(dissection: Any, classes: Sequence[str]) -> dict[int, list[in
     return out
 
 
-def training_seeds(card: Mapping[str, Any]) -> range | None:
-    """The training seeds the classifier card names, or None."""
+def card_ranges(card: Mapping[str, Any]) -> dict[str, range]:
+    """The seed ranges the classifier card names (``seeds``: name -> [start, stop])."""
     seeds = card.get("seeds") if isinstance(card, Mapping) else None
-    train = seeds.get("train") if isinstance(seeds, Mapping) else None
-    if isinstance(train, list) and len(train) == 2 and all(isinstance(v, int) for v in train):
-        return range(train[0], train[1])
-    return None
+    out = {}
+    for name, v in seeds.items() if isinstance(seeds, Mapping) else ():
+        if isinstance(v, list) and len(v) == 2 and all(type(x) is int for x in v):
+            out[str(name)] = range(v[0], v[1])
+    return out
 
 
 def attack_seeds(card: Mapping[str, Any], split: str, first: int | None) -> range:
-    """The seeds to look at: held-out (default) or the training ones (for choosing settings)."""
-    train = training_seeds(card)
+    """The seeds to look at: held-out ones (default; disjoint from every range the card
+    names) or the training ones (``split="train"``, for choosing the attack's settings)."""
+    ranges = card_ranges(card)
     if split == "train":
-        if train is None:
+        if "train" not in ranges:
             raise GanpaintError("the classifier card names no training seeds for --split train")
-        return train
+        return ranges["train"]
     start = HELDOUT_FIRST_SEED if first is None else first
     seeds = range(start, start + SCENES_LIMIT)
-    if train is not None and seeds.start < train.stop and train.start < seeds.stop:
-        raise GanpaintError(
-            f"seeds {seeds.start}..{seeds.stop - 1} overlap the classifier's training seeds "
-            f"{train.start}..{train.stop - 1}; held-out attacks need other seeds"
-        )
+    for name, used in ranges.items():
+        if seeds.start < used.stop and used.start < seeds.stop:
+            raise GanpaintError(
+                f"seeds {seeds.start}..{seeds.stop - 1} overlap the classifier's {name} seeds "
+                f"{used.start}..{used.stop - 1}; the attacks need scenes of their own"
+            )
     return seeds
 
 

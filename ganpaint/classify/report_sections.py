@@ -71,6 +71,62 @@ def _problem(page: Page, parts: BundleParts, key: str) -> bool:
     return True
 
 
+def dissection_section(
+    page: Page, parts: BundleParts, scenes: int, progress: ProgressFactory
+) -> None:
+    """Labelled units by layer; with an ablation and the classifier, each class's top units
+    with the held-out scenes where they fire most."""
+    from ganpaint.classify.report_units import class_units, dissection_overview
+
+    page.parts.append("<h2>Dissection</h2>")
+    if _problem(page, parts, "dissection"):
+        return
+    doc = parts.dissection
+    if doc is None or not doc.layers:
+        page.lack("classifier dissection", "ganpaint classifier dissect BUNDLE")
+        return
+    dissection_overview(page, doc)
+    if doc.ablation is None:
+        return
+    images = acts = None
+    if parts.classifier is not None and scenes > 0:
+        images, acts = _scene_units(parts, doc.ablation.layer, scenes, progress)
+    class_units(page, doc, parts.classifier, images, acts)
+
+
+def _scene_units(
+    parts: BundleParts, layer: str, scenes: int, progress: ProgressFactory
+) -> tuple[Any, Any]:
+    """Held-out scenes (the attack's seed range) and the units of ``layer`` on them."""
+    import numpy as np
+
+    from ganpaint.classify.attack import unit_activations
+    from ganpaint.classify.attack_bundle import HELDOUT_FIRST_SEED
+    from ganpaint.scenes import render_scene
+
+    bar = progress("report scenes", scenes)
+    try:
+        images = []
+        for seed in range(HELDOUT_FIRST_SEED, HELDOUT_FIRST_SEED + scenes):
+            images.append(render_scene(seed, parts.size)[0])
+            bar.update(1)
+    finally:
+        bar.close()
+    stacked = np.stack(images)
+    return stacked, unit_activations(parts.classifier, stacked, layer)
+
+
+def ablation_section(page: Page, parts: BundleParts) -> None:
+    """The ablation curves, when the dissection has them."""
+    from ganpaint.classify.report_units import ablation_section as section
+
+    if parts.dissection is None:
+        page.parts.append("<h2>Ablation</h2>")
+        page.lack("ablation", "ganpaint classifier ablate BUNDLE")
+        return
+    section(page, parts.dissection)
+
+
 def attack_section(
     page: Page, parts: BundleParts, examples: int, progress: ProgressFactory
 ) -> None:
