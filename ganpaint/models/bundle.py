@@ -1,5 +1,7 @@
 """Model bundles: a folder with ``bundle.json``, ``generator.safetensors`` and optionally
-``segmenter.safetensors`` and ``dissection.json`` (see docs/ARCHITECTURE.md, "The model bundle").
+``segmenter.safetensors``, ``dissection.json`` and the scene classifier's
+``classifier.safetensors``, ``classifier_dissection.json``, ``classifier_attack.json``
+(see docs/ARCHITECTURE.md, "The model bundle").
 
 :func:`load_bundle` opens a bundle folder (checking the sha256 of every listed file) or a
 bare generator checkpoint (``.pth``/``.safetensors``), which becomes a bundle with no
@@ -27,6 +29,17 @@ BUNDLE_VERSION = 1
 # The bundle shipped with the app: models/<DEFAULT_MODEL_NAME>/ beside the package, or
 # inside it once installed as package data.
 DEFAULT_MODEL_NAME = "scenes128"
+
+
+BUNDLE_FILES = (
+    "generator.safetensors",
+    "segmenter.safetensors",
+    "dissection.json",
+    "classifier.safetensors",
+    "classifier_dissection.json",
+    "classifier_attack.json",
+)
+"""The files of a bundle that ``bundle.json`` lists with their sha256 when present."""
 
 
 def sha256_file(path: str | Path) -> str:
@@ -76,6 +89,29 @@ class ModelBundle:
         from ganpaint.models.segmenter import load_segmenter
 
         return load_segmenter(self.segmenter_path)
+
+    @property
+    def classifier_path(self) -> Path | None:
+        """``classifier.safetensors`` in the bundle folder, or None when it has none."""
+        p = self.path / "classifier.safetensors" if self.path.is_dir() else None
+        return p if p is not None and p.is_file() else None
+
+    def load_classifier(self):
+        """The bundle's scene classifier (eval mode, CPU), or None when it has none."""
+        if self.classifier_path is None:
+            return None
+        from ganpaint.models.classifier import load_classifier
+
+        return load_classifier(self.classifier_path)
+
+    def classifier_dissection(self):
+        """The bundle's ``classifier_dissection.json`` (validated), or None when absent."""
+        p = self.path / "classifier_dissection.json" if self.path.is_dir() else None
+        if p is None or not p.is_file():
+            return None
+        from ganpaint.models.classifier_dissection import read_classifier_dissection
+
+        return read_classifier_dissection(p)
 
 
 def default_bundle_path() -> Path:
@@ -194,7 +230,7 @@ def write_bundle_json(folder: str | Path, meta: dict[str, Any]) -> dict[str, Any
     meta["format"] = BUNDLE_FORMAT
     meta["version"] = BUNDLE_VERSION
     files = {}
-    for name in ("generator.safetensors", "segmenter.safetensors", "dissection.json"):
+    for name in BUNDLE_FILES:
         f = folder / name
         if f.is_file():
             files[name] = {"sha256": sha256_file(f), "bytes": f.stat().st_size}

@@ -1,0 +1,181 @@
+"""``ganpaint classifier``: the scene classifier of a bundle: train it, dissect its units,
+ablate them per class, and summarise the figures. One ``_add_<name>`` function per
+subcommand; each handler parses and calls one library function."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+BUNDLE_HELP = "bundle folder (default: the bundled model)"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "classifier",
+        help="train, dissect and ablate the bundle's scene classifier",
+        description="The other half of network dissection: a scene classifier trained on the "
+        "scene world's classes (ganpaint.scenes.scene_class), dissected against the world's "
+        "exact labels, its units ablated per class.",
+    )
+    p.set_defaults(handler=lambda _args: _usage(p))
+    subs = p.add_subparsers(title="subcommands", metavar="SUBCOMMAND")
+    _add_train(subs)
+    _add_dissect(subs)
+    _add_ablate(subs)
+    _add_summary(subs)
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_usage(sys.stderr)
+    return 2
+
+
+def _log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _add_train(subs: argparse._SubParsersAction) -> None:
+    p = subs.add_parser(
+        "train",
+        help="train the scene classifier and store it in the bundle",
+        description="Render training scenes (cached in cache/classifier/), train the VGG "
+        "classifier, measure its accuracy on held-out scenes and its agreement on GAN "
+        "samples, and write classifier.safetensors and the card (bundle.json 'classifier').",
+    )
+    p.add_argument("bundle", nargs="?", default=None, help=BUNDLE_HELP)
+    p.add_argument("--scenes", type=int, default=12000, help="training scenes (default 12000)")
+    p.add_argument("--epochs", type=int, default=3, help="passes over them (default 3)")
+    p.add_argument("--batch", type=int, default=64, help="batch size (default 64)")
+    p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (default 2e-3)")
+    p.add_argument("--head-l1", type=float, default=1e-3, help="L1 on the head's weights")
+    p.add_argument("--heldout", type=int, default=2000, help="held-out scenes (default 2000)")
+    p.add_argument("--gan", type=int, default=500, help="GAN samples for the agreement")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: best)")
+    p.add_argument("--no-cache", action="store_true", help="render without the disk cache")
+    p.set_defaults(handler=_train)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from ganpaint.classify.data import DEFAULT_CACHE
+    from ganpaint.classify.train import TrainSettings, train_bundle
+    from ganpaint.core.errors import GanpaintError
+    from ganpaint.core.progress import bar_factory
+
+    for name, least in (("scenes", 64), ("epochs", 1), ("batch", 2), ("heldout", 10)):
+        if getattr(args, name) < least:
+            raise GanpaintError(f"--{name} must be at least {least}")
+    if args.scenes < args.batch:
+        raise GanpaintError("--scenes must be at least --batch")
+    if not 0 < args.lr < 1 or args.head_l1 < 0 or args.gan < 0:
+        raise GanpaintError("--lr must be in (0, 1); --head-l1 and --gan must be >= 0")
+    settings = TrainSettings(
+        n_train=args.scenes,
+        epochs=args.epochs,
+        batch=args.batch,
+        lr=args.lr,
+        head_l1=args.head_l1,
+        n_heldout=args.heldout,
+        n_gan=args.gan,
+    )
+    cache = None if args.no_cache else DEFAULT_CACHE
+    card = train_bundle(
+        args.bundle, settings, args.device, cache=cache, progress=bar_factory(), log=_log
+    )
+    print(json.dumps({k: card[k] for k in _CARD_KEYS if k in card}, indent=1))
+    return 0
+
+
+_CARD_KEYS = ("heldout_accuracy", "heldout_recall", "gan_agreement", "train_seconds", "device")
+
+
+def _add_dissect(subs: argparse._SubParsersAction) -> None:
+    p = subs.add_parser(
+        "dissect",
+        help="label every conv layer's units with the world's concepts",
+        description="Dissect every conv layer of the bundle's classifier against the exact "
+        "labels of training scenes: per unit the concept with the best IoU at the fixed "
+        "top-1 % threshold and at the unit's best quantile level (labelled when IoU > 0.04). "
+        "Writes the layers of classifier_dissection.json (its ablation is kept).",
+    )
+    p.add_argument("bundle", nargs="?", default=None, help=BUNDLE_HELP)
+    p.add_argument("--scenes", type=int, default=1000, help="training scenes (default 1000)")
+    p.add_argument("--grid", type=int, default=128, help="label resolution counted (128)")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: best)")
+    p.set_defaults(handler=_dissect)
+
+
+def _dissect(args: argparse.Namespace) -> int:
+    from ganpaint.classify.bundle_runs import dissect_bundle
+    from ganpaint.core.errors import GanpaintError
+    from ganpaint.core.progress import bar_factory
+
+    if args.scenes < 10 or not 8 <= args.grid <= 512:
+        raise GanpaintError("--scenes must be at least 10 and --grid in 8..512")
+    doc = dissect_bundle(args.bundle, args.scenes, args.device, args.grid, bar_factory())
+    for layer in doc.layers:
+        print(
+            f"{layer.name}: {layer.count} units, labelled {layer.labelled_fraction():.2f} "
+            f"at best level ({len(layer.concepts_detected())} concepts), "
+            f"{layer.labelled_fraction(fixed=True):.2f} at top 1 %"
+        )
+    return 0
+
+
+def _add_ablate(subs: argparse._SubParsersAction) -> None:
+    p = subs.add_parser(
+        "ablate",
+        help="rank the last layer's units per class and remove or keep the top k",
+        description="Per class, rank the last conv layer's units by the drop in that "
+        "class's balanced accuracy when each alone is zeroed (training scenes); then on "
+        "held-out scenes remove each class's top k units, or keep only them. Writes the "
+        "ablation of classifier_dissection.json (its layers are kept).",
+    )
+    p.add_argument("bundle", nargs="?", default=None, help=BUNDLE_HELP)
+    p.add_argument("--rank-scenes", type=int, default=2000, help="training scenes (2000)")
+    p.add_argument("--heldout", type=int, default=2000, help="held-out scenes (2000)")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: best)")
+    p.set_defaults(handler=_ablate)
+
+
+def _ablate(args: argparse.Namespace) -> int:
+    from ganpaint.classify.bundle_runs import ablate_bundle
+    from ganpaint.core.errors import GanpaintError
+    from ganpaint.core.progress import bar_factory
+
+    if args.rank_scenes < 10 or args.heldout < 10:
+        raise GanpaintError("--rank-scenes and --heldout must be at least 10")
+    doc = ablate_bundle(args.bundle, args.rank_scenes, args.heldout, args.device, bar_factory())
+    ab = doc.ablation
+    for i, c in enumerate(ab.classes):
+        base = ab.baseline[i]
+        row = "  ".join(
+            f"k={k}: -{base - c.remove[j][i]:.1f}/keep -{base - c.keep[j][i]:.1f}"
+            for j, k in enumerate(ab.ks)
+            if k in (1, 5, 20, 40)
+        )
+        print(f"{c.name:10s} base {ab.baseline[i]:.1f}  {row}")
+    if 20 in ab.ks:
+        print(json.dumps({k: round(v, 2) for k, v in ab.figures(20).items()}))
+    return 0
+
+
+def _add_summary(subs: argparse._SubParsersAction) -> None:
+    p = subs.add_parser(
+        "summary",
+        help="print the classifier's figures (accuracy, dissection, ablation, attacks)",
+        description="The figures the other classifier commands stored in the bundle; null "
+        "where a part is missing.",
+    )
+    p.add_argument("bundle", nargs="?", default=None, help=BUNDLE_HELP)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler=_summary)
+
+
+def _summary(args: argparse.Namespace) -> int:
+    from ganpaint.classify.summary import classifier_summary, summary_text
+
+    s = classifier_summary(args.bundle)
+    print(json.dumps(s) if args.json else summary_text(s))
+    return 0
