@@ -38,13 +38,16 @@ class AttackSettings:
     """The attack's knobs. ``steps``: gradient steps per image; ``alpha``: first L2 step size
     (cosine-annealed to 1 % of it); ``gamma``: relative budget change per step; ``init_eps``:
     first L2 budget; ``margin``: the target logit must beat every other by this much
-    (on the quantised picture) for a step to count as adversarial."""
+    (on the quantised picture) for a step to count as adversarial; ``refine``: steps spent
+    shrinking a picture's perturbation after it first became adversarial: a batch stops once
+    every picture has had them (or after ``steps``)."""
 
     steps: int = 60
     alpha: float = 2.0
     gamma: float = 0.05
     init_eps: float = 1.0
     margin: float = 0.05
+    refine: int = 20
 
     def __post_init__(self) -> None:
         if self.steps < 1:
@@ -54,6 +57,8 @@ class AttackSettings:
                 "attack alpha and init_eps must be positive and gamma in (0, 1); got "
                 f"alpha={self.alpha}, gamma={self.gamma}, init_eps={self.init_eps}"
             )
+        if self.refine < 1:
+            raise GanpaintError(f"attack refine steps must be at least 1, not {self.refine}")
         if self.margin < 0:
             raise GanpaintError(f"attack margin must be 0 or more, not {self.margin}")
 
@@ -238,6 +243,7 @@ def _ddn(
     best = x0.clone()
     best_l2 = torch.full((b,), float("inf"), device=x0.device)
     rows = torch.arange(b, device=x0.device)
+    first = torch.full((b,), -1, device=x0.device)
     for i in range(s.steps):
         alpha = s.alpha * (0.01 + 0.99 * (1 + np.cos(np.pi * i / s.steps)) / 2)
         q = _quantised((x0 + delta).clamp(0, 1))
@@ -249,6 +255,9 @@ def _ddn(
         better = is_adv & (l2 < best_l2)
         best_l2 = torch.where(better, l2, best_l2)
         best[better] = q.detach()[better]
+        first = torch.where(is_adv & (first < 0), i, first)
+        if bool((first >= 0).all()) and i - int(first.max()) >= s.refine:
+            break
         loss = F.cross_entropy(logits, target, reduction="sum")
         (grad,) = torch.autograd.grad(loss, delta)
         with torch.no_grad():

@@ -74,7 +74,7 @@ def attack_seeds(card: Mapping[str, Any], split: str, first: int | None) -> rang
 
 def attack_bundle(
     bundle_path: str | Path | None,
-    per_pair: int = 5,
+    per_pair: int = 3,
     split: str = "held-out",
     first_seed: int | None = None,
     settings: AttackSettings | None = None,
