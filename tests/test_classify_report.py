@@ -64,6 +64,7 @@ def _attack_file(classes: tuple[str, ...]) -> dict:
         "format": "ganpaint-classifier-attack",
         "version": 1,
         "classes": list(classes),
+        "classifier_sha256": "0" * 64,  # not the classifier of the bundle
         "layer": "conv3",
         "size": 128,
         "top": 4,
@@ -123,6 +124,7 @@ def test_report_with_every_part_has_each_section_and_picture(bare, tmp_path):
     for section in ("<h2>Classifier</h2>", "<h2>Dissection</h2>", "<h2>Ablation</h2>"):
         assert section in page
     assert "success <b>100.0%</b>" in page and "<b>3.00x</b>" in page
+    assert "measured on an earlier classifier" in page
     pictures = ["units-by-layer.png", "ablation.png", "attack-groups.png", "attack-0.png"]
     pictures += [
         "attack-1.png",

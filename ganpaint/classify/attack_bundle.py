@@ -111,7 +111,10 @@ def attack_bundle(
         progress=progress,
     )
     device = next(classifier.parameters()).device
-    doc = attack_document(run, describe_device(device, hardware=True), split)
+    from ganpaint.models.bundle import sha256_file
+
+    sha = sha256_file(bundle.classifier_path)
+    doc = attack_document(run, describe_device(device, hardware=True), split, sha)
     if write:
         write_attack_file(bundle.path, doc)
     return doc

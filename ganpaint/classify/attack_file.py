@@ -75,10 +75,14 @@ class AttackFile:
     records: tuple[AttackEntry, ...]
     seconds: float
     machine: str
+    classifier_sha256: str = ""
 
 
-def attack_document(run: AttackRun, machine: str, split: str = "held-out") -> dict[str, Any]:
-    """The JSON document of one run."""
+def attack_document(
+    run: AttackRun, machine: str, split: str = "held-out", classifier_sha256: str = ""
+) -> dict[str, Any]:
+    """The JSON document of one run; ``classifier_sha256`` names the classifier attacked, so
+    a reader can tell when the bundle's classifier has changed since."""
     groups = run.group_intervals()
     ratio, low, high = run.ratio()
     l2 = run.l2_interval()
@@ -102,6 +106,7 @@ def attack_document(run: AttackRun, machine: str, split: str = "held-out") -> di
         "format": ATTACK_FORMAT,
         "version": ATTACK_VERSION,
         "method": METHOD,
+        "classifier_sha256": classifier_sha256,
         "classes": list(run.classes),
         "layer": run.layer,
         "size": run.size,
@@ -184,6 +189,7 @@ def attack_file_from_dict(doc: Any) -> AttackFile:
         records=tuple(_entry(r, f"records[{i}]", len(classes)) for i, r in enumerate(records)),
         seconds=float(f.get("seconds", _num, 0.0)),
         machine=str(f.get("machine", _str, "")),
+        classifier_sha256=str(f.get("classifier_sha256", _str, "")),
     )
 
 

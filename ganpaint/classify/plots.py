@@ -53,7 +53,7 @@ def units_by_layer(
     row, left, width = 26, 90, 420
     concepts = [c for c in CONCEPT_COLORS if any(c in counts for _, counts, _ in layers)]
     concepts += sorted({c for _, counts, _ in layers for c in counts} - set(concepts))
-    height = 40 + row * max(1, len(layers)) + 24 + 18 * (1 + len(concepts) // 5)
+    height = 40 + row * max(1, len(layers)) + 24 + 18 * (1 + len(concepts))
     img = Image.new("RGB", (left + width + 150, height), "white")
     draw = ImageDraw.Draw(img)
     draw.text((8, 6), title, fill=INK, font=_font(14))
@@ -73,8 +73,8 @@ def units_by_layer(
         draw.text((left + width + 8, y + 4), note, fill=INK, font=_font(12))
     y = 32 + len(layers) * row + 6
     legend = [(c, CONCEPT_COLORS.get(c, OTHER)) for c in concepts]
-    _legend(draw, left, y, legend, width + 140)
-    return img
+    bottom = _legend(draw, left, y, legend, width + 140)
+    return img.crop((0, 0, img.width, min(img.height, bottom + 4)))
 
 
 def _axes(

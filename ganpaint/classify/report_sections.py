@@ -127,6 +127,19 @@ def ablation_section(page: Page, parts: BundleParts) -> None:
     section(page, parts.dissection)
 
 
+def _stale_note(page: Page, parts: BundleParts, doc: AttackFile) -> None:
+    """Warn when the attacks were measured on another classifier than the bundle's."""
+    from ganpaint.models.bundle import sha256_file
+
+    path = parts.path / "classifier.safetensors"
+    if doc.classifier_sha256 and path.is_file() and sha256_file(path) != doc.classifier_sha256:
+        page.parts.append(
+            "<p class='missing'>These attacks were measured on an earlier classifier (its "
+            "sha256 differs from classifier.safetensors): run <code>ganpaint classifier "
+            "attack BUNDLE</code> again.</p>"
+        )
+
+
 def attack_section(
     page: Page, parts: BundleParts, examples: int, progress: ProgressFactory
 ) -> None:
@@ -141,6 +154,7 @@ def attack_section(
     if doc is None:
         page.lack("attack measurements", "ganpaint classifier attack BUNDLE")
         return
+    _stale_note(page, parts, doc)
     page.parts += attack_figures(doc)
     page.parts.append(f"<p><img src='{attack_bars(page.out, doc)}'></p>")
     if examples <= 0 or parts.classifier is None or parts.dissection is None:
