@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ganpaint.classify.attack_run import AttackRun, settings_dict
+from ganpaint.classify.attack_run import AttackRecord, AttackRun, settings_dict
 from ganpaint.classify.attack_stats import GROUPS, Interval
 from ganpaint.core.errors import BundleError
 from ganpaint.models.schema_fields import (
@@ -46,19 +46,6 @@ class AttackFileError(BundleError):
 
 
 @dataclass(frozen=True)
-class AttackEntry:
-    """One attack as the file keeps it (class indices; ``groups`` None when it failed)."""
-
-    seed: int
-    source: int
-    target: int
-    success: bool
-    l2: float
-    target_prob: float
-    groups: tuple[float, float, float] | None
-
-
-@dataclass(frozen=True)
 class AttackFile:
     """The figures of ``classifier_attack.json``."""
 
@@ -72,7 +59,7 @@ class AttackFile:
     target_vs_other_interval: tuple[float, float]
     groups: dict[str, Interval]
     settings: dict[str, float]
-    records: tuple[AttackEntry, ...]
+    records: tuple[AttackRecord, ...]
     seconds: float
     machine: str
     classifier_sha256: str = ""
@@ -220,7 +207,7 @@ def _interval(f: _Fields | None, path: str) -> Interval:
     return Interval(*values, n=int(_required(f, "n", _int)), level=0.99)
 
 
-def _entry(v: Any, path: str, n_classes: int) -> AttackEntry:
+def _entry(v: Any, path: str, n_classes: int) -> AttackRecord:
     f = _Fields(v, path)
     source, target = (_required(f, k, _int) for k in ("source", "target"))
     for key, c in (("source", source), ("target", target)):
@@ -232,7 +219,7 @@ def _entry(v: Any, path: str, n_classes: int) -> AttackEntry:
             raise _fail(f"{path}.groups", "three numbers (target, source, other)", groups)
         groups = tuple(float(_num(g, f"{path}.groups[{i}]")) for i, g in enumerate(groups))
     success = _required(f, "success", _bool)
-    return AttackEntry(
+    return AttackRecord(
         seed=_required(f, "seed", _int),
         source=source,
         target=target,

@@ -14,7 +14,8 @@ import numpy as np
 from torch import nn
 
 from ganpaint.classify.attack import AttackSettings, attack_image, change_heatmap
-from ganpaint.classify.attack_file import AttackEntry, AttackFile
+from ganpaint.classify.attack_file import AttackFile
+from ganpaint.classify.attack_run import AttackRecord
 from ganpaint.classify.plots import group_bars, heatmap_overlay, tile_strip
 
 SceneImage = Callable[[int], np.ndarray]
@@ -60,7 +61,7 @@ def _names(top: int) -> list[tuple[str, str]]:
 def _pair_table(doc: AttackFile) -> str:
     """Rows: source class; columns: target class; cells: success and mean L2."""
     n = len(doc.classes)
-    cells: dict[tuple[int, int], list[AttackEntry]] = {}
+    cells: dict[tuple[int, int], list[AttackRecord]] = {}
     for r in doc.records:
         cells.setdefault((r.source, r.target), []).append(r)
     head = "".join(f"<th>{html.escape(c)}</th>" for c in doc.classes)
@@ -80,10 +81,10 @@ def _pair_table(doc: AttackFile) -> str:
     return "\n".join(rows)
 
 
-def pick_examples(doc: AttackFile, count: int) -> list[AttackEntry]:
+def pick_examples(doc: AttackFile, count: int) -> list[AttackRecord]:
     """Up to ``count`` successful attacks, one per target class in turn, sources varied."""
-    chosen: list[AttackEntry] = []
-    by_target: dict[int, list[AttackEntry]] = {}
+    chosen: list[AttackRecord] = []
+    by_target: dict[int, list[AttackRecord]] = {}
     for r in doc.records:
         if r.success:
             by_target.setdefault(r.target, []).append(r)
