@@ -150,7 +150,8 @@ def group_bars(
     title: str = "Mean |change of spatial-max activation| per unit",
     note: str = "bars: mean over attacks; whiskers: 99 % confidence interval",
 ) -> Image.Image:
-    """Vertical bars (mean) with whiskers (low, high): ``groups`` = (name, mean, low, high)."""
+    """Vertical bars (mean) with whiskers (low, high): ``groups`` = (name, mean, low, high);
+    a name starting with a key of ``GROUP_COLORS`` takes its colour."""
     w, left, bottom, top = 460, 60, 250, 60
     img = Image.new("RGB", (w, bottom + 30), "white")
     draw = ImageDraw.Draw(img)
@@ -166,7 +167,7 @@ def group_bars(
     for i, (name, mean, lo, hi) in enumerate(groups):
         x0 = left + slot * i + slot * 0.2
         x1 = left + slot * (i + 1) - slot * 0.2
-        color = GROUP_COLORS.get(name.split()[0], OTHER)
+        color = next((c for k, c in GROUP_COLORS.items() if name.startswith(k)), OTHER)
         draw.rectangle([x0, bottom - mean / vmax * (bottom - top), x1, bottom], fill=color)
         xm = (x0 + x1) / 2
         ylo, yhi = (bottom - v / vmax * (bottom - top) for v in (lo, hi))
