@@ -135,3 +135,16 @@ def test_attack_text_shows_the_figures(run):
     assert "12 attacks on held-out scenes" in text and "success 100.0%" in text
     assert f"{doc['target_vs_other']:.2f}x" in text and "16x16x3 values" in text
     assert f"{doc['groups']['other']['mean']:.4f}" in text
+
+
+def test_attack_seeds_stay_off_every_range_of_the_card():
+    from ganpaint.classify.attack_bundle import HELDOUT_FIRST_SEED, attack_seeds
+
+    card = {"seeds": {"train": [0, 100], "heldout": [2000, 2100], "gan_z": "not a range"}}
+    assert attack_seeds(card, "held-out", None).start == HELDOUT_FIRST_SEED
+    assert attack_seeds(card, "train", None) == range(0, 100)
+    assert attack_seeds(card, "held-out", 9000).start == 9000
+    with pytest.raises(GanpaintError, match="overlap the classifier's heldout seeds 2000..2099"):
+        attack_seeds(card, "held-out", 1000)
+    with pytest.raises(GanpaintError, match="names no training seeds"):
+        attack_seeds({}, "train", None)
