@@ -137,6 +137,7 @@ def test_report_with_every_part_has_each_section_and_picture(bare, tmp_path):
     assert not (out / "img" / "attack-2.png").exists()
 
 
+@pytest.mark.slow
 def test_report_names_a_malformed_attack_file(bare, tmp_path, capsys):
     folder = _full(bare)
     doc = _attack_file(SCENE_CLASSES)
@@ -149,3 +150,18 @@ def test_report_names_a_malformed_attack_file(bare, tmp_path, capsys):
     page = (out / "index.html").read_text()
     assert "groups.other.mean: expected a number, got &#x27;lots&#x27;" in page
     assert "classifier_attack.json" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_report_of_attacks_on_another_classifier_shows_no_examples(bare, tmp_path):
+    folder = _full(bare)
+    doc = _attack_file(SCENE_CLASSES)
+    doc["layer"] = "conv9"
+    (folder / "classifier_attack.json").write_text(json.dumps(doc))
+    write_bundle_json(folder, read_bundle_json(folder))
+    out = tmp_path / "report"
+    argv = ["classifier", "report", str(folder), "-o", str(out), "--scenes", "0"]
+    assert main([*argv, "--examples", "1"]) == 0
+    page = (out / "index.html").read_text()
+    assert "No examples: the classifier has no unit layer &#x27;conv9&#x27;" in page
+    assert "measured on an earlier classifier" in page

@@ -161,7 +161,6 @@ def attack_section(
         return
     from ganpaint.scenes import render_scene_with_class
 
-    rankings = class_rankings(parts.dissection, doc.classes)
     page.parts.append(
         "<h3>Examples</h3><p>Each: the held-out scene, the adversarial picture, the "
         "perturbation amplified around mid-grey, and where the target class's most important "
@@ -173,9 +172,11 @@ def attack_section(
             page.out,
             parts.classifier,
             doc,
-            rankings,
+            class_rankings(parts.dissection, doc.classes),
             lambda seed: render_scene_with_class(seed, parts.size)[0],
             examples,
         )
+    except GanpaintError as exc:  # e.g. a file from another classifier: no unit layer conv9
+        page.parts.append(f"<p class='missing'>No examples: {html.escape(str(exc))}</p>")
     finally:
         bar.close()
