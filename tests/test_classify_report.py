@@ -165,3 +165,11 @@ def test_report_of_attacks_on_another_classifier_shows_no_examples(bare, tmp_pat
     page = (out / "index.html").read_text()
     assert "No examples: the classifier has no unit layer &#x27;conv9&#x27;" in page
     assert "measured on an earlier classifier" in page
+
+
+def test_card_rows_flatten_the_card():
+    from ganpaint.classify.report import card_rows
+
+    rows = dict(card_rows({"w": [1, "M"] * 10, "e": [{"loss": 0.5}], "s": {"a": 1.23456}}))
+    assert rows["w"].endswith("… (20 in all)") and rows["w"].count(",") == 16
+    assert rows["e"] == '{"loss": 0.5}' and rows["s.a"] == "1.235"

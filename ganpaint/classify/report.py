@@ -16,6 +16,7 @@ command makes it, also listed at the top of the page.
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,16 +58,21 @@ def card_rows(card: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]
         name = f"{prefix}{key}"
         if isinstance(value, Mapping):
             rows += card_rows(value, f"{name}.")
-        elif isinstance(value, list) and len(value) > 8:
-            shown = ", ".join(str(v) for v in value[:6])
-            rows.append((name, f"{shown}, … ({len(value)} in all)"))
         elif isinstance(value, list):
-            rows.append((name, ", ".join(str(v) for v in value)))
+            rows.append((name, _list_text(value)))
         elif isinstance(value, float):
             rows.append((name, f"{value:.4g}"))
         else:
             rows.append((name, str(value)))
     return rows
+
+
+def _list_text(value: list) -> str:
+    """A list as text: scalars joined by commas, nested values as JSON; past 16 items
+    shortened with the count."""
+    items = [json.dumps(v) if isinstance(v, dict | list) else str(v) for v in value[:16]]
+    more = f", … ({len(value)} in all)" if len(value) > 16 else ""
+    return ", ".join(items) + more
 
 
 def card_section(page: Page, meta: Mapping[str, Any]) -> None:
