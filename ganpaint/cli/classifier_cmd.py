@@ -51,17 +51,23 @@ def _add_train(subs: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=int, default=3, help="passes over them (default 3)")
     p.add_argument("--batch", type=int, default=64, help="batch size (default 64)")
     p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (default 2e-3)")
-    p.add_argument("--head-l1", type=float, default=1e-3, help="L1 on the head's weights")
+    p.add_argument("--head-l1", type=float, default=3e-3, help="L1 in the head refit (3e-3)")
+    p.add_argument("--dropout", type=float, default=0.5, help="on the pooled units (0.5)")
     p.add_argument("--heldout", type=int, default=2000, help="held-out scenes (default 2000)")
     p.add_argument("--gan", type=int, default=500, help="GAN samples for the agreement")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: best)")
     p.add_argument("--no-cache", action="store_true", help="render without the disk cache")
+    p.add_argument(
+        "--refit-head",
+        action="store_true",
+        help="only refit the head of the bundle's classifier (L1 + dropout), then evaluate",
+    )
     p.set_defaults(handler=_train)
 
 
 def _train(args: argparse.Namespace) -> int:
     from ganpaint.classify.data import DEFAULT_CACHE
-    from ganpaint.classify.train import TrainSettings, train_bundle
+    from ganpaint.classify.train import TrainSettings, refit_bundle, train_bundle
     from ganpaint.core.errors import GanpaintError
     from ganpaint.core.progress import bar_factory
 
@@ -70,21 +76,25 @@ def _train(args: argparse.Namespace) -> int:
             raise GanpaintError(f"--{name} must be at least {least}")
     if args.scenes < args.batch:
         raise GanpaintError("--scenes must be at least --batch")
-    if not 0 < args.lr < 1 or args.head_l1 < 0 or args.gan < 0:
-        raise GanpaintError("--lr must be in (0, 1); --head-l1 and --gan must be >= 0")
+    if not 0 < args.lr < 1 or args.head_l1 < 0 or args.gan < 0 or not 0 <= args.dropout < 1:
+        raise GanpaintError("--lr and --dropout must be in (0, 1); --head-l1, --gan >= 0")
     settings = TrainSettings(
         n_train=args.scenes,
         epochs=args.epochs,
         batch=args.batch,
         lr=args.lr,
         head_l1=args.head_l1,
+        dropout=args.dropout,
         n_heldout=args.heldout,
         n_gan=args.gan,
     )
     cache = None if args.no_cache else DEFAULT_CACHE
-    card = train_bundle(
-        args.bundle, settings, args.device, cache=cache, progress=bar_factory(), log=_log
-    )
+    if args.refit_head:
+        card = refit_bundle(args.bundle, settings, args.device, cache=cache, log=_log)
+    else:
+        card = train_bundle(
+            args.bundle, settings, args.device, cache=cache, progress=bar_factory(), log=_log
+        )
     print(json.dumps({k: card[k] for k in _CARD_KEYS if k in card}, indent=1))
     return 0
 
@@ -153,7 +163,7 @@ def _ablate(args: argparse.Namespace) -> int:
     for i, c in enumerate(ab.classes):
         base = ab.baseline[i]
         row = "  ".join(
-            f"k={k}: -{base - c.remove[j][i]:.1f}/keep -{base - c.keep[j][i]:.1f}"
+            f"k={k}: {c.remove[j][i] - base:+.1f}/keep {c.keep[j][i] - base:+.1f}"
             for j, k in enumerate(ab.ks)
             if k in (1, 5, 20, 40)
         )

@@ -402,3 +402,36 @@ def save_generator(
     meta = {"format": "ganpaint-progan", "widths": json.dumps(list(gen.widths))}
     meta.update({k: str(v) for k, v in (metadata or {}).items()})
     save_file(state, str(path), metadata=meta)
+
+
+def load_checked_state(path: Path, model: torch.nn.Module, what: str) -> torch.nn.Module:
+    """Load a safetensors file into ``model`` (CPU, float32, eval mode) after checking that
+    its keys are exactly the model's (``num_batches_tracked`` aside), each of the model's
+    shape and free of NaN; errors name ``path`` and, for a missing weight, ``what``."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        state = load_file(str(path), device="cpu")
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise CheckpointError(f"{path}: not a readable safetensors file ({exc})") from None
+    expected = {
+        k: v for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")
+    }
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    if missing:
+        raise CheckpointError(f"{path}: missing {what} weight {missing[0]!r}")
+    if unexpected:
+        raise CheckpointError(f"{path}: unexpected key {unexpected[0]!r}")
+    for key, ref in expected.items():
+        value = state[key]
+        if tuple(value.shape) != tuple(ref.shape):
+            raise CheckpointError(
+                f"{path}: key {key!r} has shape {tuple(value.shape)}, expected {tuple(ref.shape)}"
+            )
+        if not bool(torch.isfinite(value).all()):
+            raise CheckpointError(f"{path}: key {key!r} holds NaN or infinite values")
+        state[key] = value.to(torch.float32)
+    model.load_state_dict(state, strict=False)
+    return model.eval()

@@ -150,34 +150,11 @@ def _config(path: Path, header: dict) -> dict[str, Any]:
 
 def load_classifier(path: str | Path) -> SceneClassifier:
     """Open a classifier written by :func:`save_classifier` (eval mode, CPU, float32)."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
-    from ganpaint.models.checkpoint import check_safetensors_header
+    from ganpaint.models.checkpoint import check_safetensors_header, load_checked_state
 
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such classifier file")
     cfg = _config(path, check_safetensors_header(path))
     model = SceneClassifier(cfg["classes"], cfg["widths"])
-    try:
-        state = load_file(str(path), device="cpu")
-    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-        raise CheckpointError(f"{path}: not a readable safetensors file ({exc})") from None
-    expected = {k: v for k, v in model.state_dict().items() if not k.endswith("batches_tracked")}
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    if missing or unexpected:
-        what = f"missing weight {missing[0]!r}" if missing else f"unexpected key {unexpected[0]!r}"
-        raise CheckpointError(f"{path}: {what}")
-    for key, ref in expected.items():
-        value = state[key]
-        if tuple(value.shape) != tuple(ref.shape):
-            raise CheckpointError(
-                f"{path}: key {key!r} has shape {tuple(value.shape)}, expected {tuple(ref.shape)}"
-            )
-        if not bool(torch.isfinite(value).all()):
-            raise CheckpointError(f"{path}: key {key!r} holds NaN or infinite values")
-        state[key] = value.to(torch.float32)
-    model.load_state_dict(state, strict=False)
-    return model.eval()
+    return load_checked_state(path, model, "classifier")

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganpaint.core.errors import CheckpointError
-from ganpaint.models.checkpoint import check_safetensors_header
+from ganpaint.models.checkpoint import check_safetensors_header, load_checked_state
 
 SEGMENTER_FORMAT = "ganpaint-segmenter"
 SEGMENTER_VERSION = 1
@@ -301,9 +301,6 @@ def _check_parameter_count(path: Path, enc: list[int], dec: list[int], k: int) -
 
 def load_segmenter(path: str | Path) -> Segmenter:
     """Open a segmenter written by :func:`save_segmenter` (eval mode, CPU, float32)."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such segmenter file")
@@ -318,27 +315,4 @@ def load_segmenter(path: str | Path) -> Segmenter:
         )
     except ValueError as exc:
         raise CheckpointError(f"{path}: segmenter config is inconsistent ({exc})") from None
-    try:
-        state = load_file(str(path), device="cpu")
-    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-        raise CheckpointError(f"{path}: not a readable safetensors file ({exc})") from None
-    expected = {
-        k: v for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")
-    }
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    if missing:
-        raise CheckpointError(f"{path}: missing segmenter weight {missing[0]!r}")
-    if unexpected:
-        raise CheckpointError(f"{path}: unexpected key {unexpected[0]!r}")
-    for key, ref in expected.items():
-        value = state[key]
-        if tuple(value.shape) != tuple(ref.shape):
-            raise CheckpointError(
-                f"{path}: key {key!r} has shape {tuple(value.shape)}, expected {tuple(ref.shape)}"
-            )
-        if not bool(torch.isfinite(value).all()):
-            raise CheckpointError(f"{path}: key {key!r} holds NaN or infinite values")
-        state[key] = value.to(torch.float32)
-    model.load_state_dict(state, strict=False)
-    return model.eval()
+    return load_checked_state(path, model, "segmenter")
