@@ -7,73 +7,23 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 from ganpaint.classify.attack import AttackSettings, attack_batch, attack_image
 from ganpaint.core.errors import GanpaintError
-
-
-class TinyClassifier(nn.Module):
-    """Two conv layers whose post-ReLU outputs are the units, as ``SceneClassifier`` has."""
-
-    classes = ("red", "green", "blue")
-    unit_layers = ("conv1", "conv2")
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv1 = nn.Sequential(nn.Conv2d(3, 8, 3, 2, 1), nn.ReLU())
-        self.conv2 = nn.Sequential(nn.Conv2d(8, 8, 3, 2, 1), nn.ReLU())
-        self.head = nn.Linear(8, 3)
-
-    def module_for(self, layer: str) -> nn.Module:
-        return getattr(self, layer)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.conv2(self.conv1(x)).amax((2, 3)))
-
-
-def _pictures(n: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """16 px pictures whose class is the channel that is brighter than the others."""
-    labels = torch.randint(0, 3, (n,), generator=gen)
-    x = torch.rand(n, 3, 16, 16, generator=gen) * 0.4 + 0.1
-    x[torch.arange(n), labels] += 0.4
-    return x, labels
+from tests.tiny_classifier import TinyClassifier, pictures, predict, to_uint8, trained_tiny
 
 
 @pytest.fixture(scope="module")
 def tiny() -> TinyClassifier:
-    torch.manual_seed(0)
-    gen = torch.Generator().manual_seed(0)
-    model = TinyClassifier()
-    opt = torch.optim.Adam(model.parameters(), lr=0.02)
-    for _ in range(120):
-        x, y = _pictures(32, gen)
-        loss = nn.functional.cross_entropy(model(x * 2 - 1), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    x, y = _pictures(64, gen)
-    with torch.no_grad():
-        assert (model(x * 2 - 1).argmax(1) == y).float().mean() > 0.9
-    return model
-
-
-def _uint8(x: torch.Tensor) -> np.ndarray:
-    return (x.permute(0, 2, 3, 1) * 255).round().byte().numpy()
-
-
-def _predict(model: nn.Module, images: np.ndarray) -> np.ndarray:
-    x = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255 * 2 - 1
-    with torch.no_grad():
-        return model(x).softmax(1).numpy()
+    return trained_tiny()
 
 
 def test_attack_reaches_the_target_on_the_uint8_picture(tiny):
-    x, y = _pictures(6, torch.Generator().manual_seed(5))
-    images = _uint8(x)
+    x, y = pictures(6, torch.Generator().manual_seed(5))
+    images = to_uint8(x)
     targets = [(int(c) + 1) % 3 for c in y]
     results = attack_batch(tiny, images, targets)
-    probs = _predict(tiny, np.stack([r.adversarial for r in results]))
+    probs = predict(tiny, np.stack([r.adversarial for r in results]))
     for r, image, t, p in zip(results, images, targets, probs, strict=True):
         assert r.success and r.adversarial.dtype == np.uint8
         assert p.argmax() == t  # an independent forward pass of the uint8 picture
@@ -85,8 +35,8 @@ def test_attack_reaches_the_target_on_the_uint8_picture(tiny):
 
 
 def test_unit_change_is_the_change_of_the_spatial_max(tiny):
-    x, y = _pictures(1, torch.Generator().manual_seed(9))
-    image = _uint8(x)[0]
+    x, y = pictures(1, torch.Generator().manual_seed(9))
+    image = to_uint8(x)[0]
     r = attack_image(tiny, image, (int(y[0]) + 2) % 3, layer="conv1", heatmap_units=[0, 1])
     assert r.layer == "conv1"
     with torch.no_grad():
@@ -102,16 +52,16 @@ def test_unit_change_is_the_change_of_the_spatial_max(tiny):
 def test_the_attack_keeps_the_classifier_mode(tiny):
     tiny.train()
     try:
-        x, y = _pictures(1, torch.Generator().manual_seed(3))
-        attack_image(tiny, _uint8(x)[0], (int(y[0]) + 1) % 3, settings=AttackSettings(steps=2))
+        x, y = pictures(1, torch.Generator().manual_seed(3))
+        attack_image(tiny, to_uint8(x)[0], (int(y[0]) + 1) % 3, settings=AttackSettings(steps=2))
         assert tiny.training
     finally:
         tiny.eval()
 
 
 def test_amplified_perturbation_is_mid_grey_plus_gain_times_change(tiny):
-    x, y = _pictures(1, torch.Generator().manual_seed(4))
-    image = _uint8(x)[0]
+    x, y = pictures(1, torch.Generator().manual_seed(4))
+    image = to_uint8(x)[0]
     r = attack_image(tiny, image, (int(y[0]) + 1) % 3, gain=10.0)
     pert = r.adversarial.astype(float) - image.astype(float)
     np.testing.assert_array_equal(r.amplified, np.clip(128 + 10 * pert, 0, 255).round())

@@ -38,7 +38,7 @@ def test_ablation_curves_one_panel_per_class():
 
 
 def test_group_bars_and_tile_strip():
-    bars = [("target top 4", 0.8, 0.7, 0.9), ("other", 0.2, 0.19, 0.21)]
+    bars = [("target's top 4", 0.8, 0.7, 0.9), ("other", 0.2, 0.19, 0.21)]
     pix = _png_roundtrip(plots.group_bars(bars))
     assert (np.abs(pix.astype(int) - plots.GROUP_COLORS["target"]).sum(-1) == 0).sum() > 500
     tiles = [np.full((16, 16, 3), 40, np.uint8)] * 3

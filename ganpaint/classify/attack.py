@@ -38,13 +38,16 @@ class AttackSettings:
     """The attack's knobs. ``steps``: gradient steps per image; ``alpha``: first L2 step size
     (cosine-annealed to 1 % of it); ``gamma``: relative budget change per step; ``init_eps``:
     first L2 budget; ``margin``: the target logit must beat every other by this much
-    (on the quantised picture) for a step to count as adversarial."""
+    (on the quantised picture) for a step to count as adversarial; ``refine``: steps spent
+    shrinking a picture's perturbation after it first became adversarial: a batch stops once
+    every picture has had them (or after ``steps``)."""
 
     steps: int = 60
     alpha: float = 2.0
     gamma: float = 0.05
     init_eps: float = 1.0
     margin: float = 0.05
+    refine: int = 20
 
     def __post_init__(self) -> None:
         if self.steps < 1:
@@ -54,6 +57,8 @@ class AttackSettings:
                 "attack alpha and init_eps must be positive and gamma in (0, 1); got "
                 f"alpha={self.alpha}, gamma={self.gamma}, init_eps={self.init_eps}"
             )
+        if self.refine < 1:
+            raise GanpaintError(f"attack refine steps must be at least 1, not {self.refine}")
         if self.margin < 0:
             raise GanpaintError(f"attack margin must be 0 or more, not {self.margin}")
 
@@ -140,6 +145,55 @@ def attack_batch(
     return _results(x0, adv, target, before, after, acts0, acts1, layer, heatmap_units, gain)
 
 
+def change_heatmap(
+    classifier: nn.Module,
+    original: np.ndarray,
+    changed: np.ndarray,
+    *,
+    layer: str | None = None,
+    units: Sequence[int] | None = None,
+) -> np.ndarray:
+    """H x W: the mean |a(changed) - a(original)| over ``units`` (None: all) of ``layer``,
+    upsampled to the picture, for two H x W x 3 uint8 pictures (as ``AttackResult.heatmap``)."""
+    x, _ = _check_inputs(classifier, np.stack([original, changed]), [0, 0])
+    layer = layer or classifier.unit_layers[-1]
+    module_name = _module_name(classifier, layer)
+    was_training = classifier.training
+    classifier.eval()
+    try:
+        with torch.no_grad():
+            _, acts = _read(classifier, module_name, x)
+    finally:
+        classifier.train(was_training)
+    return _heatmap(acts[1] - acts[0], units, tuple(x.shape[-2:]))
+
+
+def unit_activations(
+    classifier: nn.Module, images: np.ndarray, layer: str | None = None, batch: int = 50
+) -> np.ndarray:
+    """N x U x h x w: the units of ``layer`` (default the last unit layer) on N x H x W x 3
+    uint8 pictures."""
+    layer = layer or classifier.unit_layers[-1]
+    module_name = _module_name(classifier, layer)
+    out = []
+    was_training = classifier.training
+    classifier.eval()
+    try:
+        with torch.no_grad():
+            for i in range(0, len(images), batch):
+                part = images[i : i + batch]
+                x, _ = _check_inputs(classifier, part, [0] * len(part))
+                out.append(_read(classifier, module_name, x)[1].cpu().numpy())
+    finally:
+        classifier.train(was_training)
+    return np.concatenate(out)
+
+
+def _heatmap(diff: torch.Tensor, units: Sequence[int] | None, size: tuple[int, int]) -> np.ndarray:
+    d = diff.abs() if units is None else diff[list(units)].abs()
+    return F.interpolate(d.mean(0)[None, None], size=size, mode="bilinear")[0, 0].cpu().numpy()
+
+
 def _check_inputs(
     classifier: nn.Module, images: np.ndarray, targets: Sequence[int]
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -189,6 +243,7 @@ def _ddn(
     best = x0.clone()
     best_l2 = torch.full((b,), float("inf"), device=x0.device)
     rows = torch.arange(b, device=x0.device)
+    first = torch.full((b,), -1, device=x0.device)
     for i in range(s.steps):
         alpha = s.alpha * (0.01 + 0.99 * (1 + np.cos(np.pi * i / s.steps)) / 2)
         q = _quantised((x0 + delta).clamp(0, 1))
@@ -200,6 +255,9 @@ def _ddn(
         better = is_adv & (l2 < best_l2)
         best_l2 = torch.where(better, l2, best_l2)
         best[better] = q.detach()[better]
+        first = torch.where(is_adv & (first < 0), i, first)
+        if bool((first >= 0).all()) and i - int(first.max()) >= s.refine:
+            break
         loss = F.cross_entropy(logits, target, reduction="sum")
         (grad,) = torch.autograd.grad(loss, delta)
         with torch.no_grad():
@@ -233,12 +291,10 @@ def _results(
 ) -> list[AttackResult]:
     h, w = x0.shape[-2:]
     change = (acts1.amax((2, 3)) - acts0.amax((2, 3))).abs()
-    diff = (acts1 - acts0).abs()
     out = []
     for i in range(len(x0)):
         units = heatmap_units[i] if heatmap_units is not None else None
-        d = diff[i] if units is None else diff[i, list(units)]
-        heat = F.interpolate(d.mean(0)[None, None], size=(h, w), mode="bilinear")[0, 0]
+        heat = _heatmap(acts1[i] - acts0[i], units, (h, w))
         orig = _to_uint8(x0[i])
         adv_img = _to_uint8(adv[i])
         pert = adv_img.astype(np.float32) - orig.astype(np.float32)
@@ -252,7 +308,7 @@ def _results(
                 probs_before=before[i].cpu().numpy(),
                 probs_after=after[i].cpu().numpy(),
                 unit_change=change[i].cpu().numpy(),
-                heatmap=heat.cpu().numpy(),
+                heatmap=heat,
                 amplified=np.clip(128.0 + g * pert, 0, 255).round().astype(np.uint8),
                 source=int(before[i].argmax()),
                 target=int(target[i]),

@@ -53,7 +53,7 @@ def units_by_layer(
     row, left, width = 26, 90, 420
     concepts = [c for c in CONCEPT_COLORS if any(c in counts for _, counts, _ in layers)]
     concepts += sorted({c for _, counts, _ in layers for c in counts} - set(concepts))
-    height = 40 + row * max(1, len(layers)) + 24 + 18 * (1 + len(concepts) // 5)
+    height = 40 + row * max(1, len(layers)) + 24 + 18 * (1 + len(concepts))
     img = Image.new("RGB", (left + width + 150, height), "white")
     draw = ImageDraw.Draw(img)
     draw.text((8, 6), title, fill=INK, font=_font(14))
@@ -73,8 +73,8 @@ def units_by_layer(
         draw.text((left + width + 8, y + 4), note, fill=INK, font=_font(12))
     y = 32 + len(layers) * row + 6
     legend = [(c, CONCEPT_COLORS.get(c, OTHER)) for c in concepts]
-    _legend(draw, left, y, legend, width + 140)
-    return img
+    bottom = _legend(draw, left, y, legend, width + 140)
+    return img.crop((0, 0, img.width, min(img.height, bottom + 4)))
 
 
 def _axes(
@@ -150,7 +150,8 @@ def group_bars(
     title: str = "Mean |change of spatial-max activation| per unit",
     note: str = "bars: mean over attacks; whiskers: 99 % confidence interval",
 ) -> Image.Image:
-    """Vertical bars (mean) with whiskers (low, high): ``groups`` = (name, mean, low, high)."""
+    """Vertical bars (mean) with whiskers (low, high): ``groups`` = (name, mean, low, high);
+    a name starting with a key of ``GROUP_COLORS`` takes its colour."""
     w, left, bottom, top = 460, 60, 250, 60
     img = Image.new("RGB", (w, bottom + 30), "white")
     draw = ImageDraw.Draw(img)
@@ -166,7 +167,7 @@ def group_bars(
     for i, (name, mean, lo, hi) in enumerate(groups):
         x0 = left + slot * i + slot * 0.2
         x1 = left + slot * (i + 1) - slot * 0.2
-        color = GROUP_COLORS.get(name.split()[0], OTHER)
+        color = next((c for k, c in GROUP_COLORS.items() if name.startswith(k)), OTHER)
         draw.rectangle([x0, bottom - mean / vmax * (bottom - top), x1, bottom], fill=color)
         xm = (x0 + x1) / 2
         ylo, yhi = (bottom - v / vmax * (bottom - top) for v in (lo, hi))
