@@ -139,9 +139,11 @@ class ClassifierRunner:
             labels = dict(unit_labels(dissection, layer))
             ranked = class_rankings(dissection)
             settings = AttackSettings()
-            total = settings.steps + 2  # the attack's steps, then one pass each to read units
+            total = settings.steps + 2  # at most the attack's steps, then two passes to read
             with _forward_counter(classifier, job, total, self._cancel, progress):
                 result = attack_image(classifier, job.image, job.target, settings=settings)
+            # the attack stops early once its refine steps are done: the bar ends full
+            progress(AttackProgress(job.key, job.token, total, total))
         except AttackCancelled:
             return AttackDone(job.key, job.token, job.image, None, labels, ranked, _ms(start),
                               cancelled=True)  # fmt: skip
