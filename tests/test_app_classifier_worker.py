@@ -51,8 +51,11 @@ def model():
 
 @pytest.fixture
 def worker(qtbot, model):
+    from ganpaint.classify.attack import AttackSettings
+
     bundle = FakeBundle(model)
     w, renderer = start_worker(qtbot, bundle)
+    w.classifier.attack_settings = AttackSettings(steps=16, refine=4)  # quick: a tiny model
     yield w, renderer, bundle
     renderer.gate.set()
     w.stop()

@@ -89,6 +89,7 @@ class ClassifierRunner:
         self.note: str | None = None
         self._cancel = threading.Event()
         self._cancel_token = -1
+        self.attack_settings: Any = None  # an AttackSettings; None: the attack's defaults
 
     def _load(self, bundle: Any, device: Any) -> tuple[Any, Any]:
         if bundle is not self._bundle or str(device) != str(self._device):
@@ -138,7 +139,7 @@ class ClassifierRunner:
             layer = classifier.unit_layers[-1]
             labels = dict(unit_labels(dissection, layer))
             ranked = class_rankings(dissection)
-            settings = AttackSettings()
+            settings = self.attack_settings or AttackSettings()
             total = settings.steps + 2  # at most the attack's steps, then two passes to read
             with _forward_counter(classifier, job, total, self._cancel, progress):
                 result = attack_image(classifier, job.image, job.target, settings=settings)
