@@ -18,6 +18,11 @@ The drag runs twice in one session: first with full frames (``full_path`` in the
 then, after undoing it, with the incremental path the app uses (the main figures), so the
 two see the same machine load; ``fps_over_full`` is their ratio.
 
+With ``--classifier`` the Classifier panel is open during both drags, so the bundle's scene
+classifier reads frames on the render worker as it does for a speaker; the report adds how
+many readings ran and were skipped during the drag and their times. Run it with and without
+to see what the panel costs the brush.
+
 The figures are measurements, not pass/fail checks. Settings and autosaves go to a temp
 folder; the user's files are not touched.
 """
@@ -83,6 +88,7 @@ def run_drag_bench(
     data_dir: str | os.PathLike | None = None,
     seed: int = 1234,
     timeout_s: float = 300.0,
+    classifier: bool = False,
 ) -> dict:
     """Run the scripted drag in a real main window and return the figures (see module)."""
     if not 1 <= int(events) <= 100_000:
@@ -95,11 +101,12 @@ def run_drag_bench(
             settings = scratch_settings(tmp)
         return _run(
             model, int(events), int(interval_ms), device, threads, settings,
-            Path(data_dir) if data_dir is not None else Path(tmp), seed, timeout_s,
+            Path(data_dir) if data_dir is not None else Path(tmp), seed, timeout_s, classifier,
         )  # fmt: skip
 
 
-def _run(model, events, interval_ms, device, threads, settings, data_dir, seed, timeout_s):
+def _run(model, events, interval_ms, device, threads, settings, data_dir, seed, timeout_s,
+         classifier):  # fmt: skip
     import numpy as np
     import torch
 
@@ -123,6 +130,8 @@ def _run(model, events, interval_ms, device, threads, settings, data_dir, seed, 
         if not wait_until(lambda: window.frames.frames > 0 or errors, timeout_s) or errors:
             raise RuntimeError(errors[0] if errors else "no first frame in time")
         brush = _choose_brush(window)
+        if classifier:
+            _open_classifier_panel(window, timeout_s)
         # Settled: the gallery's thumbnails and the compare frame are done.
         if not wait_until(window.worker.is_idle, timeout_s):
             raise RuntimeError("the render worker did not settle")
@@ -179,11 +188,23 @@ def _run(model, events, interval_ms, device, threads, settings, data_dir, seed, 
             "full_path": full,
             "fps_over_full": _ratio(figures["fps_during_drag"], full["fps_during_drag"]),
             "final_image_max_diff": diff,
+            "classifier_panel": classifier,
             "strokes": len(doc.strokes),
         }
     finally:
         window.close()
         window.deleteLater()
+
+
+def _open_classifier_panel(window, timeout_s: float) -> None:
+    from ganpaint.app.views.launch import wait_until
+
+    view = window.classifier_view
+    if not view.available:
+        raise RuntimeError("--classifier: the model has no scene classifier")
+    view.show_panel(True)
+    if not wait_until(lambda: view.shown is not None, timeout_s):
+        raise RuntimeError("--classifier: the panel's first reading did not arrive")
 
 
 def worker_renderer(window):
@@ -204,6 +225,7 @@ def _measured_drag(window, widget_points, interval_ms: int, timeout_s: float) ->
     submitted_at: dict[int, float] = {}
     shown: list[tuple[float, int]] = []  # (time, revision)
     render_ms: list[float] = []
+    read_ms: list[float] = []
 
     def submitted(kind: str) -> None:
         submitted_at.setdefault(doc.revision, time.perf_counter())
@@ -215,11 +237,17 @@ def _measured_drag(window, widget_points, interval_ms: int, timeout_s: float) ->
         if fr.kind == "frame":
             render_ms.append(fr.result.ms)
 
+    def on_read(res) -> None:
+        if res.reading is not None:
+            read_ms.append(res.reading.ms)
+
     unsubscribe = doc.subscribe(submitted)
+    worker.classified.connect(on_read)
     frames.frameShown.connect(on_shown)
     worker.frameRendered.connect(on_rendered)
     try:
         before, shown_before = worker.frame_counts(), frames.frames
+        skipped_before = worker.skipped_readings
 
         def pressed() -> None:
             if not window.painter.active:
@@ -228,6 +256,7 @@ def _measured_drag(window, widget_points, interval_ms: int, timeout_s: float) ->
         times = drag_canvas(window, widget_points, interval_ms, pressed)
         during = worker.frame_counts()
         shown_during = frames.frames - shown_before
+        reads_during, skipped_during = len(read_ms), worker.skipped_readings - skipped_before
         if not wait_until(lambda: frames.shown_revision == doc.revision, timeout_s):
             raise RuntimeError("the final frame did not arrive")
         after = worker.frame_counts()
@@ -235,6 +264,7 @@ def _measured_drag(window, widget_points, interval_ms: int, timeout_s: float) ->
         unsubscribe()
         frames.frameShown.disconnect(on_shown)
         worker.frameRendered.disconnect(on_rendered)
+        worker.classified.disconnect(on_read)
     drag_s = times.end - times.start
     latency = [(t - submitted_at[r]) * 1000.0 for t, r in shown if r in submitted_at]
     return {
@@ -254,6 +284,9 @@ def _measured_drag(window, widget_points, interval_ms: int, timeout_s: float) ->
         "final_revision": doc.revision,
         "final_shown_revision": frames.shown_revision,
         "final_matches_revision": frames.shown_revision == doc.revision,
+        "readings_during_drag": reads_during,
+        "readings_skipped_during_drag": skipped_during,
+        "read_ms": _percentiles(read_ms),
     }
 
 
@@ -293,6 +326,12 @@ def format_report(r: dict) -> str:
         f"{ms(r['full_path']['latency_ms'])}",
         "ratio      incremental / full frames per second: "
         + (f"{r['fps_over_full']:.2f}x" if r["fps_over_full"] is not None else "n/a"),
+        *(
+            [f"classifier panel open: {r['readings_during_drag']} readings during the drag, "
+             f"{r['readings_skipped_during_drag']} skipped (a newer frame was out), "
+             f"read {ms(r['read_ms'])}"]
+            if r["classifier_panel"] else []
+        ),
         f"final      revision {r['final_shown_revision']} shown, document at "
         f"{r['final_revision']}: {'match' if r['final_matches_revision'] else 'MISMATCH'}; "
         + ("image equals a fresh Renderer's" if diff == 0 else f"{diff} levels from a fresh one"),
@@ -321,6 +360,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default=None, help="cpu, cuda or mps (default: best available)")
     p.add_argument("--threads", type=int, default=None, help="render threads (default: the app's)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument(
+        "--classifier",
+        action="store_true",
+        help="drag with the Classifier panel open (the bundle's scene classifier)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -339,7 +383,12 @@ def main(argv: list[str] | None = None) -> int:
 def run_from_args(args: argparse.Namespace) -> int:
     try:
         result = run_drag_bench(
-            args.model, args.events, args.interval_ms, args.device, args.threads
+            args.model,
+            args.events,
+            args.interval_ms,
+            args.device,
+            args.threads,
+            classifier=args.classifier,
         )
     except (RuntimeError, ValueError) as exc:
         print(f"drag-bench: error: {exc}", file=sys.stderr)

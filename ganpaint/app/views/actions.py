@@ -137,6 +137,13 @@ ACTIONS: tuple[ActionSpec, ...] = (
       lambda w, on: w.view_modes.set_presentation(on), "Full screen with a large canvas", True),
     A("view.exit_presentation", "Exit Presentation", "mdi.fullscreen-exit", "Esc",
       lambda w: w.view_modes.set_presentation(False), "Leave presentation mode", short="Exit"),
+    # classifier
+    A("view.classifier", "Classifier Pa&nel", "mdi.tag-search-outline", "Ctrl+Shift+L",
+      lambda w, on: w.classifier_view.show_panel(on),
+      "What the model's scene classifier sees in the picture, live while you paint", True),
+    A("classifier.attack", "&Attack Picture…", "mdi.target", "Ctrl+Shift+A",
+      lambda w: w.classifier_view.choose_attack(),
+      "Find the smallest change that makes the classifier read another class"),
     # help
     A("help.shortcuts", "&Keyboard Shortcuts", "mdi.keyboard-outline", "F1",
       lambda w: w.file_commands.show_shortcuts(), "Every shortcut and mouse gesture"),
@@ -154,7 +161,8 @@ MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("&Scene", ("scene.new", "scene.goto", "scene.previous", "scene.next", "-", "@demo")),
     ("&View", ("view.overlay", "view.smooth", "view.heat", "view.compare", "view.clean",
                "-", "view.zoom_in", "view.zoom_out", "view.fit", "-",
-               "view.presentation", "@device", "-", "@docks")),
+               "view.presentation", "@device", "-", "view.classifier", "@docks")),
+    ("&Classifier", ("view.classifier", "-", "classifier.attack", "@attack")),
     ("&Help", ("help.shortcuts", "-", "help.about")),
 )  # fmt: skip
 

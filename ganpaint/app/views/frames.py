@@ -36,6 +36,7 @@ def stroke_color(concept: str, action: str) -> str:
 
 class FrameView(QObject):
     frameShown = Signal(object)  # RenderResult
+    plainShown = Signal()  # the unedited frame of the current scene arrived
     renderFailed = Signal(str)
 
     def __init__(self, document: EditDocument, worker: RenderWorker, canvas: PaintCanvas):
@@ -47,6 +48,7 @@ class FrameView(QObject):
         self.qimage: QImage | None = None
         self.plain_seed: int | None = None
         self.plain_qimage: QImage | None = None
+        self.plain_image: np.ndarray | None = None
         self.zeroed: tuple = ()  # units zeroed in every frame (View > Clean artifacts)
         self.ms: deque[float] = deque(maxlen=20)
         self.frames = 0
@@ -60,6 +62,7 @@ class FrameView(QObject):
         self.shown_revision = -1
         self.plain_seed = None
         self.plain_qimage = None
+        self.plain_image = None
         self._last = None
         self.update_overlay()
         self.request()
@@ -97,6 +100,7 @@ class FrameView(QObject):
         if kind == "loaded" or (kind == "seed" and self.plain_seed != self.document.seed):
             self.plain_seed = None  # another document (maybe a picture): render it again
             self.plain_qimage = None
+            self.plain_image = None
             self.canvas.set_plain(None)
         if kind in RENDER_KINDS:
             self.request()
@@ -117,7 +121,9 @@ class FrameView(QObject):
             if r.ok and r.seed == self.document.seed and self.document.picture is None:
                 self.plain_seed = r.seed
                 self.plain_qimage = qimage_rgb(r.image)
+                self.plain_image = r.image
                 self.canvas.set_plain(self.plain_qimage)
+                self.plainShown.emit()
             return
         if r.revision < self.shown_revision:
             return  # stale: a newer frame is already on screen

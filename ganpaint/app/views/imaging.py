@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 import numpy as np
 from PIL import Image
-from PySide6.QtGui import QColor, QImage
+from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
 
 from ganpaint.app.views.theme import HEAT_COLORS
 
@@ -71,6 +71,32 @@ def heat_rgba(heat: np.ndarray, level: float) -> np.ndarray:
     f = (pos - i)[..., None]
     rgba = stops[i] * (1 - f) + stops[i + 1] * f
     return np.round(rgba).astype(np.uint8)
+
+
+def heat_pixmap(
+    base: QImage | None,
+    heat: QImage | None,
+    side: int,
+    opacity: float = 0.55,
+    fill: str = "#000000",
+    smooth_base: bool = True,
+) -> QPixmap:
+    """A ``side`` px square (drawn at twice that for sharp screens): ``base`` dimmed to
+    ``opacity`` (crisp pixels unless ``smooth_base``), a heatmap image drawn smoothly over it."""
+    pm = QPixmap(side * 2, side * 2)
+    pm.fill(QColor(fill))
+    p = QPainter(pm)
+    if base is not None:
+        p.setRenderHint(QPainter.SmoothPixmapTransform, smooth_base)
+        p.setOpacity(opacity if heat is not None else 1.0)
+        p.drawImage(pm.rect(), base)
+        p.setOpacity(1.0)
+    if heat is not None:
+        p.setRenderHint(QPainter.SmoothPixmapTransform, True)
+        p.drawImage(pm.rect(), heat)
+    p.end()
+    pm.setDevicePixelRatio(2.0)
+    return pm
 
 
 def upscale(image: np.ndarray, factor: int, smooth: bool) -> np.ndarray:

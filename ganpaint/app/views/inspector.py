@@ -8,7 +8,7 @@ unedited image) and the numbers, and the canvas draws the same heat over the ima
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QImage, QPainter, QPixmap
+from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from ganpaint.app.views import theme
+from ganpaint.app.views.imaging import heat_pixmap
 
 PREVIEW = 180
 
@@ -104,18 +105,7 @@ class InspectorPanel(QWidget):
         self.preview.setPixmap(QPixmap())
 
     def set_heat(self, base: QImage | None, heat: QImage, peak: float, level: float) -> None:
-        pm = QPixmap(PREVIEW * 2, PREVIEW * 2)
-        pm.fill(Qt.black)
-        p = QPainter(pm)
-        p.setRenderHint(QPainter.SmoothPixmapTransform)
-        if base is not None:
-            p.setOpacity(0.55)
-            p.drawImage(pm.rect(), base)
-            p.setOpacity(1.0)
-        p.drawImage(pm.rect(), heat)
-        p.end()
-        pm.setDevicePixelRatio(2.0)
-        self.preview.setPixmap(pm)
+        self.preview.setPixmap(heat_pixmap(base, heat, PREVIEW))
         self.preview.setToolTip("Where the unit fires, over the scene as edited now")
         self.peak.setText(f"{peak:.2f}  (level {level:.2f})")
 

@@ -36,6 +36,8 @@ from ganpaint.app.views import theme
 from ganpaint.app.views.actions import build_actions
 from ganpaint.app.views.autosave import Autosave
 from ganpaint.app.views.canvas import PaintCanvas
+from ganpaint.app.views.classifier_panel import ClassifierPanel
+from ganpaint.app.views.classifier_view import ClassifierView
 from ganpaint.app.views.concept_commands import ConceptCommands
 from ganpaint.app.views.concept_panel import ConceptPanel
 from ganpaint.app.views.file_commands import FileCommands
@@ -93,6 +95,7 @@ class MainWindow(QMainWindow):
         self.concept_commands = ConceptCommands(self)
         self.view_modes = ViewModes(self)
         self.scene_commands = SceneCommands(self)
+        self.classifier_view = ClassifierView(self)
         # widgets
         self.worker = RenderWorker(self, threads)
         self.canvas = PaintCanvas()
@@ -104,6 +107,7 @@ class MainWindow(QMainWindow):
         self.history_panel.style_of = self.library.style_of
         self.gallery = GalleryPanel(self.document)
         self.inspector = InspectorPanel()
+        self.classifier_panel = ClassifierPanel()
         self.painter = PaintController(
             self.canvas, self.document, self.brush, self.stroke_template, self
         )
@@ -157,6 +161,7 @@ class MainWindow(QMainWindow):
         w.busyChanged.connect(self.status.set_busy)
         self.frames.frameShown.connect(self._frame_shown)
         self.frames.renderFailed.connect(self._render_failed)
+        self.classifier_view.connect()
         self.painter.message.connect(lambda text: self.status.showMessage(text, 4000))
         self.canvas.brushResize.connect(self.resize_brush)
         self.concept_panel.layerChosen.connect(self.document.set_layer)

@@ -88,6 +88,7 @@ class ModelView:
             w.prefs.add_recent("models", self.models.model_path)
             self._install()
         w.view_modes.model_opened(self.models.bundle.dissection)
+        w.classifier_view.model_opened(self.models.bundle)
         w.frames.set_model(res.key)
         w.brush_changed({"size"})  # the cursor and size label depend on the resolution
         self.request_heat()

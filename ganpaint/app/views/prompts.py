@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QInputDialog, QMessageBox, QWidget
 
 
 class Prompts:
@@ -47,6 +47,14 @@ class Prompts:
         """A yes/no question (``answers[key]`` answers it in tests)."""
         answer = self._ask(key, title, text, QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
         return answer is True or answer == QMessageBox.Yes
+
+    def choose(self, title: str, text: str, items: list[str]) -> str | None:
+        """One of ``items`` (the first is preselected), or None when cancelled;
+        ``answers["choose"]`` answers it in tests."""
+        if "choose" in self.answers:
+            return self.answers["choose"]
+        item, ok = QInputDialog.getItem(self.parent, title, text, items, 0, False)
+        return item if ok else None
 
     def save_changes(self, what: str) -> str:
         """'save', 'discard' or 'cancel' before ``what`` replaces unsaved work."""

@@ -19,14 +19,17 @@ from ganpaint.app.views.actions import ACTIONS, GESTURES, MENUS, shortcut_text
 
 
 def shortcut_rows() -> list[tuple[str, str, str]]:
-    """(section, what, keys) for each action with a shortcut, in menu order, then gestures."""
+    """(section, what, keys) for each action with a shortcut, in menu order (an action in
+    two menus is listed under the first), then gestures."""
     by_id = {spec.id: spec for spec in ACTIONS}
     rows = []
+    listed: set[str] = set()
     for title, items in MENUS:
         section = title.replace("&", "")
         for key in items:
             spec = by_id.get(key)
-            keys = shortcut_text(spec) if spec is not None else ""
+            keys = shortcut_text(spec) if spec is not None and key not in listed else ""
+            listed.add(key)
             if keys:
                 rows.append((section, spec.text.replace("&", "").rstrip("…"), keys))
     rows += [("Canvas", what, keys) for what, keys in GESTURES]

@@ -2,7 +2,8 @@
 
 :class:`ViewModes` sets the canvas's display flags (remembered in the preferences), the
 compare view (the unedited image while Space is held) and presentation mode (full screen,
-only the canvas and the presentation bar), keeping the checkable actions in step.
+only the canvas, the presentation bar and the Classifier panel if it is open), keeping the
+checkable actions in step.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class ViewModes:
         w.canvas.set_flag("compare", on)
         with QSignalBlocker(w.actions["view.compare"]):
             w.actions["view.compare"].setChecked(on)
+        w.classifier_view.request()  # the panel reads the picture on screen
 
     def model_opened(self, dissection) -> None:
         """A model opened: offer its artifact set, on where it was measured to help."""
@@ -80,8 +82,10 @@ class ViewModes:
             w.actions["view.presentation"].setChecked(on)
         if on:
             self._saved_state = (w.saveState(), w.isMaximized())
-            for dock in w.docks.values():
-                dock.hide()
+            for name, dock in w.docks.items():
+                # an open Classifier panel stays: the speaker paints, the room reads it
+                if name != "classifier" or not dock.isVisible():
+                    dock.hide()
             w.toolbar.hide()
             w.menuBar().hide()
             w.status.hide()

@@ -63,7 +63,14 @@ def build_docks(w: MainWindow) -> dict[str, QDockWidget]:
             w, "Unit Inspector", "inspectorDock", w.inspector, Qt.RightDockWidgetArea
         ),
         "gallery": _dock(w, "Scenes", "galleryDock", w.gallery, Qt.BottomDockWidgetArea),
+        "classifier": _dock(
+            w, "Classifier", "classifierDock", w.classifier_panel, Qt.RightDockWidgetArea
+        ),
     }
+    w.tabifyDockWidget(docks["inspector"], docks["classifier"])
+    # closed until asked for (View > Classifier Panel): reading every frame costs the brush
+    docks["classifier"].hide()
+    docks["classifier"].visibilityChanged.connect(w.classifier_view.set_live)
     w.resizeDocks([docks["concepts"], docks["history"]], [320, 300], Qt.Horizontal)
     w.resizeDocks([docks["history"], docks["inspector"]], [420, 380], Qt.Vertical)
     return docks
@@ -127,6 +134,9 @@ def build_menus(w: MainWindow) -> tuple[QMenu, QMenu]:
                 device.aboutToShow.connect(lambda m=device: w.file_commands.fill_devices(m))
             elif key == "@demo":
                 demo_menu(w, menu)
+            elif key == "@attack":
+                towards = menu.addMenu(theme.icon("mdi.target"), "Attack &Towards")
+                towards.aboutToShow.connect(lambda m=towards: w.classifier_view.fill_attack_menu(m))
             elif key == "@docks":
                 panels = menu.addMenu("&Panels")
                 for dock in w.docks.values():

@@ -5,9 +5,14 @@ threads); it never touches torch itself. Each kind of job has one slot, so a new
 replaces an older one not yet started (latest wins), except thumbnails, which wait in a
 short queue at the lowest priority. Priority: model loads, frames, the unedited frame for
 compare, a picture's inversion (long: it reports progress and stops when its cancel event is
-set), unit heatmaps, custom-concept rankings, thumbnails. Every job carries the key of
-the model it was made for; a job for a model that is no longer loaded is dropped, and the
-GUI drops results whose key is stale. Failures come back as results, never as exceptions.
+set), unit heatmaps, custom-concept rankings, classifier attacks, classifier readings
+(:mod:`~ganpaint.app.views.classifier_jobs`), thumbnails. A reading of an edited frame older
+than the newest frame rendered is skipped (the reading of that newer frame is on its way),
+except that while frames keep coming one reading every ``READ_EVERY_S`` goes ahead of them,
+so the Classifier panel follows a long drag at a small cost to the brush.
+Every job carries the key of the model it was made for; a job for a model that is no
+longer loaded is dropped, and the GUI drops results whose key is stale. Failures come back
+as results, never as exceptions.
 :attr:`RenderWorker.counts` tallies edit frames submitted, superseded in the slot before
 they started, and rendered (the drag bench reports them).
 """
@@ -25,6 +30,11 @@ import numpy as np
 from PySide6.QtCore import QThread, Signal
 
 from ganpaint.app.state.model_controller import LoadJob
+from ganpaint.app.views.classifier_jobs import (
+    AttackJob,
+    ClassifierRunner,
+    ClassifyJob,
+)
 from ganpaint.engine.document import DocumentSnapshot
 
 if TYPE_CHECKING:
@@ -174,6 +184,8 @@ class _Slots:
     invert: InvertJob | None = None
     heat: HeatJob | None = None
     concept: ConceptJob | None = None
+    attack: AttackJob | None = None
+    classify: ClassifyJob | None = None
     thumbs: deque = field(default_factory=lambda: deque(maxlen=64))
 
 
@@ -198,6 +210,9 @@ class RenderWorker(QThread):
     conceptRanked = Signal(object)  # ConceptResult
     inversionProgress = Signal(object)  # InvertProgress
     inversionDone = Signal(object)  # InvertResult
+    classified = Signal(object)  # ClassifyResult
+    attackProgress = Signal(object)  # AttackProgress
+    attackDone = Signal(object)  # AttackDone
     busyChanged = Signal(bool)
 
     def __init__(self, parent=None, threads: int | None = None):
@@ -217,14 +232,21 @@ class RenderWorker(QThread):
         # Revisions of the frames rendered, in order (tests and diagnostics read it).
         self.rendered_revisions: deque[int] = deque(maxlen=10_000)
         self.loader: Callable[[LoadJob], tuple] = open_model
+        self.classifier = ClassifierRunner()
+        self.skipped_readings = 0  # readings of frames already superseded (guarded by the lock)
+        self.read_every_s = READ_EVERY_S
+        self._last_reading = time.monotonic()
 
     # -- GUI side: each call only swaps a slot under the lock ------------------------------
 
-    def submit(self, job: LoadJob | FrameJob | InvertJob | HeatJob | ThumbJob) -> None:
+    def submit(self, job) -> None:
+        """Put a job in its slot (a LoadJob, FrameJob, InvertJob, HeatJob, ConceptJob,
+        ThumbJob, ClassifyJob or AttackJob)."""
         with self._cond:
             s = self._slots
-            if isinstance(job, LoadJob):
-                s.load = job
+            slot = SLOT_OF.get(type(job))
+            if slot is not None:
+                setattr(s, slot, job)
             elif isinstance(job, FrameJob):
                 if job.kind == "plain":
                     s.plain = job
@@ -233,18 +255,19 @@ class RenderWorker(QThread):
                     if s.frame is not None:
                         self.counts.superseded += 1
                     s.frame = job
-            elif isinstance(job, InvertJob):
-                s.invert = job
-            elif isinstance(job, HeatJob):
-                s.heat = job
-            elif isinstance(job, ConceptJob):
-                s.concept = job
             elif isinstance(job, ThumbJob):
                 if job not in s.thumbs:
                     s.thumbs.append(job)
             else:
                 raise TypeError(f"unknown job {job!r}")
             self._cond.notify()
+
+    def cancel_attack(self, token: int) -> None:
+        """Drop the attack answering ``token`` if it has not started, else stop it."""
+        with self._cond:
+            if self._slots.attack is not None and self._slots.attack.token == token:
+                self._slots.attack = None
+        self.classifier.cancel(token)
 
     def clear_thumbnails(self) -> None:
         with self._cond:
@@ -270,22 +293,51 @@ class RenderWorker(QThread):
 
     def _next_job(self):
         with self._cond:
-            while not self._stopping and not self._has_work():
-                self._cond.wait()
-            if self._stopping:
-                return None
-            s = self._slots
-            self._running = True
-            for name in ("load", "frame", "plain", "invert", "heat", "concept"):
-                job = getattr(s, name)
+            while True:
+                while not self._stopping and not self._has_work():
+                    self._cond.wait()
+                if self._stopping:
+                    return None
+                job = self._take()
                 if job is not None:
-                    setattr(s, name, None)
+                    self._running = True
                     return job
-            return s.thumbs.popleft()
+
+    def _take(self):
+        """The next job by priority, out of its slot (None: it was a stale reading)."""
+        s = self._slots
+        if s.classify is not None and s.load is None and self._reading_overdue():
+            return self._take_reading()  # once a while even mid-drag, before the next frame
+        for name in SLOT_ORDER:
+            job = getattr(s, name)
+            if job is not None:
+                if name == "classify":
+                    if self._superseded(job):
+                        s.classify = None
+                        self.skipped_readings += 1
+                        return None
+                    return self._take_reading()
+                setattr(s, name, None)
+                return job
+        return s.thumbs.popleft()
+
+    def _take_reading(self) -> ClassifyJob:
+        job, self._slots.classify = self._slots.classify, None
+        self._last_reading = time.monotonic()
+        return job
+
+    def _reading_overdue(self) -> bool:
+        """While frames keep coming (a drag) readings would wait for a pause; one is let
+        through before the next frame when the last began ``read_every_s`` ago."""
+        return time.monotonic() - self._last_reading >= self.read_every_s
+
+    def _superseded(self, job: ClassifyJob) -> bool:
+        revs = self.rendered_revisions
+        return job.kind == "frame" and bool(revs) and job.revision < revs[-1]
 
     def _has_work(self) -> bool:
         s = self._slots
-        pending = (s.load, s.frame, s.plain, s.invert, s.heat, s.concept)
+        pending = (s.load, s.frame, s.plain, s.invert, s.heat, s.concept, s.attack, s.classify)
         return any(x is not None for x in pending) or bool(s.thumbs)
 
     def run(self) -> None:
@@ -325,16 +377,26 @@ class RenderWorker(QThread):
             self.heatReady.emit(self._heat(job))
         elif isinstance(job, ConceptJob):
             self.conceptRanked.emit(self._rank(job))
+        elif isinstance(job, ClassifyJob):
+            self.classified.emit(self.classifier.classify(job, self._bundle, self._device()))
+        elif isinstance(job, AttackJob):
+            progress = self.attackProgress.emit
+            self.attackDone.emit(
+                self.classifier.attack(job, self._bundle, self._device(), progress)
+            )
         elif isinstance(job, ThumbJob):
-            try:
-                if job.snapshot is not None:
-                    # another seed: render in full and keep the canvas's incremental frame
-                    image = self._renderer.render(job.snapshot, incremental=False).image
-                else:
-                    image = self._renderer.render_full(job.seed)
-            except Exception:  # noqa: BLE001 - a missing thumbnail is not worth a message
-                image = None
-            self.thumbnailReady.emit(ThumbResult(job.key, job.seed, image))
+            self._thumb(job)
+
+    def _thumb(self, job: ThumbJob) -> None:
+        try:
+            if job.snapshot is not None:
+                # another seed: render in full and keep the canvas's incremental frame
+                image = self._renderer.render(job.snapshot, incremental=False).image
+            else:
+                image = self._renderer.render_full(job.seed)
+        except Exception:  # noqa: BLE001 - a missing thumbnail is not worth a message
+            image = None
+        self.thumbnailReady.emit(ThumbResult(job.key, job.seed, image))
 
     def _frame(self, job: FrameJob) -> None:
         if job.kind == "plain":  # a one-off frame: the incremental one stays as it is
@@ -370,6 +432,9 @@ class RenderWorker(QThread):
         self.modelLoaded.emit(
             ModelResult(job.key, bundle, device, None, job.bundle is not None, _devices(), job.path)
         )
+
+    def _device(self):
+        return getattr(self._renderer, "device", "cpu")
 
     def _plain(self, snap):
         """The unedited frame; with units zeroed, of the original network."""
@@ -444,6 +509,17 @@ class RenderWorker(QThread):
             return ConceptResult(job.key, job.token, None, _ms(start), message)
 
 
+# the jobs with a slot of their own (frames and thumbnails have their own rules in submit)
+SLOT_OF = {
+    LoadJob: "load",
+    InvertJob: "invert",
+    HeatJob: "heat",
+    ConceptJob: "concept",
+    AttackJob: "attack",
+    ClassifyJob: "classify",
+}
+READ_EVERY_S = 0.5  # at most one classifier reading this often goes ahead of frames
+SLOT_ORDER = ("load", "frame", "plain", "invert", "heat", "concept", "attack", "classify")
 DRAFT_NAME = "draft"  # the dialog names the concept when it saves it
 
 

@@ -1,0 +1,224 @@
+"""The scene classifier's jobs for the render worker: reading a frame and attacking it.
+
+:class:`ClassifyJob` asks for a :class:`~ganpaint.classify.explain.FrameReading` of a
+rendered frame (the edited one, or the unedited one for compare); :class:`AttackJob` runs
+:func:`~ganpaint.classify.attack.attack_image` towards a class the user chose. The worker
+keeps one slot for each (latest wins); a reading of an edited frame older than the newest
+frame rendered is skipped, since a newer reading is about to be asked for.
+:class:`ClassifierRunner` lives on the worker thread: it loads the bundle's classifier (and
+its dissection, for the unit labels) the first time a job needs it, so a model whose panel
+stays hidden never pays for it, and turns every failure into a result.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+NO_CLASSIFIER = "This model has no scene classifier (classifier.safetensors in its bundle)."
+
+
+@dataclass(frozen=True, eq=False)
+class ClassifyJob:
+    key: int
+    image: np.ndarray  # uint8 (H, W, 3): the frame as shown
+    revision: int  # of the document the frame was rendered from
+    kind: str = "frame"  # "frame" (edited) or "plain" (unedited, for compare)
+    token: int = -1  # the asker's name for the picture (the GUI: frame counter or seed)
+
+
+@dataclass(frozen=True)
+class ClassifyResult:
+    key: int
+    kind: str
+    revision: int
+    token: int
+    image: np.ndarray  # the picture read
+    reading: Any  # FrameReading, or None on failure
+    error: str | None = None
+    note: str | None = None  # e.g. the dissection could not be read: no labels
+
+
+@dataclass(frozen=True, eq=False)
+class AttackJob:
+    key: int
+    token: int  # the request it answers; a cancelled or replaced request is ignored
+    image: np.ndarray  # uint8 (H, W, 3)
+    target: int
+
+
+@dataclass(frozen=True)
+class AttackProgress:
+    key: int
+    token: int
+    done: int
+    total: int
+
+
+@dataclass(frozen=True)
+class AttackDone:
+    key: int
+    token: int
+    image: np.ndarray
+    result: Any  # ganpaint.classify.attack.AttackResult, or None
+    labels: dict  # unit -> UnitLabel of the attacked layer's labelled units
+    ranked: dict  # class index -> its most important units (from the dissection), best first
+    ms: float
+    error: str | None = None
+    cancelled: bool = False
+
+
+class AttackCancelled(Exception):
+    """Raised inside the classifier's forward pass to stop an attack the user cancelled."""
+
+
+class ClassifierRunner:
+    """The loaded bundle's classifier on the worker thread (loaded on first use)."""
+
+    def __init__(self) -> None:
+        self._bundle: Any = None
+        self._device: Any = None
+        self._classifier: Any = None
+        self._dissection: Any = None
+        self._error: str | None = None
+        self.note: str | None = None
+        self._cancel = threading.Event()
+        self._cancel_token = -1
+        self.attack_settings: Any = None  # an AttackSettings; None: the attack's defaults
+
+    def _load(self, bundle: Any, device: Any) -> tuple[Any, Any]:
+        if bundle is not self._bundle or str(device) != str(self._device):
+            # another model, or the same one moved to another device (Device menu)
+            self._bundle, self._device = bundle, device
+            self._classifier, self._dissection = None, None
+            self._error = self.note = None
+            try:
+                self._classifier, self._dissection = _open(bundle, device)
+            except Exception as exc:  # noqa: BLE001 - shown in the panel, the app goes on
+                self._error = str(exc).strip() or type(exc).__name__
+            else:
+                self.note = _dissection_note(bundle, self._dissection)
+        if self._classifier is None:
+            raise RuntimeError(self._error or NO_CLASSIFIER)
+        return self._classifier, self._dissection
+
+    def classify(self, job: ClassifyJob, bundle: Any, device: Any) -> ClassifyResult:
+        from ganpaint.classify.explain import read_frame
+
+        try:
+            classifier, dissection = self._load(bundle, device)
+            reading = read_frame(classifier, job.image, dissection)
+        except Exception as exc:  # noqa: BLE001 - a result, never a dead worker
+            message = str(exc).strip() or type(exc).__name__
+            return _result(job, None, error=message)
+        return _result(job, reading, note=self.note)
+
+    def cancel(self, token: int) -> None:
+        """Stop the attack answering ``token`` at its next forward pass (GUI thread)."""
+        self._cancel_token = token
+        self._cancel.set()
+
+    def attack(
+        self, job: AttackJob, bundle: Any, device: Any, progress: Callable[[AttackProgress], None]
+    ) -> AttackDone:
+        from ganpaint.classify.attack import AttackSettings, attack_image
+        from ganpaint.classify.explain import unit_labels
+
+        start = time.perf_counter()
+        if self._cancel_token != job.token:  # a cancel for this very job may have come first
+            self._cancel.clear()
+        labels: dict = {}
+        ranked: dict = {}
+        try:
+            classifier, dissection = self._load(bundle, device)
+            layer = classifier.unit_layers[-1]
+            labels = dict(unit_labels(dissection, layer))
+            ranked = class_rankings(dissection)
+            settings = self.attack_settings or AttackSettings()
+            total = settings.steps + 2  # at most the attack's steps, then two passes to read
+            with _forward_counter(classifier, job, total, self._cancel, progress):
+                result = attack_image(classifier, job.image, job.target, settings=settings)
+            # the attack stops early once its refine steps are done: the bar ends full
+            progress(AttackProgress(job.key, job.token, total, total))
+        except AttackCancelled:
+            return AttackDone(job.key, job.token, job.image, None, labels, ranked, _ms(start),
+                              cancelled=True)  # fmt: skip
+        except Exception as exc:  # noqa: BLE001 - shown in the attack dialog
+            message = str(exc).strip() or type(exc).__name__
+            return AttackDone(job.key, job.token, job.image, None, labels, ranked, _ms(start),
+                              message)  # fmt: skip
+        return AttackDone(job.key, job.token, job.image, result, labels, ranked, _ms(start))
+
+
+def _result(job: ClassifyJob, reading: Any, **kw) -> ClassifyResult:
+    return ClassifyResult(job.key, job.kind, job.revision, job.token, job.image, reading, **kw)
+
+
+def _open(bundle: Any, device: Any) -> tuple[Any, Any]:
+    load = getattr(bundle, "load_classifier", None)
+    classifier = load() if load is not None else None
+    if classifier is None:
+        raise RuntimeError(NO_CLASSIFIER)
+    classifier = classifier.to(device).eval()
+    try:
+        dissection = bundle.classifier_dissection()
+    except Exception:  # noqa: BLE001 - the panel says the labels are missing and why
+        dissection = _Unreadable()
+    return classifier, dissection
+
+
+class _Unreadable:
+    """Stands for a classifier dissection that exists but could not be read."""
+
+
+def _dissection_note(bundle: Any, dissection: Any) -> str | None:
+    if isinstance(dissection, _Unreadable):
+        return "The classifier's dissection could not be read: units are shown unlabelled."
+    if dissection is None:
+        return "No classifier dissection in this bundle: units are shown unlabelled."
+    return None
+
+
+def class_rankings(dissection: Any) -> dict[int, tuple[int, ...]]:
+    """class index -> its most important last-layer units, best first, from the ablation
+    in the classifier dissection (empty without one)."""
+    rankings = getattr(dissection, "class_rankings", None)
+    if rankings is None:
+        return {}
+    names = list(dissection.classes)
+    return {names.index(c): tuple(u) for c, u in rankings().items() if c in names}
+
+
+class _forward_counter:
+    """Counts the classifier's forward passes during an attack as progress; raises
+    :class:`AttackCancelled` inside the next pass once the attack is cancelled."""
+
+    def __init__(self, classifier, job: AttackJob, total: int, cancel, progress) -> None:
+        self.classifier, self.job, self.total = classifier, job, total
+        self.cancel, self.progress, self.done = cancel, progress, 0
+        self._handle = None
+
+    def _hook(self, module, inputs) -> None:
+        if self.cancel.is_set():
+            raise AttackCancelled
+        self.done += 1
+        # every fourth pass is enough for a smooth bar, and keeps the signal traffic low
+        if self.done % 4 == 0 or self.done >= self.total:
+            done = min(self.done, self.total)
+            self.progress(AttackProgress(self.job.key, self.job.token, done, self.total))
+
+    def __enter__(self) -> _forward_counter:
+        self._handle = self.classifier.register_forward_pre_hook(self._hook)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._handle.remove()
+
+
+def _ms(start: float) -> float:
+    return (time.perf_counter() - start) * 1000.0

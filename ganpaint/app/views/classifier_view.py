@@ -1,0 +1,219 @@
+"""The window's classifier side: keeps the Classifier panel's reading in step with the picture
+on screen, and runs attacks.
+
+:class:`ClassifierView` asks the render worker for a reading of every frame shown while the
+panel is open (none while it is closed, so painting pays nothing then): the edited frame,
+or the unedited one while compare is held, so Space shows what the classifier made of the
+scene before the edit. Readings are kept per picture, so toggling compare or going back
+with undo shows a known reading at once. The Attack action sends the picture on screen to
+the worker and shows the result in an :class:`~ganpaint.app.views.attack_dialog.AttackDialog`;
+the frame itself is not changed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QSignalBlocker
+
+from ganpaint.app.views.attack_dialog import AttackDialog
+from ganpaint.app.views.classifier_jobs import (
+    NO_CLASSIFIER,
+    AttackDone,
+    AttackJob,
+    AttackProgress,
+    ClassifyJob,
+    ClassifyResult,
+)
+from ganpaint.app.views.imaging import heat_rgba, qimage_rgb, qimage_rgba
+
+if TYPE_CHECKING:
+    from ganpaint.app.views.main_window import MainWindow
+
+TRAIN_HINT = " Train one with “ganpaint classifier train BUNDLE”."
+SOURCES = {"frame": "Edited picture", "plain": "Original picture (compare)"}
+
+
+class ClassifierView:
+    def __init__(self, window: MainWindow):
+        self.w = window
+        self.live = False  # the panel is open: read every frame
+        self.available = False  # the open model has a classifier
+        self.classes: tuple[str, ...] = ()
+        self.readings: dict[str, ClassifyResult | None] = {"frame": None, "plain": None}
+        self.shown: ClassifyResult | None = None
+        self.heat_unit: int | None = None  # the classifier unit drawn over the canvas
+        self.dialog: AttackDialog | None = None
+        self._attack_token = 0
+
+    def connect(self) -> None:
+        w = self.w
+        w.worker.classified.connect(self.classified)
+        w.worker.attackProgress.connect(self.attack_progress)
+        w.worker.attackDone.connect(self.attack_done)
+        w.frames.frameShown.connect(lambda _r: self.request())
+        w.frames.plainShown.connect(self.request)
+        w.classifier_panel.unitClicked.connect(self.toggle_unit_heat)
+
+    # -- model and panel ------------------------------------------------------------------
+
+    def model_opened(self, bundle) -> None:
+        """A model (re)opened: forget old readings, say whether it has a classifier."""
+        self.readings = {"frame": None, "plain": None}
+        self.shown = None
+        self.heat_unit = None
+        self.available = getattr(bundle, "classifier_path", None) is not None
+        meta = getattr(bundle, "meta", {}) or {}
+        self.classes = tuple(str(c) for c in (meta.get("classifier") or {}).get("classes", ()))
+        panel = self.w.classifier_panel
+        panel.clear()
+        note = "" if self.available else NO_CLASSIFIER + TRAIN_HINT
+        panel.set_available(self.available, note)
+        panel.set_attack_targets(self.classes, self.attack)
+        self.update_actions()
+        self.request()
+
+    def set_live(self, on: bool) -> None:
+        """The panel opened or closed (the dock's visibility, the View menu's toggle)."""
+        self.live = bool(on)
+        action = self.w.actions["view.classifier"]
+        with QSignalBlocker(action):
+            action.setChecked(self.live)
+        self.request()
+
+    def show_panel(self, on: bool) -> None:
+        dock = self.w.docks["classifier"]
+        dock.setVisible(on)
+        if on:
+            dock.raise_()
+
+    def update_actions(self) -> None:
+        ready = self.available and self.w.frames.image is not None
+        self.w.actions["classifier.attack"].setEnabled(ready and bool(self.classes))
+        self.w.classifier_panel.attack_button.setEnabled(ready and bool(self.classes))
+
+    # -- readings ---------------------------------------------------------------------------
+
+    def _source(self) -> tuple[str, object, int, int] | None:
+        """(kind, image, revision, token) of the picture on screen, or None."""
+        f = self.w.frames
+        if self.w.canvas.compare and f.plain_image is not None:
+            return "plain", f.plain_image, f.shown_revision, int(f.plain_seed)
+        if f.image is None:
+            return None
+        return "frame", f.image, f.shown_revision, f.frames
+
+    def request(self) -> None:
+        """Show the reading of the picture on screen, asking the worker if it is new."""
+        self.update_actions()
+        key = self.w.models.model_key
+        if not (self.live and self.available) or key is None:
+            return
+        source = self._source()
+        if source is None:
+            return
+        kind, image, revision, token = source
+        have = self.readings[kind]
+        if have is not None and have.token == token:
+            self._show(have)
+            return
+        self.w.worker.submit(ClassifyJob(key, image, revision, kind, token))
+
+    def classified(self, res: ClassifyResult) -> None:
+        if res.key != self.w.models.model_key:
+            return
+        if res.reading is None:
+            self.w.classifier_panel.set_note(
+                f"The classifier could not read this picture: {res.error}"
+            )
+            if res.error == NO_CLASSIFIER:
+                self.available = False
+                self.w.classifier_panel.set_available(False, NO_CLASSIFIER + TRAIN_HINT)
+            return
+        old = self.readings[res.kind]
+        if res.kind == "frame" and old is not None and res.token < old.token:
+            return  # a newer frame's reading is already here
+        self.readings[res.kind] = res
+        source = self._source()
+        if source is not None and source[0] == res.kind and source[3] == res.token:
+            self._show(res)
+
+    def _show(self, res: ClassifyResult) -> None:
+        if self.shown is res:
+            return
+        self.shown = res
+        panel = self.w.classifier_panel
+        panel.show_reading(res.reading, qimage_rgb(res.image), SOURCES[res.kind])
+        panel.set_note(res.note or "")
+        if not self.classes:
+            self.classes = tuple(res.reading.classes)
+            panel.set_attack_targets(self.classes, self.attack)
+        if self.heat_unit is not None:
+            self._draw_heat()
+
+    def toggle_unit_heat(self, unit: int) -> None:
+        """Show a driving unit's activation over the canvas (again: hide it)."""
+        self.heat_unit = None if self.heat_unit == unit else unit
+        if self.heat_unit is None:
+            self.w.canvas.set_heat(None)
+            return
+        self.w.model_view.selected_unit = None  # the canvas heat now belongs to this unit
+        self.w.inspector.show_unit(None)
+        self._draw_heat()
+
+    def _draw_heat(self) -> None:
+        reading = self.shown.reading if self.shown is not None else None
+        match = [u for u in reading.units if u.unit == self.heat_unit] if reading else []
+        if not match:
+            self.w.canvas.set_heat(None)
+            return
+        u = match[0]
+        self.w.canvas.set_heat(qimage_rgba(heat_rgba(u.heatmap, u.peak)))
+        if not self.w.actions["view.heat"].isChecked():
+            self.w.actions["view.heat"].setChecked(True)
+
+    # -- attacks ------------------------------------------------------------------------------
+
+    def fill_attack_menu(self, menu) -> None:
+        menu.clear()
+        enabled = self.w.actions["classifier.attack"].isEnabled()
+        for i, name in enumerate(self.classes):
+            menu.addAction(name, lambda i=i: self.attack(i)).setEnabled(enabled)
+        if not self.classes:
+            menu.addAction("No scene classifier in this model").setEnabled(False)
+
+    def choose_attack(self) -> None:
+        """Ask for the target class (the runner-up of the current reading first)."""
+        if not self.classes:
+            return
+        order = list(range(len(self.classes)))
+        reading = self.shown.reading if self.shown is not None else None
+        if reading is not None:
+            order = [int(i) for i in reading.probs.argsort()[::-1][1:]] + [reading.top]
+        names = [self.classes[i] for i in order]
+        name = self.w.prompts.choose("Attack picture", "Make the classifier read:", names)
+        if name is not None:
+            self.attack(self.classes.index(name))
+
+    def attack(self, target: int) -> None:
+        """Attack the picture on screen towards class ``target`` (the frame stays as it is)."""
+        source = self._source()
+        key = self.w.models.model_key
+        if source is None or key is None or not self.available:
+            return
+        self._attack_token += 1
+        token = self._attack_token
+        if self.dialog is not None:
+            self.dialog.close()
+        self.dialog = AttackDialog(self.w, self.classes, target, source[1])
+        self.dialog.cancelled.connect(lambda: self.w.worker.cancel_attack(token))
+        self.dialog.start()
+        self.w.worker.submit(AttackJob(key, token, source[1], target))
+
+    def attack_progress(self, p: AttackProgress) -> None:
+        if self.dialog is not None and p.token == self._attack_token:
+            self.dialog.set_progress(p.done, p.total)
+
+    def attack_done(self, done: AttackDone) -> None:
+        if self.dialog is not None and done.token == self._attack_token:
+            self.dialog.show_done(done)

@@ -1,0 +1,164 @@
+"""The classifier's jobs on the render worker: a reading comes back as a result, after the
+frames and only for the newest frame rendered; a model without a classifier gives a message;
+an attack reports progress, can be cancelled, and never kills the worker."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from ganpaint.app.views.classifier_jobs import NO_CLASSIFIER, AttackJob, ClassifyJob
+from ganpaint.app.views.worker import FrameJob, LoadJob, RenderWorker
+from tests.test_app_worker import FakeRenderer, snap
+from tests.tiny_classifier import PooledClassifier
+
+
+class FakeBundle:
+    """A bundle with a classifier (or none) and no classifier dissection."""
+
+    def __init__(self, classifier=None):
+        self.classifier = classifier
+        self.loads = 0
+
+    def load_classifier(self):
+        self.loads += 1
+        return self.classifier
+
+    def classifier_dissection(self):
+        return None
+
+
+def picture(seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+
+
+def start_worker(qtbot, bundle):
+    w = RenderWorker()
+    renderer = FakeRenderer()
+    w.loader = lambda job: (bundle, renderer, "fake")
+    w.start()
+    with qtbot.waitSignal(w.modelLoaded):
+        w.submit(LoadJob(1, "x", None))
+    return w, renderer
+
+
+@pytest.fixture
+def model():
+    torch.manual_seed(0)
+    return PooledClassifier()
+
+
+@pytest.fixture
+def worker(qtbot, model):
+    from ganpaint.classify.attack import AttackSettings
+
+    bundle = FakeBundle(model)
+    w, renderer = start_worker(qtbot, bundle)
+    w.classifier.attack_settings = AttackSettings(steps=16, refine=4)  # quick: a tiny model
+    yield w, renderer, bundle
+    renderer.gate.set()
+    w.stop()
+
+
+def test_a_reading_is_a_result_and_the_classifier_loads_once(worker, qtbot):
+    w, r, bundle = worker
+    r.gate.set()
+    for rev in (1, 2):
+        with qtbot.waitSignal(w.classified, timeout=5000) as sig:
+            w.submit(ClassifyJob(1, picture(rev), rev, token=4))
+        res = sig.args[0]
+        assert res.error is None and res.revision == rev and res.token == 4
+        assert res.reading.classes == PooledClassifier.classes
+        assert np.isclose(res.reading.probs.sum(), 1.0, atol=1e-5)
+        assert "unlabelled" in res.note  # no dissection in this bundle
+    assert bundle.loads == 1
+
+
+def test_frames_go_first_and_a_reading_of_an_older_frame_is_skipped(worker, qtbot):
+    w, r, _ = worker
+    w.read_every_s = 1e9  # no reading is ever overdue here
+    w.submit(FrameJob(1, snap(1)))
+    assert r.started.wait(5)  # frame 1 is rendering; the reading of frame 0 waits
+    w.submit(ClassifyJob(1, picture(), 0))
+    w.submit(FrameJob(1, snap(2)))
+    seen = []
+    w.classified.connect(lambda res: seen.append(res.revision))
+    with qtbot.waitSignals([w.frameRendered, w.frameRendered], timeout=5000):
+        r.gate.set()
+    qtbot.waitUntil(w.is_idle, timeout=5000)
+    assert r.calls == [1, 2] and seen == [] and w.skipped_readings == 1
+    with qtbot.waitSignal(w.classified, timeout=5000):
+        w.submit(ClassifyJob(1, picture(), 2))
+    assert seen == [2]
+    # the unedited frame (compare) is read whatever its revision
+    with qtbot.waitSignal(w.classified, timeout=5000):
+        w.submit(ClassifyJob(1, picture(), 0, kind="plain"))
+    assert seen == [2, 0]
+
+
+def test_a_model_without_a_classifier_says_so(qtbot):
+    for bundle in (FakeBundle(None), object()):
+        w, r = start_worker(qtbot, bundle)
+        r.gate.set()
+        try:
+            with qtbot.waitSignal(w.classified, timeout=5000) as sig:
+                w.submit(ClassifyJob(1, picture(), 1))
+            assert sig.args[0].reading is None and sig.args[0].error == NO_CLASSIFIER
+        finally:
+            w.stop()
+
+
+def test_an_attack_reports_progress_and_its_result(worker, qtbot):
+    w, r, _ = worker
+    r.gate.set()
+    steps = []
+    w.attackProgress.connect(lambda p: steps.append((p.token, p.done, p.total)))
+    with qtbot.waitSignal(w.attackDone, timeout=20_000) as sig:
+        w.submit(AttackJob(1, 7, picture(), 2))
+    done = sig.args[0]
+    assert done.error is None and not done.cancelled and done.token == 7
+    assert done.result.target == 2 and done.result.adversarial.shape == (32, 32, 3)
+    assert steps and steps[-1][1] == steps[-1][2] and all(t == 7 for t, _, _ in steps)
+    dones = [d for _, d, _ in steps]
+    assert dones == sorted(dones)
+
+
+def test_a_cancelled_attack_stops_and_the_worker_goes_on(worker, qtbot):
+    w, r, _ = worker
+    r.gate.set()
+
+    def cancel_at_first_progress(p):
+        w.cancel_attack(p.token)
+
+    w.attackProgress.connect(cancel_at_first_progress)
+    with qtbot.waitSignal(w.attackDone, timeout=20_000) as sig:
+        w.submit(AttackJob(1, 3, picture(), 1))
+    assert sig.args[0].cancelled and sig.args[0].result is None
+    w.attackProgress.disconnect(cancel_at_first_progress)
+    with qtbot.waitSignal(w.attackDone, timeout=20_000) as sig:  # a new request runs in full
+        w.submit(AttackJob(1, 4, picture(), 1))
+    assert not sig.args[0].cancelled and sig.args[0].result is not None
+
+
+def test_a_bad_target_is_a_message(worker, qtbot):
+    w, r, _ = worker
+    r.gate.set()
+    with qtbot.waitSignal(w.attackDone, timeout=5000) as sig:
+        w.submit(AttackJob(1, 1, picture(), 9))
+    assert "target class 9" in sig.args[0].error
+
+
+def test_an_overdue_reading_goes_ahead_of_the_next_frame(worker, qtbot):
+    w, r, _ = worker
+    order = []
+    w.classified.connect(lambda res: order.append(("read", res.revision)))
+    w.frameRendered.connect(lambda fr: order.append(("frame", fr.result.revision)))
+    w.submit(FrameJob(1, snap(1)))
+    assert r.started.wait(5)  # frame 1 renders; then a reading of it and frame 2 wait
+    w.submit(ClassifyJob(1, picture(), 1))
+    w.submit(FrameJob(1, snap(2)))
+    w.read_every_s = 0.0  # overdue: the reading goes before frame 2
+    with qtbot.waitSignals([w.frameRendered, w.classified, w.frameRendered], timeout=5000):
+        r.gate.set()
+    assert order == [("frame", 1), ("read", 1), ("frame", 2)]
