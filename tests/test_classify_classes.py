@@ -83,4 +83,5 @@ def test_every_class_is_common_on_rendered_scenes():
     # at 64 px are a quick check that no class vanished or took over
     _, labels = render_dataset(300, 64, 0, workers=1)
     share = np.bincount(scene_classes(labels), minlength=len(SCENE_CLASSES)) / len(labels)
-    assert (share >= 0.05).all() and (share <= 0.5).all(), dict(zip(SCENE_CLASSES, share))
+    shown = dict(zip(SCENE_CLASSES, share, strict=True))
+    assert (share >= 0.05).all() and (share <= 0.5).all(), shown

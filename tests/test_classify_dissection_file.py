@@ -87,6 +87,7 @@ def test_ablation_figures_by_hand():
         (lambda d: d.update(version=99), "version: 99"),
         (lambda d: d["layers"][0]["units"][0]["best"].update(iou="high"), r"layers\[0\]"),
         (lambda d: d["layers"][0]["units"][1].update(unit=5), "outside 0..1"),
+        (lambda d: d["layers"][0]["units"][1].update(unit=0), "listed twice"),
         (lambda d: d["ablation"]["classes"][0]["ranked"].append([1]), "unit, drop"),
         (lambda d: d["ablation"]["classes"][1]["keep"].pop(), r"classes\[1\].keep"),
         (lambda d: d["ablation"].update(baseline=[1.0]), "baseline"),

@@ -92,6 +92,7 @@ def small_bundle(tmp_path: Path) -> Path:
     return dst
 
 
+@pytest.mark.slow
 def test_bundle_without_and_with_classifier(tmp_path: Path):
     from ganpaint.models import load_bundle
     from ganpaint.models.bundle import read_bundle_json, write_bundle_json

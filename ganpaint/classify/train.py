@@ -163,6 +163,7 @@ def train_classifier(
         acc = float((predict(model, choose.images) == choose.classes).mean())
         epochs.append({"loss": round(loss, 4), "choose_accuracy": round(acc, 4)})
         log(f"epoch {e + 1}: loss {loss:.3f}, accuracy on the choosing scenes {acc:.3f}")
+    seconds = time.perf_counter() - start
     acc_joint = epochs[-1]["choose_accuracy"]
     from ganpaint.classify.ablate import pooled_features
 
@@ -170,8 +171,8 @@ def train_classifier(
     refit_head(model, pooled_features(model, train.images[:n_refit]), train.classes[:n_refit], s)
     acc = float((predict(model, choose.images) == choose.classes).mean())
     log(f"head refitted: accuracy on the choosing scenes {acc_joint:.3f} -> {acc:.3f}")
-    seconds = time.perf_counter() - start
     run = {
+        "refit_seconds": round(time.perf_counter() - start - seconds, 1),
         "refit_choose_accuracy": round(acc, 4),
         "train_seconds": round(seconds, 1),
         "train_images_per_s": round(s.epochs * s.n_train / seconds, 1),

@@ -113,7 +113,9 @@ class SceneClassifier(nn.Module):
 
 def save_classifier(model: SceneClassifier, path: str | Path) -> None:
     """Write weights (float16; batch-norm statistics float32) and config to safetensors."""
-    from safetensors.torch import save_file
+    from safetensors.torch import save
+
+    from ganpaint.core.files import atomic_write_bytes
 
     state = {}
     for k, v in model.state_dict().items():
@@ -123,7 +125,8 @@ def save_classifier(model: SceneClassifier, path: str | Path) -> None:
         state[k] = (v.half() if "running" not in k else v.float()).contiguous()
     meta = {"format": "ganpaint-classifier", "version": str(FORMAT_VERSION),
             "config": json.dumps(model.config())}  # fmt: skip
-    save_file(state, str(path), metadata=meta)
+    # atomically: an interrupted save leaves the bundle's previous classifier whole
+    atomic_write_bytes(path, save(state, metadata=meta))
 
 
 def _config(path: Path, header: dict) -> dict[str, Any]:

@@ -128,11 +128,15 @@ class LayerUnits(_Node):
             units=r.get("units", _unit_entries, ()),
             **r.rest(),
         )
+        seen: set[int] = set()
         for i, u in enumerate(out.units):
             if not 0 <= u.unit < out.count:
                 raise DissectionError(
                     f"{path}.units[{i}].unit: unit {u.unit} outside 0..{out.count - 1}"
                 )
+            if u.unit in seen:
+                raise DissectionError(f"{path}.units[{i}].unit: unit {u.unit} listed twice")
+            seen.add(u.unit)
         return out
 
     def labelled_fraction(self, fixed: bool = False) -> float:

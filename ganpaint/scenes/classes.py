@@ -18,7 +18,10 @@ large enough dome onto a house turns it into a church. Classes, first match wins
    the frame.
 5. ``house``: the rest: one building in a landscape, no large dome.
 
-Frequencies on training seeds 0..3999 at 128 px: see ``docs/FORMATS.md`` (each 10-40 %).
+Frequencies on seeds 0..3999 at 128 px: church 14.5 %, landscape 11.6 %, village 18.2 %,
+close-up 19.2 %, house 36.6 % (each 10-40 %; README, "Scene classifier"). Few scenes have a
+building share of 1-4 %; the landscape threshold sits above that gap (at 6 %) so landscapes
+are over 10 % of scenes, which leaves scenes near it the hardest to classify.
 """
 
 from __future__ import annotations
