@@ -148,3 +148,28 @@ def test_attack_seeds_stay_off_every_range_of_the_card():
         attack_seeds(card, "held-out", 1000)
     with pytest.raises(GanpaintError, match="names no training seeds"):
         attack_seeds({}, "train", None)
+
+
+def test_mutated_attack_files_are_read_or_refused_with_the_readers_error(run, tmp_path):
+    rng = np.random.default_rng(0)
+    base = attack_document(run, "m")
+    odd = [None, "x", -1, 2.5, True, [], {}, [1, 2, 3], 10**400]
+    path = tmp_path / "classifier_attack.json"
+    for _ in range(200):
+        doc = json.loads(json.dumps(base))
+        node = doc
+        for _depth in range(3):  # walk down, then replace one value with an odd one
+            keys = list(node) if isinstance(node, dict) else list(range(len(node)))
+            if not keys:
+                break
+            key = keys[int(rng.integers(len(keys)))]
+            if isinstance(node[key], dict | list) and rng.random() < 0.6 and _depth < 2:
+                node = node[key]
+                continue
+            node[key] = odd[int(rng.integers(len(odd)))]
+            break
+        path.write_text(json.dumps(doc))
+        try:
+            read_attack_file(path)
+        except AttackFileError as exc:
+            assert str(path) in str(exc)

@@ -144,6 +144,8 @@ def read_attack_file(path: str | Path) -> AttackFile:
         return attack_file_from_dict(doc)
     except DissectionError as exc:
         raise AttackFileError(f"{path}: {exc}") from None
+    except OverflowError:  # an integer of hundreds of digits where a float is read
+        raise AttackFileError(f"{path}: holds a number too large to read") from None
 
 
 def attack_file_from_dict(doc: Any) -> AttackFile:
