@@ -2,7 +2,7 @@
 
 The flow: the file is read and fitted to the model (``core.pictures.load_picture``; a file
 it cannot use gets a message and changes nothing), the user confirms leaving unsaved work,
-then the render worker inverts it (:class:`~ganpaint.app.views.worker.InvertJob`) while a
+then the render worker inverts it (:class:`~ganpaint.app.views.picture_jobs.InvertJob`) while a
 window-modal :class:`InversionDialog` shows what was done to the file, the steps, the time
 and a Cancel button. The window stays responsive (the work is on the worker thread); the
 current document is replaced only when the inversion succeeds. Cancel or a failure leaves it as it
@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ganpaint.app.views.worker import InvertJob, InvertProgress, InvertResult
+from ganpaint.app.views.picture_jobs import InvertJob, InvertProgress, InvertResult
 from ganpaint.core.errors import PictureError
 from ganpaint.core.pictures import LoadedPicture, load_picture
 from ganpaint.engine.document import EditDocument

@@ -35,6 +35,7 @@ from ganpaint.app.views.classifier_jobs import (
     ClassifierRunner,
     ClassifyJob,
 )
+from ganpaint.app.views.picture_jobs import InvertJob, InvertResult, run_inversion
 from ganpaint.engine.document import DocumentSnapshot
 
 if TYPE_CHECKING:
@@ -87,35 +88,6 @@ class ConceptJob:
     layer: str
     seeds: tuple[int, ...]
     masks: tuple[np.ndarray, ...]  # uint8 (H, W) per seed, at the image resolution
-
-
-@dataclass(frozen=True, eq=False)
-class InvertJob:
-    """Invert ``pixels`` (the model's resolution, uint8) into the loaded model; setting
-    ``cancel`` stops it at the next step."""
-
-    key: int
-    token: int  # which request of the window's this is
-    pixels: np.ndarray
-    steps: int | None = None
-    cancel: threading.Event = field(default_factory=threading.Event)
-
-
-@dataclass(frozen=True)
-class InvertProgress:
-    token: int
-    done: int
-    total: int
-    seconds: float
-
-
-@dataclass(frozen=True)
-class InvertResult:
-    token: int
-    picture: Any  # ganpaint.engine.picture.PictureBase, or None when cancelled or failed
-    seconds: float
-    error: str | None = None
-    cancelled: bool = False
 
 
 @dataclass(frozen=True)
@@ -450,31 +422,7 @@ class RenderWorker(QThread):
             return RenderResult(snap.revision, snap.seed, None, _ms(start), str(exc))
 
     def _invert(self, job: InvertJob) -> InvertResult:
-        """``invert_picture`` on the loaded model and device, reporting each step."""
-        start = time.perf_counter()
-
-        def progress(done: int, total: int) -> None:
-            seconds = time.perf_counter() - start
-            self.inversionProgress.emit(InvertProgress(job.token, done, total, seconds))
-
-        try:
-            from ganpaint.core.errors import InversionCancelled
-            from ganpaint.invert.inversion import invert_picture
-
-            picture = invert_picture(
-                self._bundle,
-                job.pixels,
-                steps=job.steps,
-                device=self._renderer.device,
-                progress=progress,
-                cancelled=job.cancel.is_set,
-            )
-            return InvertResult(job.token, picture, time.perf_counter() - start)
-        except InversionCancelled:
-            return InvertResult(job.token, None, time.perf_counter() - start, cancelled=True)
-        except Exception as exc:  # noqa: BLE001 - shown to the user; the document stays
-            message = str(exc).strip() or type(exc).__name__
-            return InvertResult(job.token, None, time.perf_counter() - start, message)
+        return run_inversion(job, self._bundle, self._renderer.device, self.inversionProgress.emit)
 
     def _heat(self, job: HeatJob) -> HeatResult:
         try:
