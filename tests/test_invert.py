@@ -5,7 +5,9 @@ incremental path with a residual, zeroed units), the encoder and the commands.""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import stat
 
 import numpy as np
 import pytest
@@ -245,6 +247,11 @@ def test_encoder_trains_into_the_bundle_and_starts_the_inversion(demo_bundle, sa
     meta = json.loads((folder / "bundle.json").read_text())
     assert meta["encoder"]["layer"] == "layer4" and "encoder.safetensors" in meta["files"]
     assert card["training"]["seeds"] == [40_000_000, 40_000_007]
+    # written atomically, with the usual permissions (not mkstemp's private 0o600)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE((folder / "encoder.safetensors").stat().st_mode) == 0o666 & ~umask
+    assert not list(folder.glob(".*.tmp"))
     b = load_bundle(folder)  # the hash is checked
     enc = b.load_encoder()
     z, h = enc.predict(torch.zeros(1, 3, 64, 64))
@@ -257,7 +264,6 @@ def test_encoder_trains_into_the_bundle_and_starts_the_inversion(demo_bundle, sa
 
 
 def test_invert_command_writes_a_project_or_nothing(demo_bundle, sample, tmp_path, capsys):
-    pytest.importorskip("ganpaint.core.pictures")  # inv-app's load_picture (merged at the end)
     from PIL import Image
 
     big = np.asarray(Image.fromarray(sample).resize((96, 80)))  # not square, not 64 px

@@ -70,8 +70,11 @@ class PictureEncoder(nn.Module):
 
 
 def save_encoder(model: PictureEncoder, path: str | Path, metadata: dict | None = None) -> None:
-    """Write the weights as float16 (the buffers of batch norm as float32) and the config."""
-    from safetensors.torch import save_file
+    """Write the weights as float16 (the buffers of batch norm as float32) and the config,
+    atomically: an interrupted save leaves the bundle's previous encoder whole."""
+    from safetensors.torch import save
+
+    from ganpaint.core.files import atomic_write_bytes
 
     state = {}
     for k, v in model.state_dict().items():
@@ -85,7 +88,7 @@ def save_encoder(model: PictureEncoder, path: str | Path, metadata: dict | None 
         "config": json.dumps(model.config()),
     }
     meta.update({str(k): str(v) for k, v in (metadata or {}).items()})
-    save_file(state, str(path), metadata=meta)
+    atomic_write_bytes(path, save(state, metadata=meta))
 
 
 def _config(path: Path, meta: Any) -> dict[str, Any]:
