@@ -119,8 +119,13 @@ class Dist:
         bodies = self._all_gather_bytes(body)
         return [_decode_state(h, b) for h, b in zip(heads, bodies, strict=True)]
 
-    def close(self) -> None:
+    def close(self, clean: bool = False) -> None:
+        """Leave the process group. After a clean run (``clean``) every rank first waits for
+        the others: a rank that tore gloo down while a peer was still sending aborted now and
+        then ("terminate called without an active exception", seen in CI)."""
         if self.owns_group and tdist.is_initialized():
+            if clean and self.active:
+                tdist.barrier()
             tdist.destroy_process_group()
             self.owns_group = False
 

@@ -486,12 +486,15 @@ def train_gan(
             log=log,
             what="GAN training scenes",
         )
+    clean = False
     try:
         trainer = GANTrainer(cfg, out_dir, device=device, resume=resume, log=log, dist=dist)
         trainer.set_data(data)
         summary = trainer.train(deadline=deadline, max_steps=max_steps, stop_check=stop_check)
+        clean = True
     finally:
-        dist.close()
+        # a failed rank must not wait at the barrier for peers that will never come
+        dist.close(clean)
     summary["generator"] = str(trainer.generator_path)
     summary["total_s"] = round(time.perf_counter() - t0, 2)
     summary["processes"] = dist.world
