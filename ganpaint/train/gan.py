@@ -493,8 +493,7 @@ def train_gan(
         summary = trainer.train(deadline=deadline, max_steps=max_steps, stop_check=stop_check)
         clean = True
     finally:
-        # a failed rank must not wait at the barrier for peers that will never come
-        dist.close(clean)
+        dist.close(clean)  # a failed rank must not wait at the barrier for absent peers
     summary["generator"] = str(trainer.generator_path)
     summary["total_s"] = round(time.perf_counter() - t0, 2)
     summary["processes"] = dist.world
