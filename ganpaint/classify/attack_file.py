@@ -9,7 +9,6 @@ names the file and the key path at fault.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ from ganpaint.models.schema_fields import (
     _str,
     _strs,
 )
-from ganpaint.models.sniff import json_problem
+from ganpaint.models.sniff import read_json_file
 
 ATTACK_FILE = "classifier_attack.json"
 ATTACK_FORMAT = "ganpaint-classifier-attack"
@@ -132,14 +131,7 @@ def _record_dict(r: Any) -> dict[str, Any]:
 def read_attack_file(path: str | Path) -> AttackFile:
     """Read and check ``classifier_attack.json``."""
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise AttackFileError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    try:
-        doc = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise AttackFileError(f"{path}: {json_problem(raw, 'an attack file')}") from None
+    doc = read_json_file(path, "an attack file", AttackFileError)
     try:
         return attack_file_from_dict(doc)
     except DissectionError as exc:

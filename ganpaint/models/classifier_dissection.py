@@ -19,7 +19,6 @@ with a :class:`DissectionError` naming the key path and what was expected.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -295,19 +294,10 @@ class ClassifierDissection(_Node):
 
 def read_classifier_dissection(path: str | Path) -> ClassifierDissection:
     """Read and validate ``classifier_dissection.json``; errors name the file and key path."""
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise DissectionError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    try:
-        raw = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        from ganpaint.models.sniff import json_problem
+    from ganpaint.models.sniff import read_json_file
 
-        raise DissectionError(
-            f"{path}: {json_problem(data, 'a classifier_dissection.json file')}"
-        ) from None
+    path = Path(path)
+    raw = read_json_file(path, "a classifier_dissection.json file", DissectionError)
     try:
         return ClassifierDissection.from_dict(raw)
     except DissectionError as exc:

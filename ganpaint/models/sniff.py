@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 # torch.save writes a zip archive; the legacy format is a pickle (b"\x80" and protocol 2..5).
 ZIP_MAGIC = b"PK\x03\x04"
@@ -40,6 +41,19 @@ def file_head(path: Path, size: int = 64) -> bytes:
     """The first ``size`` bytes of ``path`` (fewer for a shorter file)."""
     with path.open("rb") as f:
         return f.read(size)
+
+
+def read_json_file(path: Path, what: str, error: type[Exception]) -> Any:
+    """The JSON value in ``path``; ``error`` naming the file when it cannot be read or is not
+    the JSON document ``what`` (the message says why, as :func:`json_problem` does)."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise error(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise error(f"{path}: {json_problem(raw, what)}") from None
 
 
 def json_problem(raw: bytes, what: str) -> str:
