@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganpaint.core.errors import CheckpointError
-from ganpaint.models.checkpoint import check_safetensors_header
+from ganpaint.models.checkpoint import check_safetensors_header, load_checked_state
 
 ENCODER_FORMAT = "ganpaint-encoder"
 ENCODER_VERSION = 1
@@ -115,28 +115,10 @@ def _config(path: Path, meta: Any) -> dict[str, Any]:
 
 def load_encoder(path: str | Path) -> PictureEncoder:
     """Open an encoder written by :func:`save_encoder` (eval mode, CPU, float32)."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such encoder file")
     header = check_safetensors_header(path)
     cfg = _config(path, header.get("__metadata__"))
     model = PictureEncoder(cfg["z_dim"], cfg["channels"], cfg["side"], cfg["layer"], cfg["blocks"])
-    try:
-        state = load_file(str(path), device="cpu")
-    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-        raise CheckpointError(f"{path}: not a readable safetensors file ({exc})") from None
-    expected = {k: v for k, v in model.state_dict().items() if not k.endswith("batches_tracked")}
-    if set(state) != set(expected):
-        odd = sorted(set(state) ^ set(expected))[0]
-        raise CheckpointError(f"{path}: encoder weight {odd!r} is missing or unexpected")
-    for key, ref in expected.items():
-        if tuple(state[key].shape) != tuple(ref.shape):
-            raise CheckpointError(f"{path}: key {key!r} has shape {tuple(state[key].shape)}")
-        if not bool(torch.isfinite(state[key]).all()):
-            raise CheckpointError(f"{path}: key {key!r} holds NaN or infinite values")
-        state[key] = state[key].float()
-    model.load_state_dict(state, strict=False)
-    return model.eval()
+    return load_checked_state(path, model, "encoder")
