@@ -6,9 +6,14 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
 
 from ganpaint.core.errors import GanpaintError
 from ganpaint.devtools import gpu_window
+
+SEGMENTER = {"conv.weight": torch.linspace(-2, 2, 24).reshape(2, 3, 4), "steps": torch.arange(3)}
 
 
 def _window(tmp_path, shards: int = 2):
@@ -18,8 +23,9 @@ def _window(tmp_path, shards: int = 2):
     for i in range(shards):
         (state / f"tensors-{i:05d}.safetensors").write_bytes(bytes([i]) * 100)
     (state / "state.json").write_text(json.dumps({"step": 7}))
-    for name in ("generator.safetensors", "segmenter.safetensors", "bundle.json"):
+    for name in ("generator.safetensors", "bundle.json"):
         (run / "bundle" / name).write_text(name)
+    save_file(SEGMENTER, str(run / "bundle" / "segmenter.safetensors"), metadata={"format": "s"})
     for name in ("samples.png", "summary.json", "metrics.jsonl", "pipeline.log"):
         (run / name).write_text(name)
     return run, state
@@ -40,7 +46,13 @@ def test_pack_and_unpack_round_trip(tmp_path):
     assert sorted(p.name for p in (home / "bundle").iterdir()) == [
         "bundle.json", "generator.safetensors", "segmenter.safetensors",
     ]  # fmt: skip
-    assert (home / "segmenter.safetensors").read_text() == "segmenter.safetensors"
+    # The carried segmenter: float16 (half the bytes to send), integers and metadata kept.
+    with safe_open(str(home / "segmenter.safetensors"), framework="pt") as f:
+        assert f.metadata() == {"format": "s"}
+        w, steps = f.get_tensor("conv.weight"), f.get_tensor("steps")
+    assert w.dtype == torch.float16 and steps.dtype == SEGMENTER["steps"].dtype
+    assert torch.allclose(w.float(), SEGMENTER["conv.weight"], atol=1e-3)
+    assert torch.equal(steps, SEGMENTER["steps"])
     assert (home / "last" / "pipeline.log").is_file() and (home / "last" / "samples.png").is_file()
 
 

@@ -128,6 +128,21 @@ def pack(run_dir: Path, state: Path, out: Path) -> list[str]:
     return names
 
 
+def half_copy(src: Path, dst: Path) -> None:
+    """Copy a safetensors file with its floating-point tensors in float16 and its metadata
+    kept: the carried segmenter then takes half the bytes of the 64 MiB a window may be sent
+    (the repository, the state and the segmenter travel together). Loading casts back to
+    float32, and rounding to float16 again in a later window changes nothing."""
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    with safe_open(str(src), framework="pt") as f:
+        meta = f.metadata()
+        tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (safe_open has no iter)
+    half = {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
+    save_file(half, str(dst), metadata=meta)
+
+
 def unpack(files: Path, gpu_dir: Path) -> dict[str, str]:
     """Rebuild ``.gpu/state``, ``.gpu/segmenter.safetensors``, ``.gpu/bundle`` and
     ``.gpu/last`` (summary, metrics, log, samples) from a window's returned files."""
@@ -152,7 +167,7 @@ def unpack(files: Path, gpu_dir: Path) -> dict[str, str]:
     if (files / "samples.png").is_file():
         shutil.copyfile(files / "samples.png", staging / "last" / "samples.png")
     if (staging / "bundle" / "segmenter.safetensors").is_file():
-        shutil.copyfile(staging / "bundle" / "segmenter.safetensors", staging / "seg")
+        half_copy(staging / "bundle" / "segmenter.safetensors", staging / "seg")
     out = {}
     for name, target in (("state", "state"), ("bundle", "bundle"), ("last", "last")):
         shutil.rmtree(gpu_dir / target, ignore_errors=True)
