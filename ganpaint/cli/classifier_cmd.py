@@ -58,9 +58,17 @@ def _add_train(subs: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: best)")
     p.add_argument("--no-cache", action="store_true", help="render without the disk cache")
     p.add_argument(
+        "--finetune-epochs",
+        type=int,
+        default=0,
+        help="after the head refit, train the conv layers under the frozen head (default 0)",
+    )
+    p.add_argument("--finetune-lr", type=float, default=5e-4, help="its peak rate (5e-4)")
+    p.add_argument(
         "--refit-head",
         action="store_true",
-        help="only refit the head of the bundle's classifier (L1 + dropout), then evaluate",
+        help="only refit the head of the bundle's classifier (L1 + dropout; with "
+        "--finetune-epochs also fine-tune its conv layers), then evaluate",
     )
     p.set_defaults(handler=_train)
 
@@ -78,6 +86,8 @@ def _train(args: argparse.Namespace) -> int:
         raise GanpaintError("--scenes must be at least --batch")
     if not 0 < args.lr < 1 or args.head_l1 < 0 or args.gan < 0 or not 0 <= args.dropout < 1:
         raise GanpaintError("--lr and --dropout must be in (0, 1); --head-l1, --gan >= 0")
+    if args.finetune_epochs < 0 or not 0 < args.finetune_lr < 1:
+        raise GanpaintError("--finetune-epochs must be >= 0 and --finetune-lr in (0, 1)")
     settings = TrainSettings(
         n_train=args.scenes,
         epochs=args.epochs,
@@ -87,10 +97,14 @@ def _train(args: argparse.Namespace) -> int:
         dropout=args.dropout,
         n_heldout=args.heldout,
         n_gan=args.gan,
+        finetune_epochs=args.finetune_epochs,
+        finetune_lr=args.finetune_lr,
     )
     cache = None if args.no_cache else DEFAULT_CACHE
     if args.refit_head:
-        card = refit_bundle(args.bundle, settings, args.device, cache=cache, log=_log)
+        card = refit_bundle(
+            args.bundle, settings, args.device, cache=cache, progress=bar_factory(), log=_log
+        )
     else:
         card = train_bundle(
             args.bundle, settings, args.device, cache=cache, progress=bar_factory(), log=_log
