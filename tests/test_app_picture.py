@@ -200,6 +200,40 @@ def test_a_hostile_file_gets_a_message_and_changes_nothing(make_window, qtbot, t
     assert not w.picture_commands.busy
 
 
+def test_a_picture_is_encoded_on_the_worker_and_saves_without_encoding(
+    make_window, qtbot, tmp_path, monkeypatch
+):
+    """The picture's arrays are encoded for the project file in the inversion job, off the GUI
+    thread; saving it (and autosaving) then encodes nothing, and the file reopens equal."""
+    import threading
+
+    import ganpaint.engine.picture as picture_module
+
+    threads = []
+    real_pack = picture_module._pack
+
+    def pack(a):
+        threads.append(threading.current_thread())
+        return real_pack(a)
+
+    monkeypatch.setattr(picture_module, "_pack", pack)
+    w = make_window()
+    assert open_picture(qtbot, w, picture_png(tmp_path)) == "opened"
+    picture = w.document.picture
+    assert picture.is_encoded and threads
+    assert threading.main_thread() not in threads  # all of it on the render worker
+    monkeypatch.setattr(picture_module, "_pack", None)  # from here any encoding fails
+    paint_tree(w)
+    path = tmp_path / "pic.ganpaint"
+    assert w.file_commands.save_project_to(path)
+    assert w.autosave.document_path.exists()
+    back = EditDocument.load(path)
+    assert len(back.strokes) == 1
+    assert np.array_equal(back.picture.pixels, picture.pixels)
+    for k, v in picture.adaptation.items():
+        assert np.array_equal(back.picture.adaptation[k], v)
+
+
 def test_close_picture_returns_to_scenes_and_a_picture_survives_a_crash(
     make_window, qtbot, frame_waiter, tmp_path
 ):
