@@ -1,11 +1,15 @@
-"""The attack dialog: a targeted adversarial attack on the picture on screen, read through
+"""The attack window: a targeted adversarial attack on the picture on screen, read through
 the classifier's units.
 
-While the worker attacks, a progress bar (the attack's steps) and Cancel; then four pictures
-side by side (the original, the attacked picture, the perturbation amplified, and where the
-last layer's units changed), whether it worked with the class probabilities before and after,
-and the units that moved most with their concept labels, marking those the dissection ranks
-most important to the target or the source class. The frame on the canvas is not changed.
+Non-modal: the person goes on painting while the attack worker runs. While it runs, a
+progress bar (the attack's steps) and Cancel; then four pictures side by side (the original,
+the attacked picture, the perturbation amplified, and where the last layer's units changed),
+whether it worked with the class probabilities before and after, and the units that moved
+most with their concept labels, marking those the dissection ranks most important to the
+target or the source class. A line under the heading names the frame attacked (the edit it
+showed and the frame's number); once the canvas shows another picture it says so in the
+warning colour, with a button to attack the picture now on screen. The frame on the canvas
+is not changed.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from PySide6.QtWidgets import (
 
 from ganpaint.app.state.concepts import concept_style
 from ganpaint.app.views import theme
-from ganpaint.app.views.classifier_jobs import AttackDone
+from ganpaint.app.views.classifier_jobs import AttackDone, AttackSource
 from ganpaint.app.views.classifier_panel import percent
 from ganpaint.app.views.imaging import heat_pixmap, heat_rgba, qimage_rgb, qimage_rgba
 
@@ -58,21 +62,40 @@ def moved_units(done: AttackDone, count: int = MOVED) -> list[tuple[int, float, 
     return rows
 
 
+def describe_source(source: AttackSource) -> str:
+    """Which picture an attack took, in words: "the edited picture at edit 12 (frame 30)"."""
+    if source.kind == "plain":
+        return f"the original picture (compare), seed {source.frame}"
+    return f"the edited picture at edit {source.revision} (frame {source.frame})"
+
+
 class AttackDialog(QDialog):
     cancelled = Signal()
+    againRequested = Signal(int)  # attack the picture now on screen towards this class
 
-    def __init__(self, parent, classes: tuple[str, ...], target: int, image: np.ndarray):
+    def __init__(self, parent, classes: tuple[str, ...], target: int, image: np.ndarray,
+                 source: AttackSource | None = None):  # fmt: skip
         super().__init__(parent)
         self.setObjectName("attackDialog")
         self.classes, self.target, self.image = classes, target, image
+        self.source = source or AttackSource()
         name = classes[target] if 0 <= target < len(classes) else str(target)
         self.setWindowTitle(f"Attack towards {name}")
-        self.setWindowModality(Qt.WindowModal)
+        self.setModal(False)  # the canvas keeps rendering and taking strokes meanwhile
         self.heading = QLabel(
             f"<h3>Attack towards “{name}”</h3>Looking for the smallest change to this picture "
-            f"that makes the classifier read {name}…"
+            f"that makes the classifier read {name}… You can go on painting meanwhile."
         )
         self.heading.setWordWrap(True)
+        self.frame_line = QLabel(f"Attacking {describe_source(self.source)}.")
+        self.frame_line.setObjectName("attackFrame")
+        self.frame_line.setWordWrap(True)
+        self.frame_line.setTextFormat(Qt.RichText)
+        self.again_button = QPushButton("Attack Picture on Screen")
+        self.again_button.setToolTip(f"Attack the picture now on the canvas towards {name}")
+        self.again_button.clicked.connect(lambda: self.againRequested.emit(self.target))
+        self.again_button.hide()
+        self.stale = False
         self.progress = QProgressBar()
         self.progress.setRange(0, 0)
         self.cancel_button = QPushButton("Cancel")
@@ -109,6 +132,10 @@ class AttackDialog(QDialog):
         rl.addLayout(details)
         layout = QVBoxLayout(self)
         layout.addWidget(self.heading)
+        frame_row = QHBoxLayout()
+        frame_row.addWidget(self.frame_line, 1)
+        frame_row.addWidget(self.again_button, 0, Qt.AlignTop)
+        layout.addLayout(frame_row)
         layout.addWidget(self.running)
         layout.addWidget(self.result_box)
         layout.addWidget(self.buttons)
@@ -131,10 +158,32 @@ class AttackDialog(QDialog):
     def set_progress(self, done: int, total: int) -> None:
         self.progress.setRange(0, total)
         self.progress.setValue(done)
+        self.progress.setFormat(f"step {done} of {total}")
+
+    def set_stale(self, stale: bool) -> None:
+        """Whether the canvas has moved on from the picture attacked (a result stays the
+        attack of that picture, and says so)."""
+        self.stale = bool(stale)
+        what = describe_source(self.source)
+        verb = "Attacking" if self.done_result is None else "Attacked"
+        if self.stale:
+            self.frame_line.setText(
+                f"<span style='color:{theme.REMOVE}'><b>The canvas has changed since.</b></span> "
+                f"{verb} {what}, the picture shown here as the original."
+            )
+        else:
+            self.frame_line.setText(f"{verb} {what}, the picture on the canvas.")
+        self._update_again()
+
+    def _update_again(self) -> None:
+        cancelled = self.done_result is not None and self.done_result.cancelled
+        self.again_button.setText("Attack Again" if not self.stale else "Attack Picture on Screen")
+        self.again_button.setVisible(self.stale or cancelled)
 
     def show_done(self, done: AttackDone) -> None:
         self.done_result = done
         self.running.hide()
+        self.set_stale(self.stale)
         if done.cancelled:
             self.heading.setText("<h3>Attack cancelled</h3>")
             return
