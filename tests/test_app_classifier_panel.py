@@ -250,19 +250,24 @@ def test_presentation_keeps_an_open_panel_only(classifier_window, qtbot):
 
 def test_drag_bench_with_the_panel_open(tiny_classifier, qtbot, app_settings, tmp_path,
                                         demo_bundle):  # fmt: skip
-    """``drag-bench --classifier`` drags with the panel open and counts the readings."""
+    """``drag-bench --classifier --attack`` drags with the panel open and an attack running,
+    and counts the readings and the attacks."""
     from ganpaint.devtools.drag_bench import format_report, run_drag_bench
 
     r = run_drag_bench(
         demo_bundle, events=20, interval_ms=8, threads=1, settings=app_settings,
-        data_dir=tmp_path / "data", timeout_s=60, classifier=True,
+        data_dir=tmp_path / "data", timeout_s=60, classifier=True, attack=True,
     )  # fmt: skip
-    assert r["classifier_panel"] and r["final_matches_revision"]
+    assert r["classifier_panel"] and r["final_matches_revision"] and r["attack"]
     for figures in (r, r["full_path"]):
         assert figures["readings_during_drag"] >= 0 and figures["readings_skipped_during_drag"] >= 0
         if figures["readings_during_drag"]:
             assert figures["read_ms"]["p50"] > 0
-    assert "classifier panel open" in format_report(r)
+        assert figures["attacks_started"] >= 1 and figures["longest_gap_ms"] > 0
+        assert 0 <= figures["attacks_finished_during_drag"] <= figures["attacks_started"]
+        assert len(figures["attack_ms"]) >= figures["attacks_finished_during_drag"]
+    report = format_report(r)
+    assert "classifier panel open" in report and "attack     running" in report
 
 
 # Chosen with the bundled classifier on the generator's dissection samples (z seeds from
