@@ -183,7 +183,7 @@ def test_painting_goes_on_while_an_attack_runs_and_a_stale_result_says_so(
     dialog = w.classifier_view.dialog
     assert dialog.isVisible() and not dialog.isModal()
     assert started.wait(10)  # the attack runs, held at its start
-    assert f"at edit {revision} (frame" in dialog.frame_line.text()
+    assert f"at revision {revision} (frame" in dialog.frame_line.text()
     assert "on the canvas" in dialog.frame_line.text() and not dialog.again_button.isVisible()
     shown = w.frames.frames
     drag(w, [(10, 10), (30, 30)])

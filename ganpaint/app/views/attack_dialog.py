@@ -63,10 +63,11 @@ def moved_units(done: AttackDone, count: int = MOVED) -> list[tuple[int, float, 
 
 
 def describe_source(source: AttackSource) -> str:
-    """Which picture an attack took, in words: "the edited picture at edit 12 (frame 30)"."""
+    """Which picture an attack took, in words: "the edited picture at revision 12 (frame
+    30)": the document's revision and the window's count of frames shown."""
     if source.kind == "plain":
         return f"the original picture (compare), seed {source.frame}"
-    return f"the edited picture at edit {source.revision} (frame {source.frame})"
+    return f"the edited picture at revision {source.revision} (frame {source.frame})"
 
 
 class AttackDialog(QDialog):
@@ -165,15 +166,25 @@ class AttackDialog(QDialog):
         attack of that picture, and says so)."""
         self.stale = bool(stale)
         what = describe_source(self.source)
-        verb = "Attacking" if self.done_result is None else "Attacked"
-        if self.stale:
-            self.frame_line.setText(
-                f"<span style='color:{theme.REMOVE}'><b>The canvas has changed since.</b></span> "
-                f"{verb} {what}, the picture shown here as the original."
-            )
-        else:
+        running = self.done_result is None
+        if not self.stale:
+            verb = "Attacking" if running else "Attacked"
             self.frame_line.setText(f"{verb} {what}, the picture on the canvas.")
+        else:
+            warn = f"<span style='color:{theme.REMOVE}'><b>The canvas has changed since.</b></span>"
+            detail = (
+                f"Attacking {what}, as it was when the attack began."
+                if running
+                else f"Attacked {what}, shown here as the original."
+            )
+            self.frame_line.setText(f"{warn} {detail}")
         self._update_again()
+        self._fit()
+
+    def _fit(self) -> None:
+        """Grow to fit the text (a wrapped line may have got longer); never shrink."""
+        self.layout().activate()
+        self.resize(self.sizeHint().expandedTo(self.size()))
 
     def _update_again(self) -> None:
         cancelled = self.done_result is not None and self.done_result.cancelled
@@ -191,8 +202,7 @@ class AttackDialog(QDialog):
             self.heading.setText(f"<h3>The attack failed</h3>{done.error}")
             return
         self._show_result(done)
-        self.layout().activate()  # lay the pictures out now, so the dialog fits them
-        self.resize(self.sizeHint())
+        self._fit()  # lay the pictures out now, so the dialog fits them
 
     def _show_result(self, done: AttackDone) -> None:
         r = done.result
