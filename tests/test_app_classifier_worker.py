@@ -213,6 +213,19 @@ def test_frames_render_while_an_attack_runs(worker, attacker, slowed, qtbot):
     assert finished[0].result is not None
 
 
+def test_stop_cancels_a_long_attack(attacker, qtbot):
+    """Closing the window stops the thread at once, even mid-way through a long attack."""
+    from ganpaint.classify.attack import AttackSettings
+
+    a, job = attacker
+    a.runner.attack_settings = AttackSettings(steps=1_000_000, refine=1_000_000)
+    progress = []
+    a.attackProgress.connect(progress.append)
+    a.submit(job(1))
+    qtbot.waitUntil(lambda: bool(progress), timeout=10_000)  # it is running
+    assert a.stop(timeout_ms=5000) and a.isFinished()
+
+
 def test_a_bad_target_is_a_message(attacker, qtbot):
     a, job = attacker
     with qtbot.waitSignal(a.attackDone, timeout=5000) as sig:

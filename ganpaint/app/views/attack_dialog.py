@@ -83,6 +83,8 @@ class AttackDialog(QDialog):
         name = classes[target] if 0 <= target < len(classes) else str(target)
         self.setWindowTitle(f"Attack towards {name}")
         self.setModal(False)  # the canvas keeps rendering and taking strokes meanwhile
+        # and the main window keeps the keyboard: Ctrl+Z and the brush keys go on working
+        self.setAttribute(Qt.WA_ShowWithoutActivating)
         self.heading = QLabel(
             f"<h3>Attack towards “{name}”</h3>Looking for the smallest change to this picture "
             f"that makes the classifier read {name}… You can go on painting meanwhile."
