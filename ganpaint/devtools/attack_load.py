@@ -18,7 +18,7 @@ class AttackLoad:
     """Keep an attack running in ``window`` between :meth:`start` and :meth:`stop`."""
 
     def __init__(self, window: Any, poll_ms: int = 5):
-        from PySide6.QtCore import QTimer
+        from ganpaint.app.views.scripting import repeating_timer
 
         view = window.classifier_view
         if not view.available:
@@ -27,9 +27,7 @@ class AttackLoad:
         self.target = runner_up(window)
         self.started = 0
         self.attack_ms: list[float] = []
-        self.timer = QTimer()
-        self.timer.setInterval(poll_ms)
-        self.timer.timeout.connect(self._keep_running)
+        self.timer = repeating_timer(poll_ms, self._keep_running)
 
     def _keep_running(self, record: bool = True) -> None:
         if not self.view.attack_running():
