@@ -265,3 +265,16 @@ def test_close_picture_returns_to_scenes_and_a_picture_survives_a_crash(
     qtbot.waitUntil(lambda: seed in again.gallery.rendered, timeout=20_000)
     assert not np.array_equal(again.frames.image, w.document.picture.pixels)
     assert again.actions["scene.new"].isEnabled() and again.gallery.isEnabled()
+
+
+@pytest.mark.slow  # a window and an inversion: about 2-4 s on a busy 2-core machine
+def test_save_time_devtool_reports_the_gui_thread_save(qtbot, demo_bundle):
+    """``python -m ganpaint.devtools.save_time``: a picture opened in a real window, saved and
+    reopened equal; figures, not pass/fail timing."""
+    from ganpaint.devtools.save_time import format_report, run_save_time
+
+    r = run_save_time(demo_bundle, steps=1, saves=2, timeout_s=60)
+    assert r["model"] == "demo" and r["reopened_equal"] and r["saves"] == 2
+    assert r["first_save_ms"] > 0 and r["later_saves_ms_median"] > 0
+    assert r["project_bytes"] > 0 and r["autosaves_at_open_ms"]
+    assert "on the GUI thread" in format_report(r)
