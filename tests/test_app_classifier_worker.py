@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -246,3 +247,36 @@ def test_an_overdue_reading_goes_ahead_of_the_next_frame(worker, qtbot):
     with qtbot.waitSignals([w.frameRendered, w.classified, w.frameRendered], timeout=5000):
         r.gate.set()
     assert order == [("frame", 1), ("read", 1), ("frame", 2)]
+
+
+def test_off_the_cpu_renders_and_the_attack_take_turns():
+    """On an accelerator a render job waits for the attack's current pass only, and the
+    attack waits while renders are waiting; on the CPU nothing waits."""
+    from ganpaint.app.views.device_turns import DeviceTurns
+
+    turns = DeviceTurns()
+    with turns.attack("cpu"), turns.render("cpu"):
+        assert turns.holder is None  # the CPU: side by side
+    order = []
+    in_render = threading.Event()
+    with turns.attack("cuda:0"):
+        assert turns.holder == "attack"
+
+        def render():
+            with turns.render("cuda"):
+                in_render.set()
+                order.append("render")
+
+        t = threading.Thread(target=render)
+        t.start()
+        deadline = time.monotonic() + 10
+        while turns.renders_waiting == 0 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert turns.renders_waiting == 1 and not in_render.is_set()  # the render waits
+        order.append("pass 1")
+        turns.pause("cuda:0")  # between passes: the waiting render goes first
+        assert in_render.is_set() and turns.holder == "attack"
+        order.append("pass 2")
+        t.join(5)
+    assert order == ["pass 1", "render", "pass 2"] and turns.holder is None
+    turns.pause("cuda")  # nobody waiting: goes straight on

@@ -9,8 +9,10 @@ stops one attack by token. The thread works on its own copy of the classifier
 (:class:`~ganpaint.app.views.classifier_jobs.ClassifierRunner` with ``own_copy``), with one
 torch thread and, on Linux, a lower scheduling priority (nice ``ATTACK_NICE``, per thread):
 the attack and the renders share a small machine's cores, and a frame under the brush
-matters more than an attack finishing a little sooner. Progress and the result come back by
-queued signal; failures as results, never as exceptions.
+matters more than an attack finishing a little sooner. Off the CPU the two threads take
+turns on the device instead (:mod:`~ganpaint.app.views.device_turns`: CUDA graph capture
+allows no other thread's work), the attack stepping aside between passes. Progress and
+the result come back by queued signal; failures as results, never as exceptions.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import threading
 from PySide6.QtCore import QThread, Signal
 
 from ganpaint.app.views.classifier_jobs import AttackJob, ClassifierRunner
+from ganpaint.app.views.device_turns import DeviceTurns
 
 ATTACK_THREADS = 1  # torch threads for the attack: the rest of the cores render
 ATTACK_NICE = 10  # added to the attack thread's niceness on Linux (renders keep 0)
@@ -33,8 +36,10 @@ class AttackWorker(QThread):
     attackProgress = Signal(object)  # AttackProgress
     attackDone = Signal(object)  # AttackDone
 
-    def __init__(self, parent=None, threads: int = ATTACK_THREADS, nice: int = ATTACK_NICE):
+    def __init__(self, parent=None, threads: int = ATTACK_THREADS, nice: int = ATTACK_NICE,
+                 turns: DeviceTurns | None = None):  # fmt: skip
         super().__init__(parent)
+        self.turns = turns or DeviceTurns()  # the render worker's, in the app
         self.setObjectName("AttackWorker")
         self._cond = threading.Condition()
         self._pending: AttackJob | None = None
@@ -104,7 +109,11 @@ class AttackWorker(QThread):
         self.torch_threads = torch.get_num_threads()
         self.niced = _lower_priority(self.nice)
         while (job := self._next()) is not None:
-            done = self.runner.attack(job, job.bundle, job.device, self.attackProgress.emit)
+            with self.turns.attack(job.device):
+                done = self.runner.attack(
+                    job, job.bundle, job.device, self.attackProgress.emit,
+                    between=lambda device=job.device: self.turns.pause(device),
+                )  # fmt: skip
             with self._cond:
                 self._running = None
             self.attackDone.emit(done)

@@ -137,8 +137,15 @@ class ClassifierRunner:
         return _result(job, reading, note=self.note)
 
     def attack(
-        self, job: AttackJob, bundle: Any, device: Any, progress: Callable[[AttackProgress], None]
+        self,
+        job: AttackJob,
+        bundle: Any,
+        device: Any,
+        progress: Callable[[AttackProgress], None],
+        between: Callable[[], None] | None = None,
     ) -> AttackDone:
+        """Run ``job``; ``between()`` is called before each of the classifier's forward
+        passes (the attack worker lets waiting renders use the device there)."""
         from ganpaint.classify.attack import AttackSettings, attack_image
         from ganpaint.classify.explain import unit_labels
 
@@ -152,7 +159,7 @@ class ClassifierRunner:
             ranked = class_rankings(dissection)
             settings = self.attack_settings or AttackSettings()
             total = settings.steps + 2  # at most the attack's steps, then two passes to read
-            with _forward_counter(classifier, job, total, progress):
+            with _forward_counter(classifier, job, total, progress, between):
                 result = attack_image(classifier, job.image, job.target, settings=settings)
             # the attack stops early once its refine steps are done: the bar ends full
             progress(AttackProgress(job.key, job.token, total, total))
@@ -216,14 +223,17 @@ class _forward_counter:
     """Counts the classifier's forward passes during an attack as progress; raises
     :class:`AttackCancelled` inside the next pass once the job's ``cancel`` is set."""
 
-    def __init__(self, classifier, job: AttackJob, total: int, progress) -> None:
+    def __init__(self, classifier, job: AttackJob, total: int, progress, between=None) -> None:
         self.classifier, self.job, self.total = classifier, job, total
         self.cancel, self.progress, self.done = job.cancel, progress, 0
+        self.between = between
         self._handle = None
 
     def _hook(self, module, inputs) -> None:
         if self.cancel.is_set():
             raise AttackCancelled
+        if self.between is not None:
+            self.between()
         self.done += 1
         # every fourth pass is enough for a smooth bar, and keeps the signal traffic low
         if self.done % 4 == 0 or self.done >= self.total:

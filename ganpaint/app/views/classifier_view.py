@@ -244,7 +244,7 @@ class ClassifierView:
         self._mark_stale()
         self.dialog.start()
         if self.attacks is None:
-            self.attacks = AttackWorker(self.w)
+            self.attacks = AttackWorker(self.w, turns=self.w.worker.turns)
             self.attacks.attackProgress.connect(self.attack_progress)
             self.attacks.attackDone.connect(self.attack_done)
         bundle = self.w.models.bundle

@@ -11,7 +11,7 @@ than the newest frame rendered is skipped (the reading of that newer frame is on
 except that while frames keep coming one reading every ``READ_EVERY_S`` goes ahead of them,
 so the Classifier panel follows a long drag at a small cost to the brush. Classifier attacks
 run on a thread of their own (:mod:`~ganpaint.app.views.attack_worker`): frames never wait
-for one.
+for one (off a CPU, at most one of its passes: :mod:`~ganpaint.app.views.device_turns`).
 Every job carries the key of the model it was made for; a job for a model that is no
 longer loaded is dropped, and the GUI drops results whose key is stale. Failures come back
 as results, never as exceptions.
@@ -33,6 +33,7 @@ from PySide6.QtCore import QThread, Signal
 
 from ganpaint.app.state.model_controller import LoadJob
 from ganpaint.app.views.classifier_jobs import ClassifierRunner, ClassifyJob
+from ganpaint.app.views.device_turns import DeviceTurns
 from ganpaint.app.views.picture_jobs import InvertJob, InvertResult, run_inversion
 from ganpaint.engine.document import DocumentSnapshot
 
@@ -201,6 +202,7 @@ class RenderWorker(QThread):
         self.rendered_revisions: deque[int] = deque(maxlen=10_000)
         self.loader: Callable[[LoadJob], tuple] = open_model
         self.classifier = ClassifierRunner()
+        self.turns = DeviceTurns()  # shared with the attack worker (off a CPU: turns)
         self.skipped_readings = 0  # readings of frames already superseded (guarded by the lock)
         self.read_every_s = READ_EVERY_S
         self._last_reading = time.monotonic()
@@ -320,7 +322,8 @@ class RenderWorker(QThread):
                     continue  # made for a model that is gone
                 self.busyChanged.emit(True)
                 try:
-                    self._run_job(job)
+                    with self.turns.render(self._device()):
+                        self._run_job(job)
                 finally:
                     self.busyChanged.emit(False)
             finally:
