@@ -39,6 +39,7 @@ from ganpaint.app.views.imaging import heat_pixmap, heat_rgba, qimage_rgb, qimag
 SIDE = 200  # each picture, logical pixels
 MOVED = 8  # units listed
 RANKED_TOP = 4  # as in the paper: a class's 4 most important units
+ANCHOR_MARGIN, ANCHOR_TOP = 16, 80  # the first window's top right, inside the main window
 
 
 def picture_pixmap(image: np.ndarray, heat: np.ndarray | None = None) -> QPixmap:
@@ -145,8 +146,31 @@ class AttackDialog(QDialog):
         self.result_box.hide()
         self.done_result: AttackDone | None = None
 
-    def start(self) -> None:
+    def start(self, anchor: tuple[int, int] | None = None) -> None:
+        """Show the window with its top right corner at ``anchor`` (the previous attack
+        window's), else at the main window's top right, over the docks: off the canvas."""
+        self.adjustSize()
+        if anchor is None and self.parent() is not None:
+            frame = self.parent().frameGeometry()
+            anchor = (frame.right() - ANCHOR_MARGIN, frame.top() + ANCHOR_TOP)
+        if anchor is not None:
+            self._anchor(*anchor)
         self.show()
+
+    def anchor(self) -> tuple[int, int]:
+        """Where the top right corner is (a following attack window opens there)."""
+        frame = self.frameGeometry()
+        return frame.right(), frame.top()
+
+    def _anchor(self, right: int, top: int) -> None:
+        """Top right corner at (right, top), kept on the screen."""
+        width, height = self.frameGeometry().width(), self.frameGeometry().height()
+        x, y = right - width + 1, top
+        screen = self.screen().availableGeometry() if self.screen() is not None else None
+        if screen is not None:
+            x = max(screen.left(), min(x, screen.right() - width + 1))
+            y = max(screen.top(), min(y, screen.bottom() - height + 1))
+        self.move(x, y)
 
     def _cancel(self) -> None:
         self.cancel_button.setEnabled(False)
@@ -184,9 +208,12 @@ class AttackDialog(QDialog):
         self._fit()
 
     def _fit(self) -> None:
-        """Grow to fit the text (a wrapped line may have got longer); never shrink."""
+        """Grow to fit the text or the result, never shrink; the top right corner stays
+        where it was, so the window grows towards the canvas's side only as far as it must."""
+        corner = self.anchor()
         self.layout().activate()
         self.resize(self.sizeHint().expandedTo(self.size()))
+        self._anchor(*corner)
 
     def _update_again(self) -> None:
         cancelled = self.done_result is not None and self.done_result.cancelled

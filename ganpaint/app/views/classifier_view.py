@@ -237,12 +237,13 @@ class ClassifierView:
         )
         self.dialog.cancelled.connect(lambda: self.attacks.cancel(token))
         self.dialog.againRequested.connect(self.attack)
+        anchor = None
         if old is not None:
-            self.dialog.move(old.pos())  # the new one where the person put the old one
+            anchor = old.anchor() if old.isVisible() else None  # where the person put it
             old.close()
         self._attacked = (key, image)
         self._mark_stale()
-        self.dialog.start()
+        self.dialog.start(anchor)
         if self.attacks is None:
             self.attacks = AttackWorker(self.w, turns=self.w.worker.turns)
             self.attacks.attackProgress.connect(self.attack_progress)
