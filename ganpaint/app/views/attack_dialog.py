@@ -189,23 +189,25 @@ class AttackDialog(QDialog):
 
     def set_stale(self, stale: bool) -> None:
         """Whether the canvas has moved on from the picture attacked (a result stays the
-        attack of that picture, and says so)."""
+        attack of that picture, and says so). Called for every frame shown: it changes the
+        window only when the line's text changes."""
         self.stale = bool(stale)
+        text = self._frame_text()
+        if text == self.frame_line.text():
+            return
+        self.frame_line.setText(text)
+        self._update_again()
+        self._fit()
+
+    def _frame_text(self) -> str:
         what = describe_source(self.source)
         running = self.done_result is None
         if not self.stale:
-            verb = "Attacking" if running else "Attacked"
-            self.frame_line.setText(f"{verb} {what}, the picture on the canvas.")
-        else:
-            warn = f"<span style='color:{theme.REMOVE}'><b>The canvas has changed since.</b></span>"
-            detail = (
-                f"Attacking {what}, as it was when the attack began."
-                if running
-                else f"Attacked {what}, shown here as the original."
-            )
-            self.frame_line.setText(f"{warn} {detail}")
-        self._update_again()
-        self._fit()
+            return f"{'Attacking' if running else 'Attacked'} {what}, the picture on the canvas."
+        warn = f"<span style='color:{theme.REMOVE}'><b>The canvas has changed since.</b></span>"
+        if running:
+            return f"{warn} Attacking {what}, as it was when the attack began."
+        return f"{warn} Attacked {what}, shown here as the original."
 
     def _fit(self) -> None:
         """Grow to fit the text or the result, never shrink; the top right corner stays
@@ -224,6 +226,7 @@ class AttackDialog(QDialog):
         self.done_result = done
         self.running.hide()
         self.set_stale(self.stale)
+        self._update_again()  # "Attack Again" after a cancel
         if done.cancelled:
             self.heading.setText("<h3>Attack cancelled</h3>")
             return
