@@ -10,6 +10,7 @@ import pytest
 import torch
 
 import ganpaint.app.views.worker as worker_module
+from tests.test_app_classifier_worker import slowed  # noqa: F401 - a fixture
 from tests.test_app_paint import drag
 from tests.tiny_classifier import PooledClassifier
 
@@ -168,6 +169,72 @@ def test_attack_shows_the_attacked_picture_and_leaves_the_frame(classifier_windo
     dialog.close()
 
 
+def test_painting_goes_on_while_an_attack_runs_and_a_stale_result_says_so(
+    classifier_window,
+    slowed,  # noqa: F811 - the fixture
+    qtbot,
+    frame_waiter,
+):
+    started, gate = slowed
+    w = classifier_window()
+    open_panel(w, qtbot)
+    frame, revision = w.frames.image.copy(), w.frames.shown_revision
+    w.classifier_view.attack(1)
+    dialog = w.classifier_view.dialog
+    assert dialog.isVisible() and not dialog.isModal()
+    assert started.wait(10)  # the attack runs, held at its start
+    assert f"at revision {revision} (frame" in dialog.frame_line.text()
+    assert "on the canvas" in dialog.frame_line.text() and not dialog.again_button.isVisible()
+    shown = w.frames.frames
+    drag(w, [(10, 10), (30, 30)])
+    frame_waiter(w)  # the stroke's frame is on screen while the attack still runs
+    assert w.frames.frames > shown and w.classifier_view.attack_running()
+    assert "changed since" in dialog.frame_line.text() and dialog.again_button.isVisible()
+    gate.set()
+    qtbot.waitUntil(lambda: dialog.done_result is not None, timeout=30_000)
+    done = dialog.done_result
+    assert done.result is not None and np.array_equal(done.image, frame)
+    assert done.source.revision == revision
+    assert "changed since" in dialog.frame_line.text() and "Attacked" in dialog.frame_line.text()
+    dialog.again_button.click()  # attack the picture now on screen
+    again = w.classifier_view.dialog
+    assert again is not dialog and not dialog.isVisible() and again.target == 1
+    qtbot.waitUntil(lambda: again.done_result is not None, timeout=30_000)
+    assert np.array_equal(again.done_result.image, w.frames.image)
+    assert again.done_result.source.revision == w.document.revision
+    assert not again.stale and not again.again_button.isVisible()
+    again.close()
+
+
+def test_cancel_stops_the_attack_and_another_model_stops_it_too(
+    classifier_window,
+    slowed,  # noqa: F811 - the fixture
+    qtbot,
+):
+    started, gate = slowed
+    w = classifier_window()
+    open_panel(w, qtbot)
+    w.classifier_view.attack(0)
+    dialog = w.classifier_view.dialog
+    assert started.wait(10)
+    dialog.cancel_button.click()
+    gate.set()
+    qtbot.waitUntil(lambda: dialog.done_result is not None, timeout=30_000)
+    assert dialog.done_result.cancelled and "cancelled" in dialog.heading.text()
+    assert dialog.again_button.isVisible() and dialog.again_button.text() == "Attack Again"
+    qtbot.waitUntil(w.classifier_view.attacks.is_idle, timeout=10_000)
+    gate.clear()
+    started.clear()
+    w.classifier_view.attack(1)
+    assert started.wait(10)
+    with qtbot.waitSignal(w.modelLoaded, timeout=10_000):
+        w.model_view.set_device("cpu")  # the model reopens (here: moved): the attack stops
+    gate.set()
+    dialog = w.classifier_view.dialog
+    qtbot.waitUntil(lambda: dialog.done_result is not None, timeout=20_000)
+    assert dialog.done_result.cancelled
+
+
 def test_presentation_keeps_an_open_panel_only(classifier_window, qtbot):
     w = classifier_window()
     w.actions["view.presentation"].trigger()
@@ -183,19 +250,24 @@ def test_presentation_keeps_an_open_panel_only(classifier_window, qtbot):
 
 def test_drag_bench_with_the_panel_open(tiny_classifier, qtbot, app_settings, tmp_path,
                                         demo_bundle):  # fmt: skip
-    """``drag-bench --classifier`` drags with the panel open and counts the readings."""
+    """``drag-bench --classifier --attack`` drags with the panel open and an attack running,
+    and counts the readings and the attacks."""
     from ganpaint.devtools.drag_bench import format_report, run_drag_bench
 
     r = run_drag_bench(
         demo_bundle, events=20, interval_ms=8, threads=1, settings=app_settings,
-        data_dir=tmp_path / "data", timeout_s=60, classifier=True,
+        data_dir=tmp_path / "data", timeout_s=60, classifier=True, attack=True,
     )  # fmt: skip
-    assert r["classifier_panel"] and r["final_matches_revision"]
+    assert r["classifier_panel"] and r["final_matches_revision"] and r["attack"]
     for figures in (r, r["full_path"]):
         assert figures["readings_during_drag"] >= 0 and figures["readings_skipped_during_drag"] >= 0
         if figures["readings_during_drag"]:
             assert figures["read_ms"]["p50"] > 0
-    assert "classifier panel open" in format_report(r)
+        assert figures["attacks_started"] >= 1 and figures["longest_gap_ms"] > 0
+        assert 0 <= figures["attacks_finished_during_drag"] <= figures["attacks_started"]
+        assert len(figures["attack_ms"]) >= figures["attacks_finished_during_drag"]
+    report = format_report(r)
+    assert "classifier panel open" in report and "attack     running" in report
 
 
 # Chosen with the bundled classifier on the generator's dissection samples (z seeds from

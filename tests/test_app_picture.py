@@ -200,6 +200,40 @@ def test_a_hostile_file_gets_a_message_and_changes_nothing(make_window, qtbot, t
     assert not w.picture_commands.busy
 
 
+def test_a_picture_is_encoded_on_the_worker_and_saves_without_encoding(
+    make_window, qtbot, tmp_path, monkeypatch
+):
+    """The picture's arrays are encoded for the project file in the inversion job, off the GUI
+    thread; saving it (and autosaving) then encodes nothing, and the file reopens equal."""
+    import threading
+
+    import ganpaint.engine.picture as picture_module
+
+    threads = []
+    real_pack = picture_module._pack
+
+    def pack(a):
+        threads.append(threading.current_thread())
+        return real_pack(a)
+
+    monkeypatch.setattr(picture_module, "_pack", pack)
+    w = make_window()
+    assert open_picture(qtbot, w, picture_png(tmp_path)) == "opened"
+    picture = w.document.picture
+    assert picture.is_encoded and threads
+    assert threading.main_thread() not in threads  # all of it on the render worker
+    monkeypatch.setattr(picture_module, "_pack", None)  # from here any encoding fails
+    paint_tree(w)
+    path = tmp_path / "pic.ganpaint"
+    assert w.file_commands.save_project_to(path)
+    assert w.autosave.document_path.exists()
+    back = EditDocument.load(path)
+    assert len(back.strokes) == 1
+    assert np.array_equal(back.picture.pixels, picture.pixels)
+    for k, v in picture.adaptation.items():
+        assert np.array_equal(back.picture.adaptation[k], v)
+
+
 def test_close_picture_returns_to_scenes_and_a_picture_survives_a_crash(
     make_window, qtbot, frame_waiter, tmp_path
 ):
@@ -231,3 +265,16 @@ def test_close_picture_returns_to_scenes_and_a_picture_survives_a_crash(
     qtbot.waitUntil(lambda: seed in again.gallery.rendered, timeout=20_000)
     assert not np.array_equal(again.frames.image, w.document.picture.pixels)
     assert again.actions["scene.new"].isEnabled() and again.gallery.isEnabled()
+
+
+@pytest.mark.slow  # a window and an inversion: about 2-4 s on a busy 2-core machine
+def test_save_time_devtool_reports_the_gui_thread_save(qtbot, demo_bundle):
+    """``python -m ganpaint.devtools.save_time``: a picture opened in a real window, saved and
+    reopened equal; figures, not pass/fail timing."""
+    from ganpaint.devtools.save_time import format_report, run_save_time
+
+    r = run_save_time(demo_bundle, steps=1, saves=2, timeout_s=60)
+    assert r["model"] == "demo" and r["reopened_equal"] and r["saves"] == 2
+    assert r["first_save_ms"] > 0 and r["later_saves_ms_median"] > 0
+    assert r["project_bytes"] > 0 and r["autosaves_at_open_ms"]
+    assert "on the GUI thread" in format_report(r)

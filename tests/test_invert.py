@@ -281,3 +281,34 @@ def test_invert_command_writes_a_project_or_nothing(demo_bundle, sample, tmp_pat
     assert main(["invert", str(tmp_path / "junk.png"), "-o", str(nothing)]) == 2
     assert not nothing.exists()
     assert main(["invert", str(image)]) == 2
+
+
+def test_a_picture_is_encoded_once_and_a_read_one_not_again(bundle, picture, tmp_path, monkeypatch):
+    """Saves reuse the picture's encoded arrays: the second save, and any save of a picture
+    read from a file, encode nothing; changing a returned dict leaves the kept records."""
+    import ganpaint.engine.picture as picture_module
+
+    fresh = PictureBase(picture.pixels, picture.z, picture.residuals, picture.adaptation)
+    packed = []
+    real_pack = picture_module._pack
+    monkeypatch.setattr(picture_module, "_pack", lambda a: packed.append(a) or real_pack(a))
+    assert not fresh.is_encoded
+    first = fresh.to_dict()
+    count = len(packed)
+    assert fresh.is_encoded and count == 2 + len(fresh.residuals) + len(fresh.adaptation)
+    first["pixels"]["data"] = "!!"  # the caller's dict, not the picture's records
+    assert fresh.to_dict()["pixels"]["data"] != "!!" and len(packed) == count
+
+    path = tmp_path / "pic.ganpaint"
+    EditDocument(bundle.name, "layer4", picture=fresh).save(path)
+    loaded = EditDocument.load(path)
+    assert loaded.picture.is_encoded  # the records it was read from
+    monkeypatch.setattr(picture_module, "_pack", None)  # any encoding now fails
+    loaded.save(tmp_path / "again.ganpaint")
+    again = EditDocument.load(tmp_path / "again.ganpaint").picture
+    assert (tmp_path / "again.ganpaint").read_bytes() == path.read_bytes()
+    for name in ("pixels", "z"):
+        assert np.array_equal(getattr(again, name), getattr(picture, name))
+    for name in ("residuals", "adaptation"):
+        for k, v in getattr(picture, name).items():
+            assert np.array_equal(getattr(again, name)[k], v)

@@ -21,7 +21,9 @@ two see the same machine load; ``fps_over_full`` is their ratio.
 With ``--classifier`` the Classifier panel is open during both drags, so the bundle's scene
 classifier reads frames on the render worker as it does for a speaker; the report adds how
 many readings ran and were skipped during the drag and their times. Run it with and without
-to see what the panel costs the brush.
+to see what the panel costs the brush. With ``--attack`` an adversarial attack on the picture
+runs through each drag (:mod:`~ganpaint.devtools.attack_load`: a new one starts whenever one
+finishes), and the report adds how many attacks started and finished during the drag.
 
 The figures are measurements, not pass/fail checks. Settings and autosaves go to a temp
 folder; the user's files are not touched.
@@ -89,6 +91,7 @@ def run_drag_bench(
     seed: int = 1234,
     timeout_s: float = 300.0,
     classifier: bool = False,
+    attack: bool = False,
 ) -> dict:
     """Run the scripted drag in a real main window and return the figures (see module)."""
     if not 1 <= int(events) <= 100_000:
@@ -102,11 +105,12 @@ def run_drag_bench(
         return _run(
             model, int(events), int(interval_ms), device, threads, settings,
             Path(data_dir) if data_dir is not None else Path(tmp), seed, timeout_s, classifier,
+            attack,
         )  # fmt: skip
 
 
 def _run(model, events, interval_ms, device, threads, settings, data_dir, seed, timeout_s,
-         classifier):  # fmt: skip
+         classifier, attack):  # fmt: skip
     import numpy as np
     import torch
 
@@ -141,15 +145,20 @@ def _run(model, events, interval_ms, device, threads, settings, data_dir, seed, 
         widget_points = [(p.x(), p.y()) for p in points]
         # The same drag twice in one run: full frames, then (after undoing it) the
         # incremental path the app uses, so that both see the same machine load.
+        load = None
+        if attack:
+            from ganpaint.devtools.attack_load import AttackLoad
+
+            load = AttackLoad(window)
         renderer.incremental = False
-        full = _measured_drag(window, widget_points, interval_ms, timeout_s)
+        full = _measured_drag(window, widget_points, interval_ms, timeout_s, load)
         window.document.undo()
         if not wait_until(
             lambda: window.frames.shown_revision == window.document.revision, timeout_s
         ):
             raise RuntimeError("the frame after undo did not arrive")
         renderer.incremental = True
-        figures = _measured_drag(window, widget_points, interval_ms, timeout_s)
+        figures = _measured_drag(window, widget_points, interval_ms, timeout_s, load)
         doc = window.document
         # The same image from a fresh renderer, with the worker's thread count (a different
         # count may change float sums in the last bit).
@@ -189,6 +198,7 @@ def _run(model, events, interval_ms, device, threads, settings, data_dir, seed, 
             "fps_over_full": _ratio(figures["fps_during_drag"], full["fps_during_drag"]),
             "final_image_max_diff": diff,
             "classifier_panel": classifier,
+            "attack": attack,
             "strokes": len(doc.strokes),
         }
     finally:
@@ -216,8 +226,20 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return a / b if a is not None and b else None
 
 
-def _measured_drag(window, widget_points, interval_ms: int, timeout_s: float) -> dict:
-    """One drag through ``widget_points``; frames, requests, times and the final revision."""
+class _NoLoad:
+    """No attack during the drag."""
+
+    def start(self) -> None:
+        pass
+
+    def stop(self, timeout_s: float) -> dict:
+        return {}
+
+
+def _measured_drag(window, widget_points, interval_ms: int, timeout_s: float, load=None) -> dict:
+    """One drag through ``widget_points``; frames, requests, times and the final revision;
+    with ``load`` (an :class:`~ganpaint.devtools.attack_load.AttackLoad`) attacks run
+    through it."""
     from ganpaint.app.views.launch import wait_until
     from ganpaint.app.views.scripting import drag_canvas
 
@@ -253,6 +275,8 @@ def _measured_drag(window, widget_points, interval_ms: int, timeout_s: float) ->
             if not window.painter.active:
                 raise RuntimeError("the press did not start a stroke")
 
+        load = load or _NoLoad()
+        load.start()
         times = drag_canvas(window, widget_points, interval_ms, pressed)
         during = worker.frame_counts()
         shown_during = frames.frames - shown_before
@@ -260,6 +284,7 @@ def _measured_drag(window, widget_points, interval_ms: int, timeout_s: float) ->
         if not wait_until(lambda: frames.shown_revision == doc.revision, timeout_s):
             raise RuntimeError("the final frame did not arrive")
         after = worker.frame_counts()
+        attacks = load.stop(timeout_s)
     finally:
         unsubscribe()
         frames.frameShown.disconnect(on_shown)
@@ -267,6 +292,9 @@ def _measured_drag(window, widget_points, interval_ms: int, timeout_s: float) ->
         worker.classified.disconnect(on_read)
     drag_s = times.end - times.start
     latency = [(t - submitted_at[r]) * 1000.0 for t, r in shown if r in submitted_at]
+    # the longest the canvas went without a new frame while the hand moved
+    stamps = [times.start, *(t for t, _ in shown if t <= times.end), times.end]
+    longest_gap = max(b - a for a, b in zip(stamps, stamps[1:], strict=False)) * 1000.0
     return {
         "events": times.sent,
         "interval_ms": interval_ms,
@@ -281,12 +309,14 @@ def _measured_drag(window, widget_points, interval_ms: int, timeout_s: float) ->
         "render_ms": _percentiles(render_ms),
         "event_ms": _percentiles(times.event_ms),
         "latency_ms": _percentiles(latency),
+        "longest_gap_ms": longest_gap,
         "final_revision": doc.revision,
         "final_shown_revision": frames.shown_revision,
         "final_matches_revision": frames.shown_revision == doc.revision,
         "readings_during_drag": reads_during,
         "readings_skipped_during_drag": skipped_during,
         "read_ms": _percentiles(read_ms),
+        **attacks,
     }
 
 
@@ -320,7 +350,8 @@ def format_report(r: dict) -> str:
         f"({share:.0f} %), {r['requests_rendered']} rendered (final frame included)",
         f"render     {ms(r['render_ms'])} (measured by the worker)",
         f"gui        {ms(r['event_ms'])} per move event on the GUI thread",
-        f"latency    {ms(r['latency_ms'])} (document change to frame on screen)",
+        f"latency    {ms(r['latency_ms'])} (document change to frame on screen); longest "
+        f"wait for a new frame during the drag {r['longest_gap_ms']:.0f} ms",
         f"full path  the same drag with full frames: {r['full_path']['fps_during_drag']:.1f} "
         f"frames/s, render {ms(r['full_path']['render_ms'])}, latency "
         f"{ms(r['full_path']['latency_ms'])}",
@@ -331,6 +362,13 @@ def format_report(r: dict) -> str:
              f"{r['readings_skipped_during_drag']} skipped (a newer frame was out), "
              f"read {ms(r['read_ms'])}"]
             if r["classifier_panel"] else []
+        ),
+        *(
+            [f"attack     running through each drag: {r['attacks_started']} started, "
+             f"{r['attacks_finished_during_drag']} finished during the drag "
+             f"(full frames: {r['full_path']['attacks_started']} started, "
+             f"{r['full_path']['attacks_finished_during_drag']} finished)"]
+            if r.get("attack") else []
         ),
         f"final      revision {r['final_shown_revision']} shown, document at "
         f"{r['final_revision']}: {'match' if r['final_matches_revision'] else 'MISMATCH'}; "
@@ -365,6 +403,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="drag with the Classifier panel open (the bundle's scene classifier)",
     )
+    p.add_argument(
+        "--attack",
+        action="store_true",
+        help="keep an adversarial attack on the picture running through each drag",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -389,6 +432,7 @@ def run_from_args(args: argparse.Namespace) -> int:
             args.device,
             args.threads,
             classifier=args.classifier,
+            attack=args.attack,
         )
     except (RuntimeError, ValueError) as exc:
         print(f"drag-bench: error: {exc}", file=sys.stderr)

@@ -8,6 +8,11 @@ of later layers (``adaptation``: block -> d, the block's convolution weights bec
 kept in the precision the project file stores (residuals and adaptation float16), so a saved
 and reopened picture renders bit for bit the same.
 
+The picture never changes once made, so its arrays are encoded for the project file once
+(:meth:`PictureBase.encoded`; zlib of a few MB takes about half a second) and every save and
+autosave reuses that: the app encodes a fresh inversion on the render worker, and a picture
+read from a file keeps the records it was read from.
+
 Numpy only (the window's start-up imports the document, which imports this, without torch);
 how a picture is drawn and composited is in ``engine/composite.py``.
 """
@@ -48,6 +53,8 @@ class PictureBase:
     adaptation: Mapping[str, np.ndarray] = field(default_factory=dict)  # float16 d
     feather: int = FEATHER
     info: Mapping[str, Any] = field(default_factory=dict)  # how it was made (JSON values)
+    # the arrays' project records, made once (see encoded); not part of the picture's value
+    _records: dict[str, Any] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         px = np.asarray(self.pixels)
@@ -72,12 +79,35 @@ class PictureBase:
     def resolution(self) -> int:
         return int(self.pixels.shape[0])
 
+    def encoded(self) -> dict[str, Any]:
+        """The arrays' records for the project file (``pixels``, ``z``, ``residuals``,
+        ``adaptation``), encoded on the first call and kept: the arrays are read-only. Safe
+        from any thread (two first calls at once both encode, to the same records)."""
+        records = self._records
+        if records is None:
+            records = {
+                "pixels": _pack(self.pixels),
+                "z": _pack(self.z),
+                "residuals": {k: _pack(v) for k, v in self.residuals.items()},
+                "adaptation": {k: _pack(v) for k, v in self.adaptation.items()},
+            }
+            object.__setattr__(self, "_records", records)
+        return records
+
+    @property
+    def is_encoded(self) -> bool:
+        """Whether a save would reuse records made before (and encode nothing)."""
+        return self._records is not None
+
     def to_dict(self) -> dict[str, Any]:
+        """The picture's project section (new dicts each call: changing one leaves the kept
+        records alone; the encoded strings are shared, being immutable)."""
+        r = self.encoded()
         return {
-            "pixels": _pack(self.pixels),
-            "z": _pack(self.z),
-            "residuals": {k: _pack(v) for k, v in self.residuals.items()},
-            "adaptation": {k: _pack(v) for k, v in self.adaptation.items()},
+            "pixels": dict(r["pixels"]),
+            "z": dict(r["z"]),
+            "residuals": {k: dict(v) for k, v in r["residuals"].items()},
+            "adaptation": {k: dict(v) for k, v in r["adaptation"].items()},
             "feather": self.feather,
             "info": dict(self.info),
         }
@@ -87,10 +117,11 @@ class PictureBase:
         """The picture a project file holds; :class:`ProjectFileError` naming the field."""
         if not isinstance(d, dict):
             raise ProjectFileError(f"{where}: must be an object")
-        pixels = _unpack(d.get("pixels"), f"{where}.pixels", "uint8")
+        records: dict[str, Any] = {}
+        pixels = _unpack(d.get("pixels"), f"{where}.pixels", "uint8", records, "pixels")
         if pixels.ndim != 3 or pixels.shape[2] != 3 or pixels.shape[0] != pixels.shape[1]:
             raise ProjectFileError(f"{where}.pixels: must have shape (R, R, 3)")
-        z = _unpack(d.get("z"), f"{where}.z", "float32")
+        z = _unpack(d.get("z"), f"{where}.z", "float32", records, "z")
         if z.ndim != 1:
             raise ProjectFileError(f"{where}.z: must be one-dimensional")
         maps = {}
@@ -98,16 +129,22 @@ class PictureBase:
             m = d.get(name)
             if not isinstance(m, dict) or len(m) > 64:
                 raise ProjectFileError(f"{where}.{name}: must be an object of layer names")
-            maps[name] = {k: _unpack(v, f"{where}.{name}.{k}", "float16") for k, v in m.items()}
+            kept = records.setdefault(name, {})
+            maps[name] = {
+                k: _unpack(v, f"{where}.{name}.{k}", "float16", kept, k) for k, v in m.items()
+            }
         feather, info = d.get("feather"), d.get("info", {})
         if not isinstance(feather, int) or isinstance(feather, bool) or not 0 <= feather <= 64:
             raise ProjectFileError(f"{where}.feather: must be an integer 0..64")
         if not isinstance(info, dict):
             raise ProjectFileError(f"{where}.info: must be an object")
         try:
-            return cls(pixels, z, maps["residuals"], maps["adaptation"], feather, info)
+            picture = cls(pixels, z, maps["residuals"], maps["adaptation"], feather, info)
         except ValueError as exc:
             raise ProjectFileError(f"{where}: {exc}") from None
+        # the records just read decode to exactly these arrays: a save writes them again
+        object.__setattr__(picture, "_records", records)
+        return picture
 
 
 def _pack(a: np.ndarray) -> dict[str, Any]:
@@ -115,9 +152,10 @@ def _pack(a: np.ndarray) -> dict[str, Any]:
     return {"shape": list(a.shape), "dtype": a.dtype.name, "encoding": "zlib-base64", "data": data}
 
 
-def _unpack(m: Any, where: str, dtype: str) -> np.ndarray:
+def _unpack(m: Any, where: str, dtype: str, keep: dict[str, Any], name: str) -> np.ndarray:
     """An array from its ``{"shape", "dtype", "encoding", "data"}`` record, of ``dtype``;
-    inflated no further than the shape allows (a zlib bomb stops there)."""
+    inflated no further than the shape allows (a zlib bomb stops there). The record, once
+    checked, goes into ``keep[name]`` (only its four keys)."""
     if not isinstance(m, dict):
         raise ProjectFileError(f"{where}: must be an array record")
     shape = m.get("shape")
@@ -135,6 +173,8 @@ def _unpack(m: Any, where: str, dtype: str) -> np.ndarray:
     if count > MAX_ARRAY_ELEMENTS:
         raise ProjectFileError(f"{where}: shape {shape} is too large")
     expected = count * np.dtype(_DTYPES[dtype]).itemsize
+    if not isinstance(m.get("data"), str):
+        raise ProjectFileError(f"{where}: 'data' must be a base64 string")
     try:
         raw = zlib.decompressobj().decompress(
             base64.b64decode(m.get("data"), validate=True), expected + 1
@@ -146,4 +186,6 @@ def _unpack(m: Any, where: str, dtype: str) -> np.ndarray:
     a = np.frombuffer(raw, dtype=_DTYPES[dtype]).reshape(shape)
     if a.dtype.kind == "f" and not np.isfinite(a).all():
         raise ProjectFileError(f"{where}: holds values that are not finite")
+    keep[name] = {"shape": list(shape), "dtype": dtype, "encoding": "zlib-base64",
+                  "data": m["data"]}  # fmt: skip
     return a

@@ -29,7 +29,6 @@ class DocumentSession:
         self.document = EditDocument("", "", int(seed))
         self.project_path: str | None = None
         self.picture_name: str | None = None  # the image file's stem, for an unsaved picture
-        self._encoded: tuple[Any, dict[str, Any]] | None = None  # (picture, its project dict)
 
     # -- what the window shows ---------------------------------------------------------------
 
@@ -123,17 +122,9 @@ class DocumentSession:
     # -- autosave and recovery ---------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        """The document as a project dict (what the autosave writes). A picture's section is
-        encoded once and reused: the picture is frozen, and encoding its arrays takes most of
-        a second for the bundled model, too long to repeat after every stroke."""
-        d = self.document
-        if d.picture is None:
-            return d.to_dict()
-        if self._encoded is None or self._encoded[0] is not d.picture:
-            self._encoded = (d.picture, d.picture.to_dict())
-        out = EditDocument(d.model_id, d.layer, d.seed, d.strokes).to_dict()
-        out["picture"] = self._encoded[1]
-        return out
+        """The document as a project dict (what the autosave writes). A picture's arrays are
+        encoded once per picture (``PictureBase.encoded``), not after every stroke."""
+        return self.document.to_dict()
 
     def autosave_meta(self, model_path: str | None) -> dict[str, Any] | None:
         """What an autosave records beside the document; None when there is nothing to save."""

@@ -1,11 +1,15 @@
-"""The attack dialog: a targeted adversarial attack on the picture on screen, read through
+"""The attack window: a targeted adversarial attack on the picture on screen, read through
 the classifier's units.
 
-While the worker attacks, a progress bar (the attack's steps) and Cancel; then four pictures
-side by side (the original, the attacked picture, the perturbation amplified, and where the
-last layer's units changed), whether it worked with the class probabilities before and after,
-and the units that moved most with their concept labels, marking those the dissection ranks
-most important to the target or the source class. The frame on the canvas is not changed.
+Non-modal: the person goes on painting while the attack worker runs. While it runs, a
+progress bar (the attack's steps) and Cancel; then four pictures side by side (the original,
+the attacked picture, the perturbation amplified, and where the last layer's units changed),
+whether it worked with the class probabilities before and after, and the units that moved
+most with their concept labels, marking those the dissection ranks most important to the
+target or the source class. A line under the heading names the frame attacked (the edit it
+showed and the frame's number); once the canvas shows another picture it says so in the
+warning colour, with a button to attack the picture now on screen. The frame on the canvas
+is not changed.
 """
 
 from __future__ import annotations
@@ -28,13 +32,14 @@ from PySide6.QtWidgets import (
 
 from ganpaint.app.state.concepts import concept_style
 from ganpaint.app.views import theme
-from ganpaint.app.views.classifier_jobs import AttackDone
+from ganpaint.app.views.classifier_jobs import AttackDone, AttackSource
 from ganpaint.app.views.classifier_panel import percent
 from ganpaint.app.views.imaging import heat_pixmap, heat_rgba, qimage_rgb, qimage_rgba
 
 SIDE = 200  # each picture, logical pixels
 MOVED = 8  # units listed
 RANKED_TOP = 4  # as in the paper: a class's 4 most important units
+ANCHOR_MARGIN, ANCHOR_TOP = 16, 80  # the first window's top right, inside the main window
 
 
 def picture_pixmap(image: np.ndarray, heat: np.ndarray | None = None) -> QPixmap:
@@ -58,21 +63,43 @@ def moved_units(done: AttackDone, count: int = MOVED) -> list[tuple[int, float, 
     return rows
 
 
+def describe_source(source: AttackSource) -> str:
+    """Which picture an attack took, in words: "the edited picture at revision 12 (frame
+    30)": the document's revision and the window's count of frames shown."""
+    if source.kind == "plain":
+        return f"the original picture (compare), seed {source.frame}"
+    return f"the edited picture at revision {source.revision} (frame {source.frame})"
+
+
 class AttackDialog(QDialog):
     cancelled = Signal()
+    againRequested = Signal(int)  # attack the picture now on screen towards this class
 
-    def __init__(self, parent, classes: tuple[str, ...], target: int, image: np.ndarray):
+    def __init__(self, parent, classes: tuple[str, ...], target: int, image: np.ndarray,
+                 source: AttackSource | None = None):  # fmt: skip
         super().__init__(parent)
         self.setObjectName("attackDialog")
         self.classes, self.target, self.image = classes, target, image
+        self.source = source or AttackSource()
         name = classes[target] if 0 <= target < len(classes) else str(target)
         self.setWindowTitle(f"Attack towards {name}")
-        self.setWindowModality(Qt.WindowModal)
+        self.setModal(False)  # the canvas keeps rendering and taking strokes meanwhile
+        # and the main window keeps the keyboard: Ctrl+Z and the brush keys go on working
+        self.setAttribute(Qt.WA_ShowWithoutActivating)
         self.heading = QLabel(
             f"<h3>Attack towards “{name}”</h3>Looking for the smallest change to this picture "
-            f"that makes the classifier read {name}…"
+            f"that makes the classifier read {name}… You can go on painting meanwhile."
         )
         self.heading.setWordWrap(True)
+        self.frame_line = QLabel(f"Attacking {describe_source(self.source)}.")
+        self.frame_line.setObjectName("attackFrame")
+        self.frame_line.setWordWrap(True)
+        self.frame_line.setTextFormat(Qt.RichText)
+        self.again_button = QPushButton("Attack Picture on Screen")
+        self.again_button.setToolTip(f"Attack the picture now on the canvas towards {name}")
+        self.again_button.clicked.connect(lambda: self.againRequested.emit(self.target))
+        self.again_button.hide()
+        self.stale = False
         self.progress = QProgressBar()
         self.progress.setRange(0, 0)
         self.cancel_button = QPushButton("Cancel")
@@ -109,14 +136,41 @@ class AttackDialog(QDialog):
         rl.addLayout(details)
         layout = QVBoxLayout(self)
         layout.addWidget(self.heading)
+        frame_row = QHBoxLayout()
+        frame_row.addWidget(self.frame_line, 1)
+        frame_row.addWidget(self.again_button, 0, Qt.AlignTop)
+        layout.addLayout(frame_row)
         layout.addWidget(self.running)
         layout.addWidget(self.result_box)
         layout.addWidget(self.buttons)
         self.result_box.hide()
         self.done_result: AttackDone | None = None
 
-    def start(self) -> None:
+    def start(self, anchor: tuple[int, int] | None = None) -> None:
+        """Show the window with its top right corner at ``anchor`` (the previous attack
+        window's), else at the main window's top right, over the docks: off the canvas."""
+        self.adjustSize()
+        if anchor is None and self.parent() is not None:
+            frame = self.parent().frameGeometry()
+            anchor = (frame.right() - ANCHOR_MARGIN, frame.top() + ANCHOR_TOP)
+        if anchor is not None:
+            self._anchor(*anchor)
         self.show()
+
+    def anchor(self) -> tuple[int, int]:
+        """Where the top right corner is (a following attack window opens there)."""
+        frame = self.frameGeometry()
+        return frame.right(), frame.top()
+
+    def _anchor(self, right: int, top: int) -> None:
+        """Top right corner at (right, top), kept on the screen."""
+        width, height = self.frameGeometry().width(), self.frameGeometry().height()
+        x, y = right - width + 1, top
+        screen = self.screen().availableGeometry() if self.screen() is not None else None
+        if screen is not None:
+            x = max(screen.left(), min(x, screen.right() - width + 1))
+            y = max(screen.top(), min(y, screen.bottom() - height + 1))
+        self.move(x, y)
 
     def _cancel(self) -> None:
         self.cancel_button.setEnabled(False)
@@ -131,10 +185,48 @@ class AttackDialog(QDialog):
     def set_progress(self, done: int, total: int) -> None:
         self.progress.setRange(0, total)
         self.progress.setValue(done)
+        self.progress.setFormat(f"step {done} of {total}")
+
+    def set_stale(self, stale: bool) -> None:
+        """Whether the canvas has moved on from the picture attacked (a result stays the
+        attack of that picture, and says so). Called for every frame shown: it changes the
+        window only when the line's text changes."""
+        self.stale = bool(stale)
+        text = self._frame_text()
+        if text == self.frame_line.text():
+            return
+        self.frame_line.setText(text)
+        self._update_again()
+        self._fit()
+
+    def _frame_text(self) -> str:
+        what = describe_source(self.source)
+        running = self.done_result is None
+        if not self.stale:
+            return f"{'Attacking' if running else 'Attacked'} {what}, the picture on the canvas."
+        warn = f"<span style='color:{theme.REMOVE}'><b>The canvas has changed since.</b></span>"
+        if running:
+            return f"{warn} Attacking {what}, as it was when the attack began."
+        return f"{warn} Attacked {what}, shown here as the original."
+
+    def _fit(self) -> None:
+        """Grow to fit the text or the result, never shrink; the top right corner stays
+        where it was, so the window grows towards the canvas's side only as far as it must."""
+        corner = self.anchor()
+        self.layout().activate()
+        self.resize(self.sizeHint().expandedTo(self.size()))
+        self._anchor(*corner)
+
+    def _update_again(self) -> None:
+        cancelled = self.done_result is not None and self.done_result.cancelled
+        self.again_button.setText("Attack Again" if not self.stale else "Attack Picture on Screen")
+        self.again_button.setVisible(self.stale or cancelled)
 
     def show_done(self, done: AttackDone) -> None:
         self.done_result = done
         self.running.hide()
+        self.set_stale(self.stale)
+        self._update_again()  # "Attack Again" after a cancel
         if done.cancelled:
             self.heading.setText("<h3>Attack cancelled</h3>")
             return
@@ -142,8 +234,7 @@ class AttackDialog(QDialog):
             self.heading.setText(f"<h3>The attack failed</h3>{done.error}")
             return
         self._show_result(done)
-        self.layout().activate()  # lay the pictures out now, so the dialog fits them
-        self.resize(self.sizeHint())
+        self._fit()  # lay the pictures out now, so the dialog fits them
 
     def _show_result(self, done: AttackDone) -> None:
         r = done.result

@@ -1,13 +1,15 @@
-"""The scene classifier's jobs for the render worker: reading a frame and attacking it.
+"""The scene classifier's jobs: reading a frame (on the render worker) and attacking it (on
+the attack worker, :mod:`~ganpaint.app.views.attack_worker`).
 
 :class:`ClassifyJob` asks for a :class:`~ganpaint.classify.explain.FrameReading` of a
-rendered frame (the edited one, or the unedited one for compare); :class:`AttackJob` runs
-:func:`~ganpaint.classify.attack.attack_image` towards a class the user chose. The worker
-keeps one slot for each (latest wins); a reading of an edited frame older than the newest
-frame rendered is skipped, since a newer reading is about to be asked for.
-:class:`ClassifierRunner` lives on the worker thread: it loads the bundle's classifier (and
-its dissection, for the unit labels) the first time a job needs it, so a model whose panel
-stays hidden never pays for it, and turns every failure into a result.
+rendered frame (the edited one, or the unedited one for compare); the render worker keeps one
+slot for it (latest wins) and skips a reading of an edited frame older than the newest frame
+rendered, since a newer reading is about to be asked for. :class:`AttackJob` runs
+:func:`~ganpaint.classify.attack.attack_image` towards a class the user chose, on a frame it
+names (:class:`AttackSource`), and stops at the next forward pass once its ``cancel`` event
+is set. :class:`ClassifierRunner` lives on the thread that runs the jobs: it loads the
+bundle's classifier (and its dissection, for the unit labels) the first time a job needs it,
+so a model whose panel stays hidden never pays for it, and turns every failure into a result.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -44,12 +46,26 @@ class ClassifyResult:
     note: str | None = None  # e.g. the dissection could not be read: no labels
 
 
+@dataclass(frozen=True)
+class AttackSource:
+    """Which picture an attack took: the document's revision and the window's frame number
+    when it was on screen (a result says so, and whether the screen has moved on since)."""
+
+    revision: int = -1
+    frame: int = -1  # the window's count of frames shown (a seed for the compare picture)
+    kind: str = "frame"  # "frame" (edited) or "plain" (unedited, while compare was held)
+
+
 @dataclass(frozen=True, eq=False)
 class AttackJob:
     key: int
     token: int  # the request it answers; a cancelled or replaced request is ignored
     image: np.ndarray  # uint8 (H, W, 3)
     target: int
+    source: AttackSource = field(default_factory=AttackSource)
+    bundle: Any = None  # the model bundle whose classifier attacks (the open one)
+    device: str = "cpu"  # where the render worker put the model
+    cancel: threading.Event = field(default_factory=threading.Event)
 
 
 @dataclass(frozen=True)
@@ -64,6 +80,7 @@ class AttackProgress:
 class AttackDone:
     key: int
     token: int
+    source: AttackSource
     image: np.ndarray
     result: Any  # ganpaint.classify.attack.AttackResult, or None
     labels: dict  # unit -> UnitLabel of the attacked layer's labelled units
@@ -78,17 +95,18 @@ class AttackCancelled(Exception):
 
 
 class ClassifierRunner:
-    """The loaded bundle's classifier on the worker thread (loaded on first use)."""
+    """The loaded bundle's classifier on one thread (loaded on first use). With ``own_copy``
+    it works on a copy of the module the bundle gives: the attack's hooks then never touch
+    a classifier another thread reads with."""
 
-    def __init__(self) -> None:
+    def __init__(self, own_copy: bool = False) -> None:
         self._bundle: Any = None
         self._device: Any = None
         self._classifier: Any = None
         self._dissection: Any = None
         self._error: str | None = None
         self.note: str | None = None
-        self._cancel = threading.Event()
-        self._cancel_token = -1
+        self.own_copy = own_copy
         self.attack_settings: Any = None  # an AttackSettings; None: the attack's defaults
 
     def _load(self, bundle: Any, device: Any) -> tuple[Any, Any]:
@@ -98,7 +116,7 @@ class ClassifierRunner:
             self._classifier, self._dissection = None, None
             self._error = self.note = None
             try:
-                self._classifier, self._dissection = _open(bundle, device)
+                self._classifier, self._dissection = _open(bundle, device, self.own_copy)
             except Exception as exc:  # noqa: BLE001 - shown in the panel, the app goes on
                 self._error = str(exc).strip() or type(exc).__name__
             else:
@@ -118,20 +136,20 @@ class ClassifierRunner:
             return _result(job, None, error=message)
         return _result(job, reading, note=self.note)
 
-    def cancel(self, token: int) -> None:
-        """Stop the attack answering ``token`` at its next forward pass (GUI thread)."""
-        self._cancel_token = token
-        self._cancel.set()
-
     def attack(
-        self, job: AttackJob, bundle: Any, device: Any, progress: Callable[[AttackProgress], None]
+        self,
+        job: AttackJob,
+        bundle: Any,
+        device: Any,
+        progress: Callable[[AttackProgress], None],
+        between: Callable[[], None] | None = None,
     ) -> AttackDone:
+        """Run ``job``; ``between()`` is called before each of the classifier's forward
+        passes (the attack worker lets waiting renders use the device there)."""
         from ganpaint.classify.attack import AttackSettings, attack_image
         from ganpaint.classify.explain import unit_labels
 
         start = time.perf_counter()
-        if self._cancel_token != job.token:  # a cancel for this very job may have come first
-            self._cancel.clear()
         labels: dict = {}
         ranked: dict = {}
         try:
@@ -141,29 +159,36 @@ class ClassifierRunner:
             ranked = class_rankings(dissection)
             settings = self.attack_settings or AttackSettings()
             total = settings.steps + 2  # at most the attack's steps, then two passes to read
-            with _forward_counter(classifier, job, total, self._cancel, progress):
+            with _forward_counter(classifier, job, total, progress, between):
                 result = attack_image(classifier, job.image, job.target, settings=settings)
             # the attack stops early once its refine steps are done: the bar ends full
             progress(AttackProgress(job.key, job.token, total, total))
         except AttackCancelled:
-            return AttackDone(job.key, job.token, job.image, None, labels, ranked, _ms(start),
-                              cancelled=True)  # fmt: skip
-        except Exception as exc:  # noqa: BLE001 - shown in the attack dialog
-            message = str(exc).strip() or type(exc).__name__
-            return AttackDone(job.key, job.token, job.image, None, labels, ranked, _ms(start),
-                              message)  # fmt: skip
-        return AttackDone(job.key, job.token, job.image, result, labels, ranked, _ms(start))
+            return _done(job, None, labels, ranked, start, cancelled=True)
+        except Exception as exc:  # noqa: BLE001 - shown in the attack window
+            return _done(job, None, labels, ranked, start, str(exc).strip() or type(exc).__name__)
+        return _done(job, result, labels, ranked, start)
+
+
+def _done(job: AttackJob, result: Any, labels: dict, ranked: dict, start: float, error=None,
+          cancelled: bool = False) -> AttackDone:  # fmt: skip
+    return AttackDone(job.key, job.token, job.source, job.image, result, labels, ranked,
+                      _ms(start), error, cancelled)  # fmt: skip
 
 
 def _result(job: ClassifyJob, reading: Any, **kw) -> ClassifyResult:
     return ClassifyResult(job.key, job.kind, job.revision, job.token, job.image, reading, **kw)
 
 
-def _open(bundle: Any, device: Any) -> tuple[Any, Any]:
+def _open(bundle: Any, device: Any, own_copy: bool = False) -> tuple[Any, Any]:
     load = getattr(bundle, "load_classifier", None)
     classifier = load() if load is not None else None
     if classifier is None:
         raise RuntimeError(NO_CLASSIFIER)
+    if own_copy:
+        import copy
+
+        classifier = copy.deepcopy(classifier)
     classifier = classifier.to(device).eval()
     try:
         dissection = bundle.classifier_dissection()
@@ -196,16 +221,19 @@ def class_rankings(dissection: Any) -> dict[int, tuple[int, ...]]:
 
 class _forward_counter:
     """Counts the classifier's forward passes during an attack as progress; raises
-    :class:`AttackCancelled` inside the next pass once the attack is cancelled."""
+    :class:`AttackCancelled` inside the next pass once the job's ``cancel`` is set."""
 
-    def __init__(self, classifier, job: AttackJob, total: int, cancel, progress) -> None:
+    def __init__(self, classifier, job: AttackJob, total: int, progress, between=None) -> None:
         self.classifier, self.job, self.total = classifier, job, total
-        self.cancel, self.progress, self.done = cancel, progress, 0
+        self.cancel, self.progress, self.done = job.cancel, progress, 0
+        self.between = between
         self._handle = None
 
     def _hook(self, module, inputs) -> None:
         if self.cancel.is_set():
             raise AttackCancelled
+        if self.between is not None:
+            self.between()
         self.done += 1
         # every fourth pass is enough for a smooth bar, and keeps the signal traffic low
         if self.done % 4 == 0 or self.done >= self.total:

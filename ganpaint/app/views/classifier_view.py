@@ -5,23 +5,34 @@ on screen, and runs attacks.
 panel is open (none while it is closed, so painting pays nothing then): the edited frame,
 or the unedited one while compare is held, so Space shows what the classifier made of the
 scene before the edit. Readings are kept per picture, so toggling compare or going back
-with undo shows a known reading at once. The Attack action sends the picture on screen to
-the worker and shows the result in an :class:`~ganpaint.app.views.attack_dialog.AttackDialog`;
-the frame itself is not changed.
+with undo shows a known reading at once.
+
+The Attack action sends the picture on screen to the attack worker
+(:class:`~ganpaint.app.views.attack_worker.AttackWorker`, a thread of its own, made on the
+first attack) and shows progress, Cancel and then the result in a non-modal
+:class:`~ganpaint.app.views.attack_dialog.AttackDialog`, so the canvas keeps rendering and
+the person keeps painting meanwhile. A new attack supersedes the one running (cancelled,
+its result ignored by token); opening another model cancels it. The result names the frame
+it attacked and, whenever the picture on screen is no longer that frame (a stroke, undo,
+compare, another scene), says so, with a button to attack the picture now on screen. The
+frame itself is never changed.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
 from PySide6.QtCore import QSignalBlocker
 
 from ganpaint.app.views.attack_dialog import AttackDialog
+from ganpaint.app.views.attack_worker import AttackWorker
 from ganpaint.app.views.classifier_jobs import (
     NO_CLASSIFIER,
     AttackDone,
     AttackJob,
     AttackProgress,
+    AttackSource,
     ClassifyJob,
     ClassifyResult,
 )
@@ -44,21 +55,35 @@ class ClassifierView:
         self.shown: ClassifyResult | None = None
         self.heat_unit: int | None = None  # the classifier unit drawn over the canvas
         self.dialog: AttackDialog | None = None
+        self.attacks: AttackWorker | None = None  # made on the first attack
+        self.device = "cpu"  # where the open model runs (the attack runs there too)
         self._attack_token = 0
+        self._attacked: tuple[int, np.ndarray] | None = None  # (model key, picture attacked)
 
     def connect(self) -> None:
         w = self.w
         w.worker.classified.connect(self.classified)
-        w.worker.attackProgress.connect(self.attack_progress)
-        w.worker.attackDone.connect(self.attack_done)
+        w.worker.modelLoaded.connect(self._model_loaded)
         w.frames.frameShown.connect(lambda _r: self.request())
         w.frames.plainShown.connect(self.request)
         w.classifier_panel.unitClicked.connect(self.toggle_unit_heat)
 
+    def stop(self) -> None:
+        """Stop the attack thread (the window closes)."""
+        if self.attacks is not None:
+            self.attacks.stop()
+
+    def _model_loaded(self, res) -> None:
+        if res.error is None:
+            self.device = res.torch_device
+
     # -- model and panel ------------------------------------------------------------------
 
     def model_opened(self, bundle) -> None:
-        """A model (re)opened: forget old readings, say whether it has a classifier."""
+        """A model (re)opened: forget old readings, say whether it has a classifier; an
+        attack of the model before stops."""
+        if self.attacks is not None:
+            self.attacks.cancel_all()
         self.readings = {"frame": None, "plain": None}
         self.shown = None
         self.heat_unit = None
@@ -106,6 +131,7 @@ class ClassifierView:
     def request(self) -> None:
         """Show the reading of the picture on screen, asking the worker if it is new."""
         self.update_actions()
+        self._mark_stale()
         key = self.w.models.model_key
         if not (self.live and self.available) or key is None:
             return
@@ -196,24 +222,61 @@ class ClassifierView:
             self.attack(self.classes.index(name))
 
     def attack(self, target: int) -> None:
-        """Attack the picture on screen towards class ``target`` (the frame stays as it is)."""
+        """Attack the picture on screen towards class ``target`` on the attack thread (the
+        frame stays as it is); an attack still running is superseded."""
         source = self._source()
         key = self.w.models.model_key
         if source is None or key is None or not self.available:
             return
+        kind, image, revision, frame = source
         self._attack_token += 1
         token = self._attack_token
-        if self.dialog is not None:
-            self.dialog.close()
-        self.dialog = AttackDialog(self.w, self.classes, target, source[1])
-        self.dialog.cancelled.connect(lambda: self.w.worker.cancel_attack(token))
-        self.dialog.start()
-        self.w.worker.submit(AttackJob(key, token, source[1], target))
+        old = self.dialog
+        self.dialog = AttackDialog(
+            self.w, self.classes, target, image, AttackSource(revision, frame, kind)
+        )
+        self.dialog.cancelled.connect(lambda: self.attacks.cancel(token))
+        self.dialog.againRequested.connect(self.attack)
+        anchor = None
+        if old is not None:
+            anchor = old.anchor() if old.isVisible() else None  # where the person put it
+            old.close()
+        self._attacked = (key, image)
+        self._mark_stale()
+        self.dialog.start(anchor)
+        if self.attacks is None:
+            self.attacks = AttackWorker(self.w, turns=self.w.worker.turns)
+            self.attacks.attackProgress.connect(self.attack_progress)
+            self.attacks.attackDone.connect(self.attack_done)
+        bundle = self.w.models.bundle
+        self.attacks.submit(AttackJob(key, token, image, target, self.dialog.source, bundle,
+                                      self.device))  # fmt: skip
+
+    def attack_running(self) -> bool:
+        """An attack is under way (its window waits for the result)."""
+        return self.dialog is not None and self.dialog.done_result is None
 
     def attack_progress(self, p: AttackProgress) -> None:
         if self.dialog is not None and p.token == self._attack_token:
             self.dialog.set_progress(p.done, p.total)
 
     def attack_done(self, done: AttackDone) -> None:
+        """Show the result of the newest attack; one superseded or cancelled before is
+        ignored (its token is old)."""
         if self.dialog is not None and done.token == self._attack_token:
             self.dialog.show_done(done)
+            self._mark_stale()
+
+    def _mark_stale(self) -> None:
+        """Tell the attack window whether the picture on screen is still the one attacked."""
+        if self.dialog is None or self._attacked is None:
+            return
+        key, image = self._attacked
+        source = self._source()
+        same = (
+            key == self.w.models.model_key
+            and source is not None
+            and source[1].shape == image.shape
+            and np.array_equal(source[1], image)
+        )
+        self.dialog.set_stale(not same)

@@ -132,6 +132,7 @@ class MainWindow(QMainWindow):
         app.installEventFilter(self)
         # A window deleted without closing must not leave its thread running.
         app.aboutToQuit.connect(self.worker.stop)
+        app.aboutToQuit.connect(self.classifier_view.stop)
         self.worker.start()
 
     def start(self, model: str | None, project: str | None, restore: bool | None) -> None:
@@ -326,6 +327,7 @@ class MainWindow(QMainWindow):
             self.prefs.set(f"brush/{key}", getattr(self.brush, key))
         self.prefs.sync()
         QApplication.instance().removeEventFilter(self)
+        self.classifier_view.stop()
         self.worker.stop()
         self.autosave.finish()
         super().closeEvent(event)

@@ -1,7 +1,9 @@
 """The render worker's job for a picture of the user's own: inverting it into the loaded
 model (:func:`~ganpaint.invert.inversion.invert_picture`), with progress after each step and
-a cancel event the GUI thread sets. The worker (:mod:`~ganpaint.app.views.worker`) holds the
-job in its slot and runs :func:`run_inversion` on its thread."""
+a cancel event the GUI thread sets; the picture comes back already encoded for the project
+file (:meth:`~ganpaint.engine.picture.PictureBase.encoded`). The worker
+(:mod:`~ganpaint.app.views.worker`) holds the job in its slot and runs :func:`run_inversion`
+on its thread."""
 
 from __future__ import annotations
 
@@ -65,6 +67,9 @@ def run_inversion(
             progress=progress,
             cancelled=job.cancel.is_set,
         )
+        # encode the arrays for the project file here, once: every save and autosave of the
+        # picture reuses the records, so the GUI thread never spends half a second on them
+        picture.encoded()
         return InvertResult(job.token, picture, time.perf_counter() - start)
     except InversionCancelled:
         return InvertResult(job.token, None, time.perf_counter() - start, cancelled=True)

@@ -99,3 +99,14 @@ def drag_canvas(
     timer.start()
     loop.exec()
     return times
+
+
+def repeating_timer(interval_ms: int, callback: Callable[[], None]):
+    """A QTimer (not started) that calls ``callback`` every ``interval_ms`` while the event
+    loop runs (scripts outside ``ganpaint.app`` do not import Qt themselves)."""
+    from PySide6.QtCore import QTimer
+
+    timer = QTimer()
+    timer.setInterval(int(interval_ms))
+    timer.timeout.connect(callback)
+    return timer

@@ -5,11 +5,13 @@ threads); it never touches torch itself. Each kind of job has one slot, so a new
 replaces an older one not yet started (latest wins), except thumbnails, which wait in a
 short queue at the lowest priority. Priority: model loads, frames, the unedited frame for
 compare, a picture's inversion (long: it reports progress and stops when its cancel event is
-set), unit heatmaps, custom-concept rankings, classifier attacks, classifier readings
+set), unit heatmaps, custom-concept rankings, classifier readings
 (:mod:`~ganpaint.app.views.classifier_jobs`), thumbnails. A reading of an edited frame older
 than the newest frame rendered is skipped (the reading of that newer frame is on its way),
 except that while frames keep coming one reading every ``READ_EVERY_S`` goes ahead of them,
-so the Classifier panel follows a long drag at a small cost to the brush.
+so the Classifier panel follows a long drag at a small cost to the brush. Classifier attacks
+run on a thread of their own (:mod:`~ganpaint.app.views.attack_worker`): frames never wait
+for one (off a CPU, at most one of its passes: :mod:`~ganpaint.app.views.device_turns`).
 Every job carries the key of the model it was made for; a job for a model that is no
 longer loaded is dropped, and the GUI drops results whose key is stale. Failures come back
 as results, never as exceptions.
@@ -30,11 +32,8 @@ import numpy as np
 from PySide6.QtCore import QThread, Signal
 
 from ganpaint.app.state.model_controller import LoadJob
-from ganpaint.app.views.classifier_jobs import (
-    AttackJob,
-    ClassifierRunner,
-    ClassifyJob,
-)
+from ganpaint.app.views.classifier_jobs import ClassifierRunner, ClassifyJob
+from ganpaint.app.views.device_turns import DeviceTurns
 from ganpaint.app.views.picture_jobs import InvertJob, InvertResult, run_inversion
 from ganpaint.engine.document import DocumentSnapshot
 
@@ -99,6 +98,7 @@ class ModelResult:
     reused: bool = False  # the same bundle moved to another device
     devices: tuple[str, ...] = ("cpu",)  # devices this machine offers
     path: str | None = None  # what was asked for (None: the bundled default)
+    torch_device: str = "cpu"  # where the renderer put the model (the attack worker's too)
 
 
 @dataclass(frozen=True)
@@ -156,7 +156,6 @@ class _Slots:
     invert: InvertJob | None = None
     heat: HeatJob | None = None
     concept: ConceptJob | None = None
-    attack: AttackJob | None = None
     classify: ClassifyJob | None = None
     thumbs: deque = field(default_factory=lambda: deque(maxlen=64))
 
@@ -183,8 +182,6 @@ class RenderWorker(QThread):
     inversionProgress = Signal(object)  # InvertProgress
     inversionDone = Signal(object)  # InvertResult
     classified = Signal(object)  # ClassifyResult
-    attackProgress = Signal(object)  # AttackProgress
-    attackDone = Signal(object)  # AttackDone
     busyChanged = Signal(bool)
 
     def __init__(self, parent=None, threads: int | None = None):
@@ -205,6 +202,7 @@ class RenderWorker(QThread):
         self.rendered_revisions: deque[int] = deque(maxlen=10_000)
         self.loader: Callable[[LoadJob], tuple] = open_model
         self.classifier = ClassifierRunner()
+        self.turns = DeviceTurns()  # shared with the attack worker (off a CPU: turns)
         self.skipped_readings = 0  # readings of frames already superseded (guarded by the lock)
         self.read_every_s = READ_EVERY_S
         self._last_reading = time.monotonic()
@@ -213,7 +211,7 @@ class RenderWorker(QThread):
 
     def submit(self, job) -> None:
         """Put a job in its slot (a LoadJob, FrameJob, InvertJob, HeatJob, ConceptJob,
-        ThumbJob, ClassifyJob or AttackJob)."""
+        ThumbJob or ClassifyJob)."""
         with self._cond:
             s = self._slots
             slot = SLOT_OF.get(type(job))
@@ -233,13 +231,6 @@ class RenderWorker(QThread):
             else:
                 raise TypeError(f"unknown job {job!r}")
             self._cond.notify()
-
-    def cancel_attack(self, token: int) -> None:
-        """Drop the attack answering ``token`` if it has not started, else stop it."""
-        with self._cond:
-            if self._slots.attack is not None and self._slots.attack.token == token:
-                self._slots.attack = None
-        self.classifier.cancel(token)
 
     def clear_thumbnails(self) -> None:
         with self._cond:
@@ -309,7 +300,7 @@ class RenderWorker(QThread):
 
     def _has_work(self) -> bool:
         s = self._slots
-        pending = (s.load, s.frame, s.plain, s.invert, s.heat, s.concept, s.attack, s.classify)
+        pending = (s.load, s.frame, s.plain, s.invert, s.heat, s.concept, s.classify)
         return any(x is not None for x in pending) or bool(s.thumbs)
 
     def run(self) -> None:
@@ -331,7 +322,8 @@ class RenderWorker(QThread):
                     continue  # made for a model that is gone
                 self.busyChanged.emit(True)
                 try:
-                    self._run_job(job)
+                    with self.turns.render(self._device()):
+                        self._run_job(job)
                 finally:
                     self.busyChanged.emit(False)
             finally:
@@ -351,11 +343,6 @@ class RenderWorker(QThread):
             self.conceptRanked.emit(self._rank(job))
         elif isinstance(job, ClassifyJob):
             self.classified.emit(self.classifier.classify(job, self._bundle, self._device()))
-        elif isinstance(job, AttackJob):
-            progress = self.attackProgress.emit
-            self.attackDone.emit(
-                self.classifier.attack(job, self._bundle, self._device(), progress)
-            )
         elif isinstance(job, ThumbJob):
             self._thumb(job)
 
@@ -401,8 +388,9 @@ class RenderWorker(QThread):
         self._renderer, self._bundle, self._key = renderer, bundle, job.key
         if old is not None and old is not renderer:
             old.clear_cache()
+        reused, where = job.bundle is not None, str(self._device())
         self.modelLoaded.emit(
-            ModelResult(job.key, bundle, device, None, job.bundle is not None, _devices(), job.path)
+            ModelResult(job.key, bundle, device, None, reused, _devices(), job.path, where)
         )
 
     def _device(self):
@@ -463,11 +451,10 @@ SLOT_OF = {
     InvertJob: "invert",
     HeatJob: "heat",
     ConceptJob: "concept",
-    AttackJob: "attack",
     ClassifyJob: "classify",
 }
 READ_EVERY_S = 0.5  # at most one classifier reading this often goes ahead of frames
-SLOT_ORDER = ("load", "frame", "plain", "invert", "heat", "concept", "attack", "classify")
+SLOT_ORDER = ("load", "frame", "plain", "invert", "heat", "concept", "classify")
 DRAFT_NAME = "draft"  # the dialog names the concept when it saves it
 
 
