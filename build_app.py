@@ -461,6 +461,18 @@ def _du(path: Path) -> str:
     return out.stdout.split("\t")[0].strip() if out.returncode == 0 else ""
 
 
+def missing_networks(self_test_line: str, root: Path = ROOT) -> list[str]:
+    """The torchvision networks of the bundled model (scene classifier, picture encoder)
+    that a self-test line does not report as run: the frozen app must import torchvision."""
+    model = root / "models" / "scenes128"
+    expected = {"classifier": "classifier reads ", "encoder": "encoder gives "}
+    return [
+        name
+        for name, phrase in expected.items()
+        if (model / f"{name}.safetensors").is_file() and phrase not in self_test_line
+    ]
+
+
 def check_build(out: Path) -> None:
     """Run the built program's self-test, ``--version`` and a headless render."""
     program = out / (f"{NAME}.exe" if os.name == "nt" else NAME)
@@ -495,6 +507,8 @@ def check_build(out: Path) -> None:
             raise SystemExit("build_app: check failed: the self-test printed no result")
         if str(out.resolve()) not in line:
             raise SystemExit("build_app: check failed: the model did not come from the bundle")
+        for missing in missing_networks(line):
+            raise SystemExit(f"build_app: check failed: the self-test did not run the {missing}")
         version = run("--version").stdout.strip()
         if not version.startswith("ganpaint "):
             raise SystemExit(f"build_app: check failed: --version printed {version!r}")

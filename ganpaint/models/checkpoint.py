@@ -435,3 +435,23 @@ def load_checked_state(path: Path, model: torch.nn.Module, what: str) -> torch.n
         state[key] = value.to(torch.float32)
     model.load_state_dict(state, strict=False)
     return model.eval()
+
+
+def network_config(path: Path, header: dict, fmt: str, what: str) -> tuple[dict, dict[str, Any]]:
+    """The ``__metadata__`` of a network's safetensors header (format ``fmt``) and the config
+    it holds as JSON text under ``config``; a :class:`CheckpointError` naming ``path`` when
+    the metadata is missing, is not all text (safetensors writes only strings) or its config
+    is not a JSON object. The caller checks the version and the config's fields."""
+    meta = header.get("__metadata__")
+    if not isinstance(meta, dict) or meta.get("format") != fmt:
+        raise CheckpointError(f"{path}: not a ganpaint {what} file (no {what} metadata)")
+    for key, value in meta.items():
+        if not isinstance(value, str):
+            raise CheckpointError(f"{path}: {what} metadata {key!r} is not text")
+    try:
+        cfg = json.loads(meta.get("config", ""))
+    except (ValueError, RecursionError):  # ValueError: also a number of 4300+ digits
+        raise CheckpointError(f"{path}: {what} config in the metadata is not JSON") from None
+    if not isinstance(cfg, dict):
+        raise CheckpointError(f"{path}: {what} config in the metadata is not a JSON object")
+    return meta, cfg

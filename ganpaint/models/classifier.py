@@ -39,6 +39,7 @@ ARCHITECTURE = "vgg-gap"
 FORMAT_VERSION = 1
 MAX_WIDTH = 1024
 MAX_LAYERS = 24
+MAX_CLASSES = 1000  # the head is widths[-1] x classes: a hostile list must not fill memory
 
 
 def _features(widths: Sequence[int | str]) -> nn.Sequential:
@@ -130,20 +131,19 @@ def save_classifier(model: SceneClassifier, path: str | Path) -> None:
 
 
 def _config(path: Path, header: dict) -> dict[str, Any]:
-    meta = header.get("__metadata__")
-    if not isinstance(meta, dict) or meta.get("format") != "ganpaint-classifier":
-        raise CheckpointError(f"{path}: not a ganpaint classifier file (no classifier metadata)")
-    if str(meta.get("version")) != str(FORMAT_VERSION):
-        raise CheckpointError(f"{path}: classifier version {meta.get('version')!r} not supported")
-    try:
-        cfg = json.loads(meta.get("config", ""))
-    except (ValueError, RecursionError):
-        raise CheckpointError(f"{path}: classifier config in the metadata is not JSON") from None
-    if not isinstance(cfg, dict) or cfg.get("architecture") != ARCHITECTURE:
+    from ganpaint.models.checkpoint import network_config
+
+    meta, cfg = network_config(path, header, "ganpaint-classifier", "classifier")
+    if meta.get("version") != str(FORMAT_VERSION):
+        version = meta.get("version", "")[:20]
+        raise CheckpointError(f"{path}: classifier version {version!r} not supported")
+    if cfg.get("architecture") != ARCHITECTURE:
         raise CheckpointError(f"{path}: classifier architecture must be {ARCHITECTURE!r}")
     classes, widths = cfg.get("classes"), cfg.get("widths")
     if not isinstance(classes, list) or not classes or not all(isinstance(c, str) for c in classes):
         raise CheckpointError(f"{path}: classifier config 'classes' must be a list of names")
+    if len(classes) > MAX_CLASSES:
+        raise CheckpointError(f"{path}: classifier config lists {len(classes)} classes")
     ok = isinstance(widths, list) and 0 < len(widths) <= MAX_LAYERS
     ok = ok and all(w == "M" or (type(w) is int and 1 <= w <= MAX_WIDTH) for w in widths)
     if not ok or not any(w != "M" for w in widths):

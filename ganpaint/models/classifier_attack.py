@@ -24,7 +24,7 @@ from ganpaint.models.schema_fields import (
     _Fields,
     _int,
     _list,
-    _num,
+    _real,
     _str,
     _strs,
 )
@@ -107,7 +107,7 @@ def attack_file_from_dict(doc: Any) -> AttackFile:
     fmt = f.get("format", _str)
     if fmt != ATTACK_FORMAT:
         raise _fail("format", f"{ATTACK_FORMAT!r}", fmt)
-    version = f.get("version", _int)
+    version = _required(f, "version", _int)
     if version > ATTACK_VERSION:
         raise DissectionError(f"version {version} is newer than this app reads ({ATTACK_VERSION})")
     classes = _required(f, "classes", _strs)
@@ -123,13 +123,13 @@ def attack_file_from_dict(doc: Any) -> AttackFile:
         size=_required(f, "size", _int),
         top=_required(f, "top", _int),
         success=success,
-        mean_l2=_required(f, "mean_l2", _num),
-        target_vs_other=_required(f, "target_vs_other", _num),
+        mean_l2=_required(f, "mean_l2", _real),
+        target_vs_other=_required(f, "target_vs_other", _real),
         target_vs_other_interval=ratio_iv,
         groups=groups,
         settings=dict(settings.d) if settings is not None else {},
         records=tuple(_entry(r, f"records[{i}]", len(classes)) for i, r in enumerate(records)),
-        seconds=float(f.get("seconds", _num, 0.0)),
+        seconds=float(f.get("seconds", _real, 0.0)),
         machine=str(f.get("machine", _str, "")),
         classifier_sha256=str(f.get("classifier_sha256", _str, "")),
     )
@@ -143,7 +143,7 @@ def _required(f: _Fields, key: str, check: Any) -> Any:
 
 
 def _fraction(v: Any, path: str) -> float:
-    if not (_num(v, path) >= 0 and v <= 1):
+    if not (_real(v, path) >= 0 and v <= 1):
         raise _fail(path, "a fraction between 0 and 1", v)
     return float(v)
 
@@ -152,13 +152,17 @@ def _pair(v: Any, path: str) -> tuple[float, float]:
     items = _list(v, path)
     if len(items) != 2:
         raise _fail(path, "two numbers [low, high]", v)
-    return (float(_num(items[0], f"{path}[0]")), float(_num(items[1], f"{path}[1]")))
+    return (float(_real(items[0], f"{path}[0]")), float(_real(items[1], f"{path}[1]")))
+
+
+def _opt_list(v: Any, path: str) -> list | None:
+    return None if v is None else _list(v, path)
 
 
 def _interval(f: _Fields | None, path: str) -> Interval:
     if f is None:
         raise DissectionError(f"{path}: missing")
-    values = [float(_required(f, k, _num)) for k in ("mean", "low", "high")]
+    values = [float(_required(f, k, _real)) for k in ("mean", "low", "high")]
     return Interval(*values, n=int(_required(f, "n", _int)), level=0.99)
 
 
@@ -168,18 +172,18 @@ def _entry(v: Any, path: str, n_classes: int) -> AttackRecord:
     for key, c in (("source", source), ("target", target)):
         if not 0 <= c < n_classes:
             raise _fail(f"{path}.{key}", f"a class index below {n_classes}", c)
-    groups = f.get("groups", _list)
+    groups = f.get("groups", _opt_list)  # null for a failed attack: the writer writes that
     if groups is not None:
         if len(groups) != 3:
             raise _fail(f"{path}.groups", "three numbers (target, source, other)", groups)
-        groups = tuple(float(_num(g, f"{path}.groups[{i}]")) for i, g in enumerate(groups))
+        groups = tuple(float(_real(g, f"{path}.groups[{i}]")) for i, g in enumerate(groups))
     success = _required(f, "success", _bool)
     return AttackRecord(
         seed=_required(f, "seed", _int),
         source=source,
         target=target,
         success=success,
-        l2=float(_required(f, "l2", _num)),
-        target_prob=float(f.get("target_prob", _num, 0.0)),
+        l2=float(_required(f, "l2", _real)),
+        target_prob=float(f.get("target_prob", _real, 0.0)),
         groups=groups,
     )

@@ -176,6 +176,31 @@ def _zip_from(members: list[tuple[str, bytes]]) -> bytes:
     return buf.getvalue()
 
 
+def mutate_safetensors_header(rng: random.Random, data: bytes) -> tuple[str, bytes]:
+    """A safetensors file whose JSON header is mutated (entries, metadata, a plausible lie
+    about one tensor), sometimes with a header length that lies: (description, bytes)."""
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8 : 8 + n])
+    body = data[8 + n :]
+    raws: list[str] = []
+    for _ in range(rng.randint(1, 2)):
+        header = mutate_json(rng, header, raws)
+    if rng.random() < 0.3 and isinstance(header, dict):  # a plausible lie
+        key = rng.choice(sorted(header) or ["x"])
+        header[key] = {
+            "dtype": rng.choice(("F32", "F16", "I64", "BOOL", "U8", "F8_E4M3", "c64")),
+            "shape": rng.choice(([10**6, 10**6], [8, 8, 3, 3], [0], [2**40], [3])),
+            "data_offsets": rng.choice(([0, 4], [0, len(body) + 8], [4, 0], [0, 2**63])),
+        }
+    text = dumps_with_raw(header, raws).encode("utf-8", "surrogatepass")
+    length = len(text)
+    desc = f"header mutated ({len(raws)} raw values)"
+    if rng.random() < 0.25:
+        length = rng.choice((0, 1, length - 1, length + 1, 2**63, 2**64 - 1, 16 << 20))
+        desc += f", header length says {length}"
+    return desc, struct.pack("<Q", length) + text + body
+
+
 class CheckpointTarget(Target):
     """``load_generator`` on mutated checkpoints (safetensors, torch zip, torch legacy):
     only :class:`CheckpointError`; a loaded generator must run."""
@@ -229,35 +254,13 @@ class CheckpointTarget(Target):
             kind, desc = "truncated", f"{seed_name} cut at {cut} of {len(data)} bytes"
             data = data[:cut]
         elif suffix == ".safetensors":
-            kind, desc, data = "safetensors-header", *self._mutate_header(rng, data)
+            kind, desc, data = "safetensors-header", *mutate_safetensors_header(rng, data)
         else:
             kind, desc, data = "torch-records", *self._mutate_records(rng, data, seed_name)
         if rng.random() < 0.1:
             suffix = ".pth" if suffix == ".safetensors" else ".safetensors"
             kind, desc = f"{kind}-renamed", f"{desc}, named {suffix}"
         return Case(index, kind, desc, {f"case{suffix}": data})
-
-    def _mutate_header(self, rng: random.Random, data: bytes) -> tuple[str, bytes]:
-        (n,) = struct.unpack("<Q", data[:8])
-        header = json.loads(data[8 : 8 + n])
-        body = data[8 + n :]
-        raws: list[str] = []
-        for _ in range(rng.randint(1, 2)):
-            header = mutate_json(rng, header, raws)
-        if rng.random() < 0.3 and isinstance(header, dict):  # a plausible lie
-            key = rng.choice(sorted(header) or ["x"])
-            header[key] = {
-                "dtype": rng.choice(("F32", "F16", "I64", "BOOL", "U8", "F8_E4M3", "c64")),
-                "shape": rng.choice(([10**6, 10**6], [8, 8, 3, 3], [0], [2**40], [3])),
-                "data_offsets": rng.choice(([0, 4], [0, len(body) + 8], [4, 0], [0, 2**63])),
-            }
-        text = dumps_with_raw(header, raws).encode("utf-8", "surrogatepass")
-        length = len(text)
-        desc = f"header mutated ({len(raws)} raw values)"
-        if rng.random() < 0.25:
-            length = rng.choice((0, 1, length - 1, length + 1, 2**63, 2**64 - 1, 16 << 20))
-            desc += f", header length says {length}"
-        return desc, struct.pack("<Q", length) + text + body
 
     def _mutate_records(self, rng: random.Random, data: bytes, seed_name: str) -> tuple[str, bytes]:
         if seed_name == "torch-legacy":
