@@ -61,9 +61,15 @@ def _check(pred: Callable[[Any], bool], expected: str) -> Callable[[Any, str], A
 
 _int = _check(_is_int, "an integer")
 _num = _check(_is_num, "a number")
-_real = _check(_is_real, "a number within float's range")
 _str = _check(lambda v: isinstance(v, str), "a string")
 _bool = _check(lambda v: isinstance(v, bool), "true or false")
+
+
+def _real(v: Any, path: str) -> Any:
+    """A number that float arithmetic can use (a 400-digit integer is refused by name)."""
+    if not _is_real(_num(v, path)):
+        raise _fail(path, "a number within float's range", v)
+    return v
 
 
 def _opt_str(v: Any, path: str) -> str | None:
