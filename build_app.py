@@ -53,6 +53,7 @@ WORK = BUILD / "pyinstaller"
 DEFAULT_OUT = ROOT / "dist" / "ganpaint"
 NAME = "ganpaint"
 STAMP = ".ganpaint-build.json"
+HOOK_FILE = "ganpaint_torchvision_hook.py"
 
 # CPU-only torch: pip picks the local 2.13.0+cpu wheel here; elsewhere pass --torch with an
 # index of CPU wheels (e.g. --extra-index-url https://download.pytorch.org/whl/cpu in PIP_*).
@@ -176,6 +177,45 @@ if __name__ == "__main__":
     sys.exit(main())
 '''
 
+# Runs in the built program before the app (see its docstring).
+TORCHVISION_HOOK = '''\
+"""PyInstaller runtime hook (written by build_app.py): torchvision imports without its C ops.
+
+The CPU build pairs a CPU torch with the torchvision wheel from PyPI, whose compiled ops
+(``torchvision/_C.so``) link CUDA torch libraries that a CPU torch lacks. torchvision then
+carries on without its ops (``extension._has_ops()`` is false), but two of its modules
+register kernels for those ops at import and fail ("operator torchvision::nms does not
+exist"), so ``import torchvision`` fails. GANPaint uses only ``torchvision.models`` (VGG and
+ResNet, plain Python modules): when the ops did not load, those two modules are replaced by
+empty ones; when they did, nothing changes.
+"""
+
+import importlib.abc
+import importlib.util
+import sys
+
+_REGISTRATIONS = ("torchvision._meta_registrations", "torchvision._autograd_registrations")
+
+
+class _NothingToRegister(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    def find_spec(self, name, path=None, target=None):
+        if name not in _REGISTRATIONS:
+            return None
+        extension = sys.modules.get("torchvision.extension")
+        if extension is None or extension._has_ops():
+            return None  # the ops are there: the real module registers their kernels
+        return importlib.util.spec_from_loader(name, self)
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        module.__doc__ = "Empty: torchvision's compiled ops could not be loaded."
+
+
+sys.meta_path.insert(0, _NothingToRegister())
+'''
+
 SPEC = '''\
 # Written by build_app.py; edit build_app.py instead.
 import fnmatch
@@ -198,6 +238,7 @@ a = Analysis(
     datas=[tuple(d) for d in OPTIONS["datas"]] + collect_data_files("qtawesome"),
     hiddenimports=OPTIONS["hiddenimports"],
     excludes=OPTIONS["excludes"],
+    runtime_hooks=OPTIONS["runtime_hooks"],
     noarchive=False,
 )
 a.binaries = [e for e in a.binaries if keep(e)]
@@ -268,6 +309,7 @@ def spec_options(root: Path = ROOT, work: Path = WORK) -> dict:
         "excludes": list(EXCLUDES),
         "drop": list(DROP),
         "icon": str(app_icon(root)),
+        "runtime_hooks": [str(work / HOOK_FILE)],
     }
 
 
@@ -355,8 +397,23 @@ def ensure_venv(path: Path, torch_spec: str, fresh: bool) -> Path:
     _say(f"    torch {version} (CUDA: {cuda})")
     if cuda not in ("None", ""):
         _say("    WARNING: a CUDA build of torch: the bundle will carry its CUDA libraries")
+    _say(f"    torchvision: {torchvision_state(python)}")
     stamp.write_text(json.dumps(wanted, indent=1))
     return python
+
+
+def torchvision_state(python: Path) -> str:
+    """Whether torchvision imports in the build environment, and with its compiled ops (a
+    CPU torch with PyPI's CUDA-linked torchvision: without; the runtime hook copes)."""
+    probe = "import torchvision as t; print(t.__version__, t.extension._has_ops())"
+    out = subprocess.run(
+        [str(python), "-c", probe], capture_output=True, text=True, env=_clean_env()
+    )
+    if out.returncode == 0:
+        version, _, ops = out.stdout.strip().partition(" ")
+        return f"{version}, compiled ops {'loaded' if ops == 'True' else 'not loaded'}"
+    last = (out.stderr.strip().splitlines() or ["?"])[-1]
+    return f"does not import by itself ({last}); the built program imports it without its ops"
 
 
 def run_pyinstaller(python: Path, root: Path, work: Path, clean: bool) -> Path:
@@ -365,6 +422,7 @@ def run_pyinstaller(python: Path, root: Path, work: Path, clean: bool) -> Path:
         shutil.rmtree(work)
     work.mkdir(parents=True, exist_ok=True)
     (work / "ganpaint_launcher.py").write_text(LAUNCHER)
+    (work / HOOK_FILE).write_text(TORCHVISION_HOOK)
     spec = work / f"{NAME}.spec"
     spec.write_text(render_spec(spec_options(root, work)))
     dist = work / "dist"

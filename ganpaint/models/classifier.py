@@ -151,13 +151,22 @@ def _config(path: Path, header: dict) -> dict[str, Any]:
     return cfg
 
 
+def read_classifier_config(path: str | Path) -> dict[str, Any]:
+    """The classes and widths a classifier file declares, checked with its header (no
+    weights read): a quick test that the file is whole and ours."""
+    from ganpaint.models.checkpoint import check_safetensors_header
+
+    path = Path(path)
+    return _config(path, check_safetensors_header(path))
+
+
 def load_classifier(path: str | Path) -> SceneClassifier:
     """Open a classifier written by :func:`save_classifier` (eval mode, CPU, float32)."""
-    from ganpaint.models.checkpoint import check_safetensors_header, load_checked_state
+    from ganpaint.models.checkpoint import load_checked_state
 
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such classifier file")
-    cfg = _config(path, check_safetensors_header(path))
+    cfg = read_classifier_config(path)
     model = SceneClassifier(cfg["classes"], cfg["widths"])
     return load_checked_state(path, model, "classifier")

@@ -115,12 +115,18 @@ def _config(path: Path, header: dict) -> dict[str, Any]:
     return cfg
 
 
+def read_encoder_config(path: str | Path) -> dict[str, Any]:
+    """The architecture an encoder file declares, checked with its header (no weights read):
+    a quick test that the file is whole and ours."""
+    path = Path(path)
+    return _config(path, check_safetensors_header(path))
+
+
 def load_encoder(path: str | Path) -> PictureEncoder:
     """Open an encoder written by :func:`save_encoder` (eval mode, CPU, float32)."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such encoder file")
-    header = check_safetensors_header(path)
-    cfg = _config(path, header)
+    cfg = read_encoder_config(path)
     model = PictureEncoder(cfg["z_dim"], cfg["channels"], cfg["side"], cfg["layer"], cfg["blocks"])
     return load_checked_state(path, model, "encoder")

@@ -142,6 +142,13 @@ class PictureCommands(QObject):
         if self.busy or not w.models.ready:
             w.status.showMessage("Wait for the model (or the picture being opened)", 4000)
             return False
+        # a damaged encoder: found when the bundle opened (models.bundle.problems)
+        problem = (getattr(w.models.bundle, "problems", None) or {}).get("encoder.safetensors")
+        if problem:
+            text = "The model's picture encoder cannot be used, so no picture can be fitted "
+            w.prompts.error("Cannot open image", text + "to it; nothing changed.", problem)
+            self.finished.emit("refused")
+            return False
         try:
             loaded = load_picture(path, w.models.resolution)
         except PictureError as exc:
