@@ -117,6 +117,8 @@ class BundleTarget(Target):
                 "generator.safetensors",
                 "dissection.json",
                 "segmenter.safetensors",
+                "classifier.safetensors",  # optional: listed, missing, a problem not a refusal
+                "encoder.safetensors",
                 "../bundle/generator.safetensors",
                 "/etc/passwd",
                 ".hidden",
@@ -161,6 +163,26 @@ class BundleTarget(Target):
             raise InvariantError("concepts are not all names")
         if bundle.dissection is not None and not isinstance(bundle.dissection, Dissection):
             raise InvariantError("dissection is not an object")
+        _check_problems(bundle)
+
+
+def _check_problems(bundle: Any) -> None:
+    """Only optional files may be problems, and their loaders must raise them."""
+    from ganpaint.models.bundle import OPTIONAL_FILES
+
+    loaders = {"classifier.safetensors": bundle.load_classifier,
+               "encoder.safetensors": bundle.load_encoder}  # fmt: skip
+    for name, problem in bundle.problems.items():
+        if name not in OPTIONAL_FILES or not problem:
+            raise InvariantError(f"{name!r} is a problem, not a refusal: {problem!r}")
+        if name in loaders:
+            try:
+                loaders[name]()
+            except BundleError as exc:
+                if str(exc) != problem:
+                    raise InvariantError(f"{name} loads with another error: {exc}") from None
+            else:
+                raise InvariantError(f"{name} loads despite its problem {problem!r}")
 
 
 def _zip_members(data: bytes) -> list[tuple[str, bytes]]:
