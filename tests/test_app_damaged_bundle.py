@@ -85,6 +85,15 @@ def test_damaged_classifier_the_model_paints_and_the_panel_says_why(
     )
     assert reason in text
     assert not panel.body.isVisible() and not w.actions["classifier.attack"].isEnabled()
+    assert not panel.attack_button.isEnabled()
+    from PySide6.QtWidgets import QMenu
+
+    menu = QMenu()
+    w.classifier_view.fill_attack_menu(menu)
+    assert [(a.text(), a.isEnabled()) for a in menu.actions()] == [
+        ("church", False),
+        ("forest", False),
+    ]
     panel.grab().save(str(tmp_path / f"panel-{how}.png"))
 
 

@@ -71,8 +71,7 @@ class ClassifierView:
         panel = self.w.classifier_panel
         panel.clear()
         note = "" if self.available else NO_CLASSIFIER + TRAIN_HINT
-        if problem:
-            self.classes = ()
+        if problem:  # the attack menu keeps the classes of the card, greyed out
             note = CANNOT_USE + problem
         panel.set_available(self.available, note)
         panel.set_attack_targets(self.classes, self.attack)
