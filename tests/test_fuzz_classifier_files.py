@@ -184,3 +184,11 @@ def test_tweaking_a_huge_integer_does_not_break_the_mutator():
 def test_every_refusal_is_a_ganpaint_error_subclass():
     for error in (CheckpointError, AttackFileError, DissectionError):
         assert issubclass(error, GanpaintError)
+
+
+def test_bytes_after_the_last_tensor(tmp_path, classifier_bytes):
+    """Was the safetensors library's 'incomplete metadata, file not fully covered'."""
+    path = tmp_path / "classifier.safetensors"
+    message = _refused(path, classifier_bytes + b"\x00" * 7, load_classifier, CheckpointError,
+                       "7 bytes after its last tensor")  # fmt: skip
+    assert "damaged safetensors file" in message

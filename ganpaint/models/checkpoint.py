@@ -104,9 +104,16 @@ def check_safetensors_header(path: Path) -> dict:
             f"{path}: a safetensors file with a broken header (not a JSON object)"
         )
     data_size = size - 8 - n
+    end = 0
     for key, info in header.items():
         if key != "__metadata__":
             _check_header_entry(path, key, info, data_size)
+            end = max(end, info["data_offsets"][1])
+    if end < data_size:  # safetensors itself says "incomplete metadata, file not fully covered"
+        raise CheckpointError(
+            f"{path}: a damaged safetensors file ({data_size - end} bytes after its last "
+            "tensor that no tensor claims)"
+        )
     return header
 
 
