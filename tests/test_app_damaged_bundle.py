@@ -114,3 +114,8 @@ def test_damaged_encoder_open_image_says_why(
     assert "encoder.safetensors" in box.informativeText()
     assert w.document.revision == revision and w.document.picture is None
     box.grab().save(str(tmp_path / f"box-{how}.png"))
+    box.close()
+    # File > Open Image… says so before asking for a file (no file dialog opens)
+    with qtbot.waitSignal(w.picture_commands.finished, timeout=5000) as signal:
+        w.picture_commands.choose_image()
+    assert signal.args == ["refused"] and w.prompts.last_box.windowTitle() == "Cannot open image"
