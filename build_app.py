@@ -18,13 +18,16 @@ Steps:
 3. write the launcher and the spec (``build/pyinstaller/``) and run PyInstaller: the app's
    data lands at ``ganpaint/data/{resources,models}`` inside the bundle, where
    :mod:`ganpaint.core.paths` looks when frozen (``sys._MEIPASS``), with qtawesome's icon fonts;
-   unused Qt modules and torch's C++ test binaries and test libraries stay out;
+   unused Qt modules and torch's C++ test binaries and test libraries stay out; a runtime hook
+   (``TORCHVISION_HOOK``) lets torchvision import without its compiled ops, which PyPI's
+   wheel links against CUDA torch libraries a CPU torch lacks;
 4. move the result to ``dist/ganpaint`` (or ``--onedir OUT``);
 5. strip the symbol tables of torch's two big libraries (Linux; ``--no-strip`` keeps them);
 6. copy the icon beside the program and, on Linux, write ``ganpaint.desktop`` there
    (``resources/ganpaint.desktop`` with absolute paths to this folder);
 7. with ``--check``: run the built program's ``--self-test`` (offscreen: it loads the
-   bundled model, paints one stroke in a real main window and waits for the edited frame),
+   bundled model, paints one stroke in a real main window, waits for the edited frame and
+   runs the bundle's scene classifier and picture encoder, torchvision networks, on it),
    ``--version`` and a headless ``render``, in a clean environment.
 
 The build environment is reused while its requirements are unchanged; ``--fresh-venv``
