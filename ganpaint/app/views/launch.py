@@ -189,8 +189,9 @@ def run_self_test(
     model: str | None = None, device: str | None = None, timeout_s: float = 120.0
 ) -> int:
     """Check that the app works here (the standalone build runs it): offscreen, open
-    ``model`` (default: the bundled one) in a real main window, paint one stroke and wait
-    for the edited frame. Prints one line; returns 0, or 1 with the reason on stderr.
+    ``model`` (default: the bundled one) in a real main window, paint one stroke, wait
+    for the edited frame and run the bundle's scene classifier and picture encoder on it.
+    Prints one line; returns 0, or 1 with the reason on stderr.
     Settings and autosaves go to a temporary folder."""
     import tempfile
 
