@@ -192,3 +192,11 @@ def test_bytes_after_the_last_tensor(tmp_path, classifier_bytes):
     message = _refused(path, classifier_bytes + b"\x00" * 7, load_classifier, CheckpointError,
                        "7 bytes after its last tensor")  # fmt: skip
     assert "damaged safetensors file" in message
+
+
+def test_a_config_larger_than_the_file_is_refused_before_building(tmp_path, classifier_bytes):
+    """24 layers of 1024 units would be built (0.9 GB) before the weights were compared."""
+    cfg = {"architecture": "vgg-gap", "classes": ["a", "b"], "widths": [1024] * 24}
+    data = _with_metadata(classifier_bytes, config=json.dumps(cfg))
+    path = tmp_path / "classifier.safetensors"
+    _refused(path, data, load_classifier, CheckpointError, r"describes \d+ stored values")
