@@ -18,13 +18,16 @@ Steps:
 3. write the launcher and the spec (``build/pyinstaller/``) and run PyInstaller: the app's
    data lands at ``ganpaint/data/{resources,models}`` inside the bundle, where
    :mod:`ganpaint.core.paths` looks when frozen (``sys._MEIPASS``), with qtawesome's icon fonts;
-   unused Qt modules and torch's C++ test binaries and test libraries stay out;
+   unused Qt modules and torch's C++ test binaries and test libraries stay out; a runtime hook
+   (``TORCHVISION_HOOK``) lets torchvision import without its compiled ops, which PyPI's
+   wheel links against CUDA torch libraries a CPU torch lacks;
 4. move the result to ``dist/ganpaint`` (or ``--onedir OUT``);
 5. strip the symbol tables of torch's two big libraries (Linux; ``--no-strip`` keeps them);
 6. copy the icon beside the program and, on Linux, write ``ganpaint.desktop`` there
    (``resources/ganpaint.desktop`` with absolute paths to this folder);
 7. with ``--check``: run the built program's ``--self-test`` (offscreen: it loads the
-   bundled model, paints one stroke in a real main window and waits for the edited frame),
+   bundled model, paints one stroke in a real main window, waits for the edited frame and
+   runs the bundle's scene classifier and picture encoder, torchvision networks, on it),
    ``--version`` and a headless ``render``, in a clean environment.
 
 The build environment is reused while its requirements are unchanged; ``--fresh-venv``
@@ -53,6 +56,7 @@ WORK = BUILD / "pyinstaller"
 DEFAULT_OUT = ROOT / "dist" / "ganpaint"
 NAME = "ganpaint"
 STAMP = ".ganpaint-build.json"
+HOOK_FILE = "ganpaint_torchvision_hook.py"
 
 # CPU-only torch: pip picks the local 2.13.0+cpu wheel here; elsewhere pass --torch with an
 # index of CPU wheels (e.g. --extra-index-url https://download.pytorch.org/whl/cpu in PIP_*).
@@ -176,6 +180,45 @@ if __name__ == "__main__":
     sys.exit(main())
 '''
 
+# Runs in the built program before the app (see its docstring).
+TORCHVISION_HOOK = '''\
+"""PyInstaller runtime hook (written by build_app.py): torchvision imports without its C ops.
+
+The CPU build pairs a CPU torch with the torchvision wheel from PyPI, whose compiled ops
+(``torchvision/_C.so``) link CUDA torch libraries that a CPU torch lacks. torchvision then
+carries on without its ops (``extension._has_ops()`` is false), but two of its modules
+register kernels for those ops at import and fail ("operator torchvision::nms does not
+exist"), so ``import torchvision`` fails. GANPaint uses only ``torchvision.models`` (VGG and
+ResNet, plain Python modules): when the ops did not load, those two modules are replaced by
+empty ones; when they did, nothing changes.
+"""
+
+import importlib.abc
+import importlib.util
+import sys
+
+_REGISTRATIONS = ("torchvision._meta_registrations", "torchvision._autograd_registrations")
+
+
+class _NothingToRegister(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    def find_spec(self, name, path=None, target=None):
+        if name not in _REGISTRATIONS:
+            return None
+        extension = sys.modules.get("torchvision.extension")
+        if extension is None or extension._has_ops():
+            return None  # the ops are there: the real module registers their kernels
+        return importlib.util.spec_from_loader(name, self)
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        module.__doc__ = "Empty: torchvision's compiled ops could not be loaded."
+
+
+sys.meta_path.insert(0, _NothingToRegister())
+'''
+
 SPEC = '''\
 # Written by build_app.py; edit build_app.py instead.
 import fnmatch
@@ -198,6 +241,7 @@ a = Analysis(
     datas=[tuple(d) for d in OPTIONS["datas"]] + collect_data_files("qtawesome"),
     hiddenimports=OPTIONS["hiddenimports"],
     excludes=OPTIONS["excludes"],
+    runtime_hooks=OPTIONS["runtime_hooks"],
     noarchive=False,
 )
 a.binaries = [e for e in a.binaries if keep(e)]
@@ -268,6 +312,7 @@ def spec_options(root: Path = ROOT, work: Path = WORK) -> dict:
         "excludes": list(EXCLUDES),
         "drop": list(DROP),
         "icon": str(app_icon(root)),
+        "runtime_hooks": [str(work / HOOK_FILE)],
     }
 
 
@@ -355,8 +400,23 @@ def ensure_venv(path: Path, torch_spec: str, fresh: bool) -> Path:
     _say(f"    torch {version} (CUDA: {cuda})")
     if cuda not in ("None", ""):
         _say("    WARNING: a CUDA build of torch: the bundle will carry its CUDA libraries")
+    _say(f"    torchvision: {torchvision_state(python)}")
     stamp.write_text(json.dumps(wanted, indent=1))
     return python
+
+
+def torchvision_state(python: Path) -> str:
+    """Whether torchvision imports in the build environment, and with its compiled ops (a
+    CPU torch with PyPI's CUDA-linked torchvision: without; the runtime hook copes)."""
+    probe = "import torchvision as t; print(t.__version__, t.extension._has_ops())"
+    out = subprocess.run(
+        [str(python), "-c", probe], capture_output=True, text=True, env=_clean_env()
+    )
+    if out.returncode == 0:
+        version, _, ops = out.stdout.strip().partition(" ")
+        return f"{version}, compiled ops {'loaded' if ops == 'True' else 'not loaded'}"
+    last = (out.stderr.strip().splitlines() or ["?"])[-1]
+    return f"does not import by itself ({last}); the built program imports it without its ops"
 
 
 def run_pyinstaller(python: Path, root: Path, work: Path, clean: bool) -> Path:
@@ -365,6 +425,7 @@ def run_pyinstaller(python: Path, root: Path, work: Path, clean: bool) -> Path:
         shutil.rmtree(work)
     work.mkdir(parents=True, exist_ok=True)
     (work / "ganpaint_launcher.py").write_text(LAUNCHER)
+    (work / HOOK_FILE).write_text(TORCHVISION_HOOK)
     spec = work / f"{NAME}.spec"
     spec.write_text(render_spec(spec_options(root, work)))
     dist = work / "dist"
@@ -461,6 +522,18 @@ def _du(path: Path) -> str:
     return out.stdout.split("\t")[0].strip() if out.returncode == 0 else ""
 
 
+def missing_networks(self_test_line: str, root: Path = ROOT) -> list[str]:
+    """The torchvision networks of the bundled model (scene classifier, picture encoder)
+    that a self-test line does not report as run: the frozen app must import torchvision."""
+    model = root / "models" / "scenes128"
+    expected = {"classifier": "classifier reads ", "encoder": "encoder gives "}
+    return [
+        name
+        for name, phrase in expected.items()
+        if (model / f"{name}.safetensors").is_file() and phrase not in self_test_line
+    ]
+
+
 def check_build(out: Path) -> None:
     """Run the built program's self-test, ``--version`` and a headless render."""
     program = out / (f"{NAME}.exe" if os.name == "nt" else NAME)
@@ -495,6 +568,8 @@ def check_build(out: Path) -> None:
             raise SystemExit("build_app: check failed: the self-test printed no result")
         if str(out.resolve()) not in line:
             raise SystemExit("build_app: check failed: the model did not come from the bundle")
+        for missing in missing_networks(line):
+            raise SystemExit(f"build_app: check failed: the self-test did not run the {missing}")
         version = run("--version").stdout.strip()
         if not version.startswith("ganpaint "):
             raise SystemExit(f"build_app: check failed: --version printed {version!r}")

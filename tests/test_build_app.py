@@ -111,6 +111,58 @@ def test_spec_carries_the_options(tmp_path):
         assert call in text
 
 
+def _fake_torchvision(folder: Path) -> None:
+    """A torchvision whose op registrations fail as the real one's do when its compiled ops
+    did not load; ``FAKE_OPS=1`` says they loaded."""
+    pkg = folder / "torchvision"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text(
+        "from . import extension\n"
+        "from torchvision import _autograd_registrations, _meta_registrations, models\n"
+    )
+    (pkg / "extension.py").write_text(
+        "import os\n\ndef _has_ops():\n    return os.environ.get('FAKE_OPS') == '1'\n"
+    )
+    for name in ("_meta_registrations", "_autograd_registrations"):
+        (pkg / f"{name}.py").write_text(
+            "raise RuntimeError('operator torchvision::nms does not exist')\n"
+        )
+    (pkg / "models.py").write_text("VGG = 'vgg'\n")
+
+
+@pytest.mark.parametrize("ops", ["0", "1"])
+def test_torchvision_hook_lets_it_import_without_its_ops(tmp_path, ops):
+    _fake_torchvision(tmp_path)
+    hook = tmp_path / build_app.HOOK_FILE
+    hook.write_text(build_app.TORCHVISION_HOOK)
+    code = f"exec(open({str(hook)!r}).read()); from torchvision.models import VGG; print(VGG)"
+    env = {**os.environ, "FAKE_OPS": ops, "PYTHONPATH": str(tmp_path)}
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
+    )
+    if ops == "0":  # no ops: the registrations are skipped, the models import
+        assert proc.returncode == 0 and proc.stdout.strip() == "vgg", proc.stderr
+    else:  # ops loaded: the real registrations run (here they fail, as the fake says)
+        assert proc.returncode != 0 and "torchvision::nms" in proc.stderr
+
+
+def test_the_spec_runs_the_torchvision_hook(tmp_path):
+    opts = build_app.spec_options(ROOT, tmp_path)
+    assert opts["runtime_hooks"] == [str(tmp_path / build_app.HOOK_FILE)]
+    assert 'runtime_hooks=OPTIONS["runtime_hooks"]' in build_app.render_spec(opts)
+
+
+def test_the_build_check_wants_the_networks_run(tmp_path):
+    model = tmp_path / "models" / "scenes128"
+    model.mkdir(parents=True)
+    line = "self-test: ok: ..., classifier reads 'forest', encoder gives a z of 512 values"
+    assert build_app.missing_networks("self-test: ok", tmp_path) == []  # none in the model
+    (model / "classifier.safetensors").write_bytes(b"x")
+    (model / "encoder.safetensors").write_bytes(b"x")
+    assert build_app.missing_networks("self-test: ok", tmp_path) == ["classifier", "encoder"]
+    assert build_app.missing_networks(line, tmp_path) == []
+
+
 def test_pyinstaller_command(tmp_path):
     cmd = build_app.pyinstaller_command(
         Path("py"), tmp_path / "g.spec", tmp_path / "dist", tmp_path, clean=True

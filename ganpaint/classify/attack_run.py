@@ -30,25 +30,12 @@ from ganpaint.classify.attack_stats import (
 )
 from ganpaint.core.errors import GanpaintError
 from ganpaint.core.progress import ProgressFactory, no_progress
+from ganpaint.models.classifier_attack import AttackRecord  # a record of the file
 
 SceneFn = Callable[[int, int], tuple[np.ndarray, np.ndarray, int]]
 """``(seed, size) -> (image uint8, labels, class index)``, as ``ganpaint.scenes`` renders."""
 
 LEVEL = 0.99
-
-
-@dataclass(frozen=True)
-class AttackRecord:
-    """One attack: the scene's seed, its class, the target, the outcome and the three group
-    means (None when it failed)."""
-
-    seed: int
-    source: int
-    target: int
-    success: bool
-    l2: float
-    target_prob: float
-    groups: tuple[float, float, float] | None
 
 
 @dataclass(frozen=True)

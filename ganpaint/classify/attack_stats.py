@@ -12,28 +12,14 @@ pairs, a fixed seed, so the file is reproducible), since a ratio of means is ske
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from statistics import NormalDist
 
 import numpy as np
 
 from ganpaint.core.errors import GanpaintError
+from ganpaint.models.classifier_attack import GROUPS, Interval  # the file's types
 
-GROUPS = ("target", "source", "other")
-
-
-@dataclass(frozen=True)
-class Interval:
-    """A mean over ``n`` values with its confidence interval [low, high] at ``level``."""
-
-    mean: float
-    low: float
-    high: float
-    n: int
-    level: float
-
-    def to_dict(self) -> dict[str, float | int]:
-        return {"mean": self.mean, "low": self.low, "high": self.high, "n": self.n}
+__all__ = ["GROUPS", "Interval", "group_means", "mean_interval", "ratio_interval"]
 
 
 def mean_interval(values: Sequence[float] | np.ndarray, level: float = 0.99) -> Interval:

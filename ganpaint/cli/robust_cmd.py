@@ -11,8 +11,8 @@ import sys
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "fuzz",
-        help="feed mutated and hostile files to the project, bundle, checkpoint and picture "
-        "readers",
+        help="feed mutated and hostile files to the project, bundle, checkpoint, picture and "
+        "classifier/encoder file readers",
         description="Make CASES inputs per target from SEED (mutated valid files, random "
         "JSON, byte flips, truncations, zlib bombs, lying headers) and feed each to its "
         "reader. Every input must either load or be refused with the reader's own error; "
@@ -24,9 +24,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the run (default 0)")
     p.add_argument(
         "--target",
-        choices=["project", "bundle", "checkpoint", "picture", "all"],
+        choices=["project", "bundle", "checkpoint", "picture", "classifier", "all"],
         default="all",
-        help="which reader to fuzz (default all)",
+        help="which reader to fuzz (default all); classifier: classifier.safetensors, "
+        "encoder.safetensors, classifier_dissection.json and classifier_attack.json",
     )
     p.add_argument(
         "--time-limit", type=float, default=20.0, help="seconds one case may take (default 20)"

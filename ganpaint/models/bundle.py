@@ -43,6 +43,16 @@ BUNDLE_FILES = (
 )
 """The files of a bundle that ``bundle.json`` lists with their sha256 when present."""
 
+OPTIONAL_FILES = (
+    ENCODER_FILE,
+    "classifier.safetensors",
+    "classifier_dissection.json",
+    "classifier_attack.json",
+)
+"""Files whose damage (missing though listed, or a sha256 that differs) leaves the bundle
+usable for painting: only the feature that needs the file is unavailable, and
+:attr:`ModelBundle.problems` says why."""
+
 
 def sha256_file(path: str | Path) -> str:
     """The hex sha256 of a file's bytes, read in 1 MiB chunks."""
@@ -62,6 +72,13 @@ class ModelBundle:
     generator: ProGANGenerator
     meta: dict[str, Any] = field(default_factory=dict)
     dissection: Dissection | None = None
+    problems: dict[str, str] = field(default_factory=dict)
+    """File name -> why that optional file cannot be used (see :data:`OPTIONAL_FILES`)."""
+
+    def _usable(self, name: str) -> None:
+        """Raise the problem found with the optional file ``name`` when the bundle opened."""
+        if name in self.problems:
+            raise BundleError(self.problems[name])
 
     @property
     def edit_layers(self) -> list[str]:
@@ -100,6 +117,7 @@ class ModelBundle:
     def load_encoder(self):
         """The bundle's picture encoder (``models/encoder.py``; eval mode, CPU), or None
         when it has none."""
+        self._usable(ENCODER_FILE)
         if self.encoder_path is None:
             return None
         from ganpaint.models.encoder import load_encoder
@@ -114,6 +132,7 @@ class ModelBundle:
 
     def load_classifier(self):
         """The bundle's scene classifier (eval mode, CPU), or None when it has none."""
+        self._usable("classifier.safetensors")
         if self.classifier_path is None:
             return None
         from ganpaint.models.classifier import load_classifier
@@ -122,6 +141,7 @@ class ModelBundle:
 
     def classifier_dissection(self):
         """The bundle's ``classifier_dissection.json`` (validated), or None when absent."""
+        self._usable("classifier_dissection.json")
         p = self.path / "classifier_dissection.json" if self.path.is_dir() else None
         if p is None or not p.is_file():
             return None
@@ -164,21 +184,34 @@ def read_bundle_json(folder: Path) -> dict[str, Any]:
     return meta
 
 
-def verify_hashes(folder: Path, meta: dict[str, Any]) -> None:
+def verify_hashes(folder: Path, meta: dict[str, Any]) -> dict[str, str]:
+    """Check every file ``bundle.json`` lists against its sha256: a :class:`BundleError` for
+    a required file; for one of :data:`OPTIONAL_FILES`, its problem in the returned dict."""
+    problems = {}
     for name, info in meta.get("files", {}).items():
         if "/" in name or "\\" in name or name.startswith("."):
             raise BundleError(f"{folder}: file name {name!r} in bundle.json is not allowed")
-        expected = info.get("sha256") if isinstance(info, dict) else None
-        f = folder / name
         try:
-            if not f.is_file():
-                raise BundleError(f"{folder}: {name} is listed in bundle.json but missing")
-            if expected and sha256_file(f) != expected:
-                raise BundleError(f"{folder}: {name} does not match its sha256 in bundle.json")
-        except OSError as exc:  # e.g. a name too long for the file system, no permission
+            _verify_file(folder, name, info)
+        except BundleError as exc:
+            if name not in OPTIONAL_FILES:
+                raise
+            problems[name] = str(exc)
+    return problems
+
+
+def _verify_file(folder: Path, name: str, info: Any) -> None:
+    expected = info.get("sha256") if isinstance(info, dict) else None
+    f = folder / name
+    try:
+        if not f.is_file():
+            raise BundleError(f"{f}: listed in bundle.json but missing")
+        if expected and sha256_file(f) != expected:
             raise BundleError(
-                f"{folder}: cannot read {name!r} listed in bundle.json ({exc})"
-            ) from None
+                f"{f}: does not match its sha256 in bundle.json (damaged or replaced)"
+            )
+    except OSError as exc:  # e.g. a name too long for the file system, no permission
+        raise BundleError(f"{folder}: cannot read {name!r} listed in bundle.json ({exc})") from None
 
 
 def load_bundle(path: str | Path | None = None, verify: bool = True) -> ModelBundle:
@@ -191,8 +224,8 @@ def load_bundle(path: str | Path | None = None, verify: bool = True) -> ModelBun
 
         return ModelBundle(name=path.stem, path=path, generator=load_generator(path), meta={})
     meta = read_bundle_json(path)
-    if verify:
-        verify_hashes(path, meta)
+    problems = verify_hashes(path, meta) if verify else {}
+    _check_networks(path, problems)
     from ganpaint.models.checkpoint import load_generator
 
     gen = load_generator(path / "generator.safetensors")
@@ -203,9 +236,29 @@ def load_bundle(path: str | Path | None = None, verify: bool = True) -> ModelBun
         generator=gen,
         meta=meta,
         dissection=dissection,
+        problems=problems,
     )
     _check_layers(bundle)
     return bundle
+
+
+def _check_networks(folder: Path, problems: dict[str, str]) -> None:
+    """Add to ``problems`` the picture encoder or scene classifier whose file is not whole
+    or not ours (its header and config, no weights: a damaged file is caught at open time,
+    where the app can say so, not at first use)."""
+    from ganpaint.core.errors import CheckpointError
+    from ganpaint.models.classifier import read_classifier_config
+    from ganpaint.models.encoder import read_encoder_config
+
+    for name, check in ((ENCODER_FILE, read_encoder_config),
+                        ("classifier.safetensors", read_classifier_config)):  # fmt: skip
+        path = folder / name
+        if name in problems or not path.is_file():
+            continue
+        try:
+            check(path)
+        except (CheckpointError, OSError) as exc:
+            problems[name] = str(exc) if isinstance(exc, CheckpointError) else f"{path}: {exc}"
 
 
 def _check_layers(bundle: ModelBundle) -> None:

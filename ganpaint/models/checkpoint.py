@@ -104,9 +104,16 @@ def check_safetensors_header(path: Path) -> dict:
             f"{path}: a safetensors file with a broken header (not a JSON object)"
         )
     data_size = size - 8 - n
+    end = 0
     for key, info in header.items():
         if key != "__metadata__":
             _check_header_entry(path, key, info, data_size)
+            end = max(end, info["data_offsets"][1])
+    if end < data_size:  # safetensors itself says "incomplete metadata, file not fully covered"
+        raise CheckpointError(
+            f"{path}: a damaged safetensors file ({data_size - end} bytes after its last "
+            "tensor that no tensor claims)"
+        )
     return header
 
 
@@ -435,3 +442,23 @@ def load_checked_state(path: Path, model: torch.nn.Module, what: str) -> torch.n
         state[key] = value.to(torch.float32)
     model.load_state_dict(state, strict=False)
     return model.eval()
+
+
+def network_config(path: Path, header: dict, fmt: str, what: str) -> tuple[dict, dict[str, Any]]:
+    """The ``__metadata__`` of a network's safetensors header (format ``fmt``) and the config
+    it holds as JSON text under ``config``; a :class:`CheckpointError` naming ``path`` when
+    the metadata is missing, is not all text (safetensors writes only strings) or its config
+    is not a JSON object. The caller checks the version and the config's fields."""
+    meta = header.get("__metadata__")
+    if not isinstance(meta, dict) or meta.get("format") != fmt:
+        raise CheckpointError(f"{path}: not a ganpaint {what} file (no {what} metadata)")
+    for key, value in meta.items():
+        if not isinstance(value, str):
+            raise CheckpointError(f"{path}: {what} metadata {key!r} is not text")
+    try:
+        cfg = json.loads(meta.get("config", ""))
+    except (ValueError, RecursionError):  # ValueError: also a number of 4300+ digits
+        raise CheckpointError(f"{path}: {what} config in the metadata is not JSON") from None
+    if not isinstance(cfg, dict):
+        raise CheckpointError(f"{path}: {what} config in the metadata is not a JSON object")
+    return meta, cfg

@@ -24,6 +24,7 @@ Images come in as the generator outputs them: B x 3 x H x W in [-1, 1]; logits g
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ ARCHITECTURE = "vgg-gap"
 FORMAT_VERSION = 1
 MAX_WIDTH = 1024
 MAX_LAYERS = 24
+MAX_CLASSES = 1000  # the head is widths[-1] x classes: a hostile list must not fill memory
 
 
 def _features(widths: Sequence[int | str]) -> nn.Sequential:
@@ -130,34 +132,60 @@ def save_classifier(model: SceneClassifier, path: str | Path) -> None:
 
 
 def _config(path: Path, header: dict) -> dict[str, Any]:
-    meta = header.get("__metadata__")
-    if not isinstance(meta, dict) or meta.get("format") != "ganpaint-classifier":
-        raise CheckpointError(f"{path}: not a ganpaint classifier file (no classifier metadata)")
-    if str(meta.get("version")) != str(FORMAT_VERSION):
-        raise CheckpointError(f"{path}: classifier version {meta.get('version')!r} not supported")
-    try:
-        cfg = json.loads(meta.get("config", ""))
-    except (ValueError, RecursionError):
-        raise CheckpointError(f"{path}: classifier config in the metadata is not JSON") from None
-    if not isinstance(cfg, dict) or cfg.get("architecture") != ARCHITECTURE:
+    from ganpaint.models.checkpoint import network_config
+
+    meta, cfg = network_config(path, header, "ganpaint-classifier", "classifier")
+    if meta.get("version") != str(FORMAT_VERSION):
+        version = meta.get("version", "")[:20]
+        raise CheckpointError(f"{path}: classifier version {version!r} not supported")
+    if cfg.get("architecture") != ARCHITECTURE:
         raise CheckpointError(f"{path}: classifier architecture must be {ARCHITECTURE!r}")
     classes, widths = cfg.get("classes"), cfg.get("widths")
     if not isinstance(classes, list) or not classes or not all(isinstance(c, str) for c in classes):
         raise CheckpointError(f"{path}: classifier config 'classes' must be a list of names")
+    if len(classes) > MAX_CLASSES:
+        raise CheckpointError(f"{path}: classifier config lists {len(classes)} classes")
     ok = isinstance(widths, list) and 0 < len(widths) <= MAX_LAYERS
     ok = ok and all(w == "M" or (type(w) is int and 1 <= w <= MAX_WIDTH) for w in widths)
     if not ok or not any(w != "M" for w in widths):
         raise CheckpointError(f"{path}: classifier config 'widths' must be a list of widths")
+    # before the network is built: a config of 24 layers of 1024 units is 0.9 GB of weights
+    declared = _stored_values(len(classes), widths)
+    held = sum(math.prod(v["shape"]) for k, v in header.items() if k != "__metadata__")
+    if declared != held:
+        raise CheckpointError(
+            f"{path}: its config describes {declared} stored values, the file holds {held}"
+        )
     return cfg
+
+
+def _stored_values(n_classes: int, widths: Sequence[int | str]) -> int:
+    """How many values :func:`save_classifier` stores for this config: per conv its weight
+    and bias and its batch norm's weight, bias, running mean and variance; the head."""
+    total, channels = 0, 3
+    for w in widths:
+        if w != "M":
+            total += channels * int(w) * 9 + 5 * int(w)
+            channels = int(w)
+    return total + channels * n_classes + n_classes
+
+
+def read_classifier_config(path: str | Path) -> dict[str, Any]:
+    """The classes and widths a classifier file declares, checked with its header (no
+    weights read): a quick test that the file is whole and ours."""
+    from ganpaint.models.checkpoint import check_safetensors_header
+
+    path = Path(path)
+    return _config(path, check_safetensors_header(path))
 
 
 def load_classifier(path: str | Path) -> SceneClassifier:
     """Open a classifier written by :func:`save_classifier` (eval mode, CPU, float32)."""
-    from ganpaint.models.checkpoint import check_safetensors_header, load_checked_state
+    from ganpaint.models.checkpoint import load_checked_state
 
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such classifier file")
-    cfg = _config(path, check_safetensors_header(path))
+    cfg = read_classifier_config(path)
     model = SceneClassifier(cfg["classes"], cfg["widths"])
     return load_checked_state(path, model, "classifier")

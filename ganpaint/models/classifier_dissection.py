@@ -32,13 +32,13 @@ from ganpaint.models.schema_fields import (
     _int,
     _ints,
     _is_int,
-    _is_num,
+    _is_real,
     _json_map,
     _list,
     _Node,
     _num,
-    _num_rows,
-    _nums,
+    _real_rows,
+    _reals,
     _str,
     _strs,
     _tuple_of,
@@ -154,7 +154,7 @@ def _ranked(v: Any, path: str) -> tuple[tuple[int, float], ...]:
     out = []
     for i, item in enumerate(_list(v, path)):
         ok = isinstance(item, list) and len(item) == 2
-        if not (ok and _is_int(item[0]) and _is_num(item[1])):
+        if not (ok and _is_int(item[0]) and _is_real(item[1])):
             raise _fail(f"{path}[{i}]", "a [unit, drop] pair", item)
         out.append((item[0], float(item[1])))
     return tuple(out)
@@ -178,8 +178,8 @@ class ClassAblation(_Node):
         return cls(
             name=r.get("name", _str, ""),
             ranked=r.get("ranked", _ranked, ()),
-            remove=r.get("remove", _num_rows, ()),
-            keep=r.get("keep", _num_rows, ()),
+            remove=r.get("remove", _real_rows, ()),  # figures() does arithmetic on them
+            keep=r.get("keep", _real_rows, ()),
             **r.rest(),
         )
 
@@ -206,7 +206,7 @@ class Ablation(_Node):
         out = cls(
             layer=r.get("layer", _str, ""),
             ks=r.get("ks", _ints, ()),
-            baseline=r.get("baseline", _nums, ()),
+            baseline=r.get("baseline", _reals, ()),
             classes=r.get("classes", _tuple_of(ClassAblation.from_dict), ()),
             ranking_seeds=r.get("ranking_seeds", _ints, ()),
             heldout_seeds=r.get("heldout_seeds", _ints, ()),
@@ -304,6 +304,8 @@ def read_classifier_dissection(path: str | Path) -> ClassifierDissection:
         raise DissectionError(f"{path}: {exc}") from None
     except RecursionError:
         raise DissectionError(f"{path}: nested too deeply") from None
+    except OverflowError:  # float() of an integer of hundreds of digits
+        raise DissectionError(f"{path}: holds a number too large to read") from None
 
 
 def document_dict(doc: ClassifierDissection | Mapping[str, Any]) -> dict[str, Any]:

@@ -19,7 +19,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganpaint.core.errors import CheckpointError
-from ganpaint.models.checkpoint import check_safetensors_header, load_checked_state
+from ganpaint.models.checkpoint import (
+    check_safetensors_header,
+    load_checked_state,
+    network_config,
+)
 
 ENCODER_FORMAT = "ganpaint-encoder"
 ENCODER_VERSION = 1
@@ -91,17 +95,15 @@ def save_encoder(model: PictureEncoder, path: str | Path, metadata: dict | None 
     atomic_write_bytes(path, save(state, metadata=meta))
 
 
-def _config(path: Path, meta: Any) -> dict[str, Any]:
-    if not isinstance(meta, dict) or meta.get("format") != ENCODER_FORMAT:
-        raise CheckpointError(f"{path}: not a ganpaint encoder (metadata format is missing)")
+def _config(path: Path, header: dict) -> dict[str, Any]:
+    meta, cfg = network_config(path, header, ENCODER_FORMAT, "encoder")
     version = meta.get("version", "")
-    if not version.isdigit() or int(version) > ENCODER_VERSION:
+    # ASCII digits only: "²".isdigit() is true but int("²") fails
+    if not (version.isascii() and version.isdigit() and len(version) < 6):
+        raise CheckpointError(f"{path}: encoder version {version[:20]!r} is not a number")
+    if int(version) > ENCODER_VERSION:
         raise CheckpointError(f"{path}: encoder version {version!r} is not supported")
-    try:
-        cfg = json.loads(meta.get("config", ""))
-    except (json.JSONDecodeError, RecursionError):
-        raise CheckpointError(f"{path}: encoder config in the metadata is not JSON") from None
-    if not isinstance(cfg, dict) or cfg.get("architecture") != "resnet-basic-3stage":
+    if cfg.get("architecture") != "resnet-basic-3stage":
         raise CheckpointError(f"{path}: unknown encoder architecture")
     limits = {"z_dim": MAX_Z_DIM, "channels": MAX_CHANNELS, "side": 256, "blocks": 4}
     for key, top in limits.items():
@@ -113,12 +115,18 @@ def _config(path: Path, meta: Any) -> dict[str, Any]:
     return cfg
 
 
+def read_encoder_config(path: str | Path) -> dict[str, Any]:
+    """The architecture an encoder file declares, checked with its header (no weights read):
+    a quick test that the file is whole and ours."""
+    path = Path(path)
+    return _config(path, check_safetensors_header(path))
+
+
 def load_encoder(path: str | Path) -> PictureEncoder:
     """Open an encoder written by :func:`save_encoder` (eval mode, CPU, float32)."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such encoder file")
-    header = check_safetensors_header(path)
-    cfg = _config(path, header.get("__metadata__"))
+    cfg = read_encoder_config(path)
     model = PictureEncoder(cfg["z_dim"], cfg["channels"], cfg["side"], cfg["layer"], cfg["blocks"])
     return load_checked_state(path, model, "encoder")

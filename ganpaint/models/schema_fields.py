@@ -32,6 +32,17 @@ def _is_num(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
 
+def _is_real(v: Any) -> bool:
+    """A number that arithmetic with floats can use (not an integer beyond float's range)."""
+    if not _is_num(v):
+        return False
+    try:
+        float(v)
+    except OverflowError:
+        return False
+    return True
+
+
 def _fail(path: str, expected: str, value: Any) -> DissectionError:
     shown = type(value).__name__ if not isinstance(value, str | int | float) else repr(value)
     if len(shown) > 40:
@@ -52,6 +63,13 @@ _int = _check(_is_int, "an integer")
 _num = _check(_is_num, "a number")
 _str = _check(lambda v: isinstance(v, str), "a string")
 _bool = _check(lambda v: isinstance(v, bool), "true or false")
+
+
+def _real(v: Any, path: str) -> Any:
+    """A number that float arithmetic can use (a 400-digit integer is refused by name)."""
+    if not _is_real(_num(v, path)):
+        raise _fail(path, "a number within float's range", v)
+    return v
 
 
 def _opt_str(v: Any, path: str) -> str | None:
@@ -76,6 +94,8 @@ _nums = _tuple_of(_num)
 _strs = _tuple_of(_str)
 _int_rows = _tuple_of(_ints)
 _num_rows = _tuple_of(_nums)
+_reals = _tuple_of(_real)
+_real_rows = _tuple_of(_reals)
 
 
 def _freeze(v: Any) -> Any:

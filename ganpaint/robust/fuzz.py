@@ -27,17 +27,19 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ganpaint.robust.cases import Bug, Case, CaseTimeout, FuzzReport, Target, time_limit
+from ganpaint.robust.classifier_target import ClassifierFilesTarget
 from ganpaint.robust.model_targets import BundleTarget, CheckpointTarget
 from ganpaint.robust.picture_target import PictureTarget
 from ganpaint.robust.project_target import ProjectTarget
 
-TARGET_NAMES = ("project", "bundle", "checkpoint", "picture")
+TARGET_NAMES = ("project", "bundle", "checkpoint", "picture", "classifier")
 
 TARGETS: dict[str, type[Target]] = {
     "project": ProjectTarget,
     "bundle": BundleTarget,
     "checkpoint": CheckpointTarget,
     "picture": PictureTarget,
+    "classifier": ClassifierFilesTarget,
 }
 
 

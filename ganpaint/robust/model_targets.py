@@ -117,6 +117,8 @@ class BundleTarget(Target):
                 "generator.safetensors",
                 "dissection.json",
                 "segmenter.safetensors",
+                "classifier.safetensors",  # optional: listed, missing, a problem not a refusal
+                "encoder.safetensors",
                 "../bundle/generator.safetensors",
                 "/etc/passwd",
                 ".hidden",
@@ -161,6 +163,26 @@ class BundleTarget(Target):
             raise InvariantError("concepts are not all names")
         if bundle.dissection is not None and not isinstance(bundle.dissection, Dissection):
             raise InvariantError("dissection is not an object")
+        _check_problems(bundle)
+
+
+def _check_problems(bundle: Any) -> None:
+    """Only optional files may be problems, and their loaders must raise them."""
+    from ganpaint.models.bundle import OPTIONAL_FILES
+
+    loaders = {"classifier.safetensors": bundle.load_classifier,
+               "encoder.safetensors": bundle.load_encoder}  # fmt: skip
+    for name, problem in bundle.problems.items():
+        if name not in OPTIONAL_FILES or not problem:
+            raise InvariantError(f"{name!r} is a problem, not a refusal: {problem!r}")
+        if name in loaders:
+            try:
+                loaders[name]()
+            except BundleError as exc:
+                if str(exc) != problem:
+                    raise InvariantError(f"{name} loads with another error: {exc}") from None
+            else:
+                raise InvariantError(f"{name} loads despite its problem {problem!r}")
 
 
 def _zip_members(data: bytes) -> list[tuple[str, bytes]]:
@@ -174,6 +196,31 @@ def _zip_from(members: list[tuple[str, bytes]]) -> bytes:
         for name, data in members:
             zf.writestr(name, data)
     return buf.getvalue()
+
+
+def mutate_safetensors_header(rng: random.Random, data: bytes) -> tuple[str, bytes]:
+    """A safetensors file whose JSON header is mutated (entries, metadata, a plausible lie
+    about one tensor), sometimes with a header length that lies: (description, bytes)."""
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8 : 8 + n])
+    body = data[8 + n :]
+    raws: list[str] = []
+    for _ in range(rng.randint(1, 2)):
+        header = mutate_json(rng, header, raws)
+    if rng.random() < 0.3 and isinstance(header, dict):  # a plausible lie
+        key = rng.choice(sorted(header) or ["x"])
+        header[key] = {
+            "dtype": rng.choice(("F32", "F16", "I64", "BOOL", "U8", "F8_E4M3", "c64")),
+            "shape": rng.choice(([10**6, 10**6], [8, 8, 3, 3], [0], [2**40], [3])),
+            "data_offsets": rng.choice(([0, 4], [0, len(body) + 8], [4, 0], [0, 2**63])),
+        }
+    text = dumps_with_raw(header, raws).encode("utf-8", "surrogatepass")
+    length = len(text)
+    desc = f"header mutated ({len(raws)} raw values)"
+    if rng.random() < 0.25:
+        length = rng.choice((0, 1, length - 1, length + 1, 2**63, 2**64 - 1, 16 << 20))
+        desc += f", header length says {length}"
+    return desc, struct.pack("<Q", length) + text + body
 
 
 class CheckpointTarget(Target):
@@ -229,35 +276,13 @@ class CheckpointTarget(Target):
             kind, desc = "truncated", f"{seed_name} cut at {cut} of {len(data)} bytes"
             data = data[:cut]
         elif suffix == ".safetensors":
-            kind, desc, data = "safetensors-header", *self._mutate_header(rng, data)
+            kind, desc, data = "safetensors-header", *mutate_safetensors_header(rng, data)
         else:
             kind, desc, data = "torch-records", *self._mutate_records(rng, data, seed_name)
         if rng.random() < 0.1:
             suffix = ".pth" if suffix == ".safetensors" else ".safetensors"
             kind, desc = f"{kind}-renamed", f"{desc}, named {suffix}"
         return Case(index, kind, desc, {f"case{suffix}": data})
-
-    def _mutate_header(self, rng: random.Random, data: bytes) -> tuple[str, bytes]:
-        (n,) = struct.unpack("<Q", data[:8])
-        header = json.loads(data[8 : 8 + n])
-        body = data[8 + n :]
-        raws: list[str] = []
-        for _ in range(rng.randint(1, 2)):
-            header = mutate_json(rng, header, raws)
-        if rng.random() < 0.3 and isinstance(header, dict):  # a plausible lie
-            key = rng.choice(sorted(header) or ["x"])
-            header[key] = {
-                "dtype": rng.choice(("F32", "F16", "I64", "BOOL", "U8", "F8_E4M3", "c64")),
-                "shape": rng.choice(([10**6, 10**6], [8, 8, 3, 3], [0], [2**40], [3])),
-                "data_offsets": rng.choice(([0, 4], [0, len(body) + 8], [4, 0], [0, 2**63])),
-            }
-        text = dumps_with_raw(header, raws).encode("utf-8", "surrogatepass")
-        length = len(text)
-        desc = f"header mutated ({len(raws)} raw values)"
-        if rng.random() < 0.25:
-            length = rng.choice((0, 1, length - 1, length + 1, 2**63, 2**64 - 1, 16 << 20))
-            desc += f", header length says {length}"
-        return desc, struct.pack("<Q", length) + text + body
 
     def _mutate_records(self, rng: random.Random, data: bytes, seed_name: str) -> tuple[str, bytes]:
         if seed_name == "torch-legacy":

@@ -165,7 +165,8 @@ def _tweaked(rng: random.Random, old: Any) -> Any:
     if isinstance(old, bool):
         return not old
     if isinstance(old, int):
-        return rng.choice((old + 1, old - 1, -old, old * 1000, float(old), str(old), 2**64 + old))
+        as_float = float(old) if abs(old) < 2**1000 else math.inf  # float() overflows beyond
+        return rng.choice((old + 1, old - 1, -old, old * 1000, as_float, str(old), 2**64 + old))
     if isinstance(old, float):
         return rng.choice(
             (old * 2, -old, math.nan, math.inf, int(old) if math.isfinite(old) else 0)

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 NO_CLASSIFIER = "This model has no scene classifier (classifier.safetensors in its bundle)."
+CANNOT_USE = "The scene classifier cannot be used: "  # then why (its file named)
 
 
 @dataclass(frozen=True, eq=False)
@@ -118,7 +119,8 @@ class ClassifierRunner:
             try:
                 self._classifier, self._dissection = _open(bundle, device, self.own_copy)
             except Exception as exc:  # noqa: BLE001 - shown in the panel, the app goes on
-                self._error = str(exc).strip() or type(exc).__name__
+                message = str(exc).strip() or type(exc).__name__
+                self._error = message if message == NO_CLASSIFIER else CANNOT_USE + message
             else:
                 self.note = _dissection_note(bundle, self._dissection)
         if self._classifier is None:

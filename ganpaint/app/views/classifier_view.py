@@ -28,6 +28,7 @@ from PySide6.QtCore import QSignalBlocker
 from ganpaint.app.views.attack_dialog import AttackDialog
 from ganpaint.app.views.attack_worker import AttackWorker
 from ganpaint.app.views.classifier_jobs import (
+    CANNOT_USE,
     NO_CLASSIFIER,
     AttackDone,
     AttackJob,
@@ -87,12 +88,16 @@ class ClassifierView:
         self.readings = {"frame": None, "plain": None}
         self.shown = None
         self.heat_unit = None
-        self.available = getattr(bundle, "classifier_path", None) is not None
+        # a damaged classifier file: found when the bundle opened (models.bundle.problems)
+        problem = (getattr(bundle, "problems", None) or {}).get("classifier.safetensors")
+        self.available = getattr(bundle, "classifier_path", None) is not None and not problem
         meta = getattr(bundle, "meta", {}) or {}
         self.classes = tuple(str(c) for c in (meta.get("classifier") or {}).get("classes", ()))
         panel = self.w.classifier_panel
         panel.clear()
         note = "" if self.available else NO_CLASSIFIER + TRAIN_HINT
+        if problem:  # the attack menu keeps the classes of the card, greyed out
+            note = CANNOT_USE + problem
         panel.set_available(self.available, note)
         panel.set_attack_targets(self.classes, self.attack)
         self.update_actions()
@@ -152,9 +157,11 @@ class ClassifierView:
             self.w.classifier_panel.set_note(
                 f"The classifier could not read this picture: {res.error}"
             )
-            if res.error == NO_CLASSIFIER:
+            if res.error == NO_CLASSIFIER or res.error.startswith(CANNOT_USE):
                 self.available = False
-                self.w.classifier_panel.set_available(False, NO_CLASSIFIER + TRAIN_HINT)
+                hint = TRAIN_HINT if res.error == NO_CLASSIFIER else ""
+                self.w.classifier_panel.set_available(False, res.error + hint)
+                self.update_actions()
             return
         old = self.readings[res.kind]
         if res.kind == "frame" and old is not None and res.token < old.token:

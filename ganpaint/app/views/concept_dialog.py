@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -233,26 +232,13 @@ class ConceptDialog(QDialog):
         self.unit_table.setObjectName("unitTable")
         self.unit_table.setRootIsDecorated(False)
         self.unit_table.setUniformRowHeights(True)
-        self.unit_table.setHeaderLabels(["Unit", "IoU", "Contrast"])
-        head = self.unit_table.headerItem()
-        head.setToolTip(1, "Overlap of the unit's strongest activations with your marks (0–1)")
-        head.setToolTip(2, "How much higher the unit fires inside your marks than outside, "
-                           "in standard deviations of its activation")  # fmt: skip
         self.unit_table.setSelectionMode(QTreeWidget.NoSelection)
         self.unit_table.setFocusPolicy(Qt.NoFocus)
-        header = self.unit_table.header()
-        header.setStretchLastSection(False)
-        header.setSectionResizeMode(0, QHeaderView.Stretch)
-        for col in (1, 2):
-            header.setSectionResizeMode(col, QHeaderView.Fixed)
-            header.resizeSection(col, 76)
-            self.unit_table.headerItem().setTextAlignment(col, Qt.AlignRight | Qt.AlignVCenter)
-        self.unit_table.headerItem().setToolTip(
-            1, "Intersection over union of the unit's thresholded map with your marks"
-        )
-        self.unit_table.headerItem().setToolTip(
-            2, "Mean activation inside minus outside your marks, in standard deviations"
-        )
+        theme.number_columns(self.unit_table, "Unit", [
+            ("IoU", "Intersection over union of the unit's thresholded map with your marks"),
+            ("Contrast", "Mean activation inside minus outside your marks, in standard "
+                         "deviations"),
+        ], 76)  # fmt: skip
         self.uses_label = QLabel()
         self.uses_label.setObjectName("hint")
         self.uses_label.setWordWrap(True)

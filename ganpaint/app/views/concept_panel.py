@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -74,22 +73,14 @@ class ConceptPanel(QWidget):
 
         self.tree = QTreeWidget()
         self.tree.setObjectName("conceptTree")
-        self.tree.setHeaderLabels(["Concept", "IoU", "ACE"])
         self.tree.setRootIsDecorated(True)
         self.tree.setUniformRowHeights(True)
         self.tree.setIconSize(theme.concept_pixmap("mdi.shape", "#888").size() / 1.6)
-        header = self.tree.header()
-        header.setStretchLastSection(False)
-        header.setSectionResizeMode(0, QHeaderView.Stretch)
-        for col in (1, 2):
-            header.setSectionResizeMode(col, QHeaderView.Fixed)
-            header.resizeSection(col, 54)
-        self.tree.headerItem().setTextAlignment(1, Qt.AlignRight | Qt.AlignVCenter)
-        self.tree.headerItem().setTextAlignment(2, Qt.AlignRight | Qt.AlignVCenter)
-        self.tree.headerItem().setToolTip(1, "Intersection over union with the concept's pixels")
-        self.tree.headerItem().setToolTip(
-            2, "Causal effect: share of the concept's pixels removed when the unit is ablated"
-        )
+        theme.number_columns(self.tree, "Concept", [
+            ("IoU", "Intersection over union with the concept's pixels"),
+            ("ACE", "Causal effect: share of the concept's pixels removed when the unit is "
+                    "ablated"),
+        ], 54)  # fmt: skip
         self.tree.currentItemChanged.connect(self._tree_current)
         self.tree.setContextMenuPolicy(Qt.CustomContextMenu)
         self.tree.customContextMenuRequested.connect(self._context_menu)

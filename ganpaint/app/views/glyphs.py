@@ -18,15 +18,14 @@ from pathlib import Path
 from PySide6.QtCore import QPoint, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QIcon, QIconEngine, QPainter, QPixmap
 
-# prefix -> (font file, charmap file) in qtawesome's fonts folder
+# prefix -> the name of its font in qtawesome's fonts folder, where each font is a pair
+# "<name>-<version>.ttf" and "<name>-charmap-<version>.json"; the version is whatever the
+# installed qtawesome ships (it moves with qtawesome releases), so it is looked up, not named.
 FONTS = {
-    "mdi": ("materialdesignicons5-webfont-5.9.55.ttf",
-            "materialdesignicons5-webfont-charmap-5.9.55.json"),
-    "mdi6": ("materialdesignicons6-webfont-6.9.96.ttf",
-             "materialdesignicons6-webfont-charmap-6.9.96.json"),
-    "fa5s": ("fontawesome5-solid-webfont-5.15.4.ttf",
-             "fontawesome5-solid-webfont-charmap-5.15.4.json"),
-}  # fmt: skip
+    "mdi": "materialdesignicons5-webfont",
+    "mdi6": "materialdesignicons6-webfont",
+    "fa5s": "fontawesome5-solid-webfont",
+}
 GLYPH_SCALE = 0.875  # of the icon height, as qtawesome draws (room for the font's bearing)
 
 
@@ -39,15 +38,31 @@ def _fonts_folder() -> Path | None:
     return folder if folder.is_dir() else None
 
 
+def _version(text: str) -> tuple[int, ...] | None:
+    parts = text.split(".")
+    return tuple(int(p) for p in parts) if all(p.isdigit() for p in parts) else None
+
+
+def font_files(folder: Path, name: str) -> tuple[Path, Path] | None:
+    """(font file, charmap file) of font ``name`` in ``folder``: the newest version that has
+    both; None when there is none."""
+    found = []
+    for ttf in folder.glob(f"{name}-*.ttf"):
+        version = _version(ttf.stem[len(name) + 1 :])
+        charmap = folder / f"{name}-charmap-{ttf.stem[len(name) + 1 :]}.json"
+        if version is not None and charmap.is_file():
+            found.append((version, ttf, charmap))
+    return max(found)[1:] if found else None
+
+
 @lru_cache(maxsize=8)
 def _font(prefix: str) -> tuple[str, dict[str, int]] | None:
     """(font family, name -> codepoint) for ``prefix``; None when it cannot be loaded."""
     folder = _fonts_folder()
-    if prefix not in FONTS or folder is None:
+    files = font_files(folder, FONTS[prefix]) if prefix in FONTS and folder else None
+    if files is None:
         return None
-    ttf, charmap = (folder / name for name in FONTS[prefix])
-    if not ttf.is_file() or not charmap.is_file():
-        return None
+    ttf, charmap = files
     font_id = QFontDatabase.addApplicationFont(str(ttf))
     families = QFontDatabase.applicationFontFamilies(font_id) if font_id >= 0 else []
     if not families:

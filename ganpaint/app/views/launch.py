@@ -189,8 +189,9 @@ def run_self_test(
     model: str | None = None, device: str | None = None, timeout_s: float = 120.0
 ) -> int:
     """Check that the app works here (the standalone build runs it): offscreen, open
-    ``model`` (default: the bundled one) in a real main window, paint one stroke and wait
-    for the edited frame. Prints one line; returns 0, or 1 with the reason on stderr.
+    ``model`` (default: the bundled one) in a real main window, paint one stroke, wait
+    for the edited frame and run the bundle's scene classifier and picture encoder on it.
+    Prints one line; returns 0, or 1 with the reason on stderr.
     Settings and autosaves go to a temporary folder."""
     import tempfile
 
@@ -246,13 +247,33 @@ def _self_test_window(model, device, tmp: Path, timeout_s: float, errors: list[s
         t_first = time.perf_counter() - t0
         what, changed = _self_test_stroke(w, errors, timeout_s)
         r = w.models.resolution
+        networks = _self_test_networks(w.models.bundle, w.frames.image)
         return (
             f"self-test: ok: {w.models.bundle.name} ({r} px, {w.models.model_path}) on "
             f"{w.models.device_text}, first frame {t_first:.1f} s, stroke with {what} changed "
-            f"{changed} of {r * r} pixels, total {time.perf_counter() - t0:.1f} s"
+            f"{changed} of {r * r} pixels, {networks}, total {time.perf_counter() - t0:.1f} s"
         )
     finally:
         w.close()
+
+
+def _self_test_networks(bundle, image) -> str:
+    """Load the bundle's scene classifier and picture encoder (torchvision networks: the
+    standalone build must carry what they import) and run each on the edited frame."""
+    import torch
+
+    x = torch.from_numpy(image[..., :3].copy()).permute(2, 0, 1)[None].float() / 127.5 - 1
+    parts = []
+    classifier = bundle.load_classifier()
+    if classifier is not None:
+        with torch.inference_mode():
+            best = int(classifier(x).argmax())
+        parts.append(f"classifier reads {classifier.classes[best]!r}")
+    encoder = bundle.load_encoder()
+    if encoder is not None:
+        z, _ = encoder.predict(x)
+        parts.append(f"encoder gives a z of {z.shape[1]} values")
+    return ", ".join(parts) or "no classifier or encoder in the bundle"
 
 
 def _wait_or_raise(condition, errors: list[str], timeout_s: float) -> None:

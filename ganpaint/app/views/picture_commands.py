@@ -129,6 +129,8 @@ class PictureCommands(QObject):
         return self._job is not None
 
     def choose_image(self) -> None:
+        if self._refused_without_encoder():  # say so before a file is chosen in vain
+            return
         prefs = self.w.prefs
         path = ask_open_image(self.w, prefs.get("dialogs/image", str(Path.home())))
         if path:
@@ -141,6 +143,8 @@ class PictureCommands(QObject):
         w, path = self.w, Path(path)
         if self.busy or not w.models.ready:
             w.status.showMessage("Wait for the model (or the picture being opened)", 4000)
+            return False
+        if self._refused_without_encoder():
             return False
         try:
             loaded = load_picture(path, w.models.resolution)
@@ -161,6 +165,18 @@ class PictureCommands(QObject):
         self.dialog.open()
         self._fit = fit
         w.worker.submit(self._job)
+        return True
+
+    def _refused_without_encoder(self) -> bool:
+        """Say why no picture can be opened when the model's encoder file is damaged (found
+        when the bundle opened: ``models.bundle`` ``problems``); True then."""
+        w = self.w
+        problem = (getattr(w.models.bundle, "problems", None) or {}).get("encoder.safetensors")
+        if not problem:
+            return False
+        text = "The model's picture encoder cannot be used, so no picture can be fitted to it"
+        w.prompts.error("Cannot open image", text + "; nothing changed.", problem)
+        self.finished.emit("refused")
         return True
 
     def cancel(self) -> None:

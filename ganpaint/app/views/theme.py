@@ -1,19 +1,21 @@
 """The look: a dark Fusion palette, the style sheet from ``resources/style.qss`` and icons.
 
 :func:`icon` gives qtawesome icons in the theme's colours (normal, active, disabled);
-:func:`concept_icon` draws a concept's icon on its colour swatch. The app icon and the style
+:func:`concept_icon` draws a concept's icon on its colour swatch; :func:`number_columns`
+lays out the header of a tree of named rows with figures. The app icon and the style
 sheet live in ``resources/`` beside the package; if that folder is missing (an unusual
 install) the palette alone still gives a usable dark theme.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
 from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath, QPalette, QPixmap
-from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle
+from PySide6.QtWidgets import QApplication, QHeaderView, QProxyStyle, QStyle, QTreeWidget
 
 from ganpaint.core.paths import resources_dir
 
@@ -143,3 +145,20 @@ def swatch_pixmap(color: str, size: int = 12) -> QPixmap:
     painter.drawEllipse(QRectF(1, 1, size - 2, size - 2))
     painter.end()
     return pm
+
+
+def number_columns(
+    tree: QTreeWidget, name: str, numbers: Sequence[tuple[str, str]], width: int
+) -> None:
+    """The header of a tree of named rows with figures: the ``name`` column stretches, each
+    number column (title, tooltip) is ``width`` px wide with its title right-aligned."""
+    tree.setHeaderLabels([name, *(title for title, _ in numbers)])
+    header = tree.header()
+    header.setStretchLastSection(False)
+    header.setSectionResizeMode(0, QHeaderView.Stretch)
+    item = tree.headerItem()
+    for col, (_, tip) in enumerate(numbers, start=1):
+        header.setSectionResizeMode(col, QHeaderView.Fixed)
+        header.resizeSection(col, width)
+        item.setTextAlignment(col, Qt.AlignRight | Qt.AlignVCenter)
+        item.setToolTip(col, tip)
