@@ -271,12 +271,13 @@ def test_drag_bench_with_the_panel_open(tiny_classifier, qtbot, app_settings, tm
 
 
 # Chosen with the bundled classifier on the generator's dissection samples (z seeds from
-# 1,000,000,000; none of them held out): a house the classifier reads as "house" (91 %),
+# 1,000,000,000; none of them held out): a house the classifier reads as "house" (85 %),
 # where the app's own dome brush at layer4, dragged across the roof, turns the reading to
-# "church" (82 %). Retraining the classifier may move these figures: search again with
+# "church" (46 % against house 41 %; the only one of 120 samples searched where this stroke
+# turns it). Retraining the classifier may move these figures: search again with
 # ``python -m ganpaint.devtools.class_flip`` (README, "The Classifier panel").
-HOUSE_SEED = 1_000_000_035
-DOME_STROKE = [(40, 55), (64, 55), (88, 55)]
+HOUSE_SEED = 1_000_000_073
+DOME_STROKE = [(40, 60), (64, 60), (88, 60)]
 
 
 @pytest.mark.slow
