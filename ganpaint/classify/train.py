@@ -113,6 +113,38 @@ def refit_head(model: SceneClassifier, feats: torch.Tensor, classes: np.ndarray,
         head.bias.copy_(b.to(head.bias))
 
 
+def accuracy(model: nn.Module, scenes) -> float:
+    """The share of ``scenes`` (a ``SceneSet``) whose class ``model`` predicts."""
+    return float((predict(model, scenes.images) == scenes.classes).mean())
+
+
+def _cosine_adamw(params, lr: float, s: TrainSettings, passes: int, n: int):
+    """AdamW with a cosine learning rate from ``lr`` to 0 over ``passes`` passes of ``n``
+    scenes in batches of ``s.batch``."""
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=s.weight_decay)
+    steps = max(1, passes * (n // s.batch))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda k: 0.5 * (1 + math.cos(math.pi * min(k, steps) / steps))
+    )
+    return opt, sched
+
+
+def _passes(
+    model, opt, sched, train, choose, s: TrainSettings, passes: int, gen, name: str, progress, log
+) -> list[dict[str, float]]:
+    """``passes`` passes over ``train``; after each, its mean loss and the accuracy on the
+    choosing scenes (logged as ``name``)."""
+    out = []
+    for e in range(passes):
+        bar = progress(f"{name} {e + 1}/{passes}", len(train.images))
+        loss = _epoch(model, opt, sched, train.images, train.classes, s, gen, bar)
+        bar.close()
+        acc = accuracy(model, choose)
+        out.append({"loss": round(loss, 4), "choose_accuracy": round(acc, 4)})
+        log(f"{name} {e + 1}: loss {loss:.3f}, accuracy on the choosing scenes {acc:.3f}")
+    return out
+
+
 def finetune_trunk(
     model: SceneClassifier,
     train,
@@ -132,26 +164,15 @@ def finetune_trunk(
     for q in head:
         q.requires_grad_(False)
     trunk = [q for q in model.parameters() if q.requires_grad]
-    opt = torch.optim.AdamW(trunk, lr=s.finetune_lr, weight_decay=s.weight_decay)
-    steps = max(1, s.finetune_epochs * (len(train.images) // s.batch))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda k: 0.5 * (1 + math.cos(math.pi * min(k, steps) / steps))
-    )
+    opt, sched = _cosine_adamw(trunk, s.finetune_lr, s, s.finetune_epochs, len(train.images))
     gen = torch.Generator().manual_seed(s.seed + 1)
     plain = replace(s, dropout=0.0)
-    out = []
     try:
-        for e in range(s.finetune_epochs):
-            bar = progress(f"fine-tune {e + 1}/{s.finetune_epochs}", len(train.images))
-            loss = _epoch(model, opt, sched, train.images, train.classes, plain, gen, bar)
-            bar.close()
-            acc = float((predict(model, choose.images) == choose.classes).mean())
-            out.append({"loss": round(loss, 4), "choose_accuracy": round(acc, 4)})
-            log(f"fine-tune {e + 1}: loss {loss:.3f}, accuracy on the choosing scenes {acc:.3f}")
+        n = s.finetune_epochs
+        return _passes(model, opt, sched, train, choose, plain, n, gen, "fine-tune", progress, log)
     finally:
         for q in head:
             q.requires_grad_(True)
-    return out
 
 
 def _epoch(model, opt, sched, images, classes, s: TrainSettings, gen, bar) -> float:
@@ -192,27 +213,16 @@ def train_classifier(
     train = load_scenes(TRAIN_START, s.n_train, s.size, cache)
     choose = load_scenes(CHOOSE_START, s.n_choose, s.size, cache)
     model = SceneClassifier(SCENE_CLASSES, s.widths).to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=s.lr, weight_decay=s.weight_decay)
-    steps = max(1, s.epochs * (s.n_train // s.batch))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda k: 0.5 * (1 + math.cos(math.pi * min(k, steps) / steps))
-    )
+    opt, sched = _cosine_adamw(model.parameters(), s.lr, s, s.epochs, s.n_train)
     start = time.perf_counter()
-    epochs = []
-    for e in range(s.epochs):
-        bar = progress(f"epoch {e + 1}/{s.epochs}", s.n_train)
-        loss = _epoch(model, opt, sched, train.images, train.classes, s, gen, bar)
-        bar.close()
-        acc = float((predict(model, choose.images) == choose.classes).mean())
-        epochs.append({"loss": round(loss, 4), "choose_accuracy": round(acc, 4)})
-        log(f"epoch {e + 1}: loss {loss:.3f}, accuracy on the choosing scenes {acc:.3f}")
+    epochs = _passes(model, opt, sched, train, choose, s, s.epochs, gen, "epoch", progress, log)
     seconds = time.perf_counter() - start
     acc_joint = epochs[-1]["choose_accuracy"]
     from ganpaint.classify.ablate import pooled_features
 
     n_refit = min(s.refit_scenes, s.n_train)
     refit_head(model, pooled_features(model, train.images[:n_refit]), train.classes[:n_refit], s)
-    acc = float((predict(model, choose.images) == choose.classes).mean())
+    acc = accuracy(model, choose)
     log(f"head refitted: accuracy on the choosing scenes {acc_joint:.3f} -> {acc:.3f}")
     refit_s = time.perf_counter() - start - seconds
     finetune = finetune_trunk(model, train, choose, s, progress, log) if s.finetune_epochs else []
@@ -322,8 +332,6 @@ def train_bundle(
     """Train, evaluate and store the classifier in the bundle; returns the card."""
     from ganpaint.core.devices import pick_device
     from ganpaint.models import load_bundle
-    from ganpaint.models.bundle import read_bundle_json, write_bundle_json
-    from ganpaint.models.classifier import save_classifier
 
     bundle = load_bundle(bundle_path)
     if not bundle.path.is_dir():
@@ -332,11 +340,19 @@ def train_bundle(
     model, run = train_classifier(settings, dev, cache=cache, progress=progress, log=log)
     evaluation = evaluate_card(model, settings, bundle, cache)
     card = make_card(model, settings, run, evaluation, dev)
-    save_classifier(model, bundle.path / CLASSIFIER_FILE)
-    meta = read_bundle_json(bundle.path)
-    meta["classifier"] = card
-    write_bundle_json(bundle.path, meta)
+    _store(bundle.path, model, card)
     return card
+
+
+def _store(folder: Path, model: SceneClassifier, card: dict[str, Any]) -> None:
+    """Write the classifier and its card (the ``classifier`` section of ``bundle.json``)."""
+    from ganpaint.models.bundle import read_bundle_json, write_bundle_json
+    from ganpaint.models.classifier import save_classifier
+
+    save_classifier(model, folder / CLASSIFIER_FILE)
+    meta = read_bundle_json(folder)
+    meta["classifier"] = card
+    write_bundle_json(folder, meta)
 
 
 def refit_bundle(
@@ -355,8 +371,6 @@ def refit_bundle(
     from ganpaint.classify.ablate import pooled_features
     from ganpaint.core.devices import pick_device
     from ganpaint.models import load_bundle
-    from ganpaint.models.bundle import read_bundle_json, write_bundle_json
-    from ganpaint.models.classifier import save_classifier
 
     bundle = load_bundle(bundle_path)
     model = bundle.load_classifier()
@@ -371,10 +385,10 @@ def refit_bundle(
     n = min(s.refit_scenes, n_train)
     train = load_scenes(int(train_seeds[0]), n_train if s.finetune_epochs else n, s.size, cache)
     choose = load_scenes(CHOOSE_START, s.n_choose, s.size, cache)
-    before = float((predict(model, choose.images) == choose.classes).mean())
+    before = accuracy(model, choose)
     start = time.perf_counter()
     refit_head(model, pooled_features(model, train.images[:n]), train.classes[:n], s)
-    after = float((predict(model, choose.images) == choose.classes).mean())
+    after = accuracy(model, choose)
     log(f"head refitted: accuracy on the choosing scenes {before:.3f} -> {after:.3f}")
     finetune = finetune_trunk(model, train, choose, s, progress, log) if s.finetune_epochs else []
     card["head_refit"] = {
@@ -392,8 +406,5 @@ def refit_bundle(
     card.update(evaluate_card(model, s, bundle, cache))
     card["seeds"] = {**card["seeds"], "heldout": [HELDOUT_START, HELDOUT_START + s.n_heldout]}
     card["load_average"] = [round(v, 2) for v in os.getloadavg()]
-    save_classifier(model, bundle.path / CLASSIFIER_FILE)
-    meta = read_bundle_json(bundle.path)
-    meta["classifier"] = card
-    write_bundle_json(bundle.path, meta)
+    _store(bundle.path, model, card)
     return card
