@@ -392,7 +392,7 @@ def refit_bundle(
     log(f"head refitted: accuracy on the choosing scenes {before:.3f} -> {after:.3f}")
     finetune = finetune_trunk(model, train, choose, s, progress, log) if s.finetune_epochs else []
     card["head_refit"] = {
-        "scenes": [train.seeds.start, train.seeds.stop],
+        "scenes": [train.start, train.start + n],  # the refit's; a fine-tune reads them all
         "head_l1": s.head_l1,
         "dropout": s.dropout,
         "steps": s.refit_steps,
