@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
 
 from ganpaint.app.state.tool import CUSTOM
 from ganpaint.app.views.actions import ACTIONS
@@ -111,12 +112,22 @@ def test_hold_space_to_compare(make_window, qtbot, frame_waiter):
     w.painter.paint([(10, 10), (50, 50)])
     frame_waiter(w)
     qtbot.waitUntil(lambda: w.canvas.plain is not None)
-    QTest.keyPress(w.canvas, Qt.Key_Space)
+    # keys as the system sends them: to the native window, which hands them to the focus
+    w.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.focusWindow() is w.windowHandle())
+    w.canvas.setFocus()
+    QTest.keyPress(w.windowHandle(), Qt.Key_Space)
     assert w.canvas.compare and w.actions["view.compare"].isChecked()
     shown = w.canvas.grab()
     assert not shown.isNull()
-    QTest.keyRelease(w.canvas, Qt.Key_Space)
+    QTest.keyRelease(w.windowHandle(), Qt.Key_Space)
     assert not w.canvas.compare
+    field = w.concept_panel.filter  # a text field keeps its spaces
+    field.setFocus()
+    QTest.keyPress(w.windowHandle(), Qt.Key_Space)
+    assert not w.canvas.compare
+    QTest.keyRelease(w.windowHandle(), Qt.Key_Space)
+    assert field.text() == " "
 
 
 def test_unit_inspector_heatmap(make_window, qtbot):

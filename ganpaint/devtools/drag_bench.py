@@ -277,7 +277,9 @@ def _measured_drag(window, widget_points, interval_ms: int, timeout_s: float, lo
 
         load = load or _NoLoad()
         load.start()
+        gui_cpu = time.thread_time()
         times = drag_canvas(window, widget_points, interval_ms, pressed)
+        gui_cpu = time.thread_time() - gui_cpu
         during = worker.frame_counts()
         shown_during = frames.frames - shown_before
         reads_during, skipped_during = len(read_ms), worker.skipped_readings - skipped_before
@@ -308,6 +310,8 @@ def _measured_drag(window, widget_points, interval_ms: int, timeout_s: float, lo
         "requests_rendered": after.rendered - before.rendered,
         "render_ms": _percentiles(render_ms),
         "event_ms": _percentiles(times.event_ms),
+        # the GUI thread's CPU time over the drag: input, overlay, frames shown, repaints
+        "gui_cpu_share": gui_cpu / drag_s if drag_s > 0 else None,
         "latency_ms": _percentiles(latency),
         "longest_gap_ms": longest_gap,
         "final_revision": doc.revision,
@@ -349,7 +353,9 @@ def format_report(r: dict) -> str:
         f"requests   {r['requests_submitted']} submitted, {superseded} superseded "
         f"({share:.0f} %), {r['requests_rendered']} rendered (final frame included)",
         f"render     {ms(r['render_ms'])} (measured by the worker)",
-        f"gui        {ms(r['event_ms'])} per move event on the GUI thread",
+        f"gui        {ms(r['event_ms'])} per move event on the GUI thread; its CPU time "
+        f"{r['gui_cpu_share'] * 100:.0f} % of the drag (full path "
+        f"{r['full_path']['gui_cpu_share'] * 100:.0f} %)",
         f"latency    {ms(r['latency_ms'])} (document change to frame on screen); longest "
         f"wait for a new frame during the drag {r['longest_gap_ms']:.0f} ms",
         f"full path  the same drag with full frames: {r['full_path']['fps_during_drag']:.1f} "

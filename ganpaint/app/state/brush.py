@@ -32,6 +32,9 @@ class StrokeMask:
         self.hardness = float(hardness)
         self.mask = np.zeros((self.size, self.size), dtype=np.uint8)
         self._last: tuple[float, float] | None = None
+        # (x, y, width, height) of the pixels the last dab or sweep may have changed (None:
+        # none), so a view can redraw that box only
+        self.changed: tuple[int, int, int, int] | None = None
 
     @property
     def empty(self) -> bool:
@@ -58,7 +61,9 @@ class StrokeMask:
         y0 = int(np.clip(np.floor(min(a[1], b[1]) - r), 0, self.size))
         y1 = int(np.clip(np.ceil(max(a[1], b[1]) + r), 0, self.size))
         if x0 >= x1 or y0 >= y1:
+            self.changed = None
             return
+        self.changed = (x0, y0, x1 - x0, y1 - y0)
         ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32) + 0.5
         dist = segment_distance(xs, ys, a, b)
         cov = np.round(coverage(dist, self.radius, self.hardness) * 255.0).astype(np.uint8)

@@ -13,8 +13,10 @@ resize the brush instead (``brushResize``).
 
 from __future__ import annotations
 
+import math
+
 from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QColor, QFont, QImage, QPainter, QPen
+from PySide6.QtGui import QAction, QColor, QFont, QImage, QPainter, QPen, QPixmap, QRegion
 from PySide6.QtWidgets import QSizePolicy, QToolButton, QWidget
 
 from ganpaint.app.views import theme
@@ -65,6 +67,8 @@ class PaintCanvas(QWidget):
         self.image_size = QSize(0, 0)
         self.brush_radius = 8.0  # image pixels
         self.brush_color = QColor(theme.ACCENT)
+        self._cursor_cache: tuple[tuple, QPixmap] | None = None
+        self._backdrop: tuple[tuple, QPixmap] | None = None
         self._cursor: QPointF | None = None
         self._stroke = False
         self._placeholder = ("", "")
@@ -89,17 +93,21 @@ class PaintCanvas(QWidget):
             self.image_size = image.size()
             self._placeholder = ("", "")
             self._open_button.hide()
-        if dirty is not None and same_size:
-            if dirty[2] > 0 and dirty[3] > 0:
+        if same_size:  # only the image changed, not the backdrop around it
+            if dirty is None:
+                self.update(self.image_rect().toAlignedRect())
+            elif dirty[2] > 0 and dirty[3] > 0:
                 self.update(self._widget_rect(*dirty))
             return
         self.update()
 
     def _widget_rect(self, x: int, y: int, w: int, h: int) -> QRect:
         """Image pixels (x, y, w, h) as the widget rectangle they are painted into, with a
-        pixel of margin for smoothing."""
+        margin for smoothing (a scaled-up image pixel blends into its neighbours' halves)."""
         corners = QRectF(self.from_image(x, y), self.from_image(x + w, y + h))
-        return corners.normalized().toAlignedRect().adjusted(-2, -2, 2, 2)
+        m = 2 + (math.ceil(self.scale() / 2) if self.smooth else 0)
+        box = corners.normalized().toAlignedRect().adjusted(-m, -m, m, m)
+        return box & self.image_rect().toAlignedRect()  # smoothing stays inside the image
 
     def set_plain(self, image: QImage | None) -> None:
         self.plain = image
@@ -111,8 +119,20 @@ class PaintCanvas(QWidget):
         if self.show_overlay:
             self.update()
 
-    def set_live(self, image: QImage | None) -> None:
+    def set_live(
+        self, image: QImage | None, dirty: tuple[int, int, int, int] | None = None
+    ) -> None:
+        """Show ``image`` over the frame while a stroke is drawn; ``dirty`` (x, y, width,
+        height in image pixels) is the only part that differs from the overlay shown before
+        (None: all of it)."""
+        same_size = (
+            self.live is not None and image is not None and image.size() == self.live.size()
+        ) or (self.live is None and dirty is not None)  # a new overlay is clear outside dirty
         self.live = image
+        if dirty is not None and same_size:
+            if dirty[2] > 0 and dirty[3] > 0 and self.image is not None:
+                self.update(self._widget_rect(*dirty))
+            return
         self.update()
 
     def set_heat(self, image: QImage | None) -> None:
@@ -192,13 +212,15 @@ class PaintCanvas(QWidget):
         event.accept()
 
     def mouseMoveEvent(self, event) -> None:
+        before = self._cursor
         self._cursor = event.position()
         if self._pan_from is not None:
-            self._drag_pan(event.position())
+            self._drag_pan(event.position())  # redraws everything
         if self._stroke:
             self.strokeMoved.emit(*self.to_image(event.position()))
         self._update_cursor()
-        self.update()
+        self._update_cursor_area(before)
+        self._update_cursor_area(self._cursor)
 
     def mouseReleaseEvent(self, event) -> None:
         if event.button() == Qt.MiddleButton and self._pan_from is not None:
@@ -213,8 +235,8 @@ class PaintCanvas(QWidget):
         super().mouseReleaseEvent(event)
 
     def leaveEvent(self, event) -> None:
+        self._update_cursor_area(self._cursor)
         self._cursor = None
-        self.update()
         super().leaveEvent(event)
 
     def wheelEvent(self, event) -> None:
@@ -291,18 +313,21 @@ class PaintCanvas(QWidget):
 
     def paintEvent(self, event) -> None:
         p = QPainter(self)
-        p.fillRect(self.rect(), QColor("#141518"))
         shown = self.plain if (self.compare and self.plain is not None) else self.image
         if shown is None:
+            p.fillRect(self.rect(), QColor("#141518"))
             self._paint_placeholder(p)
             p.end()
             return
         r = self.image_rect()
-        p.setRenderHint(QPainter.Antialiasing, True)
-        p.setPen(Qt.NoPen)
-        for i, alpha in enumerate((40, 24, 12)):
-            p.setBrush(QColor(0, 0, 0, alpha))
-            p.drawRoundedRect(r.adjusted(-2 - 2 * i, -1 - 2 * i, 2 + 2 * i, 4 + 2 * i), 6, 6)
+        # The frame is opaque: background and shadow only where the repaint reaches past it
+        # (a brush move repaints a few small rectangles inside the image, many times a second).
+        outside = event.region() - QRegion(_inner_rect(r))
+        if not outside.isEmpty():
+            p.save()
+            p.setClipRegion(outside)
+            self._paint_backdrop(p, r)
+            p.restore()
         p.setRenderHint(QPainter.SmoothPixmapTransform, self.smooth)
         p.drawImage(r, shown)
         p.setRenderHint(QPainter.SmoothPixmapTransform, True)
@@ -319,6 +344,25 @@ class PaintCanvas(QWidget):
         self._paint_cursor(p)
         p.end()
 
+    def _paint_backdrop(self, p: QPainter, r: QRectF) -> None:
+        """The canvas background and the image's soft shadow, from a pixmap made once per
+        size, image place and screen (anti-aliased rounded rectangles are slow to fill)."""
+        dpr = self.devicePixelRatioF()
+        key = (self.size(), r, dpr)
+        if self._backdrop is None or self._backdrop[0] != key:
+            pixmap = QPixmap(self.size() * dpr)
+            pixmap.setDevicePixelRatio(dpr)
+            pixmap.fill(QColor("#141518"))
+            q = QPainter(pixmap)
+            q.setRenderHint(QPainter.Antialiasing, True)
+            q.setPen(Qt.NoPen)
+            for i, alpha in enumerate((40, 24, 12)):
+                q.setBrush(QColor(0, 0, 0, alpha))
+                q.drawRoundedRect(r.adjusted(-2 - 2 * i, -1 - 2 * i, 2 + 2 * i, 4 + 2 * i), 6, 6)
+            q.end()
+            self._backdrop = (key, pixmap)
+        p.drawPixmap(0, 0, self._backdrop[1])
+
     def _paint_badge(self, p: QPainter, r: QRectF, text: str) -> None:
         font = QFont(self.font())
         font.setPointSizeF(max(font.pointSizeF(), 9.0))
@@ -332,21 +376,55 @@ class PaintCanvas(QWidget):
         p.setPen(QColor(theme.TEXT))
         p.drawText(box, Qt.AlignCenter, text)
 
+    def _cursor_radius(self) -> float:
+        return max(self.brush_radius * self.scale(), 2.0)
+
+    def _update_cursor_area(self, at: QPointF | None) -> None:
+        """Repaint where the brush outline is (or was) drawn at ``at``: a move redraws the
+        two outlines, not the whole canvas."""
+        if at is None:
+            return
+        r = math.ceil(self._cursor_radius() + 3) + 1  # the outline's pixmap, and rounding
+        self.update(QRectF(at.x() - r, at.y() - r, 2 * r, 2 * r).toAlignedRect())
+
     def _paint_cursor(self, p: QPainter) -> None:
         if self._cursor is None or not self._can_paint():
             return
         if not self.image_rect().contains(self._cursor):
             return
-        radius = max(self.brush_radius * self.scale(), 2.0)
-        p.setRenderHint(QPainter.Antialiasing, True)
-        p.setBrush(Qt.NoBrush)
-        p.setPen(QPen(QColor(0, 0, 0, 160), 3.0))
-        p.drawEllipse(self._cursor, radius, radius)
-        p.setPen(QPen(self.brush_color, 1.5))
-        p.drawEllipse(self._cursor, radius, radius)
-        p.setPen(QPen(QColor(255, 255, 255, 200), 1.0))
-        p.drawLine(self._cursor - QPointF(3, 0), self._cursor + QPointF(3, 0))
-        p.drawLine(self._cursor - QPointF(0, 3), self._cursor + QPointF(0, 3))
+        pixmap = self._cursor_pixmap()
+        half = pixmap.deviceIndependentSize() / 2
+        p.drawPixmap(QPointF(self._cursor.x() - half.width(), self._cursor.y() - half.height()),
+                     pixmap)  # fmt: skip
+
+    def _cursor_pixmap(self) -> QPixmap:
+        """The brush outline, drawn once per radius, colour and screen: stroking an
+        anti-aliased circle costs about a millisecond, and the outline moves with every
+        mouse event."""
+        radius = self._cursor_radius()
+        dpr = self.devicePixelRatioF()
+        key = (round(radius * 4) / 4, self.brush_color.rgba(), dpr)
+        if self._cursor_cache is not None and self._cursor_cache[0] == key:
+            return self._cursor_cache[1]
+        radius = key[0]
+        side = 2 * math.ceil(radius + 3)
+        pixmap = QPixmap(round(side * dpr), round(side * dpr))
+        pixmap.setDevicePixelRatio(dpr)
+        pixmap.fill(Qt.transparent)
+        c = QPointF(side / 2, side / 2)
+        q = QPainter(pixmap)
+        q.setRenderHint(QPainter.Antialiasing, True)
+        q.setBrush(Qt.NoBrush)
+        q.setPen(QPen(QColor(0, 0, 0, 160), 3.0))
+        q.drawEllipse(c, radius, radius)
+        q.setPen(QPen(self.brush_color, 1.5))
+        q.drawEllipse(c, radius, radius)
+        q.setPen(QPen(QColor(255, 255, 255, 200), 1.0))
+        q.drawLine(c - QPointF(3, 0), c + QPointF(3, 0))
+        q.drawLine(c - QPointF(0, 3), c + QPointF(0, 3))
+        q.end()
+        self._cursor_cache = (key, pixmap)
+        return pixmap
 
     def _paint_placeholder(self, p: QPainter) -> None:
         title, text = self._placeholder
@@ -364,3 +442,10 @@ class PaintCanvas(QWidget):
         p.setFont(self.font())
         p.setPen(QColor(theme.TEXT_DIM))
         p.drawText(QRectF(left, middle - 62, width, 100), Qt.AlignHCenter | Qt.TextWordWrap, text)
+
+
+def _inner_rect(r: QRectF) -> QRect:
+    """The pixels ``r`` covers whole."""
+    left, top = math.ceil(r.left()), math.ceil(r.top())
+    return QRect(left, top, max(0, math.floor(r.right()) - left),
+                 max(0, math.floor(r.bottom()) - top))  # fmt: skip

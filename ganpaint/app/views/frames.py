@@ -11,6 +11,7 @@ The committed strokes' masks become the canvas overlay here as well.
 
 from __future__ import annotations
 
+import statistics
 from collections import deque
 
 import numpy as np
@@ -68,8 +69,10 @@ class FrameView(QObject):
         self.request()
 
     @property
-    def mean_ms(self) -> float | None:
-        return sum(self.ms) / len(self.ms) if self.ms else None
+    def typical_ms(self) -> float | None:
+        """The median render time of the last frames: one slow frame (the first of a
+        model, a full frame among incremental ones) does not stand for the rest."""
+        return statistics.median(self.ms) if self.ms else None
 
     def request(self) -> None:
         if self.key is None:

@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QLineEdit,
     QMainWindow,
-    QWidget,
 )
 
 from ganpaint.app.state.artifacts import artifact_set
@@ -129,7 +128,7 @@ class MainWindow(QMainWindow):
         self.update_enabled()
         self.status.set_ms(None)
         app = QApplication.instance()
-        app.installEventFilter(self)
+        self._keys_from: QObject | None = None  # the native window whose keys are filtered
         # A window deleted without closing must not leave its thread running.
         app.aboutToQuit.connect(self.worker.stop)
         app.aboutToQuit.connect(self.classifier_view.stop)
@@ -248,7 +247,7 @@ class MainWindow(QMainWindow):
     def _frame_shown(self, result) -> None:
         if not self.status.cpu_button.isVisible():  # keep the CPU offer until it is taken
             self.status.clear_error()
-        self.status.set_ms(self.frames.mean_ms)
+        self.status.set_ms(self.frames.typical_ms)
         self.frameShown.emit(result)
 
     def _render_failed(self, error: str) -> None:
@@ -278,21 +277,33 @@ class MainWindow(QMainWindow):
 
     # -- keys, drag and drop, closing ------------------------------------------------------------
 
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        # Keys reach the focused widget through the native window; filtering there sees them
+        # first, and sees little else (an application-wide filter would run Python for every
+        # event of every object: a tenth of the GUI thread's time during a brush drag).
+        handle = self.windowHandle()
+        if handle is not None and handle is not self._keys_from:
+            if self._keys_from is not None:
+                self._keys_from.removeEventFilter(self)
+            handle.installEventFilter(self)
+            self._keys_from = handle
+
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         """Hold Space anywhere in this window (outside text fields) to compare."""
         kind = event.type()
-        if (kind == QEvent.KeyPress or kind == QEvent.KeyRelease) and self._compare_key(obj, event):
+        if (kind == QEvent.KeyPress or kind == QEvent.KeyRelease) and self._compare_key(event):
             self.view_modes.set_compare(kind == QEvent.KeyPress)
             return True
         return False
 
-    def _compare_key(self, obj: QObject, event) -> bool:
-        return (
-            event.key() == Qt.Key_Space
-            and not event.isAutoRepeat()
-            and isinstance(obj, QWidget)
-            and obj.window() is self
-            and not isinstance(obj, QLineEdit | QAbstractSpinBox | QComboBox)
+    def _compare_key(self, event) -> bool:
+        if event.key() != Qt.Key_Space or event.isAutoRepeat():
+            return False
+        focus = QApplication.focusWidget()
+        return focus is None or (
+            focus.window() is self
+            and not isinstance(focus, QLineEdit | QAbstractSpinBox | QComboBox)
         )
 
     def dragEnterEvent(self, event) -> None:
@@ -326,7 +337,9 @@ class MainWindow(QMainWindow):
         for key in BRUSH_PREFS:
             self.prefs.set(f"brush/{key}", getattr(self.brush, key))
         self.prefs.sync()
-        QApplication.instance().removeEventFilter(self)
+        if self._keys_from is not None:
+            self._keys_from.removeEventFilter(self)
+            self._keys_from = None
         self.classifier_view.stop()
         self.worker.stop()
         self.autosave.finish()

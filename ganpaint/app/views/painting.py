@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from ganpaint.app.state.brush import StrokeMask
@@ -37,6 +38,8 @@ class PaintController(QObject):
         self._mask: StrokeMask | None = None
         self._tpl: StrokeTemplate | None = None
         self._action = "draw"
+        # the live overlay (RGBA at the mask's size), redrawn only where each move painted
+        self._live: np.ndarray | None = None
         canvas.strokeStarted.connect(self.begin)
         canvas.strokeMoved.connect(self.extend)
         canvas.strokeFinished.connect(self.finish)
@@ -54,6 +57,7 @@ class PaintController(QObject):
         self._tpl = tpl
         self._action = b.action if not secondary else ("remove" if b.action == "draw" else "draw")
         self._mask = StrokeMask(tpl.resolution, b.size * tpl.resolution, b.hardness)
+        self._live = np.zeros((tpl.resolution, tpl.resolution, 4), np.uint8)
         self._mask.move_to(x, y)
         self._update_preview()
         return True
@@ -68,7 +72,7 @@ class PaintController(QObject):
         if self._mask is None:
             return None
         stroke = self._stroke() if not self._mask.empty else None
-        self._mask = None
+        self._mask = self._live = None
         self.canvas.set_live(None)
         if stroke is None:
             self.document.set_preview(None)
@@ -78,7 +82,7 @@ class PaintController(QObject):
 
     def cancel(self) -> None:
         if self._mask is not None:
-            self._mask = None
+            self._mask = self._live = None
             self.canvas.set_live(None)
             self.document.set_preview(None)
 
@@ -103,7 +107,12 @@ class PaintController(QObject):
         )
 
     def _update_preview(self) -> None:
-        color = self._tpl.color if self._action == "draw" else "#ef6f5b"
-        live = mask_overlay([(self._mask.mask, color)], opacity=0.22)
-        self.canvas.set_live(qimage_rgba(live))
+        box = self._mask.changed
+        if box is not None:
+            # each overlay pixel depends on its mask pixel alone, so the box is enough
+            x, y, w, h = box
+            color = self._tpl.color if self._action == "draw" else "#ef6f5b"
+            patch = self._mask.mask[y : y + h, x : x + w]
+            self._live[y : y + h, x : x + w] = mask_overlay([(patch, color)], opacity=0.22)
+        self.canvas.set_live(qimage_rgba(self._live), box or (0, 0, 0, 0))
         self.document.set_preview(self._stroke())
