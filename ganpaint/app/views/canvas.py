@@ -125,9 +125,10 @@ class PaintCanvas(QWidget):
         """Show ``image`` over the frame while a stroke is drawn; ``dirty`` (x, y, width,
         height in image pixels) is the only part that differs from the overlay shown before
         (None: all of it)."""
-        same_size = (
-            self.live is not None and image is not None and image.size() == self.live.size()
-        ) or (self.live is None and dirty is not None)  # a new overlay is clear outside dirty
+        # a new overlay is clear outside ``dirty``; ``dirty`` is in the frame's pixels
+        same_size = image is not None and image.size() == self.image_size
+        if self.live is not None:
+            same_size = same_size and image.size() == self.live.size()
         self.live = image
         if dirty is not None and same_size:
             if dirty[2] > 0 and dirty[3] > 0 and self.image is not None:
