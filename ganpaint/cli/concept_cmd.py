@@ -59,10 +59,19 @@ def _export(args: argparse.Namespace, path, model: str) -> int:
 
 
 def _import(args: argparse.Namespace, path, bundle) -> int:
-    from ganpaint.dissect.concept_files import import_concepts
+    """The concepts that fit are added, each one skipped is named with why; none fitting
+    is an error (exit code 2), as in the app."""
+    from ganpaint.core.errors import GanpaintError
+    from ganpaint.dissect.concept_files import ModelFit, import_concepts
 
-    imported = import_concepts(path, args.import_file, bundle.generator.layer_names, bundle.name)
-    print(f"imported {len(imported)} concept(s) into {path}")
+    report = import_concepts(path, args.import_file, ModelFit.of(bundle))
+    if not report.added:
+        raise GanpaintError(report.nothing_imported())
+    for line in report.skipped_lines():
+        print(f"skipped {line}")
+    replaced = f" (replacing {', '.join(report.replaced)})" if report.replaced else ""
+    print(f"imported {len(report.added)} of {report.found} concept(s) into {path}: "
+          f"{', '.join(report.added)}{replaced}")  # fmt: skip
     return 0
 
 
