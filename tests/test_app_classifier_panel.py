@@ -353,7 +353,7 @@ def test_the_attack_window_leaves_the_canvas_free_and_opens_where_it_was_moved(
     tops = sorted({global_rect(p).top() for p in cells})
     assert len(tops) == 2  # two rows of two
 
-    dialog.move(finished.left() - 30, finished.top() + 40)  # the person puts it elsewhere
+    dialog.move(finished.left() - 30, finished.top())  # the person puts it elsewhere
     corner = dialog.anchor()
     dialog.close()
     again, _ = finished_attack(w, qtbot)

@@ -46,6 +46,7 @@ SAVED_SIDE = 256  # each picture in the saved PNG, pixels
 SPACING = 8  # between the pictures
 MOVED = 8  # units listed
 RANKED_TOP = 4  # as in the paper: a class's 4 most important units
+SCROLL_LEAST = 120  # the least height of the tables' scroll area on a low screen
 MARKS = {"target": "▲", "source": "▼"}  # a unit among the target's / the source's top 4
 
 
@@ -274,7 +275,11 @@ class AttackDialog(QDialog):
         if self.screen() is not None:
             frame = self.frameGeometry().height() - self.height()  # the title bar, if any
             below = self.screen().availableGeometry().bottom() - top + 1 - frame
-            size.setHeight(max(min(size.height(), below), self.minimumSizeHint().height()))
+            # only the tables give way (to SCROLL_LEAST px); past that the window moves up
+            scroll = self.details_scroll
+            squeeze = scroll.sizeHint().height() - SCROLL_LEAST if scroll.isVisibleTo(self) else 0
+            least = size.height() - max(0, squeeze)
+            size.setHeight(max(min(size.height(), below), least))
         self.resize(size)
         self._move(QPoint(left, top))
 
