@@ -385,5 +385,9 @@ def test_place_beside_tries_the_rooms_in_order_and_else_covers_least():
     # no room wide enough anywhere: at the right edge, on the screen, over the canvas's side
     at = place_beside(QSize(600, 300), canvas, QRect(0, 0, 1280, 800), QRect(0, 0, 1280, 800))
     assert at == QPoint(1280 - GAP - 600, 75)
+    # full screen, no docks (a presentation): beside the picture inside the canvas
+    full, picture = QRect(0, 0, 1920, 1080), QRect(460, 60, 1000, 1000)
+    at = place_beside(QSize(430, 600), full, full, full, picture)
+    assert at == QPoint(1920 - GAP - 430, 0) and at.x() > picture.right()
     # a low screen: moved up as little as keeps it whole
     assert place_beside(QSize(280, 790), canvas, window, QRect(0, 0, 1920, 800)).y() == 10

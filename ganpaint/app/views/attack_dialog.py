@@ -182,10 +182,13 @@ class AttackDialog(QDialog):
         """Show the window as wide as the first room beside the canvas allows, with its
         top left corner at ``anchor`` (where the person last moved an attack window), else
         in that room (:func:`~ganpaint.app.views.window_placement.place_beside`)."""
-        rects = self._rects()
+        rects, picture = self._rects()
         margins = self.layout().contentsMargins()
         chrome = margins.left() + margins.right() + SPACING
-        room = room_width(2 * MIN_SIDE + chrome, *rects) if rects is not None else None
+        least = 2 * MIN_SIDE + chrome
+        room = room_width(least, *rects) if rects is not None else None
+        if room is not None and room < least:  # no docks beside the canvas: beside the image
+            room = max(room, room_width(least, picture, *rects[1:]))
         self.side = picture_side(room, chrome)
         self.setFixedWidth(2 * self.side + SPACING + margins.left() + margins.right())
         self.layout().activate()
@@ -194,19 +197,21 @@ class AttackDialog(QDialog):
             self._move(QPoint(*anchor))
             self._user_moved = True  # the person's place: the next window opens there too
         elif rects is not None:
-            self._move(place_beside(self.frameGeometry().size(), *rects))
+            self._move(place_beside(self.frameGeometry().size(), *rects, picture))
         self.show()
 
-    def _rects(self) -> tuple[QRect, QRect, QRect] | None:
-        """The canvas, the main window and its screen, in global coordinates (None without
-        a main window with a canvas)."""
+    def _rects(self) -> tuple[tuple[QRect, QRect, QRect] | None, QRect | None]:
+        """(the canvas, the main window, its screen), and the image inside the canvas, in
+        global coordinates (None without a main window with a canvas)."""
         window = self.parent()
         canvas = getattr(window, "canvas", None)
         screen = window.screen() if window is not None else None
         if canvas is None or screen is None:
-            return None
-        area = QRect(canvas.mapToGlobal(QPoint(0, 0)), canvas.size())
-        return area, window.frameGeometry(), screen.availableGeometry()
+            return None, None
+        origin = canvas.mapToGlobal(QPoint(0, 0))
+        area = QRect(origin, canvas.size())
+        picture = canvas.image_rect().toAlignedRect().translated(origin) & area
+        return (area, window.frameGeometry(), screen.availableGeometry()), picture
 
     def anchor(self) -> tuple[int, int]:
         """Where the top left corner is (a following attack window may open there)."""

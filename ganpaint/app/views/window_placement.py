@@ -5,9 +5,10 @@ window, over the docks right of the canvas, left of the main window, over the do
 it. :func:`place_beside` puts a window of a given size in the first room wide enough, in
 that order (outside the main window covers nothing of it; then the right docks, since the
 left dock holds the concepts a person paints with), with its top level with the canvas's.
-When no room is wide enough it goes to the main window's right edge, covering as little of
-the canvas as its width allows. Plain functions of rectangles, so they are tested without a
-screen of the right size.
+When no room is wide enough, the same rooms beside the picture inside the canvas are tried
+(a full-screen presentation has no docks, but margins beside the picture), and then it goes
+to the main window's right edge, covering as little of the canvas as its width allows.
+Plain functions of rectangles, so they are tested without a screen of the right size.
 """
 
 from __future__ import annotations
@@ -50,16 +51,20 @@ def room_width(least: int, canvas: QRect, window: QRect, screen: QRect) -> int:
     return first if first is not None else max(0, *(r.width for r in found))
 
 
-def place_beside(size: QSize, canvas: QRect, window: QRect, screen: QRect) -> QPoint:
-    """Top left for a window of ``size`` beside the canvas, on the screen."""
-    fits = [r for r in rooms(canvas, window, screen) if r.width >= size.width()]
-    if fits:
-        room = fits[0]
-        # against the main window's edge: its right one on the right, its left on the left
-        flush_right = room.name in ("docks right", "beside left")
-        x = room.left + room.width - size.width() if flush_right else room.left
-    else:
-        x = min(window.right(), screen.right()) - GAP - size.width() + 1
+def place_beside(size: QSize, canvas: QRect, window: QRect, screen: QRect,
+                 picture: QRect | None = None) -> QPoint:  # fmt: skip
+    """Top left for a window of ``size`` beside the canvas, on the screen; where no room
+    beside the canvas is wide enough, beside ``picture`` (the image inside the canvas, as
+    in a full-screen presentation), else at the main window's right edge."""
+    for area in (canvas, picture):
+        fits = [r for r in rooms(area, window, screen) if r.width >= size.width()] if area else []
+        if fits:
+            room = fits[0]
+            # against the main window's edge: its right one on the right, its left on the left
+            flush_right = room.name in ("docks right", "beside left")
+            x = room.left + room.width - size.width() if flush_right else room.left
+            return keep_on_screen(QPoint(x, canvas.top()), size, screen)
+    x = min(window.right(), screen.right()) - GAP - size.width() + 1
     return keep_on_screen(QPoint(x, canvas.top()), size, screen)
 
 
