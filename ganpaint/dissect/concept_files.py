@@ -80,7 +80,9 @@ class CustomConcept:
                 icon=str(d.get("icon", "mdi.brush")),
                 created=str(d.get("created", "")),
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except KeyError as exc:
+            raise GanpaintError(f"{where}: malformed custom concept (no {exc})") from None
+        except (TypeError, ValueError) as exc:
             raise GanpaintError(f"{where}: malformed custom concept ({exc})") from None
 
 

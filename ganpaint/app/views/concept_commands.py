@@ -170,7 +170,11 @@ class ConceptCommands:
         skipped = "\n".join(f"• {line}" for line in result.skipped)
         if not result.added:
             if result.skipped:
-                text = f"None of the {result.found} concepts in {name} fits {model}:"
+                text = (
+                    f"The concept in {name} does not fit {model}:"
+                    if result.found == 1
+                    else f"None of the {result.found} concepts in {name} fits {model}:"
+                )
                 w.prompts.error("Nothing imported", text, skipped)
             else:
                 w.prompts.error("Cannot import", f"{name} could not be imported.", result.error)
@@ -181,8 +185,8 @@ class ConceptCommands:
         if result.skipped:
             w.prompts.info(
                 "Some concepts were not imported",
-                f"Imported {len(added)} of the {result.found} concepts in {name}; "
-                f"{len(result.skipped)} do not fit {model}:",
+                f"Imported {len(added)} of the {result.found} concepts in {name} into "
+                f"{model}; skipped {len(result.skipped)}:",
                 skipped,
             )
         elsewhere = [n for n in added if lib.custom_layer(n) != layer]
