@@ -353,6 +353,8 @@ def test_the_attack_window_leaves_the_canvas_free_and_opens_where_it_was_moved(
     tops = sorted({global_rect(p).top() for p in cells})
     assert len(tops) == 2  # two rows of two
 
+    qtbot.waitUntil(lambda: dialog.settled)
+    assert not dialog.moved_by_user()
     dialog.move(finished.left() - 30, finished.top())  # the person puts it elsewhere
     corner = dialog.anchor()
     dialog.close()

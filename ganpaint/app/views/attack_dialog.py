@@ -17,7 +17,7 @@ button to attack the picture now on screen. The frame on the canvas is not chang
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPoint, QRect, QSize, Qt, Signal
+from PySide6.QtCore import QPoint, QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QDialog,
@@ -46,6 +46,7 @@ SAVED_SIDE = 256  # each picture in the saved PNG, pixels
 SPACING = 8  # between the pictures
 MOVED = 8  # units listed
 RANKED_TOP = 4  # as in the paper: a class's 4 most important units
+SETTLE_MS = 300  # after showing, the window manager's last nudge (not a move by the person)
 SCROLL_LEAST = 120  # the least height of the tables' scroll area on a low screen
 MARKS = {"target": "▲", "source": "▼"}  # a unit among the target's / the source's top 4
 
@@ -177,6 +178,7 @@ class AttackDialog(QDialog):
         self.done_result: AttackDone | None = None
         self.placed: QPoint | None = None  # where this window last put itself
         self._user_moved = False
+        self.settled = False  # shown, and the window manager's placement taken as its own
 
     def start(self, anchor: tuple[int, int] | None = None) -> None:
         """Show the window as wide as the first room beside the canvas allows, with its
@@ -237,6 +239,17 @@ class AttackDialog(QDialog):
         self.cancel_button.setEnabled(False)
         self.heading.setText(self.heading.text() + "<br>Cancelling…")
         self.cancelled.emit()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        # a window manager may still nudge a new window (decorations, panels): where it
+        # stands shortly after showing is where it put itself, not where the person moved it
+        QTimer.singleShot(SETTLE_MS, self._settled)
+
+    def _settled(self) -> None:
+        if self.placed is not None and not self._user_moved:
+            self.placed = self.pos()
+        self.settled = True
 
     def closeEvent(self, event) -> None:
         if self.done_result is None:  # closing while it runs stops the attack
