@@ -167,10 +167,8 @@ class AttackDialog(QDialog):
         rl.addWidget(self.details_scroll, 1)
         layout = QVBoxLayout(self)
         layout.addWidget(self.heading)
-        frame_row = QHBoxLayout()
-        frame_row.addWidget(self.frame_line, 1)
-        frame_row.addWidget(self.again_button, 0, Qt.AlignTop)
-        layout.addLayout(frame_row)
+        layout.addWidget(self.frame_line)
+        layout.addWidget(self.again_button, 0, Qt.AlignRight)  # under it: the window is narrow
         layout.addWidget(self.running)
         layout.addWidget(self.result_box)
         layout.addWidget(self.buttons)
@@ -290,6 +288,8 @@ class AttackDialog(QDialog):
         left, top = self.anchor()
         self.layout().activate()
         size = self.sizeHint().expandedTo(self.size())
+        if self.layout().hasHeightForWidth():  # wrapped text is taller at this fixed width
+            size.setHeight(max(size.height(), self.layout().totalHeightForWidth(self.width())))
         if self.screen() is not None:
             frame = self.frameGeometry().height() - self.height()  # the title bar, if any
             below = self.screen().availableGeometry().bottom() - top + 1 - frame
