@@ -339,7 +339,7 @@ def test_the_attack_window_leaves_the_canvas_free_and_opens_where_it_was_moved(
     for name in ("concepts", "gallery"):  # the window fits the small offscreen screen,
         w.docks[name].hide()  # with the history and the inspector docked on the right
     qtbot.wait(50)
-    w.setGeometry(screen.adjusted(10, 10, -10, -10))
+    w.setGeometry(screen.adjusted(10, 200, -10, -10))  # low on the screen: little room below
     w.resizeDocks([w.docks["history"]], [330], Qt.Horizontal)
     qtbot.wait(100)
     dialog, running = finished_attack(w, qtbot)
@@ -353,6 +353,15 @@ def test_the_attack_window_leaves_the_canvas_free_and_opens_where_it_was_moved(
     tops = sorted({global_rect(p).top() for p in cells})
     assert len(tops) == 2  # two rows of two
 
+    drag(w, [(10, 10), (30, 30)])  # painting goes on; the result says the canvas changed
+    qtbot.waitUntil(lambda: dialog.stale, timeout=10_000)
+    qtbot.waitUntil(lambda: dialog.again_button.isVisible())
+    stale = dialog.frameGeometry()
+    assert not stale.intersects(global_rect(w.canvas)) and screen.contains(stale)
+    for r, c in ((0, 0), (0, 1), (2, 0), (2, 1)):  # the captions stay under their pictures
+        picture = dialog.pictures.itemAtPosition(r, c).widget().geometry()
+        caption = dialog.pictures.itemAtPosition(r + 1, c).widget().geometry()
+        assert caption.top() > picture.bottom() and picture.height() == dialog.side
     qtbot.waitUntil(lambda: dialog.settled)
     assert not dialog.moved_by_user()
     dialog.move(finished.left() - 30, finished.top())  # the person puts it elsewhere
