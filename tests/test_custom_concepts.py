@@ -181,6 +181,11 @@ def test_command_imports_what_fits_and_says_what_it_skipped(tiny_bundle, tmp_pat
     assert f"skipped far: its layer layer99 is not an edit layer of {tiny_bundle.name}" in out
     assert "imported 1 of 2 concept(s)" in out and ": pond" in out
     assert [c.name for c in load_concepts(store)] == ["pond"]
+    save_concepts(store, [_concept("pond", layer), _concept("far", "layer99")])
+    assert main(["concept", str(tiny_bundle.path), "--file", str(store), "--list"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert "not usable" not in listed[0] and "(not usable: its layer layer99" in listed[1]
+    save_concepts(store, [_concept("pond", layer)])
     save_concepts(source, [_concept("far", "layer99"), _concept("huge", layer, (10_000,))])
     assert main(base) == 2  # none fits: an error that names each one and why
     err = capsys.readouterr().err

@@ -29,15 +29,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _concept(args: argparse.Namespace) -> int:
     from ganpaint.core.errors import GanpaintError
-    from ganpaint.dissect.concept_files import concepts_path, load_concepts
+    from ganpaint.dissect.concept_files import concepts_path
     from ganpaint.models import load_bundle
 
     bundle = load_bundle(args.model)
     path = args.file or concepts_path(bundle.name)
     if args.list:
-        for c in load_concepts(path):
-            print(f"{c.name:<20} {c.layer:<8} units {', '.join(map(str, c.units[:10]))}")
-        return 0
+        return _list(path, bundle)
     if args.export:
         return _export(args, path, bundle.name)
     if args.import_file:
@@ -45,6 +43,18 @@ def _concept(args: argparse.Namespace) -> int:
     if not args.name or not args.masks:
         raise GanpaintError("give --name and --masks (or --list, --export, --import)")
     return _teach(args, path, bundle)
+
+
+def _list(path, bundle) -> int:
+    """Every concept in the file, and why one the app will not offer does not fit."""
+    from ganpaint.dissect.concept_files import ModelFit, load_concepts
+
+    fit = ModelFit.of(bundle)
+    for c in load_concepts(path):
+        problem = fit.problem(c)
+        note = f"  (not usable: {problem})" if problem else ""
+        print(f"{c.name:<20} {c.layer:<8} units {', '.join(map(str, c.units[:10]))}{note}")
+    return 0
 
 
 def _export(args: argparse.Namespace, path, model: str) -> int:
