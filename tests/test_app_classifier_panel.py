@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from PySide6.QtCore import QPoint
 
 import ganpaint.app.views.worker as worker_module
 from tests.test_app_classifier_worker import slowed  # noqa: F401 - a fixture
@@ -307,3 +308,97 @@ def test_painting_a_dome_onto_a_house_turns_the_reading_to_church(make_window, q
     frame_waiter(w, 30_000)
     qtbot.waitUntil(lambda: view.shown.token == w.frames.frames, timeout=30_000)
     assert panel.top_class.text() == "HOUSE"
+
+
+def global_rect(widget):
+    from PySide6.QtCore import QRect
+
+    return QRect(widget.mapToGlobal(QPoint(0, 0)), widget.size())
+
+
+def finished_attack(w, qtbot):
+    """Attack the picture on screen towards class 1 and wait for the result."""
+    w.classifier_view.attack(1)
+    dialog = w.classifier_view.dialog
+    running = dialog.frameGeometry()
+    qtbot.waitUntil(lambda: dialog.done_result is not None, timeout=30_000)
+    assert dialog.done_result.result is not None
+    qtbot.waitUntil(lambda: dialog.result_box.isVisible(), timeout=5_000)
+    return dialog, running
+
+
+def test_the_attack_window_leaves_the_canvas_free_and_opens_where_it_was_moved(
+    classifier_window, qtbot
+):
+    from PySide6.QtCore import Qt
+
+    from ganpaint.app.views.attack_dialog import MIN_SIDE
+
+    w = classifier_window()
+    screen = w.screen().availableGeometry()  # offscreen: 800 x 800
+    for name in ("concepts", "gallery"):  # the window fits the small offscreen screen,
+        w.docks[name].hide()  # with the history and the inspector docked on the right
+    qtbot.wait(50)
+    w.setGeometry(screen.adjusted(10, 200, -10, -10))  # low on the screen: little room below
+    w.resizeDocks([w.docks["history"]], [330], Qt.Horizontal)
+    qtbot.wait(100)
+    dialog, running = finished_attack(w, qtbot)
+    finished, canvas = dialog.frameGeometry(), global_rect(w.canvas)
+    assert not finished.intersects(canvas) and not running.intersects(canvas)
+    assert screen.contains(finished)
+    assert finished.width() == running.width()  # it grows downwards only
+    assert dialog.side >= MIN_SIDE
+    cells = [dialog.pictures.itemAtPosition(r, c).widget() for r in (0, 2) for c in (0, 1)]
+    assert {(p.width(), p.height()) for p in cells} == {(dialog.side, dialog.side)}  # 2 x 2
+    tops = sorted({global_rect(p).top() for p in cells})
+    assert len(tops) == 2  # two rows of two
+
+    drag(w, [(10, 10), (30, 30)])  # painting goes on; the result says the canvas changed
+    qtbot.waitUntil(lambda: dialog.stale, timeout=10_000)
+    qtbot.waitUntil(lambda: dialog.again_button.isVisible())
+    stale = dialog.frameGeometry()
+    assert not stale.intersects(global_rect(w.canvas)) and screen.contains(stale)
+    for r, c in ((0, 0), (0, 1), (2, 0), (2, 1)):  # the captions stay under their pictures
+        picture = dialog.pictures.itemAtPosition(r, c).widget().geometry()
+        caption = dialog.pictures.itemAtPosition(r + 1, c).widget().geometry()
+        assert caption.top() > picture.bottom() and picture.height() == dialog.side
+    qtbot.waitUntil(lambda: dialog.settled)
+    assert not dialog.moved_by_user()
+    dialog.move(finished.left() - 30, finished.top())  # the person puts it elsewhere
+    corner = dialog.anchor()
+    dialog.close()
+    again, _ = finished_attack(w, qtbot)
+    assert again is not dialog and again.anchor() == corner  # it opens where it was put
+    assert w.prefs.get("attack/corner", "")  # and is remembered for the next session
+    again.close()
+
+
+def test_place_beside_tries_the_rooms_in_order_and_else_covers_least():
+    from PySide6.QtCore import QRect, QSize
+
+    from ganpaint.app.views.window_placement import GAP, place_beside, room_width, rooms
+
+    screen = QRect(0, 0, 1920, 1080)
+    window = QRect(0, 0, 1360, 860)
+    canvas = QRect(320, 75, 740, 540)  # docks: 320 px on the left, 300 on the right
+    names = [(r.name, r.width) for r in rooms(canvas, window, screen)]
+    assert names == [("beside right", 560 - 2 * GAP), ("docks right", 300 - 2 * GAP),
+                     ("beside left", -2 * GAP), ("docks left", 320 - 2 * GAP)]  # fmt: skip
+    size = QSize(428, 700)
+    assert place_beside(size, canvas, window, screen) == QPoint(1360 + GAP, 75)
+    assert room_width(300, canvas, window, screen) == 560 - 2 * GAP
+    maximised = QRect(0, 0, 1920, 1080)  # no room outside the window: over the right docks
+    assert room_width(286, canvas, maximised, screen) == 860 - 2 * GAP
+    small = QSize(280, 700)
+    at = place_beside(small, QRect(320, 75, 660, 540), QRect(0, 0, 1280, 800),
+                      QRect(0, 0, 1280, 800))  # fmt: skip
+    assert at.x() == 1280 - GAP - 280 and at.x() > 980  # flush with the right edge
+    # no room wide enough anywhere: at the right edge, on the screen, over the canvas's side
+    at = place_beside(QSize(600, 300), canvas, QRect(0, 0, 1280, 800), QRect(0, 0, 1280, 800))
+    assert at == QPoint(1280 - GAP - 600, 75)
+    # full screen, no docks (a presentation): beside the picture inside the canvas
+    full, picture = QRect(0, 0, 1920, 1080), QRect(460, 60, 1000, 1000)
+    at = place_beside(QSize(430, 600), full, full, full, picture)
+    assert at == QPoint(1920 - GAP - 430, 0) and at.x() > picture.right()
+    # a low screen: moved up as little as keeps it whole
+    assert place_beside(QSize(280, 790), canvas, window, QRect(0, 0, 1920, 800)).y() == 10

@@ -193,3 +193,24 @@ def test_bad_concept_files_are_reported_not_fatal(make_window, tmp_path):
     w.concept_commands.changed()  # a malformed user file: a message, the built-in concepts stay
     assert w.concept_panel.concept("tree") is not None
     assert "not loaded" in w.status.currentMessage()
+
+
+def test_importing_a_mixed_file_names_each_concept_skipped(make_window, tmp_path):
+    from ganpaint.dissect.concept_files import CustomConcept, save_concepts
+
+    w = make_window()
+    layer = w.document.layer
+    source = tmp_path / "mixed.json"
+    save_concepts(source, [CustomConcept("lantern", layer, [1, 2], [0.5, 0.4], [1.0, 1.0]),
+                           CustomConcept("far", "layer1", [1], [0.5], [1.0])])  # fmt: skip
+    assert w.concept_commands.import_concepts(source) == ["lantern"]
+    box = w.prompts.last_box
+    assert box.windowTitle() == "Some concepts were not imported"
+    assert "Imported 1 of the 2 concepts in mixed.json" in box.text() and "skipped 1" in box.text()
+    assert "far: its layer layer1 is not an edit layer" in box.informativeText()
+    assert w.concept_panel.concept("lantern") is not None
+    save_concepts(source, [CustomConcept("far", "layer1", [1], [0.5], [1.0])])
+    assert w.concept_commands.import_concepts(source) == []
+    box = w.prompts.last_box
+    assert box.windowTitle() == "Nothing imported" and "does not fit" in box.text()
+    assert "far: its layer layer1" in box.informativeText()

@@ -271,3 +271,21 @@ def test_concept_library_reports_bad_files(library, tmp_path):
     library.file().parent.mkdir(parents=True, exist_ok=True)
     library.file().write_text("[]", encoding="utf-8")
     assert "not a GANPaint concept file" in library.reload() and library.custom == []
+
+
+def test_concept_library_imports_what_fits_and_names_what_it_skipped(library, tmp_path):
+    from ganpaint.dissect.concept_files import save_concepts
+
+    builtin = sorted(library.builtin_names("layer4"))[0]
+    source = tmp_path / "mixed.json"
+    save_concepts(source, [_custom("lantern"), _custom("far", layer="layer1"),
+                           _custom(builtin), _custom("big", units=(10_000,))])  # fmt: skip
+    result = library.import_file(source)
+    assert result.error is None and result.found == 4 and result.added == ["lantern"]
+    assert [line.split(":")[0] for line in result.skipped] == ["far", builtin, "big"]
+    assert "not an edit layer" in result.skipped[0] and "already a concept" in result.skipped[1]
+    assert [c.name for c in library.custom] == ["lantern"]
+    save_concepts(source, [_custom("far", layer="layer1")])
+    result = library.import_file(source)  # nothing fits: an error naming each one and why
+    assert result.added == [] and "none of its 1 concept(s) fits" in result.error
+    assert "far: its layer layer1" in result.error

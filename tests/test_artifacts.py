@@ -207,3 +207,57 @@ def test_describe_the_set():
         "zero the units found drawing artifacts: 3 at layer4, 1 at layer6"
     )
     assert "ganpaint artifacts --write" in describe(())
+
+
+def test_compare_badge_and_inspector_say_what_clean_artifacts_changed(
+    make_window, bundle_copy, frame_waiter, qtbot
+):
+    """With the set zeroed, the compare frame is the original network's (artifacts in) and
+    its badge says so; a zeroed unit's heatmap is where it fires before the zeroing, and the
+    inspector says it is switched off."""
+    w = make_window(model=bundle_copy("on", _with_set(True)))
+    assert w.actions["view.clean"].isChecked() and w.document.layer == "layer4"
+    renderer = w.worker._renderer
+    qtbot.waitUntil(lambda: renderer.zeroed == (("layer4", (1, 3)),), timeout=10_000)
+    seed = w.document.seed
+    original, cleaned = renderer.render_full(seed, original=True), renderer.render_full(seed)
+    assert not np.array_equal(original, cleaned)  # the set changes this picture
+    qtbot.waitUntil(lambda: w.frames.plain_image is not None, timeout=10_000)
+    assert np.array_equal(w.frames.plain_image, original)  # compare: not cleaned
+    qtbot.waitUntil(lambda: np.array_equal(w.frames.image, cleaned), timeout=10_000)
+    assert w.canvas.plain_label == "Unedited, artifacts not cleaned"
+
+    def heat_of(unit):
+        with qtbot.waitSignal(w.worker.heatReady, timeout=10_000) as sig:
+            w.model_view.select_unit(unit)
+        return sig.args[0]
+
+    res = heat_of(3)  # zeroed: its map before the zeroing, and a note
+    assert res.original and res.heat.max() > 0
+    want = renderer.features(seed, "layer4", original=True)[0, 3].float().numpy()
+    np.testing.assert_allclose(res.heat, want)
+    assert float(renderer.features(seed, "layer4")[0, 3].abs().max()) == 0.0
+    assert w.inspector.switched_off.isVisibleTo(w.inspector)
+    assert "uncleaned" in w.inspector.peak.text()
+    res = heat_of(0)  # not zeroed: as the frame has it, no note
+    assert not res.original and not w.inspector.switched_off.isVisibleTo(w.inspector)
+
+    heat_of(3)
+    with qtbot.waitSignal(w.worker.heatReady, timeout=10_000) as sig:
+        w.actions["view.clean"].trigger()  # off: the unit fires again, the note goes
+    assert not sig.args[0].original
+    qtbot.waitUntil(lambda: not w.inspector.switched_off.isVisibleTo(w.inspector))
+    assert w.canvas.plain_label == "Unedited"
+    frame_waiter(w)
+    assert np.array_equal(w.frames.image, w.frames.plain_image)  # nothing zeroed, no strokes
+
+
+def test_compare_label_rule():
+    from ganpaint.app.state.artifacts import compare_label, switched_off
+
+    zeroed = (("layer4", (1, 3)),)
+    assert compare_label(False, ()) == "Unedited"
+    assert compare_label(False, zeroed) == "Unedited, artifacts not cleaned"
+    assert compare_label(True, zeroed) == "Your picture"  # the picture itself, as read
+    assert switched_off(zeroed, "layer4", 3) and not switched_off(zeroed, "layer6", 3)
+    assert not switched_off(zeroed, "layer4", 2) and not switched_off((), "layer4", 3)

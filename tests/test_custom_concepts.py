@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -117,3 +119,76 @@ def test_marked_ground_truth_matches_full_dissection():
         seed += 1
     found = find_concept(bundle, "mine", seeds, masks, layer).units[:10]
     assert len(set(found) & set(reference)) >= 5, (concept, found, reference)
+
+
+def _concept(name, layer="layer4", units=(1, 2)):
+    n = len(units)
+    return CustomConcept(name, layer, list(units), [0.5] * n, [1.0] * n)
+
+
+def test_import_adds_what_fits_and_names_each_one_skipped(tmp_path):
+    """One rule (the app's and the CLI's): the concepts that fit are added in one write,
+    each one that does not is named with why; a malformed file is refused whole."""
+    from ganpaint.dissect.concept_files import ModelFit, import_concepts, save_concepts
+
+    fit = ModelFit("m", {"layer4": 8, "layer6": 4}, {"layer4": frozenset({"tree"})})
+    mine = tmp_path / "mine.json"
+    save_concepts(mine, [_concept("pond", units=(0,)), _concept("kept")], "m")
+    source = tmp_path / "in.json"
+    save_concepts(source, [
+        _concept("pond", units=(3, 1)),  # replaces the user's "pond"
+        _concept("far", layer="layer9"),  # no such edit layer
+        _concept("big", layer="layer6", units=(2, 4)),  # unit 4 of 4
+        _concept("tree"),  # the model's own concept on layer4
+        _concept("units"),  # the app's hand-picked units brush
+        _concept("hedge", layer="layer6", units=(0,)),
+        _concept("twice", units=(1,)),
+        _concept("twice", units=(2,)),  # the later one wins
+    ])  # fmt: skip
+    report = import_concepts(mine, source, fit)
+    assert report.found == 8 and report.added == ["pond", "hedge", "twice"]
+    assert report.replaced == ["pond"]
+    assert report.skipped_lines() == [
+        "far: its layer layer9 is not an edit layer of m",
+        "big: its units do not fit the 4 units of layer6",
+        "tree: “tree” is already a concept of m",
+        "units: “units” is already a concept of m",
+        "twice: a later concept in the file has the same name",
+    ]
+    stored = {c.name: c.units for c in load_concepts(mine)}
+    assert stored == {"kept": [1, 2], "pond": [3, 1], "hedge": [0], "twice": [2]}
+
+    bad = tmp_path / "bad.json"
+    good = {"name": "ok", "layer": "layer4", "units": [[1, 0.5, 1.0]]}
+    doc = {"format": "ganpaint-concepts", "version": 1, "concepts": [good, {"name": 3}]}
+    bad.write_text(json.dumps(doc), encoding="utf-8")
+    with pytest.raises(GanpaintError, match=r"bad\.json: concept 2: malformed .* \(no 'units'\)"):
+        import_concepts(mine, bad, fit)
+    with pytest.raises(GanpaintError, match="no such file"):
+        import_concepts(mine, tmp_path / "missing.json", fit)
+    assert {c.name for c in load_concepts(mine)} == set(stored)  # nothing changed
+
+
+def test_command_imports_what_fits_and_says_what_it_skipped(tiny_bundle, tmp_path, capsys):
+    from ganpaint.dissect.concept_files import save_concepts
+
+    layer = tiny_bundle.edit_layers[0]
+    store, source = tmp_path / "mine.json", tmp_path / "in.json"
+    base = ["concept", str(tiny_bundle.path), "--file", str(store), "--import", str(source)]
+    save_concepts(source, [_concept("pond", layer), _concept("far", "layer99")])
+    assert main(base) == 0
+    out = capsys.readouterr().out
+    assert f"skipped far: its layer layer99 is not an edit layer of {tiny_bundle.name}" in out
+    assert "imported 1 of 2 concept(s)" in out and ": pond" in out
+    assert [c.name for c in load_concepts(store)] == ["pond"]
+    save_concepts(store, [_concept("pond", layer), _concept("far", "layer99")])
+    assert main(["concept", str(tiny_bundle.path), "--file", str(store), "--list"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert "not usable" not in listed[0] and "(not usable: its layer layer99" in listed[1]
+    save_concepts(store, [_concept("pond", layer)])
+    save_concepts(source, [_concept("far", "layer99"), _concept("huge", layer, (10_000,))])
+    assert main(base) == 2  # none fits: an error that names each one and why
+    err = capsys.readouterr().err
+    assert "none of its 2 concept(s) fits" in err and "far: its layer layer99" in err
+    assert "huge: its units do not fit" in err
+    assert [c.name for c in load_concepts(store)] == ["pond"]

@@ -171,13 +171,25 @@ def test_merge_keeps_earlier_layers_of_the_same_samples():
     assert merge_with_existing(Dissection.from_dict(new), None) == Dissection.from_dict(new)
 
 
-def test_import_refuses_a_concept_for_another_layer(tmp_path):
-    from ganpaint.core.errors import GanpaintError
-    from ganpaint.dissect.concept_files import CustomConcept, import_concepts, save_concepts
+def test_import_skips_a_concept_for_another_layer(tmp_path):
+    from ganpaint.dissect.concept_files import (
+        CustomConcept,
+        ModelFit,
+        import_concepts,
+        load_concepts,
+        save_concepts,
+    )
 
-    source = tmp_path / "in.json"
+    fit = ModelFit("m", {"layer4": 8})
+    source, mine = tmp_path / "in.json", tmp_path / "mine.json"
     save_concepts(source, [CustomConcept("pond", "layer9", [1], [0.5], [1.0])])
-    with pytest.raises(GanpaintError, match="layer9"):
-        import_concepts(tmp_path / "mine.json", source, ["layer4"])
+    report = import_concepts(mine, source, fit)  # nothing fits: nothing written, said why
+    assert report.added == [] and report.skipped == [
+        ("pond", "its layer layer9 is not an edit layer of m")
+    ]
+    assert not mine.exists() and "none of its 1 concept(s) fits m: pond:" in (
+        report.nothing_imported()
+    )
     save_concepts(source, [CustomConcept("pond", "layer4", [1], [0.5], [1.0])])
-    assert [c.name for c in import_concepts(tmp_path / "mine.json", source, ["layer4"])] == ["pond"]
+    assert import_concepts(mine, source, fit).added == ["pond"]
+    assert [c.name for c in load_concepts(mine)] == ["pond"]

@@ -29,15 +29,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _concept(args: argparse.Namespace) -> int:
     from ganpaint.core.errors import GanpaintError
-    from ganpaint.dissect.concept_files import concepts_path, load_concepts
+    from ganpaint.dissect.concept_files import concepts_path
     from ganpaint.models import load_bundle
 
     bundle = load_bundle(args.model)
     path = args.file or concepts_path(bundle.name)
     if args.list:
-        for c in load_concepts(path):
-            print(f"{c.name:<20} {c.layer:<8} units {', '.join(map(str, c.units[:10]))}")
-        return 0
+        return _list(path, bundle)
     if args.export:
         return _export(args, path, bundle.name)
     if args.import_file:
@@ -45,6 +43,18 @@ def _concept(args: argparse.Namespace) -> int:
     if not args.name or not args.masks:
         raise GanpaintError("give --name and --masks (or --list, --export, --import)")
     return _teach(args, path, bundle)
+
+
+def _list(path, bundle) -> int:
+    """Every concept in the file, and why one the app will not offer does not fit."""
+    from ganpaint.dissect.concept_files import ModelFit, load_concepts
+
+    fit = ModelFit.of(bundle)
+    for c in load_concepts(path):
+        problem = fit.problem(c)
+        note = f"  (not usable: {problem})" if problem else ""
+        print(f"{c.name:<20} {c.layer:<8} units {', '.join(map(str, c.units[:10]))}{note}")
+    return 0
 
 
 def _export(args: argparse.Namespace, path, model: str) -> int:
@@ -59,10 +69,19 @@ def _export(args: argparse.Namespace, path, model: str) -> int:
 
 
 def _import(args: argparse.Namespace, path, bundle) -> int:
-    from ganpaint.dissect.concept_files import import_concepts
+    """The concepts that fit are added, each one skipped is named with why; none fitting
+    is an error (exit code 2), as in the app."""
+    from ganpaint.core.errors import GanpaintError
+    from ganpaint.dissect.concept_files import ModelFit, import_concepts
 
-    imported = import_concepts(path, args.import_file, bundle.generator.layer_names, bundle.name)
-    print(f"imported {len(imported)} concept(s) into {path}")
+    report = import_concepts(path, args.import_file, ModelFit.of(bundle))
+    if not report.added:
+        raise GanpaintError(report.nothing_imported())
+    for line in report.skipped_lines():
+        print(f"skipped {line}")
+    replaced = f" (replacing {', '.join(report.replaced)})" if report.replaced else ""
+    print(f"imported {len(report.added)} of {report.found} concept(s) into {path}: "
+          f"{', '.join(report.added)}{replaced}")  # fmt: skip
     return 0
 
 

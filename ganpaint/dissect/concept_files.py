@@ -1,13 +1,15 @@
 """A user's custom concepts on disk: the concept file (one small JSON file per model, which
-the app reads beside the bundle's dissection, exported and imported whole or by name) and
-the folder of marked masks ``ganpaint concept --masks`` reads. The scoring that makes a
+the app reads beside the bundle's dissection, exported and imported whole or by name), the
+one rule for which concepts fit a model (:class:`ModelFit`, used by the app and the CLI
+alike: on import the concepts that fit are added and each one that does not is named with
+why) and the folder of marked masks ``ganpaint concept --masks`` reads. The scoring that makes a
 concept from masks is in :mod:`ganpaint.dissect.custom`."""
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,7 +80,9 @@ class CustomConcept:
                 icon=str(d.get("icon", "mdi.brush")),
                 created=str(d.get("created", "")),
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except KeyError as exc:
+            raise GanpaintError(f"{where}: malformed custom concept (no {exc})") from None
+        except (TypeError, ValueError) as exc:
             raise GanpaintError(f"{where}: malformed custom concept ({exc})") from None
 
 
@@ -158,16 +162,103 @@ def export_concept(path: str | Path, name: str, output: str | Path, model: str =
     save_concepts(output, chosen, model)
 
 
-def import_concepts(
-    path: str | Path, source: str | Path, layers: Sequence[str], model: str = ""
-) -> list[CustomConcept]:
-    """Add the concepts of ``source`` to the file at ``path``; every concept's layer must be
-    one of ``layers`` (the model's). Returns the concepts added."""
-    imported = load_concepts(source)
-    if not imported:
-        raise GanpaintError(f"{source}: no concepts to import")
-    for c in imported:
-        if c.layer not in layers:
-            raise GanpaintError(f"concept {c.name!r} uses layer {c.layer}, not in this model")
-        add_concept(path, c, model)
-    return imported
+RESERVED_NAMES = frozenset({"units"})
+"""Names no custom concept may take on any layer: the app's brush of hand-picked units."""
+
+
+@dataclass(frozen=True)
+class ModelFit:
+    """What a custom concept must fit to be used with a model: its edit layers with their
+    unit counts, and per layer the names its own concepts already take. The one rule for
+    the app (which skips a concept that does not fit when it reads the file) and for
+    importing (app and ``ganpaint concept --import``)."""
+
+    model: str
+    channels: Mapping[str, int]  # edit layer -> its number of units
+    taken: Mapping[str, frozenset[str]] = field(default_factory=dict)  # layer -> names
+
+    @classmethod
+    def of(cls, bundle: Any) -> ModelFit:
+        """The fit for a :class:`~ganpaint.models.ModelBundle`: its edit layers, and the
+        concepts its dissection found units for on each."""
+        channels = {str(n): int(bundle.generator.layer_channels(n)) for n in bundle.edit_layers}
+        return cls(
+            bundle.name, channels, {n: builtin_names(bundle.dissection, n) for n in channels}
+        )
+
+    def problem(self, concept: CustomConcept) -> str | None:
+        """Why ``concept`` cannot be used with the model (None when it can)."""
+        layer = concept.layer
+        if layer not in self.channels:
+            return f"its layer {layer} is not an edit layer of {self.model}"
+        count = self.channels[layer]
+        if not concept.units or any(u >= count for u in concept.units):
+            return f"its units do not fit the {count} units of {layer}"
+        if concept.name in RESERVED_NAMES or concept.name in self.taken.get(layer, ()):
+            return f"“{concept.name}” is already a concept of {self.model}"
+        return None
+
+
+def builtin_names(dissection: Any, layer: str) -> frozenset[str]:
+    """The concepts the dissection found units for on ``layer`` (ranked by IoU or by
+    causal effect): the names a brush of the model already has there."""
+    info = dissection.layer(layer) if dissection is not None else None
+    concepts = info.concepts if info is not None else {}
+    return frozenset(name for name, c in concepts.items() if c.iou or c.causal)
+
+
+@dataclass
+class ImportReport:
+    """What importing a concept file did: the names added (those replacing a concept of the
+    same name in the user's file also in ``replaced``) and each one skipped, with why."""
+
+    source: str
+    model: str = ""
+    found: int = 0
+    added: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (name, why)
+
+    def skipped_lines(self) -> list[str]:
+        """One line per skipped concept: "name: why"."""
+        return [f"{name}: {why}" for name, why in self.skipped]
+
+    def nothing_imported(self) -> str:
+        """The message when none of the file's concepts fits (the caller's error)."""
+        return (
+            f"{self.source}: none of its {self.found} concept(s) fits {self.model}: "
+            + "; ".join(self.skipped_lines())
+        )
+
+
+def import_concepts(path: str | Path, source: str | Path, fit: ModelFit) -> ImportReport:
+    """Add the concepts of ``source`` that fit the model (``fit``) to the user's file at
+    ``path``, in one write; each one that does not is skipped with why. A concept named as
+    one already in the user's file replaces it; of two with one name in ``source`` the
+    later wins. A file that cannot be read, is not a concept file, has a malformed concept
+    or holds none is refused whole (:class:`GanpaintError` naming the problem); the caller
+    treats a report with nothing added as a failure (:meth:`ImportReport.nothing_imported`).
+    """
+    if not Path(source).is_file():
+        raise GanpaintError(f"{source}: no such file")
+    found = load_concepts(source)
+    if not found:
+        raise GanpaintError(f"{source}: no concepts in the file")
+    report = ImportReport(str(source), fit.model, len(found))
+    fitting: dict[str, CustomConcept] = {}
+    for i, concept in enumerate(found):
+        problem = fit.problem(concept)
+        later = any(c.name == concept.name for c in found[i + 1 :])
+        if problem is None and later:
+            problem = "a later concept in the file has the same name"
+        if problem is not None:
+            report.skipped.append((concept.name, problem))
+        else:
+            fitting[concept.name] = concept
+    if fitting:
+        existing = load_concepts(path)
+        report.replaced = [c.name for c in existing if c.name in fitting]
+        kept = [c for c in existing if c.name not in fitting]
+        save_concepts(path, [*kept, *fitting.values()], fit.model)
+        report.added = list(fitting)
+    return report

@@ -201,10 +201,15 @@ class Renderer:
             return picture_z(self.picture).to(self.device, self.dtype)
         return z_from_seed(seed, self.generator.z_dim)[None].to(self.device, self.dtype)
 
-    def features(self, seed: int, layer: str) -> torch.Tensor:
-        """Unedited output of ``layer`` for ``seed`` (1, C, h, w), cached; do not modify."""
+    def features(self, seed: int, layer: str, original: bool = False) -> torch.Tensor:
+        """Unedited output of ``layer`` for ``seed`` (1, C, h, w), cached; do not modify.
+        ``original``: of the network with no unit zeroed (not cached: the inspector asks
+        for it once per unit, to show where a zeroed unit would fire)."""
         if layer not in self._order:
             raise KeyError(f"the generator has no layer {layer!r}")
+        if original and self.net is not self._original:
+            with torch.inference_mode():
+                return self._original.run(self.z(seed), until=layer)
 
         def make() -> torch.Tensor:
             with torch.inference_mode():

@@ -1,5 +1,6 @@
-"""View > Clean artifacts, without Qt: which units a model's dissection says to zero, and
-whether the app zeroes them when the model opens.
+"""View > Clean artifacts, without Qt: which units a model's dissection says to zero,
+whether the app zeroes them when the model opens, what the compare badge says then, and
+whether a unit the inspector shows is one of them.
 
 ``ganpaint artifacts --write`` stores a set only when it made the held-out images cleaner
 (``dissection.json``'s ``artifacts.helps``), so a stored set is on by default; a set written
@@ -24,6 +25,20 @@ def clean_by_default(dissection: Any) -> bool:
     """True when the set was measured to help on held-out seeds."""
     record = getattr(dissection, "artifacts", None) or {}
     return bool(artifact_set(dissection)) and record.get("helps") is True
+
+
+def switched_off(zeroed: Zeroed, layer: str, unit: int) -> bool:
+    """Whether ``unit`` of ``layer`` is one of the units zeroed (0 in every frame)."""
+    return any(name == layer and unit in units for name, units in zeroed)
+
+
+def compare_label(picture: bool, zeroed: Zeroed) -> str:
+    """The compare badge: what holding Space shows. The compare frame is the original
+    network's unedited frame, so with a set zeroed it still has the artifacts (a picture's
+    compare frame is the picture itself)."""
+    if picture:
+        return "Your picture"
+    return "Unedited, artifacts not cleaned" if zeroed else "Unedited"
 
 
 def describe(zeroed: Zeroed) -> str:

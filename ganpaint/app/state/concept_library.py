@@ -35,8 +35,9 @@ class ImportResult:
 
     found: int = 0
     added: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)  # added in place of one of that name
     skipped: list[str] = field(default_factory=list)  # "name: why"
-    error: str | None = None  # the file could not be read or written
+    error: str | None = None  # the file could not be read or written, or nothing fitted
 
 
 class ConceptLibrary:
@@ -77,21 +78,17 @@ class ConceptLibrary:
         return None
 
     def problem(self, concept: Any) -> str | None:
-        """Why ``concept`` cannot be used with the open model (None when it can)."""
-        b = self.bundle
-        if concept.layer not in b.edit_layers:
-            return f"its layer {concept.layer} is not an edit layer of {b.name}"
-        channels = b.generator.layer_channels(concept.layer)
-        if not concept.units or any(u >= channels for u in concept.units):
-            return f"its units do not fit the {channels} units of {concept.layer}"
-        if concept.name == CUSTOM or concept.name in self.builtin_names(concept.layer):
-            return f"“{concept.name}” is already a concept of {b.name}"
-        return None
+        """Why ``concept`` cannot be used with the open model (None when it can): the rule
+        importing uses too (:class:`~ganpaint.dissect.concept_files.ModelFit`)."""
+        from ganpaint.dissect.concept_files import ModelFit
+
+        return ModelFit.of(self.bundle).problem(concept)
 
     def builtin_names(self, layer: str) -> set[str]:
         """Names of the built-in concepts of ``layer`` that have units."""
-        b = self.bundle
-        return {c.name for c in concepts_for_layer(b.dissection, layer, b.concepts) if c.available}
+        from ganpaint.dissect.concept_files import builtin_names
+
+        return set(builtin_names(self.bundle.dissection, layer))
 
     def reserved(self, layer: str) -> set[str]:
         """Names a new concept on ``layer`` cannot take."""
@@ -148,28 +145,21 @@ class ConceptLibrary:
         return True
 
     def import_file(self, path: str | Path) -> ImportResult:
-        """Add the concepts in ``path`` that fit this model, then reload."""
-        from ganpaint.dissect.concept_files import add_concept, load_concepts
+        """Add the concepts in ``path`` that fit this model (each one skipped is named with
+        why), then reload: :func:`~ganpaint.dissect.concept_files.import_concepts`, the
+        rule ``ganpaint concept --import`` follows too."""
+        from ganpaint.dissect.concept_files import ModelFit, import_concepts
 
         result = ImportResult()
         try:
-            found = load_concepts(path)
-            if not found:
-                raise GanpaintError(f"{path}: no concepts in the file")
-        except GanpaintError as exc:
-            result.error = str(exc)
-            return result
-        result.found = len(found)
-        try:
-            for c in found:
-                problem = self.problem(c)
-                if problem is None:
-                    add_concept(self.file(), c, self.bundle.name)
-                    result.added.append(c.name)
-                else:
-                    result.skipped.append(f"{c.name}: {problem}")
+            report = import_concepts(self.file(), path, ModelFit.of(self.bundle))
         except (OSError, GanpaintError) as exc:
             result.error = str(exc)
+            return result
+        result.found, result.added = report.found, report.added
+        result.replaced, result.skipped = report.replaced, report.skipped_lines()
+        if not report.added:
+            result.error = report.nothing_imported()
         self.reload()
         return result
 

@@ -2,30 +2,34 @@
 the classifier's units.
 
 Non-modal: the person goes on painting while the attack worker runs. While it runs, a
-progress bar (the attack's steps) and Cancel; then four pictures side by side (the original,
-the attacked picture, the perturbation amplified, and where the last layer's units changed),
-whether it worked with the class probabilities before and after, and the units that moved
-most with their concept labels, marking those the dissection ranks most important to the
-target or the source class. A line under the heading names the frame attacked (the edit it
-showed and the frame's number); once the canvas shows another picture it says so in the
-warning colour, with a button to attack the picture now on screen. The frame on the canvas
-is not changed.
+progress bar (the attack's steps) and Cancel; then four pictures in a 2 x 2 grid (the
+original, the attacked picture, the perturbation amplified, and where the last layer's units
+changed), whether it worked with the class probabilities before and after, and the units that
+moved most with their concept labels, marking those the dissection ranks most important to
+the target or the source class. The window is as wide as the widest free column beside the
+canvas allows (pictures 128 to 200 px a side) and opens there
+(:mod:`~ganpaint.app.views.window_placement`), or where the person last moved one to.
+A line under the heading names the frame attacked (the edit it showed and the frame's
+number); once the canvas shows another picture it says so in the warning colour, with a
+button to attack the picture now on screen. The frame on the canvas is not changed.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QPixmap
+from PySide6.QtCore import QPoint, QRect, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFileDialog,
+    QFrame,
     QGridLayout,
     QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -35,17 +39,31 @@ from ganpaint.app.views import theme
 from ganpaint.app.views.classifier_jobs import AttackDone, AttackSource
 from ganpaint.app.views.classifier_panel import percent
 from ganpaint.app.views.imaging import heat_pixmap, heat_rgba, qimage_rgb, qimage_rgba
+from ganpaint.app.views.window_placement import keep_on_screen, place_beside, room_width
 
-SIDE = 200  # each picture, logical pixels
+MIN_SIDE, MAX_SIDE = 128, 200  # each picture, logical pixels: as wide as the room allows
+SAVED_SIDE = 256  # each picture in the saved PNG, pixels
+SPACING = 8  # between the pictures
 MOVED = 8  # units listed
 RANKED_TOP = 4  # as in the paper: a class's 4 most important units
-ANCHOR_MARGIN, ANCHOR_TOP = 16, 80  # the first window's top right, inside the main window
+SETTLE_MS = 300  # after showing, the window manager's last nudge (not a move by the person)
+SCROLL_LEAST = 120  # the least height of the tables' scroll area on a low screen
+MARKS = {"target": "▲", "source": "▼"}  # a unit among the target's / the source's top 4
 
 
-def picture_pixmap(image: np.ndarray, heat: np.ndarray | None = None) -> QPixmap:
-    """A uint8 picture enlarged to SIDE (crisp pixels), with a heatmap drawn over it."""
+def picture_pixmap(image: np.ndarray, heat: np.ndarray | None = None, side: int = MAX_SIDE
+                   ) -> QPixmap:  # fmt: skip
+    """A uint8 picture enlarged to ``side`` (crisp pixels), with a heatmap drawn over it."""
     overlay = qimage_rgba(heat_rgba(heat, float(heat.max()))) if heat is not None else None
-    return heat_pixmap(qimage_rgb(image), overlay, SIDE, fill=theme.BASE, smooth_base=False)
+    return heat_pixmap(qimage_rgb(image), overlay, side, fill=theme.BASE, smooth_base=False)
+
+
+def picture_side(room: int | None, chrome: int) -> int:
+    """The pictures' side for a window ``chrome`` px wider than its two columns of pictures,
+    in a room ``room`` px wide (None: no main window to measure, the largest)."""
+    if room is None:
+        return MAX_SIDE
+    return max(MIN_SIDE, min(MAX_SIDE, (room - chrome) // 2))
 
 
 def moved_units(done: AttackDone, count: int = MOVED) -> list[tuple[int, float, str, str]]:
@@ -112,9 +130,11 @@ class AttackDialog(QDialog):
         self.pictures_box = QWidget()
         self.pictures = QGridLayout(self.pictures_box)
         self.pictures.setContentsMargins(0, 0, 0, 0)
+        self.pictures.setSpacing(SPACING)
+        self.side = MAX_SIDE
+        self.tiles: list[tuple[str, QPixmap]] = []  # (caption, picture) once there is a result
         self.summary = QLabel()
         self.summary.setObjectName("attackSummary")
-        self.summary.setWordWrap(True)
         self.summary.setTextFormat(Qt.RichText)
         self.units = QLabel()
         self.units.setObjectName("attackUnits")
@@ -123,59 +143,111 @@ class AttackDialog(QDialog):
         self.buttons.rejected.connect(self.close)
         self.save_button = self.buttons.addButton("Save Pictures…", QDialogButtonBox.ActionRole)
         self.save_button.setToolTip("Save the four pictures side by side as one PNG")
+        self.legend = QLabel()
+        self.legend.setObjectName("attackLegend")
+        self.legend.setWordWrap(True)
+        self.legend.setTextFormat(Qt.RichText)
         self.save_button.clicked.connect(self._choose_save)
         self.save_button.hide()  # until there are pictures to save
-        self.heading.setMinimumWidth(480)  # (not the dialog's: the layout sets its minimum)
         self.result_box = QWidget()
         rl = QVBoxLayout(self.result_box)
         rl.setContentsMargins(0, 0, 0, 0)
         rl.addWidget(self.pictures_box)
-        details = QHBoxLayout()
-        details.addWidget(self.summary, 2, Qt.AlignTop)
-        details.addWidget(self.units, 3, Qt.AlignTop)
-        rl.addLayout(details)
+        details_box = QWidget()
+        self.details = QGridLayout(details_box)  # the tables: side by side, or stacked
+        self.details.setContentsMargins(0, 0, 0, 0)
+        self.details.setRowStretch(3, 1)
+        self.details.addWidget(self.legend, 2, 0, 1, 2)
+        # on a low screen the tables scroll; the pictures and the verdict stay in view
+        self.details_scroll = _WholeScroll()
+        self.details_scroll.setWidget(details_box)
+        self.details_scroll.setWidgetResizable(True)
+        self.details_scroll.setFrameShape(QFrame.NoFrame)
+        self.details_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        rl.addWidget(self.details_scroll, 1)
         layout = QVBoxLayout(self)
         layout.addWidget(self.heading)
-        frame_row = QHBoxLayout()
-        frame_row.addWidget(self.frame_line, 1)
-        frame_row.addWidget(self.again_button, 0, Qt.AlignTop)
-        layout.addLayout(frame_row)
+        layout.addWidget(self.frame_line)
+        layout.addWidget(self.again_button, 0, Qt.AlignRight)  # under it: the window is narrow
         layout.addWidget(self.running)
         layout.addWidget(self.result_box)
         layout.addWidget(self.buttons)
         self.result_box.hide()
         self.done_result: AttackDone | None = None
+        self.placed: QPoint | None = None  # where this window last put itself
+        self._user_moved = False
+        self.settled = False  # shown, and the window manager's placement taken as its own
 
     def start(self, anchor: tuple[int, int] | None = None) -> None:
-        """Show the window with its top right corner at ``anchor`` (the previous attack
-        window's), else at the main window's top right, over the docks: off the canvas."""
+        """Show the window as wide as the first room beside the canvas allows, with its
+        top left corner at ``anchor`` (where the person last moved an attack window), else
+        in that room (:func:`~ganpaint.app.views.window_placement.place_beside`)."""
+        rects, picture = self._rects()
+        margins = self.layout().contentsMargins()
+        chrome = margins.left() + margins.right() + SPACING
+        least = 2 * MIN_SIDE + chrome
+        room = room_width(least, *rects) if rects is not None else None
+        if room is not None and room < least:  # no docks beside the canvas: beside the image
+            room = max(room, room_width(least, picture, *rects[1:]))
+        self.side = picture_side(room, chrome)
+        self.setFixedWidth(2 * self.side + SPACING + margins.left() + margins.right())
+        self.layout().activate()
         self.adjustSize()
-        if anchor is None and self.parent() is not None:
-            frame = self.parent().frameGeometry()
-            anchor = (frame.right() - ANCHOR_MARGIN, frame.top() + ANCHOR_TOP)
         if anchor is not None:
-            self._anchor(*anchor)
+            self._move(QPoint(*anchor))
+            self._user_moved = True  # the person's place: the next window opens there too
+        elif rects is not None:
+            self._move(place_beside(self.frameGeometry().size(), *rects, picture))
         self.show()
 
-    def anchor(self) -> tuple[int, int]:
-        """Where the top right corner is (a following attack window opens there)."""
-        frame = self.frameGeometry()
-        return frame.right(), frame.top()
+    def _rects(self) -> tuple[tuple[QRect, QRect, QRect] | None, QRect | None]:
+        """(the canvas, the main window, its screen), and the image inside the canvas, in
+        global coordinates (None without a main window with a canvas)."""
+        window = self.parent()
+        canvas = getattr(window, "canvas", None)
+        screen = window.screen() if window is not None else None
+        if canvas is None or screen is None:
+            return None, None
+        origin = canvas.mapToGlobal(QPoint(0, 0))
+        area = QRect(origin, canvas.size())
+        picture = canvas.image_rect().toAlignedRect().translated(origin) & area
+        return (area, window.frameGeometry(), screen.availableGeometry()), picture
 
-    def _anchor(self, right: int, top: int) -> None:
-        """Top right corner at (right, top), kept on the screen."""
-        width, height = self.frameGeometry().width(), self.frameGeometry().height()
-        x, y = right - width + 1, top
+    def anchor(self) -> tuple[int, int]:
+        """Where the top left corner is (a following attack window may open there)."""
+        corner = self.frameGeometry().topLeft()
+        return corner.x(), corner.y()
+
+    def moved_by_user(self) -> bool:
+        """Whether the person moved the window from where it put itself (once moved, it
+        stays the person's place)."""
+        if self.placed is not None and (self.pos() - self.placed).manhattanLength() > 8:
+            self._user_moved = True
+        return self._user_moved
+
+    def _move(self, top_left: QPoint) -> None:
         screen = self.screen().availableGeometry() if self.screen() is not None else None
         if screen is not None:
-            x = max(screen.left(), min(x, screen.right() - width + 1))
-            y = max(screen.top(), min(y, screen.bottom() - height + 1))
-        self.move(x, y)
+            top_left = keep_on_screen(top_left, self.frameGeometry().size(), screen)
+        self.moved_by_user()  # latched before the window moves itself
+        self.move(top_left)
+        self.placed = top_left
 
     def _cancel(self) -> None:
         self.cancel_button.setEnabled(False)
         self.heading.setText(self.heading.text() + "<br>Cancelling…")
         self.cancelled.emit()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        # a window manager may still nudge a new window (decorations, panels): where it
+        # stands shortly after showing is where it put itself, not where the person moved it
+        QTimer.singleShot(SETTLE_MS, self._settled)
+
+    def _settled(self) -> None:
+        if self.placed is not None and not self._user_moved:
+            self.placed = self.pos()
+        self.settled = True
 
     def closeEvent(self, event) -> None:
         if self.done_result is None:  # closing while it runs stops the attack
@@ -210,12 +282,24 @@ class AttackDialog(QDialog):
         return f"{warn} Attacked {what}, shown here as the original."
 
     def _fit(self) -> None:
-        """Grow to fit the text or the result, never shrink; the top right corner stays
-        where it was, so the window grows towards the canvas's side only as far as it must."""
-        corner = self.anchor()
+        """Grow down to fit the text or the result, never shrink, no lower than the screen
+        (the tables scroll then); the width was set at the start and the top left corner
+        stays where it was (moved up only where even the least height does not fit)."""
+        left, top = self.anchor()
         self.layout().activate()
-        self.resize(self.sizeHint().expandedTo(self.size()))
-        self._anchor(*corner)
+        size = self.sizeHint().expandedTo(self.size())
+        if self.layout().hasHeightForWidth():  # wrapped text is taller at this fixed width
+            size.setHeight(max(size.height(), self.layout().totalHeightForWidth(self.width())))
+        if self.screen() is not None:
+            frame = self.frameGeometry().height() - self.height()  # the title bar, if any
+            below = self.screen().availableGeometry().bottom() - top + 1 - frame
+            # only the tables give way (to SCROLL_LEAST px); past that the window moves up
+            scroll = self.details_scroll
+            squeeze = scroll.sizeHint().height() - SCROLL_LEAST if scroll.isVisibleTo(self) else 0
+            least = size.height() - max(0, squeeze)
+            size.setHeight(max(min(size.height(), below), least))
+        self.resize(size)
+        self._move(QPoint(left, top))
 
     def _update_again(self) -> None:
         cancelled = self.done_result is not None and self.done_result.cancelled
@@ -238,25 +322,37 @@ class AttackDialog(QDialog):
 
     def _show_result(self, done: AttackDone) -> None:
         r = done.result
-        tiles = (
-            ("Original", picture_pixmap(done.image)),
-            ("Attacked", picture_pixmap(r.adversarial)),
-            (f"Perturbation × {r.gain:.0f}", picture_pixmap(r.amplified)),
-            (f"Where {r.layer}'s units changed", picture_pixmap(r.adversarial, r.heatmap)),
-        )
-        for col, (caption, pm) in enumerate(tiles):
-            image = QLabel()
-            image.setFixedSize(SIDE, SIDE)
-            image.setPixmap(pm)
+        self.tiles = [
+            ("Original", (done.image, None)),
+            ("Attacked", (r.adversarial, None)),
+            (f"Perturbation × {r.gain:.0f}", (r.amplified, None)),
+            (f"Where {r.layer}'s units changed", (r.adversarial, r.heatmap)),
+        ]
+        for i, (caption, (image, heat)) in enumerate(self.tiles):
+            picture = QLabel()
+            picture.setFixedSize(self.side, self.side)
+            picture.setPixmap(picture_pixmap(image, heat, self.side))
             text = QLabel(caption)
             text.setAlignment(Qt.AlignHCenter)
-            self.pictures.addWidget(image, 0, col)
-            self.pictures.addWidget(text, 1, col)
+            text.setWordWrap(True)
+            row, col = 2 * (i // 2), i % 2
+            self.pictures.addWidget(picture, row, col)
+            self.pictures.addWidget(text, row + 1, col)
         self.heading.setText(self._heading(done))
         self.summary.setText(self._probabilities(done))
         self.units.setText(self._units(done))
+        self.legend.setText(self._legend(done))
+        self._lay_out_details()
         self.result_box.show()
         self.save_button.show()
+
+    def _lay_out_details(self) -> None:
+        """The probabilities beside the units where the window is wide enough, else above."""
+        margins = self.layout().contentsMargins()
+        inner = self.width() - margins.left() - margins.right()
+        wide = self.summary.sizeHint().width() + self.units.sizeHint().width() + 16 <= inner
+        self.details.addWidget(self.summary, 0, 0, Qt.AlignTop)
+        self.details.addWidget(self.units, 0 if wide else 1, 1 if wide else 0, Qt.AlignTop)
 
     def _choose_save(self) -> None:
         name = f"attack-{self._name(self.done_result.result.source)}-to-{self._name(self.target)}"
@@ -265,11 +361,29 @@ class AttackDialog(QDialog):
             self.save_pictures(path)
 
     def save_pictures(self, path: str) -> bool:
-        """The four pictures with their captions as one PNG (at twice the screen size)."""
-        ok = self.pictures_box.grab().save(path, "PNG")
+        """The four pictures side by side with their captions as one PNG, each
+        :data:`SAVED_SIDE` px a side (crisp pixels), whatever the window's layout."""
+        ok = self.pictures_image().save(path, "PNG")
         if not ok:
             self.parent().prompts.error("Could not save the pictures", f"Could not write {path}.")
         return ok
+
+    def pictures_image(self) -> QImage:
+        """The four pictures in a row, captions under them, on the window's background."""
+        gap, caption = 12, 28
+        width = len(self.tiles) * (SAVED_SIDE + gap) - gap
+        image = QImage(width, SAVED_SIDE + caption, QImage.Format_RGB32)
+        image.fill(QColor(theme.BASE))
+        p = QPainter(image)
+        p.setPen(QColor(theme.TEXT))
+        for i, (text, (picture, heat)) in enumerate(self.tiles):
+            x = i * (SAVED_SIDE + gap)
+            p.drawPixmap(
+                QRect(x, 0, SAVED_SIDE, SAVED_SIDE), picture_pixmap(picture, heat, SAVED_SIDE)
+            )
+            p.drawText(QRect(x, SAVED_SIDE, SAVED_SIDE, caption), Qt.AlignCenter, text)
+        p.end()
+        return image
 
     def _name(self, i: int) -> str:
         return self.classes[i] if 0 <= i < len(self.classes) else str(i)
@@ -304,21 +418,41 @@ class AttackDialog(QDialog):
 
     def _units(self, done: AttackDone) -> str:
         r = done.result
-        tag = "<span style='color:{}'>top-4 for {}</span>"
-        roles = {
-            "target": tag.format(theme.ACCENT, self._name(r.target)),
-            "source": tag.format(theme.REMOVE, self._name(r.source)),
-            "": "",
-        }
+        marks = {role: self._mark(role) for role in MARKS} | {"": ""}
         rows = []
         for unit, change, concept, role in moved_units(done):
             color = concept_style(concept)[2] if concept else theme.TEXT_DIM
             label = concept or "unlabelled"
             rows.append(
                 f"<tr><td>unit {unit}</td><td style='color:{color}'>{label}</td>"
-                f"<td align='right'>{change:.2f}</td><td>{roles[role]}</td></tr>"
+                f"<td align='right'>{change:.2f}</td><td>{marks[role]}</td></tr>"
             )
         return (
-            f"<b>Units that moved most</b> <span style='color:{theme.TEXT_DIM}'>· {r.layer}, "
-            "change of the spatial max</span><table cellspacing='6'>" + "".join(rows) + "</table>"
+            f"<b>Units that moved most</b><br><span style='color:{theme.TEXT_DIM}'>{r.layer}, "
+            "change of the spatial max</span><table cellspacing='4'>" + "".join(rows) + "</table>"
         )
+
+    def _mark(self, role: str) -> str:
+        color = theme.ACCENT if role == "target" else theme.REMOVE
+        return f"<span style='color:{color}'>{MARKS[role]}</span>"
+
+    def _legend(self, done: AttackDone) -> str:
+        """What the marks in the units table mean (only those the table uses)."""
+        r = done.result
+        roles = {role for *_, role in moved_units(done) if role}
+        parts = [
+            f"{self._mark(role)} one of the {RANKED_TOP} units most important to "
+            f"“{self._name(r.target if role == 'target' else r.source)}” ({role})"
+            for role in MARKS
+            if role in roles
+        ]
+        return f"<span style='color:{theme.TEXT_DIM}'>{'<br>'.join(parts)}</span>" if parts else ""
+
+
+class _WholeScroll(QScrollArea):
+    """A scroll area that asks for its whole content's height (a plain one asks for at most
+    24 lines): the window shows the tables whole where the screen is high enough."""
+
+    def sizeHint(self) -> QSize:
+        inner = self.widget()
+        return inner.sizeHint() if inner is not None else super().sizeHint()

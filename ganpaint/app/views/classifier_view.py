@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
 TRAIN_HINT = " Train one with “ganpaint classifier train BUNDLE”."
 SOURCES = {"frame": "Edited picture", "plain": "Original picture (compare)"}
+PLACE_KEY = "attack/corner"  # where the person moved the attack window, from the main window
 
 
 class ClassifierView:
@@ -244,13 +245,14 @@ class ClassifierView:
         )
         self.dialog.cancelled.connect(lambda: self.attacks.cancel(token))
         self.dialog.againRequested.connect(self.attack)
-        anchor = None
+        dialog = self.dialog
+        self.dialog.finished.connect(lambda _code: self._remember_place(dialog))
         if old is not None:
-            anchor = old.anchor() if old.isVisible() else None  # where the person put it
+            self._remember_place(old)
             old.close()
         self._attacked = (key, image)
         self._mark_stale()
-        self.dialog.start(anchor)
+        self.dialog.start(self._remembered_place())
         if self.attacks is None:
             self.attacks = AttackWorker(self.w, turns=self.w.worker.turns)
             self.attacks.attackProgress.connect(self.attack_progress)
@@ -258,6 +260,24 @@ class ClassifierView:
         bundle = self.w.models.bundle
         self.attacks.submit(AttackJob(key, token, image, target, self.dialog.source, bundle,
                                       self.device))  # fmt: skip
+
+    def _remember_place(self, dialog: AttackDialog) -> None:
+        """Where the person moved an attack window to, as the offset of its top left corner
+        from the main window's top right one (kept in the preferences): the next one opens
+        there, also after the main window was moved."""
+        if dialog.moved_by_user():
+            left, top = dialog.anchor()
+            frame = self.w.frameGeometry()
+            self.w.prefs.set(PLACE_KEY, f"{left - frame.right()},{top - frame.top()}")
+
+    def _remembered_place(self) -> tuple[int, int] | None:
+        """The top left corner the person chose for attack windows (None: not moved)."""
+        try:
+            dx, dy = (int(v) for v in self.w.prefs.get(PLACE_KEY, "").split(","))
+        except ValueError:
+            return None  # none yet, or a damaged value
+        frame = self.w.frameGeometry()
+        return frame.right() + dx, frame.top() + dy
 
     def attack_running(self) -> bool:
         """An attack is under way (its window waits for the result)."""

@@ -162,25 +162,35 @@ class ConceptCommands:
             self.import_concepts(path)
 
     def import_concepts(self, path: str | Path) -> list[str]:
-        """Add the concepts in ``path`` that fit this model; returns the names added."""
+        """Add the concepts in ``path`` that fit this model; returns the names added. Each
+        one skipped is named with why (the rule of ``ganpaint concept --import``)."""
         w, lib = self.w, self.library
         result = lib.import_file(path)
-        if result.error is not None and not result.found:
-            w.prompts.error("Cannot import", "The file holds no usable concepts.", result.error)
+        name, model = Path(path).name, lib.bundle.name
+        skipped = "\n".join(f"• {line}" for line in result.skipped)
+        if not result.added:
+            if result.skipped:
+                text = (
+                    f"The concept in {name} does not fit {model}:"
+                    if result.found == 1
+                    else f"None of the {result.found} concepts in {name} fits {model}:"
+                )
+                w.prompts.error("Nothing imported", text, skipped)
+            else:
+                w.prompts.error("Cannot import", f"{name} could not be imported.", result.error)
             return []
-        if result.error is not None:
-            w.prompts.error("Cannot import", "The concept file could not be written.", result.error)
         layer = w.document.layer
         added = result.added
         self.changed(select=next((n for n in added if lib.custom_layer(n) == layer), None))
         if result.skipped:
-            w.prompts.error(
+            w.prompts.info(
                 "Some concepts were not imported",
-                f"{len(result.skipped)} of {result.found} concepts do not fit {lib.bundle.name}.",
-                "\n".join(result.skipped),
+                f"Imported {len(added)} of the {result.found} concepts in {name} into "
+                f"{model}; skipped {len(result.skipped)}:",
+                skipped,
             )
-        if added:
-            elsewhere = [n for n in added if lib.custom_layer(n) != layer]
-            note = f" ({', '.join(elsewhere)} on another layer)" if elsewhere else ""
-            w.status.showMessage(f"Imported {', '.join(added)}{note}", 6000)
+        elsewhere = [n for n in added if lib.custom_layer(n) != layer]
+        note = f" ({', '.join(elsewhere)} on another layer)" if elsewhere else ""
+        replaced = f"; replaced {', '.join(result.replaced)}" if result.replaced else ""
+        w.status.showMessage(f"Imported {', '.join(added)}{note}{replaced}", 6000)
         return added

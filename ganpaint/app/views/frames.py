@@ -18,6 +18,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
+from ganpaint.app.state.artifacts import compare_label
 from ganpaint.app.state.concepts import concept_style
 from ganpaint.app.state.tool import CUSTOM
 from ganpaint.app.views import theme
@@ -81,7 +82,7 @@ class FrameView(QObject):
         if snap == self._last:
             return
         self._last = snap
-        self.canvas.plain_label = "Unedited" if snap.picture is None else "Your picture"
+        self.canvas.plain_label = compare_label(snap.picture is not None, self.zeroed)
         settled = snap.picture is not None and self.document.preview is None
         self.worker.submit(FrameJob(self.key, snap, zeroed=self.zeroed, full=settled))
         if snap.picture is not None:  # a picture's unedited frame is the picture itself

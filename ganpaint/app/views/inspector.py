@@ -2,7 +2,10 @@
 
 The window asks the worker for the unit's unedited activation map
 (``Renderer.features``) and hands it here; the panel shows a preview (heat over the
-unedited image) and the numbers, and the canvas draws the same heat over the image.
+unedited image) and the numbers, and the canvas draws the same heat over the image. A unit
+View > Clean Artifacts zeroes is 0 in every frame: its map is then the one before the
+zeroing, and the panel says the unit is switched off (a blank map would read as a fault,
+and where the unit would fire is what a person inspecting an artifact unit wants to see).
 """
 
 from __future__ import annotations
@@ -22,6 +25,11 @@ from ganpaint.app.views import theme
 from ganpaint.app.views.imaging import heat_pixmap
 
 PREVIEW = 180
+SWITCHED_OFF = f"<span style='color:{theme.REMOVE}'><b>Switched off by Clean Artifacts</b></span>"
+SWITCHED_OFF_TIP = (
+    "View > Clean Artifacts zeroes this unit: it is 0 in every frame. The heat shows where "
+    "it would fire without the cleaning."
+)
 
 
 class InspectorPanel(QWidget):
@@ -52,6 +60,11 @@ class InspectorPanel(QWidget):
         )
         self.hint.setObjectName("hint")
         self.hint.setWordWrap(True)
+        self.switched_off = QLabel(SWITCHED_OFF)
+        self.switched_off.setObjectName("switchedOff")
+        self.switched_off.setTextFormat(Qt.RichText)
+        self.switched_off.setToolTip(SWITCHED_OFF_TIP)
+        self.switched_off.hide()
         form = QFormLayout()
         rows = (
             ("Concept", self.label, "The concept this unit's activation overlaps most"),
@@ -77,6 +90,7 @@ class InspectorPanel(QWidget):
         dl.setContentsMargins(0, 0, 0, 0)
         dl.addLayout(title_row)
         dl.addWidget(self.preview, 0, Qt.AlignHCenter)
+        dl.addWidget(self.switched_off, 0, Qt.AlignHCenter)
         dl.addLayout(form)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 8, 10, 8)
@@ -103,11 +117,20 @@ class InspectorPanel(QWidget):
         self.level.setText(_fmt(info.get("level")))
         self.peak.setText("…")
         self.preview.setPixmap(QPixmap())
+        self.switched_off.hide()
 
-    def set_heat(self, base: QImage | None, heat: QImage, peak: float, level: float) -> None:
+    def set_heat(self, base: QImage | None, heat: QImage, peak: float, level: float,
+                 switched_off: bool = False) -> None:  # fmt: skip
+        """The unit's heat over the scene; ``switched_off``: the unit is zeroed by Clean
+        Artifacts and the heat is where it fires in the network before the zeroing."""
         self.preview.setPixmap(heat_pixmap(base, heat, PREVIEW))
-        self.preview.setToolTip("Where the unit fires, over the scene as edited now")
-        self.peak.setText(f"{peak:.2f}  (level {level:.2f})")
+        self.switched_off.setVisible(switched_off)
+        if switched_off:
+            self.preview.setToolTip("Where the unit would fire without Clean Artifacts")
+            self.peak.setText(f"{peak:.2f} uncleaned  (level {level:.2f})")
+        else:
+            self.preview.setToolTip("Where the unit fires, over the scene as edited now")
+            self.peak.setText(f"{peak:.2f}  (level {level:.2f})")
 
 
 def _fmt(value) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, QSignalBlocker, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QSignalBlocker, QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QApplication,
@@ -141,7 +141,10 @@ class MainWindow(QMainWindow):
     # -- construction ----------------------------------------------------------------------
 
     def _restore_layout(self) -> None:
-        self.resize(1360, 860)
+        size = QSize(1360, 860)
+        if self.screen() is not None:  # a small screen (a 1280 x 800 projector) fits it whole
+            size = size.boundedTo(self.screen().availableGeometry().size())
+        self.resize(size)
         geometry = self.prefs.get_bytes("window/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSignalBlocker, QSize
 
+from ganpaint.app.state.artifacts import switched_off
 from ganpaint.app.state.concept_library import unit_scores
 from ganpaint.app.state.scene_index import SceneContent
 from ganpaint.app.state.session import choose_recovery
@@ -190,19 +191,28 @@ class ModelView:
     def request_heat(self) -> None:
         if self.selected_unit is not None and self.models.model_key is not None:
             d = self.w.document
+            off = self._switched_off()
             self.w.worker.submit(HeatJob(self.models.model_key, d.seed, d.layer,
-                                         self.selected_unit))  # fmt: skip
+                                         self.selected_unit, original=off))  # fmt: skip
+
+    def _switched_off(self) -> bool:
+        """The selected unit is zeroed by View > Clean Artifacts (0 in every frame): the
+        inspector then shows where it fires in the network before the zeroing."""
+        unit, layer = self.selected_unit, self.w.document.layer
+        return unit is not None and switched_off(self.w.frames.zeroed, layer, unit)
 
     def heat_ready(self, res: HeatResult) -> None:
         w, d = self.w, self.w.document
         current = (self.models.model_key, d.seed, d.layer, self.selected_unit)
         if (res.key, res.seed, res.layer, res.unit) != current:
             return
+        if res.original != self._switched_off():
+            return  # Clean Artifacts was switched since: its own heatmap is on the way
         if res.heat is None:
             w.status.showMessage(f"Unit heatmap failed: {res.error}", 6000)
             return
         heat = qimage_rgba(heat_rgba(res.heat, res.level))
         w.canvas.set_heat(heat)
         base = w.frames.qimage or w.frames.plain_qimage  # the scene as edited, as on the canvas
-        w.inspector.set_heat(base, heat, float(res.heat.max()), res.level)
+        w.inspector.set_heat(base, heat, float(res.heat.max()), res.level, res.original)
         w.inspector.level.setText(f"{res.level:.3f}")

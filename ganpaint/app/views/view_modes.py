@@ -66,6 +66,7 @@ class ViewModes:
         bundle = self.w.models.bundle
         zeroed = artifact_set(bundle.dissection) if on and bundle is not None else ()
         self.w.frames.set_zeroed(zeroed)
+        self.w.model_view.request_heat()  # a selected unit may have been switched on or off
 
     @property
     def presenting(self) -> bool:

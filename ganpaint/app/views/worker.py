@@ -67,6 +67,7 @@ class HeatJob:
     seed: int
     layer: str
     unit: int
+    original: bool = False  # of the network with no unit zeroed (the unit is switched off)
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,7 @@ class HeatResult:
     heat: np.ndarray | None  # float32 (h, w)
     level: float  # the unit's insert level at 0.99, for scaling the colour map
     error: str | None = None
+    original: bool = False  # measured in the network with no unit zeroed
 
 
 @dataclass(frozen=True)
@@ -414,10 +416,11 @@ class RenderWorker(QThread):
 
     def _heat(self, job: HeatJob) -> HeatResult:
         try:
-            h = self._renderer.features(job.seed, job.layer)[0, job.unit]
+            h = self._renderer.features(job.seed, job.layer, job.original)[0, job.unit]
             heat = h.float().cpu().numpy().copy()
             level = float(self._renderer.levels(job.layer).at(0.99)[job.unit])
-            return HeatResult(job.key, job.seed, job.layer, job.unit, heat, level)
+            return HeatResult(job.key, job.seed, job.layer, job.unit, heat, level,
+                              original=job.original)  # fmt: skip
         except Exception as exc:  # noqa: BLE001
             return HeatResult(job.key, job.seed, job.layer, job.unit, None, 0.0, str(exc))
 
