@@ -148,8 +148,12 @@ class TrainingLoop:
             stop, close, snap, ckpt = agree(self._decide(now), trainer.dist, trainer.device)
             if stop:
                 return STOP_REASONS[stop]
+            waited = trainer.data_wait_s
+            if trainer.streaming and not trainer.wait_for_batch(self._wait_limit()):
+                return "time budget"  # the scenes of the next batch did not come in time
             out = trainer.train_step()
-            self._note_step_time(time.perf_counter() - now)
+            waited = trainer.data_wait_s - waited
+            self._note_step_time(time.perf_counter() - now - waited)
             self.metrics.add(out)
             every = self.limits.sample_every
             if every and trainer.step % every == 0:
@@ -184,6 +188,16 @@ class TrainingLoop:
         if limits.stop_check is not None and limits.stop_check():
             return "stopped"
         return None
+
+    def _wait_limit(self) -> float | None:
+        """How long the next batch's scenes may be waited for: until the deadline less the
+        time kept for the end; without limit under torchrun (a rank that stopped alone would
+        leave the others waiting in the next all-reduce)."""
+        deadline, trainer = self.limits.deadline, self.trainer
+        if deadline is None or trainer.dist.active:
+            return None
+        reserve = trainer.end_reserve(self.limits.write_checkpoint)
+        return max(deadline - reserve - time.perf_counter(), 0.0)
 
     def _note_step_time(self, took: float) -> None:
         """A running average of the step time, skipping the warm-up (autotuning) steps."""
