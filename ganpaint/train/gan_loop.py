@@ -27,6 +27,8 @@ LOSS_KEYS = ("loss_d", "loss_g", "r1", "d_real", "d_fake")
 SNAPSHOT_EVERY_S = 60.0
 # Why the loop stopped, by the code rank 0 broadcasts (0: go on).
 STOP_REASONS = ("", "max_steps", "time budget", "stopped")
+# The first steps' times are logged (autotuning makes them slow on a GPU).
+WARMUP_STEPS = 5
 
 
 @dataclass
@@ -118,6 +120,7 @@ class TrainingLoop:
         self.limits = limits
         self.start_step = trainer.step
         self.last_metrics: dict[str, Any] = {}
+        self.first_steps: list[float] = []
 
     def run(self) -> LoopOutcome:
         trainer = self.trainer
@@ -203,6 +206,14 @@ class TrainingLoop:
         """A running average of the step time, skipping the warm-up (autotuning) steps."""
         trainer = self.trainer
         done = trainer.step - self.start_step
+        if done <= WARMUP_STEPS:
+            self.first_steps.append(took)
+            if done == WARMUP_STEPS:  # where a window's first seconds go (cuDNN search, R1)
+                times = ", ".join(f"{t:.2f}" for t in self.first_steps)
+                trainer.log(
+                    f"[gan] first {done} steps took {times} s (host time, without "
+                    f"{trainer.data_wait_s:.1f}s waiting for scenes so far)"
+                )
         if done == 3:
             trainer.step_seconds = took
         elif done > 3:

@@ -54,14 +54,13 @@ import torch
 from ganpaint.core.devices import pick_device
 from ganpaint.models.segmenter import Segmenter
 from ganpaint.train.configs import GANConfig, get_config
-from ganpaint.train.data import EVAL_SEED, HELDOUT_SEED, SEGMENTER_TRAIN_SEED
 from ganpaint.train.export import export_bundle, jsonable, print_summary
 from ganpaint.train.gan import GANTrainer
 from ganpaint.train.plan import eval_seconds, make_plan
 from ganpaint.train.runlog import Clock, Logger
 from ganpaint.train.segmenter_job import SegmenterJob, segmenter_job_args
 from ganpaint.train.state import note_window_figures, set_windows
-from ganpaint.train.stream import SceneSet, SceneStream, gan_scene_set, spare_cores
+from ganpaint.train.stream import SceneStream, pipeline_sets, spare_cores
 
 Scenes = tuple[np.ndarray, np.ndarray]
 
@@ -161,7 +160,7 @@ class PipelineRun:
         log(f"plan: {json.dumps(jsonable(plan))}")
         self.job: SegmenterJob | None = None
         self.job_end = math.inf
-        self.parent_workers = cores
+        self.parent_workers = spare_cores(cores)  # one core for the training loop
         self.seg_model: Segmenter | None = None
         self.seg_metrics: dict[str, Any] = {}
         self.stream: SceneStream | None = None
@@ -218,22 +217,9 @@ class PipelineRun:
             self.parent_workers = spare_cores(cores)
 
     def render(self) -> None:
-        """Start rendering every scene set on worker processes: the segmenter's first in
-        sequential mode, then the GAN's in the order it draws them, then evaluation's; the
-        GAN starts as soon as its first batch is there and waits when rendering is behind."""
-        plan, mode, n_eval = self.plan, self.segmenter_mode, self.plan["eval_samples"]
-        heldout = SceneSet("heldout", plan["heldout_scenes"], HELDOUT_SEED)
-        sets = []
-        if mode == "sequential":
-            sets += [heldout, SceneSet("segmenter", plan["seg_train_scenes"], SEGMENTER_TRAIN_SEED)]
+        """Start rendering every scene set on worker processes (:func:`pipeline_sets`)."""
         try:
-            # Labels of GAN scenes only for a fallback segmenter (concurrent mode).
-            resume, labels = self.carry.resume_state, mode == "concurrent"
-            sets.append(gan_scene_set(self.cfg, plan["gan_scenes"], resume, labels))
-            sets += [SceneSet("eval_a", n_eval, EVAL_SEED)]
-            sets += [SceneSet("eval_b", n_eval, EVAL_SEED + n_eval)]
-            if mode == "concurrent":  # held-out scenes serve only a fallback segmenter
-                sets.append(heldout)
+            sets = pipeline_sets(self.cfg, self.plan, self.segmenter_mode, self.carry.resume_state)
             workers = self.parent_workers
             self.stream = SceneStream(sets, self.cfg.resolution, workers, self.log).start()
         except Exception as exc:  # noqa: BLE001 - without training data there is nothing to do
@@ -340,6 +326,9 @@ class PipelineRun:
                 export=False,
             )
             self.go_file.touch()
+            if self.stream is not None:  # what is left to render is for the later stages
+                gan = ["gan"] if self.job is not None else []  # a fallback segmenter's
+                self.stream.keep_only(["eval_a", "eval_b", "heldout", *gan])
             if keep_state:
                 shutil.rmtree(self.carry.state_out, ignore_errors=True)
                 shutil.copytree(self.trainer.checkpoint_path, self.carry.state_out)
@@ -393,7 +382,11 @@ class PipelineRun:
         stream = self.stream
         n = min(self.plan["seg_train_scenes"], stream.sets["gan"].n)
         labels = stream.labels("gan")
-        if labels is None or not stream.wait("gan", np.arange(n), timeout=seconds / 4):
+        try:
+            if labels is None or not stream.wait("gan", np.arange(n), timeout=seconds / 4):
+                return
+        except Exception as exc:  # noqa: BLE001
+            self.record("rendering GAN scenes for the fallback segmenter", exc)
             return
         self.heldout = self.heldout or self.scenes("heldout", 1.0)
         data = (stream.images("gan")[:n], labels[:n])

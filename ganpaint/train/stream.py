@@ -30,7 +30,13 @@ import numpy as np
 import torch
 
 from ganpaint.core.errors import GanpaintError
-from ganpaint.train.data import GAN_TRAIN_SEED, scenes_module
+from ganpaint.train.data import (
+    EVAL_SEED,
+    GAN_TRAIN_SEED,
+    HELDOUT_SEED,
+    SEGMENTER_TRAIN_SEED,
+    scenes_module,
+)
 from ganpaint.train.runlog import Log
 
 if TYPE_CHECKING:
@@ -87,6 +93,24 @@ def gan_scene_set(cfg: GANConfig, n: int, resume: Path | None, labels: bool) -> 
     return SceneSet("gan", n, GAN_TRAIN_SEED, order, labels)
 
 
+def pipeline_sets(
+    cfg: GANConfig, plan: dict[str, Any], segmenter_mode: str, resume: Path | None
+) -> list[SceneSet]:
+    """The training pipeline's scene sets in the order to render them: the segmenter's
+    first in sequential mode (it trains before the GAN), then the GAN's in the order it
+    draws them, then evaluation's; held-out scenes in concurrent mode last (only a fallback
+    segmenter trained here needs them, and the GAN scenes' labels)."""
+    heldout = SceneSet("heldout", plan["heldout_scenes"], HELDOUT_SEED)
+    n_eval = plan["eval_samples"]
+    sets = []
+    if segmenter_mode == "sequential":
+        sets += [heldout, SceneSet("segmenter", plan["seg_train_scenes"], SEGMENTER_TRAIN_SEED)]
+    concurrent = segmenter_mode == "concurrent"
+    sets.append(gan_scene_set(cfg, plan["gan_scenes"], resume, labels=concurrent))
+    sets += [SceneSet("eval_a", n_eval, EVAL_SEED), SceneSet("eval_b", n_eval, EVAL_SEED + n_eval)]
+    return sets + [heldout] if concurrent else sets
+
+
 def resume_folder(out_dir: str | Path, resume: bool | str | Path) -> Path | None:
     """The state folder a :class:`GANTrainer` given ``resume`` will resume from, if any."""
     if isinstance(resume, (str, Path)):
@@ -139,6 +163,7 @@ class SceneStream:
         self._left = {s.name: s.n for s in sets}
         self._procs: list[mp.process.BaseProcess] = []
         self._conns: list[Connection] = []
+        self._dropped: set[str] = set()
         self._started = self._closed = False
         self.t0 = 0.0
         self.finished_s: dict[str, float] = {}
@@ -168,28 +193,31 @@ class SceneStream:
         self._started = True
         self.t0 = time.perf_counter()
         ctx = mp.get_context("fork")
-        counter = ctx.Value("q", 0)
+        # The task queue, shared: queue[next:end] are the tasks still to take, in order.
+        self._queue = ctx.Array("q", range(len(self._tasks)), lock=False)
+        self._next, self._end = ctx.Value("q", 0), ctx.Value("q", len(self._tasks), lock=False)
         parent = os.getpid()
         for _ in range(min(self.workers, max(len(self._tasks), 1))):
             recv, send = ctx.Pipe(duplex=False)
-            proc = ctx.Process(target=self._work, args=(counter, send, parent), daemon=True)
+            proc = ctx.Process(target=self._work, args=(send, parent), daemon=True)
             proc.start()
             send.close()
             self._procs.append(proc)
             self._conns.append(recv)
         return self
 
-    def _work(self, counter: Any, conn: Connection, parent: int) -> None:
+    def _work(self, conn: Connection, parent: int) -> None:
         """A worker: take the next task, render it into the shared memory, announce it."""
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
         try:
             render = scenes_module().render_scene
             while os.getppid() == parent:
-                with counter.get_lock():
-                    k = counter.value
-                    counter.value += 1
-                if k >= len(self._tasks):
-                    break
+                with self._next.get_lock():
+                    i = self._next.value
+                    if i >= self._end.value:
+                        break
+                    self._next.value = i + 1
+                    k = self._queue[i]
                 name, idx = self._tasks[k]
                 seed0, images, labels = self.sets[name].start_seed, *self._arrays(name)
                 for i in idx.tolist():
@@ -203,6 +231,24 @@ class SceneStream:
         finally:
             conn.close()
 
+    def keep_only(self, names: list[str]) -> None:
+        """From now on render only the sets ``names``, in this order (their scenes not yet
+        begun go first); scenes of other sets not yet begun are dropped."""
+        if not self._started or self._closed:
+            return
+        with self._next.get_lock():
+            i, end = self._next.value, self._end.value
+            rest = [self._queue[j] for j in range(i, end)]
+            keep = [k for name in names for k in rest if self._tasks[k][0] == name]
+            for j, k in enumerate(keep):
+                self._queue[i + j] = k
+            self._end.value = i + len(keep)
+        self._dropped |= set(self.sets) - set(names)
+
+    def _missing(self) -> bool:
+        """Whether scenes are still to come that nobody dropped."""
+        return any(n for name, n in self._left.items() if name not in self._dropped)
+
     def poll(self, timeout: float = 0.0) -> int:
         """Take in what the workers announced within ``timeout`` seconds; returns how many
         tasks finished. Raises :class:`GanpaintError` when a worker failed or died."""
@@ -211,14 +257,14 @@ class SceneStream:
         done = 0
         # Sentinels of live workers only: an exited one's is always ready (no busy wait).
         sentinels = {p.sentinel for p in self._procs if p.exitcode is None}
-        if not self._conns and not sentinels and any(self._left.values()):
+        if not self._conns and not sentinels and self._missing():
             self.close()
             raise GanpaintError("the scene rendering processes ended before every scene was there")
         for ready in wait([*self._conns, *sentinels], max(timeout, 0.0)):
             if ready not in sentinels:
                 done += self._drain(ready)
         for proc in self._procs:
-            if proc.exitcode not in (None, 0) and any(self._left.values()):
+            if proc.exitcode not in (None, 0) and self._missing():
                 self.close()
                 raise GanpaintError(
                     f"a scene rendering process died (exit code {proc.exitcode}) before "
@@ -257,11 +303,12 @@ class SceneStream:
     def wait(self, name: str, indices: np.ndarray | None = None, timeout: float | None = None):
         """Wait until the set's scenes ``indices`` (default: all) are rendered; False when
         ``timeout`` seconds passed first. Raises when rendering failed."""
-        end = None if timeout is None else time.perf_counter() + timeout
-        ready = self.ready[name]
+        ready, end = self.ready[name], None
         while not (self.complete(name) if indices is None else ready[indices].all()):
-            if self._closed:
+            if self._closed or name in self._dropped:
                 raise GanpaintError(f"the {name} scenes are not rendered and rendering stopped")
+            if end is None and timeout is not None:  # the clock is read only when waiting
+                end = time.perf_counter() + timeout
             left = None if end is None else end - time.perf_counter()
             if left is not None and left <= 0:
                 return False
