@@ -1,0 +1,231 @@
+"""Scenes rendered beside training (:mod:`ganpaint.train.stream`): every set rendered as
+``render_scene`` renders it, failures and dead workers reported instead of waited for, the
+workers gone on every exit path, and a GAN trained on a stream (waiting for its batches)
+equal to one trained on a finished set, resumed or not, whatever the order the scenes come
+in. The stand-in scene world of test_train renders fast; ``slowed`` makes it slow enough
+that the trainer really waits."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import signal
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from ganpaint.core.errors import GanpaintError
+from ganpaint.train.state import read_state
+from ganpaint.train.stream import SceneSet, SceneStream, planned_order
+from tests.test_train import (  # noqa: F401 - fake_scenes is a fixture
+    MICRO,
+    _fake_dataset,
+    _fake_scene,
+    _small_segmenter,
+    _weights,
+    fake_scenes,
+)
+
+
+@pytest.fixture
+def slowed(fake_scenes):
+    """``slowed(seconds)``: each stand-in scene takes that long to render."""
+
+    def install(seconds: float) -> None:
+        def render(seed: int, size: int):
+            time.sleep(seconds)
+            return _fake_scene(seed, size)
+
+        fake_scenes.render_scene = render
+
+    return install
+
+
+def _no_workers_left() -> bool:
+    return not mp.active_children()
+
+
+def test_stream_renders_every_set_as_render_scene_does(fake_scenes):
+    order = np.random.RandomState(0).permutation(30)
+    sets = [SceneSet("a", 30, 100, order), SceneSet("b", 5, 7, labels=False)]
+    with SceneStream(sets, 16, workers=2) as stream:
+        assert stream.wait("a", timeout=30) and stream.wait("b", timeout=30)
+        rgb, labels = _fake_dataset(30, 16, 100)
+        assert np.array_equal(stream.images("a"), rgb)
+        assert np.array_equal(stream.labels("a"), labels)
+        assert np.array_equal(stream.images("b"), _fake_dataset(5, 16, 7)[0])
+        assert stream.labels("b") is None and stream.ready["a"].all()
+        assert set(stream.finished_s) == {"a", "b"}
+    assert _no_workers_left()
+    with pytest.raises(ValueError, match="not a permutation"):
+        SceneStream([SceneSet("c", 3, 0, np.array([0, 0, 1]))], 16, 1)
+
+
+def test_stream_reports_a_failing_renderer(fake_scenes):
+    def broken(seed: int, size: int):
+        if seed == 13:
+            raise ValueError("no scene 13")
+        return _fake_scene(seed, size)
+
+    fake_scenes.render_scene = broken
+    stream = SceneStream([SceneSet("a", 40, 0)], 16, workers=2).start()
+    with pytest.raises(GanpaintError, match="rendering scenes failed in a worker: .*no scene 13"):
+        stream.wait("a", timeout=30)
+    assert _no_workers_left()
+
+
+def test_stream_notices_a_worker_that_dies(fake_scenes):
+    def dies(seed: int, size: int):
+        if seed == 5:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return _fake_scene(seed, size)
+
+    fake_scenes.render_scene = dies
+    stream = SceneStream([SceneSet("a", 40, 0)], 16, workers=2).start()
+    with pytest.raises(GanpaintError, match="died"):
+        stream.wait("a", timeout=30)
+    assert _no_workers_left()
+
+
+def test_keep_only_renders_what_is_still_needed(slowed):
+    slowed(0.02)
+    stream = SceneStream([SceneSet("gan", 400, 0), SceneSet("eval", 8, 10**6)], 16, 1).start()
+    try:
+        assert not stream.wait("gan", np.arange(300, 400), timeout=0.05)
+        stream.keep_only(["eval"])  # the eval scenes come next, the GAN's rest never
+        assert stream.wait("eval", timeout=30)
+        assert np.array_equal(stream.images("eval"), _fake_dataset(8, 16, 10**6)[0])
+        assert not stream.complete("gan")
+        with pytest.raises(GanpaintError, match="gan scenes are not rendered"):
+            stream.wait("gan", timeout=30)
+    finally:
+        stream.close()
+    assert _no_workers_left()
+
+
+def _streamed_trainer(cfg, out, resume, order=None):
+    from ganpaint.train.gan import GANTrainer
+
+    trainer = GANTrainer(cfg, out, device="cpu", resume=resume)
+    if order is None:
+        order = planned_order(cfg.dataset_size, cfg.batch, cfg.seed, resume or None)
+    stream = SceneStream([SceneSet("gan", cfg.dataset_size, 0, order)], 32, 1).start()
+    trainer.set_streamed_data(stream, "gan")
+    return trainer, stream
+
+
+@pytest.mark.slow
+def test_streamed_training_equals_a_finished_set_and_resumes_exactly(tmp_path, slowed):
+    """8 steps on a finished set = 4 + 4 resumed in another folder, both halves on scenes
+    still rendering (1 worker, slow scenes: the trainer waits for its batches), the second
+    in the worst order (the scenes it needs last come first)."""
+    from ganpaint.train.gan import GANTrainer
+
+    cfg = MICRO.replace(max_steps=8, dataset_size=24, sample_every=0)
+    data, _ = _fake_dataset(24, 32, 0)
+    whole = GANTrainer(cfg, tmp_path / "whole", device="cpu", resume=False)
+    whole.set_data(data)
+    whole.train(max_steps=8, export=False)
+
+    slowed(0.02)
+    first, stream = _streamed_trainer(cfg, tmp_path / "a", False)
+    first.train(max_steps=4, export=False)
+    stream.close()
+    assert first.data_wait_s > 0  # it did wait for scenes
+    torch.manual_seed(1234)
+    state = tmp_path / "a" / "state"
+    assert planned_order(24, cfg.batch, cfg.seed, state)[:4].tolist() == (
+        first.perm[first.pos : first.pos + 4].tolist()
+    )
+    worst = planned_order(24, cfg.batch, cfg.seed, state)[::-1].copy()
+    second, stream = _streamed_trainer(cfg, tmp_path / "b", state, order=worst)
+    summary = second.train(max_steps=8, export=False)
+    stream.close()
+    assert second.data_wait_s > 0 and summary["data_wait_s"] > 0
+    assert second.images_seen == whole.images_seen == 8 * cfg.batch and not second.events
+    a, b = _weights(whole), _weights(second)
+    for k in a:
+        assert torch.allclose(a[k], b[k], rtol=1e-5, atol=1e-6), k
+    meta, _ = read_state(tmp_path / "b" / "state")
+    assert [w["steps"] for w in meta["windows"]] == [[0, 4], [4, 8]]
+    assert meta["windows"][-1]["data_wait_s"] > 0
+
+
+@pytest.mark.slow
+def test_training_waits_no_longer_than_its_deadline(tmp_path, slowed):
+    """Scenes that come too late: the loop stops on its deadline (less the time kept for
+    the end) instead of waiting for them, or training on anything else."""
+    slowed(20.0)  # the first batch would take a minute
+    trainer, stream = _streamed_trainer(MICRO, tmp_path, False)
+    try:
+        summary = trainer.train(deadline=time.perf_counter() + 5.0, export=False)
+    finally:
+        stream.close()
+    assert summary["stop_reason"] == "time budget" and trainer.step == 0
+    assert 0 < trainer.data_wait_s < 5.0
+
+
+@pytest.mark.slow
+def test_train_gan_stops_its_render_workers_on_every_exit(tmp_path, slowed):
+    """A normal end, Ctrl-C and an error while scenes are still rendering: no worker is
+    left."""
+    from ganpaint.train.gan import train_gan
+
+    slowed(0.01)
+    cfg = MICRO.replace(dataset_size=200)
+    s = train_gan(cfg, tmp_path / "ok", device="cpu", max_steps=2, progress=False, workers=1)
+    assert s["steps"] == 2 and _no_workers_left()
+    for error in (KeyboardInterrupt, RuntimeError):
+
+        def stop(error=error):
+            raise error("stop here")
+
+        with pytest.raises(error):
+            train_gan(cfg, tmp_path / "x", device="cpu", progress=False, workers=1, stop_check=stop)
+        assert _no_workers_left()
+
+
+def test_train_gan_reports_a_render_failure(tmp_path, fake_scenes):
+    from ganpaint.train.gan import train_gan
+
+    def broken(seed: int, size: int):
+        raise OSError("the renderer is broken")
+
+    fake_scenes.render_scene = broken
+    with pytest.raises(GanpaintError, match="the renderer is broken"):
+        train_gan(MICRO, tmp_path, device="cpu", max_steps=2, progress=False, workers=1)
+    assert _no_workers_left()
+
+
+@pytest.mark.slow
+def test_gpu_window_fresh_then_resumed_from_its_unpacked_files(tmp_path, fake_scenes, monkeypatch):
+    """The whole window path with the stand-in world: window 1 (fresh), unpack at home,
+    window 2 resumed from there (another .gpu folder, as on a fresh machine)."""
+    from ganpaint.devtools import gpu_window
+    from ganpaint.models import load_bundle
+    from ganpaint.models.segmenter import save_segmenter
+    from ganpaint.train import configs
+
+    monkeypatch.setitem(configs.CONFIGS, "micro", MICRO.replace(dataset_size=40))
+    remote, home = tmp_path / "remote" / ".gpu", tmp_path / "home" / ".gpu"
+    remote.mkdir(parents=True)
+    save_segmenter(_small_segmenter(), remote / "segmenter.safetensors")
+    argv = ["run", "--config", "micro", "--seconds", "60", "--device", "cpu", "--workers", "2"]
+    argv += ["--eval-samples", "8"]
+    assert gpu_window.main([*argv, "--gpu-dir", str(remote), "--out", str(tmp_path / "o1")]) == 0
+    assert gpu_window.main(["unpack", str(tmp_path / "o1"), "--gpu-dir", str(home)]) == 0
+    assert read_state(home / "state")[0]["step"] == 4  # MICRO.max_steps
+    out2 = tmp_path / "o2"
+    argv2 = [*argv, "--gpu-dir", str(home), "--out", str(out2), "--max-steps", "6"]
+    assert gpu_window.main(argv2) == 0
+    assert len(list(out2.iterdir())) <= gpu_window.MAX_FILES
+    gpu_window.unpack(out2, home)
+    meta, _ = read_state(home / "state")
+    assert meta["step"] == 6 and meta["data"]["n"] == 40
+    assert [w["steps"] for w in meta["windows"]] == [[0, 4], [4, 6]]
+    card = load_bundle(home / "bundle").meta["training"]
+    assert [w["images"] for w in card["windows"]] == [[0, 16], [16, 24]]
+    assert "fd" in card["windows"][-1]["evaluation"] and not card.get("errors")
+    assert _no_workers_left()
