@@ -10,6 +10,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import signal
+import sys
 import time
 
 import numpy as np
@@ -19,18 +20,26 @@ import torch
 from ganpaint.core.errors import GanpaintError
 from ganpaint.train.state import read_state
 from ganpaint.train.stream import SceneSet, SceneStream, planned_order
-from tests.test_train import (  # noqa: F401 - fake_scenes is a fixture
+from tests.test_train import (
     MICRO,
     _fake_dataset,
     _fake_scene,
     _small_segmenter,
     _weights,
-    fake_scenes,
+    fake_scenes,  # noqa: F401 - a fixture
 )
+
+# Every test here renders the stand-in scene world (a fresh module per test).
+pytestmark = pytest.mark.usefixtures("fake_scenes")
+
+
+def _world():
+    """The stand-in ``ganpaint.scenes`` of this test."""
+    return sys.modules["ganpaint.scenes"]
 
 
 @pytest.fixture
-def slowed(fake_scenes):
+def slowed():
     """``slowed(seconds)``: each stand-in scene takes that long to render."""
 
     def install(seconds: float) -> None:
@@ -38,7 +47,7 @@ def slowed(fake_scenes):
             time.sleep(seconds)
             return _fake_scene(seed, size)
 
-        fake_scenes.render_scene = render
+        _world().render_scene = render
 
     return install
 
@@ -47,7 +56,7 @@ def _no_workers_left() -> bool:
     return not mp.active_children()
 
 
-def test_stream_renders_every_set_as_render_scene_does(fake_scenes):
+def test_stream_renders_every_set_as_render_scene_does():
     order = np.random.RandomState(0).permutation(30)
     sets = [SceneSet("a", 30, 100, order), SceneSet("b", 5, 7, labels=False)]
     with SceneStream(sets, 16, workers=2) as stream:
@@ -63,26 +72,26 @@ def test_stream_renders_every_set_as_render_scene_does(fake_scenes):
         SceneStream([SceneSet("c", 3, 0, np.array([0, 0, 1]))], 16, 1)
 
 
-def test_stream_reports_a_failing_renderer(fake_scenes):
+def test_stream_reports_a_failing_renderer():
     def broken(seed: int, size: int):
         if seed == 13:
             raise ValueError("no scene 13")
         return _fake_scene(seed, size)
 
-    fake_scenes.render_scene = broken
+    _world().render_scene = broken
     stream = SceneStream([SceneSet("a", 40, 0)], 16, workers=2).start()
     with pytest.raises(GanpaintError, match="rendering scenes failed in a worker: .*no scene 13"):
         stream.wait("a", timeout=30)
     assert _no_workers_left()
 
 
-def test_stream_notices_a_worker_that_dies(fake_scenes):
+def test_stream_notices_a_worker_that_dies():
     def dies(seed: int, size: int):
         if seed == 5:
             os.kill(os.getpid(), signal.SIGKILL)
         return _fake_scene(seed, size)
 
-    fake_scenes.render_scene = dies
+    _world().render_scene = dies
     stream = SceneStream([SceneSet("a", 40, 0)], 16, workers=2).start()
     with pytest.raises(GanpaintError, match="died"):
         stream.wait("a", timeout=30)
@@ -187,20 +196,20 @@ def test_train_gan_stops_its_render_workers_on_every_exit(tmp_path, slowed):
         assert _no_workers_left()
 
 
-def test_train_gan_reports_a_render_failure(tmp_path, fake_scenes):
+def test_train_gan_reports_a_render_failure(tmp_path):
     from ganpaint.train.gan import train_gan
 
     def broken(seed: int, size: int):
         raise OSError("the renderer is broken")
 
-    fake_scenes.render_scene = broken
+    _world().render_scene = broken
     with pytest.raises(GanpaintError, match="the renderer is broken"):
         train_gan(MICRO, tmp_path, device="cpu", max_steps=2, progress=False, workers=1)
     assert _no_workers_left()
 
 
 @pytest.mark.slow
-def test_gpu_window_fresh_then_resumed_from_its_unpacked_files(tmp_path, fake_scenes, monkeypatch):
+def test_gpu_window_fresh_then_resumed_from_its_unpacked_files(tmp_path, monkeypatch):
     """The whole window path with the stand-in world: window 1 (fresh), unpack at home,
     window 2 resumed from there (another .gpu folder, as on a fresh machine)."""
     from ganpaint.devtools import gpu_window
