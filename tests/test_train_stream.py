@@ -162,6 +162,28 @@ def test_streamed_training_equals_a_finished_set_and_resumes_exactly(tmp_path, s
     assert meta["windows"][-1]["data_wait_s"] > 0
 
 
+def test_planned_order_is_the_order_a_resumed_trainer_draws(tmp_path):
+    """Mid-epoch the rest of the epoch comes first; at an epoch's end the next epoch's
+    permutation (from the saved data generator) is rendered in its own order."""
+    from ganpaint.train.gan import GANTrainer
+
+    cfg = MICRO.replace(dataset_size=24, sample_every=0)
+    fresh = planned_order(24, cfg.batch, cfg.seed)
+    for steps in (2, 6):  # 24 scenes, batch 4: step 6 ends the first epoch
+        t = GANTrainer(cfg, tmp_path / str(steps), device="cpu", resume=False)
+        t.set_data(_fake_dataset(24, 32)[0])
+        t.train(max_steps=steps, export=False)
+        if steps == 2:
+            assert fresh.tolist() == t.perm.tolist()
+        order = planned_order(24, cfg.batch, cfg.seed, t.checkpoint_path)
+        resumed = GANTrainer(cfg, tmp_path / "r", device="cpu", resume=t.checkpoint_path)
+        resumed.set_data(_fake_dataset(24, 32)[0])
+        resumed._epoch()
+        rest = resumed.perm[resumed.pos :].tolist()
+        assert len(rest) == (16 if steps == 2 else 24) and order.tolist()[: len(rest)] == rest
+        assert sorted(order.tolist()) == list(range(24))
+
+
 @pytest.mark.slow
 def test_training_waits_no_longer_than_its_deadline(tmp_path, slowed):
     """Scenes that come too late: the loop stops on its deadline (less the time kept for
