@@ -52,11 +52,15 @@ def slowed():
     return install
 
 
-def _no_workers_left() -> bool:
-    return not mp.active_children()
+@pytest.fixture
+def new_children():
+    """``new_children()``: the processes this test started that are still alive (other
+    tests' may linger; they are not this one's business)."""
+    before = set(mp.active_children())
+    return lambda: [p for p in mp.active_children() if p not in before]
 
 
-def test_stream_renders_every_set_as_render_scene_does():
+def test_stream_renders_every_set_as_render_scene_does(new_children):
     order = np.random.RandomState(0).permutation(30)
     sets = [SceneSet("a", 30, 100, order), SceneSet("b", 5, 7, labels=False)]
     with SceneStream(sets, 16, workers=2) as stream:
@@ -67,12 +71,12 @@ def test_stream_renders_every_set_as_render_scene_does():
         assert np.array_equal(stream.images("b"), _fake_dataset(5, 16, 7)[0])
         assert stream.labels("b") is None and stream.ready["a"].all()
         assert set(stream.finished_s) == {"a", "b"}
-    assert _no_workers_left()
+    assert not new_children()
     with pytest.raises(ValueError, match="not a permutation"):
         SceneStream([SceneSet("c", 3, 0, np.array([0, 0, 1]))], 16, 1)
 
 
-def test_stream_reports_a_failing_renderer():
+def test_stream_reports_a_failing_renderer(new_children):
     def broken(seed: int, size: int):
         if seed == 13:
             raise ValueError("no scene 13")
@@ -82,10 +86,10 @@ def test_stream_reports_a_failing_renderer():
     stream = SceneStream([SceneSet("a", 40, 0)], 16, workers=2).start()
     with pytest.raises(GanpaintError, match="rendering scenes failed in a worker: .*no scene 13"):
         stream.wait("a", timeout=30)
-    assert _no_workers_left()
+    assert not new_children()
 
 
-def test_stream_notices_a_worker_that_dies():
+def test_stream_notices_a_worker_that_dies(new_children):
     def dies(seed: int, size: int):
         if seed == 5:
             os.kill(os.getpid(), signal.SIGKILL)
@@ -95,10 +99,10 @@ def test_stream_notices_a_worker_that_dies():
     stream = SceneStream([SceneSet("a", 40, 0)], 16, workers=2).start()
     with pytest.raises(GanpaintError, match="died"):
         stream.wait("a", timeout=30)
-    assert _no_workers_left()
+    assert not new_children()
 
 
-def test_keep_only_renders_what_is_still_needed(slowed):
+def test_keep_only_renders_what_is_still_needed(slowed, new_children):
     slowed(0.02)
     stream = SceneStream([SceneSet("gan", 400, 0), SceneSet("eval", 8, 10**6)], 16, 1).start()
     try:
@@ -111,7 +115,7 @@ def test_keep_only_renders_what_is_still_needed(slowed):
             stream.wait("gan", timeout=30)
     finally:
         stream.close()
-    assert _no_workers_left()
+    assert not new_children()
 
 
 def _streamed_trainer(cfg, out, resume, order=None):
@@ -199,7 +203,7 @@ def test_training_waits_no_longer_than_its_deadline(tmp_path, slowed):
 
 
 @pytest.mark.slow
-def test_train_gan_stops_its_render_workers_on_every_exit(tmp_path, slowed):
+def test_train_gan_stops_its_render_workers_on_every_exit(tmp_path, slowed, new_children):
     """A normal end, Ctrl-C and an error while scenes are still rendering: no worker is
     left."""
     from ganpaint.train.gan import train_gan
@@ -207,7 +211,7 @@ def test_train_gan_stops_its_render_workers_on_every_exit(tmp_path, slowed):
     slowed(0.01)
     cfg = MICRO.replace(dataset_size=200)
     s = train_gan(cfg, tmp_path / "ok", device="cpu", max_steps=2, progress=False, workers=1)
-    assert s["steps"] == 2 and _no_workers_left()
+    assert s["steps"] == 2 and not new_children()
     for error in (KeyboardInterrupt, RuntimeError):
 
         def stop(error=error):
@@ -215,10 +219,10 @@ def test_train_gan_stops_its_render_workers_on_every_exit(tmp_path, slowed):
 
         with pytest.raises(error):
             train_gan(cfg, tmp_path / "x", device="cpu", progress=False, workers=1, stop_check=stop)
-        assert _no_workers_left()
+        assert not new_children()
 
 
-def test_train_gan_reports_a_render_failure(tmp_path):
+def test_train_gan_reports_a_render_failure(tmp_path, new_children):
     from ganpaint.train.gan import train_gan
 
     def broken(seed: int, size: int):
@@ -227,11 +231,11 @@ def test_train_gan_reports_a_render_failure(tmp_path):
     _world().render_scene = broken
     with pytest.raises(GanpaintError, match="the renderer is broken"):
         train_gan(MICRO, tmp_path, device="cpu", max_steps=2, progress=False, workers=1)
-    assert _no_workers_left()
+    assert not new_children()
 
 
 @pytest.mark.slow
-def test_gpu_window_fresh_then_resumed_from_its_unpacked_files(tmp_path, monkeypatch):
+def test_gpu_window_fresh_then_resumed_from_its_unpacked_files(tmp_path, monkeypatch, new_children):
     """The whole window path with the stand-in world: window 1 (fresh), unpack at home,
     window 2 resumed from there (another .gpu folder, as on a fresh machine)."""
     from ganpaint.devtools import gpu_window
@@ -240,6 +244,8 @@ def test_gpu_window_fresh_then_resumed_from_its_unpacked_files(tmp_path, monkeyp
     from ganpaint.train import configs
 
     monkeypatch.setitem(configs.CONFIGS, "micro", MICRO.replace(dataset_size=40))
+    # The window's budget counts from its process's start: here, from this test's.
+    monkeypatch.setattr("ganpaint.train.runlog.process_age_s", lambda: 0.0)
     remote, home = tmp_path / "remote" / ".gpu", tmp_path / "home" / ".gpu"
     remote.mkdir(parents=True)
     save_segmenter(_small_segmenter(), remote / "segmenter.safetensors")
@@ -259,4 +265,4 @@ def test_gpu_window_fresh_then_resumed_from_its_unpacked_files(tmp_path, monkeyp
     card = load_bundle(home / "bundle").meta["training"]
     assert [w["images"] for w in card["windows"]] == [[0, 16], [16, 24]]
     assert "fd" in card["windows"][-1]["evaluation"] and not card.get("errors")
-    assert _no_workers_left()
+    assert not new_children()
