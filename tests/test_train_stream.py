@@ -118,14 +118,14 @@ def test_keep_only_renders_what_is_still_needed(slowed, new_children):
     assert not new_children()
 
 
-def _streamed_trainer(cfg, out, resume, order=None):
+def _streamed_trainer(cfg, out, resume, order=None, copy=None):
     from ganpaint.train.gan import GANTrainer
 
     trainer = GANTrainer(cfg, out, device="cpu", resume=resume)
     if order is None:
         order = planned_order(cfg.dataset_size, cfg.batch, cfg.seed, resume or None)
     stream = SceneStream([SceneSet("gan", cfg.dataset_size, 0, order)], 32, 1).start()
-    trainer.set_streamed_data(stream, "gan")
+    trainer.set_streamed_data(stream, "gan", copy=copy)
     return trainer, stream
 
 
@@ -133,7 +133,8 @@ def _streamed_trainer(cfg, out, resume, order=None):
 def test_streamed_training_equals_a_finished_set_and_resumes_exactly(tmp_path, slowed):
     """8 steps on a finished set = 4 + 4 resumed in another folder, both halves on scenes
     still rendering (1 worker, slow scenes: the trainer waits for its batches), the second
-    in the worst order (the scenes it needs last come first)."""
+    in the worst order (the scenes it needs last come first) and copied to a tensor of its
+    own as on a GPU (the first half trains on the shared memory itself, as on a CPU)."""
     from ganpaint.train.gan import GANTrainer
 
     cfg = MICRO.replace(max_steps=8, dataset_size=24, sample_every=0)
@@ -153,7 +154,9 @@ def test_streamed_training_equals_a_finished_set_and_resumes_exactly(tmp_path, s
         first.perm[first.pos : first.pos + 4].tolist()
     )
     worst = planned_order(24, cfg.batch, cfg.seed, state)[::-1].copy()
-    second, stream = _streamed_trainer(cfg, tmp_path / "b", state, order=worst)
+    # The second half copies rendered scenes to its own tensor, as on a GPU.
+    second, stream = _streamed_trainer(cfg, tmp_path / "b", state, order=worst, copy=True)
+    assert second.data.data_ptr() != stream.images("gan").ctypes.data
     summary = second.train(max_steps=8, export=False)
     stream.close()
     assert second.data_wait_s > 0 and summary["data_wait_s"] > 0

@@ -13,7 +13,8 @@ last window left in ``.gpu/`` (git-ignored; carry it to the next machine), and p
                                       pipeline.log
 
 The window itself is :func:`ganpaint.train.pipeline.run_pipeline` with a
-:class:`~ganpaint.train.pipeline.Carry`: render, (segmenter,) GAN from the carried state,
+:class:`~ganpaint.train.pipeline.Carry`: scenes rendering on all cores but one from the
+start, (segmenter,) the GAN from the carried state as soon as its first batch is there,
 evaluate (``evaluate_gan``: fd, fd_ratio, sky noise, shares), export the bundle with the
 training card listing every window. ``unpack`` turns the returned files back into
 ``.gpu/state``, ``.gpu/segmenter.safetensors`` and ``.gpu/bundle``::

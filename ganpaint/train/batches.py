@@ -63,13 +63,15 @@ class DataOrder:
         self._stream = None
         self._use(images.to(self.device))
 
-    def set_streamed_data(self, stream: SceneStream, name: str) -> None:
-        """The set ``name`` of ``stream`` (started), used as its scenes are rendered."""
+    def set_streamed_data(self, stream: SceneStream, name: str, copy: bool | None = None) -> None:
+        """The set ``name`` of ``stream`` (started), used as its scenes are rendered.
+        ``copy``: keep a copy on the device (default: unless the device is the CPU, where
+        the shared memory the workers write into serves as it is)."""
         images = torch.from_numpy(stream.images(name))
         self._check_images(images)
         self._stream = (stream, name)
-        if self.device.type == "cpu":
-            data = images  # the shared memory the workers write into: nothing to copy
+        if not (self.device.type != "cpu" if copy is None else copy):
+            data = images
         else:
             data = torch.empty(images.shape, dtype=torch.uint8, device=self.device)
             self._on_device = np.zeros(len(images), bool)
