@@ -426,7 +426,7 @@ def train_gan(
     elif dist.active:
         log(f"[gan] data-parallel over {dist.world} processes")
     if dist.active:  # every rank renders the same scenes on its share of the cores
-        workers = workers or spare_cores((os.cpu_count() or 1) // dist.world)
+        workers = workers or spare_cores(max(1, (os.cpu_count() or 1) // dist.world))
     budget = time_budget_s if time_budget_s is not None else cfg.time_budget_s
     deadline = t0 + budget if budget else None
     scenes = None
