@@ -76,28 +76,32 @@ def test_stream_renders_every_set_as_render_scene_does(new_children):
         SceneStream([SceneSet("c", 3, 0, np.array([0, 0, 1]))], 16, 1)
 
 
-def test_stream_reports_a_failing_renderer(new_children):
-    def broken(seed: int, size: int):
-        if seed == 13:
-            raise ValueError("no scene 13")
+def _raise_at_13(seed: int) -> None:
+    if seed == 13:
+        raise ValueError("no scene 13")
+
+
+def _die_at_5(seed: int) -> None:
+    if seed == 5:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+@pytest.mark.parametrize(
+    ("trouble", "message"),
+    [(_raise_at_13, "rendering scenes failed in a worker: .*no scene 13"), (_die_at_5, "died")],
+    ids=["error", "killed"],
+)
+def test_stream_reports_a_failing_or_dead_worker(trouble, message, new_children):
+    """A worker's exception is raised in the parent; a worker killed without a word is
+    noticed; neither is waited for, and the other workers are stopped."""
+
+    def render(seed: int, size: int):
+        trouble(seed)
         return _fake_scene(seed, size)
 
-    _world().render_scene = broken
+    _world().render_scene = render
     stream = SceneStream([SceneSet("a", 40, 0)], 16, workers=2).start()
-    with pytest.raises(GanpaintError, match="rendering scenes failed in a worker: .*no scene 13"):
-        stream.wait("a", timeout=30)
-    assert not new_children()
-
-
-def test_stream_notices_a_worker_that_dies(new_children):
-    def dies(seed: int, size: int):
-        if seed == 5:
-            os.kill(os.getpid(), signal.SIGKILL)
-        return _fake_scene(seed, size)
-
-    _world().render_scene = dies
-    stream = SceneStream([SceneSet("a", 40, 0)], 16, workers=2).start()
-    with pytest.raises(GanpaintError, match="died"):
+    with pytest.raises(GanpaintError, match=message):
         stream.wait("a", timeout=30)
     assert not new_children()
 

@@ -279,6 +279,8 @@ class SceneStream:
                 msg = conn.recv()
                 if isinstance(msg, tuple):
                     self.close()
+                    if self.log is not None:  # where it failed, for the run's log
+                        self.log(f"a scene rendering worker failed:\n{msg[2].rstrip()}")
                     raise GanpaintError(f"rendering scenes failed in a worker: {msg[1]}")
                 name, idx = self._tasks[msg]
                 self.ready[name][idx] = True
