@@ -229,6 +229,34 @@ def test_train_gan_stops_its_render_workers_on_every_exit(tmp_path, slowed, new_
         assert not new_children()
 
 
+def test_pipeline_stops_its_render_workers_on_ctrl_c(tmp_path, slowed, monkeypatch, new_children):
+    """Ctrl-C while the GAN trains and scenes still render: the workers end with the run."""
+    from ganpaint.train import pipeline
+    from ganpaint.train.gan import GANTrainer
+
+    def interrupted(self, **kwargs):
+        assert self.streaming and new_children()  # scenes are still rendering
+        raise KeyboardInterrupt
+
+    slowed(0.05)
+    monkeypatch.setattr(GANTrainer, "train", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.run_pipeline(
+            MICRO.replace(dataset_size=200), tmp_path / "p", 60.0, device="cpu",
+            work=tmp_path / "w", workers=2, eval_samples=8,
+            carry=pipeline.Carry(segmenter=_segmenter_file(tmp_path)),
+        )  # fmt: skip
+    assert not new_children()
+
+
+def _segmenter_file(tmp_path):
+    from ganpaint.models.segmenter import save_segmenter
+
+    path = tmp_path / "segmenter.safetensors"
+    save_segmenter(_small_segmenter(), path)
+    return path
+
+
 def test_train_gan_reports_a_render_failure(tmp_path, new_children):
     from ganpaint.train.gan import train_gan
 
@@ -247,7 +275,6 @@ def test_gpu_window_fresh_then_resumed_from_its_unpacked_files(tmp_path, monkeyp
     window 2 resumed from there (another .gpu folder, as on a fresh machine)."""
     from ganpaint.devtools import gpu_window
     from ganpaint.models import load_bundle
-    from ganpaint.models.segmenter import save_segmenter
     from ganpaint.train import configs
 
     monkeypatch.setitem(configs.CONFIGS, "micro", MICRO.replace(dataset_size=40))
@@ -255,7 +282,7 @@ def test_gpu_window_fresh_then_resumed_from_its_unpacked_files(tmp_path, monkeyp
     monkeypatch.setattr("ganpaint.train.runlog.process_age_s", lambda: 0.0)
     remote, home = tmp_path / "remote" / ".gpu", tmp_path / "home" / ".gpu"
     remote.mkdir(parents=True)
-    save_segmenter(_small_segmenter(), remote / "segmenter.safetensors")
+    _segmenter_file(tmp_path).rename(remote / "segmenter.safetensors")
     argv = ["run", "--config", "micro", "--seconds", "60", "--device", "cpu", "--workers", "2"]
     argv += ["--eval-samples", "8"]
     assert gpu_window.main([*argv, "--gpu-dir", str(remote), "--out", str(tmp_path / "o1")]) == 0
