@@ -15,10 +15,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "train-gan",
         help="train (or resume) the scene GAN",
-        description="Render the config's training scenes, then train a ProGAN generator "
-        "against a small discriminator (non-saturating loss, lazy R1, EMA generator; bf16 "
-        "on CUDA). OUT gets state/ (the resumable state: safetensors shards of at most "
-        "16 MiB, 40 MiB in all), samples_XXXXXX.png, metrics.jsonl and "
+        description="Train a ProGAN generator against a small discriminator "
+        "(non-saturating loss, lazy R1, EMA generator; bf16 on CUDA) on the config's training "
+        "scenes, rendered on all cores but one beside the training (each step waits for its "
+        "batch's scenes, so the run does not depend on the machine's speed). OUT gets "
+        "state/ (the resumable state: safetensors shards of at most 16 MiB, 40 MiB in all), "
+        "samples_XXXXXX.png, metrics.jsonl and "
         "generator_ema.safetensors. Running again with the same OUT resumes; --resume STATE "
         "continues another run's state (copied from another machine) exactly where it "
         "stopped. Under torchrun it trains data-parallel (nccl on GPUs, gloo on CPU).",

@@ -13,7 +13,8 @@ last window left in ``.gpu/`` (git-ignored; carry it to the next machine), and p
                                       pipeline.log
 
 The window itself is :func:`ganpaint.train.pipeline.run_pipeline` with a
-:class:`~ganpaint.train.pipeline.Carry`: render, (segmenter,) GAN from the carried state,
+:class:`~ganpaint.train.pipeline.Carry`: scenes rendering on all cores but one from the
+start, (segmenter,) the GAN from the carried state as soon as its first batch is there,
 evaluate (``evaluate_gan``: fd, fd_ratio, sky noise, shares), export the bundle with the
 training card listing every window. ``unpack`` turns the returned files back into
 ``.gpu/state``, ``.gpu/segmenter.safetensors`` and ``.gpu/bundle``::
@@ -49,8 +50,11 @@ def run_window(
     device: str | None = None,
     eval_samples: int | None = None,
     workers: int | None = None,
+    max_steps: int | None = None,
 ) -> dict[str, Any]:
-    """Train one window and write its files to ``out`` (see the module docstring)."""
+    """Train one window and write its files to ``out`` (see the module docstring);
+    ``max_steps`` (total, resumed steps included) stops it early, for checks on a CPU."""
+    from ganpaint.train.configs import get_config
     from ganpaint.train.pipeline import Carry, run_pipeline
     from ganpaint.train.state import read_state
 
@@ -73,8 +77,11 @@ def run_window(
     )
     run_dir = gpu_dir / "window"
     shutil.rmtree(run_dir, ignore_errors=True)
+    cfg = get_config(config)
+    if max_steps is not None:
+        cfg = cfg.replace(max_steps=int(max_steps))
     summary = run_pipeline(
-        config,
+        cfg,
         run_dir,
         seconds,
         device=device,
@@ -193,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--device", default=None)
     r.add_argument("--eval-samples", type=int, default=None)
     r.add_argument("--workers", type=int, default=None)
+    r.add_argument("--max-steps", type=int, default=None, help="stop at this step (checks)")
     u = sub.add_parser("unpack", help="turn a window's returned files into .gpu/")
     u.add_argument("files", help="the folder the window's files came back to")
     u.add_argument("--gpu-dir", default=".gpu")
@@ -205,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
             raise GanpaintError("--out (or $OUT) is required")
         summary = run_window(
             args.config, args.seconds, Path(args.out), Path(args.gpu_dir), args.device,
-            args.eval_samples, args.workers,
+            args.eval_samples, args.workers, args.max_steps,
         )  # fmt: skip
     except GanpaintError as exc:
         print(f"gpu_window: {exc}", file=sys.stderr)

@@ -3,7 +3,8 @@ the residual-free discriminator of :mod:`ganpaint.train.discriminator`, non-satu
 logistic loss, lazy R1 on reals, Adam, an EMA copy of the generator with ramp-up, bf16
 autocast on CUDA (float32 elsewhere).
 
-The training set is rendered up front and kept on the device as uint8; batches are drawn by
+The training set is kept on the device as uint8, and may still be rendering beside the
+training (:mod:`ganpaint.train.batches`, :mod:`ganpaint.train.stream`); batches are drawn by
 epoch-wise permutation with random horizontal flips. :class:`GANTrainer` owns the models and
 the loop; :func:`train_gan` is the one-call entry point (render, resume, train, export).
 
@@ -34,13 +35,9 @@ from ganpaint.core.images import image_grid
 from ganpaint.core.seeds import zs_from_seeds
 from ganpaint.models.checkpoint import save_generator
 from ganpaint.models.progan import ProGANGenerator
+from ganpaint.train.batches import DataOrder
 from ganpaint.train.configs import GANConfig, get_config
-from ganpaint.train.data import (
-    GAN_TRAIN_SEED,
-    float_to_uint8,
-    random_flip,
-    render_scenes,
-)
+from ganpaint.train.data import GAN_TRAIN_SEED, float_to_uint8, render_scenes
 from ganpaint.train.device import (
     autocast,
     bf16_autocast_works,
@@ -58,11 +55,18 @@ from ganpaint.train.parallel import (
 )
 from ganpaint.train.runlog import Log, print_log
 from ganpaint.train.state import load_state, save_state, window_record
+from ganpaint.train.stream import (
+    SceneStream,
+    gan_scene_set,
+    resume_folder,
+    spare_cores,
+    streaming_supported,
+)
 
 SAMPLE_SEEDS = range(64)
 
 
-class GANTrainer:
+class GANTrainer(DataOrder):
     """Models, optimisers, data and the training loop of one GAN run in ``out_dir``."""
 
     def __init__(
@@ -105,10 +109,7 @@ class GANTrainer:
         self.windows: list[dict[str, Any]] = []
         self.fixed_z = zs_from_seeds(SAMPLE_SEEDS, cfg.z_dim)
         self.use_bf16 = bf16_autocast_works(dev)
-        self.data: torch.Tensor | None = None
-        self.perm: torch.Tensor | None = None
-        self.pos = 0
-        self._order_n: int | None = None
+        self._init_data()
         self._snapshot: dict | None = None
         self._ema_cpu: tuple[int, dict] | None = None
         self._sample_seconds = 0.5
@@ -148,56 +149,6 @@ class GANTrainer:
         load_state(self, path)
         self.resumed_from_step = self.step
         self.log(f"[gan] resumed from {path} at step {self.step}")
-
-    # -- data --------------------------------------------------------------------------
-
-    def set_data(self, images: np.ndarray | torch.Tensor) -> None:
-        """Training images, uint8 (N, R, R, 3); kept on the training device."""
-        if isinstance(images, np.ndarray):
-            images = torch.from_numpy(np.ascontiguousarray(images))
-        r = self.cfg.resolution
-        if images.dtype != torch.uint8 or tuple(images.shape[1:]) != (r, r, 3) or len(images) < 1:
-            raise GanpaintError(
-                f"training images must be uint8 (N, {r}, {r}, 3), got {images.dtype} "
-                f"{tuple(images.shape)}"
-            )
-        self.data = images.to(self.device)
-        if self._order_n != len(images):  # no resumed order, or another data set
-            if self._order_n is not None:
-                self.events.append(
-                    f"step {self.step}: {len(images)} training scenes where the state had "
-                    f"{self._order_n}; the data order starts a new epoch"
-                )
-            self.perm, self.pos = None, 0
-        elif self.perm is not None:
-            self.perm = self.perm.to(self.device)
-
-    @property
-    def data_n(self) -> int | None:
-        """How many training images the data order refers to."""
-        return len(self.data) if self.data is not None else self._order_n
-
-    def restore_data_order(self, perm: torch.Tensor | None, pos: int, n: int | None) -> None:
-        """The epoch permutation and position of a resumed run (applied by set_data when
-        the data set has the same size)."""
-        self.perm, self.pos, self._order_n = perm, int(pos), n
-
-    def _next_batch(self) -> torch.Tensor:
-        """This rank's slice of the next global batch of the shared data order."""
-        assert self.data is not None, "set_data() first"
-        b, n = self.cfg.batch, len(self.data)
-        if n < b:
-            idx = torch.randint(n, (b,), generator=self.data_rng).to(self.device)
-        else:
-            if self.perm is None or self.pos + b > n:
-                self.perm = torch.randperm(n, generator=self.data_rng).to(self.device)
-                self.pos = 0
-            idx = self.perm[self.pos : self.pos + b]
-            self.pos += b
-        lo = self.dist.rank * self.rank_batch
-        idx = idx[lo : lo + self.rank_batch]
-        x = self.data[idx].permute(0, 3, 1, 2).float().mul_(1.0 / 127.5).sub_(1.0)
-        return random_flip(x)
 
     # -- one step ----------------------------------------------------------------------
 
@@ -363,16 +314,18 @@ class GANTrainer:
             ),
             write_checkpoint=write_checkpoint,
         )
-        start_step, start_images = self.step, self.images_seen
+        start_step, start_images, start_wait = self.step, self.images_seen, self.data_wait_s
         precision = "bf16 autocast" if self.use_bf16 else "float32"
+        streamed = " (rendering beside training)" if self.streaming else ""
         self.log(
             f"[gan] {cfg.name}: {cfg.resolution} px, batch {cfg.batch}, "
-            f"{len(self.data)} training scenes, device {describe_device(self.device)}, "
+            f"{len(self.data)} training scenes{streamed}, device {describe_device(self.device)}, "
             f"{precision}, step {self.step}/{limits.max_steps}"
         )
         outcome = TrainingLoop(self, limits).run()
         check_in_sync({"G": self.G, "G_ema": self.G_ema, "D": self.D}, self.dist)
         summary = self._summary(outcome, self.step - start_step, self.images_seen - start_images)
+        summary["data_wait_s"] = round(self.data_wait_s - start_wait, 2)
         self.windows.append(window_record(summary, start_step, start_images))
         summary["windows"] = list(self.windows)
         self._final_writes(write_checkpoint, export)
@@ -451,14 +404,17 @@ def train_gan(
     workers: int | None = None,
     stop_check: Callable[[], bool] | None = None,
     log: Log | None = None,
+    stream: bool = True,
 ) -> dict[str, Any]:
     """Train (or resume) a GAN in ``out_dir`` and export ``generator_ema.safetensors``.
 
-    The training set (``config.dataset_size`` scenes from seed 0) is rendered first, on all
-    cores, unless ``data`` (uint8 (N, R, R, 3)) is given. ``time_budget_s`` (default: the
-    config's) bounds the whole call, rendering included; ``max_steps`` (default: the
-    config's) counts resumed steps too; ``resume`` as in :class:`GANTrainer`. Returns the
-    summary of :meth:`GANTrainer.train`.
+    The training set (``config.dataset_size`` scenes from seed 0) is rendered on ``workers``
+    processes (default: all cores but one) while the GAN trains, each step waiting for its
+    batch's scenes (:mod:`ganpaint.train.stream`; the batches are those of a set rendered
+    first), or first, on all cores, with ``stream=False``; ``data`` (uint8 (N, R, R, 3))
+    skips rendering. ``time_budget_s`` (default: the config's) bounds the whole call,
+    rendering included; ``max_steps`` (default: the config's) counts resumed steps too;
+    ``resume`` as in :class:`GANTrainer`. Returns the summary of :meth:`GANTrainer.train`.
     """
     t0 = time.perf_counter()
     cfg = get_config(config)
@@ -470,11 +426,16 @@ def train_gan(
     elif dist.active:
         log(f"[gan] data-parallel over {dist.world} processes")
     if dist.active:  # every rank renders the same scenes on its share of the cores
-        workers = workers or max(1, (os.cpu_count() or 1) // dist.world)
+        workers = workers or spare_cores(max(1, (os.cpu_count() or 1) // dist.world))
     budget = time_budget_s if time_budget_s is not None else cfg.time_budget_s
     deadline = t0 + budget if budget else None
-    if data is None:
-        # Render before the trainer touches the GPU (worker processes are forked).
+    scenes = None
+    if data is None and stream and streaming_supported():
+        # Workers forked before the trainer touches the GPU; one core left for training.
+        state = resume_folder(out_dir, resume)
+        sets = [gan_scene_set(cfg, cfg.dataset_size, state, labels=False)]
+        scenes = SceneStream(sets, cfg.resolution, workers or spare_cores(), log).start()
+    elif data is None:
         limit = 0.4 * budget if budget else None
         data, _ = render_scenes(
             cfg.dataset_size,
@@ -489,10 +450,15 @@ def train_gan(
     clean = False
     try:
         trainer = GANTrainer(cfg, out_dir, device=device, resume=resume, log=log, dist=dist)
-        trainer.set_data(data)
+        if scenes is not None:
+            trainer.set_streamed_data(scenes, "gan")
+        else:
+            trainer.set_data(data)
         summary = trainer.train(deadline=deadline, max_steps=max_steps, stop_check=stop_check)
         clean = True
     finally:
+        if scenes is not None:
+            scenes.close()
         dist.close(clean)  # a failed rank must not wait at the barrier for absent peers
     summary["generator"] = str(trainer.generator_path)
     summary["total_s"] = round(time.perf_counter() - t0, 2)

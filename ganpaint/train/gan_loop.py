@@ -27,6 +27,8 @@ LOSS_KEYS = ("loss_d", "loss_g", "r1", "d_real", "d_fake")
 SNAPSHOT_EVERY_S = 60.0
 # Why the loop stopped, by the code rank 0 broadcasts (0: go on).
 STOP_REASONS = ("", "max_steps", "time budget", "stopped")
+# The first steps' times are logged (autotuning makes them slow on a GPU).
+WARMUP_STEPS = 5
 
 
 @dataclass
@@ -118,6 +120,7 @@ class TrainingLoop:
         self.limits = limits
         self.start_step = trainer.step
         self.last_metrics: dict[str, Any] = {}
+        self.first_steps: list[float] = []
 
     def run(self) -> LoopOutcome:
         trainer = self.trainer
@@ -148,8 +151,12 @@ class TrainingLoop:
             stop, close, snap, ckpt = agree(self._decide(now), trainer.dist, trainer.device)
             if stop:
                 return STOP_REASONS[stop]
+            waited = trainer.data_wait_s
+            if trainer.streaming and not trainer.wait_for_batch(self._wait_limit()):
+                return "time budget"  # the scenes of the next batch did not come in time
             out = trainer.train_step()
-            self._note_step_time(time.perf_counter() - now)
+            waited = trainer.data_wait_s - waited
+            self._note_step_time(time.perf_counter() - now - waited)
             self.metrics.add(out)
             every = self.limits.sample_every
             if every and trainer.step % every == 0:
@@ -185,10 +192,28 @@ class TrainingLoop:
             return "stopped"
         return None
 
+    def _wait_limit(self) -> float | None:
+        """How long the next batch's scenes may be waited for: until the deadline less the
+        time kept for the end; without limit under torchrun (a rank that stopped alone would
+        leave the others waiting in the next all-reduce)."""
+        deadline, trainer = self.limits.deadline, self.trainer
+        if deadline is None or trainer.dist.active:
+            return None
+        reserve = trainer.end_reserve(self.limits.write_checkpoint)
+        return max(deadline - reserve - time.perf_counter(), 0.0)
+
     def _note_step_time(self, took: float) -> None:
         """A running average of the step time, skipping the warm-up (autotuning) steps."""
         trainer = self.trainer
         done = trainer.step - self.start_step
+        if done <= WARMUP_STEPS:
+            self.first_steps.append(took)
+            if done == WARMUP_STEPS:  # where a window's first seconds go (cuDNN search, R1)
+                times = ", ".join(f"{t:.2f}" for t in self.first_steps)
+                trainer.log(
+                    f"[gan] first {done} steps took {times} s (host time, without "
+                    f"{trainer.data_wait_s:.1f}s waiting for scenes so far)"
+                )
         if done == 3:
             trainer.step_seconds = took
         elif done > 3:

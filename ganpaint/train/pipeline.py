@@ -18,14 +18,18 @@ go to ``--work`` (default: a temporary folder, removed at the end), never to DIR
 this path imports Qt, the app or the engine: it runs on a bare GPU box with torch, numpy,
 pillow and safetensors only.
 
+Scenes render on worker processes beside the run (:mod:`ganpaint.train.stream`): the GAN
+starts at its first batch and waits for scenes when rendering is behind (the batches do not
+depend on it); evaluation waits for its scenes at the end. The workers stop with the run.
+
 With CUDA the segmenter trains in a separate process
 (``python -m ganpaint.train.segmenter_job``) that renders its own scenes on a share of the
-cores while the GAN's are rendered, and touches the GPU only once the GAN has taken its
-first steps (cuDNN autotuning undisturbed); while both train, the GAN runs at about half
-speed (measured on an H100), so the segmenter gets a short, fixed time. Elsewhere it trains
-first, in-process. If the job fails or is overdue, the GAN stops early and the segmenter
-trains in-process on GAN training scenes. Late failures are recorded in the training card;
-the bundle is written whenever a generator exists.
+cores, and touches the GPU only once the GAN has taken its first steps (cuDNN autotuning
+undisturbed); while both train, the GAN runs at about half speed (measured on an H100), so
+the segmenter gets a short, fixed time. Elsewhere it trains first, in-process. If the job
+fails or is overdue, the GAN stops early and the segmenter trains in-process on GAN
+training scenes. Late failures are recorded in the training card; the bundle is written
+whenever a generator exists.
 
 A run can be one window of a longer one (:class:`Carry`): it resumes the GAN from a state
 folder, reuses a segmenter trained before (no segmenter stage), and writes the GAN's state
@@ -50,19 +54,13 @@ import torch
 from ganpaint.core.devices import pick_device
 from ganpaint.models.segmenter import Segmenter
 from ganpaint.train.configs import GANConfig, get_config
-from ganpaint.train.data import (
-    EVAL_SEED,
-    GAN_TRAIN_SEED,
-    HELDOUT_SEED,
-    SEGMENTER_TRAIN_SEED,
-    render_scenes,
-)
 from ganpaint.train.export import export_bundle, jsonable, print_summary
 from ganpaint.train.gan import GANTrainer
 from ganpaint.train.plan import eval_seconds, make_plan
 from ganpaint.train.runlog import Clock, Logger
 from ganpaint.train.segmenter_job import SegmenterJob, segmenter_job_args
 from ganpaint.train.state import note_window_figures, set_windows
+from ganpaint.train.stream import SceneStream, pipeline_sets, spare_cores
 
 Scenes = tuple[np.ndarray, np.ndarray]
 
@@ -97,29 +95,19 @@ def run_pipeline(
     and imports included) with ``from_process_start``, as the command line does. Returns the
     summary (also written to ``out/summary.json``)."""
     run = PipelineRun(
-        config,
-        out,
-        time_budget_s,
-        device,
-        work,
-        segmenter_mode,
-        workers,
-        eval_samples,
-        gan_scenes,
-        from_process_start,
-        carry or Carry(),
-    )
-    run.start_segmenter_job()  # 1. concurrent mode: renders its own scenes on a share of cores
-    run.render()  # 2. before CUDA is touched here: the render pool forks this process
-    if run.segmenter_mode == "sequential" and run.seg_data is not None:
-        # 3. Sequential mode: the segmenter first.
-        seconds = min(run.plan["seg_seconds"], max(run.clock.left() * 0.25, 3.0))
-        run.train_segmenter_here(seconds, run.seg_data, "sequential mode")
-    run.train_gan()  # 4. until what the later stages need is all that is left
-    run.collect_segmenter()  # 5. the job's result, or train it here if the job failed
-    run.gan_labels = None
-    run.evaluate()  # 6. errors are recorded, never fatal
-    return run.finish()  # 7. the bundle, samples, metrics and summary
+        config, out, time_budget_s, device, work, segmenter_mode, workers, eval_samples,
+        gan_scenes, from_process_start, carry or Carry(),
+    )  # fmt: skip
+    try:
+        run.start_segmenter_job()  # 1. concurrent mode: renders its own scenes on a share of cores
+        run.render()  # 2. before CUDA is touched here: the render workers fork this process
+        run.segmenter_first()  # 3. sequential mode (the GAN's scenes render meanwhile)
+        run.train_gan()  # 4. until what the later stages need is all that is left
+        run.collect_segmenter()  # 5. the job's result, or train it here if the job failed
+        run.evaluate()  # 6. errors are recorded, never fatal
+        return run.finish()  # 7. the bundle, samples, metrics and summary
+    finally:
+        run.close()  # the render workers and the segmenter job end with the run, always
 
 
 class PipelineRun:
@@ -172,14 +160,11 @@ class PipelineRun:
         log(f"plan: {json.dumps(jsonable(plan))}")
         self.job: SegmenterJob | None = None
         self.job_end = math.inf
-        self.parent_workers = cores
+        self.parent_workers = spare_cores(cores)  # one core for the training loop
         self.seg_model: Segmenter | None = None
         self.seg_metrics: dict[str, Any] = {}
-        self.eval_sets: tuple[Scenes, Scenes] | None = None
-        self.seg_data: Scenes | None = None
+        self.stream: SceneStream | None = None
         self.heldout: Scenes | None = None
-        self.gan_images: np.ndarray | None = None
-        self.gan_labels: np.ndarray | None = None
         self.trainer: GANTrainer | None = None
         self.gan_summary: dict[str, Any] = {}
         self.evaluation: dict[str, Any] = {}
@@ -218,7 +203,7 @@ class PipelineRun:
         job_workers = max(1, math.ceil(cores * seg_scenes / (seg_scenes + total_scenes)))
         if self.segmenter_mode != "concurrent":
             return
-        self.parent_workers = max(1, cores - job_workers)
+        self.parent_workers = max(1, cores - job_workers - 1)
         job_budget = plan["render_cap_s"] * 0.8 + plan["seg_seconds"] + 15.0
         args = segmenter_job_args(
             plan, self.cfg.resolution, job_budget, self.go_file, self.device, job_workers
@@ -229,39 +214,45 @@ class PipelineRun:
         except Exception as exc:  # noqa: BLE001 - fall back to training it here
             self.record("segmenter job start", exc)
             self.segmenter_mode = "sequential"
-            self.parent_workers = cores
-
-    def _render(self, n: int, seed: int, what: str, **kwargs: Any) -> Scenes:
-        return render_scenes(
-            n, self.cfg.resolution, seed, self.parent_workers, log=self.log, what=what, **kwargs
-        )
+            self.parent_workers = spare_cores(cores)
 
     def render(self) -> None:
-        """Evaluation, held-out and (sequential mode) segmenter scenes, then GAN scenes."""
-        plan = self.plan
+        """Start rendering every scene set on worker processes (:func:`pipeline_sets`)."""
         try:
-            n_eval = plan["eval_samples"]
-            real_a = self._render(n_eval, EVAL_SEED, "eval scenes A")
-            real_b = self._render(n_eval, EVAL_SEED + n_eval, "eval scenes B")
-            self.eval_sets = (real_a, real_b)
-            self.heldout = self._render(plan["heldout_scenes"], HELDOUT_SEED, "held-out scenes")
-            if self.segmenter_mode == "sequential":
-                self.seg_data = self._render(
-                    plan["seg_train_scenes"], SEGMENTER_TRAIN_SEED, "segmenter training scenes"
-                )
-        except Exception as exc:  # noqa: BLE001
-            self.record("rendering evaluation/segmenter scenes", exc)
-        try:
-            limit = max(plan["render_cap_s"] - self.clock.elapsed(), 5.0)
-            self.gan_images, self.gan_labels = self._render(
-                plan["gan_scenes"],
-                GAN_TRAIN_SEED,
-                "GAN training scenes",
-                time_limit_s=limit,
-                min_n=min(plan["gan_scenes"], 8 * self.cfg.batch),
-            )
+            sets = pipeline_sets(self.cfg, self.plan, self.segmenter_mode, self.carry.resume_state)
+            workers = self.parent_workers
+            self.stream = SceneStream(sets, self.cfg.resolution, workers, self.log).start()
         except Exception as exc:  # noqa: BLE001 - without training data there is nothing to do
-            self.record("rendering GAN training scenes", exc)
+            self.record("starting to render scenes", exc)
+            return
+        what = ", ".join(f"{s.n} {s.name}" for s in sets)
+        self.log(f"rendering scenes ({what}) on {workers} processes beside the run")
+
+    def scenes(self, name: str, timeout: float) -> Scenes | None:
+        """The rendered set ``name``, waiting up to ``timeout`` seconds; None (and an error
+        noted) when it is not there in time or rendering failed."""
+        stream = self.stream
+        if stream is None or name not in stream.sets:
+            return None
+        try:
+            if stream.wait(name, timeout=max(timeout, 0.0)):
+                return stream.images(name), stream.labels(name)
+        except Exception as exc:  # noqa: BLE001
+            self.record(f"rendering {name} scenes", exc)
+            return None
+        self.errors.append(f"the {name} scenes were not rendered in time")
+        self.log(f"ERROR {self.errors[-1]}")
+        return None
+
+    def segmenter_first(self) -> None:
+        """Sequential mode: the segmenter trains here before the GAN."""
+        if self.segmenter_mode != "sequential":
+            return
+        seg_data = self.scenes("segmenter", self.clock.left() - self.tail)
+        self.heldout = self.scenes("heldout", 5.0)
+        if seg_data is not None:
+            seconds = min(self.plan["seg_seconds"], max(self.clock.left() * 0.25, 3.0))
+            self.train_segmenter_here(seconds, seg_data, "sequential mode")
 
     def train_segmenter_here(self, seconds: float, data: Scenes, why: str) -> None:
         """Train the segmenter in this process for up to ``seconds``."""
@@ -317,7 +308,7 @@ class PipelineRun:
 
     def train_gan(self) -> None:
         """The GAN, until the time the later stages need is all that is left."""
-        if self.gan_images is None or not len(self.gan_images):
+        if self.stream is None or "gan" not in self.stream.sets:
             self.go_file.touch()
             self.errors.append("GAN training: no training scenes")
             return
@@ -326,7 +317,7 @@ class PipelineRun:
             self.trainer = GANTrainer(
                 self.cfg, self.work / "gan", device=self.device, resume=resume, log=self.log
             )
-            self.trainer.set_data(self.gan_images)
+            self.trainer.set_streamed_data(self.stream, "gan")
             keep_state = self.carry.state_out is not None
             self.gan_summary = self.trainer.train(
                 deadline=self.clock.at(self.gan_end),
@@ -335,6 +326,9 @@ class PipelineRun:
                 export=False,
             )
             self.go_file.touch()
+            if self.stream is not None:  # what is left to render is for the later stages
+                gan = ["gan"] if self.job is not None else []  # a fallback segmenter's
+                self.stream.keep_only(["eval_a", "eval_b", "heldout", *gan])
             if keep_state:
                 shutil.rmtree(self.carry.state_out, ignore_errors=True)
                 shutil.copytree(self.trainer.checkpoint_path, self.carry.state_out)
@@ -360,7 +354,7 @@ class PipelineRun:
             self._load_job_result(job)
         job.close()
         self.log.append_file("segmenter job output", job.log_path)
-        if self.seg_model is None and self.gan_labels is not None:
+        if self.seg_model is None and self.stream is not None and "gan" in self.stream.sets:
             self._train_segmenter_fallback()
 
     def _load_job_result(self, job: SegmenterJob) -> None:
@@ -385,17 +379,31 @@ class PipelineRun:
         seconds = min(self.fallback_s, self.clock.left() - self.tail)
         if seconds < min(5.0, 0.5 * self.fallback_s):
             return
-        n = min(self.plan["seg_train_scenes"], len(self.gan_images))
-        data = (self.gan_images[:n], self.gan_labels[:n])
+        stream = self.stream
+        n = min(self.plan["seg_train_scenes"], stream.sets["gan"].n)
+        labels = stream.labels("gan")
+        try:
+            if labels is None or not stream.wait("gan", np.arange(n), timeout=seconds / 4):
+                return
+        except Exception as exc:  # noqa: BLE001
+            self.record("rendering GAN scenes for the fallback segmenter", exc)
+            return
+        self.heldout = self.heldout or self.scenes("heldout", 1.0)
+        data = (stream.images("gan")[:n], labels[:n])
         self.train_segmenter_here(seconds, data, "fallback, on GAN training scenes")
         self.seg_metrics["mode"] = "fallback in-process (GAN training seeds)"
 
     def evaluate(self) -> None:
         """Evaluate the generator with as many samples as the time left allows."""
-        if self.trainer is None or self.seg_model is None or self.eval_sets is None:
+        if self.trainer is None or self.seg_model is None:
             self.evaluation = {"error": "skipped: no generator or no segmenter"}
             return
         plan = self.plan
+        keep = plan["margin_s"] + plan["export_s"] + eval_seconds(plan, 8)
+        real = [self.scenes(k, self.clock.left() - keep) for k in ("eval_a", "eval_b")]
+        if real[0] is None or real[1] is None:
+            self.evaluation = {"error": "skipped: the evaluation scenes are not there"}
+            return
         left = self.clock.left() - plan["margin_s"] - plan["export_s"]
         per = eval_seconds(plan, 1) - 3.0
         n = min(plan["eval_samples"], int((left - 2.0) / per)) if per > 0 else plan["eval_samples"]
@@ -405,7 +413,7 @@ class PipelineRun:
         try:
             from ganpaint.train.quality import evaluate_gan, format_report
 
-            (ia, la), (ib, lb) = self.eval_sets
+            (ia, la), (ib, lb) = real
             self.evaluation = evaluate_gan(
                 self.trainer.G_ema,
                 self.seg_model,
@@ -446,6 +454,13 @@ class PipelineRun:
             shutil.rmtree(work, ignore_errors=True)
         return summary
 
+    def close(self) -> None:
+        """Stop the render workers and the segmenter job (idempotent)."""
+        if self.stream is not None:
+            self.stream.close()
+        if self.job is not None:
+            self.job.close()
+
     def _export(self, trainer: GANTrainer) -> dict[str, Any] | None:
         try:
             return export_bundle(
@@ -461,7 +476,7 @@ class PipelineRun:
                 self.clock,
                 self.device,
                 self.segmenter_mode,
-                len(self.gan_images),
+                self.plan["gan_scenes"],
                 self.log,
             )
         except Exception as exc:  # noqa: BLE001

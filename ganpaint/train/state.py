@@ -222,6 +222,7 @@ def window_record(summary: dict[str, Any], start_step: int, start_images: int) -
         "images": [start_images, summary["images_seen"]],
         "wall_s": summary["wall_s"],
         "img_s": summary["img_s"],
+        "data_wait_s": summary.get("data_wait_s", 0.0),
         "bf16": summary["bf16"],
         "stop_reason": summary["stop_reason"],
         "figures": summary["last_metrics"],
