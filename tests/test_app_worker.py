@@ -95,3 +95,23 @@ def test_stop_while_rendering(worker, qtbot):
     threading.Timer(0.2, r.gate.set).start()
     assert w.stop(10_000)
     assert w.isFinished()
+
+
+def test_thumbnails_wait_while_a_stroke_is_drawn(worker, qtbot):
+    """A thumbnail takes several frames' time; started between two frames of a drag it would
+    hold the brush back, so thumbnails wait until a frame that is not live arrives."""
+    w, r = worker
+    r.gate.set()
+    thumbs: list = []
+    w.thumbnailReady.connect(thumbs.append)
+    with qtbot.waitSignal(w.frameRendered):
+        w.submit(FrameJob(1, snap(1), live=True))
+    w.submit(ThumbJob(1, 7))
+    qtbot.wait(200)
+    assert thumbs == [] and len(w._slots.thumbs) == 1  # held, not dropped
+    with qtbot.waitSignal(w.frameRendered):
+        w.submit(FrameJob(1, snap(2), live=True))  # frames of the stroke still go ahead
+    assert thumbs == []
+    w.submit(FrameJob(1, snap(3)))  # the stroke ended
+    qtbot.waitUntil(lambda: len(thumbs) == 1, timeout=5_000)
+    assert thumbs[0].seed == 7

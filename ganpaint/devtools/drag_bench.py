@@ -157,6 +157,10 @@ def _run(model, events, interval_ms, device, threads, settings, data_dir, seed, 
             lambda: window.frames.shown_revision == window.document.revision, timeout_s
         ):
             raise RuntimeError("the frame after undo did not arrive")
+        # Both drags start settled: the thumbnails the first stroke and the undo asked for
+        # are done before the second drag, as they were before the first.
+        if not wait_until(window.worker.is_idle, timeout_s):
+            raise RuntimeError("the render worker did not settle after the undo")
         renderer.incremental = True
         figures = _measured_drag(window, widget_points, interval_ms, timeout_s, load)
         doc = window.document

@@ -84,7 +84,8 @@ class FrameView(QObject):
         self._last = snap
         self.canvas.plain_label = compare_label(snap.picture is not None, self.zeroed)
         settled = snap.picture is not None and self.document.preview is None
-        self.worker.submit(FrameJob(self.key, snap, zeroed=self.zeroed, full=settled))
+        live = self.document.preview is not None
+        self.worker.submit(FrameJob(self.key, snap, zeroed=self.zeroed, full=settled, live=live))
         if snap.picture is not None:  # a picture's unedited frame is the picture itself
             if self.plain_seed is not None or self.plain_qimage is None:
                 self.plain_seed = None

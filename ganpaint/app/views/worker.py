@@ -6,10 +6,12 @@ replaces an older one not yet started (latest wins), except thumbnails, which wa
 short queue at the lowest priority. Priority: model loads, frames, the unedited frame for
 compare, a picture's inversion (long: it reports progress and stops when its cancel event is
 set), unit heatmaps, custom-concept rankings, classifier readings
-(:mod:`~ganpaint.app.views.classifier_jobs`), thumbnails. A reading of an edited frame older
-than the newest frame rendered is skipped (the reading of that newer frame is on its way),
-except that while frames keep coming one reading every ``READ_EVERY_S`` goes ahead of them,
-so the Classifier panel follows a long drag at a small cost to the brush. Classifier attacks
+(:mod:`~ganpaint.app.views.classifier_jobs`), thumbnails; while a stroke is being drawn
+(its frames come as ``FrameJob(live=True)``) thumbnails wait for its end. A reading of an
+edited frame older than the newest frame rendered is skipped (the reading of that newer
+frame is on its way), except that while frames keep coming one reading every
+``READ_EVERY_S`` goes ahead of them, so the Classifier panel follows a long drag at a small
+cost to the brush. Classifier attacks
 run on a thread of their own (:mod:`~ganpaint.app.views.attack_worker`): frames never wait
 for one (off a CPU, at most one of its passes: :mod:`~ganpaint.app.views.device_turns`).
 Every job carries the key of the model it was made for; a job for a model that is no
@@ -59,6 +61,9 @@ class FrameJob:
     # render in full, not incrementally: a picture's frame once no stroke is in progress, so
     # what is shown is bit for bit what the saved project shows when reopened
     full: bool = False
+    # a frame of a stroke being drawn: gallery thumbnails wait until the stroke ends, so the
+    # brush has the worker to itself (a thumbnail takes several frames' time)
+    live: bool = False
 
 
 @dataclass(frozen=True)
@@ -206,6 +211,7 @@ class RenderWorker(QThread):
         self.classifier = ClassifierRunner()
         self.turns = DeviceTurns()  # shared with the attack worker (off a CPU: turns)
         self.skipped_readings = 0  # readings of frames already superseded (guarded by the lock)
+        self._live = False  # the last frame submitted was of a stroke being drawn
         self.read_every_s = READ_EVERY_S
         self._last_reading = time.monotonic()
 
@@ -227,6 +233,7 @@ class RenderWorker(QThread):
                     if s.frame is not None:
                         self.counts.superseded += 1
                     s.frame = job
+                    self._live = job.live
             elif isinstance(job, ThumbJob):
                 if job not in s.thumbs:
                     s.thumbs.append(job)
@@ -243,7 +250,8 @@ class RenderWorker(QThread):
             return self.counts.copy()
 
     def is_idle(self) -> bool:
-        """No job running and none waiting."""
+        """No job running and none it would start now (thumbnails held during a stroke
+        do not count)."""
         with self._cond:
             return not self._running and not self._has_work()
 
@@ -303,7 +311,7 @@ class RenderWorker(QThread):
     def _has_work(self) -> bool:
         s = self._slots
         pending = (s.load, s.frame, s.plain, s.invert, s.heat, s.concept, s.classify)
-        return any(x is not None for x in pending) or bool(s.thumbs)
+        return any(x is not None for x in pending) or (bool(s.thumbs) and not self._live)
 
     def run(self) -> None:
         if self._threads:
