@@ -54,7 +54,8 @@ def test_planted_artifact_unit_found_first(tmp_path, capsys):
     path = tmp_path / "striped.safetensors"
     save_generator(gen, path)
     args = ["artifacts", str(path), "--layers", "layer5,layer7", "--seeds", "4", "--candidates",
-            "3", "--max-units", "2", "--heldout", "6", "--evaluate", "--json"]  # fmt: skip
+            "3", "--max-units", "2", "--heldout", "6", "--heldout-from", "500", "--evaluate",
+            "--json"]  # fmt: skip
     assert main(args) == 0
     assert torch.is_grad_enabled()  # the command's no_grad does not leak into the caller
     result = json.loads(capsys.readouterr().out)
@@ -63,6 +64,14 @@ def test_planted_artifact_unit_found_first(tmp_path, capsys):
     assert (first["layer"], first["unit"]) == ("layer7", PLANTED)
     assert PLANTED in result["units"]["layer7"]
     assert result["flat_noise_after"] < 0.5 * result["flat_noise_before"]
+    assert result["heldout_seeds"] == [500, 506]  # a fresh held-out range where asked
+
+
+def test_an_impossible_heldout_start_is_refused(capsys):
+    from ganpaint.main import main
+
+    assert main(["artifacts", "--heldout-from", "-3", "--evaluate"]) == 2
+    assert "--heldout-from" in capsys.readouterr().err
 
 
 def test_zeroing_in_weights_equals_zeroed_features():

@@ -31,6 +31,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-units", type=int, default=16, help="largest set (default 16)")
     p.add_argument("--max-share-shift", type=float, default=1.0, help="points (default 1)")
     p.add_argument("--heldout", type=int, default=200, help="held-out seeds for --evaluate")
+    p.add_argument(
+        "--heldout-from", type=int, default=None, metavar="SEED",
+        help="first held-out seed (default 40000000); another start gives a fresh range",
+    )  # fmt: skip
     p.add_argument("--evaluate", action="store_true", help="report the set on held-out seeds")
     p.add_argument("--write", action="store_true", help="store the set where it helps")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -45,6 +49,8 @@ def _artifacts(args: argparse.Namespace) -> int:
     for name, least in (("seeds", 2), ("heldout", 2), ("candidates", 1), ("max_units", 1)):
         if getattr(args, name) < least:
             raise GanpaintError(f"--{name.replace('_', '-')} must be at least {least}")
+    if args.heldout_from is not None and not 0 <= args.heldout_from < 2**31 - 100_000:
+        raise GanpaintError(f"--heldout-from must be a seed from 0 to {2**31 - 100_001}")
     layers = tuple(x.strip() for x in args.layers.split(",") if x.strip())
     if not layers:
         raise GanpaintError("--layers names no layer")
@@ -55,6 +61,7 @@ def _artifacts(args: argparse.Namespace) -> int:
         max_units=args.max_units,
         max_share_shift=args.max_share_shift,
         heldout=args.heldout,
+        **({} if args.heldout_from is None else {"heldout_start": args.heldout_from}),
     )
 
     def log(msg: str) -> None:

@@ -61,6 +61,7 @@ class ArtifactOptions:
     max_units: int = 16
     max_share_shift: float = 1.0  # points
     heldout: int = 200
+    heldout_start: int = HELDOUT_SEED  # another start gives a fresh held-out range
     batch: int = 16
 
 

@@ -50,9 +50,11 @@ def evaluate_set(
     sky: int,
     n: int = 200,
     batch: int = 16,
+    start: int = HELDOUT_SEED,
 ) -> dict[str, Any]:
-    """Before/after figures of zeroing ``units`` on ``n`` held-out seeds (module docstring)."""
-    seeds = range(HELDOUT_SEED, HELDOUT_SEED + n)
+    """Before/after figures of zeroing ``units`` on ``n`` held-out seeds from ``start``
+    (module docstring)."""
+    seeds = range(start, start + n)
     before = generate(gen, seeds, batch)
     after = generate(without_units(gen, units), seeds, batch)
     out: dict[str, Any] = {"heldout_seeds": [seeds.start, seeds.stop]}
@@ -145,7 +147,8 @@ def artifacts_for_bundle(
         result["model"] = bundle.meta.get("name")
         if evaluate:
             start = time.perf_counter()
-            result.update(evaluate_set(gen, segmenter, result["units"], sky, options.heldout))
+            units, n, first = result["units"], options.heldout, options.heldout_start
+            result.update(evaluate_set(gen, segmenter, units, sky, n, start=first))
             result["helps"] = helps(result, options.max_share_shift)
             result["evaluate_seconds"] = round(time.perf_counter() - start, 1)
     if write:
