@@ -214,3 +214,24 @@ def test_importing_a_mixed_file_names_each_concept_skipped(make_window, tmp_path
     box = w.prompts.last_box
     assert box.windowTitle() == "Nothing imported" and "does not fit" in box.text()
     assert "far: its layer layer1" in box.informativeText()
+
+
+def test_concepts_of_the_users_file_that_do_not_fit_are_named_when_the_model_opens(
+    make_window, app_settings, tmp_path
+):
+    """The app reads the user's concept file for the model; a concept it cannot use there
+    (here: made for a layer the model does not edit) is named with why, not dropped in
+    silence."""
+    from ganpaint.dissect.concept_files import CustomConcept, save_concepts
+
+    w = make_window()
+    layer = w.document.layer
+    path = w.library.file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_concepts(path, [CustomConcept("lantern", layer, [1, 2], [0.5, 0.4], [1.0, 1.0]),
+                         CustomConcept("far", "layer1", [1], [0.5], [1.0])])  # fmt: skip
+    w.close()
+    w2 = make_window(data_dir=tmp_path / "data")
+    assert w2.concept_panel.concept("lantern") is not None
+    message = w2.status.currentMessage()
+    assert message.startswith("Not shown from your concepts: far (its layer layer1 is not")

@@ -45,6 +45,8 @@ class ConceptLibrary:
         self.folder = Path(folder) if folder is not None else None
         self.bundle: Any = None  # the open ModelBundle
         self.custom: list = []  # CustomConcepts of the open model (all layers)
+        # (name, why) of the concepts in the file that do not fit the open model
+        self.skipped: list[tuple[str, str]] = []
 
     # -- the open model's concepts -------------------------------------------------------------
 
@@ -62,11 +64,12 @@ class ConceptLibrary:
         return self.reload()
 
     def reload(self) -> str | None:
-        """Read the model's concept file; concepts that do not fit this model are skipped.
-        Returns why the file could not be read (None when it could, or there is none)."""
+        """Read the model's concept file; concepts that do not fit this model are skipped
+        (``skipped`` says which and why). Returns why the file could not be read (None when
+        it could, or there is none)."""
         from ganpaint.dissect.concept_files import load_concepts
 
-        self.custom = []
+        self.custom, self.skipped = [], []
         path = self.file()
         if path is None:
             return None
@@ -74,7 +77,12 @@ class ConceptLibrary:
             found = load_concepts(path)
         except GanpaintError as exc:
             return str(exc)
-        self.custom = [c for c in found if self.problem(c) is None]
+        for c in found:
+            why = self.problem(c)
+            if why is None:
+                self.custom.append(c)
+            else:
+                self.skipped.append((c.name, why))
         return None
 
     def problem(self, concept: Any) -> str | None:

@@ -38,6 +38,16 @@ class ConceptCommands:
         if error is not None:
             self.w.status.showMessage(f"Custom concepts not loaded: {error}", 8000)
 
+    def skipped_note(self) -> str | None:
+        """Which concepts of the user's file the open model cannot use, and why (None: all
+        fit), for the message when a model opens."""
+        skipped = self.library.skipped
+        if not skipped:
+            return None
+        whys = "; ".join(f"{name} ({why})" for name, why in skipped[:2])
+        more = f"; and {len(skipped) - 2} more" if len(skipped) > 2 else ""
+        return f"Not shown from your concepts: {whys}{more}"
+
     def changed(self, select: str | None = None) -> None:
         """Show the concept file's new content (and paint with ``select``)."""
         w = self.w

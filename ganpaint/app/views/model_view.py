@@ -93,7 +93,11 @@ class ModelView:
         w.frames.set_model(res.key)
         w.brush_changed({"size"})  # the cursor and size label depend on the resolution
         self.request_heat()
-        w.status.showMessage(f"Opened {self.models.bundle.name} on {res.device}", 4000)
+        note = w.concept_commands.skipped_note()  # more use than "Opened", on the right too
+        if note is None:
+            w.status.showMessage(f"Opened {self.models.bundle.name} on {res.device}", 4000)
+        else:
+            w.status.showMessage(note, 12000)
         w.update_enabled()
         w.modelLoaded.emit()
 
