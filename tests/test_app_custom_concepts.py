@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from ganpaint.app.views.concept_panel import ROLE
-from ganpaint.dissect.concept_files import concepts_path, load_concepts
+from ganpaint.models.concept_files import concepts_path, load_concepts
 from tests.test_app_paint import drag, widget_point
 
 SEEDS = [7, 21, 22, 23]
@@ -196,7 +196,7 @@ def test_bad_concept_files_are_reported_not_fatal(make_window, tmp_path):
 
 
 def test_importing_a_mixed_file_names_each_concept_skipped(make_window, tmp_path):
-    from ganpaint.dissect.concept_files import CustomConcept, save_concepts
+    from ganpaint.models.concept_files import CustomConcept, save_concepts
 
     w = make_window()
     layer = w.document.layer
@@ -222,7 +222,7 @@ def test_concepts_of_the_users_file_that_do_not_fit_are_named_when_the_model_ope
     """The app reads the user's concept file for the model; a concept it cannot use there
     (here: made for a layer the model does not edit) is named with why, not dropped in
     silence."""
-    from ganpaint.dissect.concept_files import CustomConcept, save_concepts
+    from ganpaint.models.concept_files import CustomConcept, save_concepts
 
     w = make_window()
     layer = w.document.layer

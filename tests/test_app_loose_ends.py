@@ -73,7 +73,7 @@ def test_inspector_figures_explain_themselves_and_show_the_edit(make_window, qtb
 
 
 def test_custom_concept_of_another_layer_stays_listed(make_window, qtbot):
-    from ganpaint.dissect.concept_files import CustomConcept
+    from ganpaint.models.concept_files import CustomConcept
 
     w = make_window()
     other = next(layer for layer in w.models.bundle.edit_layers if layer != w.document.layer)

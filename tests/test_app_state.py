@@ -230,7 +230,7 @@ def library(demo_bundle, tmp_path):
 
 
 def _custom(name="lantern", layer="layer4", units=(1, 2)):
-    from ganpaint.dissect.concept_files import CustomConcept
+    from ganpaint.models.concept_files import CustomConcept
 
     n = len(units)
     return CustomConcept(name, layer, list(units), [0.5] * n, [1.0] * n, seeds=[1], icon="mdi.lamp")
@@ -274,7 +274,7 @@ def test_concept_library_reports_bad_files(library, tmp_path):
 
 
 def test_concept_library_imports_what_fits_and_names_what_it_skipped(library, tmp_path):
-    from ganpaint.dissect.concept_files import save_concepts
+    from ganpaint.models.concept_files import save_concepts
 
     builtin = sorted(library.builtin_names("layer4"))[0]
     source = tmp_path / "mixed.json"

@@ -11,12 +11,12 @@ from PIL import Image
 
 from ganpaint.cli import main
 from ganpaint.core.errors import GanpaintError
-from ganpaint.dissect.concept_files import CustomConcept, load_concepts
 from ganpaint.dissect.custom import find_concept, unit_thresholds
 from ganpaint.dissect.sampling import upsample_maps
 from ganpaint.engine import zs_from_seeds
 from ganpaint.models import ProGANGenerator, load_bundle, save_generator
 from ganpaint.models.bundle import default_bundle_path, write_bundle_json
+from ganpaint.models.concept_files import CustomConcept, load_concepts
 
 
 @pytest.fixture()
@@ -129,7 +129,7 @@ def _concept(name, layer="layer4", units=(1, 2)):
 def test_import_adds_what_fits_and_names_each_one_skipped(tmp_path):
     """One rule (the app's and the CLI's): the concepts that fit are added in one write,
     each one that does not is named with why; a malformed file is refused whole."""
-    from ganpaint.dissect.concept_files import ModelFit, import_concepts, save_concepts
+    from ganpaint.models.concept_files import ModelFit, import_concepts, save_concepts
 
     fit = ModelFit("m", {"layer4": 8, "layer6": 4}, {"layer4": frozenset({"tree"})})
     mine = tmp_path / "mine.json"
@@ -170,7 +170,7 @@ def test_import_adds_what_fits_and_names_each_one_skipped(tmp_path):
 
 
 def test_command_imports_what_fits_and_says_what_it_skipped(tiny_bundle, tmp_path, capsys):
-    from ganpaint.dissect.concept_files import save_concepts
+    from ganpaint.models.concept_files import save_concepts
 
     layer = tiny_bundle.edit_layers[0]
     store, source = tmp_path / "mine.json", tmp_path / "in.json"

@@ -172,7 +172,7 @@ def test_merge_keeps_earlier_layers_of_the_same_samples():
 
 
 def test_import_skips_a_concept_for_another_layer(tmp_path):
-    from ganpaint.dissect.concept_files import (
+    from ganpaint.models.concept_files import (
         CustomConcept,
         ModelFit,
         import_concepts,

@@ -29,8 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _concept(args: argparse.Namespace) -> int:
     from ganpaint.core.errors import GanpaintError
-    from ganpaint.dissect.concept_files import concepts_path
     from ganpaint.models import load_bundle
+    from ganpaint.models.concept_files import concepts_path
 
     bundle = load_bundle(args.model)
     path = args.file or concepts_path(bundle.name)
@@ -47,7 +47,7 @@ def _concept(args: argparse.Namespace) -> int:
 
 def _list(path, bundle) -> int:
     """Every concept in the file, and why one the app will not offer does not fit."""
-    from ganpaint.dissect.concept_files import ModelFit, load_concepts
+    from ganpaint.models.concept_files import ModelFit, load_concepts
 
     fit = ModelFit.of(bundle)
     for c in load_concepts(path):
@@ -59,7 +59,7 @@ def _list(path, bundle) -> int:
 
 def _export(args: argparse.Namespace, path, model: str) -> int:
     from ganpaint.core.errors import GanpaintError
-    from ganpaint.dissect.concept_files import export_concept
+    from ganpaint.models.concept_files import export_concept
 
     if not args.output:
         raise GanpaintError("--export needs -o FILE")
@@ -72,7 +72,7 @@ def _import(args: argparse.Namespace, path, bundle) -> int:
     """The concepts that fit are added, each one skipped is named with why; none fitting
     is an error (exit code 2), as in the app."""
     from ganpaint.core.errors import GanpaintError
-    from ganpaint.dissect.concept_files import ModelFit, import_concepts
+    from ganpaint.models.concept_files import ModelFit, import_concepts
 
     report = import_concepts(path, args.import_file, ModelFit.of(bundle))
     if not report.added:
@@ -86,8 +86,8 @@ def _import(args: argparse.Namespace, path, bundle) -> int:
 
 
 def _teach(args: argparse.Namespace, path, bundle) -> int:
-    from ganpaint.dissect.concept_files import add_concept, read_masks
     from ganpaint.dissect.custom import find_concept
+    from ganpaint.models.concept_files import add_concept, read_masks
 
     seeds, masks = read_masks(args.masks)
     concept = find_concept(bundle, args.name, seeds, masks, args.layer)

@@ -24,10 +24,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the run (default 0)")
     p.add_argument(
         "--target",
-        choices=["project", "bundle", "checkpoint", "picture", "classifier", "all"],
+        choices=["project", "bundle", "checkpoint", "picture", "classifier", "concepts", "all"],
         default="all",
         help="which reader to fuzz (default all); classifier: classifier.safetensors, "
-        "encoder.safetensors, classifier_dissection.json and classifier_attack.json",
+        "encoder.safetensors, classifier_dissection.json and classifier_attack.json; "
+        "concepts: custom concept files, read and imported",
     )
     p.add_argument(
         "--time-limit", type=float, default=20.0, help="seconds one case may take (default 20)"

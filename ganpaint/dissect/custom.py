@@ -7,7 +7,7 @@ compared with the marked masks by IoU over all samples, keeping the best thresho
 second score, the contrast of its mean activation inside versus outside the marks (in units
 of its overall standard deviation), orders units the thresholded maps do not separate.
 The concept files that hold the results, and the marked masks a command reads, are in
-:mod:`ganpaint.dissect.concept_files`.
+:mod:`ganpaint.models.concept_files`.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ import torch
 
 from ganpaint.core.errors import GanpaintError
 from ganpaint.core.seeds import zs_from_seeds
-from ganpaint.dissect.concept_files import CustomConcept, valid_concept_name
 from ganpaint.dissect.sampling import upsample_maps
 from ganpaint.engine.levels import UnitLevels
 from ganpaint.models.bundle import ModelBundle
+from ganpaint.models.concept_files import CustomConcept, valid_concept_name
 from ganpaint.models.progan import ProGANGenerator
 
 # Candidate thresholds, as in the dissection: each unit is judged at its best one.

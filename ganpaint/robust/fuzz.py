@@ -1,5 +1,6 @@
 """Fuzzers for the readers of untrusted files: ``.ganpaint`` projects, ``bundle.json`` (with
-its bundle folder), generator checkpoints and picture files.
+its bundle folder), generator checkpoints, picture files, the classifier's bundle files and
+custom concept files.
 
 Case ``i`` of a run is made from its own random stream, seeded by ``(seed, target, i)``, so
 any case can be made again alone (:func:`make_case`). Each case is fed to the reader and
@@ -13,8 +14,9 @@ sorted into one of three outcomes:
 
 The mutators live in :mod:`ganpaint.robust.mutate`, the case and report types in
 :mod:`ganpaint.robust.cases`, the targets in :mod:`ganpaint.robust.project_target` and
-:mod:`ganpaint.robust.model_targets` and :mod:`ganpaint.robust.picture_target`; this module
-runs them.
+:mod:`ganpaint.robust.model_targets`, :mod:`ganpaint.robust.picture_target`,
+:mod:`ganpaint.robust.classifier_target` and :mod:`ganpaint.robust.concepts_target`; this
+module runs them.
 """
 
 from __future__ import annotations
@@ -28,11 +30,12 @@ from pathlib import Path
 
 from ganpaint.robust.cases import Bug, Case, CaseTimeout, FuzzReport, Target, time_limit
 from ganpaint.robust.classifier_target import ClassifierFilesTarget
+from ganpaint.robust.concepts_target import ConceptFilesTarget
 from ganpaint.robust.model_targets import BundleTarget, CheckpointTarget
 from ganpaint.robust.picture_target import PictureTarget
 from ganpaint.robust.project_target import ProjectTarget
 
-TARGET_NAMES = ("project", "bundle", "checkpoint", "picture", "classifier")
+TARGET_NAMES = ("project", "bundle", "checkpoint", "picture", "classifier", "concepts")
 
 TARGETS: dict[str, type[Target]] = {
     "project": ProjectTarget,
@@ -40,6 +43,7 @@ TARGETS: dict[str, type[Target]] = {
     "checkpoint": CheckpointTarget,
     "picture": PictureTarget,
     "classifier": ClassifierFilesTarget,
+    "concepts": ConceptFilesTarget,
 }
 
 

@@ -1,7 +1,7 @@
 """The concepts a brush can paint: the dissection's and the user's, and which units a stroke uses.
 
 :class:`ConceptLibrary` holds the open model's custom concepts (all layers), read from the
-user's concept file for that model (``ganpaint.dissect.concept_files`` reads and writes the file),
+user's concept file for that model (``ganpaint.models.concept_files`` reads and writes the file),
 checks whether a concept fits the model, and lists a layer's concepts (built-in then custom)
 and units for the panel. :func:`brush_units` and :func:`unit_scores` are the rules for which
 units a stroke sets and which scores the inspector shows; :func:`name_problem` is the rule for
@@ -26,7 +26,7 @@ from ganpaint.app.state.concepts import (
 )
 from ganpaint.app.state.tool import CUSTOM, BrushSettings
 from ganpaint.core.errors import GanpaintError
-from ganpaint.dissect.concept_files import valid_concept_name
+from ganpaint.models.concept_files import valid_concept_name
 
 
 @dataclass
@@ -52,7 +52,7 @@ class ConceptLibrary:
 
     def file(self) -> Path | None:
         """The user's concept file for the open model (None before a model is open)."""
-        from ganpaint.dissect.concept_files import concepts_path
+        from ganpaint.models.concept_files import concepts_path
 
         if self.bundle is None:
             return None
@@ -67,7 +67,7 @@ class ConceptLibrary:
         """Read the model's concept file; concepts that do not fit this model are skipped
         (``skipped`` says which and why). Returns why the file could not be read (None when
         it could, or there is none)."""
-        from ganpaint.dissect.concept_files import load_concepts
+        from ganpaint.models.concept_files import load_concepts
 
         self.custom, self.skipped = [], []
         path = self.file()
@@ -87,14 +87,14 @@ class ConceptLibrary:
 
     def problem(self, concept: Any) -> str | None:
         """Why ``concept`` cannot be used with the open model (None when it can): the rule
-        importing uses too (:class:`~ganpaint.dissect.concept_files.ModelFit`)."""
-        from ganpaint.dissect.concept_files import ModelFit
+        importing uses too (:class:`~ganpaint.models.concept_files.ModelFit`)."""
+        from ganpaint.models.concept_files import ModelFit
 
         return ModelFit.of(self.bundle).problem(concept)
 
     def builtin_names(self, layer: str) -> set[str]:
         """Names of the built-in concepts of ``layer`` that have units."""
-        from ganpaint.dissect.concept_files import builtin_names
+        from ganpaint.models.concept_files import builtin_names
 
         return set(builtin_names(self.bundle.dissection, layer))
 
@@ -129,13 +129,13 @@ class ConceptLibrary:
 
     def save(self, concept: Any) -> None:
         """Add (or replace) ``concept`` in the file (OSError or GanpaintError on failure)."""
-        from ganpaint.dissect.concept_files import add_concept
+        from ganpaint.models.concept_files import add_concept
 
         add_concept(self.file(), concept, self.bundle.name)
 
     def delete(self, name: str) -> None:
         """Remove the concept ``name`` from the file (OSError or GanpaintError on failure)."""
-        from ganpaint.dissect.concept_files import load_concepts, save_concepts
+        from ganpaint.models.concept_files import load_concepts, save_concepts
 
         path = self.file()
         kept = [c for c in load_concepts(path) if c.name != name]
@@ -144,7 +144,7 @@ class ConceptLibrary:
     def export(self, name: str, path: str | Path) -> bool:
         """Write the custom concept ``name`` alone to ``path``; False when there is none
         (OSError when it cannot be written)."""
-        from ganpaint.dissect.concept_files import save_concepts
+        from ganpaint.models.concept_files import save_concepts
 
         concept = self.custom_concept(name)
         if concept is None:
@@ -154,9 +154,9 @@ class ConceptLibrary:
 
     def import_file(self, path: str | Path) -> ImportResult:
         """Add the concepts in ``path`` that fit this model (each one skipped is named with
-        why), then reload: :func:`~ganpaint.dissect.concept_files.import_concepts`, the
+        why), then reload: :func:`~ganpaint.models.concept_files.import_concepts`, the
         rule ``ganpaint concept --import`` follows too."""
-        from ganpaint.dissect.concept_files import ModelFit, import_concepts
+        from ganpaint.models.concept_files import ModelFit, import_concepts
 
         result = ImportResult()
         try:

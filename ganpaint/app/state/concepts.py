@@ -6,7 +6,7 @@ LSUN label's, or a stable made-up one) and its units ranked by IoU and by causal
 :func:`concepts_for_layer` lists them for a layer; :func:`unit_table` describes every unit
 of a layer (its best label, IoU, scores), which is also what a model without a dissection
 shows, unlabelled. :func:`custom_concept_info` turns a user-taught
-:class:`~ganpaint.dissect.concept_files.CustomConcept` into the same shape (group "Custom", its own
+:class:`~ganpaint.models.concept_files.CustomConcept` into the same shape (group "Custom", its own
 icon, units ranked by IoU with the user's marks) and :func:`with_custom_concepts` adds them
 to a layer's list.
 """
@@ -199,7 +199,7 @@ def unit_table(dissection: Dissection | None, layer: str, channels: int) -> list
 
 
 def custom_concept_info(concept: Any) -> ConceptInfo:
-    """A :class:`~ganpaint.dissect.concept_files.CustomConcept` as the panel shows it."""
+    """A :class:`~ganpaint.models.concept_files.CustomConcept` as the panel shows it."""
     color = concept_style(concept.name)[2]
     return ConceptInfo(
         name=concept.name,

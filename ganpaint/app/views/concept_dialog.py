@@ -44,7 +44,7 @@ from ganpaint.app.views.concept_dialog_style import ICONS, STYLE
 from ganpaint.app.views.imaging import qimage_rgb
 from ganpaint.app.views.mark_tile import SampleCard
 from ganpaint.app.views.worker import ConceptJob, ConceptResult, RenderWorker, ThumbJob, ThumbResult
-from ganpaint.dissect.concept_files import NAME_PATTERN
+from ganpaint.models.concept_files import NAME_PATTERN
 
 COLUMNS = 3
 SHOWN_UNITS = 12

@@ -137,7 +137,7 @@ class ThumbResult:
 class ConceptResult:
     key: int
     token: int
-    concept: Any  # ganpaint.dissect.concept_files.CustomConcept, or None on failure
+    concept: Any  # ganpaint.models.concept_files.CustomConcept, or None on failure
     ms: float
     error: str | None = None
 

@@ -8,6 +8,7 @@ concept from masks is in :mod:`ganpaint.dissect.custom`."""
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -61,8 +62,7 @@ class CustomConcept:
         try:
             rows = d["units"]
             if not isinstance(rows, list) or not all(
-                isinstance(r, list) and len(r) == 3 and isinstance(r[0], int) and r[0] >= 0
-                for r in rows
+                isinstance(r, list) and len(r) == 3 and _count(r[0]) for r in rows
             ):
                 raise ValueError("'units' must be a list of [unit, iou, contrast]")
             name, layer = d["name"], d["layer"]
@@ -70,20 +70,40 @@ class CustomConcept:
                 raise ValueError(f"bad concept name {name!r}")
             if not isinstance(layer, str):
                 raise ValueError("'layer' must be a string")
+            seeds = d.get("seeds", [])
+            if not isinstance(seeds, list) or not all(_count(s) for s in seeds):
+                raise ValueError("'seeds' must be a list of seeds (whole numbers from 0)")
+            iou, contrast = [_score(r[1]) for r in rows], [_score(r[2]) for r in rows]
             return cls(
                 name=name,
                 layer=layer,
                 units=[int(r[0]) for r in rows],
-                iou=[float(r[1]) for r in rows],
-                contrast=[float(r[2]) for r in rows],
-                seeds=[int(s) for s in d.get("seeds", [])],
+                iou=iou,
+                contrast=contrast,
+                seeds=[int(s) for s in seeds],
                 icon=str(d.get("icon", "mdi.brush")),
                 created=str(d.get("created", "")),
             )
         except KeyError as exc:
             raise GanpaintError(f"{where}: malformed custom concept (no {exc})") from None
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:
             raise GanpaintError(f"{where}: malformed custom concept ({exc})") from None
+
+
+def _count(v: Any) -> bool:
+    """A unit index or seed: a whole number from 0 (not a JSON true or false)."""
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def _score(v: Any) -> float:
+    """An IoU or contrast: a finite number."""
+    try:
+        f = float(v) if isinstance(v, int | float) and not isinstance(v, bool) else math.nan
+    except OverflowError:  # an integer of hundreds of digits
+        f = math.inf
+    if not math.isfinite(f):
+        raise ValueError(f"a unit's score must be a finite number, not {str(v)[:20]}")
+    return f
 
 
 def read_masks(folder: str | Path) -> tuple[list[int], list[np.ndarray]]:
@@ -124,8 +144,10 @@ def load_concepts(path: str | Path) -> list[CustomConcept]:
         return []
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError) as exc:  # ValueError: bad JSON, huge ints
         raise GanpaintError(f"{path}: not a concept file ({exc})") from None
+    except RecursionError:
+        raise GanpaintError(f"{path}: not a concept file (nested too deeply)") from None
     if not isinstance(doc, dict) or doc.get("format") != CONCEPTS_FORMAT:
         raise GanpaintError(f"{path}: not a GANPaint concept file")
     if not isinstance(doc.get("version"), int) or doc["version"] > CONCEPTS_VERSION:
