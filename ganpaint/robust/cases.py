@@ -19,6 +19,14 @@ class InvariantError(AssertionError):
     """A reader accepted an input but what it returned is not usable."""
 
 
+def require_file_named(exc: BaseException, path: Path) -> None:
+    """Raise :class:`InvariantError` unless ``exc``'s message names ``path`` and says more
+    than that (a refusal a person can act on)."""
+    message = str(exc)
+    if str(path) not in message or len(message) <= len(str(path)) + 8:
+        raise InvariantError(f"a message that does not say the file and why: {message!r}")
+
+
 class CaseTimeout(BaseException):
     """A case ran past the time limit (a BaseException so readers' handlers cannot eat it)."""
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ganpaint.core.errors import GanpaintError
-from ganpaint.robust.cases import Case, InvariantError, Target
+from ganpaint.robust.cases import Case, InvariantError, Target, require_file_named
 from ganpaint.robust.model_targets import mutate_safetensors_header
 from ganpaint.robust.mutate import (
     RAW_VALUES,
@@ -158,10 +158,7 @@ class ClassifierFilesTarget(Target):
         try:
             CHECKS[name](path)
         except GanpaintError as exc:
-            message = str(exc)
-            if str(path) not in message or len(message) <= len(str(path)) + 8:
-                problem = f"a message that does not say the file and why: {message!r}"
-                raise InvariantError(problem) from None
+            require_file_named(exc, path)
             raise
 
 

@@ -28,7 +28,7 @@ from ganpaint.models.concept_files import (
     save_concepts,
     valid_concept_name,
 )
-from ganpaint.robust.cases import Case, InvariantError, Target
+from ganpaint.robust.cases import Case, InvariantError, Target, require_file_named
 from ganpaint.robust.mutate import dumps_with_raw, mutate_bytes, mutate_json, random_json
 
 # The model the files are imported into: two edit layers, a built-in concept on one.
@@ -93,14 +93,14 @@ class ConceptFilesTarget(Target):
         try:
             found = load_concepts(source)
         except GanpaintError as exc:
-            _names_the_file(exc, source)
+            require_file_named(exc, source)
             raise
         for c in found:
             _check_concept(c)
         try:
             report = import_concepts(user, source, FIT)
         except GanpaintError as exc:
-            _names_the_file(exc, source)
+            require_file_named(exc, source)
             if user.read_bytes() != self.user:
                 raise InvariantError("a refused import changed the user's file") from None
             raise
@@ -120,12 +120,6 @@ class ConceptFilesTarget(Target):
         after = {c.name for c in load_concepts(user)}
         if not set(report.added) <= after or "pond" not in after | set(report.added):
             raise InvariantError(f"the user's file after the import holds {sorted(after)}")
-
-
-def _names_the_file(exc: GanpaintError, path: Path) -> None:
-    message = str(exc)
-    if str(path) not in message or len(message) <= len(str(path)) + 8:
-        raise InvariantError(f"a message that does not say the file and why: {message!r}")
 
 
 def _check_concept(c: CustomConcept) -> None:
