@@ -67,7 +67,7 @@ class ConceptLibrary:
         """Read the model's concept file; concepts that do not fit this model are skipped
         (``skipped`` says which and why). Returns why the file could not be read (None when
         it could, or there is none)."""
-        from ganpaint.models.concept_files import load_concepts
+        from ganpaint.models.concept_files import ModelFit, load_concepts
 
         self.custom, self.skipped = [], []
         path = self.file()
@@ -77,8 +77,9 @@ class ConceptLibrary:
             found = load_concepts(path)
         except GanpaintError as exc:
             return str(exc)
+        fit = ModelFit.of(self.bundle)  # once: it reads the dissection's names per layer
         for c in found:
-            why = self.problem(c)
+            why = fit.problem(c)
             if why is None:
                 self.custom.append(c)
             else:
