@@ -94,12 +94,16 @@ class PaintCanvas(QWidget):
             self._placeholder = ("", "")
             self._open_button.hide()
         if same_size:  # only the image changed, not the backdrop around it
-            if dirty is None:
-                self.update(self.image_rect().toAlignedRect())
-            elif dirty[2] > 0 and dirty[3] > 0:
-                self.update(self._widget_rect(*dirty))
+            self._update_image(dirty)
             return
         self.update()
+
+    def _update_image(self, dirty: tuple[int, int, int, int] | None = None) -> None:
+        """Repaint the image's area: the box ``dirty`` (image pixels), or all of it."""
+        if dirty is None:
+            self.update(self.image_rect().toAlignedRect())
+        elif dirty[2] > 0 and dirty[3] > 0:
+            self.update(self._widget_rect(*dirty))
 
     def _widget_rect(self, x: int, y: int, w: int, h: int) -> QRect:
         """Image pixels (x, y, w, h) as the widget rectangle they are painted into, with a
@@ -131,8 +135,7 @@ class PaintCanvas(QWidget):
             same_size = same_size and image.size() == self.live.size()
         self.live = image
         if dirty is not None and same_size:
-            if dirty[2] > 0 and dirty[3] > 0 and self.image is not None:
-                self.update(self._widget_rect(*dirty))
+            self._update_image(dirty)
             return
         self.update()
 
