@@ -1,8 +1,10 @@
-"""The classifier's fine-tune under its refitted head (``classify.train.finetune_trunk``):
-the head stays exactly as the refit left it, the conv layers learn, and the head's weights
-are trainable again afterwards."""
+"""The classifier's head refit and fine-tune (``classify.train``): an unpruned head stays
+exactly as the refit left it while the conv layers learn, and its weights are trainable
+again afterwards; a pruned head keeps each class's k strongest units, and only those train."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -37,3 +39,34 @@ def test_finetune_trains_the_conv_layers_under_a_frozen_head():
     assert not torch.equal(model.vgg.features[0].weight, trunk)
     assert all(q.requires_grad for q in model.parameters())
     assert out[-1]["choose_accuracy"] > max(before, 0.6), (before, out)
+
+
+def test_pruned_head_keeps_each_class_k_strongest_units_through_the_fine_tune():
+    """``head_units`` = k: after the refit each class has exactly k nonzero weights, those of
+    its largest standardised weights, and the fine-tune leaves the zeros at 0."""
+    from ganpaint.classify.ablate import pooled_features
+    from ganpaint.classify.train import refit_head
+
+    torch.manual_seed(0)
+    model = SceneClassifier(("r", "g", "b"), (4, "M", 8))
+    train, choose = _scenes(256, 0), _scenes(128, 1000)
+    feats = pooled_features(model, train.images)
+    dense = TrainSettings(head_l1=0.0, dropout=0.0, refit_steps=200)
+    refit_head(model, feats, train.classes, dense)
+    strength = (model.head.weight.detach().double() * feats.std(0)).abs()
+    pruned = TrainSettings(head_l1=0.0, dropout=0.0, refit_steps=200, head_units=3)
+    refit_head(model, feats, train.classes, pruned)
+    w = model.head.weight.detach()
+    assert [int(n) for n in (w != 0).sum(1)] == [3, 3, 3]
+    # the dense refit reaches the same optimum, so its strongest 3 are the ones kept
+    assert torch.equal(w != 0, _top(strength, 3))
+    w = w.clone()
+    finetune_trunk(model, train, choose, replace(pruned, finetune_epochs=1, batch=32))
+    after = model.head.weight.detach()
+    assert torch.equal(after != 0, w != 0)
+    assert not torch.equal(after, w)  # the kept weights trained with the trunk
+
+
+def _top(x: torch.Tensor, k: int) -> torch.Tensor:
+    mask = torch.zeros_like(x, dtype=torch.bool)
+    return mask.scatter_(1, x.topk(k, 1).indices, True)

@@ -91,7 +91,7 @@ def dissect_bundle(
 
 def ablate_bundle(
     bundle_path: str | Path | None,
-    n_rank: int = 2000,
+    n_rank: int = 12000,
     n_heldout: int = 2000,
     device: str | None = None,
     progress: ProgressFactory = no_progress,

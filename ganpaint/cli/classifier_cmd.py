@@ -53,9 +53,26 @@ def _add_train(subs: argparse._SubParsersAction) -> None:
     p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (default 2e-3)")
     p.add_argument("--head-l1", type=float, default=3e-3, help="L1 in the head refit (3e-3)")
     p.add_argument("--dropout", type=float, default=0.5, help="on the pooled units (0.5)")
+    p.add_argument(
+        "--head-units",
+        type=int,
+        default=0,
+        help="after the refit keep each class's K strongest units, the other weights 0 "
+        "(default 0: no pruning)",
+    )
+    p.add_argument(
+        "--refit-scenes", type=int, default=3000, help="training scenes the head is refitted on"
+    )
     p.add_argument("--heldout", type=int, default=2000, help="held-out scenes (default 2000)")
     p.add_argument("--gan", type=int, default=500, help="GAN samples for the agreement")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: best)")
+    p.add_argument(
+        "--precision",
+        choices=("bf16", "fp32"),
+        default="bf16",
+        help="bf16: bfloat16 autocast, channels-last (default; ~2.3x faster on an AVX-512 "
+        "BF16 CPU); fp32: plain float32",
+    )
     p.add_argument("--no-cache", action="store_true", help="render without the disk cache")
     p.add_argument(
         "--finetune-epochs",
@@ -79,9 +96,16 @@ def _train(args: argparse.Namespace) -> int:
     from ganpaint.core.errors import GanpaintError
     from ganpaint.core.progress import bar_factory
 
-    for name, least in (("scenes", 64), ("epochs", 1), ("batch", 2), ("heldout", 10)):
+    for name, least in (
+        ("scenes", 64),
+        ("epochs", 1),
+        ("batch", 2),
+        ("heldout", 10),
+        ("head_units", 0),
+        ("refit_scenes", 10),
+    ):
         if getattr(args, name) < least:
-            raise GanpaintError(f"--{name} must be at least {least}")
+            raise GanpaintError(f"--{name.replace('_', '-')} must be at least {least}")
     if args.scenes < args.batch:
         raise GanpaintError("--scenes must be at least --batch")
     if not 0 < args.lr < 1 or args.head_l1 < 0 or args.gan < 0 or not 0 <= args.dropout < 1:
@@ -99,6 +123,9 @@ def _train(args: argparse.Namespace) -> int:
         n_gan=args.gan,
         finetune_epochs=args.finetune_epochs,
         finetune_lr=args.finetune_lr,
+        precision=args.precision,
+        head_units=args.head_units,
+        refit_scenes=args.refit_scenes,
     )
     cache = None if args.no_cache else DEFAULT_CACHE
     if args.refit_head:
@@ -159,7 +186,9 @@ def _add_ablate(subs: argparse._SubParsersAction) -> None:
         "ablation of classifier_dissection.json (its layers are kept).",
     )
     p.add_argument("bundle", nargs="?", default=None, help=BUNDLE_HELP)
-    p.add_argument("--rank-scenes", type=int, default=2000, help="training scenes (2000)")
+    p.add_argument(
+        "--rank-scenes", type=int, default=12000, help="training scenes ranking units (12000)"
+    )
     p.add_argument("--heldout", type=int, default=2000, help="held-out scenes (2000)")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: best)")
     p.set_defaults(handler=_ablate)
