@@ -105,9 +105,20 @@ def unit_strip(
         over = np.where(inside, 0.55 * part + 0.45 * heat, 0.35 * part + 0.35 * heat)
         plain = Image.fromarray((part * 255).round().astype(np.uint8)).resize((TILE, TILE))
         over_img = Image.fromarray((over * 255).round().astype(np.uint8)).resize((TILE, TILE))
+        over_img = _outline(over_img, inside[..., 0])
         strip.paste(plain, (i * (TILE + 2), 0))
         strip.paste(over_img, (i * (TILE + 2), TILE + 2))
     return strip
+
+
+def _outline(tile: Image.Image, region: np.ndarray) -> Image.Image:
+    """``tile`` with the border of ``region`` (a boolean map, scaled to the tile) in white."""
+    mask = np.asarray(Image.fromarray(region.astype(np.uint8) * 255).resize(tile.size)) > 127
+    pad = np.pad(mask, 1, mode="edge")
+    interior = pad[:-2, 1:-1] & pad[2:, 1:-1] & pad[1:-1, :-2] & pad[1:-1, 2:]
+    pixels = np.array(tile)
+    pixels[mask & ~interior] = 255
+    return Image.fromarray(pixels)
 
 
 def _top_samples(
