@@ -119,9 +119,7 @@ def refit_head(model: SceneClassifier, feats: torch.Tensor, classes: np.ndarray,
     # the rate falls to 0 (cosine) so the weights settle instead of ending on one noisy
     # step of the dropout and L1 subgradient (with a constant rate, neighbouring penalties
     # gave ablation figures 10-20 points apart on the choosing scenes)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda k: 0.5 * (1 + math.cos(math.pi * min(k, s.refit_steps) / s.refit_steps))
-    )
+    sched = _cosine(opt, s.refit_steps)
     for _ in range(s.refit_steps):
         keep = (torch.rand(x0.shape, generator=gen, dtype=torch.float64) >= s.dropout).double()
         x = x0 * keep / (1 - s.dropout)
@@ -153,11 +151,14 @@ def _cosine_adamw(params, lr: float, s: TrainSettings, passes: int, n: int):
     """AdamW with a cosine learning rate from ``lr`` to 0 over ``passes`` passes of ``n``
     scenes in batches of ``s.batch``."""
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=s.weight_decay)
-    steps = max(1, passes * (n // s.batch))
-    sched = torch.optim.lr_scheduler.LambdaLR(
+    return opt, _cosine(opt, max(1, passes * (n // s.batch)))
+
+
+def _cosine(opt: torch.optim.Optimizer, steps: int) -> torch.optim.lr_scheduler.LambdaLR:
+    """A schedule taking ``opt``'s rate from its value to 0 along a cosine over ``steps``."""
+    return torch.optim.lr_scheduler.LambdaLR(
         opt, lambda k: 0.5 * (1 + math.cos(math.pi * min(k, steps) / steps))
     )
-    return opt, sched
 
 
 def _passes(
