@@ -90,8 +90,8 @@ PRECISIONS = ("bf16", "fp32")
 """Training precisions: ``bf16`` runs the forward and backward passes under bfloat16
 autocast (weights, optimiser state and batch-norm statistics stay float32) with the pictures
 in channels-last memory order; ``fp32`` is plain float32. On the 2-core AMD EPYC (AVX-512
-BF16) a training step of the default widths at batch 64 took 359 images/s in ``bf16`` against
-156 in ``fp32`` (README, "Scene classifier")."""
+BF16) a training pass ran 282.5 images/s in ``bf16`` against 185.6 in ``fp32`` (README,
+"Scene classifier")."""
 
 
 def _loss(model: SceneClassifier, x: torch.Tensor, y: torch.Tensor, s: TrainSettings):

@@ -70,7 +70,7 @@ def _add_train(subs: argparse._SubParsersAction) -> None:
         "--precision",
         choices=("bf16", "fp32"),
         default="bf16",
-        help="bf16: bfloat16 autocast, channels-last (default; ~2.3x faster on an AVX-512 "
+        help="bf16: bfloat16 autocast, channels-last (default; 1.5x faster on an AVX-512 "
         "BF16 CPU); fp32: plain float32",
     )
     p.add_argument("--no-cache", action="store_true", help="render without the disk cache")
