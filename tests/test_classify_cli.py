@@ -84,3 +84,20 @@ def test_tiny_dissection_labels_every_layer():
             assert u["best"]["labelled"] == (u["best"]["iou"] > 0.04)
     shares = part["options"]["concept_shares"]
     assert np.isclose(sum(shares.values()), 1.0, atol=1e-3)
+
+
+def test_widths_option_parses_and_refuses(capsys):
+    from ganpaint.cli.classifier_cmd import DEFAULT_WIDTHS_TEXT
+    from ganpaint.models.classifier import DEFAULT_WIDTHS, parse_widths
+
+    assert parse_widths(DEFAULT_WIDTHS_TEXT) == DEFAULT_WIDTHS  # the help says the default
+    assert parse_widths("8, m ,16") == (8, "M", 16)
+    for bad, why in (("16,X", "'X'"), ("M,M", "at least one conv"), ("0,16", "'0'"),
+                     ("16," * 30 + "16", "1 to 24")):  # fmt: skip
+        with pytest.raises(ValueError, match=why):
+            parse_widths(bad)
+        assert main(["classifier", "train", "--widths", bad, "--scenes", "64"]) == 2
+        assert "--widths" in capsys.readouterr().err
+    args = ["classifier", "train", "--refit-head", "--widths", "8,16", "--scenes", "64"]
+    assert main(args) == 2
+    assert "--refit-head" in capsys.readouterr().err

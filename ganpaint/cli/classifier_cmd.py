@@ -38,6 +38,10 @@ def _log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
+DEFAULT_WIDTHS_TEXT = "16,M,32,M,64,M,128,128,M,256,256"
+"""``models.classifier.DEFAULT_WIDTHS`` spelt for the help (that module imports torch)."""
+
+
 def _add_train(subs: argparse._SubParsersAction) -> None:
     p = subs.add_parser(
         "train",
@@ -73,6 +77,12 @@ def _add_train(subs: argparse._SubParsersAction) -> None:
         help="bf16: bfloat16 autocast, channels-last (default; 1.5x faster on an AVX-512 "
         "BF16 CPU); fp32: plain float32",
     )
+    p.add_argument(
+        "--widths",
+        default=None,
+        help=f"conv widths, M for a 2x2 max-pool (default {DEFAULT_WIDTHS_TEXT}: the last "
+        "two conv layers see 8 x 8 positions of a 128 px scene)",
+    )
     p.add_argument("--no-cache", action="store_true", help="render without the disk cache")
     p.add_argument(
         "--finetune-epochs",
@@ -95,6 +105,7 @@ def _train(args: argparse.Namespace) -> int:
     from ganpaint.classify.train import TrainSettings, refit_bundle, train_bundle
     from ganpaint.core.errors import GanpaintError
     from ganpaint.core.progress import bar_factory
+    from ganpaint.models.classifier import DEFAULT_WIDTHS, parse_widths
 
     for name, least in (
         ("scenes", 64),
@@ -112,7 +123,16 @@ def _train(args: argparse.Namespace) -> int:
         raise GanpaintError("--lr and --dropout must be in (0, 1); --head-l1, --gan >= 0")
     if args.finetune_epochs < 0 or not 0 < args.finetune_lr < 1:
         raise GanpaintError("--finetune-epochs must be >= 0 and --finetune-lr in (0, 1)")
+    widths = DEFAULT_WIDTHS
+    if args.widths is not None:
+        if args.refit_head:
+            raise GanpaintError("--widths cannot change the bundle's classifier in --refit-head")
+        try:
+            widths = parse_widths(args.widths)
+        except ValueError as exc:
+            raise GanpaintError(f"--widths: {exc}") from None
     settings = TrainSettings(
+        widths=widths,
         n_train=args.scenes,
         epochs=args.epochs,
         batch=args.batch,

@@ -43,6 +43,23 @@ MAX_LAYERS = 24
 MAX_CLASSES = 1000  # the head is widths[-1] x classes: a hostile list must not fill memory
 
 
+def parse_widths(text: str) -> tuple[int | str, ...]:
+    """Widths in the notation of ``DEFAULT_WIDTHS`` from a comma list ("16,M,32,M,64");
+    ValueError naming the problem when it is not one."""
+    tokens = [t.strip() for t in text.split(",")]
+    widths: list[int | str] = []
+    for tok in tokens:
+        if tok.upper() == "M":
+            widths.append("M")
+        elif tok.isdigit() and 1 <= int(tok) <= MAX_WIDTH:
+            widths.append(int(tok))
+        else:
+            raise ValueError(f"{tok!r} is neither a width (1 to {MAX_WIDTH}) nor M (a max-pool)")
+    if not any(w != "M" for w in widths) or len(widths) > MAX_LAYERS:
+        raise ValueError(f"widths need 1 to {MAX_LAYERS} entries with at least one conv width")
+    return tuple(widths)
+
+
 def _features(widths: Sequence[int | str]) -> nn.Sequential:
     """VGG features (conv, batch norm, ReLU; "M": max-pool), ReLUs not in place so forward
     hooks see each layer's own output tensor."""
