@@ -143,23 +143,38 @@ def ablate_classifier(
 ) -> dict:
     """The ``ablation`` part of ``classifier_dissection.json``."""
     weight, bias = _head(model)
-    units = weight.shape[1]
-    ks = [k for k in ks if 1 <= k <= units]
-    train_feats = pooled_features(model, ranking.images, progress=progress)
-    ranked = rank_units(train_feats, torch.from_numpy(ranking.classes), weight, bias)
-    held_feats = pooled_features(model, heldout.images, progress=progress)
-    order = [[u for u, _ in r] for r in ranked]
-    base, curves = ablation_curves(
-        held_feats, torch.from_numpy(heldout.classes), weight, bias, order, ks
-    )
+    rank = (pooled_features(model, ranking.images, progress=progress),
+            torch.from_numpy(ranking.classes))  # fmt: skip
+    held = (pooled_features(model, heldout.images, progress=progress),
+            torch.from_numpy(heldout.classes))  # fmt: skip
     return {
         "layer": model.unit_layers[-1],
+        **ablate_features(rank, held, weight, bias, model.classes, ks),
+        "ranking_seeds": [ranking.seeds.start, ranking.seeds.stop],
+        "heldout_seeds": [heldout.seeds.start, heldout.seeds.stop],
+    }
+
+
+def ablate_features(
+    ranking: tuple[torch.Tensor, torch.Tensor],
+    heldout: tuple[torch.Tensor, torch.Tensor],
+    weight: torch.Tensor,
+    bias: torch.Tensor,
+    classes: Sequence[str],
+    ks: Sequence[int] = DEFAULT_KS,
+) -> dict:
+    """The protocol on pooled units already computed: ``ranking`` and ``heldout`` are
+    (features N x units, classes N); returns ``ks``, ``baseline`` and ``classes`` of the
+    ``ablation`` part (a head refitted on the same trunk needs no new forward pass)."""
+    ks = [k for k in ks if 1 <= k <= weight.shape[1]]
+    ranked = rank_units(ranking[0], ranking[1], weight, bias)
+    order = [[u for u, _ in r] for r in ranked]
+    base, curves = ablation_curves(heldout[0], heldout[1], weight, bias, order, ks)
+    return {
         "ks": ks,
         "baseline": base,
         "classes": [
             {"name": name, "ranked": [[u, d] for u, d in ranked[c]], **curves[c]}
-            for c, name in enumerate(model.classes)
+            for c, name in enumerate(classes)
         ],
-        "ranking_seeds": [ranking.seeds.start, ranking.seeds.stop],
-        "heldout_seeds": [heldout.seeds.start, heldout.seeds.stop],
     }

@@ -28,7 +28,7 @@ from typing import Any
 
 import torch
 
-from ganpaint.classify.ablate import ablation_curves, pooled_features, rank_units
+from ganpaint.classify.ablate import ablate_features, pooled_features
 from ganpaint.classify.data import CHOOSE_START, DEFAULT_CACHE, TRAIN_START, SceneSet, load_scenes
 from ganpaint.classify.train import TrainSettings, refit_head
 from ganpaint.models.classifier import SceneClassifier
@@ -75,14 +75,8 @@ def sweep(
             w = m.head.weight.detach().double()
             b = m.head.bias.detach().double()
             acc = float(((choose_feats @ w.T + b).argmax(1) == y_choose).double().mean())
-            ranked = rank_units(train_feats[:rank_scenes], y_train[:rank_scenes], w, b)
-            order = [[u for u, _ in r] for r in ranked]
-            baseline, curves = ablation_curves(choose_feats, y_choose, w, b, order, [k])
-            doc = {
-                "ks": [k],
-                "baseline": baseline,
-                "classes": [{"name": c, **curves[i]} for i, c in enumerate(m.classes)],
-            }
+            ranking = (train_feats[:rank_scenes], y_train[:rank_scenes])
+            doc = ablate_features(ranking, (choose_feats, y_choose), w, b, m.classes, [k])
             f = Ablation.from_dict(doc, "sweep").figures(k)
             rows.append(
                 {

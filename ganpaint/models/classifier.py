@@ -55,9 +55,17 @@ def parse_widths(text: str) -> tuple[int | str, ...]:
             widths.append(int(tok))
         else:
             raise ValueError(f"{tok!r} is neither a width (1 to {MAX_WIDTH}) nor M (a max-pool)")
-    if not any(w != "M" for w in widths) or len(widths) > MAX_LAYERS:
+    if not valid_widths(widths):
         raise ValueError(f"widths need 1 to {MAX_LAYERS} entries with at least one conv width")
     return tuple(widths)
+
+
+def valid_widths(widths: Any) -> bool:
+    """Whether ``widths`` is a list of 1 to ``MAX_LAYERS`` entries, each "M" or an int width
+    of 1 to ``MAX_WIDTH``, at least one of them a width."""
+    ok = isinstance(widths, (list, tuple)) and 0 < len(widths) <= MAX_LAYERS
+    ok = ok and all(w == "M" or (type(w) is int and 1 <= w <= MAX_WIDTH) for w in widths)
+    return ok and any(w != "M" for w in widths)
 
 
 def _features(widths: Sequence[int | str]) -> nn.Sequential:
@@ -162,9 +170,7 @@ def _config(path: Path, header: dict) -> dict[str, Any]:
         raise CheckpointError(f"{path}: classifier config 'classes' must be a list of names")
     if len(classes) > MAX_CLASSES:
         raise CheckpointError(f"{path}: classifier config lists {len(classes)} classes")
-    ok = isinstance(widths, list) and 0 < len(widths) <= MAX_LAYERS
-    ok = ok and all(w == "M" or (type(w) is int and 1 <= w <= MAX_WIDTH) for w in widths)
-    if not ok or not any(w != "M" for w in widths):
+    if not isinstance(widths, list) or not valid_widths(widths):
         raise CheckpointError(f"{path}: classifier config 'widths' must be a list of widths")
     # before the network is built: a config of 24 layers of 1024 units is 0.9 GB of weights
     declared = _stored_values(len(classes), widths)
