@@ -86,6 +86,13 @@ def test_tiny_dissection_labels_every_layer():
     assert np.isclose(sum(shares.values()), 1.0, atol=1e-3)
 
 
+def test_precision_choices_are_the_trainers():
+    from ganpaint.classify.train import PRECISIONS
+    from ganpaint.cli.classifier_cmd import PRECISION_CHOICES
+
+    assert PRECISION_CHOICES == PRECISIONS
+
+
 def test_widths_option_parses_and_refuses(capsys):
     from ganpaint.cli.classifier_cmd import DEFAULT_WIDTHS_TEXT
     from ganpaint.models.classifier import DEFAULT_WIDTHS, parse_widths

@@ -39,6 +39,7 @@ def _log(msg: str) -> None:
 
 
 DEFAULT_WIDTHS_TEXT = "16,M,32,M,64,M,128,128,M,256,256"
+PRECISION_CHOICES = ("bf16", "fp32")  # = classify.train.PRECISIONS; --help imports no torch
 """``models.classifier.DEFAULT_WIDTHS`` spelt for the help (that module imports torch)."""
 
 
@@ -72,7 +73,7 @@ def _add_train(subs: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: best)")
     p.add_argument(
         "--precision",
-        choices=("bf16", "fp32"),
+        choices=PRECISION_CHOICES,
         default="bf16",
         help="bf16: bfloat16 autocast, channels-last (default; 1.5x faster on an AVX-512 "
         "BF16 CPU); fp32: plain float32",
