@@ -51,10 +51,13 @@ def run_window(
     eval_samples: int | None = None,
     workers: int | None = None,
     max_steps: int | None = None,
+    speed: str | None = None,
 ) -> dict[str, Any]:
     """Train one window and write its files to ``out`` (see the module docstring);
-    ``max_steps`` (total, resumed steps included) stops it early, for checks on a CPU."""
-    from ganpaint.train.configs import get_config
+    ``max_steps`` (total, resumed steps included) stops it early, for checks on a CPU;
+    ``speed`` (``"channels_last+compile"``, ``"base"``) overrides the config's speed-only
+    fields for this window (:func:`ganpaint.train.configs.parse_speed`)."""
+    from ganpaint.train.configs import get_config, parse_speed
     from ganpaint.train.pipeline import Carry, run_pipeline
     from ganpaint.train.state import read_state
 
@@ -75,9 +78,11 @@ def run_window(
         segmenter=segmenter if segmenter.is_file() else None,
         state_out=state,
     )
+    cfg = get_config(config)
+    if speed is not None:
+        cfg = cfg.replace(**parse_speed(speed))
     run_dir = gpu_dir / "window"
     shutil.rmtree(run_dir, ignore_errors=True)
-    cfg = get_config(config)
     if max_steps is not None:
         cfg = cfg.replace(max_steps=int(max_steps))
     summary = run_pipeline(
@@ -201,6 +206,12 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--eval-samples", type=int, default=None)
     r.add_argument("--workers", type=int, default=None)
     r.add_argument("--max-steps", type=int, default=None, help="stop at this step (checks)")
+    r.add_argument(
+        "--speed",
+        default=None,
+        help="speed-only options for this window, e.g. channels_last+compile, or base "
+        "(default: the config's; python -m ganpaint.devtools.train_speed measures them)",
+    )
     u = sub.add_parser("unpack", help="turn a window's returned files into .gpu/")
     u.add_argument("files", help="the folder the window's files came back to")
     u.add_argument("--gpu-dir", default=".gpu")
@@ -213,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
             raise GanpaintError("--out (or $OUT) is required")
         summary = run_window(
             args.config, args.seconds, Path(args.out), Path(args.gpu_dir), args.device,
-            args.eval_samples, args.workers, args.max_steps,
+            args.eval_samples, args.workers, args.max_steps, args.speed,
         )  # fmt: skip
     except GanpaintError as exc:
         print(f"gpu_window: {exc}", file=sys.stderr)

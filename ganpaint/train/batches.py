@@ -170,4 +170,7 @@ class DataOrder:
         lo = self.dist.rank * self.rank_batch
         idx = idx[lo : lo + self.rank_batch]
         x = self.data[idx].permute(0, 3, 1, 2).float().mul_(1.0 / 127.5).sub_(1.0)
-        return random_flip(x)
+        x = random_flip(x)
+        if self.cfg.channels_last:
+            return x.contiguous(memory_format=torch.channels_last)
+        return x

@@ -27,6 +27,11 @@ class GANConfig:
     the 4x4 stage. ``r1_every`` > 1 makes R1 lazy (StyleGAN2): the penalty is applied every
     ``r1_every`` steps, scaled by ``r1_every``. The EMA generator's half-life is counted in
     images and ramps up with the images seen (``ema_rampup`` x images so far, at most).
+
+    ``channels_last`` and ``compile`` change only speed, not the model or the state files:
+    G and D train in channels-last memory format, and (on CUDA only) the training step's
+    G and D calls go through ``torch.compile`` (R1, a gradient of a gradient, stays eager).
+    ``python -m ganpaint.devtools.train_speed`` measures them.
     """
 
     name: str
@@ -48,6 +53,8 @@ class GANConfig:
     sample_every: int = 1000
     checkpoint_every_s: float = 300.0
     seed: int = 0
+    channels_last: bool = False
+    compile: bool = False
 
     def __post_init__(self) -> None:
         stages = len(self.g_widths)
@@ -152,3 +159,23 @@ def get_config(name: str | GANConfig) -> GANConfig:
     except KeyError:
         known = ", ".join(sorted(CONFIGS))
         raise GanpaintError(f"unknown training config {name!r} (known: {known})") from None
+
+
+SPEED_OPTIONS = ("channels_last", "compile")
+"""The config fields that change only speed (see :class:`GANConfig`)."""
+
+
+def parse_speed(spec: str) -> dict[str, bool]:
+    """``"channels_last+compile"`` -> ``{"channels_last": True, "compile": True}``; ``"base"``
+    (or ``""``) -> both False. Unknown names are refused with the known ones."""
+    names = [n.strip() for n in spec.replace(",", "+").split("+") if n.strip()]
+    out = dict.fromkeys(SPEED_OPTIONS, False)
+    for name in names:
+        if name == "base":
+            continue
+        if name not in out:
+            raise GanpaintError(
+                f"unknown speed option {name!r} (known: base, {', '.join(SPEED_OPTIONS)})"
+            )
+        out[name] = True
+    return out

@@ -94,6 +94,14 @@ class GANTrainer(DataOrder):
         self.D = Discriminator(cfg.resolution, cfg.d_widths, cfg.mbstd_group).to(dev).train()
         broadcast_params((self.G, self.D), self.dist)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
+        if cfg.channels_last:  # the EMA copy stays contiguous: it only samples and exports
+            self.G.to(memory_format=torch.channels_last)
+            self.D.to(memory_format=torch.channels_last)
+        # What the training step calls: the modules, or (CUDA) their compiled forms, which
+        # share the modules' parameters, so states, snapshots and the EMA see no difference.
+        self._g_step, self._d_step = self.G, self.D
+        if cfg.compile and dev.type == "cuda":
+            self._g_step, self._d_step = torch.compile(self.G), torch.compile(self.D)
         if self.dist.active:  # each rank its own latents and flips
             torch.manual_seed(rank_seed(cfg.seed, self.dist))
         # The data order comes from its own generator: the same on every rank.
@@ -160,10 +168,10 @@ class GANTrainer(DataOrder):
         reals = self._next_batch()
         z = torch.randn(b, cfg.z_dim, device=dev)
         with torch.no_grad(), autocast(dev, bf16):
-            fakes = self.G(z)
+            fakes = self._g_step(z)
         with autocast(dev, bf16):
-            d_fake = self.D(fakes).float()
-            d_real = self.D(reals).float()
+            d_fake = self._d_step(fakes).float()
+            d_real = self._d_step(reals).float()
         loss_d = F.softplus(d_fake).mean() + F.softplus(-d_real).mean()
         self.opt_D.zero_grad(set_to_none=True)
         loss_d.backward()
@@ -182,7 +190,7 @@ class GANTrainer(DataOrder):
         self.D.requires_grad_(False)
         z = torch.randn(b, cfg.z_dim, device=dev)
         with autocast(dev, bf16):
-            d_gen = self.D(self.G(z)).float()
+            d_gen = self._d_step(self._g_step(z)).float()
         loss_g = F.softplus(-d_gen).mean()
         self.opt_G.zero_grad(set_to_none=True)
         loss_g.backward()

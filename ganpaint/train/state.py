@@ -317,7 +317,13 @@ def _load_optimiser(
         for key in ("exp_avg", "exp_avg_sq"):
             name = f"{prefix}.{i}.{key}"
             if name in tensors:
-                st[key] = tensors[name].to(p.device, torch.float32).clone()
+                if tuple(tensors[name].shape) != tuple(p.shape):
+                    raise GanpaintError(
+                        f"{name}: shape {tuple(tensors[name].shape)}, its parameter's is "
+                        f"{tuple(p.shape)}"
+                    )
+                # in the parameter's memory format (channels-last training keeps both so)
+                st[key] = torch.empty_like(p, dtype=torch.float32).copy_(tensors[name])
             else:  # beta1 == 0: the next step overwrites it with its gradient
                 st[key] = torch.zeros_like(p, memory_format=torch.preserve_format)
 

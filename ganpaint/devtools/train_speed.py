@@ -1,0 +1,192 @@
+"""How fast the GAN trains with each speed option, measured on this machine's device:
+``python -m ganpaint.devtools.train_speed --config scenes256 --device cuda --variants
+base,channels_last,compile,channels_last+compile,batch64 --seconds 10 [--json PATH]``.
+
+Each variant is a fresh :class:`~ganpaint.train.gan.GANTrainer` (same seed, no state, no
+files kept) training on random uint8 pictures already on the device, so the figure is the
+training step alone, without scenes to wait for. A variant joins names with ``+``:
+``channels_last`` and ``compile`` (the config's speed-only fields, see
+:class:`~ganpaint.train.configs.GANConfig`), ``batchN`` (another batch size: a different
+training recipe, measured for its images/s only) and ``fp32`` (no bf16 autocast). It first
+runs ``--warmup`` steps (at least two R1 steps, so cuDNN's autotuning and compilation are
+done; their seconds are reported, since every window pays them again), then times whole
+R1 periods for at least ``--seconds``. Printed per variant: warm-up seconds, steps timed,
+images/s, the ratio to the first variant, the largest GPU memory allocated, and whether
+the last losses were finite. A variant that cannot run here (``compile`` off CUDA) is
+reported as skipped, and one that fails as failed with its error, and the others go on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from ganpaint.core.errors import GanpaintError
+
+DATA_IMAGES = 256  # random pictures the trainer draws batches from
+
+
+def parse_variant(spec: str) -> dict[str, Any]:
+    """``"channels_last+batch64"`` -> config changes plus ``fp32``; refuses unknown names."""
+    from ganpaint.train.configs import SPEED_OPTIONS, parse_speed
+
+    speed_names, changes, fp32 = [], {}, False
+    for name in (n.strip() for n in spec.split("+")):
+        if name.startswith("batch") and name[5:].isdigit():
+            if int(name[5:]) < 1:
+                raise GanpaintError(f"variant {spec!r}: batch must be positive")
+            changes["batch"] = int(name[5:])
+        elif name == "fp32":
+            fp32 = True
+        elif name in (*SPEED_OPTIONS, "base"):
+            speed_names.append(name)
+        else:
+            known = ", ".join(("base", *SPEED_OPTIONS, "batchN", "fp32"))
+            raise GanpaintError(f"variant {spec!r}: unknown name {name!r} (known: {known})")
+    changes.update(parse_speed("+".join(speed_names)))
+    return {"name": spec, "changes": changes, "fp32": fp32}
+
+
+def measure(
+    config: str, variant: dict[str, Any], device: str | None, seconds: float, warmup: int
+) -> dict[str, Any]:
+    """One variant's row (see the module docstring)."""
+    import torch
+
+    from ganpaint.core.devices import pick_device
+    from ganpaint.train.configs import get_config
+    from ganpaint.train.gan import GANTrainer
+
+    dev = pick_device(device)
+    cfg = get_config(config).replace(**variant["changes"])
+    row: dict[str, Any] = {"variant": variant["name"], "batch": cfg.batch}
+    if cfg.compile and dev.type != "cuda":
+        return {**row, "skipped": "compile is used on CUDA only"}
+    tmp = Path(tempfile.mkdtemp(prefix="ganpaint-train-speed-"))
+    try:
+        trainer = GANTrainer(cfg, tmp, device=dev, resume=False)
+        if variant["fp32"]:
+            trainer.use_bf16 = False
+        gen = torch.Generator().manual_seed(0)
+        r = cfg.resolution
+        trainer.set_data(torch.randint(0, 256, (DATA_IMAGES, r, r, 3), generator=gen,
+                                       dtype=torch.uint8))  # fmt: skip
+        if dev.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(dev)
+        row.update(_time_steps(trainer, seconds, warmup))
+        row["bf16"] = bool(trainer.use_bf16)
+        if dev.type == "cuda":
+            row["peak_memory_gb"] = round(torch.cuda.max_memory_allocated(dev) / 2**30, 2)
+        del trainer
+        if dev.type == "cuda":
+            torch.cuda.empty_cache()
+        return row
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _time_steps(trainer, seconds: float, warmup: int) -> dict[str, Any]:
+    """Warm up, then time whole R1 periods (so every variant pays R1 alike) for at least
+    ``seconds``, the device synchronised at both ends."""
+    from ganpaint.core.devices import synchronize
+
+    dev, period = trainer.device, trainer.cfg.r1_every
+    t0 = time.perf_counter()
+    out = {}
+    for _ in range(max(warmup, 2 * period)):
+        out = trainer.train_step()
+    synchronize(dev)
+    warmup_s = time.perf_counter() - t0
+    steps = 0
+    t0 = time.perf_counter()
+    while True:
+        for _ in range(period):
+            out = trainer.train_step()
+        steps += period
+        if time.perf_counter() - t0 >= seconds:
+            synchronize(dev)
+            if time.perf_counter() - t0 >= seconds:
+                break
+    took = time.perf_counter() - t0
+    return {
+        "warmup_s": round(warmup_s, 2),
+        "steps": steps,
+        "seconds": round(took, 2),
+        "images_per_s": round(steps * trainer.cfg.batch / took, 1),
+        "finite": all(math.isfinite(float(v)) for v in out.values()),
+    }
+
+
+def run(
+    config: str, variants: list[str], device: str | None, seconds: float, warmup: int,
+    log=print,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """Every variant's row, with ``vs_first``: its images/s over the first timed variant's."""
+    parsed = [parse_variant(v) for v in variants]  # all refused before any is timed
+    rows = []
+    for v in parsed:
+        try:
+            row = measure(config, v, device, seconds, warmup)
+        except Exception as exc:  # noqa: BLE001 - one variant failing must not lose the others
+            row = {"variant": v["name"], "batch": "", "failed": f"{type(exc).__name__}: {exc}"}
+        rows.append(row)
+        log(json.dumps(row))
+    timed = [r for r in rows if "images_per_s" in r]
+    for r in timed:
+        r["vs_first"] = round(r["images_per_s"] / timed[0]["images_per_s"], 3)
+    return rows
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    """The rows as a Markdown table."""
+    cols = ("variant", "batch", "warmup_s", "steps", "images_per_s", "vs_first",
+            "peak_memory_gb", "finite")  # fmt: skip
+    lines = ["| " + " | ".join(cols) + " |", "|" + " --- |" * len(cols)]
+    for r in rows:
+        if "skipped" in r or "failed" in r:
+            why = f"skipped: {r['skipped']}" if "skipped" in r else f"failed: {r['failed']}"
+            lines.append(f"| {r['variant']} | {r['batch']} | {why[:200]} |")
+        else:
+            lines.append("| " + " | ".join(str(r.get(c, "")) for c in cols) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m ganpaint.devtools.train_speed",
+                                description=__doc__.split("\n\n")[0])  # fmt: skip
+    p.add_argument("--config", default="scenes256")
+    p.add_argument("--device", default=None, help="cpu, cuda, ... (default: best)")
+    p.add_argument("--variants", default="base,channels_last",
+                   help="comma list, each names joined by + (module docstring)")  # fmt: skip
+    p.add_argument("--seconds", type=float, default=10.0, help="timed seconds per variant")
+    p.add_argument("--warmup", type=int, default=0, help="warm-up steps (at least 2 R1 periods)")
+    p.add_argument("--json", default=None, help="also write the rows to this file")
+    args = p.parse_args(argv)
+    try:
+        if args.seconds <= 0 or args.warmup < 0:
+            raise GanpaintError("--seconds must be positive and --warmup at least 0")
+        names = [v.strip() for v in args.variants.split(",") if v.strip()]
+        if not names:
+            raise GanpaintError("--variants names no variant")
+        from ganpaint.train.configs import get_config
+
+        get_config(args.config)
+        rows = run(args.config, names, args.device, args.seconds, args.warmup)
+    except GanpaintError as exc:
+        print(f"train_speed: error: {exc}", file=sys.stderr)
+        return 2
+    print(table(rows))
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

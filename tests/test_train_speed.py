@@ -1,0 +1,146 @@
+"""The GAN's speed-only options (channels-last, compile) and the probe that measures them
+(ganpaint.devtools.train_speed): same model, same state files, clear refusals."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from ganpaint.core.errors import GanpaintError
+from ganpaint.devtools import gpu_window, train_speed
+from ganpaint.train.configs import get_config, parse_speed
+from ganpaint.train.state import read_state
+
+MICRO = get_config("tiny").replace(
+    name="micro", g_widths=(16, 16, 8, 8), d_widths=(8, 8, 16, 16), z_dim=16, batch=4,
+    r1_every=2, dataset_size=24, max_steps=4, sample_every=0,
+)  # fmt: skip
+
+
+def _data(n: int = 24) -> torch.Tensor:
+    gen = torch.Generator().manual_seed(5)
+    return torch.randint(0, 256, (n, 32, 32, 3), generator=gen, dtype=torch.uint8)
+
+
+def _trainer(tmp_path, name, resume=False, **changes):
+    from ganpaint.train.gan import GANTrainer
+
+    t = GANTrainer(MICRO.replace(**changes), tmp_path / name, device="cpu", resume=resume)
+    t.set_data(_data())
+    return t
+
+
+def _is_channels_last(t: torch.Tensor) -> bool:
+    return t.dim() != 4 or t.is_contiguous(memory_format=torch.channels_last)
+
+
+def test_channels_last_trains_the_same_model(tmp_path):
+    # one after the other: each trainer seeds the global RNG (latents, flips) as it starts
+    base = _trainer(tmp_path, "base")
+    losses_base = [base.train_step() for _ in range(5)]  # R1 on steps 0, 2 and 4
+    fast = _trainer(tmp_path, "fast", channels_last=True)
+    assert all(_is_channels_last(p) for p in fast.D.parameters())
+    assert not all(_is_channels_last(p) for p in base.D.parameters())
+    losses_fast = [fast.train_step() for _ in range(5)]
+    for a, b in zip(losses_base, losses_fast, strict=True):
+        for k in a:
+            assert torch.allclose(a[k], b[k], rtol=1e-4, atol=1e-5), k
+    for name in ("G", "G_ema", "D"):
+        pa, pb = getattr(base, name).state_dict(), getattr(fast, name).state_dict()
+        for k in pa:
+            assert torch.allclose(pa[k], pb[k], rtol=1e-4, atol=1e-5), f"{name}.{k}"
+
+
+def test_a_channels_last_state_resumes_in_either_format(tmp_path):
+    fast = _trainer(tmp_path, "fast", channels_last=True)
+    for _ in range(3):
+        fast.train_step()
+    state = fast.save_checkpoint()
+    meta, _ = read_state(state)
+    assert meta["config"]["channels_last"] is True
+    plain = _trainer(tmp_path, "plain", resume=state)
+    again = _trainer(tmp_path, "again", resume=state, channels_last=True)
+    for t in (plain, again):
+        assert t.step == 3
+        for k, v in fast.G.state_dict().items():
+            assert torch.equal(t.G.state_dict()[k], v), k
+    # the moments come back in their parameter's memory format
+    for p in again.D.parameters():
+        st = again.opt_D.state[p]
+        assert st["exp_avg_sq"].shape == p.shape and _is_channels_last(st["exp_avg_sq"])
+    torch.manual_seed(7)
+    a = plain.train_step()
+    torch.manual_seed(7)
+    b = again.train_step()
+    assert torch.allclose(a["loss_d"], b["loss_d"], rtol=1e-4, atol=1e-5)
+
+
+def test_a_moment_of_the_wrong_shape_is_refused(tmp_path):
+    t = _trainer(tmp_path, "t")
+    t.train_step()
+    state = t.save_checkpoint()
+    for shard in sorted(state.glob("*.safetensors")):
+        tensors = load_file(str(shard))
+        key = next((k for k in tensors if k.startswith("opt_D.") and "exp_avg_sq" in k), None)
+        if key is not None:
+            tensors[key] = tensors[key].flatten()[:1]
+            save_file(tensors, str(shard), metadata={"format": "pt"})
+            break
+    else:
+        pytest.fail("no D moment in the state")
+    with pytest.raises(GanpaintError, match=rf"{key}: shape \(1,\)"):
+        _trainer(tmp_path, "u", resume=state)
+
+
+def test_parse_speed_and_variants():
+    assert parse_speed("base") == {"channels_last": False, "compile": False}
+    assert parse_speed("channels_last+compile") == {"channels_last": True, "compile": True}
+    with pytest.raises(GanpaintError, match="unknown speed option 'fast'"):
+        parse_speed("fast")
+    v = train_speed.parse_variant("channels_last+batch16+fp32")
+    assert v["changes"] == {"batch": 16, "channels_last": True, "compile": False} and v["fp32"]
+    for bad, why in (("batch0", "positive"), ("turbo", "unknown name 'turbo'")):
+        with pytest.raises(GanpaintError, match=why):
+            train_speed.parse_variant(bad)
+
+
+def test_the_probe_times_each_variant(tmp_path, capsys, monkeypatch):
+    rows = train_speed.run("tiny", ["base", "channels_last+batch4", "compile"], "cpu",
+                           seconds=0.2, warmup=0, log=lambda msg: None)  # fmt: skip
+    base, fast, skipped = rows
+    assert base["vs_first"] == 1.0 and base["batch"] == 8 and fast["batch"] == 4
+    for r in (base, fast):
+        assert r["steps"] % 4 == 0 and r["steps"] >= 4  # whole R1 periods (tiny: every 4)
+        assert r["images_per_s"] > 0 and r["finite"] and r["warmup_s"] > 0
+    assert fast["vs_first"] == round(fast["images_per_s"] / base["images_per_s"], 3)
+    assert skipped["skipped"] == "compile is used on CUDA only"
+    out = tmp_path / "rows.json"
+    code = train_speed.main(["--config", "tiny", "--device", "cpu", "--variants", "base",
+                             "--seconds", "0.1", "--json", str(out)])  # fmt: skip
+    assert code == 0 and "| base | 8 |" in capsys.readouterr().out
+    assert json.loads(out.read_text())[0]["variant"] == "base"
+
+    # a variant that fails is reported, and the others still run
+    def broken(config, variant, *args):
+        if variant["changes"]["channels_last"]:
+            raise RuntimeError("no kernel")
+        return real(config, variant, *args)
+
+    real = train_speed.measure
+    monkeypatch.setattr(train_speed, "measure", broken)
+    rows = train_speed.run("tiny", ["channels_last", "base"], "cpu", 0.1, 0, log=lambda m: None)
+    assert rows[0]["failed"] == "RuntimeError: no kernel" and rows[1]["vs_first"] == 1.0
+    assert "failed: RuntimeError: no kernel" in train_speed.table(rows)
+    # a bad variant is refused before anything is timed
+    assert train_speed.main(["--config", "tiny", "--variants", "base,warp"]) == 2
+    assert "unknown name 'warp'" in capsys.readouterr().err
+
+
+def test_a_window_refuses_an_unknown_speed_option(tmp_path, capsys):
+    code = gpu_window.main(["run", "--config", "tiny", "--seconds", "1", "--out",
+                            str(tmp_path / "out"), "--gpu-dir", str(tmp_path / "gpu"),
+                            "--speed", "warp"])  # fmt: skip
+    assert code == 2 and "unknown speed option 'warp'" in capsys.readouterr().err
