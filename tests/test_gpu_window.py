@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 
 import pytest
@@ -66,3 +67,79 @@ def test_pack_refuses_too_many_or_too_large_files(tmp_path, monkeypatch):
         gpu_window.pack(run, state, tmp_path / "OUT2")
     with pytest.raises(GanpaintError, match="not a GPU window"):
         gpu_window.unpack(tmp_path, tmp_path / ".gpu")
+
+
+def _fake_arms(monkeypatch, figures):
+    """Stand-in arms: each writes a window's files and a state, with the given figures."""
+
+    def arm(root, name, gpu_dir, run_args, extra):
+        arm_dir, arm_out = root / name, root / f"out-{name}"
+        (arm_dir / "window").mkdir(parents=True)
+        (arm_dir / "state").mkdir()
+        (arm_dir / "state" / "state.json").write_text(json.dumps({"arm": name}))
+        (arm_dir / "window" / "samples.png").write_text(f"samples {name}")
+        arm_out.mkdir()
+        for f in ("state-tensors-00000.safetensors", "generator.safetensors", "samples.png",
+                  "window.tar.gz"):  # fmt: skip
+            (arm_out / f).write_text(f"{f} {name}")
+        fd, sky = figures[name]
+        return {"exit": 0 if fd else 1, "options": extra, "fd_ratio": fd, "sky_noise_ratio": sky}
+
+    monkeypatch.setattr(gpu_window, "_ab_arm", arm)
+
+
+@pytest.mark.parametrize(
+    ("figures", "winner"),
+    [
+        ({"a": (9.2, 4.0), "b": (9.4, 3.0)}, "b"),  # 9.4/3 + 3/1.5 = 5.13 < 9.2/3 + 4/1.5 = 5.73
+        ({"a": (9.2, 4.0), "b": (12.0, 3.5)}, "a"),
+        ({"a": (9.0, 3.0), "b": (9.0, 3.0)}, "a"),  # a tie keeps the baseline
+        ({"a": (None, None), "b": (9.0, 3.0)}, "b"),  # an arm that failed cannot win
+        ({"a": (3.2, None), "b": (3.1, None)}, "b"),  # no sky in either: fd_ratio decides
+        ({"a": (3.2, None), "b": (3.3, 1.0)}, "a"),  # the sky term only if both have it
+    ],
+)
+def test_ab_keeps_the_better_arm(tmp_path, monkeypatch, figures, winner):
+    _fake_arms(monkeypatch, figures)
+    gpu = tmp_path / ".gpu"
+    (gpu / "state").mkdir(parents=True)
+    (gpu / "state" / "state.json").write_text(json.dumps({"arm": "before"}))
+    out = tmp_path / "OUT"
+    result = gpu_window.run_ab("d_spectral", ["--config", "tiny"], out, gpu)
+    assert result["winner"] == winner
+    other = "b" if winner == "a" else "a"
+    assert (out / "generator.safetensors").read_text() == f"generator.safetensors {winner}"
+    assert (out / "samples-other.png").read_text() == f"samples {other}"
+    assert json.loads((out / "ab.json").read_text())["winner"] == winner
+    assert len(list(out.iterdir())) <= gpu_window.MAX_FILES
+    # the winner's state goes on on this machine
+    assert json.loads((gpu / "state" / "state.json").read_text()) == {"arm": winner}
+    # and home keeps the A/B record beside the window's
+    home = tmp_path / "home"
+    (out / "window.tar.gz").unlink()
+    pack_run, pack_state = _window(tmp_path)
+    gpu_window.pack(pack_run, pack_state, tmp_path / "packed")
+    for f in (tmp_path / "packed").iterdir():
+        if f.name.endswith(".tar.gz"):
+            (out / f.name).write_bytes(f.read_bytes())
+    gpu_window.unpack(out, home)
+    assert json.loads((home / "last" / "ab.json").read_text())["winner"] == winner
+
+
+def test_ab_refuses_an_unknown_variant_and_two_failed_arms(tmp_path, monkeypatch):
+    with pytest.raises(GanpaintError, match="unknown A/B variant 'wider'"):
+        gpu_window.run_ab("wider", [], tmp_path / "OUT", tmp_path / ".gpu")
+    _fake_arms(monkeypatch, {"a": (None, None), "b": (None, None)})
+    with pytest.raises(GanpaintError, match="neither arm finished"):
+        gpu_window.run_ab("d_spectral", [], tmp_path / "OUT", tmp_path / ".gpu")
+
+
+def test_ab_passes_run_options_through():
+    args = argparse.Namespace(
+        config="scenes256", seconds=200.0, device="cuda", eval_samples=None, workers=None,
+        max_steps=None, speed="channels_last",
+    )  # fmt: skip
+    assert gpu_window._run_args(args) == [
+        "--config", "scenes256", "--seconds", "200.0", "--device", "cuda", "--speed",
+        "channels_last",
+    ]  # fmt: skip

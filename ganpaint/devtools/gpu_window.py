@@ -52,11 +52,13 @@ def run_window(
     workers: int | None = None,
     max_steps: int | None = None,
     speed: str | None = None,
+    d_spectral: bool = False,
 ) -> dict[str, Any]:
     """Train one window and write its files to ``out`` (see the module docstring);
     ``max_steps`` (total, resumed steps included) stops it early, for checks on a CPU;
     ``speed`` (``"channels_last+compile"``, ``"base"``) overrides the config's speed-only
-    fields for this window (:func:`ganpaint.train.configs.parse_speed`)."""
+    fields for this window (:func:`ganpaint.train.configs.parse_speed`); ``d_spectral``
+    adds the discriminator's spectral branch, which a state that has it keeps anyway."""
     from ganpaint.train.configs import get_config, parse_speed
     from ganpaint.train.pipeline import Carry, run_pipeline
     from ganpaint.train.state import read_state
@@ -68,6 +70,7 @@ def run_window(
     resume = None
     if (state / "state.json").is_file():
         meta, _ = read_state(state)
+        d_spectral = d_spectral or bool((meta.get("config") or {}).get("d_spectral"))
         resume = gpu_dir / "state.resumed"
         shutil.rmtree(resume, ignore_errors=True)
         shutil.copytree(state, resume)
@@ -81,6 +84,8 @@ def run_window(
     cfg = get_config(config)
     if speed is not None:
         cfg = cfg.replace(**parse_speed(speed))
+    if d_spectral:
+        cfg = cfg.replace(d_spectral=True)
     run_dir = gpu_dir / "window"
     shutil.rmtree(run_dir, ignore_errors=True)
     if max_steps is not None:
@@ -140,6 +145,106 @@ def pack(run_dir: Path, state: Path, out: Path) -> list[str]:
     return names
 
 
+# An A/B window's arm wins by the lower sum of its distances to the issue's targets.
+FD_RATIO_TARGET = 3.0
+SKY_NOISE_TARGET = 1.5
+AB_VARIANTS = {"d_spectral": ["--d-spectral"]}
+"""What arm B adds, as options of ``run``."""
+
+
+def ab_scores(arms: dict[str, dict[str, Any]]) -> dict[str, float]:
+    """Each finished arm's ``fd_ratio / 3.0 + sky_noise_ratio / 1.5``; the sky term only
+    when every finished arm has it (a model with no sky found has none)."""
+
+    def number(v: Any) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+    done = {k: a for k, a in arms.items() if a.get("exit") == 0 and number(a.get("fd_ratio"))}
+    with_sky = all(number(a.get("sky_noise_ratio")) for a in done.values())
+    return {
+        k: a["fd_ratio"] / FD_RATIO_TARGET
+        + (a["sky_noise_ratio"] / SKY_NOISE_TARGET if with_sky else 0.0)
+        for k, a in done.items()
+    }
+
+
+def run_ab(variant: str, run_args: list[str], out: Path, gpu_dir: Path) -> dict[str, Any]:
+    """Two windows from the same carried state, one after the other in fresh processes with
+    the same ``run_args`` (``run``'s options): arm A as they are, arm B with ``variant``
+    added. The arm with the lower :func:`ab_scores` wins (A on a tie); its files go to
+    ``out`` as a window's would, with ``ab.json`` (both arms' figures and the choice) and
+    the other arm's ``samples-other.png``, and its state replaces ``gpu_dir``'s, so later
+    windows on this machine go on from it."""
+    if variant not in AB_VARIANTS:
+        raise GanpaintError(f"unknown A/B variant {variant!r} (known: {', '.join(AB_VARIANTS)})")
+    root = gpu_dir.with_name(gpu_dir.name + "-ab")
+    shutil.rmtree(root, ignore_errors=True)
+    arms = {arm: _ab_arm(root, arm, gpu_dir, run_args, extra)
+            for arm, extra in (("a", []), ("b", AB_VARIANTS[variant]))}  # fmt: skip
+    scores = ab_scores(arms)
+    if not scores:
+        raise GanpaintError(f"neither arm finished with figures: {json.dumps(arms)}")
+    for arm, score in scores.items():
+        arms[arm]["score"] = round(score, 4)
+    winner = min(scores, key=lambda a: (scores[a], a))
+    other = "b" if winner == "a" else "a"
+    out.mkdir(parents=True, exist_ok=True)
+    names = []
+    for f in sorted((root / f"out-{winner}").iterdir()):
+        shutil.copyfile(f, out / f.name)
+        names.append(f.name)
+    if (root / other / "window" / "samples.png").is_file():
+        shutil.copyfile(root / other / "window" / "samples.png", out / "samples-other.png")
+        names.append("samples-other.png")
+    result = {"variant": variant, "winner": winner, "arms": arms, "rule": AB_RULE}
+    (out / "ab.json").write_text(json.dumps(result, indent=1))
+    names.append("ab.json")
+    if len(names) > MAX_FILES:
+        raise GanpaintError(f"the A/B window would return {len(names)} files, over {MAX_FILES}")
+    _replace(root / winner / "state", gpu_dir / "state")
+    _replace(root / winner / "segmenter.safetensors", gpu_dir / "segmenter.safetensors")
+    result["window_files"] = names
+    return result
+
+
+def _ab_arm(root: Path, arm: str, gpu_dir: Path, run_args: list[str], extra: list[str]) -> dict:
+    """Run one arm's window in a fresh process on a copy of ``gpu_dir``; its figures."""
+    import subprocess
+
+    arm_dir, arm_out = root / arm, root / f"out-{arm}"
+    arm_dir.mkdir(parents=True)
+    _replace(gpu_dir / "state", arm_dir / "state")
+    _replace(gpu_dir / "segmenter.safetensors", arm_dir / "segmenter.safetensors")
+    cmd = [sys.executable, "-m", "ganpaint.devtools.gpu_window", "run", *run_args,
+           "--out", str(arm_out), "--gpu-dir", str(arm_dir), *extra]  # fmt: skip
+    print(f"[ab] arm {arm}: {' '.join(cmd[3:])}", flush=True)
+    code = subprocess.run(cmd, check=False).returncode
+    path = arm_dir / "window" / "summary.json"
+    summary = json.loads(path.read_text()) if path.is_file() else {}
+    figures = {k: summary.get(k) for k in ("fd_ratio", "sky_noise_ratio", "images_seen")}
+    return {"exit": code, "options": extra, **figures}
+
+
+def _replace(src: Path, dst: Path) -> None:
+    """``dst`` becomes a copy of ``src`` (a file or folder); nothing happens without ``src``."""
+    if not src.exists():
+        return
+    if dst.is_dir():
+        shutil.rmtree(dst)
+    elif dst.exists():
+        dst.unlink()
+    if src.is_dir():
+        shutil.copytree(src, dst)
+    else:
+        shutil.copyfile(src, dst)
+
+
+AB_RULE = (
+    "lower fd_ratio / 3.0 + sky_noise_ratio / 1.5 wins (the sky term only if both arms have "
+    "it); A on a tie"
+)
+
+
 def half_copy(src: Path, dst: Path) -> None:
     """Copy a safetensors file with its floating-point tensors in float16 and its metadata
     kept: the carried segmenter then takes half the bytes of the 64 MiB a window may be sent
@@ -176,8 +281,8 @@ def unpack(files: Path, gpu_dir: Path) -> dict[str, str]:
             shutil.copyfile(files / name, staging / "bundle" / name)
     if (staging / "last" / "bundle.json").is_file():
         shutil.move(staging / "last" / "bundle.json", staging / "bundle" / "bundle.json")
-    if (files / "samples.png").is_file():
-        shutil.copyfile(files / "samples.png", staging / "last" / "samples.png")
+    for name in ("samples.png", "samples-other.png", "ab.json"):
+        _replace(files / name, staging / "last" / name)
     if (staging / "bundle" / "segmenter.safetensors").is_file():
         half_copy(staging / "bundle" / "segmenter.safetensors", staging / "seg")
     out = {}
@@ -192,26 +297,55 @@ def unpack(files: Path, gpu_dir: Path) -> dict[str, str]:
     return out
 
 
+WINDOW_OPTIONS = ("config", "seconds", "device", "eval_samples", "workers", "max_steps", "speed")
+
+
+def _window_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", default="scenes256")
+    p.add_argument("--seconds", type=float, required=True, help="wall time for the window")
+    p.add_argument("--out", default=os.environ.get("OUT"), help="where the files go ($OUT)")
+    p.add_argument("--gpu-dir", default=".gpu", help="state carried between windows")
+    p.add_argument("--device", default=None)
+    p.add_argument("--eval-samples", type=int, default=None)
+    p.add_argument("--workers", type=int, default=None)
+    p.add_argument("--max-steps", type=int, default=None, help="stop at this step (checks)")
+    p.add_argument(
+        "--speed",
+        default=None,
+        help="speed-only options for this window, e.g. channels_last+compile, or base "
+        "(default: the config's; python -m ganpaint.devtools.train_speed measures them)",
+    )
+
+
+def _run_args(args: argparse.Namespace) -> list[str]:
+    """``run``'s options (all but --out and --gpu-dir) as given, for an A/B arm."""
+    out = []
+    for name in WINDOW_OPTIONS:
+        value = getattr(args, name)
+        if value is not None:
+            out += [f"--{name.replace('_', '-')}", str(value)]
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m ganpaint.devtools.gpu_window", description=__doc__.split("\n\n")[0]
     )
     sub = parser.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("run", help="train one window, write its files to --out")
-    r.add_argument("--config", default="scenes256")
-    r.add_argument("--seconds", type=float, required=True, help="wall time for the window")
-    r.add_argument("--out", default=os.environ.get("OUT"), help="where the files go ($OUT)")
-    r.add_argument("--gpu-dir", default=".gpu", help="state carried between windows")
-    r.add_argument("--device", default=None)
-    r.add_argument("--eval-samples", type=int, default=None)
-    r.add_argument("--workers", type=int, default=None)
-    r.add_argument("--max-steps", type=int, default=None, help="stop at this step (checks)")
+    _window_options(r)
     r.add_argument(
-        "--speed",
-        default=None,
-        help="speed-only options for this window, e.g. channels_last+compile, or base "
-        "(default: the config's; python -m ganpaint.devtools.train_speed measures them)",
+        "--d-spectral",
+        action="store_true",
+        help="add the discriminator's spectral branch (a state that has it keeps it)",
     )
+    a = sub.add_parser(
+        "ab",
+        help="two windows from the same state, B with --variant; the better one's files go "
+        "to --out and its state goes on",
+    )
+    _window_options(a)
+    a.add_argument("--variant", required=True, help=f"what B adds: {', '.join(AB_VARIANTS)}")
     u = sub.add_parser("unpack", help="turn a window's returned files into .gpu/")
     u.add_argument("files", help="the folder the window's files came back to")
     u.add_argument("--gpu-dir", default=".gpu")
@@ -222,9 +356,17 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if not args.out:
             raise GanpaintError("--out (or $OUT) is required")
+        if args.speed is not None:
+            from ganpaint.train.configs import parse_speed
+
+            parse_speed(args.speed)  # refused here, before any window starts
+        if args.cmd == "ab":
+            result = run_ab(args.variant, _run_args(args), Path(args.out), Path(args.gpu_dir))
+            print(json.dumps(result))
+            return 0
         summary = run_window(
             args.config, args.seconds, Path(args.out), Path(args.gpu_dir), args.device,
-            args.eval_samples, args.workers, args.max_steps, args.speed,
+            args.eval_samples, args.workers, args.max_steps, args.speed, args.d_spectral,
         )  # fmt: skip
     except GanpaintError as exc:
         print(f"gpu_window: {exc}", file=sys.stderr)

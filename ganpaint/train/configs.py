@@ -32,6 +32,10 @@ class GANConfig:
     G and D train in channels-last memory format, and (on CUDA only) the training step's
     G and D calls go through ``torch.compile`` (R1, a gradient of a gradient, stays eager).
     ``python -m ganpaint.devtools.train_speed`` measures them.
+
+    ``d_spectral`` gives the discriminator its spectral branch
+    (:class:`~ganpaint.train.discriminator.SpectralBranch`); a state trained without it
+    resumes with the branch added (starting at zero), but not the other way round.
     """
 
     name: str
@@ -55,6 +59,7 @@ class GANConfig:
     seed: int = 0
     channels_last: bool = False
     compile: bool = False
+    d_spectral: bool = False
 
     def __post_init__(self) -> None:
         stages = len(self.g_widths)

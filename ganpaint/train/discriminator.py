@@ -5,6 +5,15 @@ From RGB (1x1 conv) at full resolution, then per stage a 3x3 conv, 2x average po
 3x3 conv and two dense layers give one logit per image. Weights are N(0, 1) and scaled at
 run time (He gain for leaky ReLU 0.2), which is what makes Adam's step size the same for
 every layer.
+
+``spectral=True`` adds :class:`SpectralBranch`: the spectra of the picture's row and column
+profiles, read by one dense layer into the head. A generator with nearest upsampling draws
+stripes that run the whole width or height of flat regions (a vertical colour gradient, as in
+sky, becomes a staircase that its 3x3 convs turn into lines of period 2 and 4 px), and the
+stages above see them only through the first 3x3 conv: average pooling cancels a period-2
+pattern outright. A row profile (the mean over x of each row) keeps such a line at full
+strength, so its spectrum shows it as a peak. The branch joins through a gain that starts
+at 0, so it can be added to a trained discriminator without disturbing it.
 """
 
 from __future__ import annotations
@@ -58,10 +67,34 @@ def minibatch_stddev(x: torch.Tensor, group: int = 4) -> torch.Tensor:
     return torch.cat([x, y.to(x.dtype)], dim=1)
 
 
+class SpectralBranch(nn.Module):
+    """Image (N, 3, R, R) -> (N, width): log magnitudes of the spectra (DC left out) of the
+    gray picture's row profile and column profile, through one dense layer, times ``gain``
+    (0 at the start)."""
+
+    def __init__(self, resolution: int, width: int):
+        super().__init__()
+        self.bins = resolution // 2
+        self.fc = EqLinear(2 * self.bins, width)
+        self.gain = nn.Parameter(torch.zeros(()))
+
+    def spectra(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, 2, R/2): log(1 + |rfft|) of the row profile (the mean over x of each row) and
+        of the column profile, frequencies 1 .. R/2 cycles per picture."""
+        gray = x.float().mean(dim=1)  # FFTs in float32, whatever the autocast
+        profiles = torch.stack([gray.mean(dim=2), gray.mean(dim=1)], dim=1)
+        return torch.log1p(torch.fft.rfft(profiles, dim=-1).abs()[..., 1 : self.bins + 1])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.leaky_relu(self.fc(self.spectra(x).flatten(1)), 0.2) * self.gain
+
+
 class Discriminator(nn.Module):
     """Image (N, 3, R, R) in [-1, 1] -> logit (N,). ``widths[i]`` is the width at R / 2**i."""
 
-    def __init__(self, resolution: int, widths: Sequence[int], mbstd_group: int = 4):
+    def __init__(
+        self, resolution: int, widths: Sequence[int], mbstd_group: int = 4, spectral: bool = False
+    ):
         super().__init__()
         widths = [int(w) for w in widths]
         if 4 * 2 ** (len(widths) - 1) != resolution:
@@ -81,8 +114,12 @@ class Discriminator(nn.Module):
         self.final_conv = EqConv2d(last + 1, last, 3)
         self.dense = EqLinear(last * 16, last)
         self.out = EqLinear(last, 1, gain=1.0)
+        # Registered last, so a trained discriminator's parameters keep their order (and
+        # their optimiser moments their indices) when the branch is added to it.
+        self.spectral = SpectralBranch(resolution, last) if spectral else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        picture = x
         x = F.leaky_relu(self.from_rgb(x), 0.2)
         for conv0, conv1 in self.blocks:
             x = F.leaky_relu(conv0(x), 0.2)
@@ -91,4 +128,6 @@ class Discriminator(nn.Module):
         x = minibatch_stddev(x, self.mbstd_group)
         x = F.leaky_relu(self.final_conv(x), 0.2)
         x = F.leaky_relu(self.dense(x.flatten(1)), 0.2)
+        if self.spectral is not None:
+            x = x + self.spectral(picture).to(x.dtype)
         return self.out(x).squeeze(1)

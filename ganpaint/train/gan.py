@@ -91,7 +91,8 @@ class GANTrainer(DataOrder):
         setup_backend(dev)
         torch.manual_seed(cfg.seed)
         self.G = ProGANGenerator(cfg.g_widths, z_dim=cfg.z_dim).to(dev).train()
-        self.D = Discriminator(cfg.resolution, cfg.d_widths, cfg.mbstd_group).to(dev).train()
+        self.D = Discriminator(cfg.resolution, cfg.d_widths, cfg.mbstd_group, cfg.d_spectral)
+        self.D = self.D.to(dev).train()
         broadcast_params((self.G, self.D), self.dist)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
         if cfg.channels_last:  # the EMA copy stays contiguous: it only samples and exports

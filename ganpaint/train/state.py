@@ -266,7 +266,9 @@ def read_state(folder: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tens
     return meta, tensors
 
 
-def check_architecture(meta: dict[str, Any], trainer: GANTrainer, where: Path) -> None:
+def check_architecture(meta: dict[str, Any], trainer: GANTrainer, where: Path) -> bool:
+    """Refuse a state of another architecture; True when this config adds the
+    discriminator's spectral branch to a state trained without it (it starts at zero)."""
     saved = meta.get("config", {})
     for key in ARCH_FIELDS:
         mine, theirs = plain(getattr(trainer.cfg, key)), plain(saved.get(key))
@@ -275,6 +277,13 @@ def check_architecture(meta: dict[str, Any], trainer: GANTrainer, where: Path) -
                 f"{where}: was trained with {key}={theirs}, this config has {mine}; "
                 "use another output folder or --no-resume"
             )
+    theirs = bool(saved.get("d_spectral", False))
+    if theirs and not trainer.cfg.d_spectral:
+        raise GanpaintError(
+            f"{where}: its discriminator has the spectral branch (d_spectral) and this "
+            "config's has not; resume it with d_spectral"
+        )
+    return trainer.cfg.d_spectral and not theirs
 
 
 @torch.no_grad()
@@ -282,11 +291,13 @@ def load_state(trainer: GANTrainer, folder: str | Path) -> None:
     """Restore everything :func:`save_state` wrote into ``trainer``."""
     folder = Path(folder)
     meta, tensors = read_state(folder)
-    check_architecture(meta, trainer, folder)
+    grows = check_architecture(meta, trainer, folder)
     try:
         for prefix, module in _modules(trainer).items():
             own = module.state_dict()
             for key, value in own.items():
+                if grows and prefix == "D" and key.startswith("spectral."):
+                    continue  # added now: keeps its fresh initialisation (gain 0)
                 value.copy_(tensors[f"{prefix}.{key}"])
         for prefix, opt in _optimisers(trainer).items():
             _load_optimiser(opt, prefix, meta["optimisers"][prefix], tensors)
@@ -296,6 +307,10 @@ def load_state(trainer: GANTrainer, folder: str | Path) -> None:
     trainer.images_seen = int(meta["images_seen"])
     trainer.train_seconds = float(meta.get("train_seconds", 0.0))
     trainer.events = [str(e) for e in meta.get("events", [])]
+    if grows:
+        trainer.events.append(
+            f"step {trainer.step}: the discriminator's spectral branch added (gain 0)"
+        )
     trainer.windows = list(meta.get("windows", []))
     trainer.use_bf16 = trainer.use_bf16 and bool(meta.get("use_bf16", True))
     _load_rng(trainer, meta, tensors)

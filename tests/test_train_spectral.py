@@ -1,0 +1,80 @@
+"""The discriminator's spectral branch: it sees whole-width stripes, starts at zero, grows
+into a state trained without it, and is never silently dropped."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from ganpaint.core.errors import GanpaintError
+from ganpaint.train.configs import get_config
+from ganpaint.train.discriminator import Discriminator
+
+MICRO = get_config("tiny").replace(
+    name="micro", g_widths=(16, 16, 8, 8), d_widths=(8, 8, 16, 16), z_dim=16, batch=4,
+    r1_every=2, dataset_size=24, max_steps=4, sample_every=0,
+)  # fmt: skip
+
+
+def _trainer(tmp_path, name, resume=False, **changes):
+    from ganpaint.train.gan import GANTrainer
+
+    t = GANTrainer(MICRO.replace(**changes), tmp_path / name, device="cpu", resume=resume)
+    gen = torch.Generator().manual_seed(5)
+    t.set_data(torch.randint(0, 256, (24, 32, 32, 3), generator=gen, dtype=torch.uint8))
+    return t
+
+
+def test_the_branch_sees_lines_across_the_picture():
+    d = Discriminator(32, (8, 8, 16, 16), spectral=True)
+    flat = torch.zeros(1, 3, 32, 32)
+    lines = flat.clone()
+    lines[:, :, ::4] = 0.2  # a line every 4 rows, across the whole width: period 4 px
+    rows, cols = d.spectral.spectra(lines)[0]
+    # 8 cycles per picture (and its harmonic at 16); nothing below; columns see a constant
+    assert int(rows.argmax()) + 1 == 32 // 4 and rows[7] > 0.5
+    assert rows[:7].abs().max() < 1e-5 and cols.abs().max() < 1e-5
+    assert d.spectral.spectra(flat).abs().max() < 1e-6
+
+
+def test_the_branch_starts_at_zero_and_trains(tmp_path):
+    torch.manual_seed(0)
+    plain = Discriminator(32, (8, 8, 16, 16))
+    torch.manual_seed(0)
+    grown = Discriminator(32, (8, 8, 16, 16), spectral=True)
+    x = torch.randn(4, 3, 32, 32)
+    assert torch.equal(plain(x), grown(x))  # gain 0: the same logits
+    # registered last: the plain parameters keep their order
+    assert [n for n, _ in grown.named_parameters()][: len(list(plain.parameters()))] == [
+        n for n, _ in plain.named_parameters()
+    ]
+    t = _trainer(tmp_path, "t", d_spectral=True)
+    for _ in range(3):  # R1 (a gradient of a gradient) on steps 0 and 2
+        out = t.train_step()
+    assert all(torch.isfinite(v) for v in out.values())
+    assert float(t.D.spectral.gain.detach()) != 0.0  # it learned
+
+
+def test_a_state_without_the_branch_grows_it(tmp_path):
+    old = _trainer(tmp_path, "old")
+    for _ in range(3):
+        old.train_step()
+    state = old.save_checkpoint()
+    grown = _trainer(tmp_path, "grown", resume=state, d_spectral=True)
+    assert grown.step == 3 and "spectral branch added" in grown.events[-1]
+    for k, v in old.D.state_dict().items():
+        assert torch.equal(grown.D.state_dict()[k], v), k
+    assert float(grown.D.spectral.gain.detach()) == 0.0
+    x = torch.randn(4, 3, 32, 32)
+    assert torch.allclose(old.D(x), grown.D(x))
+    n_old = len(list(old.D.parameters()))
+    moments = [grown.opt_D.state[p] for p in list(grown.D.parameters())[:n_old]]
+    assert all("exp_avg_sq" in m for m in moments)  # the old moments came back
+    grown.train_step()
+    spectral_state = grown.save_checkpoint()
+    again = _trainer(tmp_path, "again", resume=spectral_state, d_spectral=True)
+    assert sum("spectral branch added" in e for e in again.events) == 1  # once, when grown
+    assert torch.equal(again.D.spectral.gain, grown.D.spectral.gain)
+    # and a state with the branch is never resumed without it
+    with pytest.raises(GanpaintError, match="resume it with d_spectral"):
+        _trainer(tmp_path, "dropped", resume=spectral_state)
