@@ -76,7 +76,7 @@ class SpectralBranch(nn.Module):
         super().__init__()
         self.bins = resolution // 2
         self.fc = EqLinear(2 * self.bins, width)
-        self.gain = nn.Parameter(torch.zeros(()))
+        self.gain = nn.Parameter(torch.zeros(1))  # one value; (1,) suits every Adam kernel
 
     def spectra(self, x: torch.Tensor) -> torch.Tensor:
         """(N, 2, R/2): log(1 + |rfft|) of the row profile (the mean over x of each row) and
