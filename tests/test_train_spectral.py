@@ -78,3 +78,27 @@ def test_a_state_without_the_branch_grows_it(tmp_path):
     # and a state with the branch is never resumed without it
     with pytest.raises(GanpaintError, match="resume it with d_spectral"):
         _trainer(tmp_path, "dropped", resume=spectral_state)
+
+
+@pytest.mark.parametrize(("in_state", "flag", "expect"), [
+    (True, False, True),  # a state with the branch keeps it, flag or not
+    (False, True, True),  # --d-spectral grows it
+    (False, False, False),
+])  # fmt: skip
+def test_a_window_keeps_or_adds_the_branch(tmp_path, monkeypatch, in_state, flag, expect):
+    import ganpaint.train.pipeline as pipeline
+    from ganpaint.devtools import gpu_window
+
+    gpu = tmp_path / ".gpu"
+    t = _trainer(tmp_path, "t", d_spectral=in_state)
+    t.train_step()
+    t.save_checkpoint(gpu / "state")
+    seen = {}
+
+    def fake_pipeline(cfg, run_dir, seconds, **kwargs):
+        seen["cfg"] = cfg
+        return {"bundle": None}
+
+    monkeypatch.setattr(pipeline, "run_pipeline", fake_pipeline)
+    gpu_window.run_window("tiny", 10, tmp_path / "out", gpu, d_spectral=flag)
+    assert seen["cfg"].d_spectral is expect
