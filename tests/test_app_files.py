@@ -114,6 +114,34 @@ def test_missing_default_model_shows_a_clear_message(make_window, qtbot, monkeyp
     assert w.canvas._open_button.defaultAction() is w.actions["file.open_model"]
 
 
+def test_the_default_model_is_chosen_by_device_and_says_why(
+    make_window, qtbot, monkeypatch, tmp_path, demo_bundle
+):
+    import shutil
+
+    import ganpaint.app.views.model_view as model_view
+    import ganpaint.models.bundle as bundle
+
+    models = tmp_path / "models"
+    for name in ("scenes128", "for-cpu", "for-gpu"):
+        shutil.copytree(demo_bundle, models / name)
+    monkeypatch.setattr(bundle, "default_bundle_path", lambda: models / "scenes128")
+    monkeypatch.setattr(model_view, "default_bundle_path", lambda: models / "scenes128")
+    monkeypatch.setattr(bundle, "DEFAULT_MODELS", {"cpu": "for-cpu", "gpu": "for-gpu"})
+    assert bundle.default_model_for("cuda").path == models / "for-gpu"
+    assert bundle.default_model_for("mps").reason == "the default model on a GPU"
+    w = make_window(model=None, device="cpu")
+    assert w.models.bundle.path == models / "for-cpu"
+    assert w.models.model_path == str((models / "for-cpu").resolve())
+    assert w.status.currentMessage().endswith(": the default model on a CPU")
+    assert "The default model on a CPU" in w.status.model.toolTip()
+    # the chosen one missing: the bundled default opens, and the reason says why
+    shutil.rmtree(models / "for-gpu")
+    choice = bundle.default_model_for("cuda")
+    assert choice.path == models / "scenes128"
+    assert choice.reason == "for-gpu, the default on a GPU, is not installed"
+
+
 def test_opening_another_model_and_about_box(make_window, qtbot, bare_generator):
     w = make_window()
     w.file_commands.show_about()

@@ -74,6 +74,8 @@ class ModelBundle:
     dissection: Dissection | None = None
     problems: dict[str, str] = field(default_factory=dict)
     """File name -> why that optional file cannot be used (see :data:`OPTIONAL_FILES`)."""
+    chosen_because: str = ""
+    """Why this bundle was opened when none was named (:func:`default_model_for`)."""
 
     def _usable(self, name: str) -> None:
         """Raise the problem found with the optional file ``name`` when the bundle opened."""
@@ -155,6 +157,34 @@ def default_bundle_path() -> Path:
     from ganpaint.core.paths import models_dir
 
     return models_dir() / DEFAULT_MODEL_NAME
+
+
+DEFAULT_MODELS: dict[str, str] = {"gpu": DEFAULT_MODEL_NAME, "cpu": DEFAULT_MODEL_NAME}
+"""The bundled model opened when none is named, by the kind of device it will run on: a
+256 px model is meant for GPUs, and a CPU keeps the one that paints live best there (by
+``ganpaint bench``). Both are ``scenes128`` until a 256 px bundle ships."""
+
+
+@dataclass(frozen=True)
+class DefaultChoice:
+    """The bundle to open when none is named, and why (for the status bar)."""
+
+    path: Path
+    reason: str
+
+
+def default_model_for(device_type: str) -> DefaultChoice:
+    """The default bundle for a device of type ``device_type`` (``cpu``, ``cuda``, ``mps``):
+    :data:`DEFAULT_MODELS`' choice, or :func:`default_bundle_path` when that one is not
+    installed (the reason says so). Both live in the folder of the bundled models."""
+    kind = "cpu" if device_type == "cpu" else "gpu"
+    where = "a CPU" if kind == "cpu" else "a GPU"
+    name = DEFAULT_MODELS[kind]
+    fallback = default_bundle_path()
+    path = fallback.parent / name
+    if (path / "bundle.json").is_file():
+        return DefaultChoice(path, f"the default model on {where}")
+    return DefaultChoice(fallback, f"{name}, the default on {where}, is not installed")
 
 
 def read_bundle_json(folder: Path) -> dict[str, Any]:

@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ganpaint.models.bundle import default_bundle_path
-
 GPU_WORDS = ("memory", "cuda", "mps")  # failures a move to the CPU may cure
 
 
@@ -79,7 +77,7 @@ class ModelController:
         moved = reused and self.bundle is bundle
         self.bundle, self.model_key = bundle, key
         if not moved:
-            self.model_path = str(Path(path).resolve()) if path else str(default_bundle_path())
+            self.model_path = str(Path(path if path else bundle.path).resolve())
         return not moved
 
     def take_pending(self) -> tuple[Any, str | None]:

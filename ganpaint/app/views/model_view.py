@@ -95,7 +95,9 @@ class ModelView:
         self.request_heat()
         note = w.concept_commands.skipped_note()  # more use than "Opened", on the right too
         if note is None:
-            w.status.showMessage(f"Opened {self.models.bundle.name} on {res.device}", 4000)
+            why = self.models.bundle.chosen_because
+            opened = f"Opened {self.models.bundle.name} on {res.device}"
+            w.status.showMessage(f"{opened}: {why}" if why else opened, 6000 if why else 4000)
         else:
             w.status.showMessage(note, 12000)
         w.update_enabled()
@@ -113,6 +115,8 @@ class ModelView:
         w.gallery.set_scene_index(SceneContent.from_dissection(self.models.bundle.dissection))
         w.gallery.reset(w.document.seed)
         w.status.model.setText(f"{b.name} · {g.resolution} px")
+        why = f"\n{b.chosen_because[:1].upper()}{b.chosen_because[1:]}" if b.chosen_because else ""
+        w.status.model.setToolTip(f"The open model: {b.path}{why}")
         w.concept_panel.set_layers(b.edit_layers, b.default_layer, self.models.describe_layer)
         w.concept_commands.reload()
         self.layer_content()

@@ -173,7 +173,17 @@ def open_model(job: LoadJob):
     from ganpaint.engine.renderer import Renderer
     from ganpaint.models import load_bundle
 
-    bundle = job.bundle if job.bundle is not None else load_bundle(job.path)
+    if job.bundle is not None:
+        bundle = job.bundle
+    elif job.path is not None:
+        bundle = load_bundle(job.path)
+    else:  # none named: the default for the device it will run on
+        from ganpaint.core.devices import pick_device
+        from ganpaint.models.bundle import default_model_for
+
+        choice = default_model_for(pick_device(job.device).type)
+        bundle = load_bundle(choice.path)
+        bundle.chosen_because = choice.reason
     renderer = Renderer(bundle.generator, job.device, bundle.dissection)
     return bundle, renderer, describe_device(renderer.device)
 
