@@ -102,3 +102,22 @@ def test_a_window_keeps_or_adds_the_branch(tmp_path, monkeypatch, in_state, flag
     monkeypatch.setattr(pipeline, "run_pipeline", fake_pipeline)
     gpu_window.run_window("tiny", 10, tmp_path / "out", gpu, d_spectral=flag)
     assert seen["cfg"].d_spectral is expect
+
+
+def test_arms_resumed_from_one_state_draw_the_same_batches(tmp_path):
+    # the A/B window's premise: B's extra parameters do not shift the random streams, and
+    # at gain 0 its discriminator answers as A's, so both take the same first D step
+    t = _trainer(tmp_path, "t")
+    for _ in range(2):
+        t.train_step()
+    state = t.save_checkpoint()
+    arm_a = _trainer(tmp_path, "a", resume=state)
+    a = arm_a.train_step()
+    rng_a = torch.get_rng_state()
+    arm_b = _trainer(tmp_path, "b", resume=state, d_spectral=True)
+    b = arm_b.train_step()
+    assert torch.equal(torch.get_rng_state(), rng_a) and arm_a.pos == arm_b.pos
+    for k in ("loss_d", "d_real", "d_fake"):  # before any update: the same numbers
+        assert torch.allclose(a[k], b[k], rtol=1e-6, atol=1e-7), k
+    # the G step follows B's first D update, in which the branch's gain left 0
+    assert float(arm_b.D.spectral.gain.detach()) != 0.0
