@@ -450,6 +450,9 @@ def test_evaluate_gan_on_tiny_models(fake_scenes):
     assert result["sky_noise_ratio"] is None or result["sky_noise_ratio"] > 0
     assert set(result["share_gap_points"]) == set(CONCEPTS)
     assert "Fréchet" in format_report(result) and "sky noise" in format_report(result)
+    lines = result["sky_lines"]  # 32 px pictures: 8 px patches
+    assert lines["patch"] == 8 and result["sky_line_ratio"] == lines["ratio"]
+    assert "sky stripes" in format_report(result)
 
 
 def test_sky_noise_sees_stripes_and_ignores_sky_edges():

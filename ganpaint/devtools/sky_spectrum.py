@@ -22,80 +22,12 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ganpaint.core.errors import GanpaintError
+from ganpaint.models.realism import compare_spectra, sky_patch_spectrum
 
 GEN_SEED = 100_000
 SCENE_SEED = 7_000_000
-
-
-def sky_patch_spectrum(
-    images: torch.Tensor, labels: torch.Tensor, sky: int, patch: int = 32
-) -> tuple[torch.Tensor, int]:
-    """Mean power spectrum (patch x patch, ``torch.fft`` order) of the high-pass residual in
-    the patches of uint8 (N, H, W, 3) ``images`` that lie wholly inside eroded ``sky`` of
-    (N, H, W) ``labels``, and how many patches there were."""
-    from ganpaint.models.realism import eroded_mask
-
-    mask = eroded_mask(labels, sky)
-    gray = images.float().mean(-1).unsqueeze(1)
-    residual = (gray - F.avg_pool2d(gray, 5, 1, 2, count_include_pad=False)).squeeze(1)
-    power, count = torch.zeros(patch, patch), 0
-    _, h, w = residual.shape
-    for i in range(len(residual)):
-        for y in range(0, h - patch + 1, patch):
-            for x in range(0, w - patch + 1, patch):
-                if bool(mask[i, y : y + patch, x : x + patch].all()):
-                    p = residual[i, y : y + patch, x : x + patch]
-                    power += torch.fft.fft2(p - p.mean()).abs().square()
-                    count += 1
-    return (power / count if count else power), count
-
-
-def bands(patch: int) -> dict[str, torch.Tensor]:
-    """The frequency sets reported, as boolean patch x patch masks."""
-    f = torch.fft.fftfreq(patch).abs()
-    fy, fx = torch.meshgrid(f, f, indexing="ij")
-    return {
-        "fx=0 (horizontal lines)": fx == 0,
-        "fy=0 (vertical lines)": fy == 0,
-        "fy=1/2 (rows, period 2)": fy == 0.5,
-        "fx=1/2 (columns, period 2)": fx == 0.5,
-        "fy=1/4 (rows, period 4)": fy == 0.25,
-        "fx=1/4 (columns, period 4)": fx == 0.25,
-    }
-
-
-def compare(gen: torch.Tensor, real: torch.Tensor, top: int = 8) -> dict[str, Any]:
-    """The report's figures from the two mean spectra."""
-    patch = gen.shape[0]
-    out: dict[str, Any] = {"power_ratio": _ratio(gen.sum(), real.sum()), "bands": {}}
-    for name, sel in bands(patch).items():
-        out["bands"][name] = {
-            "generated_share": _ratio(gen[sel].sum(), gen.sum()),
-            "rendered_share": _ratio(real[sel].sum(), real.sum()),
-            "ratio": _ratio(gen[sel].sum(), real[sel].sum()),
-        }
-    f = torch.fft.fftfreq(patch)
-    half = [int(k) for k in torch.argsort(gen.flatten(), descending=True)
-            if _upper(divmod(int(k), patch), patch)]  # fmt: skip
-    out["strongest"] = [
-        {"fy": round(float(f[y]), 4), "fx": round(float(f[x]), 4),
-         "generated": round(float(gen[y, x]), 2), "rendered": round(float(real[y, x]), 2)}
-        for y, x in (divmod(k, patch) for k in half[:top])
-    ]  # fmt: skip
-    return out
-
-
-def _upper(yx: tuple[int, int], patch: int) -> bool:
-    """One bin of each conjugate pair (a real signal's spectrum is symmetric)."""
-    y, x = yx
-    return (y, x) <= ((patch - y) % patch, (patch - x) % patch)
-
-
-def _ratio(a: torch.Tensor, b: torch.Tensor) -> float | None:
-    return round(float(a / b), 4) if float(b) > 0 else None
 
 
 def measure(bundle: str | Path, samples: int = 48, patch: int = 32) -> dict[str, Any]:
@@ -120,7 +52,7 @@ def measure(bundle: str | Path, samples: int = 48, patch: int = 32) -> dict[str,
     for key, images in (("generated", fake), ("rendered", real)):
         labels, _ = segment_features(seg, images, 8)
         spectra[key] = sky_patch_spectrum(images, labels.cpu(), names.index("sky"), patch)
-    out = compare(spectra["generated"][0], spectra["rendered"][0])
+    out = compare_spectra(spectra["generated"][0], spectra["rendered"][0])
     out.update(bundle=str(bundle), resolution=res, samples=samples, patch=patch,
                patches={k: v[1] for k, v in spectra.items()})  # fmt: skip
     return out

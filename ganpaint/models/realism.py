@@ -6,7 +6,10 @@ artifacts`` (``dissect``), which are siblings and may not import each other.
 * :func:`highpass_residual` (image minus its 5x5 box blur) and :func:`sky_noise`, that
   residual inside eroded sky, generated over rendered;
 * :func:`flat_noise`: a segmenter-free stand-in, the residual inside flat regions found by
-  colour alone (for checkpoints that come with no segmenter).
+  colour alone (for checkpoints that come with no segmenter);
+* :func:`sky_patch_spectrum`, :func:`compare_spectra` and :func:`sky_lines`: where in
+  frequency the sky's high-pass texture lies (lines across the whole width or height of a
+  patch are the stripes a generator with nearest upsampling draws).
 """
 
 from __future__ import annotations
@@ -133,3 +136,93 @@ def flat_noise(images: torch.Tensor) -> float | None:
     if count == 0:
         return None
     return float(highpass_residual(images)[mask].sum()) / count
+
+
+def sky_patch_spectrum(
+    images: torch.Tensor, labels: torch.Tensor, sky: int, patch: int = 32
+) -> tuple[torch.Tensor, int]:
+    """Mean power spectrum (patch x patch, ``torch.fft`` order) of the signed high-pass
+    residual (gray minus its 5 x 5 box mean) in the patches of uint8 (N, H, W, 3) ``images``,
+    on a grid from the top left, that lie wholly inside eroded ``sky`` of (N, H, W)
+    ``labels``; and how many patches there were."""
+    mask = eroded_mask(labels.cpu(), sky)
+    gray = images.cpu().float().mean(-1).unsqueeze(1)
+    box = F.avg_pool2d(gray, HIGHPASS_BOX, 1, HIGHPASS_BOX // 2, count_include_pad=False)
+    residual = (gray - box).squeeze(1)
+    n, h, w = residual.shape
+    gh, gw = h // patch, w // patch
+    if gh == 0 or gw == 0:
+        return torch.zeros(patch, patch), 0
+
+    def tiles(t: torch.Tensor) -> torch.Tensor:
+        t = t[:, : gh * patch, : gw * patch].reshape(n, gh, patch, gw, patch)
+        return t.permute(0, 1, 3, 2, 4).reshape(-1, patch, patch)
+
+    keep = tiles(mask).flatten(1).all(1)
+    chosen = tiles(residual)[keep]
+    if len(chosen) == 0:
+        return torch.zeros(patch, patch), 0
+    chosen = chosen - chosen.mean(dim=(1, 2), keepdim=True)
+    power = torch.fft.fft2(chosen).abs().square().mean(0)
+    return power, int(keep.sum())
+
+
+def spectrum_bands(patch: int) -> dict[str, torch.Tensor]:
+    """The frequency sets :func:`compare_spectra` reports, as boolean patch x patch masks."""
+    f = torch.fft.fftfreq(patch).abs()
+    fy, fx = torch.meshgrid(f, f, indexing="ij")
+    return {
+        "fx=0 (horizontal lines)": fx == 0,
+        "fy=0 (vertical lines)": fy == 0,
+        "fy=1/2 (rows, period 2)": fy == 0.5,
+        "fx=1/2 (columns, period 2)": fx == 0.5,
+        "fy=1/4 (rows, period 4)": fy == 0.25,
+        "fx=1/4 (columns, period 4)": fx == 0.25,
+    }
+
+
+def _ratio(a: torch.Tensor, b: torch.Tensor) -> float | None:
+    return round(float(a / b), 4) if float(b) > 0 else None
+
+
+def compare_spectra(gen: torch.Tensor, real: torch.Tensor, top: int = 8) -> dict:
+    """Generated against rendered mean spectra: the total power ratio; per band of
+    :func:`spectrum_bands` each side's share of its power there and the power ratio; and the
+    ``top`` strongest generated bins (one of each conjugate pair)."""
+    patch = gen.shape[0]
+    out: dict = {"power_ratio": _ratio(gen.sum(), real.sum()), "bands": {}}
+    for name, sel in spectrum_bands(patch).items():
+        out["bands"][name] = {
+            "generated_share": _ratio(gen[sel].sum(), gen.sum()),
+            "rendered_share": _ratio(real[sel].sum(), real.sum()),
+            "ratio": _ratio(gen[sel].sum(), real[sel].sum()),
+        }
+    f = torch.fft.fftfreq(patch)
+    order = [divmod(int(k), patch) for k in torch.argsort(gen.flatten(), descending=True)]
+    upper = [(y, x) for y, x in order if (y, x) <= ((patch - y) % patch, (patch - x) % patch)]
+    out["strongest"] = [
+        {"fy": round(float(f[y]), 4), "fx": round(float(f[x]), 4),
+         "generated": round(float(gen[y, x]), 2), "rendered": round(float(real[y, x]), 2)}
+        for y, x in upper[:top]
+    ]  # fmt: skip
+    return out
+
+
+def sky_lines(
+    fake: torch.Tensor, fake_labels: torch.Tensor, real: torch.Tensor, real_labels: torch.Tensor,
+    sky: int, patch: int,
+) -> dict:  # fmt: skip
+    """The sky's stripes in one figure: the high-pass power on lines across a whole patch
+    (``fx = 0`` or ``fy = 0``), generated over rendered, with each side's share of its sky
+    power there and the patch counts."""
+    gen, n_gen = sky_patch_spectrum(fake, fake_labels, sky, patch)
+    ren, n_ren = sky_patch_spectrum(real, real_labels, sky, patch)
+    bands = spectrum_bands(patch)
+    lines = bands["fx=0 (horizontal lines)"] | bands["fy=0 (vertical lines)"]
+    return {
+        "ratio": _ratio(gen[lines].sum(), ren[lines].sum()),
+        "generated_share": _ratio(gen[lines].sum(), gen.sum()),
+        "rendered_share": _ratio(ren[lines].sum(), ren.sum()),
+        "patch": patch,
+        "patches": [n_gen, n_ren],
+    }

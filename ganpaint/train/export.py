@@ -123,6 +123,7 @@ def export_bundle(
         "fd_real_floor": evaluation.get("fd_real_floor"),
         "fd_ratio": evaluation.get("fd_ratio"),
         "sky_noise_ratio": evaluation.get("sky_noise_ratio"),
+        "sky_line_ratio": evaluation.get("sky_line_ratio"),
         "share_distance": evaluation.get("share_distance"),
         "windows": len(trainer.windows),
     }
@@ -230,6 +231,7 @@ def print_summary(summary: dict[str, Any], log: Logger) -> None:
         "fd_real_floor",
         "fd_ratio",
         "sky_noise_ratio",
+        "sky_line_ratio",
         "share_distance",
         "windows",
         "pipeline_s",

@@ -11,7 +11,10 @@ scenes (seeds from ``EVAL_SEED``), then compares
 * the sky noise ratio: the high-pass residual (image minus its 5x5 box blur, mean absolute
   value over channels) averaged inside sky pixels eroded by 3 px, generated over rendered.
   Sky is where the segmenter sees it in both sets (like for like); stripes and speckle in a
-  generated sky raise the ratio above 1.
+  generated sky raise the ratio above 1;
+* the sky line ratio: how much of that residual's power lies on lines across whole patches
+  (1/8 of the side) of eroded sky, generated over rendered (:func:`realism.sky_lines`):
+  the stripes alone, which the sky noise mixes with every other texture.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import torch.nn.functional as F
 from ganpaint.core.devices import describe_device, pick_device
 from ganpaint.core.seeds import zs_from_seeds
 from ganpaint.models.progan import ProGANGenerator
-from ganpaint.models.realism import frechet_distance, pixel_share, sky_noise
+from ganpaint.models.realism import frechet_distance, pixel_share, sky_lines, sky_noise
 from ganpaint.models.segmenter import Segmenter, segment_features
 from ganpaint.train.data import EVAL_SEED, concepts, float_to_uint8, render_scenes
 from ganpaint.train.runlog import Log
@@ -131,6 +134,9 @@ def evaluate_gan(
     floor = frechet_distance(real_b_feats.cpu().numpy(), real_feats.cpu().numpy())
     sky = names.index("sky") if "sky" in names else 0
     noise = sky_noise(fake, fake_labels, torch.from_numpy(real[0][:n]), real_labels, sky)
+    side = int(fake.shape[1])
+    lines = sky_lines(fake, fake_labels, torch.from_numpy(real[0][:n]), real_labels, sky,
+                      patch=max(8, side // 8))  # fmt: skip
     result = {
         "n": n,
         "resolution": res,
@@ -156,6 +162,8 @@ def evaluate_gan(
         "fd_ratio": round(fd / floor, 3) if floor > 0 else None,
         "sky_noise": {"generated": noise["generated"], "rendered": noise["rendered"]},
         "sky_noise_ratio": noise["ratio"],
+        "sky_line_ratio": lines["ratio"],
+        "sky_lines": lines,
         "segmenter_miou_on_real": round(float(np.nanmean(iou[present])), 4)
         if present.any()
         else None,
@@ -164,6 +172,10 @@ def evaluate_gan(
     if not all(math.isfinite(v) for v in (fd, floor)):
         raise FloatingPointError("evaluate_gan produced a non-finite distance")
     return result
+
+
+def lines_patch(result: dict[str, Any]) -> str:
+    return str((result.get("sky_lines") or {}).get("patch", "?"))
 
 
 def format_report(result: dict[str, Any]) -> str:
@@ -187,6 +199,8 @@ def format_report(result: dict[str, Any]) -> str:
         f"sky noise (high-pass residual in eroded sky): generated "
         f"{result['sky_noise']['generated']}, rendered {result['sky_noise']['rendered']}; "
         f"ratio {result['sky_noise_ratio']}",
+        f"sky stripes (that residual's power on lines across whole {lines_patch(result)} px "
+        f"patches), generated / rendered: {result.get('sky_line_ratio')}",
     ]
     if result.get("segmenter_miou_on_real") is not None:
         lines.append(f"segmenter mIoU on the rendered set: {result['segmenter_miou_on_real']:.4f}")

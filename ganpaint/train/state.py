@@ -229,7 +229,10 @@ def window_record(summary: dict[str, Any], start_step: int, start_images: int) -
     }
 
 
-WINDOW_FIGURES = ("n", "fd", "fd_floor", "fd_ratio", "sky_noise_ratio", "max_share_gap_points")
+WINDOW_FIGURES = (
+    "n", "fd", "fd_floor", "fd_ratio", "sky_noise_ratio", "sky_line_ratio",
+    "max_share_gap_points",
+)  # fmt: skip
 
 
 def note_window_figures(windows: list[dict[str, Any]], evaluation: dict[str, Any]) -> None:
