@@ -221,7 +221,8 @@ def _ab_arm(root: Path, arm: str, gpu_dir: Path, run_args: list[str], extra: lis
     code = subprocess.run(cmd, check=False).returncode
     path = arm_dir / "window" / "summary.json"
     summary = json.loads(path.read_text()) if path.is_file() else {}
-    figures = {k: summary.get(k) for k in ("fd_ratio", "sky_noise_ratio", "images_seen")}
+    keys = ("fd_ratio", "sky_noise_ratio", "sky_line_ratio", "images_seen")
+    figures = {k: summary.get(k) for k in keys}
     return {"exit": code, "options": extra, **figures}
 
 
@@ -371,7 +372,8 @@ def main(argv: list[str] | None = None) -> int:
     except GanpaintError as exc:
         print(f"gpu_window: {exc}", file=sys.stderr)
         return 2
-    keys = ("bundle", "steps", "images_seen", "fd", "fd_ratio", "sky_noise_ratio", "windows")
+    keys = ("bundle", "steps", "images_seen", "fd", "fd_ratio", "sky_noise_ratio",
+            "sky_line_ratio", "windows")  # fmt: skip
     print(json.dumps({k: summary.get(k) for k in (*keys, "window_files", "errors")}))
     return 0 if summary.get("bundle") else 1
 
