@@ -69,10 +69,13 @@ def test_pack_refuses_too_many_or_too_large_files(tmp_path, monkeypatch):
         gpu_window.unpack(tmp_path, tmp_path / ".gpu")
 
 
-def _fake_arms(monkeypatch, figures):
-    """Stand-in arms: each writes a window's files and a state, with the given figures."""
+def _fake_arms(monkeypatch, figures, seen=None):
+    """Stand-in arms: each writes a window's files and a state, with the given figures
+    (and, with ``seen``, records the options it was run with)."""
 
     def arm(root, name, gpu_dir, run_args, extra):
+        if seen is not None:
+            seen.append(run_args)
         arm_dir, arm_out = root / name, root / f"out-{name}"
         (arm_dir / "window").mkdir(parents=True)
         (arm_dir / "state").mkdir()
@@ -143,3 +146,45 @@ def test_ab_passes_run_options_through():
         "--config", "scenes256", "--seconds", "200.0", "--device", "cuda", "--speed",
         "channels_last",
     ]  # fmt: skip
+
+
+SPEED_ROWS = [
+    {"variant": "base", "warmup_s": 10.0, "images_per_s": 500.0, "finite": True},
+    {"variant": "channels_last", "warmup_s": 10.0, "images_per_s": 600.0, "finite": True},
+    {"variant": "channels_last+compile", "warmup_s": 100.0, "images_per_s": 900.0,
+     "finite": True},
+    {"variant": "batch64", "warmup_s": 10.0, "images_per_s": 5000.0, "finite": True},
+    {"variant": "compile", "batch": "", "failed": "RuntimeError: no triton"},
+]  # fmt: skip
+
+
+def test_pick_speed_counts_the_warm_up_a_window_pays():
+    # 300 s: (300 - 90) x 900 = 189,000 beats 300 x 600; 100 s: 10 x 900 does not
+    assert gpu_window.pick_speed(SPEED_ROWS, 300)[0] == "channels_last+compile"
+    assert gpu_window.pick_speed(SPEED_ROWS, 100)[0] == "channels_last"
+    # batch64 changes the recipe, not only the speed: never picked
+    slow = [dict(r, images_per_s=100.0) if r["variant"] != "batch64" else r for r in SPEED_ROWS]
+    assert gpu_window.pick_speed(slow, 300)[0] == "base"  # ties keep base
+    assert gpu_window.pick_speed(SPEED_ROWS[1:], 300) == (
+        "base",
+        "no timed base row to compare with",
+    )
+
+
+def test_speed_auto_reads_the_probe_rows(tmp_path, monkeypatch, capsys):
+    gpu = tmp_path / ".gpu"
+    gpu.mkdir()
+    assert gpu_window.auto_speed(gpu / gpu_window.SPEED_FILE, 300) == "base"  # none yet
+    (gpu / gpu_window.SPEED_FILE).write_text("{broken")
+    assert gpu_window.auto_speed(gpu / gpu_window.SPEED_FILE, 300) == "base"
+    (gpu / gpu_window.SPEED_FILE).write_text(json.dumps(SPEED_ROWS))
+    seen = []
+    _fake_arms(monkeypatch, {"a": (9.0, 4.0), "b": (9.5, 4.0)}, seen)
+    out = str(tmp_path / "OUT")
+    code = gpu_window.main(["ab", "--variant", "d_spectral", "--seconds", "300",
+                            "--speed", "auto", "--gpu-dir", str(gpu), "--out", out])  # fmt: skip
+    assert code == 0
+    assert "[speed] channels_last+compile" in capsys.readouterr().out
+    assert len(seen) == 2
+    for run_args in seen:  # both arms get the same, resolved option
+        assert run_args[run_args.index("--speed") + 1] == "channels_last+compile"
