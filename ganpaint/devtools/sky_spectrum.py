@@ -51,7 +51,7 @@ def measure(bundle: str | Path, samples: int = 48, patch: int = 32) -> dict[str,
     spectra = {}
     for key, images in (("generated", fake), ("rendered", real)):
         labels, _ = segment_features(seg, images, 8)
-        spectra[key] = sky_patch_spectrum(images, labels.cpu(), names.index("sky"), patch)
+        spectra[key] = sky_patch_spectrum(images, labels, names.index("sky"), patch)
     out = compare_spectra(spectra["generated"][0], spectra["rendered"][0])
     out.update(bundle=str(bundle), resolution=res, samples=samples, patch=patch,
                patches={k: v[1] for k, v in spectra.items()})  # fmt: skip

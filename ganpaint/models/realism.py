@@ -47,13 +47,17 @@ SKY_ERODE_PX = 3
 HIGHPASS_BOX = 5
 
 
-def highpass_residual(images: torch.Tensor) -> torch.Tensor:
-    """|image - 5x5 box blur|, averaged over channels: float (N, H, W) in 0..255 units for
+def highpass(images: torch.Tensor) -> torch.Tensor:
+    """image - 5x5 box blur, signed, per channel: float (N, 3, H, W) in 0..255 units for
     uint8 (N, H, W, 3) images (the blur pads by replicating the border)."""
     x = images.permute(0, 3, 1, 2).float()
     pad = HIGHPASS_BOX // 2
-    blurred = F.avg_pool2d(F.pad(x, (pad,) * 4, mode="replicate"), HIGHPASS_BOX, stride=1)
-    return (x - blurred).abs().mean(dim=1)
+    return x - F.avg_pool2d(F.pad(x, (pad,) * 4, mode="replicate"), HIGHPASS_BOX, stride=1)
+
+
+def highpass_residual(images: torch.Tensor) -> torch.Tensor:
+    """|:func:`highpass`|, averaged over channels: float (N, H, W)."""
+    return highpass(images).abs().mean(dim=1)
 
 
 def eroded_mask(labels: torch.Tensor, value: int, px: int = SKY_ERODE_PX) -> torch.Tensor:
@@ -142,13 +146,11 @@ def sky_patch_spectrum(
     images: torch.Tensor, labels: torch.Tensor, sky: int, patch: int = 32
 ) -> tuple[torch.Tensor, int]:
     """Mean power spectrum (patch x patch, ``torch.fft`` order) of the signed high-pass
-    residual (gray minus its 5 x 5 box mean) in the patches of uint8 (N, H, W, 3) ``images``,
-    on a grid from the top left, that lie wholly inside eroded ``sky`` of (N, H, W)
-    ``labels``; and how many patches there were."""
+    residual (:func:`highpass`, averaged over channels) in the patches of uint8 (N, H, W, 3)
+    ``images``, on a grid from the top left, that lie wholly inside eroded ``sky`` of
+    (N, H, W) ``labels``; and how many patches there were."""
     mask = eroded_mask(labels.cpu(), sky)
-    gray = images.cpu().float().mean(-1).unsqueeze(1)
-    box = F.avg_pool2d(gray, HIGHPASS_BOX, 1, HIGHPASS_BOX // 2, count_include_pad=False)
-    residual = (gray - box).squeeze(1)
+    residual = highpass(images.cpu()).mean(dim=1)
     n, h, w = residual.shape
     gh, gw = h // patch, w // patch
     if gh == 0 or gw == 0:

@@ -133,10 +133,10 @@ def evaluate_gan(
     fd = frechet_distance(fake_feats.cpu().numpy(), real_feats.cpu().numpy())
     floor = frechet_distance(real_b_feats.cpu().numpy(), real_feats.cpu().numpy())
     sky = names.index("sky") if "sky" in names else 0
-    noise = sky_noise(fake, fake_labels, torch.from_numpy(real[0][:n]), real_labels, sky)
-    side = int(fake.shape[1])
-    lines = sky_lines(fake, fake_labels, torch.from_numpy(real[0][:n]), real_labels, sky,
-                      patch=max(8, side // 8))  # fmt: skip
+    real_images = torch.from_numpy(real[0][:n])
+    noise = sky_noise(fake, fake_labels, real_images, real_labels, sky)
+    lines = sky_lines(fake, fake_labels, real_images, real_labels, sky,
+                      patch=max(8, int(fake.shape[1]) // 8))  # fmt: skip
     result = {
         "n": n,
         "resolution": res,
@@ -174,10 +174,6 @@ def evaluate_gan(
     return result
 
 
-def lines_patch(result: dict[str, Any]) -> str:
-    return str((result.get("sky_lines") or {}).get("patch", "?"))
-
-
 def format_report(result: dict[str, Any]) -> str:
     """A plain-text table of :func:`evaluate_gan`'s result."""
     lines = [
@@ -199,8 +195,9 @@ def format_report(result: dict[str, Any]) -> str:
         f"sky noise (high-pass residual in eroded sky): generated "
         f"{result['sky_noise']['generated']}, rendered {result['sky_noise']['rendered']}; "
         f"ratio {result['sky_noise_ratio']}",
-        f"sky stripes (that residual's power on lines across whole {lines_patch(result)} px "
-        f"patches), generated / rendered: {result.get('sky_line_ratio')}",
+        f"sky stripes (that residual's power on lines across whole "
+        f"{(result.get('sky_lines') or {}).get('patch', '?')} px patches), "
+        f"generated / rendered: {result.get('sky_line_ratio')}",
     ]
     if result.get("segmenter_miou_on_real") is not None:
         lines.append(f"segmenter mIoU on the rendered set: {result['segmenter_miou_on_real']:.4f}")
