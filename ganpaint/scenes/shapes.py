@@ -182,6 +182,11 @@ class Face:
         """Face coordinates (metres) of the region's pixel centres."""
         mi = self.minv.astype(F32)
         w = r.xs * mi[2, 0] + (r.ys * mi[2, 1] + mi[2, 2])
+        # A region's box may reach the face plane's vanishing line, where w is 0 and the
+        # face coordinates are infinite; such pixels lie outside the face (coverage 0), but
+        # an inf there turns the paint to NaN. Keep them finite and far away instead.
+        tiny = F32(1e-6) * max(float(np.abs(w).max(initial=0.0)), 1e-30)
+        w = np.where(np.abs(w) < tiny, np.where(w < 0, -tiny, tiny), w).astype(F32)
         inv = 1 / w
         u = (r.xs * mi[0, 0] + (r.ys * mi[0, 1] + mi[0, 2])) * inv
         v = (r.xs * mi[1, 0] + (r.ys * mi[1, 1] + mi[1, 2])) * inv
