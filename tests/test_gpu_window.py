@@ -36,7 +36,7 @@ def test_pack_and_unpack_round_trip(tmp_path):
     run, state = _window(tmp_path)
     out = tmp_path / "OUT"
     names = gpu_window.pack(run, state, out)
-    assert len(names) <= gpu_window.MAX_FILES and sorted(names) == sorted(
+    assert len(names) <= gpu_window.TOOL_FILES and sorted(names) == sorted(
         p.name for p in out.iterdir()
     )
     home = tmp_path / "home" / ".gpu"
@@ -58,8 +58,8 @@ def test_pack_and_unpack_round_trip(tmp_path):
 
 
 def test_pack_refuses_too_many_or_too_large_files(tmp_path, monkeypatch):
-    run, state = _window(tmp_path, shards=5)
-    with pytest.raises(GanpaintError, match="over 8"):
+    run, state = _window(tmp_path, shards=4)  # 4 shards + 4 files: 8, one too many
+    with pytest.raises(GanpaintError, match="over 7 .8 come back, 1 of them the call's log"):
         gpu_window.pack(run, state, tmp_path / "OUT")
     monkeypatch.setattr(gpu_window, "MAX_FILE_BYTES", 50)
     run, state = _window(tmp_path / "b", shards=1)
@@ -81,10 +81,9 @@ def _fake_arms(monkeypatch, figures, seen=None):
         (arm_dir / "state").mkdir()
         (arm_dir / "state" / "state.json").write_text(json.dumps({"arm": name}))
         (arm_dir / "window" / "samples.png").write_text(f"samples {name}")
-        arm_out.mkdir()
-        for f in ("state-tensors-00000.safetensors", "generator.safetensors", "samples.png",
-                  "window.tar.gz"):  # fmt: skip
-            (arm_out / f).write_text(f"{f} {name}")
+        window, state = _window(root / f"fake-{name}")
+        (window / "bundle" / "generator.safetensors").write_text(f"generator.safetensors {name}")
+        assert len(gpu_window.pack(window, state, arm_out)) == 6  # what a real window returns
         fd, sky = figures[name]
         return {"exit": 0 if fd else 1, "options": extra, "fd_ratio": fd, "sky_noise_ratio": sky}
 
@@ -113,20 +112,18 @@ def test_ab_keeps_the_better_arm(tmp_path, monkeypatch, figures, winner):
     other = "b" if winner == "a" else "a"
     assert (out / "generator.safetensors").read_text() == f"generator.safetensors {winner}"
     assert (out / "samples-other.png").read_text() == f"samples {other}"
-    assert json.loads((out / "ab.json").read_text())["winner"] == winner
-    assert len(list(out.iterdir())) <= gpu_window.MAX_FILES
+    assert not (out / "ab.json").exists()  # it travels in the archive
+    # 6 files of the winner's window and samples-other.png: one slot left for log.txt
+    assert len(list(out.iterdir())) == gpu_window.TOOL_FILES == gpu_window.MAX_FILES - 1
     # the winner's state goes on on this machine
     assert json.loads((gpu / "state" / "state.json").read_text()) == {"arm": winner}
     # and home keeps the A/B record beside the window's
     home = tmp_path / "home"
-    (out / "window.tar.gz").unlink()
-    pack_run, pack_state = _window(tmp_path)
-    gpu_window.pack(pack_run, pack_state, tmp_path / "packed")
-    for f in (tmp_path / "packed").iterdir():
-        if f.name.endswith(".tar.gz"):
-            (out / f.name).write_bytes(f.read_bytes())
     gpu_window.unpack(out, home)
     assert json.loads((home / "last" / "ab.json").read_text())["winner"] == winner
+    assert (home / "last" / "samples-other.png").read_text() == f"samples {other}"
+    assert (home / "last" / "pipeline.log").is_file()  # the archive's other members kept
+    assert (home / "bundle" / "generator.safetensors").read_text().endswith(winner)
 
 
 def test_ab_refuses_an_unknown_variant_and_two_failed_arms(tmp_path, monkeypatch):

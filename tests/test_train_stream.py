@@ -291,7 +291,7 @@ def test_gpu_window_fresh_then_resumed_from_its_unpacked_files(tmp_path, monkeyp
     out2 = tmp_path / "o2"
     argv2 = [*argv, "--gpu-dir", str(home), "--out", str(out2), "--max-steps", "6"]
     assert gpu_window.main(argv2) == 0
-    assert len(list(out2.iterdir())) <= gpu_window.MAX_FILES
+    assert len(list(out2.iterdir())) <= gpu_window.TOOL_FILES
     gpu_window.unpack(out2, home)
     meta, _ = read_state(home / "state")
     assert meta["step"] == 6 and meta["data"]["n"] == 40

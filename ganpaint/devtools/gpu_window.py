@@ -10,7 +10,11 @@ last window left in ``.gpu/`` (git-ignored; carry it to the next machine), and p
     segmenter.safetensors             the segmenter (reused from .gpu/ or trained this window)
     samples.png                       the last 8x8 sample grid
     window.tar.gz                     state.json, bundle.json, summary.json, metrics.jsonl,
-                                      pipeline.log
+                                      pipeline.log (and ab.json from ``ab``)
+
+That is 6 files with two state shards; a device call brings 8 back and the call's own
+``log.txt`` takes one, so a window may use 7 (:data:`TOOL_FILES`; ``ab`` adds the losing
+arm's ``samples-other.png`` as the 7th).
 
 The window itself is :func:`ganpaint.train.pipeline.run_pipeline` with a
 :class:`~ganpaint.train.pipeline.Carry`: scenes rendering on all cores but one from the
@@ -37,6 +41,11 @@ from typing import Any
 from ganpaint.core.errors import GanpaintError
 
 MAX_FILES = 8
+"""Files a device call brings back from ``$OUT``."""
+LOG_SLOTS = 1
+"""Of those, what the call itself writes there: every plan tees its output to ``log.txt``."""
+TOOL_FILES = MAX_FILES - LOG_SLOTS
+"""What a window (or an A/B window) may put into ``$OUT`` itself."""
 MAX_FILE_BYTES = 16 * 1024 * 1024
 STATE_PREFIX = "state-"
 TEXT_ARCHIVE = "window.tar.gz"
@@ -129,8 +138,11 @@ def pack(run_dir: Path, state: Path, out: Path) -> list[str]:
         (run_dir / "metrics.jsonl", "metrics.jsonl"),
         (run_dir / "pipeline.log", "pipeline.log"),
     ]
-    if len(plain) + 1 > MAX_FILES:
-        raise GanpaintError(f"a window would return {len(plain) + 1} files, over {MAX_FILES}")
+    if len(plain) + 1 > TOOL_FILES:
+        raise GanpaintError(
+            f"a window would return {len(plain) + 1} files, over {TOOL_FILES} "
+            f"({MAX_FILES} come back, {LOG_SLOTS} of them the call's log.txt)"
+        )
     names = []
     for src, name in plain:
         if src.stat().st_size > MAX_FILE_BYTES:
@@ -172,8 +184,9 @@ def run_ab(variant: str, run_args: list[str], out: Path, gpu_dir: Path) -> dict[
     """Two windows from the same carried state, one after the other in fresh processes with
     the same ``run_args`` (``run``'s options): arm A as they are, arm B with ``variant``
     added. The arm with the lower :func:`ab_scores` wins (A on a tie); its files go to
-    ``out`` as a window's would, with ``ab.json`` (both arms' figures and the choice) and
-    the other arm's ``samples-other.png``, and its state replaces ``gpu_dir``'s, so later
+    ``out`` as a window's would, with ``ab.json`` (both arms' figures and the choice) added
+    to its ``window.tar.gz`` and, while a slot is left of :data:`TOOL_FILES`, the other arm's
+    ``samples-other.png``; its state replaces ``gpu_dir``'s, so later
     windows on this machine go on from it."""
     if variant not in AB_VARIANTS:
         raise GanpaintError(f"unknown A/B variant {variant!r} (known: {', '.join(AB_VARIANTS)})")
@@ -193,18 +206,41 @@ def run_ab(variant: str, run_args: list[str], out: Path, gpu_dir: Path) -> dict[
     for f in sorted((root / f"out-{winner}").iterdir()):
         shutil.copyfile(f, out / f.name)
         names.append(f.name)
-    if (root / other / "window" / "samples.png").is_file():
-        shutil.copyfile(root / other / "window" / "samples.png", out / "samples-other.png")
-        names.append("samples-other.png")
     result = {"variant": variant, "winner": winner, "arms": arms, "rule": AB_RULE}
-    (out / "ab.json").write_text(json.dumps(result, indent=1))
-    names.append("ab.json")
-    if len(names) > MAX_FILES:
-        raise GanpaintError(f"the A/B window would return {len(names)} files, over {MAX_FILES}")
+    record = json.dumps(result, indent=1)
+    if (out / TEXT_ARCHIVE).is_file():
+        add_to_archive(out / TEXT_ARCHIVE, "ab.json", record.encode())
+    else:  # no archive to carry it (a failed pack): a file of its own
+        (out / "ab.json").write_text(record)
+        names.append("ab.json")
+    other_samples = root / other / "window" / "samples.png"
+    if other_samples.is_file() and len(names) < TOOL_FILES:
+        shutil.copyfile(other_samples, out / "samples-other.png")
+        names.append("samples-other.png")
+    elif other_samples.is_file():
+        print(f"[ab] samples-other.png left out: {len(names)} files already", flush=True)
+    if len(names) > TOOL_FILES:  # the arm's own pack keeps within TOOL_FILES
+        raise GanpaintError(f"the A/B window would return {len(names)} files, over {TOOL_FILES}")
     _replace(root / winner / "state", gpu_dir / "state")
     _replace(root / winner / "segmenter.safetensors", gpu_dir / "segmenter.safetensors")
     result["window_files"] = names
     return result
+
+
+def add_to_archive(archive: Path, name: str, data: bytes) -> None:
+    """Rewrite the gzip tar ``archive`` with one more member ``name`` (replacing one of that
+    name); the archive holds small text files, so it is rewritten in memory."""
+    import io
+
+    with tarfile.open(archive, "r:gz") as tar:
+        members = [(m, tar.extractfile(m).read()) for m in tar.getmembers()
+                   if m.isfile() and m.name != name]  # fmt: skip
+    tmp = archive.with_name(archive.name + ".partial")
+    with tarfile.open(tmp, "w:gz") as tar:
+        for m, content in [*members, (tarfile.TarInfo(name), data)]:
+            m.size = len(content)
+            tar.addfile(m, io.BytesIO(content))
+    tmp.replace(archive)
 
 
 def _ab_arm(root: Path, arm: str, gpu_dir: Path, run_args: list[str], extra: list[str]) -> dict:
