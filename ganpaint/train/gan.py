@@ -98,6 +98,11 @@ class GANTrainer(DataOrder):
         if cfg.channels_last:  # the EMA copy stays contiguous: it only samples and exports
             self.G.to(memory_format=torch.channels_last)
             self.D.to(memory_format=torch.channels_last)
+            # Except the first block's weight: its input is z as a 1x1 picture, for which
+            # cuDNN returns a contiguous weight gradient while torch.compile's shape rules
+            # expect a channels-last one (the H100 probe of 2026-11-27 failed on exactly
+            # this assertion); contiguous, both agree, and a 1x1 input gains nothing anyway.
+            self.G.get_submodule(self.G.layer_names[0]).to(memory_format=torch.contiguous_format)
         # What the training step calls: the modules, or (CUDA) their compiled forms, which
         # share the modules' parameters, so states, snapshots and the EMA see no difference.
         self._g_step, self._d_step = self.G, self.D
