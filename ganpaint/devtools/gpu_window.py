@@ -232,9 +232,12 @@ def add_to_archive(archive: Path, name: str, data: bytes) -> None:
     name); the archive holds small text files, so it is rewritten in memory."""
     import io
 
+    members = []
     with tarfile.open(archive, "r:gz") as tar:
-        members = [(m, tar.extractfile(m).read()) for m in tar.getmembers()
-                   if m.isfile() and m.name != name]  # fmt: skip
+        for m in tar.getmembers():
+            f = tar.extractfile(m) if m.isfile() and m.name != name else None
+            if f is not None:
+                members.append((m, f.read()))
     tmp = archive.with_name(archive.name + ".partial")
     with tarfile.open(tmp, "w:gz") as tar:
         for m, content in [*members, (tarfile.TarInfo(name), data)]:
