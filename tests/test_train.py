@@ -455,6 +455,21 @@ def test_evaluate_gan_on_tiny_models(fake_scenes):
     assert "sky stripes" in format_report(result)
 
 
+def test_evaluate_gan_compares_at_another_size(fake_scenes, capsys):
+    from ganpaint.cli import main
+    from ganpaint.models.progan import ProGANGenerator
+    from ganpaint.train.quality import evaluate_gan, format_report
+
+    torch.manual_seed(0)
+    gen = ProGANGenerator(MICRO.g_widths, z_dim=MICRO.z_dim).eval()
+    result = evaluate_gan(gen, _small_segmenter().eval(), n=8, device="cpu", size=16)
+    assert result["resolution"] == 32 and result["compared_at"] == 16
+    assert np.isfinite(result["fd"]) and result["sky_lines"]["patch"] == 8
+    assert "at 32 px, compared at 16 px (" in format_report(result)
+    assert main(["evaluate-gan", "/nonexistent", "--size", "8"]) == 2
+    assert "--size must be in 16..1024, got 8" in capsys.readouterr().err
+
+
 def test_sky_noise_sees_stripes_and_ignores_sky_edges():
     from ganpaint.models.realism import eroded_mask, highpass_residual, sky_noise
 

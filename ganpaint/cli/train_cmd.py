@@ -93,12 +93,23 @@ def register(sub: argparse._SubParsersAction) -> None:
         "the Fréchet distance on segmenter features between generated and rendered "
         "images next to the real-vs-real floor (fd, fd_floor, fd_ratio), and the sky noise "
         "ratio (high-pass residual inside eroded sky, generated over rendered).",
-        epilog="example:\n  ganpaint evaluate-gan models/scenes128 --samples 1000",
+        epilog="examples:\n  ganpaint evaluate-gan models/scenes128 --samples 1000\n"
+        "  # a 256 px model measured like scenes128, by its segmenter at 128 px:\n"
+        "  ganpaint evaluate-gan BUNDLE256 --segmenter models/scenes128/segmenter.safetensors"
+        " --size 128",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("bundle", metavar="BUNDLE", help="model bundle folder (with a segmenter)")
     p.add_argument("--samples", type=int, default=1000, help="samples per set (default 1000)")
     p.add_argument("--segmenter", default=None, help="segmenter file (default: the bundle's)")
+    p.add_argument(
+        "--size",
+        type=int,
+        default=None,
+        help="compare at SIZE px: generated and rendered pictures are resized (antialiased) "
+        "before segmenting, for a segmenter trained at another size, or to measure models "
+        "of different resolutions alike (default: the generator's resolution)",
+    )
     p.add_argument("--device", default=None, help="cpu, cuda or mps (default: best available)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(handler=_evaluate_gan)
@@ -195,11 +206,13 @@ def _evaluate_gan(args: argparse.Namespace) -> int:
 
     if args.samples < 2:
         raise GanpaintError("--samples must be at least 2")
+    if args.size is not None and not 16 <= args.size <= 1024:
+        raise GanpaintError(f"--size must be in 16..1024, got {args.size}")
     bundle = load_bundle(args.bundle)
     seg = load_segmenter(args.segmenter) if args.segmenter else bundle.load_segmenter()
     if seg is None:
         raise GanpaintError(f"{args.bundle}: the bundle has no segmenter; pass --segmenter FILE")
-    result = evaluate_gan(bundle, seg, n=args.samples, device=args.device)
+    result = evaluate_gan(bundle, seg, n=args.samples, device=args.device, size=args.size)
     print(json.dumps(result, indent=2) if args.json else format_report(result))
     return 0
 

@@ -176,8 +176,12 @@ def evaluate_gan(
 
 def format_report(result: dict[str, Any]) -> str:
     """A plain-text table of :func:`evaluate_gan`'s result."""
+    at = result.get("compared_at", result["resolution"])
+    where = f"{result['resolution']} px" + (
+        f", compared at {at} px" if at != result["resolution"] else ""
+    )
     lines = [
-        f"{result['n']} generated vs {result['n']} rendered scenes at {result['resolution']} px "
+        f"{result['n']} generated vs {result['n']} rendered scenes at {where} "
         f"({result['device']}, {result['seconds']:.1f}s)",
         "",
         f"{'concept':<10} {'generated':>10} {'real (seg)':>11} {'real (true)':>12}",
