@@ -147,6 +147,24 @@ def test_the_probe_times_each_variant(tmp_path, capsys, monkeypatch):
     assert "unknown name 'warp'" in capsys.readouterr().err
 
 
+def test_the_probe_starts_the_device_before_the_first_variant(monkeypatch):
+    # The first variant's warm-up must not include the device's start (cuDNN, context):
+    # gpu_window.pick_speed compares warm-ups with base's, which is often first.
+    calls = []
+    monkeypatch.setattr(train_speed, "start_device", lambda dev: calls.append("start") or 1.5)
+
+    def measure(config, variant, *args):
+        calls.append(variant["name"])
+        return {"variant": variant["name"]}
+
+    monkeypatch.setattr(train_speed, "measure", measure)
+    logged = []
+    train_speed.run("tiny", ["base", "compile"], "cpu", 0.1, 0, log=logged.append)
+    assert calls == ["start", "base", "compile"]
+    assert logged[0] == "device started in 1.5 s (paid before the first variant)"
+    assert train_speed.start_device("cpu") >= 0  # and the real one runs here
+
+
 def test_a_window_refuses_an_unknown_speed_option(tmp_path, capsys):
     code = gpu_window.main(["run", "--config", "tiny", "--seconds", "1", "--out",
                             str(tmp_path / "out"), "--gpu-dir", str(tmp_path / "gpu"),

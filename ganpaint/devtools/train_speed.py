@@ -10,10 +10,12 @@ training step alone, without scenes to wait for. A variant joins names with ``+`
 training recipe, measured for its images/s only) and ``fp32`` (no bf16 autocast). It first
 runs ``--warmup`` steps (at least two R1 steps, so cuDNN's autotuning and compilation are
 done; their seconds are reported, since every window pays them again), then times whole
-R1 periods for at least ``--seconds``. Printed per variant: warm-up seconds, steps timed,
-images/s, the ratio to the first variant, the largest GPU memory allocated, and whether
-the last losses were finite. A variant that cannot run here (``compile`` off CUDA) is
-reported as skipped, and one that fails as failed with its error, and the others go on.
+R1 periods for at least ``--seconds``. The device is started before the first variant
+(:func:`start_device`), so the first one's warm-up does not include it. Printed per
+variant: warm-up seconds, steps timed, images/s, the ratio to the first variant, the
+largest GPU memory allocated, and whether the last losses were finite. A variant that
+cannot run here (``compile`` off CUDA) is reported as skipped, and one that fails as failed
+with its error, and the others go on.
 """
 
 from __future__ import annotations
@@ -130,6 +132,7 @@ def run(
 ) -> list[dict[str, Any]]:  # fmt: skip
     """Every variant's row, with ``vs_first``: its images/s over the first timed variant's."""
     parsed = [parse_variant(v) for v in variants]  # all refused before any is timed
+    log(f"device started in {start_device(device):.1f} s (paid before the first variant)")
     rows = []
     for v in parsed:
         try:
@@ -142,6 +145,25 @@ def run(
     for r in timed:
         r["vs_first"] = round(r["images_per_s"] / timed[0]["images_per_s"], 3)
     return rows
+
+
+def start_device(device: str | None) -> float:
+    """Start the device (its context, cuDNN, a bf16 convolution forward and backward) and
+    return the seconds it took, so that no variant's warm-up includes it: a window pays
+    it whatever its speed options, and ``gpu_window.pick_speed`` compares warm-ups."""
+    import torch
+
+    from ganpaint.core.devices import pick_device, synchronize
+
+    dev = pick_device(device)
+    t0 = time.perf_counter()
+    x = torch.randn(4, 8, 16, 16, device=dev, requires_grad=True)
+    conv = torch.nn.Conv2d(8, 8, 3, padding=1).to(dev)
+    with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
+        y = conv(x)
+    y.float().square().mean().backward()
+    synchronize(dev)
+    return time.perf_counter() - t0
 
 
 def table(rows: list[dict[str, Any]]) -> str:
