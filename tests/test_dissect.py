@@ -402,6 +402,19 @@ def test_dissect_report_evaluate_end_to_end(tmp_path, monkeypatch, capsys):
     assert "invalid choice: 'blob'" in capsys.readouterr().err
 
 
+def test_dissect_and_report_take_layers_with_spaces_or_commas(tmp_path, capsys):
+    from ganpaint.cli import build_parser
+    from ganpaint.cli.dissect_cmd import _flat
+
+    for cmd in (["dissect", "b"], ["report", "b", "-o", "r"]):
+        args = build_parser().parse_args([*cmd, "--layers", "layer4,layer6", "layer8"])
+        assert _flat(args.layers) == ["layer4", "layer6", "layer8"]
+    bundle = make_tiny_bundle(tmp_path / "tiny")
+    args = ["dissect", str(bundle), "--layers", "layer1,layer99", "--no-cache", "--quiet"]
+    assert main(args) == 2
+    assert "'layer99' is not a layer" in capsys.readouterr().err
+
+
 def test_dissect_rejects_unknown_layer_and_missing_segmenter(tmp_path, capsys):
     bundle = make_tiny_bundle(tmp_path / "tiny")
     assert main(["dissect", str(bundle), "--layers", "layer99", "--no-cache", "--quiet"]) == 2
