@@ -404,11 +404,11 @@ def test_dissect_report_evaluate_end_to_end(tmp_path, monkeypatch, capsys):
 
 def test_dissect_and_report_take_layers_with_spaces_or_commas(tmp_path, capsys):
     from ganpaint.cli import build_parser
-    from ganpaint.cli.dissect_cmd import _flat
+    from ganpaint.cli.options import flat_layers
 
     for cmd in (["dissect", "b"], ["report", "b", "-o", "r"]):
         args = build_parser().parse_args([*cmd, "--layers", "layer4,layer6", "layer8"])
-        assert _flat(args.layers) == ["layer4", "layer6", "layer8"]
+        assert flat_layers(args.layers) == ["layer4", "layer6", "layer8"]
     bundle = make_tiny_bundle(tmp_path / "tiny")
     args = ["dissect", str(bundle), "--layers", "layer1,layer99", "--no-cache", "--quiet"]
     assert main(args) == 2

@@ -6,6 +6,8 @@ import argparse
 import json
 import sys
 
+from ganpaint.cli.options import layer_names
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -51,7 +53,7 @@ def _artifacts(args: argparse.Namespace) -> int:
             raise GanpaintError(f"--{name.replace('_', '-')} must be at least {least}")
     if args.heldout_from is not None and not 0 <= args.heldout_from < 2**31 - 100_000:
         raise GanpaintError(f"--heldout-from must be a seed from 0 to {2**31 - 100_001}")
-    layers = tuple(x.strip() for x in args.layers.split(",") if x.strip())
+    layers = tuple(layer_names(args.layers))
     if not layers:
         raise GanpaintError("--layers names no layer")
     options = ArtifactOptions(

@@ -11,15 +11,7 @@ import json
 import sys
 from collections.abc import Sequence
 
-
-def _layer_names(value: str) -> list[str]:
-    """One ``--layers`` word: a layer, or several joined by commas (as ``artifacts`` takes)."""
-    return [v.strip() for v in value.split(",") if v.strip()]
-
-
-def _flat(groups: list[list[str]] | None) -> list[str]:
-    """``--layers`` as one list, whichever way it was written."""
-    return [name for group in groups or [] for name in group]
+from ganpaint.cli.options import add_layers_option, flat_layers
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,12 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "arguments and written to BUNDLE/dissection.json.",
     )
     d.add_argument("bundle", help="model bundle folder")
-    d.add_argument(
-        "--layers",
-        nargs="+",
-        type=_layer_names,
-        help="layers to dissect, e.g. layer4 layer6 or layer4,layer6 (default: the edit layers)",
-    )
+    add_layers_option(d, "dissect", "the edit layers")
     d.add_argument("--samples", type=int, default=10_000, help="samples (default 10000)")
     d.add_argument("--seed-base", type=int, default=None, help="sample i uses seed BASE + i")
     d.add_argument(
@@ -87,12 +74,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     r.add_argument("bundle", help="model bundle folder with dissection.json")
     r.add_argument("-o", "--output", required=True, help="output folder (gets index.html)")
-    r.add_argument(
-        "--layers",
-        nargs="+",
-        type=_layer_names,
-        help="layers to show, e.g. layer4 layer6 or layer4,layer6 (default: all dissected)",
-    )
+    add_layers_option(r, "show", "all dissected")
     r.add_argument("--per-unit", type=int, default=4, help="samples shown per unit (default 4)")
     r.add_argument("--max-units", type=int, default=None, help="units shown per concept")
     r.add_argument("--all-units", action="store_true", help="also show unlabelled units")
@@ -279,7 +261,7 @@ def _dissect_options(args: argparse.Namespace):
     if not 0.5 <= args.threshold_quantile < 1.0:
         raise GanpaintError("--threshold-quantile must be in [0.5, 1)")
     options = DissectOptions(
-        layers=_flat(args.layers),
+        layers=flat_layers(args.layers),
         samples=args.samples,
         seed_base=DEFAULT_SEED_BASE if args.seed_base is None else args.seed_base,
         batch_size=args.batch,
@@ -362,7 +344,7 @@ def _report(args: argparse.Namespace) -> int:
     index = report_bundle(
         args.bundle,
         args.output,
-        _flat(args.layers) or None,
+        flat_layers(args.layers) or None,
         args.per_unit,
         args.max_units,
         args.all_units,
