@@ -62,6 +62,14 @@ def test_channels_last_trains_the_same_model(tmp_path):
             assert torch.allclose(pa[k], pb[k], rtol=1e-4, atol=1e-5), f"{name}.{k}"
 
 
+def test_the_window_record_names_the_speed_options_in_effect(tmp_path):
+    fast = _trainer(tmp_path, "fast", channels_last=True, compile=True)  # compile: CUDA only
+    assert fast.speed_options == "channels_last"
+    fast.train(max_steps=2, write_checkpoint=False, export=False, sample_every=0)
+    assert fast.windows[-1]["speed"] == "channels_last"
+    assert _trainer(tmp_path, "base").speed_options == "base"
+
+
 def test_a_channels_last_state_resumes_in_either_format(tmp_path):
     fast = _trainer(tmp_path, "fast", channels_last=True)
     for _ in range(3):

@@ -297,6 +297,14 @@ class GANTrainer(DataOrder):
                 reserve += 1.5 * self._checkpoint_seconds
         return reserve
 
+    @property
+    def speed_options(self) -> str:
+        """The speed-only options in effect, as ``--speed`` names them (``"base"``, or e.g.
+        ``"channels_last+compile"``; compile only where it applies, on CUDA)."""
+        used = ["channels_last"] if self.cfg.channels_last else []
+        used += ["compile"] if self._g_step is not self.G else []
+        return "+".join(used) or "base"
+
     # -- the loop ------------------------------------------------------------------------
 
     def train(
@@ -370,6 +378,7 @@ class GANTrainer(DataOrder):
             "img_s": round(images / seconds, 2) if seconds > 0 else 0.0,
             "device": describe_device(self.device, hardware=True),
             "bf16": self.use_bf16,
+            "speed": self.speed_options,
             "stop_reason": outcome.stop_reason,
             "dataset_size": len(self.data),
             "resumed_from_step": self.resumed_from_step,

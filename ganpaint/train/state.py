@@ -224,6 +224,7 @@ def window_record(summary: dict[str, Any], start_step: int, start_images: int) -
         "img_s": summary["img_s"],
         "data_wait_s": summary.get("data_wait_s", 0.0),
         "bf16": summary["bf16"],
+        "speed": summary.get("speed", "base"),
         "stop_reason": summary["stop_reason"],
         "figures": summary["last_metrics"],
     }
