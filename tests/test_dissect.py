@@ -402,6 +402,19 @@ def test_dissect_report_evaluate_end_to_end(tmp_path, monkeypatch, capsys):
     assert "invalid choice: 'blob'" in capsys.readouterr().err
 
 
+def test_a_dissected_layer_becomes_an_edit_layer(tmp_path):
+    # The bundle lists layer4 and layer6; dissecting layer5 and layer2 (named out of order,
+    # which dissect once crashed on: every pass runs the layers in forward order) makes
+    # them layers the app offers, in the generator's order; the default layer stays.
+    bundle = make_tiny_bundle(tmp_path / "tiny")
+    assert load_bundle(bundle).edit_layers == ["layer4", "layer6"]
+    args = [*_dissect_args(bundle, tmp_path / "cache"), "--no-causal", "--layers", "layer5,layer2"]
+    assert main(args) == 0
+    opened = load_bundle(bundle)
+    assert opened.edit_layers == ["layer2", "layer4", "layer5", "layer6"]
+    assert opened.default_layer == "layer4"
+
+
 def test_dissect_and_report_take_layers_with_spaces_or_commas(tmp_path, capsys):
     from ganpaint.cli import build_parser
     from ganpaint.cli.options import flat_layers

@@ -27,7 +27,7 @@ from ganpaint.dissect.ace import AceOptions
 from ganpaint.dissect.cache import ResultCache
 from ganpaint.dissect.causal import CausalOptions
 from ganpaint.dissect.passes import IOU_CUTOFF, DissectOptions, dissect_layers, layer_summary
-from ganpaint.dissect.sampling import SegmentFn
+from ganpaint.dissect.sampling import SegmentFn, ordered_layers
 from ganpaint.dissect.segmenters import bundle_segmenter, generator_id
 from ganpaint.dissect.stages import StageContext, add_ace, add_best_iou, add_causal
 from ganpaint.models.bundle import ModelBundle, load_bundle, write_bundle_json
@@ -199,6 +199,8 @@ def dissect_into_bundle(
         bad = [x for x in options.layers if x not in bundle.generator.layer_names]
         if bad:
             raise GanpaintError(f"{bad[0]!r} is not a layer of {bundle.name}")
+        # Every pass runs the generator forward through the layers in order.
+        options = replace(options, layers=ordered_layers(bundle.generator, options.layers))
         seg_fn, seg_id, concepts = bundle_segmenter(bundle, dev, segment_spec, options.batch_size)
         doc = dissect_bundle(
             bundle,

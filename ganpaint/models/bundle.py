@@ -84,11 +84,22 @@ class ModelBundle:
 
     @property
     def edit_layers(self) -> list[str]:
-        layers = self.meta.get("edit_layers")
-        if layers:
-            return [str(x) for x in layers]
+        """The layers to paint at: bundle.json's ``edit_layers`` (or layer4, or the middle
+        layer), and every layer of the generator that ``dissection.json`` covers, since a
+        layer dissected with ``ganpaint dissect --layers`` has the unit labels and levels
+        painting needs; in the generator's order when the dissection adds any."""
+        listed = self.meta.get("edit_layers")
         names = self.generator.layer_names
-        return ["layer4"] if "layer4" in names else [names[len(names) // 2]]
+        if listed:
+            declared = [str(x) for x in listed]
+        else:
+            declared = ["layer4"] if "layer4" in names else [names[len(names) // 2]]
+        dissected = list(self.dissection.layers) if self.dissection is not None else []
+        extra = [name for name in dissected if name in names and name not in declared]
+        if not extra:
+            return declared
+        order = {name: i for i, name in enumerate(names)}
+        return sorted([*declared, *extra], key=lambda name: order.get(name, len(order)))
 
     @property
     def default_layer(self) -> str:
