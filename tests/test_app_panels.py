@@ -44,6 +44,27 @@ def test_concept_panel_groups_ranked_units_and_controls(make_window):
     assert panel._concept_items["tree"].isHidden()
 
 
+def test_rank_by_says_when_a_layer_has_no_causal_ranking(make_window):
+    # A layer dissected with --no-causal ranks by IoU whatever the brush asks for; the
+    # "Rank by" box shows IoU and greys out "Causal effect" there, and the brush keeps its
+    # choice for layers that have it.
+    from dataclasses import replace
+
+    w = make_window()
+    panel = w.concept_panel
+    assert w.brush.ranking == "causal" and panel.ranking.model().item(0).isEnabled()
+    measured = list(panel.concepts)
+    panel.set_content([replace(c, causal=(), causal_set=(), insert_set=()) for c in measured],
+                      panel.units)  # fmt: skip
+    assert not panel.ranking.model().item(0).isEnabled()
+    assert panel.ranking.currentData() == "iou" and w.brush.ranking == "causal"
+    assert "IoU" in panel.ranking.model().item(0).toolTip()
+    w.brush.update(concept="tree", unit_count=2)
+    assert panel.brush_units() == tuple(u for u, _ in panel.concept("tree").iou[:2])
+    panel.set_content(measured, panel.units)
+    assert panel.ranking.model().item(0).isEnabled() and panel.ranking.currentData() == "causal"
+
+
 def test_model_without_dissection_paints_with_chosen_units(
     make_window, qtbot, frame_waiter, bare_generator
 ):

@@ -115,6 +115,7 @@ class ConceptPanel(QWidget):
         self.ranking.addItem("Causal effect (ACE)", "causal")
         self.ranking.addItem("IoU with concept", "iou")
         self.ranking.setToolTip("How units are ranked when picking the top ones")
+        self._causal_measured = True
         self.ranking.currentIndexChanged.connect(
             lambda i: self.brush.update(ranking=self.ranking.itemData(i))
         )
@@ -186,6 +187,7 @@ class ConceptPanel(QWidget):
     def set_content(self, concepts: list[ConceptInfo], units: list[UnitInfo]) -> None:
         """Show a layer's concepts and units (after a model load or a layer change)."""
         self.concepts, self.units = concepts, units
+        self._show_causal_measured(any(c.causal for c in concepts if not c.custom))
         self._fill_tree()
         self._fill_units()
         usable = [c for c in concepts if c.available]
@@ -202,6 +204,15 @@ class ConceptPanel(QWidget):
             self.brush.update(concept=usable[0].name if usable else None)
         self._brush_changed({"concept", "custom_units"})
         self._apply_filter(self.filter.text())
+
+    def _show_causal_measured(self, measured: bool) -> None:
+        """Without causal rankings on this layer (a dissection run with --no-causal) units
+        are ranked by IoU whatever "Rank by" says (``brush_ranking``'s fallback): say so."""
+        self._causal_measured = measured
+        item = self.ranking.model().item(0)
+        item.setEnabled(measured)
+        item.setToolTip("" if measured else "Not measured on this layer (dissected without "
+                        "causal ranking): units are ranked by IoU")  # fmt: skip
 
     def concept(self, name: str | None) -> ConceptInfo | None:
         return next((c for c in self.concepts if c.name == name), None)
@@ -393,7 +404,8 @@ class ConceptPanel(QWidget):
         b = self.brush
         with QSignalBlocker(self.count), QSignalBlocker(self.ranking):
             self.count.setValue(b.unit_count)
-            self.ranking.setCurrentIndex(max(0, self.ranking.findData(b.ranking)))
+            shown = b.ranking if self._causal_measured else "iou"
+            self.ranking.setCurrentIndex(max(0, self.ranking.findData(shown)))
         with QSignalBlocker(self.strength), QSignalBlocker(self.quantile):
             self.strength.setValue(round(b.strength * 100))
             self.quantile.setValue(b.quantile)
