@@ -422,6 +422,8 @@ def test_dissect_and_report_take_layers_with_spaces_or_commas(tmp_path, capsys):
     for cmd in (["dissect", "b"], ["report", "b", "-o", "r"]):
         args = build_parser().parse_args([*cmd, "--layers", "layer4,layer6", "layer8"])
         assert flat_layers(args.layers) == ["layer4", "layer6", "layer8"]
+    args = build_parser().parse_args(["dissect", "b", "--causal-layers", "layer4,layer6"])
+    assert flat_layers(args.causal_layers) == ["layer4", "layer6"]
     bundle = make_tiny_bundle(tmp_path / "tiny")
     args = ["dissect", str(bundle), "--layers", "layer1,layer99", "--no-cache", "--quiet"]
     assert main(args) == 2

@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import Sequence
 
-from ganpaint.cli.options import add_layers_option, flat_layers
+from ganpaint.cli.options import add_layers_option, flat_layers, layer_names
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -37,7 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     _common(d)
     c = d.add_argument_group("causal ranking")
     c.add_argument("--no-causal", action="store_true", help="skip the causal ranking")
-    c.add_argument("--causal-layers", nargs="+", help="layers to rank (default: all dissected)")
+    c.add_argument("--causal-layers", nargs="+", type=layer_names,
+                   help="layers to rank (default: all dissected)")  # fmt: skip
     c.add_argument("--causal-candidates", type=int, default=24, help="units tried (default 24)")
     c.add_argument("--causal-samples", type=int, default=16, help="images per concept (default 16)")
     c.add_argument("--causal-pool", type=int, default=256, help="images searched (default 256)")
@@ -301,7 +302,7 @@ def _dissect(args: argparse.Namespace) -> int:
         args.bundle,
         options,
         causal,
-        args.causal_layers,
+        flat_layers(args.causal_layers) or None,
         ace,
         best_threshold=not args.fixed_threshold,
         device=args.device,
