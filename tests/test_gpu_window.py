@@ -69,6 +69,19 @@ def test_pack_refuses_too_many_or_too_large_files(tmp_path, monkeypatch):
         gpu_window.unpack(tmp_path, tmp_path / ".gpu")
 
 
+def test_unpack_names_a_missing_archive_and_keeps_gpu_dir(tmp_path):
+    run, state = _window(tmp_path)
+    out = tmp_path / "OUT"
+    gpu_window.pack(run, state, out)
+    (out / gpu_window.TEXT_ARCHIVE).unlink()  # left out by the device, as on 2026-11-27
+    home = tmp_path / "home" / ".gpu"
+    (home / "state").mkdir(parents=True)
+    (home / "state" / "state.json").write_text("before")
+    with pytest.raises(GanpaintError, match="no window.tar.gz beside state-tensors-00000"):
+        gpu_window.unpack(out, home)
+    assert (home / "state" / "state.json").read_text() == "before"
+
+
 def _fake_arms(monkeypatch, figures, seen=None):
     """Stand-in arms: each writes a window's files and a state, with the given figures
     (and, with ``seen``, records the options it was run with)."""

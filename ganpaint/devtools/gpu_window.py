@@ -342,12 +342,25 @@ def half_copy(src: Path, dst: Path) -> None:
     save_file(half, str(dst), metadata=meta)
 
 
+def _no_archive(files: Path) -> str:
+    """Why ``files`` cannot be unpacked without its archive."""
+    shards = sorted(p.name for p in files.glob(STATE_PREFIX + "tensors-*.safetensors"))
+    if not shards:
+        return f"{files}: no {TEXT_ARCHIVE}; not a GPU window's files"
+    return (
+        f"{files}: no {TEXT_ARCHIVE} beside {', '.join(shards)}: the window's state.json and "
+        f"bundle.json are in it. A device call returns at most {MAX_FILES} files; see the "
+        "reply's files_left_out, and fetch the archive from the machine while it is warm. "
+        ".gpu/ is left as it was"
+    )
+
+
 def unpack(files: Path, gpu_dir: Path) -> dict[str, str]:
     """Rebuild ``.gpu/state``, ``.gpu/segmenter.safetensors``, ``.gpu/bundle`` and
     ``.gpu/last`` (summary, metrics, log, samples) from a window's returned files."""
     archive = files / TEXT_ARCHIVE
     if not archive.is_file():
-        raise GanpaintError(f"{files}: no {TEXT_ARCHIVE}; not a GPU window's files")
+        raise GanpaintError(_no_archive(files))
     staging = gpu_dir / "unpack.partial"
     shutil.rmtree(staging, ignore_errors=True)
     (staging / "state").mkdir(parents=True)
