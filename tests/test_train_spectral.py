@@ -121,3 +121,47 @@ def test_arms_resumed_from_one_state_draw_the_same_batches(tmp_path):
         assert torch.allclose(a[k], b[k], rtol=1e-6, atol=1e-7), k
     # the G step follows B's first D update, in which the branch's gain left 0
     assert float(arm_b.D.spectral.gain.detach()) != 0.0
+
+
+@pytest.mark.parametrize(("in_state", "option", "expect"), [
+    (20_000, None, 20_000),  # a state keeps its EMA half-life from window to window
+    (20_000, 40_000, 40_000),  # the option sets it
+    (None, None, get_config("tiny").ema_half_life_images),  # no state: the config's
+])  # fmt: skip
+def test_a_window_keeps_or_sets_the_ema_half_life(tmp_path, monkeypatch, in_state, option, expect):
+    import ganpaint.train.pipeline as pipeline
+    from ganpaint.devtools import gpu_window
+
+    gpu = tmp_path / ".gpu"
+    if in_state is not None:
+        t = _trainer(tmp_path, "t", ema_half_life_images=in_state)
+        t.train_step()
+        t.save_checkpoint(gpu / "state")
+    seen = {}
+
+    def fake_pipeline(cfg, run_dir, seconds, **kwargs):
+        seen["cfg"] = cfg
+        return {"bundle": None}
+
+    monkeypatch.setattr(pipeline, "run_pipeline", fake_pipeline)
+    gpu_window.run_window("tiny", 10, tmp_path / "out", gpu, ema_half_life_images=option)
+    assert seen["cfg"].ema_half_life_images == expect
+
+
+def test_the_ema_ab_variants_are_options_a_window_takes(tmp_path, monkeypatch, capsys):
+    from ganpaint.devtools import gpu_window
+
+    seen = []
+
+    def fake_window(*args):
+        seen.append(args[-1])  # ema_half_life_images, the last positional argument
+        return {"bundle": "b"}
+
+    monkeypatch.setattr(gpu_window, "run_window", fake_window)
+    base = ["run", "--seconds", "1", "--out", str(tmp_path / "o"), "--gpu-dir", str(tmp_path)]
+    for name in ("ema_20k", "ema_40k"):
+        assert gpu_window.main([*base, *gpu_window.AB_VARIANTS[name]]) == 0
+    assert seen == [20_000, 40_000]
+    with pytest.raises(SystemExit):
+        gpu_window.main([*base, "--ema-half-life-images", "0"])
+    assert "must be a positive whole number, not 0" in capsys.readouterr().err

@@ -12,9 +12,8 @@ last window left in ``.gpu/`` (git-ignored; carry it to the next machine), and p
     window.tar.gz                     state.json, bundle.json, summary.json, metrics.jsonl,
                                       pipeline.log (and ab.json from ``ab``)
 
-That is 6 files with two state shards; a device call brings 8 back and the call's own
-``log.txt`` takes one, so a window may use 7 (:data:`TOOL_FILES`; ``ab`` adds the losing
-arm's ``samples-other.png`` as the 7th).
+A call brings 8 files back and its own ``log.txt`` is one, so a window may use 7
+(:data:`TOOL_FILES`: 6 with two state shards, and ``ab`` adds ``samples-other.png``).
 
 The window itself is :func:`ganpaint.train.pipeline.run_pipeline` with a
 :class:`~ganpaint.train.pipeline.Carry`: scenes rendering on all cores but one from the
@@ -62,12 +61,15 @@ def run_window(
     max_steps: int | None = None,
     speed: str | None = None,
     d_spectral: bool = False,
+    ema_half_life_images: int | None = None,
 ) -> dict[str, Any]:
     """Train one window and write its files to ``out`` (see the module docstring);
     ``max_steps`` (total, resumed steps included) stops it early, for checks on a CPU;
     ``speed`` (``"channels_last+compile"``, ``"base"``) overrides the config's speed-only
     fields for this window (:func:`ganpaint.train.configs.parse_speed`); ``d_spectral``
-    adds the discriminator's spectral branch, which a state that has it keeps anyway."""
+    adds the discriminator's spectral branch, which a state that has it keeps anyway;
+    ``ema_half_life_images`` sets the EMA's half-life, which a state then keeps (a window
+    without it takes the state's, so a run goes on with the recipe it has)."""
     from ganpaint.train.configs import get_config, parse_speed
     from ganpaint.train.pipeline import Carry, run_pipeline
     from ganpaint.train.state import read_state
@@ -79,7 +81,10 @@ def run_window(
     resume = None
     if (state / "state.json").is_file():
         meta, _ = read_state(state)
-        d_spectral = d_spectral or bool((meta.get("config") or {}).get("d_spectral"))
+        saved = meta.get("config") or {}
+        d_spectral = d_spectral or bool(saved.get("d_spectral"))
+        if ema_half_life_images is None and saved.get("ema_half_life_images") is not None:
+            ema_half_life_images = int(saved["ema_half_life_images"])
         resume = gpu_dir / "state.resumed"
         shutil.rmtree(resume, ignore_errors=True)
         shutil.copytree(state, resume)
@@ -95,6 +100,8 @@ def run_window(
         cfg = cfg.replace(**parse_speed(speed))
     if d_spectral:
         cfg = cfg.replace(d_spectral=True)
+    if ema_half_life_images is not None:
+        cfg = cfg.replace(ema_half_life_images=ema_half_life_images)
     run_dir = gpu_dir / "window"
     shutil.rmtree(run_dir, ignore_errors=True)
     if max_steps is not None:
@@ -160,7 +167,11 @@ def pack(run_dir: Path, state: Path, out: Path) -> list[str]:
 # An A/B window's arm wins by the lower sum of its distances to the issue's targets.
 FD_RATIO_TARGET = 3.0
 SKY_NOISE_TARGET = 1.5
-AB_VARIANTS = {"d_spectral": ["--d-spectral"]}
+AB_VARIANTS = {
+    "d_spectral": ["--d-spectral"],
+    "ema_20k": ["--ema-half-life-images", "20000"],
+    "ema_40k": ["--ema-half-life-images", "40000"],
+}
 """What arm B adds, as options of ``run``."""
 
 
@@ -413,6 +424,13 @@ def _window_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, not {text}")
+    return value
+
+
 def _run_args(args: argparse.Namespace) -> list[str]:
     """``run``'s options (all but --out and --gpu-dir) as given, for an A/B arm."""
     out = []
@@ -435,6 +453,8 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="add the discriminator's spectral branch (a state that has it keeps it)",
     )
+    r.add_argument("--ema-half-life-images", type=_positive_int, default=None,
+                   help="EMA half-life in images (default: the state's or config's)")  # fmt: skip
     a = sub.add_parser(
         "ab",
         help="two windows from the same state, B with --variant; the better one's files go "
@@ -465,6 +485,7 @@ def main(argv: list[str] | None = None) -> int:
         summary = run_window(
             args.config, args.seconds, Path(args.out), Path(args.gpu_dir), args.device,
             args.eval_samples, args.workers, args.max_steps, args.speed, args.d_spectral,
+            args.ema_half_life_images,
         )  # fmt: skip
     except GanpaintError as exc:
         print(f"gpu_window: {exc}", file=sys.stderr)
