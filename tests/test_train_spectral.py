@@ -86,13 +86,21 @@ def test_a_state_without_the_branch_grows_it(tmp_path):
     (False, False, False),
 ])  # fmt: skip
 def test_a_window_keeps_or_adds_the_branch(tmp_path, monkeypatch, in_state, flag, expect):
+    cfg = _window_config(tmp_path, monkeypatch, {"d_spectral": in_state}, d_spectral=flag)
+    assert cfg.d_spectral is expect
+
+
+def _window_config(tmp_path, monkeypatch, state_changes, **window_options):
+    """The config a GPU window trains with (its pipeline stubbed out), after a state made
+    with ``state_changes`` to MICRO (none when ``state_changes`` is None)."""
     import ganpaint.train.pipeline as pipeline
     from ganpaint.devtools import gpu_window
 
     gpu = tmp_path / ".gpu"
-    t = _trainer(tmp_path, "t", d_spectral=in_state)
-    t.train_step()
-    t.save_checkpoint(gpu / "state")
+    if state_changes is not None:
+        t = _trainer(tmp_path, "t", **state_changes)
+        t.train_step()
+        t.save_checkpoint(gpu / "state")
     seen = {}
 
     def fake_pipeline(cfg, run_dir, seconds, **kwargs):
@@ -100,8 +108,8 @@ def test_a_window_keeps_or_adds_the_branch(tmp_path, monkeypatch, in_state, flag
         return {"bundle": None}
 
     monkeypatch.setattr(pipeline, "run_pipeline", fake_pipeline)
-    gpu_window.run_window("tiny", 10, tmp_path / "out", gpu, d_spectral=flag)
-    assert seen["cfg"].d_spectral is expect
+    gpu_window.run_window("tiny", 10, tmp_path / "out", gpu, **window_options)
+    return seen["cfg"]
 
 
 def test_arms_resumed_from_one_state_draw_the_same_batches(tmp_path):
@@ -129,23 +137,9 @@ def test_arms_resumed_from_one_state_draw_the_same_batches(tmp_path):
     (None, None, get_config("tiny").ema_half_life_images),  # no state: the config's
 ])  # fmt: skip
 def test_a_window_keeps_or_sets_the_ema_half_life(tmp_path, monkeypatch, in_state, option, expect):
-    import ganpaint.train.pipeline as pipeline
-    from ganpaint.devtools import gpu_window
-
-    gpu = tmp_path / ".gpu"
-    if in_state is not None:
-        t = _trainer(tmp_path, "t", ema_half_life_images=in_state)
-        t.train_step()
-        t.save_checkpoint(gpu / "state")
-    seen = {}
-
-    def fake_pipeline(cfg, run_dir, seconds, **kwargs):
-        seen["cfg"] = cfg
-        return {"bundle": None}
-
-    monkeypatch.setattr(pipeline, "run_pipeline", fake_pipeline)
-    gpu_window.run_window("tiny", 10, tmp_path / "out", gpu, ema_half_life_images=option)
-    assert seen["cfg"].ema_half_life_images == expect
+    state = None if in_state is None else {"ema_half_life_images": in_state}
+    cfg = _window_config(tmp_path, monkeypatch, state, ema_half_life_images=option)
+    assert cfg.ema_half_life_images == expect
 
 
 def test_the_ema_ab_variants_are_options_a_window_takes(tmp_path, monkeypatch, capsys):
