@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from ganpaint.dissect.artifacts import generate
 from ganpaint.models import save_generator
 from ganpaint.models.progan import seeded_generator, without_units
 from ganpaint.models.realism import flat_mask, flat_noise
@@ -54,8 +55,8 @@ def test_planted_artifact_unit_found_first(tmp_path, capsys):
     path = tmp_path / "striped.safetensors"
     save_generator(gen, path)
     args = ["artifacts", str(path), "--layers", "layer5,layer7", "--seeds", "4", "--candidates",
-            "3", "--max-units", "2", "--heldout", "6", "--heldout-from", "500", "--evaluate",
-            "--json"]  # fmt: skip
+            "3", "--max-units", "2", "--measure-seeds", "8", "--heldout", "6", "--heldout-from",
+            "500", "--evaluate", "--json"]  # fmt: skip
     assert main(args) == 0
     assert torch.is_grad_enabled()  # the command's no_grad does not leak into the caller
     result = json.loads(capsys.readouterr().out)
@@ -65,6 +66,50 @@ def test_planted_artifact_unit_found_first(tmp_path, capsys):
     assert PLANTED in result["units"]["layer7"]
     assert result["flat_noise_after"] < 0.5 * result["flat_noise_before"]
     assert result["heldout_seeds"] == [500, 506]  # a fresh held-out range where asked
+
+
+def tinted_generator():
+    """A 32 px generator whose colour hardly varies, except through layer7's unit PLANTED,
+    which copies an input channel and tints the picture red as much as it fires."""
+    gen = seeded_generator([8, 8, 8, 8], z_dim=16, seed=3)
+    with torch.no_grad():
+        w7 = gen.layer7.conv.weight
+        w7[PLANTED] = 0
+        w7[PLANTED, 0, 1, 1] = 3.0 / gen.layer7.wscale.scale
+        gen.layer8.conv.weight.zero_()
+        for c in range(8):  # layer8 passes layer7 through
+            gen.layer8.conv.weight[c, c, 1, 1] = 1.0 / gen.layer8.wscale.scale
+        out = gen.output_32x32
+        out.conv.weight.mul_(0.005)
+        out.conv.weight[:, PLANTED, 0, 0] = torch.tensor([0.4, -0.4, -0.4]) / out.wscale.scale
+    return gen.eval()
+
+
+def _tint_features(images: torch.Tensor) -> torch.Tensor:
+    """Per image: mean red minus mean green, and mean brightness."""
+    x = images.float()
+    return torch.stack([x[..., 0].mean((1, 2)) - x[..., 1].mean((1, 2)), x.mean((1, 2, 3))], 1)
+
+
+def test_top_activation_screen_puts_the_planted_unit_first(monkeypatch):
+    """GAN Dissection's screen: the images where the planted unit fires most are the most
+    tinted, so their features lie furthest from the untinted "rendered" ones."""
+    from types import SimpleNamespace
+
+    from ganpaint.dissect import artifacts
+
+    monkeypatch.setattr(artifacts, "segment_features", lambda seg, im: (None, _tint_features(im)))
+    gen = tinted_generator()
+    clean = generate(without_units(gen, {"layer7": [PLANTED]}), range(40))
+    measure = SimpleNamespace(segmenter=object(), real_feats=_tint_features(clean).numpy())
+    ranked = artifacts.screen_top_activations(gen, ["layer7", "layer5"], range(60), measure, 8)
+    assert set(ranked) == {"layer5", "layer7"} and len(ranked["layer7"]) == 8
+    assert ranked["layer7"][0][0] == PLANTED
+    fds = [d for _, d in ranked["layer7"]]
+    assert fds == sorted(fds, reverse=True)
+    with pytest.raises(ValueError, match="needs a segmenter"):
+        artifacts.screen_top_activations(gen, ["layer7"], range(4), SimpleNamespace(
+            segmenter=None, real_feats=None), 2)  # fmt: skip
 
 
 def test_an_impossible_heldout_start_is_refused(capsys):

@@ -14,9 +14,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "artifacts",
         help="find the units that draw artifacts (stripes, speckle) and the set to zero",
         description="For each unit of the chosen layers, zero it on a fixed sample of screen "
-        "seeds and measure how the images change: the high-pass residual in sky first, then, "
-        "for the best candidates, the Fréchet distance of segmenter features to rendered "
-        "scenes and the sky noise of `ganpaint evaluate-gan`. A greedy set lowers both most "
+        "seeds and measure how the images change: the high-pass residual in sky first; with a "
+        "segmenter, also GAN Dissection's screen, the Fréchet distance to rendered scenes of "
+        "the images where each unit fires most. The best candidates of both get the full "
+        "measure: the Fréchet distance of segmenter features to rendered scenes and the sky "
+        "noise of `ganpaint evaluate-gan`. A greedy set lowers both most "
         "while no concept's pixel share moves by more than --max-share-shift points. A model "
         "with no segmenter (an official checkpoint) is measured without one: the high-pass "
         "residual in flat regions found by colour, and the percentage of pixels whose colour "
@@ -28,8 +30,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--layers", default="layer4,layer6", help="comma-separated layers to screen")
     p.add_argument("--seeds", type=int, default=32, help="screen seeds per unit (default 32)")
     p.add_argument(
-        "--candidates", type=int, default=24, help="units per layer given the full measure"
-    )
+        "--candidates", type=int, default=24,
+        help="units per layer from the residual screen given the full measure (default 24)",
+    )  # fmt: skip
+    p.add_argument(
+        "--fd-candidates", type=int, default=24,
+        help="units per layer from the top-activation screen (default 24; 0 skips it)",
+    )  # fmt: skip
+    p.add_argument("--top-seeds", type=int, default=2000, help="top-activation screen seeds")
+    p.add_argument("--top-k", type=int, default=200, help="images per unit in that screen")
+    p.add_argument(
+        "--measure-seeds", type=int, default=256,
+        help="screen seeds of the full measure and the greedy set (default 256)",
+    )  # fmt: skip
     p.add_argument("--max-units", type=int, default=16, help="largest set (default 16)")
     p.add_argument("--max-share-shift", type=float, default=1.0, help="points (default 1)")
     p.add_argument("--heldout", type=int, default=200, help="held-out seeds for --evaluate")
@@ -48,7 +61,9 @@ def _artifacts(args: argparse.Namespace) -> int:
     from ganpaint.dissect.artifacts import ArtifactOptions
     from ganpaint.dissect.artifacts_run import artifacts_for_bundle
 
-    for name, least in (("seeds", 2), ("heldout", 2), ("candidates", 1), ("max_units", 1)):
+    for name, least in (("seeds", 2), ("heldout", 2), ("candidates", 1), ("max_units", 1),
+                        ("fd_candidates", 0), ("top_seeds", 2), ("top_k", 2),
+                        ("measure_seeds", 2)):  # fmt: skip
         if getattr(args, name) < least:
             raise GanpaintError(f"--{name.replace('_', '-')} must be at least {least}")
     if args.heldout_from is not None and not 0 <= args.heldout_from < 2**31 - 100_000:
@@ -60,6 +75,10 @@ def _artifacts(args: argparse.Namespace) -> int:
         layers=layers,
         screen_seeds=args.seeds,
         candidates=args.candidates,
+        fd_candidates=args.fd_candidates,
+        top_seeds=args.top_seeds,
+        top_k=args.top_k,
+        measure_seeds=args.measure_seeds,
         max_units=args.max_units,
         max_share_shift=args.max_share_shift,
         heldout=args.heldout,
@@ -79,7 +98,8 @@ def _artifacts(args: argparse.Namespace) -> int:
 
 def format_result(result: dict) -> str:
     """A short plain-text summary of :func:`artifacts_for_bundle`'s result."""
-    lines = [f"measure: {result['measure']}; screen seeds {result['screen_seeds']}"]
+    lines = [f"measure: {result['measure']}; screen seeds {result['screen_seeds']}, "
+             f"measured on {result['measure_seeds']}"]  # fmt: skip
     for layer, units in result["units"].items():
         lines.append(f"{layer}: zero {units if units else 'nothing'}")
     for key in ("fd_ratio", "sky_noise", "flat_noise"):

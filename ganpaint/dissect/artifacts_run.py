@@ -168,7 +168,7 @@ def store_set(bundle: Any, result: dict[str, Any]) -> bool:
     layers = doc.setdefault("layers", {})
     for layer, units in result["units"].items():
         layers.setdefault(layer, {})["artifact_units"] = list(units)
-    keep = ("measure", "screen_seeds", "heldout_seeds", "helps")
+    keep = ("measure", "screen_seeds", "measure_seeds", "top_seeds", "heldout_seeds", "helps")
     figures = {k: v for k, v in result.items() if k.endswith(("_before", "_after", "_shift"))}
     doc["artifacts"] = {k: result[k] for k in keep if k in result} | figures
     write_dissection(bundle, doc)
