@@ -194,12 +194,19 @@ def test_store_set_writes_the_units_and_the_figures(demo_bundle, tmp_path):
     assert helps(figures)
     assert not helps(figures | {"max_share_shift": 1.2})
     assert not helps(figures | {"sky_noise_after": 5.1})
-    result = {"units": {"layer6": [2]}, "measure": "segmenter", "helps": True} | figures
+    layers_before = load_bundle(folder).edit_layers
+    assert "layer7" not in layers_before
+    result = {"units": {"layer6": [2], "layer7": [1]}, "measure": "segmenter", "helps": True,
+              "measure_seeds": [1, 9]} | figures  # fmt: skip
     store_set(load_bundle(folder), result)
-    doc = load_bundle(folder).dissection  # hashes refreshed: it verifies
-    assert doc.artifact_units() == {"layer6": (2,)}
+    opened = load_bundle(folder)
+    doc = opened.dissection  # hashes refreshed: it verifies
+    assert doc.artifact_units() == {"layer6": (2,), "layer7": (1,)}
     assert doc.artifacts["sky_noise_after"] == 3.9
+    assert list(doc.artifacts["measure_seeds"]) == [1, 9]
     assert doc.layer("layer4").levels  # the rest of the dissection is kept
+    # layer7's section holds only the set: no labels to paint with, no new edit layer
+    assert opened.edit_layers == layers_before
 
 
 def test_clean_artifacts_action(make_window, bundle_copy, frame_waiter, qtbot):

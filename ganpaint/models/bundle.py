@@ -87,14 +87,16 @@ class ModelBundle:
         """The layers to paint at: bundle.json's ``edit_layers`` (or layer4, or the middle
         layer), and every layer of the generator that ``dissection.json`` covers, since a
         layer dissected with ``ganpaint dissect --layers`` has the unit labels and levels
-        painting needs; in the generator's order when the dissection adds any."""
+        painting needs; in the generator's order when the dissection adds any. A section
+        with neither (say one that holds only ``ganpaint artifacts``' set) adds nothing."""
         listed = self.meta.get("edit_layers")
         names = self.generator.layer_names
         if listed:
             declared = [str(x) for x in listed]
         else:
             declared = ["layer4"] if "layer4" in names else [names[len(names) // 2]]
-        dissected = list(self.dissection.layers) if self.dissection is not None else []
+        layers = self.dissection.layers if self.dissection is not None else {}
+        dissected = [name for name, lay in layers.items() if lay.unit_labels or lay.thresholds]
         extra = [name for name in dissected if name in names and name not in declared]
         if not extra:
             return declared
