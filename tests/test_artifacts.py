@@ -166,6 +166,38 @@ def _with_set(helps):
     return change
 
 
+def test_render_zeroes_the_set_the_app_starts_with(bundle_copy, tmp_path, capsys):
+    """``ganpaint render`` shows what the app shows: a measured set zeroed by default; a
+    hand-written one only with --clean; --no-clean the network as it is."""
+    from PIL import Image
+
+    from ganpaint.main import main
+
+    def render(model, *extra):
+        out = tmp_path / f"{len(list(tmp_path.glob('*.png')))}.png"
+        assert main(["render", "--model", str(model), "--seed", "3", "-o", str(out), *extra]) == 0
+        return np.asarray(Image.open(out)), capsys.readouterr().out
+
+    measured, by_hand = bundle_copy("on", _with_set(True)), bundle_copy("off", _with_set(None))
+    default, said = render(measured)
+    assert "artifacts cleaned" in said
+    assert np.array_equal(default, render(measured, "--clean")[0])
+    raw, said = render(measured, "--no-clean")
+    assert "cleaned" not in said and not np.array_equal(default, raw)
+    assert np.array_equal(render(by_hand)[0], raw)  # not measured: off unless asked
+    assert np.array_equal(render(by_hand, "--clean")[0], default)
+
+
+def test_render_clean_without_a_set_is_refused(demo_bundle, tmp_path, capsys):
+    from ganpaint.main import main
+
+    assert (
+        main(["render", "--model", str(demo_bundle), "--clean", "-o", str(tmp_path / "x.png")]) == 2
+    )
+    assert "no artifact set" in capsys.readouterr().err
+    assert not (tmp_path / "x.png").exists()
+
+
 def test_artifact_units_read_back_and_refused_when_malformed(bundle_copy):
     from ganpaint.models import load_bundle
     from ganpaint.models.dissection import Dissection, DissectionError

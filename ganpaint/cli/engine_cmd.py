@@ -50,6 +50,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="a picture project: the generator's reconstruction, without the composite",
     )
+    clean = p.add_mutually_exclusive_group()
+    clean.add_argument(
+        "--clean", dest="clean", action="store_true", default=None,
+        help="zero the model's artifact set (default: as the app starts, where it was "
+        "measured to help)",
+    )  # fmt: skip
+    clean.add_argument(
+        "--no-clean", dest="clean", action="store_false", help="render the network as it is"
+    )
     p.set_defaults(handler=_render)
 
 
@@ -93,7 +102,10 @@ def _render(args: argparse.Namespace) -> int:
     if not 1 <= args.scale <= 16:
         raise GanpaintError(f"--scale must be in 1..16, got {args.scale}")
     done = render_to_png(
-        args.output, args.model, args.seed, args.project, args.device, args.scale, args.raw
-    )
-    print(f"wrote {args.output} (seed {done.seed}, {done.strokes} strokes, {done.ms:.1f} ms)")
+        args.output, args.model, args.seed, args.project, args.device, args.scale, args.raw,
+        args.clean,
+    )  # fmt: skip
+    cleaned = ", artifacts cleaned" if done.cleaned else ""
+    print(f"wrote {args.output} (seed {done.seed}, {done.strokes} strokes, {done.ms:.1f} ms"
+          f"{cleaned})")  # fmt: skip
     return 0

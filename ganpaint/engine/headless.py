@@ -42,6 +42,7 @@ class Rendered:
     seed: int
     strokes: int
     ms: float
+    cleaned: bool = False  # the model's artifact set was zeroed
 
 
 def render_to_png(
@@ -52,11 +53,13 @@ def render_to_png(
     device: str | None = None,
     scale: int = 1,
     raw: bool = False,
+    clean: bool | None = None,
 ) -> Rendered:
     """Render ``seed``'s scene (with ``project``'s strokes, and its seed unless ``seed`` is
     given) and save it as a PNG, upscaled ``scale`` times (nearest). A project with a
     picture renders composited with its picture; ``raw``: the generator's reconstruction
-    without the composite."""
+    without the composite. ``clean``: zero the model's artifact set (True), not (False), or
+    as the app starts (None: where ``ganpaint artifacts`` measured the set to help)."""
     from PIL import Image
 
     bundle = load_bundle(model)
@@ -70,6 +73,13 @@ def render_to_png(
         renderer = Renderer(bundle.generator, device, bundle.dissection)
     except ValueError as exc:
         raise GanpaintError(str(exc)) from None
+    dissection = bundle.dissection
+    if clean is None:
+        clean = dissection is not None and dissection.artifacts_help()
+    if clean:
+        if dissection is None or not dissection.artifact_units():
+            raise GanpaintError(f"{bundle.name} has no artifact set (run ganpaint artifacts)")
+        renderer.set_zeroed(dissection.artifact_units())
     result = renderer.render(doc.snapshot(), raw=raw)
     if not result.ok:
         raise GanpaintError(f"rendering failed: {result.error}")
@@ -80,4 +90,4 @@ def render_to_png(
         image.save(output, format="PNG")
     except OSError as exc:
         raise GanpaintError(f"cannot write {output}: {exc}") from None
-    return Rendered(doc.seed, len(doc.snapshot().strokes), result.ms)
+    return Rendered(doc.seed, len(doc.snapshot().strokes), result.ms, bool(clean))

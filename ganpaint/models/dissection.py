@@ -475,6 +475,12 @@ class Dissection(_Node):
         sets only)."""
         return {k: v.artifact_units for k, v in self.layers.items() if v.artifact_units}
 
+    def artifacts_help(self) -> bool:
+        """Whether a set is stored and ``ganpaint artifacts`` measured it to help on
+        held-out seeds (``artifacts.helps``): then View > Clean artifacts starts on and
+        ``ganpaint render`` zeroes it; a set written by hand without that record does not."""
+        return bool(self.artifact_units()) and (self.artifacts or {}).get("helps") is True
+
 
 def validated(document: Mapping[str, Any]) -> Dissection:
     """``document`` as a :class:`Dissection`, refusing anything a lenient read would skip

@@ -23,8 +23,7 @@ def artifact_set(dissection: Any) -> Zeroed:
 
 def clean_by_default(dissection: Any) -> bool:
     """True when the set was measured to help on held-out seeds."""
-    record = getattr(dissection, "artifacts", None) or {}
-    return bool(artifact_set(dissection)) and record.get("helps") is True
+    return dissection is not None and dissection.artifacts_help()
 
 
 def switched_off(zeroed: Zeroed, layer: str, unit: int) -> bool:
