@@ -68,6 +68,19 @@ def test_planted_artifact_unit_found_first(tmp_path, capsys):
     assert result["heldout_seeds"] == [500, 506]  # a fresh held-out range where asked
 
 
+def test_relative_change_bounds_rare_concepts_and_skips_the_rarest():
+    from ganpaint.dissect.artifacts import relative_change
+
+    base = np.array([0.60, 0.3869, 0.01, 0.003, 0.0001])
+    assert relative_change(base, base) == 0.0
+    # the 1 % concept halves: 0.5 points only, but 50 % of its share
+    assert relative_change(np.array([0.605, 0.3869, 0.005, 0.003, 0.0001]), base) == pytest.approx(
+        50
+    )
+    # a concept under 0.2 % of the pixels is too noisy to bound: it may vanish
+    assert relative_change(np.array([0.60, 0.3869, 0.01, 0.003, 0.0]), base) == 0.0
+
+
 def tinted_generator():
     """A 32 px generator whose colour hardly varies, except through layer7's unit PLANTED,
     which copies an input channel and tints the picture red as much as it fires."""
@@ -226,6 +239,8 @@ def test_store_set_writes_the_units_and_the_figures(demo_bundle, tmp_path):
     assert helps(figures)
     assert not helps(figures | {"max_share_shift": 1.2})
     assert not helps(figures | {"sky_noise_after": 5.1})
+    assert helps(figures | {"max_relative_change": 12.0})
+    assert not helps(figures | {"max_relative_change": 27.0})  # a concept lost a quarter
     layers_before = load_bundle(folder).edit_layers
     assert "layer7" not in layers_before
     result = {"units": {"layer6": [2], "layer7": [1]}, "measure": "segmenter", "helps": True,

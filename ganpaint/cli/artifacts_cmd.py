@@ -45,6 +45,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     p.add_argument("--max-units", type=int, default=16, help="largest set (default 16)")
     p.add_argument("--max-share-shift", type=float, default=1.0, help="points (default 1)")
+    p.add_argument(
+        "--max-relative-change", type=float, default=15.0,
+        help="percent of a concept's own share, for concepts of 0.2 %% of the pixels and up "
+        "(default 15)",
+    )  # fmt: skip
     p.add_argument("--heldout", type=int, default=200, help="held-out seeds for --evaluate")
     p.add_argument(
         "--heldout-from", type=int, default=None, metavar="SEED",
@@ -81,6 +86,7 @@ def _artifacts(args: argparse.Namespace) -> int:
         measure_seeds=args.measure_seeds,
         max_units=args.max_units,
         max_share_shift=args.max_share_shift,
+        max_relative_change=args.max_relative_change,
         heldout=args.heldout,
         **({} if args.heldout_from is None else {"heldout_start": args.heldout_from}),
     )
@@ -105,7 +111,8 @@ def format_result(result: dict) -> str:
     for key in ("fd_ratio", "sky_noise", "flat_noise"):
         if f"{key}_before" in result:
             lines.append(f"{key}: {result[f'{key}_before']} -> {result[f'{key}_after']}")
-    for key in ("max_share_shift", "changed_pixels_percent", "helps", "stored"):
+    for key in ("max_share_shift", "max_relative_change", "changed_pixels_percent", "helps",
+                "stored"):  # fmt: skip
         if key in result:
             lines.append(f"{key}: {result[key]}")
     return "\n".join(lines)

@@ -25,6 +25,7 @@ from ganpaint.dissect.artifacts import (
     Log,
     find_artifact_units,
     generate,
+    relative_change,
 )
 from ganpaint.models.progan import ProGANGenerator, without_units
 from ganpaint.models.realism import (
@@ -78,6 +79,7 @@ def evaluate_set(
         noise = sky_noise(images, labels, torch_from(real_a), a_labels, sky)
         figures[key] = (fd, noise["ratio"], pixel_share(labels, k))
     shift = np.abs(figures["after"][2] - figures["before"][2]).max()
+    relative = relative_change(figures["after"][2], figures["before"][2])
     return out | {
         "fd_floor": round(floor, 4),
         "fd_ratio_before": round(figures["before"][0] / floor, 3),
@@ -85,6 +87,7 @@ def evaluate_set(
         "sky_noise_before": figures["before"][1],
         "sky_noise_after": figures["after"][1],
         "max_share_shift": round(100 * float(shift), 3),
+        "max_relative_change": round(relative, 2),
     }
 
 
@@ -94,9 +97,12 @@ def torch_from(a: np.ndarray):  # noqa: ANN201 - torch is imported lazily by cal
     return torch.from_numpy(np.ascontiguousarray(a))
 
 
-def helps(figures: dict[str, Any], max_share_shift: float = 1.0) -> bool:
+def helps(
+    figures: dict[str, Any], max_share_shift: float = 1.0, max_relative_change: float = 15.0
+) -> bool:
     """Whether the held-out figures show the set cleaner on every measure with the shares
-    kept (the rule for storing it and for turning Clean artifacts on by default)."""
+    kept, in points and relative to each concept's share where measured (the rule for
+    storing it and for turning Clean artifacts on by default)."""
     if "fd_ratio_before" in figures:
         pairs = [("fd_ratio", "fd_ratio"), ("sky_noise", "sky_noise")]
         shift = figures["max_share_shift"]
@@ -109,7 +115,8 @@ def helps(figures: dict[str, Any], max_share_shift: float = 1.0) -> bool:
         and figures[f"{a}_after"] < figures[f"{b}_before"]
         for a, b in pairs
     )
-    return lower and shift <= max_share_shift
+    relative = figures.get("max_relative_change") or 0.0
+    return lower and shift <= max_share_shift and relative <= max_relative_change
 
 
 def artifacts_for_bundle(
@@ -149,7 +156,7 @@ def artifacts_for_bundle(
             start = time.perf_counter()
             units, n, first = result["units"], options.heldout, options.heldout_start
             result.update(evaluate_set(gen, segmenter, units, sky, n, start=first))
-            result["helps"] = helps(result, options.max_share_shift)
+            result["helps"] = helps(result, options.max_share_shift, options.max_relative_change)
             result["evaluate_seconds"] = round(time.perf_counter() - start, 1)
     if write:
         result["stored"] = bool(result["helps"]) and store_set(bundle, result)
@@ -169,7 +176,8 @@ def store_set(bundle: Any, result: dict[str, Any]) -> bool:
     for layer, units in result["units"].items():
         layers.setdefault(layer, {})["artifact_units"] = list(units)
     keep = ("measure", "screen_seeds", "measure_seeds", "top_seeds", "heldout_seeds", "helps")
-    figures = {k: v for k, v in result.items() if k.endswith(("_before", "_after", "_shift"))}
+    ends = ("_before", "_after", "_shift", "_change")
+    figures = {k: v for k, v in result.items() if k.endswith(ends)}
     doc["artifacts"] = {k: result[k] for k in keep if k in result} | figures
     write_dissection(bundle, doc)
     return True
