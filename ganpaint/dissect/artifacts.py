@@ -244,9 +244,12 @@ def find_artifact_units(
     seeds = range(SCREEN_SEED, SCREEN_SEED + options.screen_seeds)
     measure_seeds = range(SCREEN_SEED, SCREEN_SEED + options.measure_seeds)
     measure = Measure(segmenter, real, sky)
-    base_images = generate(gen, seeds, options.batch)
+    # Both ranges start at SCREEN_SEED: one generation serves the two.
+    images = generate(gen, range(SCREEN_SEED, SCREEN_SEED + max(len(seeds), len(measure_seeds))),
+                      options.batch)  # fmt: skip
+    base_images = images[: len(seeds)]
     mask = measure(base_images)["mask"]
-    base = measure(generate(gen, measure_seeds, options.batch))
+    base = measure(images[: len(measure_seeds)])
     top: dict[str, list[tuple[int, float]]] = {}
     if options.fd_candidates > 0 and measure.real_feats is not None:
         top_seeds = range(TOP_SEED, TOP_SEED + options.top_seeds)
