@@ -108,3 +108,102 @@ def test_widths_option_parses_and_refuses(capsys):
     args = ["classifier", "train", "--refit-head", "--widths", "8,16", "--scenes", "64"]
     assert main(args) == 2
     assert "--refit-head" in capsys.readouterr().err
+
+
+def _stamped_bundle(tmp_path: Path) -> Path:
+    """A bundle with a tiny classifier and a dissection, ablation and attack stamped with
+    that classifier's hash."""
+    from ganpaint.models.bundle import sha256_file
+
+    folder = small_bundle(tmp_path)
+    save_classifier(tiny(), folder / "classifier.safetensors")
+    meta = read_bundle_json(folder)
+    meta["classifier"] = {"heldout_accuracy": 0.9}
+    write_bundle_json(folder, meta)
+    sha = sha256_file(folder / "classifier.safetensors")
+    doc = document()
+    doc["ablation"]["ks"] = [1, 20]
+    doc["ablation"]["classifier_sha256"] = sha
+    doc["options"] = {**doc.get("options", {}), "classifier_sha256": sha}
+    (folder / "classifier_dissection.json").write_text(json.dumps(doc))
+    attack = {"success": 0.95, "target_vs_other": 3.1, "classifier_sha256": sha}
+    (folder / "classifier_attack.json").write_text(json.dumps(attack))
+    write_bundle_json(folder, read_bundle_json(folder))
+    return folder
+
+
+def test_summary_leaves_out_what_an_earlier_classifier_measured(tmp_path: Path, capsys):
+    import torch
+
+    folder = _stamped_bundle(tmp_path)
+    assert main(["classifier", "summary", str(folder), "--json"]) == 0
+    s = json.loads(capsys.readouterr().out)
+    assert s["stale"] == [] and s["concepts_detected"] == 1
+    assert s["ablation"]["own_drop_top20"] == 35.0 and s["attack"]["success"] == 0.95
+    retrained = tiny()  # what `classifier train` does: new weights in the same file
+    with torch.no_grad():
+        retrained.head.bias.add_(1.0)
+    save_classifier(retrained, folder / "classifier.safetensors")
+    write_bundle_json(folder, read_bundle_json(folder))
+    assert main(["classifier", "summary", str(folder), "--json"]) == 0
+    s = json.loads(capsys.readouterr().out)
+    assert s["stale"] == ["dissection", "ablation", "attack"]
+    assert s["concepts_detected"] is None and s["labelled_fraction"] is None
+    assert s["ablation"]["own_drop_top20"] is None and s["attack"]["success"] is None
+    assert s["accuracy"] == 0.9  # the card is the new classifier's
+    assert main(["classifier", "summary", str(folder)]) == 0
+    text = capsys.readouterr().out
+    assert "earlier classifier" in text and "`ganpaint classifier ablate`" in text
+    # documents written before the hash was kept cannot be judged: shown as before
+    doc = json.loads((folder / "classifier_dissection.json").read_text())
+    del doc["ablation"]["classifier_sha256"], doc["options"]["classifier_sha256"]
+    (folder / "classifier_dissection.json").write_text(json.dumps(doc))
+    write_bundle_json(folder, read_bundle_json(folder))
+    assert main(["classifier", "summary", str(folder), "--json"]) == 0
+    s = json.loads(capsys.readouterr().out)
+    assert s["stale"] == ["attack"] and s["concepts_detected"] == 1
+
+
+def test_the_panel_takes_no_labels_from_an_earlier_classifier(tmp_path: Path):
+    import torch
+
+    from ganpaint.app.views.classifier_jobs import _dissection_note, _open, class_rankings
+    from ganpaint.classify.explain import unit_labels
+    from ganpaint.models import load_bundle
+
+    folder = _stamped_bundle(tmp_path)
+    bundle = load_bundle(folder)
+    _, dissection = _open(bundle, torch.device("cpu"))
+    assert _dissection_note(bundle, dissection) is None
+    assert unit_labels(dissection, "conv1") and class_rankings(dissection)
+    retrained = tiny()
+    with torch.no_grad():
+        retrained.head.bias.add_(1.0)
+    save_classifier(retrained, folder / "classifier.safetensors")
+    write_bundle_json(folder, read_bundle_json(folder))
+    bundle = load_bundle(folder)
+    _, dissection = _open(bundle, torch.device("cpu"))
+    assert "earlier classifier" in _dissection_note(bundle, dissection)
+    assert not unit_labels(dissection, "conv1") and not class_rankings(dissection)
+
+
+@pytest.mark.slow
+def test_dissect_and_ablate_keep_the_hash_of_the_classifier_they_measured(
+    tmp_path: Path, monkeypatch
+):
+    from ganpaint.classify.bundle_runs import ablate_bundle, dissect_bundle
+    from ganpaint.models.bundle import sha256_file, stale_classifier_parts
+
+    monkeypatch.chdir(tmp_path)  # the scene cache is relative to the working folder
+    folder = small_bundle(tmp_path)
+    save_classifier(tiny(), folder / "classifier.safetensors")
+    meta = read_bundle_json(folder)
+    meta["classifier"] = {"resolution": 32}
+    write_bundle_json(folder, meta)
+    sha = sha256_file(folder / "classifier.safetensors")
+    doc = dissect_bundle(folder, n=4, grid=32)
+    assert doc.options["classifier_sha256"] == sha
+    doc = ablate_bundle(folder, n_rank=6, n_heldout=6)
+    assert doc.ablation.extra["classifier_sha256"] == sha
+    assert doc.options["classifier_sha256"] == sha  # the merge keeps the other part's
+    assert stale_classifier_parts(folder) == ()

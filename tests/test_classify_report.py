@@ -173,3 +173,22 @@ def test_card_rows_flatten_the_card():
     rows = dict(card_rows({"w": [1, "M"] * 10, "e": [{"loss": 0.5}], "s": {"a": 1.23456}}))
     assert rows["w"].endswith("… (20 in all)") and rows["w"].count(",") == 16
     assert rows["e"] == '{"loss": 0.5}' and rows["s.a"] == "1.235"
+
+
+@pytest.mark.slow
+def test_report_warns_of_a_dissection_of_an_earlier_classifier(bare, tmp_path):
+    folder = _full(bare)
+    out = tmp_path / "report"
+    argv = ["classifier", "report", str(folder), "-o", str(out), "--scenes", "0"]
+    assert main([*argv, "--examples", "0"]) == 0
+    assert "This dissection was measured" not in (out / "index.html").read_text()  # no hash
+    doc = json.loads((folder / "classifier_dissection.json").read_text())
+    doc.setdefault("options", {})["classifier_sha256"] = "0" * 64
+    doc["ablation"]["classifier_sha256"] = "0" * 64
+    (folder / "classifier_dissection.json").write_text(json.dumps(doc))
+    write_bundle_json(folder, read_bundle_json(folder))
+    assert main([*argv, "--examples", "0"]) == 0
+    page = (out / "index.html").read_text()
+    assert "This dissection was measured on an earlier classifier" in page
+    assert "This ablation was measured on an earlier classifier" in page
+    assert "ganpaint classifier dissect BUNDLE</code> again" in page

@@ -18,10 +18,12 @@ from ganpaint.classify.data import DEFAULT_CACHE, HELDOUT_START, TRAIN_START, lo
 from ganpaint.core.errors import GanpaintError
 from ganpaint.core.files import atomic_write_text
 from ganpaint.core.progress import ProgressFactory, no_progress
+from ganpaint.models.bundle import sha256_file
 from ganpaint.models.classifier_dissection import (
     CLASSIFIER_DISSECTION_FILE,
     CLASSIFIER_DISSECTION_FORMAT,
     CLASSIFIER_DISSECTION_VERSION,
+    SHA_KEY,
     ClassifierDissection,
 )
 
@@ -86,6 +88,7 @@ def dissect_bundle(
     scenes = load_scenes(TRAIN_START, n, size, DEFAULT_CACHE)
     part = dissect_classifier(model, scenes, grid=grid, progress=progress)
     part["iou_threshold"] = IOU_THRESHOLD
+    part["options"][SHA_KEY] = sha256_file(bundle.classifier_path)
     return update_document(bundle.path, model.classes, part)
 
 
@@ -103,4 +106,5 @@ def ablate_bundle(
     ranking = load_scenes(TRAIN_START, n_rank, size, DEFAULT_CACHE)
     heldout = load_scenes(HELDOUT_START, n_heldout, size, DEFAULT_CACHE)
     ablation = ablate_classifier(model, ranking, heldout, progress=progress)
+    ablation[SHA_KEY] = sha256_file(bundle.classifier_path)
     return update_document(bundle.path, model.classes, {"ablation": ablation})

@@ -85,6 +85,7 @@ def dissection_section(
     if doc is None or not doc.layers:
         page.lack("classifier dissection", "ganpaint classifier dissect BUNDLE")
         return
+    _earlier(page, parts, "dissection", "dissect")
     dissection_overview(page, doc)
     if doc.ablation is None:
         return
@@ -124,7 +125,20 @@ def ablation_section(page: Page, parts: BundleParts) -> None:
         page.parts.append("<h2>Ablation</h2>")
         page.lack("ablation", "ganpaint classifier ablate BUNDLE")
         return
+    _earlier(page, parts, "ablation", "ablate")
     section(page, parts.dissection)
+
+
+def _earlier(page: Page, parts: BundleParts, part: str, command: str) -> None:
+    """Warn when ``part`` of the classifier dissection measured an earlier classifier."""
+    from ganpaint.models.bundle import stale_classifier_parts
+
+    if part in stale_classifier_parts(parts.path):
+        page.parts.append(
+            f"<p class='missing'>This {part} was measured on an earlier classifier (its "
+            "sha256 differs from classifier.safetensors): run <code>ganpaint classifier "
+            f"{command} BUNDLE</code> again.</p>"
+        )
 
 
 def _stale_note(page: Page, parts: BundleParts, doc: AttackFile) -> None:

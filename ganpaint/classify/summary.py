@@ -8,7 +8,9 @@ read from what the other commands stored (nothing is recomputed):
   classes, balanced-accuracy points, held-out);
 * ``attack``: ``success`` and ``target_vs_other`` from ``classifier_attack.json``.
 
-A figure whose file is absent is null.
+A figure whose file is absent is null, and so is one measured on an earlier classifier
+(``stale`` lists those parts: "dissection", "ablation", "attack"; each part keeps the hash
+of the classifier it measured, and ``ganpaint classifier train`` replaces the classifier).
 """
 
 from __future__ import annotations
@@ -44,7 +46,12 @@ def _attack(folder: Path) -> dict[str, Any]:
 
 def classifier_summary(bundle_path: str | Path | None) -> dict[str, Any]:
     """The figures as one JSON-ready object (see the module docstring)."""
-    from ganpaint.models.bundle import default_bundle_path, read_bundle_json, verify_hashes
+    from ganpaint.models.bundle import (
+        default_bundle_path,
+        read_bundle_json,
+        stale_classifier_parts,
+        verify_hashes,
+    )
     from ganpaint.models.classifier_dissection import read_classifier_dissection
 
     folder = Path(bundle_path) if bundle_path is not None else default_bundle_path()
@@ -64,17 +71,21 @@ def classifier_summary(bundle_path: str | Path | None) -> dict[str, Any]:
         "concepts": None,
         "ablation": {"own_drop_top20": None, "other_drop_top20": None, "keep_top20_drop": None},
         "attack": _attack(folder),
+        "stale": list(stale_classifier_parts(folder)),
     }
+    if "attack" in out["stale"]:
+        out["attack"] = {"success": None, "target_vs_other": None}
     path = folder / CLASSIFIER_DISSECTION_FILE
     doc = read_classifier_dissection(path) if path.is_file() else None
     last = doc.layer(doc.layers[-1].name) if doc is not None and doc.layers else None
-    if last is not None:
+    if last is not None and "dissection" not in out["stale"]:
         out["layer"] = last.name
         out["labelled_fraction"] = round(last.labelled_fraction(), 4)
         out["labelled_fraction_top1"] = round(last.labelled_fraction(fixed=True), 4)
         out["concepts"] = list(last.concepts_detected())
         out["concepts_detected"] = len(out["concepts"])
-    if doc is not None and doc.ablation is not None and 20 in doc.ablation.ks:
+    ablated = doc is not None and doc.ablation is not None and "ablation" not in out["stale"]
+    if ablated and 20 in doc.ablation.ks:
         f = doc.ablation.figures(20)
         out["ablation"] = {
             "own_drop_top20": round(f["own_drop"], 2),
@@ -99,4 +110,15 @@ def summary_text(s: dict[str, Any]) -> str:
             f"keep only top 20: drop   {a['keep_top20_drop']} points",
             f"attacks: success         {t['success']}, target vs other {t['target_vs_other']}",
         ]
+        + _stale_lines(s.get("stale") or [])
     )
+
+
+RERUN = {"dissection": "dissect", "ablation": "ablate", "attack": "attack"}
+
+
+def _stale_lines(stale: list[str]) -> list[str]:
+    if not stale:
+        return []
+    commands = ", ".join(f"`ganpaint classifier {RERUN[p]}`" for p in stale if p in RERUN)
+    return [f"not shown (measured on an earlier classifier): {', '.join(stale)}; run {commands}"]

@@ -164,6 +164,42 @@ class ModelBundle:
 
         return read_classifier_dissection(p)
 
+    def classifier_stale(self) -> tuple[str, ...]:
+        """What of the classifier's measurements describes an earlier classifier (see
+        :func:`stale_classifier_parts`)."""
+        return stale_classifier_parts(self.path) if self.path.is_dir() else ()
+
+
+def stale_classifier_parts(folder: str | Path) -> tuple[str, ...]:
+    """The parts of a bundle's classifier measurements ("dissection", "ablation", "attack")
+    that were computed from another ``classifier.safetensors`` than the one in ``folder``,
+    as the hash each part keeps says: after ``ganpaint classifier train`` their figures,
+    labels and rankings are not this classifier's until the commands run again. Parts
+    without a hash, unreadable files (their readers say why) and a bundle without a
+    classifier give nothing."""
+    folder = Path(folder)
+    weights = folder / "classifier.safetensors"
+    if not weights.is_file():
+        return ()
+    sha = sha256_file(weights)
+    stale: list[str] = []
+    try:
+        from ganpaint.models.classifier_dissection import read_classifier_dissection
+
+        p = folder / "classifier_dissection.json"
+        if p.is_file():
+            stale += read_classifier_dissection(p).stale_parts(sha)
+    except BundleError:
+        pass  # an unreadable document: its readers refuse it and say why
+    try:
+        doc = json.loads((folder / "classifier_attack.json").read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        doc = None
+    stamp = doc.get("classifier_sha256") if isinstance(doc, dict) else None
+    if isinstance(stamp, str) and stamp and stamp != sha:
+        stale.append("attack")
+    return tuple(stale)
+
 
 def default_bundle_path() -> Path:
     """Where the bundled default model lives (source checkout or installed package)."""

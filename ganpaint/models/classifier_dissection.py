@@ -47,6 +47,8 @@ from ganpaint.models.schema_fields import (
 CLASSIFIER_DISSECTION_FORMAT = "ganpaint-classifier-dissection"
 CLASSIFIER_DISSECTION_VERSION = 1
 CLASSIFIER_DISSECTION_FILE = "classifier_dissection.json"
+SHA_KEY = "classifier_sha256"
+"""The key, in ``options`` and in ``ablation``, of the hash of the classifier file measured."""
 
 __all__ = [
     "Ablation",
@@ -290,6 +292,18 @@ class ClassifierDissection(_Node):
         if self.ablation is None:
             return {}
         return {c.name: list(c.units) for c in self.ablation.classes}
+
+    def stale_parts(self, classifier_sha256: str) -> tuple[str, ...]:
+        """The parts ("dissection", "ablation") computed from another classifier than the one
+        whose file hash is ``classifier_sha256``: each part carries the hash of the
+        classifier it measured (``options.classifier_sha256``,
+        ``ablation.classifier_sha256``); a part without one (written before the hash was
+        kept) cannot be judged and is not listed."""
+        stamps = {
+            "dissection": (self.options or {}).get(SHA_KEY) if self.layers else None,
+            "ablation": self.ablation.extra.get(SHA_KEY) if self.ablation is not None else None,
+        }
+        return tuple(k for k, v in stamps.items() if isinstance(v, str) and v != classifier_sha256)
 
 
 def read_classifier_dissection(path: str | Path) -> ClassifierDissection:

@@ -194,8 +194,11 @@ def _open(bundle: Any, device: Any, own_copy: bool = False) -> tuple[Any, Any]:
     classifier = classifier.to(device).eval()
     try:
         dissection = bundle.classifier_dissection()
+        stale = getattr(bundle, "classifier_stale", lambda: ())()
     except Exception:  # noqa: BLE001 - the panel says the labels are missing and why
-        dissection = _Unreadable()
+        dissection, stale = _Unreadable(), ()
+    if dissection is not None and {"dissection", "ablation"} & set(stale):
+        dissection = _Stale()
     return classifier, dissection
 
 
@@ -203,9 +206,19 @@ class _Unreadable:
     """Stands for a classifier dissection that exists but could not be read."""
 
 
+class _Stale:
+    """Stands for a classifier dissection measured on an earlier classifier: its labels and
+    rankings are not this classifier's."""
+
+
 def _dissection_note(bundle: Any, dissection: Any) -> str | None:
     if isinstance(dissection, _Unreadable):
         return "The classifier's dissection could not be read: units are shown unlabelled."
+    if isinstance(dissection, _Stale):
+        return (
+            "The classifier's dissection was measured on an earlier classifier: units are "
+            "shown unlabelled (run `ganpaint classifier dissect` and `ablate` again)."
+        )
     if dissection is None:
         return "No classifier dissection in this bundle: units are shown unlabelled."
     return None
