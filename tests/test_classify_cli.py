@@ -207,3 +207,26 @@ def test_dissect_and_ablate_keep_the_hash_of_the_classifier_they_measured(
     assert doc.ablation.extra["classifier_sha256"] == sha
     assert doc.options["classifier_sha256"] == sha  # the merge keeps the other part's
     assert stale_classifier_parts(folder) == ()
+
+
+def test_storing_a_new_classifier_marks_an_unstamped_dissection_earlier(tmp_path: Path):
+    import torch
+
+    from ganpaint.classify.train import _store
+    from ganpaint.models.bundle import sha256_file, stale_classifier_parts
+
+    folder = _stamped_bundle(tmp_path)
+    doc = json.loads((folder / "classifier_dissection.json").read_text())
+    del doc["ablation"]["classifier_sha256"], doc["options"]["classifier_sha256"]
+    (folder / "classifier_dissection.json").write_text(json.dumps(doc))
+    write_bundle_json(folder, read_bundle_json(folder))
+    old = sha256_file(folder / "classifier.safetensors")
+    assert stale_classifier_parts(folder) == ()  # not judged: no hash
+    retrained = tiny()
+    with torch.no_grad():
+        retrained.head.bias.add_(1.0)
+    _store(folder, retrained, {"heldout_accuracy": 0.5})
+    assert stale_classifier_parts(folder) == ("dissection", "ablation", "attack")
+    doc = json.loads((folder / "classifier_dissection.json").read_text())
+    assert doc["options"]["classifier_sha256"] == doc["ablation"]["classifier_sha256"] == old
+    assert main(["classifier", "summary", str(folder), "--json"]) == 0  # hashes recorded

@@ -74,6 +74,33 @@ def update_document(folder: Path, classes, part: dict[str, Any]) -> ClassifierDi
     return checked
 
 
+def mark_earlier(folder: Path, earlier_sha256: str) -> None:
+    """After a new classifier was stored: a part of ``classifier_dissection.json`` written
+    before parts kept their classifier's hash gets ``earlier_sha256`` (the replaced file's,
+    or "none"), since whatever it measured, it was not the new classifier. An unreadable
+    document is left for its readers to refuse."""
+    from ganpaint.core.errors import BundleError
+    from ganpaint.models.classifier_dissection import read_classifier_dissection
+
+    path = folder / CLASSIFIER_DISSECTION_FILE
+    try:
+        doc = read_classifier_dissection(path).to_dict() if path.is_file() else None
+    except BundleError:
+        return
+    if doc is None:
+        return
+    changed = False
+    if doc.get("layers") and SHA_KEY not in (doc.get("options") or {}):
+        doc["options"] = {**(doc.get("options") or {}), SHA_KEY: earlier_sha256}
+        changed = True
+    if isinstance(doc.get("ablation"), dict) and SHA_KEY not in doc["ablation"]:
+        doc["ablation"][SHA_KEY] = earlier_sha256
+        changed = True
+    if changed:
+        checked = ClassifierDissection.from_dict(doc)
+        atomic_write_text(path, json.dumps(checked.to_dict(), indent=1) + "\n")
+
+
 def dissect_bundle(
     bundle_path: str | Path | None,
     n: int = 1000,

@@ -396,10 +396,14 @@ def train_bundle(
 
 def _store(folder: Path, model: SceneClassifier, card: dict[str, Any]) -> None:
     """Write the classifier and its card (the ``classifier`` section of ``bundle.json``)."""
-    from ganpaint.models.bundle import read_bundle_json, write_bundle_json
+    from ganpaint.classify.bundle_runs import mark_earlier
+    from ganpaint.models.bundle import read_bundle_json, sha256_file, write_bundle_json
     from ganpaint.models.classifier import save_classifier
 
-    save_classifier(model, folder / CLASSIFIER_FILE)
+    path = folder / CLASSIFIER_FILE
+    earlier = sha256_file(path) if path.is_file() else "none"
+    save_classifier(model, path)
+    mark_earlier(folder, earlier)
     meta = read_bundle_json(folder)
     meta["classifier"] = card
     write_bundle_json(folder, meta)
