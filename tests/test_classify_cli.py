@@ -110,17 +110,33 @@ def test_widths_option_parses_and_refuses(capsys):
     assert "--refit-head" in capsys.readouterr().err
 
 
-def _stamped_bundle(tmp_path: Path) -> Path:
-    """A bundle with a tiny classifier and a dissection, ablation and attack stamped with
-    that classifier's hash."""
+def _with_classifier(tmp_path: Path, card: dict) -> tuple[Path, str]:
+    """A copy of the bundle's generator and segmenter with a tiny classifier and ``card``;
+    the classifier file's sha256."""
     from ganpaint.models.bundle import sha256_file
 
     folder = small_bundle(tmp_path)
     save_classifier(tiny(), folder / "classifier.safetensors")
     meta = read_bundle_json(folder)
-    meta["classifier"] = {"heldout_accuracy": 0.9}
+    meta["classifier"] = card
     write_bundle_json(folder, meta)
-    sha = sha256_file(folder / "classifier.safetensors")
+    return folder, sha256_file(folder / "classifier.safetensors")
+
+
+def _retrained():
+    """Other weights for the same tiny classifier, as `classifier train` would store."""
+    import torch
+
+    model = tiny()
+    with torch.no_grad():
+        model.head.bias.add_(1.0)
+    return model
+
+
+def _stamped_bundle(tmp_path: Path) -> Path:
+    """A bundle with a tiny classifier and a dissection, ablation and attack stamped with
+    that classifier's hash."""
+    folder, sha = _with_classifier(tmp_path, {"heldout_accuracy": 0.9})
     doc = document()
     doc["ablation"]["ks"] = [1, 20]
     doc["ablation"]["classifier_sha256"] = sha
@@ -133,17 +149,13 @@ def _stamped_bundle(tmp_path: Path) -> Path:
 
 
 def test_summary_leaves_out_what_an_earlier_classifier_measured(tmp_path: Path, capsys):
-    import torch
 
     folder = _stamped_bundle(tmp_path)
     assert main(["classifier", "summary", str(folder), "--json"]) == 0
     s = json.loads(capsys.readouterr().out)
     assert s["stale"] == [] and s["concepts_detected"] == 1
     assert s["ablation"]["own_drop_top20"] == 35.0 and s["attack"]["success"] == 0.95
-    retrained = tiny()  # what `classifier train` does: new weights in the same file
-    with torch.no_grad():
-        retrained.head.bias.add_(1.0)
-    save_classifier(retrained, folder / "classifier.safetensors")
+    save_classifier(_retrained(), folder / "classifier.safetensors")
     write_bundle_json(folder, read_bundle_json(folder))
     assert main(["classifier", "summary", str(folder), "--json"]) == 0
     s = json.loads(capsys.readouterr().out)
@@ -176,10 +188,7 @@ def test_the_panel_takes_no_labels_from_an_earlier_classifier(tmp_path: Path):
     _, dissection = _open(bundle, torch.device("cpu"))
     assert _dissection_note(bundle, dissection) is None
     assert unit_labels(dissection, "conv1") and class_rankings(dissection)
-    retrained = tiny()
-    with torch.no_grad():
-        retrained.head.bias.add_(1.0)
-    save_classifier(retrained, folder / "classifier.safetensors")
+    save_classifier(_retrained(), folder / "classifier.safetensors")
     write_bundle_json(folder, read_bundle_json(folder))
     bundle = load_bundle(folder)
     _, dissection = _open(bundle, torch.device("cpu"))
@@ -192,15 +201,10 @@ def test_dissect_and_ablate_keep_the_hash_of_the_classifier_they_measured(
     tmp_path: Path, monkeypatch
 ):
     from ganpaint.classify.bundle_runs import ablate_bundle, dissect_bundle
-    from ganpaint.models.bundle import sha256_file, stale_classifier_parts
+    from ganpaint.models.bundle import stale_classifier_parts
 
     monkeypatch.chdir(tmp_path)  # the scene cache is relative to the working folder
-    folder = small_bundle(tmp_path)
-    save_classifier(tiny(), folder / "classifier.safetensors")
-    meta = read_bundle_json(folder)
-    meta["classifier"] = {"resolution": 32}
-    write_bundle_json(folder, meta)
-    sha = sha256_file(folder / "classifier.safetensors")
+    folder, sha = _with_classifier(tmp_path, {"resolution": 32})
     doc = dissect_bundle(folder, n=4, grid=32)
     assert doc.options["classifier_sha256"] == sha
     doc = ablate_bundle(folder, n_rank=6, n_heldout=6)
@@ -210,7 +214,6 @@ def test_dissect_and_ablate_keep_the_hash_of_the_classifier_they_measured(
 
 
 def test_storing_a_new_classifier_marks_an_unstamped_dissection_earlier(tmp_path: Path):
-    import torch
 
     from ganpaint.classify.train import _store
     from ganpaint.models.bundle import sha256_file, stale_classifier_parts
@@ -222,10 +225,7 @@ def test_storing_a_new_classifier_marks_an_unstamped_dissection_earlier(tmp_path
     write_bundle_json(folder, read_bundle_json(folder))
     old = sha256_file(folder / "classifier.safetensors")
     assert stale_classifier_parts(folder) == ()  # not judged: no hash
-    retrained = tiny()
-    with torch.no_grad():
-        retrained.head.bias.add_(1.0)
-    _store(folder, retrained, {"heldout_accuracy": 0.5})
+    _store(folder, _retrained(), {"heldout_accuracy": 0.5})
     assert stale_classifier_parts(folder) == ("dissection", "ablation", "attack")
     doc = json.loads((folder / "classifier_dissection.json").read_text())
     assert doc["options"]["classifier_sha256"] == doc["ablation"]["classifier_sha256"] == old
