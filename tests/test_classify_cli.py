@@ -230,3 +230,14 @@ def test_storing_a_new_classifier_marks_an_unstamped_dissection_earlier(tmp_path
     doc = json.loads((folder / "classifier_dissection.json").read_text())
     assert doc["options"]["classifier_sha256"] == doc["ablation"]["classifier_sha256"] == old
     assert main(["classifier", "summary", str(folder), "--json"]) == 0  # hashes recorded
+
+
+def test_summary_refuses_a_classifier_that_bundle_json_does_not_describe(tmp_path: Path, capsys):
+    folder = _stamped_bundle(tmp_path)
+    (folder / "classifier_attack.json").write_text(json.dumps({"success": 0.5}))
+    assert main(["classifier", "summary", str(folder)]) == 0  # listed with another hash
+    assert "problem: " in capsys.readouterr().out
+    save_classifier(_retrained(), folder / "classifier.safetensors")  # copied in by hand
+    assert main(["classifier", "summary", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert "classifier.safetensors" in err and "damaged or replaced" in err

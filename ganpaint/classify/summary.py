@@ -11,6 +11,9 @@ read from what the other commands stored (nothing is recomputed):
 A figure whose file is absent is null, and so is one measured on an earlier classifier
 (``stale`` lists those parts: "dissection", "ablation", "attack"; each part keeps the hash
 of the classifier it measured, and ``ganpaint classifier train`` replaces the classifier).
+``problems``: the measurement files whose sha256 differs from the one ``bundle.json``
+records. A ``classifier.safetensors`` that differs is refused: the card describes the file
+``bundle.json`` names, not one copied in since.
 """
 
 from __future__ import annotations
@@ -58,7 +61,9 @@ def classifier_summary(bundle_path: str | Path | None) -> dict[str, Any]:
     if not folder.is_dir():
         raise BundleError(f"{folder}: not a bundle folder")
     meta = read_bundle_json(folder)
-    verify_hashes(folder, meta)
+    problems = verify_hashes(folder, meta)
+    if "classifier.safetensors" in problems:  # the card describes the file bundle.json names
+        raise BundleError(problems["classifier.safetensors"])
     card = meta.get("classifier")
     if not isinstance(card, dict) or not (folder / "classifier.safetensors").is_file():
         raise BundleError(f"{folder}: no classifier; run `ganpaint classifier train` first")
@@ -72,6 +77,7 @@ def classifier_summary(bundle_path: str | Path | None) -> dict[str, Any]:
         "ablation": {"own_drop_top20": None, "other_drop_top20": None, "keep_top20_drop": None},
         "attack": _attack(folder),
         "stale": list(stale_classifier_parts(folder)),
+        "problems": problems,
     }
     if "attack" in out["stale"]:
         out["attack"] = {"success": None, "target_vs_other": None}
@@ -111,6 +117,7 @@ def summary_text(s: dict[str, Any]) -> str:
             f"attacks: success         {t['success']}, target vs other {t['target_vs_other']}",
         ]
         + _stale_lines(s.get("stale") or [])
+        + [f"problem: {message}" for message in (s.get("problems") or {}).values()]
     )
 
 
