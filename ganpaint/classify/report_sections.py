@@ -143,10 +143,9 @@ def _earlier(page: Page, parts: BundleParts, part: str, command: str) -> None:
 
 def _stale_note(page: Page, parts: BundleParts, doc: AttackFile) -> None:
     """Warn when the attacks were measured on another classifier than the bundle's."""
-    from ganpaint.models.bundle import sha256_file
+    from ganpaint.models.bundle import stale_classifier_parts
 
-    path = parts.path / "classifier.safetensors"
-    if doc.classifier_sha256 and path.is_file() and sha256_file(path) != doc.classifier_sha256:
+    if "attack" in stale_classifier_parts(parts.path):
         page.parts.append(
             "<p class='missing'>These attacks were measured on an earlier classifier (its "
             "sha256 differs from classifier.safetensors): run <code>ganpaint classifier "
