@@ -164,7 +164,7 @@ def test_report_of_attacks_on_another_classifier_shows_no_examples(bare, tmp_pat
     assert main([*argv, "--examples", "1"]) == 0
     page = (out / "index.html").read_text()
     assert "No examples: the classifier has no unit layer &#x27;conv9&#x27;" in page
-    assert "measured on an earlier classifier" in page
+    assert "These attacks were measured on an earlier classifier" in page
 
 
 def test_card_rows_flatten_the_card():

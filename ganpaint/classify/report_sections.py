@@ -129,27 +129,16 @@ def ablation_section(page: Page, parts: BundleParts) -> None:
     section(page, parts.dissection)
 
 
-def _earlier(page: Page, parts: BundleParts, part: str, command: str) -> None:
-    """Warn when ``part`` of the classifier dissection measured an earlier classifier."""
+def _earlier(page: Page, parts: BundleParts, part: str, command: str, what: str = "") -> None:
+    """Warn when ``part`` of the classifier's measurements describes an earlier classifier."""
     from ganpaint.models.bundle import stale_classifier_parts
 
     if part in stale_classifier_parts(parts.path):
+        subject = what or f"This {part} was"
         page.parts.append(
-            f"<p class='missing'>This {part} was measured on an earlier classifier (its "
+            f"<p class='missing'>{subject} measured on an earlier classifier (its "
             "sha256 differs from classifier.safetensors): run <code>ganpaint classifier "
             f"{command} BUNDLE</code> again.</p>"
-        )
-
-
-def _stale_note(page: Page, parts: BundleParts, doc: AttackFile) -> None:
-    """Warn when the attacks were measured on another classifier than the bundle's."""
-    from ganpaint.models.bundle import stale_classifier_parts
-
-    if "attack" in stale_classifier_parts(parts.path):
-        page.parts.append(
-            "<p class='missing'>These attacks were measured on an earlier classifier (its "
-            "sha256 differs from classifier.safetensors): run <code>ganpaint classifier "
-            "attack BUNDLE</code> again.</p>"
         )
 
 
@@ -167,7 +156,7 @@ def attack_section(
     if doc is None:
         page.lack("attack measurements", "ganpaint classifier attack BUNDLE")
         return
-    _stale_note(page, parts, doc)
+    _earlier(page, parts, "attack", "attack", "These attacks were")
     page.parts += attack_figures(doc)
     page.parts.append(f"<p><img src='{attack_bars(page.out, doc)}'></p>")
     if examples <= 0 or parts.classifier is None or parts.dissection is None:
