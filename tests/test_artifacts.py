@@ -201,6 +201,28 @@ def test_render_zeroes_the_set_the_app_starts_with(bundle_copy, tmp_path, capsys
     assert np.array_equal(render(by_hand, "--clean")[0], default)
 
 
+@pytest.mark.slow
+def test_evaluate_measures_the_network_the_app_paints_with(bundle_copy, demo_bundle, capsys):
+    """``ganpaint evaluate`` zeroes a measured set by default, as the app does; --no-clean
+    measures the network as it is; --clean on a model with no set is refused."""
+    from ganpaint.main import main
+
+    def evaluate(model, *extra):
+        argv = ["evaluate", str(model), "--samples", "6", "--segment-fn",
+                "ganpaint.dissect.synthetic:sign_segment", "--quiet", *extra]  # fmt: skip
+        code = main(argv)
+        return code, capsys.readouterr()
+
+    measured = bundle_copy("on", _with_set(True))
+    code, default = evaluate(measured, "--json")
+    assert code == 0 and default.out == evaluate(measured, "--json", "--clean")[1].out
+    raw = evaluate(measured, "--json", "--no-clean")[1].out
+    assert raw == evaluate(demo_bundle, "--json")[1].out != default.out
+    assert "artifacts cleaned: 2 units zeroed" in evaluate(measured)[1].out
+    code, refused = evaluate(demo_bundle, "--clean")
+    assert code == 2 and "no artifact set" in refused.err
+
+
 def test_render_clean_without_a_set_is_refused(demo_bundle, tmp_path, capsys):
     from ganpaint.main import main
 

@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import Sequence
 
-from ganpaint.cli.options import add_layers_option, flat_layers, layer_names
+from ganpaint.cli.options import add_clean_option, add_layers_option, flat_layers, layer_names
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -122,6 +122,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--examples-per-concept", type=int, default=6, help="images per concept (default 6)"
     )
     e.add_argument("--json", action="store_true", help="print only the JSON table")
+    add_clean_option(e, "measure")
     _common(e)
     e.set_defaults(handler=_evaluate)
 
@@ -437,7 +438,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     )
     if not 0.0 < args.insert_quantile < 1.0:
         raise GanpaintError("--insert-quantile must be between 0 and 1")
-    target = dissected_layer(args.bundle, args.layer, args.device, args.segment_fn, args.batch)
+    target = dissected_layer(
+        args.bundle, args.layer, args.device, args.segment_fn, args.batch, args.clean
+    )
     options = EvalOptions(
         samples=args.samples,
         insert_units=args.insert_units,
@@ -460,6 +463,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.placement == "context":
         mask += " (door, dome, tree, window: concept-sized, placed in context)"
     _print_evaluation(result, args.samples, mask, [str(k) for k in options.ks])
+    if target.zeroed:
+        count = sum(len(u) for u in target.zeroed.values())
+        print(f"artifacts cleaned: {count} units zeroed, as the app paints (--no-clean: not)")
     _print_by_covered(result, args.placement)
     return 0
 

@@ -7,6 +7,8 @@ import argparse
 import json
 from pathlib import Path
 
+from ganpaint.cli.options import add_clean_option
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -50,15 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="a picture project: the generator's reconstruction, without the composite",
     )
-    clean = p.add_mutually_exclusive_group()
-    clean.add_argument(
-        "--clean", dest="clean", action="store_true", default=None,
-        help="zero the model's artifact set (default: as the app starts, where it was "
-        "measured to help)",
-    )  # fmt: skip
-    clean.add_argument(
-        "--no-clean", dest="clean", action="store_false", help="render the network as it is"
-    )
+    add_clean_option(p, "render")
     p.set_defaults(handler=_render)
 
 

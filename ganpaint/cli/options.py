@@ -1,4 +1,5 @@
-"""Option parsing shared by several commands: lists of layer names."""
+"""Option parsing shared by several commands: lists of layer names, and whether to zero a
+model's artifact set."""
 
 from __future__ import annotations
 
@@ -22,3 +23,19 @@ def add_layers_option(parser: argparse.ArgumentParser, what: str, default: str) 
     parser.add_argument("--layers", nargs="+", type=layer_names,
                         help=f"layers to {what}, as layer4 layer6 or layer4,layer6 "
                         f"(default: {default})")  # fmt: skip
+
+
+def add_clean_option(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--clean`` / ``--no-clean`` into ``args.clean`` (None: as the app starts; ``what`` is
+    the command's verb, "render"), for
+    :meth:`~ganpaint.models.bundle.ModelBundle.artifacts_to_zero`."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "--clean", dest="clean", action="store_true", default=None,
+        help="zero the model's artifact set (default: as the app starts, "
+        "where it was measured to help)",
+    )  # fmt: skip
+    group.add_argument(
+        "--no-clean", dest="clean", action="store_false",
+        help=f"{what} the network as it is",
+    )  # fmt: skip

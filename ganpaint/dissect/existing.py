@@ -23,6 +23,7 @@ from ganpaint.dissect.report import write_report
 from ganpaint.dissect.sampling import SegmentFn
 from ganpaint.dissect.segmenters import bundle_segmenter
 from ganpaint.models.bundle import ModelBundle, load_bundle
+from ganpaint.models.progan import zero_units_
 
 
 def open_dissected(path: str | Path) -> ModelBundle:
@@ -75,6 +76,8 @@ class DissectedLayer:
     device: torch.device
     segment_fn: SegmentFn
     concepts: list[str]
+    zeroed: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    """The artifact units zeroed in ``bundle.generator`` (``clean``), per layer."""
 
 
 def dissected_layer(
@@ -83,15 +86,21 @@ def dissected_layer(
     device: str | None = None,
     segment_spec: str | None = None,
     batch_size: int = 32,
+    clean: bool | None = False,
 ) -> DissectedLayer:
-    """``layer`` (default: the bundle's default layer) of the dissection at ``path``."""
+    """``layer`` (default: the bundle's default layer) of the dissection at ``path``; with
+    ``clean`` (see :meth:`ModelBundle.artifacts_to_zero`; None: as the app starts), its
+    generator has the artifact set zeroed, the network the app paints with."""
     dev = pick_device(device)
     bundle = open_dissected(path)
     layer = layer or bundle.default_layer
     if bundle.dissection.layer(layer) is None:
         raise GanpaintError(f"the dissection has no layer {layer!r}")
+    zeroed = bundle.artifacts_to_zero(clean)
+    zero_units_(bundle.generator, zeroed)
     seg_fn, _, concepts = bundle_segmenter(bundle, dev, segment_spec, batch_size)
-    return DissectedLayer(bundle, layer, dev, seg_fn, list(bundle.dissection.concepts or concepts))
+    names = list(bundle.dissection.concepts or concepts)
+    return DissectedLayer(bundle, layer, dev, seg_fn, names, zeroed)
 
 
 @dataclass

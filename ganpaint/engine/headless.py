@@ -73,13 +73,9 @@ def render_to_png(
         renderer = Renderer(bundle.generator, device, bundle.dissection)
     except ValueError as exc:
         raise GanpaintError(str(exc)) from None
-    dissection = bundle.dissection
-    if clean is None:
-        clean = dissection is not None and dissection.artifacts_help()
-    if clean:
-        if dissection is None or not dissection.artifact_units():
-            raise GanpaintError(f"{bundle.name} has no artifact set (run ganpaint artifacts)")
-        renderer.set_zeroed(dissection.artifact_units())
+    zeroed = bundle.artifacts_to_zero(clean)
+    if zeroed:
+        renderer.set_zeroed(zeroed)
     result = renderer.render(doc.snapshot(), raw=raw)
     if not result.ok:
         raise GanpaintError(f"rendering failed: {result.error}")
@@ -90,4 +86,4 @@ def render_to_png(
         image.save(output, format="PNG")
     except OSError as exc:
         raise GanpaintError(f"cannot write {output}: {exc}") from None
-    return Rendered(doc.seed, len(doc.snapshot().strokes), result.ms, bool(clean))
+    return Rendered(doc.seed, len(doc.snapshot().strokes), result.ms, bool(zeroed))

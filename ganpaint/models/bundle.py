@@ -164,6 +164,19 @@ class ModelBundle:
 
         return read_classifier_dissection(p)
 
+    def artifacts_to_zero(self, clean: bool | None = None) -> dict[str, tuple[int, ...]]:
+        """The artifact units a command zeroes, per layer: with ``clean`` None, as the app
+        starts (the stored set where ``ganpaint artifacts`` measured it to help, else none);
+        True, the stored set whatever its record (refused when there is none); False, none."""
+        dissection = self.dissection
+        if clean is None:
+            clean = dissection is not None and dissection.artifacts_help()
+        if not clean:
+            return {}
+        if dissection is None or not dissection.artifact_units():
+            raise BundleError(f"{self.name} has no artifact set (run ganpaint artifacts)")
+        return dissection.artifact_units()
+
     def classifier_stale(self) -> tuple[str, ...]:
         """What of the classifier's measurements describes an earlier classifier (see
         :func:`stale_classifier_parts`)."""
