@@ -28,6 +28,8 @@ class BundleParts:
     dissection: Any
     attack: AttackFile | None
     problems: dict[str, str]
+    stale: tuple[str, ...] = ()
+    """The parts measured on an earlier classifier (``ModelBundle.classifier_stale``)."""
 
 
 def open_parts(bundle_path: str | Path | None) -> BundleParts:
@@ -51,6 +53,7 @@ def open_parts(bundle_path: str | Path | None) -> BundleParts:
         dissection=dissection,
         attack=attack,
         problems=problems,
+        stale=bundle.classifier_stale(),
     )
 
 
@@ -131,9 +134,7 @@ def ablation_section(page: Page, parts: BundleParts) -> None:
 
 def _earlier(page: Page, parts: BundleParts, part: str, command: str, what: str = "") -> None:
     """Warn when ``part`` of the classifier's measurements describes an earlier classifier."""
-    from ganpaint.models.bundle import stale_classifier_parts
-
-    if part in stale_classifier_parts(parts.path):
+    if part in parts.stale:
         subject = what or f"This {part} was"
         page.parts.append(
             f"<p class='missing'>{subject} measured on an earlier classifier (its "
