@@ -46,7 +46,6 @@ def open_classifier(bundle_path: str | Path | None, device: str | None = None):
 def update_document(folder: Path, classes, part: dict[str, Any]) -> ClassifierDissection:
     """Merge ``part`` (top-level keys) into the bundle's document, validate it, write it
     atomically and record its hash in ``bundle.json``."""
-    from ganpaint.models.bundle import read_bundle_json, write_bundle_json
     from ganpaint.models.classifier_dissection import read_classifier_dissection
     from ganpaint.scenes import CONCEPTS
 
@@ -68,8 +67,18 @@ def update_document(folder: Path, classes, part: dict[str, Any]) -> ClassifierDi
     if "options" in part and "options" in doc:
         part = {**part, "options": {**doc["options"], **part["options"]}}
     doc.update(part)
+    return _write_document(folder, doc)
+
+
+def _write_document(folder: Path, doc: dict[str, Any]) -> ClassifierDissection:
+    """Validate ``doc``, write it atomically as the bundle's document and record its hash
+    in ``bundle.json``."""
+    from ganpaint.models.bundle import read_bundle_json, write_bundle_json
+
     checked = ClassifierDissection.from_dict(doc)
-    atomic_write_text(path, json.dumps(checked.to_dict(), indent=1) + "\n")
+    atomic_write_text(
+        folder / CLASSIFIER_DISSECTION_FILE, json.dumps(checked.to_dict(), indent=1) + "\n"
+    )
     write_bundle_json(folder, read_bundle_json(folder))
     return checked
 
@@ -97,8 +106,7 @@ def mark_earlier(folder: Path, earlier_sha256: str) -> None:
         doc["ablation"][SHA_KEY] = earlier_sha256
         changed = True
     if changed:
-        checked = ClassifierDissection.from_dict(doc)
-        atomic_write_text(path, json.dumps(checked.to_dict(), indent=1) + "\n")
+        _write_document(folder, doc)
 
 
 def dissect_bundle(
