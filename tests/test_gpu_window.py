@@ -12,7 +12,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from ganpaint.core.errors import GanpaintError
-from ganpaint.devtools import gpu_window
+from ganpaint.devtools import gpu_window, window_speed
 
 SEGMENTER = {"conv.weight": torch.linspace(-2, 2, 24).reshape(2, 3, 4), "steps": torch.arange(3)}
 
@@ -170,12 +170,12 @@ SPEED_ROWS = [
 
 def test_pick_speed_counts_the_warm_up_a_window_pays():
     # 300 s: (300 - 90) x 900 = 189,000 beats 300 x 600; 100 s: 10 x 900 does not
-    assert gpu_window.pick_speed(SPEED_ROWS, 300)[0] == "channels_last+compile"
-    assert gpu_window.pick_speed(SPEED_ROWS, 100)[0] == "channels_last"
+    assert window_speed.pick_speed(SPEED_ROWS, 300)[0] == "channels_last+compile"
+    assert window_speed.pick_speed(SPEED_ROWS, 100)[0] == "channels_last"
     # batch64 changes the recipe, not only the speed: never picked
     slow = [dict(r, images_per_s=100.0) if r["variant"] != "batch64" else r for r in SPEED_ROWS]
-    assert gpu_window.pick_speed(slow, 300)[0] == "base"  # ties keep base
-    assert gpu_window.pick_speed(SPEED_ROWS[1:], 300) == (
+    assert window_speed.pick_speed(slow, 300)[0] == "base"  # ties keep base
+    assert window_speed.pick_speed(SPEED_ROWS[1:], 300) == (
         "base",
         "no timed base row to compare with",
     )
@@ -184,10 +184,10 @@ def test_pick_speed_counts_the_warm_up_a_window_pays():
 def test_speed_auto_reads_the_probe_rows(tmp_path, monkeypatch, capsys):
     gpu = tmp_path / ".gpu"
     gpu.mkdir()
-    assert gpu_window.auto_speed(gpu / gpu_window.SPEED_FILE, 300) == "base"  # none yet
-    (gpu / gpu_window.SPEED_FILE).write_text("{broken")
-    assert gpu_window.auto_speed(gpu / gpu_window.SPEED_FILE, 300) == "base"
-    (gpu / gpu_window.SPEED_FILE).write_text(json.dumps(SPEED_ROWS))
+    assert window_speed.auto_speed(gpu / window_speed.SPEED_FILE, 300) == "base"  # none yet
+    (gpu / window_speed.SPEED_FILE).write_text("{broken")
+    assert window_speed.auto_speed(gpu / window_speed.SPEED_FILE, 300) == "base"
+    (gpu / window_speed.SPEED_FILE).write_text(json.dumps(SPEED_ROWS))
     seen = []
     _fake_arms(monkeypatch, {"a": (9.0, 4.0), "b": (9.5, 4.0)}, seen)
     out = str(tmp_path / "OUT")

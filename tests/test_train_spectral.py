@@ -142,20 +142,30 @@ def test_a_window_keeps_or_sets_the_ema_half_life(tmp_path, monkeypatch, in_stat
     assert cfg.ema_half_life_images == expect
 
 
-def test_the_ema_ab_variants_are_options_a_window_takes(tmp_path, monkeypatch, capsys):
+def test_the_ab_variants_are_options_a_window_takes(tmp_path, monkeypatch, capsys):
     from ganpaint.devtools import gpu_window
 
     seen = []
 
     def fake_window(*args):
-        seen.append(args[-1])  # ema_half_life_images, the last positional argument
+        # the last positional arguments: d_spectral, ema_half_life_images, d_projected
+        seen.append(args[-3:])
         return {"bundle": "b"}
 
     monkeypatch.setattr(gpu_window, "run_window", fake_window)
     base = ["run", "--seconds", "1", "--out", str(tmp_path / "o"), "--gpu-dir", str(tmp_path)]
-    for name in ("ema_20k", "ema_40k"):
+    for name in gpu_window.AB_VARIANTS:
         assert gpu_window.main([*base, *gpu_window.AB_VARIANTS[name]]) == 0
-    assert seen == [20_000, 40_000]
+    assert seen == [
+        (True, None, None),
+        (False, 20_000, None),
+        (False, 40_000, None),
+        (False, None, 1.0),
+    ]
     with pytest.raises(SystemExit):
         gpu_window.main([*base, "--ema-half-life-images", "0"])
     assert "must be a positive whole number, not 0" in capsys.readouterr().err
+    for bad in ("0", "-1", "nan", "inf", "x"):
+        with pytest.raises(SystemExit):
+            gpu_window.main([*base, "--d-projected", bad])
+        assert f"must be a positive number, not {bad}" in capsys.readouterr().err

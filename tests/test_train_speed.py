@@ -157,7 +157,7 @@ def test_the_probe_times_each_variant(tmp_path, capsys, monkeypatch):
 
 def test_the_probe_starts_the_device_before_the_first_variant(monkeypatch):
     # The first variant's warm-up must not include the device's start (cuDNN, context):
-    # gpu_window.pick_speed compares warm-ups with base's, which is often first.
+    # window_speed.pick_speed compares warm-ups with base's, which is often first.
     calls = []
     monkeypatch.setattr(train_speed, "start_device", lambda dev: calls.append("start") or 1.5)
 

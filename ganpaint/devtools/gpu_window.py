@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from ganpaint.core.errors import GanpaintError
+from ganpaint.devtools.window_speed import SPEED_FILE, auto_speed
 
 MAX_FILES = 8
 """Files a device call brings back from ``$OUT``."""
@@ -62,6 +63,7 @@ def run_window(
     speed: str | None = None,
     d_spectral: bool = False,
     ema_half_life_images: int | None = None,
+    d_projected: float | None = None,
 ) -> dict[str, Any]:
     """Train one window and write its files to ``out`` (see the module docstring);
     ``max_steps`` (total, resumed steps included) stops it early, for checks on a CPU;
@@ -69,7 +71,9 @@ def run_window(
     fields for this window (:func:`ganpaint.train.configs.parse_speed`); ``d_spectral``
     adds the discriminator's spectral branch, which a state that has it keeps anyway;
     ``ema_half_life_images`` sets the EMA's half-life, which a state then keeps (a window
-    without it takes the state's, so a run goes on with the recipe it has)."""
+    without it takes the state's, so a run goes on with the recipe it has); ``d_projected``
+    likewise sets the weight of the discriminator's projected heads
+    (:mod:`ganpaint.train.projected`), adding them to a state without them."""
     from ganpaint.train.configs import get_config, parse_speed
     from ganpaint.train.pipeline import Carry, run_pipeline
     from ganpaint.train.state import read_state
@@ -85,6 +89,8 @@ def run_window(
         d_spectral = d_spectral or bool(saved.get("d_spectral"))
         if ema_half_life_images is None and saved.get("ema_half_life_images") is not None:
             ema_half_life_images = int(saved["ema_half_life_images"])
+        if d_projected is None and saved.get("d_projected"):
+            d_projected = float(saved["d_projected"])
         resume = gpu_dir / "state.resumed"
         shutil.rmtree(resume, ignore_errors=True)
         shutil.copytree(state, resume)
@@ -102,6 +108,8 @@ def run_window(
         cfg = cfg.replace(d_spectral=True)
     if ema_half_life_images is not None:
         cfg = cfg.replace(ema_half_life_images=ema_half_life_images)
+    if d_projected is not None:
+        cfg = cfg.replace(d_projected=d_projected)
     run_dir = gpu_dir / "window"
     shutil.rmtree(run_dir, ignore_errors=True)
     if max_steps is not None:
@@ -171,6 +179,7 @@ AB_VARIANTS = {
     "d_spectral": ["--d-spectral"],
     "ema_20k": ["--ema-half-life-images", "20000"],
     "ema_40k": ["--ema-half-life-images", "40000"],
+    "d_projected": ["--d-projected", "1.0"],
 }
 """What arm B adds, as options of ``run``."""
 
@@ -296,48 +305,6 @@ AB_RULE = (
 )
 
 
-SPEED_FILE = "speed.json"
-"""``train_speed --json`` writes it into the GPU folder; ``--speed auto`` reads it."""
-
-
-def pick_speed(rows: list[dict[str, Any]], window_s: float) -> tuple[str, str]:
-    """The speed option to train a window of ``window_s`` seconds with, from
-    ``train_speed``'s rows: among the timed, finite variants made of speed options only
-    (``base``, ``channels_last``, ``compile``), the one with the most images in the window,
-    ``(window_s - its warm-up beyond base's) x its images/s``; and why, in words."""
-    from ganpaint.train.configs import SPEED_OPTIONS
-
-    allowed = {"base", *SPEED_OPTIONS}
-    usable = [r for r in rows if "images_per_s" in r and r.get("finite")
-              and set(str(r.get("variant", "")).split("+")) <= allowed]  # fmt: skip
-    base = next((r for r in usable if r["variant"] == "base"), None)
-    if base is None:
-        return "base", "no timed base row to compare with"
-
-    def images(r: dict[str, Any]) -> float:
-        extra = max(0.0, float(r["warmup_s"]) - float(base["warmup_s"]))
-        return max(0.0, window_s - extra) * float(r["images_per_s"])
-
-    best = max(usable, key=lambda r: (images(r), r is base))
-    why = ", ".join(f"{r['variant']} {images(r):.0f}" for r in usable)
-    return str(best["variant"]), f"images in a {window_s:.0f} s window: {why}"
-
-
-def auto_speed(path: Path, window_s: float) -> str:
-    """``--speed auto``: :func:`pick_speed` on the rows in ``path``, or ``base`` without them."""
-    try:
-        rows = json.loads(path.read_text())
-    except (OSError, ValueError):
-        print(f"[speed] no readable {path}: base", flush=True)
-        return "base"
-    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-        print(f"[speed] {path} is not train_speed's rows: base", flush=True)
-        return "base"
-    choice, why = pick_speed(rows, window_s)
-    print(f"[speed] {choice} ({why})", flush=True)
-    return choice
-
-
 def half_copy(src: Path, dst: Path) -> None:
     """Copy a safetensors file with its floating-point tensors in float16 and its metadata
     kept: the carried segmenter then takes half the bytes of the 64 MiB a window may be sent
@@ -431,6 +398,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, not {text}")
+    return value
+
+
 def _run_args(args: argparse.Namespace) -> list[str]:
     """``run``'s options (all but --out and --gpu-dir) as given, for an A/B arm."""
     out = []
@@ -455,6 +432,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     r.add_argument("--ema-half-life-images", type=_positive_int, default=None,
                    help="EMA half-life in images (default: the state's or config's)")  # fmt: skip
+    r.add_argument("--d-projected", type=_positive_float, default=None,
+                   help="weight of the discriminator's projected heads on the bundled "
+                   "classifier's features (default: the state's; none)")  # fmt: skip
     a = sub.add_parser(
         "ab",
         help="two windows from the same state, B with --variant; the better one's files go "
@@ -485,7 +465,7 @@ def main(argv: list[str] | None = None) -> int:
         summary = run_window(
             args.config, args.seconds, Path(args.out), Path(args.gpu_dir), args.device,
             args.eval_samples, args.workers, args.max_steps, args.speed, args.d_spectral,
-            args.ema_half_life_images,
+            args.ema_half_life_images, args.d_projected,
         )  # fmt: skip
     except GanpaintError as exc:
         print(f"gpu_window: {exc}", file=sys.stderr)

@@ -150,7 +150,7 @@ def run(
 def start_device(device: str | None) -> float:
     """Start the device (its context, cuDNN, a bf16 convolution forward and backward) and
     return the seconds it took, so that no variant's warm-up includes it: a window pays
-    it whatever its speed options, and ``gpu_window.pick_speed`` compares warm-ups."""
+    it whatever its speed options, and ``window_speed.pick_speed`` compares warm-ups."""
     import torch
 
     from ganpaint.core.devices import pick_device, synchronize

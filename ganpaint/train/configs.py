@@ -36,6 +36,11 @@ class GANConfig:
     ``d_spectral`` gives the discriminator its spectral branch
     (:class:`~ganpaint.train.discriminator.SpectralBranch`); a state trained without it
     resumes with the branch added (starting at zero), but not the other way round.
+
+    ``d_projected`` > 0 gives the discriminator projected heads on the bundled scene
+    classifier's frozen features (:mod:`ganpaint.train.projected`), their logistic loss
+    added to D's and G's with this weight; like the spectral branch, they can be added to a
+    state trained without them (fresh heads), not dropped from one that has them.
     """
 
     name: str
@@ -60,6 +65,7 @@ class GANConfig:
     channels_last: bool = False
     compile: bool = False
     d_spectral: bool = False
+    d_projected: float = 0.0
 
     def __post_init__(self) -> None:
         stages = len(self.g_widths)
@@ -69,6 +75,8 @@ class GANConfig:
             )
         if 4 * 2 ** (len(self.d_widths) - 1) != self.resolution:
             raise ValueError(f"{self.name}: d_widths must have one entry per resolution down to 4")
+        if not self.d_projected >= 0:
+            raise ValueError(f"{self.name}: d_projected must be 0 (off) or a positive weight")
         if self.batch < 1 or self.r1_every < 1:
             raise ValueError(f"{self.name}: batch and r1_every must be positive")
 

@@ -93,7 +93,12 @@ class Discriminator(nn.Module):
     """Image (N, 3, R, R) in [-1, 1] -> logit (N,). ``widths[i]`` is the width at R / 2**i."""
 
     def __init__(
-        self, resolution: int, widths: Sequence[int], mbstd_group: int = 4, spectral: bool = False
+        self,
+        resolution: int,
+        widths: Sequence[int],
+        mbstd_group: int = 4,
+        spectral: bool = False,
+        projected: nn.Module | None = None,
     ):
         super().__init__()
         widths = [int(w) for w in widths]
@@ -117,6 +122,13 @@ class Discriminator(nn.Module):
         # Registered last, so a trained discriminator's parameters keep their order (and
         # their optimiser moments their indices) when the branch is added to it.
         self.spectral = SpectralBranch(resolution, last) if spectral else None
+        # The projected heads (:mod:`ganpaint.train.projected`) come after it, for the same
+        # reason; they are not part of ``forward`` (nor of R1), see :meth:`project`.
+        self.projected = projected
+
+    def project(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The projected heads' logit maps for pictures ``x`` (none without the heads)."""
+        return [] if self.projected is None else self.projected(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         picture = x

@@ -53,6 +53,7 @@ from ganpaint.train.parallel import (
     per_rank_batch,
     rank_seed,
 )
+from ganpaint.train.projected import ProjectedHeads, projected_loss
 from ganpaint.train.runlog import Log, print_log
 from ganpaint.train.state import load_state, save_state, window_record
 from ganpaint.train.stream import (
@@ -91,7 +92,12 @@ class GANTrainer(DataOrder):
         setup_backend(dev)
         torch.manual_seed(cfg.seed)
         self.G = ProGANGenerator(cfg.g_widths, z_dim=cfg.z_dim).to(dev).train()
-        self.D = Discriminator(cfg.resolution, cfg.d_widths, cfg.mbstd_group, cfg.d_spectral)
+        projected = None
+        if cfg.d_projected > 0:
+            projected = ProjectedHeads()
+        self.D = Discriminator(
+            cfg.resolution, cfg.d_widths, cfg.mbstd_group, cfg.d_spectral, projected
+        )
         self.D = self.D.to(dev).train()
         broadcast_params((self.G, self.D), self.dist)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
@@ -179,9 +185,15 @@ class GANTrainer(DataOrder):
             d_fake = self._d_step(fakes).float()
             d_real = self._d_step(reals).float()
         loss_d = F.softplus(d_fake).mean() + F.softplus(-d_real).mean()
+        out: dict[str, torch.Tensor] = {}
+        if cfg.d_projected > 0:  # heads on frozen classifier features (train/projected.py)
+            with autocast(dev, bf16):
+                loss_p = projected_loss(self.D.project(fakes), self.D.project(reals))
+            loss_d = loss_d + cfg.d_projected * loss_p
+            out["loss_d_projected"] = loss_p.detach()
         self.opt_D.zero_grad(set_to_none=True)
         loss_d.backward()
-        out = {"loss_d": loss_d.detach(), "d_real": d_real.mean().detach()}
+        out.update(loss_d=loss_d.detach(), d_real=d_real.mean().detach())
         out["d_fake"] = d_fake.mean().detach()
         if self.step % cfg.r1_every == 0:
             # R1 in float32: the penalty is a gradient of a gradient, bf16 is too coarse.
@@ -196,8 +208,14 @@ class GANTrainer(DataOrder):
         self.D.requires_grad_(False)
         z = torch.randn(b, cfg.z_dim, device=dev)
         with autocast(dev, bf16):
-            d_gen = self._d_step(self._g_step(z)).float()
+            gen = self._g_step(z)
+            d_gen = self._d_step(gen).float()
+            p_gen = self.D.project(gen)
         loss_g = F.softplus(-d_gen).mean()
+        if p_gen:
+            loss_p = projected_loss(p_gen)
+            loss_g = loss_g + cfg.d_projected * loss_p
+            out["loss_g_projected"] = loss_p.detach()
         self.opt_G.zero_grad(set_to_none=True)
         loss_g.backward()
         mean_grads(self.G.parameters(), self.dist)
@@ -280,22 +298,6 @@ class GANTrainer(DataOrder):
         )
         self.events.append(event)
         self.log(f"[gan] WARNING {event}")
-
-    def end_reserve(self, write_checkpoint: bool) -> float:
-        """Seconds to keep for one more step, the final sample grid, checkpoint and export."""
-        sample_s = self._sample_seconds
-        if self.last_sample is None:  # not measured yet: 64 generator passes ~ a few steps
-            sample_s = max(sample_s, self.step_seconds * 64 / self.cfg.batch / 2)
-        reserve = 0.5 + 1.5 * self.step_seconds + 1.5 * sample_s
-        if write_checkpoint:
-            if self._checkpoint_seconds is None:
-                n = sum(p.numel() for p in self.G.parameters()) + sum(
-                    p.numel() for p in self.D.parameters()
-                )
-                reserve += 1.0 + n * 4 * 5 / 200e6  # G, D, EMA, 2 Adam moments at ~200 MB/s
-            else:
-                reserve += 1.5 * self._checkpoint_seconds
-        return reserve
 
     @property
     def speed_options(self) -> str:

@@ -22,13 +22,28 @@ from ganpaint.train.parallel import agree
 if TYPE_CHECKING:
     from ganpaint.train.gan import GANTrainer
 
-LOSS_KEYS = ("loss_d", "loss_g", "r1", "d_real", "d_fake")
+LOSS_KEYS = ("loss_d", "loss_g", "r1", "d_real", "d_fake", "loss_d_projected", "loss_g_projected")
 # A snapshot to return to is kept at most this often (it copies models and optimisers).
 SNAPSHOT_EVERY_S = 60.0
 # Why the loop stopped, by the code rank 0 broadcasts (0: go on).
 STOP_REASONS = ("", "max_steps", "time budget", "stopped")
 # The first steps' times are logged (autotuning makes them slow on a GPU).
 WARMUP_STEPS = 5
+
+
+def end_reserve(trainer: GANTrainer, write_checkpoint: bool) -> float:
+    """Seconds to keep for one more step, the final sample grid, checkpoint and export."""
+    sample_s = trainer._sample_seconds
+    if trainer.last_sample is None:  # not measured yet: 64 generator passes ~ a few steps
+        sample_s = max(sample_s, trainer.step_seconds * 64 / trainer.cfg.batch / 2)
+    reserve = 0.5 + 1.5 * trainer.step_seconds + 1.5 * sample_s
+    if write_checkpoint:
+        if trainer._checkpoint_seconds is None:
+            n = sum(p.numel() for m in (trainer.G, trainer.D) for p in m.parameters())
+            reserve += 1.0 + n * 4 * 5 / 200e6  # G, D, EMA, 2 Adam moments at ~200 MB/s
+        else:
+            reserve += 1.5 * trainer._checkpoint_seconds
+    return reserve
 
 
 @dataclass
@@ -185,7 +200,7 @@ class TrainingLoop:
         limits, trainer = self.limits, self.trainer
         if trainer.step >= limits.max_steps:
             return "max_steps"
-        reserve = trainer.end_reserve(limits.write_checkpoint)
+        reserve = end_reserve(trainer, limits.write_checkpoint)
         if limits.deadline is not None and now + reserve >= limits.deadline:
             return "time budget"
         if limits.stop_check is not None and limits.stop_check():
@@ -199,7 +214,7 @@ class TrainingLoop:
         deadline, trainer = self.limits.deadline, self.trainer
         if deadline is None or trainer.dist.active:
             return None
-        reserve = trainer.end_reserve(self.limits.write_checkpoint)
+        reserve = end_reserve(trainer, self.limits.write_checkpoint)
         return max(deadline - reserve - time.perf_counter(), 0.0)
 
     def _note_step_time(self, took: float) -> None:

@@ -270,9 +270,20 @@ def read_state(folder: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tens
     return meta, tensors
 
 
-def check_architecture(meta: dict[str, Any], trainer: GANTrainer, where: Path) -> bool:
-    """Refuse a state of another architecture; True when this config adds the
-    discriminator's spectral branch to a state trained without it (it starts at zero)."""
+# The discriminator's optional parts, in the order they are registered (after the rest):
+# config field, state-dict prefix, what the card's event calls it.
+GROWN_PARTS = (
+    ("d_spectral", "spectral.", "the discriminator's spectral branch added (gain 0)"),
+    ("d_projected", "projected.", "the discriminator's projected heads added (fresh)"),
+)
+
+
+def check_architecture(meta: dict[str, Any], trainer: GANTrainer, where: Path) -> list[int]:
+    """Refuse a state of another architecture; return the indices in :data:`GROWN_PARTS` of
+    the discriminator's optional parts this config adds to a state trained without them
+    (they start fresh). A part the state has is never dropped, and a part is added only
+    after the last one the state has (their parameters come last, in that order, so the
+    saved optimiser moments keep their indices)."""
     saved = meta.get("config", {})
     for key in ARCH_FIELDS:
         mine, theirs = plain(getattr(trainer.cfg, key)), plain(saved.get(key))
@@ -281,13 +292,22 @@ def check_architecture(meta: dict[str, Any], trainer: GANTrainer, where: Path) -
                 f"{where}: was trained with {key}={theirs}, this config has {mine}; "
                 "use another output folder or --no-resume"
             )
-    theirs = bool(saved.get("d_spectral", False))
-    if theirs and not trainer.cfg.d_spectral:
-        raise GanpaintError(
-            f"{where}: its discriminator has the spectral branch (d_spectral) and this "
-            "config's has not; resume it with d_spectral"
-        )
-    return trainer.cfg.d_spectral and not theirs
+    grows = []
+    for i, (field, _, _) in enumerate(GROWN_PARTS):
+        theirs, mine = bool(saved.get(field)), bool(getattr(trainer.cfg, field))
+        if theirs and not mine:
+            raise GanpaintError(
+                f"{where}: its discriminator has {field} and this config's has not; "
+                f"resume it with {field}"
+            )
+        if mine and not theirs:
+            grows.append(i)
+        elif theirs and grows:
+            added = GROWN_PARTS[grows[0]][0]
+            raise GanpaintError(
+                f"{where}: has {field} but not {added}; {added} cannot be added to it now"
+            )
+    return grows
 
 
 @torch.no_grad()
@@ -296,12 +316,13 @@ def load_state(trainer: GANTrainer, folder: str | Path) -> None:
     folder = Path(folder)
     meta, tensors = read_state(folder)
     grows = check_architecture(meta, trainer, folder)
+    fresh = tuple(GROWN_PARTS[i][1] for i in grows)
     try:
         for prefix, module in _modules(trainer).items():
             own = module.state_dict()
             for key, value in own.items():
-                if grows and prefix == "D" and key.startswith("spectral."):
-                    continue  # added now: keeps its fresh initialisation (gain 0)
+                if fresh and prefix == "D" and key.startswith(fresh):
+                    continue  # added now: keeps its fresh initialisation
                 value.copy_(tensors[f"{prefix}.{key}"])
         for prefix, opt in _optimisers(trainer).items():
             _load_optimiser(opt, prefix, meta["optimisers"][prefix], tensors)
@@ -311,10 +332,8 @@ def load_state(trainer: GANTrainer, folder: str | Path) -> None:
     trainer.images_seen = int(meta["images_seen"])
     trainer.train_seconds = float(meta.get("train_seconds", 0.0))
     trainer.events = [str(e) for e in meta.get("events", [])]
-    if grows:
-        trainer.events.append(
-            f"step {trainer.step}: the discriminator's spectral branch added (gain 0)"
-        )
+    for i in grows:
+        trainer.events.append(f"step {trainer.step}: {GROWN_PARTS[i][2]}")
     trainer.windows = list(meta.get("windows", []))
     trainer.use_bf16 = trainer.use_bf16 and bool(meta.get("use_bf16", True))
     _load_rng(trainer, meta, tensors)
