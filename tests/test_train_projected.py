@@ -178,7 +178,7 @@ def test_a_window_keeps_or_sets_the_heads(tmp_path, monkeypatch, in_state, optio
     monkeypatch.setattr(pipeline, "run_pipeline", fake_pipeline)
     gpu_window.run_window("tiny", 10, tmp_path / "out", gpu, d_projected=option)
     assert seen["cfg"].d_projected == expect
-    assert gpu_window.AB_VARIANTS["d_projected"] == ["--d-projected", "1.0"]
+    assert gpu_window.AB_VARIANTS["d_projected"] == ["--d-projected", "0.25"]
 
 
 def test_the_heads_run_under_bf16_autocast_in_float32():

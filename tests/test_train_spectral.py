@@ -160,7 +160,7 @@ def test_the_ab_variants_are_options_a_window_takes(tmp_path, monkeypatch, capsy
         (True, None, None),
         (False, 20_000, None),
         (False, 40_000, None),
-        (False, None, 1.0),
+        (False, None, 0.25),
     ]
     with pytest.raises(SystemExit):
         gpu_window.main([*base, "--ema-half-life-images", "0"])

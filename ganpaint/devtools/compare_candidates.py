@@ -25,6 +25,8 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "batch x2": {"batch_factor": 2},
     "lazy R1 (every 16)": {"r1_every": 16},
     "EMA half-life x4": {"ema_factor": 4},
+    "projected D": {"d_projected": 1.0},
+    "projected D x0.25": {"d_projected": 0.25},
 }
 
 

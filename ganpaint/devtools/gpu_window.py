@@ -179,7 +179,7 @@ AB_VARIANTS = {
     "d_spectral": ["--d-spectral"],
     "ema_20k": ["--ema-half-life-images", "20000"],
     "ema_40k": ["--ema-half-life-images", "40000"],
-    "d_projected": ["--d-projected", "1.0"],
+    "d_projected": ["--d-projected", "0.25"],
 }
 """What arm B adds, as options of ``run``."""
 
