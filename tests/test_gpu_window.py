@@ -119,6 +119,7 @@ def test_ab_keeps_the_better_arm(tmp_path, monkeypatch, figures, winner):
     gpu = tmp_path / ".gpu"
     (gpu / "state").mkdir(parents=True)
     (gpu / "state" / "state.json").write_text(json.dumps({"arm": "before"}))
+    (gpu / "segmenter.safetensors").write_text("one segmenter for both arms")
     out = tmp_path / "OUT"
     result = gpu_window.run_ab("d_spectral", ["--config", "tiny"], out, gpu)
     assert result["winner"] == winner
@@ -139,9 +140,14 @@ def test_ab_keeps_the_better_arm(tmp_path, monkeypatch, figures, winner):
     assert (home / "bundle" / "generator.safetensors").read_text().endswith(winner)
 
 
-def test_ab_refuses_an_unknown_variant_and_two_failed_arms(tmp_path, monkeypatch):
+def test_ab_refuses_an_unknown_variant_no_segmenter_and_two_failed_arms(tmp_path, monkeypatch):
     with pytest.raises(GanpaintError, match="unknown A/B variant 'wider'"):
         gpu_window.run_ab("wider", [], tmp_path / "OUT", tmp_path / ".gpu")
+    # without a carried segmenter each arm would train its own: figures not comparable
+    with pytest.raises(GanpaintError, match="no segmenter.safetensors.*run one window first"):
+        gpu_window.run_ab("d_projected", [], tmp_path / "OUT", tmp_path / ".gpu")
+    (tmp_path / ".gpu").mkdir()
+    (tmp_path / ".gpu" / "segmenter.safetensors").write_text("segmenter")
     _fake_arms(monkeypatch, {"a": (None, None), "b": (None, None)})
     with pytest.raises(GanpaintError, match="neither arm finished"):
         gpu_window.run_ab("d_spectral", [], tmp_path / "OUT", tmp_path / ".gpu")
@@ -188,6 +194,7 @@ def test_speed_auto_reads_the_probe_rows(tmp_path, monkeypatch, capsys):
     (gpu / window_speed.SPEED_FILE).write_text("{broken")
     assert window_speed.auto_speed(gpu / window_speed.SPEED_FILE, 300) == "base"
     (gpu / window_speed.SPEED_FILE).write_text(json.dumps(SPEED_ROWS))
+    (gpu / "segmenter.safetensors").write_text("segmenter")
     seen = []
     _fake_arms(monkeypatch, {"a": (9.0, 4.0), "b": (9.5, 4.0)}, seen)
     out = str(tmp_path / "OUT")

@@ -210,6 +210,11 @@ def run_ab(variant: str, run_args: list[str], out: Path, gpu_dir: Path) -> dict[
     windows on this machine go on from it."""
     if variant not in AB_VARIANTS:
         raise GanpaintError(f"unknown A/B variant {variant!r} (known: {', '.join(AB_VARIANTS)})")
+    if not (gpu_dir / "segmenter.safetensors").is_file():
+        raise GanpaintError(
+            f"{gpu_dir}: no segmenter.safetensors; each arm would train its own and their "
+            "figures could not be compared: run one window first (it trains the segmenter)"
+        )
     root = gpu_dir.with_name(gpu_dir.name + "-ab")
     shutil.rmtree(root, ignore_errors=True)
     arms = {arm: _ab_arm(root, arm, gpu_dir, run_args, extra)
