@@ -16,6 +16,7 @@ import json
 import sys
 import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 from ganpaint.core.errors import GanpaintError
@@ -48,8 +49,10 @@ def compare(
     eval_n: int,
     segmenter_path: str,
     size: int,
+    samples_dir: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Train and evaluate each named candidate; one result row each."""
+    """Train and evaluate each named candidate; one result row each. With ``samples_dir``,
+    each candidate's EMA samples at the fixed seeds go there as an 8x8 grid (to judge by eye)."""
     from ganpaint.models.segmenter import load_segmenter
     from ganpaint.train.configs import get_config
     from ganpaint.train.data import EVAL_SEED, GAN_TRAIN_SEED, render_scenes
@@ -73,6 +76,8 @@ def compare(
                 deadline=time.perf_counter() + seconds, max_steps=10**9, sample_every=0,
                 write_checkpoint=False, export=False,
             )  # fmt: skip
+        if samples_dir:
+            save_grid(trainer, Path(samples_dir) / f"{slug(name)}.png")
         ev = evaluate_gan(trainer.G_ema, segmenter, n=eval_n, device=device, real=real,
                           real_b=real_b, size=size)  # fmt: skip
         rows.append({
@@ -81,6 +86,20 @@ def compare(
             "max_share_gap_points": ev["max_share_gap_points"], "device": s["device"],
         })  # fmt: skip
     return rows
+
+
+def slug(name: str) -> str:
+    """A file name for a candidate's name ("projected D x0.25" -> "projected-D-x0.25")."""
+    return "-".join(name.replace("/", " ").split())
+
+
+def save_grid(trainer: Any, path: Path) -> None:
+    from PIL import Image
+
+    from ganpaint.core.images import image_grid
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(image_grid(trainer.sample_images(), cols=8)).save(path)
 
 
 def markdown(rows: list[dict[str, Any]]) -> str:
@@ -106,11 +125,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--segmenter", default="models/scenes128/segmenter.safetensors")
     p.add_argument("--size", type=int, default=128, help="resolution of the comparison")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--samples", default=None, metavar="DIR",
+                   help="save each candidate's 8x8 sample grid here as NAME.png")  # fmt: skip
     args = p.parse_args(argv)
     try:
         rows = compare(
             args.base, args.seconds, args.candidates.split(","), args.device,
-            args.eval_samples, args.segmenter, args.size,
+            args.eval_samples, args.segmenter, args.size, args.samples,
         )  # fmt: skip
     except GanpaintError as exc:
         print(f"compare_candidates: {exc}", file=sys.stderr)

@@ -1,0 +1,34 @@
+"""``python -m ganpaint.devtools.compare_candidates``: equal seconds per candidate, one row
+each, the sample grids to judge by eye, and unknown names refused."""
+
+from __future__ import annotations
+
+import pytest
+from PIL import Image
+
+from ganpaint.core.errors import GanpaintError
+from ganpaint.core.paths import models_dir
+from ganpaint.devtools import compare_candidates as cc
+
+
+@pytest.mark.slow
+def test_candidates_train_evaluate_and_leave_their_grids(tmp_path):
+    segmenter = str(models_dir() / "scenes128" / "segmenter.safetensors")
+    rows = cc.compare("tiny", 3.0, ["baseline", "projected D x0.25"], "cpu", 16, segmenter,
+                      64, samples_dir=str(tmp_path))  # fmt: skip
+    assert [r["candidate"] for r in rows] == ["baseline", "projected D x0.25"]
+    assert all(r["images"] > 0 and r["fd_ratio"] > 0 for r in rows)
+    for name in ("baseline", "projected-D-x0.25"):
+        with Image.open(tmp_path / f"{name}.png") as grid:
+            assert grid.size == (8 * 32, 8 * 32)  # 64 fixed seeds of the 32 px config
+    with pytest.raises(GanpaintError, match="unknown candidate 'wider'"):
+        cc.compare("tiny", 1.0, ["wider"], "cpu", 16, segmenter, 64)
+
+
+def test_candidate_configs_and_names():
+    from ganpaint.train.configs import get_config
+
+    base = get_config("tiny")
+    assert cc.candidate_config(base, cc.CANDIDATES["batch x2"]).batch == 2 * base.batch
+    assert cc.candidate_config(base, cc.CANDIDATES["projected D x0.25"]).d_projected == 0.25
+    assert cc.slug("projected D x0.25") == "projected-D-x0.25"
