@@ -17,6 +17,7 @@ from ganpaint.train.projected import (
     default_classifier_path,
     projected_loss,
 )
+from tests.test_train_spectral import _window_config
 
 MICRO = get_config("tiny").replace(
     name="micro", g_widths=(16, 16, 8, 8), d_widths=(8, 8, 16, 16), z_dim=16, batch=4,
@@ -162,33 +163,9 @@ def test_a_missing_or_wrong_classifier_is_named(tmp_path):
     (0.0, None, 0.0),
 ])  # fmt: skip
 def test_a_window_keeps_or_sets_the_heads(tmp_path, monkeypatch, in_state, option, expect):
-    import ganpaint.train.pipeline as pipeline
     from ganpaint.devtools import gpu_window
 
-    gpu = tmp_path / ".gpu"
-    t = _trainer(tmp_path, "t", d_projected=in_state)
-    t.train_step()
-    t.save_checkpoint(gpu / "state")
-    seen = {}
-
-    def fake_pipeline(cfg, run_dir, seconds, **kwargs):
-        seen["cfg"] = cfg
-        return {"bundle": None}
-
-    monkeypatch.setattr(pipeline, "run_pipeline", fake_pipeline)
-    gpu_window.run_window("tiny", 10, tmp_path / "out", gpu, d_projected=option)
-    assert seen["cfg"].d_projected == expect
+    state = {"d_projected": in_state}
+    cfg = _window_config(tmp_path, monkeypatch, state, d_projected=option)
+    assert cfg.d_projected == expect
     assert gpu_window.AB_VARIANTS["d_projected"] == ["--d-projected", "0.25"]
-
-
-def test_the_heads_run_under_bf16_autocast_in_float32():
-    # CUDA trains under bf16 autocast; the CPU's autocast stands in for it here
-    d = Discriminator(32, (8, 8, 16, 16), projected=ProjectedHeads()).train()
-    x = torch.randn(2, 3, 32, 32, requires_grad=True)
-    with torch.autocast("cpu", dtype=torch.bfloat16):
-        maps = d.project(x)
-    assert all(m.dtype == torch.float32 and torch.isfinite(m).all() for m in maps)
-    projected_loss(maps).backward()
-    assert torch.isfinite(x.grad).all()
-    buffers = dict(d.projected.named_buffers())
-    assert buffers and all(b.dtype == torch.float32 for b in buffers.values())
