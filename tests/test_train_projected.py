@@ -169,3 +169,23 @@ def test_a_window_keeps_or_sets_the_heads(tmp_path, monkeypatch, in_state, optio
     cfg = _window_config(tmp_path, monkeypatch, state, d_projected=option)
     assert cfg.d_projected == expect
     assert gpu_window.AB_VARIANTS["d_projected"] == ["--d-projected", "0.25"]
+
+
+def test_the_state_names_the_classifier_the_heads_learned_on(tmp_path):
+    import json
+
+    t = _trainer(tmp_path, "t", d_projected=1.0)
+    t.train_step()
+    state = t.save_checkpoint()
+    meta = json.loads((state / "state.json").read_text())
+    assert meta["projected_source"] == t.D.projected.source
+    assert len(meta["projected_source"]["classifier_sha256"]) == 64
+    same = _trainer(tmp_path, "same", resume=state, d_projected=1.0)
+    assert not any("another classifier" in e for e in same.events)
+    meta["projected_source"]["classifier_sha256"] = "0" * 64  # as if retrained since
+    (state / "state.json").write_text(json.dumps(meta))
+    moved = _trainer(tmp_path, "moved", resume=state, d_projected=1.0)
+    assert (
+        "the projected heads now read another classifier (sha256 000000000000 ->"
+        in (moved.events[-1])
+    )

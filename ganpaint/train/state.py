@@ -201,6 +201,8 @@ def _write(
         "optimisers": {k: _optimiser_json(o) for k, o in _optimisers(trainer).items()},
         "files": files,
     }
+    if trainer.D.projected is not None:  # which classifier's features the heads learned
+        meta["projected_source"] = dict(trainer.D.projected.source)
     atomic_write_text(tmp / STATE_JSON, json.dumps(meta, indent=1))
     total = sum(p.stat().st_size for p in tmp.iterdir())
     if total > MAX_STATE_BYTES:
@@ -334,9 +336,24 @@ def load_state(trainer: GANTrainer, folder: str | Path) -> None:
     trainer.events = [str(e) for e in meta.get("events", [])]
     for i in grows:
         trainer.events.append(f"step {trainer.step}: {GROWN_PARTS[i][2]}")
+    _note_projected_source(trainer, meta.get("projected_source"))
     trainer.windows = list(meta.get("windows", []))
     trainer.use_bf16 = trainer.use_bf16 and bool(meta.get("use_bf16", True))
     _load_rng(trainer, meta, tensors)
+
+
+def _note_projected_source(trainer: GANTrainer, saved: Any) -> None:
+    """An event on the card when the heads go on over another classifier than the one
+    they were trained on (the bundled classifier was retrained in between)."""
+    heads = trainer.D.projected
+    if heads is None or not isinstance(saved, dict):
+        return
+    old, new = saved.get("classifier_sha256"), heads.source["classifier_sha256"]
+    if old and old != new:
+        trainer.events.append(
+            f"step {trainer.step}: the projected heads now read another classifier "
+            f"(sha256 {str(old)[:12]} -> {new[:12]})"
+        )
 
 
 def _load_optimiser(
