@@ -18,6 +18,19 @@ import pytest  # noqa: E402
 TINY_WIDTHS = (32, 32, 16, 16, 8)  # 64 px, layer4 = 32 units at 8x8
 
 
+@pytest.fixture(autouse=True)
+def _denormals_restored():
+    """A GAN trainer on the CPU flushes denormal floats for the whole process (a speed
+    setting, :func:`ganpaint.train.device.setup_backend`); later tests, Hypothesis's float
+    strategies among them, must see the processor's usual state again."""
+    yield
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_flush_denormal(False)
+
+
 @pytest.fixture(scope="session")
 def demo_bundle(tmp_path_factory) -> Path:
     """A 64 px bundle (layers 4 and 6) with a synthetic dissection of the scene concepts."""
