@@ -189,3 +189,20 @@ def test_the_state_names_the_classifier_the_heads_learned_on(tmp_path):
         "the projected heads now read another classifier (sha256 000000000000 ->"
         in (moved.events[-1])
     )
+
+
+def test_the_heads_run_under_bf16_autocast_in_float32():
+    # CUDA trains under bf16 autocast; the CPU's autocast stands in for it here
+    d = Discriminator(32, (8, 8, 16, 16), projected=ProjectedHeads()).train()
+    x = torch.randn(2, 3, 32, 32, requires_grad=True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        maps = d.project(x)
+        assert all(m.dtype == torch.float32 for m in d.project(x.bfloat16()))  # G's bf16
+        # a 256 px picture is shrunk with antialiasing, which has no bf16 kernel on the CPU
+        big = d.projected(torch.randn(1, 3, 256, 256).bfloat16())
+        assert [tuple(m.shape) for m in big] == [(1, 32, 32), (1, 16, 16), (1, 8, 8)]
+    assert all(m.dtype == torch.float32 and torch.isfinite(m).all() for m in maps)
+    projected_loss(maps).backward()
+    assert torch.isfinite(x.grad).all()
+    buffers = dict(d.projected.named_buffers())
+    assert buffers and all(b.dtype == torch.float32 for b in buffers.values())

@@ -117,6 +117,9 @@ class ProjectedHeads(nn.Module):
     def features(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """The trunk's outputs at :data:`FEATURE_LAYERS` for pictures in [-1, 1]."""
         if x.shape[-1] != FEATURE_SIZE or x.shape[-2] != FEATURE_SIZE:
+            # in float32: pictures made under bf16 autocast arrive in bf16, and the
+            # antialiased resize need not have a bf16 kernel on every device
+            x = x.float()
             down = x.shape[-1] > FEATURE_SIZE
             x = F.interpolate(x, size=(FEATURE_SIZE, FEATURE_SIZE), mode="bilinear",
                               align_corners=False, antialias=down)  # fmt: skip
