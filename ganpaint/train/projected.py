@@ -20,7 +20,6 @@ only the heads; it still follows the module across devices and memory formats.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -50,12 +49,13 @@ def load_trunk(
     """The classifier's conv trunk (frozen, eval mode, float32, CPU) cut after the last of
     :data:`FEATURE_LAYERS`, the indices of those layers' ReLUs in it with their widths, and
     the file's sha256 (``taps[name] = (index, width)``)."""
+    from ganpaint.models.bundle import sha256_file
     from ganpaint.models.classifier import load_classifier
 
     path = Path(path) if path is not None else default_classifier_path()
     try:
         classifier = load_classifier(path)
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        digest = sha256_file(path)
     except (OSError, GanpaintError) as exc:
         raise GanpaintError(f"projected discriminator: cannot load {path} ({exc})") from None
     missing = [n for n in FEATURE_LAYERS if n not in classifier.unit_layers]
