@@ -156,11 +156,12 @@ def test_ab_refuses_an_unknown_variant_no_segmenter_and_two_failed_arms(tmp_path
 def test_ab_passes_run_options_through():
     args = argparse.Namespace(
         config="scenes256", seconds=200.0, device="cuda", eval_samples=None, workers=None,
-        max_steps=None, speed="channels_last",
+        max_steps=None, speed="channels_last", warm_start="models/scenes256",
+        d_warmup_images=None,
     )  # fmt: skip
     assert gpu_window._run_args(args) == [
         "--config", "scenes256", "--seconds", "200.0", "--device", "cuda", "--speed",
-        "channels_last",
+        "channels_last", "--warm-start", "models/scenes256",
     ]  # fmt: skip
 
 

@@ -148,8 +148,8 @@ def test_the_ab_variants_are_options_a_window_takes(tmp_path, monkeypatch, capsy
     seen = []
 
     def fake_window(*args):
-        # the last positional arguments: d_spectral, ema_half_life_images, d_projected
-        seen.append(args[-3:])
+        # positional: ..., d_spectral, ema_half_life_images, d_projected, warm_start, d_warmup
+        seen.append(args[-5:-2])
         return {"bundle": "b"}
 
     monkeypatch.setattr(gpu_window, "run_window", fake_window)

@@ -300,3 +300,39 @@ def test_gpu_window_fresh_then_resumed_from_its_unpacked_files(tmp_path, monkeyp
     assert [w["images"] for w in card["windows"]] == [[0, 16], [16, 24]]
     assert "fd" in card["windows"][-1]["evaluation"] and not card.get("errors")
     assert not new_children()
+
+
+@pytest.mark.slow
+def test_a_lost_gpu_folder_goes_on_from_the_kept_bundle(tmp_path, monkeypatch, new_children):
+    """A window's bundle kept as a bundled model; the next session's ``.gpu`` is gone (as on
+    2026-11-28), so its window warm-starts from the kept bundle: the card's windows go on,
+    the event says what was fresh, and the window is measured with the kept segmenter."""
+    from ganpaint.devtools import gpu_window
+    from ganpaint.models import load_bundle
+    from ganpaint.train import configs
+
+    monkeypatch.setitem(configs.CONFIGS, "micro", MICRO.replace(dataset_size=40))
+    monkeypatch.setattr("ganpaint.train.runlog.process_age_s", lambda: 0.0)
+    remote, home = tmp_path / "remote" / ".gpu", tmp_path / "home" / ".gpu"
+    remote.mkdir(parents=True)
+    _segmenter_file(tmp_path).rename(remote / "segmenter.safetensors")
+    argv = ["run", "--config", "micro", "--seconds", "60", "--device", "cpu", "--workers", "2"]
+    argv += ["--eval-samples", "8"]
+    assert gpu_window.main([*argv, "--gpu-dir", str(remote), "--out", str(tmp_path / "o1")]) == 0
+    assert gpu_window.main(["unpack", str(tmp_path / "o1"), "--gpu-dir", str(home)]) == 0
+    kept = tmp_path / "repo" / "models" / "micro"
+    assert gpu_window.main(["keep", str(kept), "--gpu-dir", str(home)]) == 0
+    lost = tmp_path / "next" / ".gpu"
+    argv2 = [*argv, "--gpu-dir", str(lost), "--out", str(tmp_path / "o2"), "--max-steps", "7"]
+    argv2 += ["--warm-start", str(kept), "--d-warmup-images", "8"]
+    assert gpu_window.main(argv2) == 0
+    gpu_window.unpack(tmp_path / "o2", lost)
+    meta, _ = read_state(lost / "state")
+    assert meta["step"] == 7 and [w["steps"] for w in meta["windows"]] == [[0, 4], [4, 7]]
+    assert any("warm start from micro" in e and "held still for 2 steps" in e
+               for e in meta["events"])  # fmt: skip
+    card = load_bundle(lost / "bundle").meta["training"]
+    assert card["segmenter"]["mode"].startswith("reused")  # the kept bundle's, not trained
+    assert (lost / "bundle" / "segmenter.safetensors").is_file()
+    assert [w["images"] for w in card["windows"]] == [[0, 16], [16, 28]]
+    assert not new_children()

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
+from typing import Any
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,12 +25,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         "samples_XXXXXX.png, metrics.jsonl and "
         "generator_ema.safetensors. Running again with the same OUT resumes; --resume STATE "
         "continues another run's state (copied from another machine) exactly where it "
-        "stopped. Under torchrun it trains data-parallel (nccl on GPUs, gloo on CPU).",
+        "stopped; --warm-start BUNDLE, where the state is lost, goes on from a bundle's "
+        "generator with a fresh discriminator. Under torchrun it trains data-parallel "
+        "(nccl on GPUs, gloo on CPU).",
         epilog="examples:\n"
         "  ganpaint train-gan --config scenes64 --out runs/s64 --time-budget 3600\n"
         "  ganpaint train-gan --config tiny --out /tmp/tiny --max-steps 20\n"
         "  ganpaint train-gan --config tiny --out /tmp/t2 --resume /tmp/tiny/state "
         "--max-steps 40\n"
+        "  ganpaint train-gan --config scenes256 --out runs/s256 --warm-start models/scenes256\n"
         "  torchrun --nproc-per-node 2 -m ganpaint train-gan --config tiny --out /tmp/ddp\n"
         f"configs: {names}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -54,6 +59,21 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         metavar="STATE",
         help="continue from this state folder (written to OUT/state from then on)",
+    )
+    p.add_argument(
+        "--warm-start",
+        default=None,
+        metavar="BUNDLE",
+        help="start from this bundle's generator (or generator file) and its training card "
+        "when no state is left: the discriminator, optimisers and data order start fresh",
+    )
+    p.add_argument(
+        "--d-warmup-images",
+        type=int,
+        default=None,
+        metavar="N",
+        help="with --warm-start: images the fresh discriminator trains on before the "
+        "generator moves (default 8192)",
     )
     p.add_argument(
         "--workers", type=int, default=None, help="rendering processes (default: all cores)"
@@ -154,6 +174,8 @@ def _train_gan(args: argparse.Namespace) -> int:
     if args.resume is not None and args.no_resume:
         raise GanpaintError("--resume and --no-resume contradict each other")
     resume = args.resume if args.resume is not None else not args.no_resume
+    if args.warm_start is not None or args.d_warmup_images is not None:
+        resume = _warm_start(args, Path(out))
     summary = train_gan(
         cfg,
         out,
@@ -168,6 +190,24 @@ def _train_gan(args: argparse.Namespace) -> int:
         f"{summary['img_s']:.1f} img/s on {summary['device']}; wrote {summary['generator']}"
     )
     return 0
+
+
+def _warm_start(args: argparse.Namespace, out: Path) -> Any:
+    """The :class:`~ganpaint.train.warm.WarmStart` the options ask for, or why not."""
+    from ganpaint.core.errors import GanpaintError
+    from ganpaint.train.warm import DEFAULT_D_WARMUP_IMAGES, WarmStart
+
+    if args.warm_start is None:
+        raise GanpaintError("--d-warmup-images goes with --warm-start")
+    if args.resume is not None:
+        raise GanpaintError("--warm-start and --resume contradict each other")
+    if (out / "state" / "state.json").is_file() and not args.no_resume:
+        raise GanpaintError(
+            f"{out} already holds a training state: run again without --warm-start to "
+            "resume it exactly, or pass --no-resume to replace it"
+        )
+    images = DEFAULT_D_WARMUP_IMAGES if args.d_warmup_images is None else args.d_warmup_images
+    return WarmStart(Path(args.warm_start), images)
 
 
 def _train_segmenter(args: argparse.Namespace) -> int:

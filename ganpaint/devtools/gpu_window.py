@@ -38,17 +38,19 @@ from pathlib import Path
 from typing import Any
 
 from ganpaint.core.errors import GanpaintError
+from ganpaint.devtools.gpu_files import (
+    LOG_SLOTS,
+    MAX_FILE_BYTES,
+    MAX_FILES,
+    STATE_PREFIX,
+    TEXT_ARCHIVE,
+    TOOL_FILES,
+    _replace,
+    keep,
+    unpack,
+    warm_start_for,
+)
 from ganpaint.devtools.window_speed import SPEED_FILE, auto_speed
-
-MAX_FILES = 8
-"""Files a device call brings back from ``$OUT``."""
-LOG_SLOTS = 1
-"""Of those, what the call itself writes there: every plan tees its output to ``log.txt``."""
-TOOL_FILES = MAX_FILES - LOG_SLOTS
-"""What a window (or an A/B window) may put into ``$OUT`` itself."""
-MAX_FILE_BYTES = 16 * 1024 * 1024
-STATE_PREFIX = "state-"
-TEXT_ARCHIVE = "window.tar.gz"
 
 
 def run_window(
@@ -64,6 +66,8 @@ def run_window(
     d_spectral: bool = False,
     ema_half_life_images: int | None = None,
     d_projected: float | None = None,
+    warm_start: Path | None = None,
+    d_warmup_images: int | None = None,
 ) -> dict[str, Any]:
     """Train one window and write its files to ``out`` (see the module docstring);
     ``max_steps`` (total, resumed steps included) stops it early, for checks on a CPU;
@@ -73,12 +77,16 @@ def run_window(
     ``ema_half_life_images`` sets the EMA's half-life, which a state then keeps (a window
     without it takes the state's, so a run goes on with the recipe it has); ``d_projected``
     likewise sets the weight of the discriminator's projected heads
-    (:mod:`ganpaint.train.projected`), adding them to a state without them."""
+    (:mod:`ganpaint.train.projected`), adding them to a state without them; ``warm_start``
+    (a bundle or generator file) starts the GAN from that generator when ``gpu_dir`` holds
+    no state (:func:`~ganpaint.devtools.gpu_files.warm_start_for`, :mod:`ganpaint.train.warm`;
+    ``d_warmup_images``: how long the fresh D trains before G moves)."""
     from ganpaint.train.configs import get_config, parse_speed
     from ganpaint.train.pipeline import Carry, run_pipeline
     from ganpaint.train.state import read_state
 
     gpu_dir.mkdir(parents=True, exist_ok=True)
+    warm = _warm(gpu_dir, warm_start, d_warmup_images)
     state = gpu_dir / "state"
     segmenter = gpu_dir / "segmenter.safetensors"
     gan_scenes = None
@@ -100,6 +108,7 @@ def run_window(
         resume_state=resume,
         segmenter=segmenter if segmenter.is_file() else None,
         state_out=state,
+        warm_start=warm,
     )
     cfg = get_config(config)
     if speed is not None:
@@ -132,6 +141,17 @@ def run_window(
     written = pack(run_dir, state, out)
     summary["window_files"] = written
     return summary
+
+
+def _warm(gpu_dir: Path, bundle: Path | None, d_warmup_images: int | None) -> Any:
+    """The :class:`~ganpaint.train.warm.WarmStart` of a window, None when it resumes."""
+    from ganpaint.train.warm import DEFAULT_D_WARMUP_IMAGES, WarmStart
+
+    bundle = warm_start_for(gpu_dir, bundle)
+    if bundle is None:
+        return None
+    images = DEFAULT_D_WARMUP_IMAGES if d_warmup_images is None else d_warmup_images
+    return WarmStart(bundle, images)
 
 
 def pack(run_dir: Path, state: Path, out: Path) -> list[str]:
@@ -290,92 +310,16 @@ def _ab_arm(root: Path, arm: str, gpu_dir: Path, run_args: list[str], extra: lis
     return {"exit": code, "options": extra, **figures}
 
 
-def _replace(src: Path, dst: Path) -> None:
-    """``dst`` becomes a copy of ``src`` (a file or folder); nothing happens without ``src``."""
-    if not src.exists():
-        return
-    if dst.is_dir():
-        shutil.rmtree(dst)
-    elif dst.exists():
-        dst.unlink()
-    if src.is_dir():
-        shutil.copytree(src, dst)
-    else:
-        shutil.copyfile(src, dst)
-
-
 AB_RULE = (
     "lower fd_ratio / 3.0 + sky_noise_ratio / 1.5 wins (the sky term only if both arms have "
     "it); A on a tie"
 )
 
 
-def half_copy(src: Path, dst: Path) -> None:
-    """Copy a safetensors file with its floating-point tensors in float16 and its metadata
-    kept: the carried segmenter then takes half the bytes of the 64 MiB a window may be sent
-    (the repository, the state and the segmenter travel together). Loading casts back to
-    float32, and rounding to float16 again in a later window changes nothing."""
-    from safetensors import safe_open
-    from safetensors.torch import save_file
-
-    with safe_open(str(src), framework="pt") as f:
-        meta = f.metadata()
-        tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (safe_open has no iter)
-    half = {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
-    save_file(half, str(dst), metadata=meta)
-
-
-def _no_archive(files: Path) -> str:
-    """Why ``files`` cannot be unpacked without its archive."""
-    shards = sorted(p.name for p in files.glob(STATE_PREFIX + "tensors-*.safetensors"))
-    if not shards:
-        return f"{files}: no {TEXT_ARCHIVE}; not a GPU window's files"
-    return (
-        f"{files}: no {TEXT_ARCHIVE} beside {', '.join(shards)}: the window's state.json and "
-        f"bundle.json are in it. A device call returns at most {MAX_FILES} files; see the "
-        "reply's files_left_out, and fetch the archive from the machine while it is warm. "
-        ".gpu/ is left as it was"
-    )
-
-
-def unpack(files: Path, gpu_dir: Path) -> dict[str, str]:
-    """Rebuild ``.gpu/state``, ``.gpu/segmenter.safetensors``, ``.gpu/bundle`` and
-    ``.gpu/last`` (summary, metrics, log, samples) from a window's returned files."""
-    archive = files / TEXT_ARCHIVE
-    if not archive.is_file():
-        raise GanpaintError(_no_archive(files))
-    staging = gpu_dir / "unpack.partial"
-    shutil.rmtree(staging, ignore_errors=True)
-    (staging / "state").mkdir(parents=True)
-    (staging / "bundle").mkdir()
-    (staging / "last").mkdir()
-    with tarfile.open(archive, "r:gz") as tar:
-        tar.extractall(staging / "last", filter="data")
-    shutil.move(staging / "last" / "state.json", staging / "state" / "state.json")
-    for p in files.glob(STATE_PREFIX + "tensors-*.safetensors"):
-        shutil.copyfile(p, staging / "state" / p.name[len(STATE_PREFIX) :])
-    for name in ("generator.safetensors", "segmenter.safetensors"):
-        if (files / name).is_file():
-            shutil.copyfile(files / name, staging / "bundle" / name)
-    if (staging / "last" / "bundle.json").is_file():
-        shutil.move(staging / "last" / "bundle.json", staging / "bundle" / "bundle.json")
-    for name in ("samples.png", "samples-other.png", "ab.json"):
-        _replace(files / name, staging / "last" / name)
-    if (staging / "bundle" / "segmenter.safetensors").is_file():
-        half_copy(staging / "bundle" / "segmenter.safetensors", staging / "seg")
-    out = {}
-    for name, target in (("state", "state"), ("bundle", "bundle"), ("last", "last")):
-        shutil.rmtree(gpu_dir / target, ignore_errors=True)
-        shutil.move(staging / name, gpu_dir / target)
-        out[name] = str(gpu_dir / target)
-    if (staging / "seg").is_file():
-        shutil.move(staging / "seg", gpu_dir / "segmenter.safetensors")
-        out["segmenter"] = str(gpu_dir / "segmenter.safetensors")
-    shutil.rmtree(staging, ignore_errors=True)
-    return out
-
-
-WINDOW_OPTIONS = ("config", "seconds", "device", "eval_samples", "workers", "max_steps", "speed")
+WINDOW_OPTIONS = (
+    "config", "seconds", "device", "eval_samples", "workers", "max_steps", "speed", "warm_start",
+    "d_warmup_images",
+)  # fmt: skip
 
 
 def _window_options(p: argparse.ArgumentParser) -> None:
@@ -394,6 +338,16 @@ def _window_options(p: argparse.ArgumentParser) -> None:
         "auto: the best by the rows python -m ganpaint.devtools.train_speed --json wrote to "
         "GPU_DIR/speed.json (default: the config's)",
     )
+    p.add_argument(
+        "--warm-start",
+        default=None,
+        metavar="BUNDLE",
+        help="when GPU_DIR has no state (a fresh checkout lost it), start the GAN from this "
+        "bundle's generator and card, with a fresh discriminator, and take its segmenter",
+    )
+    p.add_argument("--d-warmup-images", type=int, default=None, metavar="N",
+                   help="with a warm start: images D trains on before G moves "
+                   "(default 8192)")  # fmt: skip
 
 
 def _positive_int(text: str) -> int:
@@ -450,11 +404,23 @@ def main(argv: list[str] | None = None) -> int:
     u = sub.add_parser("unpack", help="turn a window's returned files into .gpu/")
     u.add_argument("files", help="the folder the window's files came back to")
     u.add_argument("--gpu-dir", default=".gpu")
+    k = sub.add_parser("keep", help="copy .gpu/bundle to a bundled model's folder to commit")
+    k.add_argument("target", help="the folder under models/, e.g. models/scenes256")
+    k.add_argument("--gpu-dir", default=".gpu")
+    k.add_argument("--drop-others", action="store_true",
+                   help="replace the folder whole, even its dissection of an older "
+                   "generator")  # fmt: skip
     args = parser.parse_args(argv)
     try:
         if args.cmd == "unpack":
             print(json.dumps(unpack(Path(args.files), Path(args.gpu_dir)), indent=1))
             return 0
+        if args.cmd == "keep":
+            kept = keep(Path(args.gpu_dir), Path(args.target), args.drop_others)
+            print(json.dumps(kept, indent=1))
+            return 0
+        if args.cmd == "ab" and args.warm_start is not None:  # its arms need a segmenter
+            warm_start_for(Path(args.gpu_dir), Path(args.warm_start))
         if not args.out:
             raise GanpaintError("--out (or $OUT) is required")
         if args.speed == "auto":
@@ -471,6 +437,7 @@ def main(argv: list[str] | None = None) -> int:
             args.config, args.seconds, Path(args.out), Path(args.gpu_dir), args.device,
             args.eval_samples, args.workers, args.max_steps, args.speed, args.d_spectral,
             args.ema_half_life_images, args.d_projected,
+            Path(args.warm_start) if args.warm_start else None, args.d_warmup_images,
         )  # fmt: skip
     except GanpaintError as exc:
         print(f"gpu_window: {exc}", file=sys.stderr)

@@ -38,11 +38,7 @@ from ganpaint.models.progan import ProGANGenerator
 from ganpaint.train.batches import DataOrder
 from ganpaint.train.configs import GANConfig, get_config
 from ganpaint.train.data import GAN_TRAIN_SEED, float_to_uint8, render_scenes
-from ganpaint.train.device import (
-    autocast,
-    bf16_autocast_works,
-    setup_backend,
-)
+from ganpaint.train.device import autocast, bf16_autocast_works, setup_backend
 from ganpaint.train.discriminator import Discriminator
 from ganpaint.train.gan_loop import LoopLimits, LoopOutcome, TrainingLoop
 from ganpaint.train.optim import load_optimizer, make_adam, to_cpu
@@ -63,6 +59,7 @@ from ganpaint.train.stream import (
     spare_cores,
     streaming_supported,
 )
+from ganpaint.train.warm import WarmStart
 
 SAMPLE_SEEDS = range(64)
 
@@ -75,12 +72,13 @@ class GANTrainer(DataOrder):
         config: str | GANConfig,
         out_dir: str | Path,
         device: str | torch.device | None = None,
-        resume: bool | str | Path = True,
+        resume: bool | str | Path | WarmStart = True,
         log: Log | None = None,
         dist: Dist | None = None,
     ):
         """``resume``: True resumes from ``out_dir/state`` when it exists, a path resumes
-        from that state folder (another run's, another machine's), False starts over.
+        from that state folder (another run's, another machine's), False starts over, a
+        :class:`~ganpaint.train.warm.WarmStart` starts from a bundle's generator.
         ``dist``: this process's place under torchrun (see :mod:`ganpaint.train.parallel`)."""
         self.cfg = cfg = get_config(config)
         self.out_dir = Path(out_dir)
@@ -137,7 +135,10 @@ class GANTrainer(DataOrder):
         self._checkpoint_seconds: float | None = None
         self.last_sample: Path | None = None
         self.resumed_from_step: int | None = None
-        if isinstance(resume, (str, Path)):
+        self.g_frozen_until = 0  # G is not updated before this step (a warm start's D warm-up)
+        if isinstance(resume, WarmStart):
+            resume.apply(self)
+        elif isinstance(resume, (str, Path)):
             self.load_checkpoint(resume)
         elif resume and (self.checkpoint_path / "state.json").is_file():
             self.load_checkpoint(self.checkpoint_path)
@@ -173,8 +174,9 @@ class GANTrainer(DataOrder):
     # -- one step ----------------------------------------------------------------------
 
     def train_step(self) -> dict[str, torch.Tensor]:
-        """One discriminator step (with R1 every ``r1_every`` steps), one generator step,
-        one EMA update. Returns detached device scalars (no synchronisation)."""
+        """One discriminator step (with R1 every ``r1_every`` steps), one generator step
+        (none before ``g_frozen_until``), one EMA update. Returns detached device
+        scalars (no synchronisation)."""
         cfg, dev, bf16 = self.cfg, self.device, self.use_bf16
         b = self.rank_batch
         reals = self._next_batch()
@@ -205,6 +207,15 @@ class GANTrainer(DataOrder):
         mean_grads(self.D.parameters(), self.dist)
         self.opt_D.step()
 
+        if self.step >= self.g_frozen_until:
+            self._generator_step(b, out)
+        self.step += 1
+        self.images_seen += cfg.batch
+        self._update_ema()
+        return out
+
+    def _generator_step(self, b: int, out: dict[str, torch.Tensor]) -> None:
+        cfg, dev, bf16 = self.cfg, self.device, self.use_bf16
         self.D.requires_grad_(False)
         z = torch.randn(b, cfg.z_dim, device=dev)
         with autocast(dev, bf16):
@@ -222,11 +233,6 @@ class GANTrainer(DataOrder):
         self.opt_G.step()
         self.D.requires_grad_(True)
         out["loss_g"] = loss_g.detach()
-
-        self.step += 1
-        self.images_seen += cfg.batch
-        self._update_ema()
-        return out
 
     @torch.no_grad()
     def _update_ema(self) -> None:
@@ -421,7 +427,7 @@ def train_gan(
     config: str | GANConfig,
     out_dir: str | Path,
     device: str | torch.device | None = None,
-    resume: bool | str | Path = True,
+    resume: bool | str | Path | WarmStart = True,
     time_budget_s: float | None = None,
     progress: bool = True,
     max_steps: int | None = None,

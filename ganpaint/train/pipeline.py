@@ -61,6 +61,7 @@ from ganpaint.train.runlog import Clock, Logger
 from ganpaint.train.segmenter_job import SegmenterJob, segmenter_job_args
 from ganpaint.train.state import note_window_figures, set_windows
 from ganpaint.train.stream import SceneStream, pipeline_sets, spare_cores
+from ganpaint.train.warm import WarmStart
 
 Scenes = tuple[np.ndarray, np.ndarray]
 
@@ -69,11 +70,13 @@ Scenes = tuple[np.ndarray, np.ndarray]
 class Carry:
     """What a window takes from the one before and leaves for the next: the GAN state to
     resume (None: start), a segmenter file to reuse (None: train one), and the folder the
-    GAN state is written to at the end (None: none)."""
+    GAN state is written to at the end (None: none). With no state, ``warm_start`` starts
+    the GAN from a bundle's generator instead of from scratch (:mod:`ganpaint.train.warm`)."""
 
     resume_state: Path | None = None
     segmenter: Path | None = None
     state_out: Path | None = None
+    warm_start: WarmStart | None = None
 
 
 def run_pipeline(
@@ -313,7 +316,7 @@ class PipelineRun:
             self.errors.append("GAN training: no training scenes")
             return
         try:
-            resume = self.carry.resume_state or False
+            resume = self.carry.resume_state or self.carry.warm_start or False
             self.trainer = GANTrainer(
                 self.cfg, self.work / "gan", device=self.device, resume=resume, log=self.log
             )

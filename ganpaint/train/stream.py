@@ -38,6 +38,7 @@ from ganpaint.train.data import (
     scenes_module,
 )
 from ganpaint.train.runlog import Log
+from ganpaint.train.warm import WarmStart
 
 if TYPE_CHECKING:
     from ganpaint.train.configs import GANConfig
@@ -111,8 +112,11 @@ def pipeline_sets(
     return sets + [heldout] if concurrent else sets
 
 
-def resume_folder(out_dir: str | Path, resume: bool | str | Path) -> Path | None:
-    """The state folder a :class:`GANTrainer` given ``resume`` will resume from, if any."""
+def resume_folder(out_dir: str | Path, resume: bool | str | Path | WarmStart) -> Path | None:
+    """The state folder a :class:`GANTrainer` given ``resume`` will resume from, if any
+    (none for a warm start, which starts a fresh data order)."""
+    if isinstance(resume, WarmStart):
+        return None
     if isinstance(resume, (str, Path)):
         return Path(resume)
     own = Path(out_dir) / "state"
