@@ -269,12 +269,10 @@ def test_train_gan_reports_a_render_failure(tmp_path, new_children):
     assert not new_children()
 
 
-@pytest.mark.slow
-def test_gpu_window_fresh_then_resumed_from_its_unpacked_files(tmp_path, monkeypatch, new_children):
-    """The whole window path with the stand-in world: window 1 (fresh), unpack at home,
-    window 2 resumed from there (another .gpu folder, as on a fresh machine)."""
+def _first_window_at_home(tmp_path, monkeypatch) -> tuple[list[str], object]:
+    """Window 1 of the stand-in world (fresh, with a segmenter on the machine) and its files
+    unpacked at home: the window's options and the home ``.gpu``."""
     from ganpaint.devtools import gpu_window
-    from ganpaint.models import load_bundle
     from ganpaint.train import configs
 
     monkeypatch.setitem(configs.CONFIGS, "micro", MICRO.replace(dataset_size=40))
@@ -288,6 +286,17 @@ def test_gpu_window_fresh_then_resumed_from_its_unpacked_files(tmp_path, monkeyp
     assert gpu_window.main([*argv, "--gpu-dir", str(remote), "--out", str(tmp_path / "o1")]) == 0
     assert gpu_window.main(["unpack", str(tmp_path / "o1"), "--gpu-dir", str(home)]) == 0
     assert read_state(home / "state")[0]["step"] == 4  # MICRO.max_steps
+    return argv, home
+
+
+@pytest.mark.slow
+def test_gpu_window_fresh_then_resumed_from_its_unpacked_files(tmp_path, monkeypatch, new_children):
+    """The whole window path with the stand-in world: window 1 (fresh), unpack at home,
+    window 2 resumed from there (another .gpu folder, as on a fresh machine)."""
+    from ganpaint.devtools import gpu_window
+    from ganpaint.models import load_bundle
+
+    argv, home = _first_window_at_home(tmp_path, monkeypatch)
     out2 = tmp_path / "o2"
     argv2 = [*argv, "--gpu-dir", str(home), "--out", str(out2), "--max-steps", "6"]
     assert gpu_window.main(argv2) == 0
@@ -309,17 +318,8 @@ def test_a_lost_gpu_folder_goes_on_from_the_kept_bundle(tmp_path, monkeypatch, n
     the event says what was fresh, and the window is measured with the kept segmenter."""
     from ganpaint.devtools import gpu_window
     from ganpaint.models import load_bundle
-    from ganpaint.train import configs
 
-    monkeypatch.setitem(configs.CONFIGS, "micro", MICRO.replace(dataset_size=40))
-    monkeypatch.setattr("ganpaint.train.runlog.process_age_s", lambda: 0.0)
-    remote, home = tmp_path / "remote" / ".gpu", tmp_path / "home" / ".gpu"
-    remote.mkdir(parents=True)
-    _segmenter_file(tmp_path).rename(remote / "segmenter.safetensors")
-    argv = ["run", "--config", "micro", "--seconds", "60", "--device", "cpu", "--workers", "2"]
-    argv += ["--eval-samples", "8"]
-    assert gpu_window.main([*argv, "--gpu-dir", str(remote), "--out", str(tmp_path / "o1")]) == 0
-    assert gpu_window.main(["unpack", str(tmp_path / "o1"), "--gpu-dir", str(home)]) == 0
+    argv, home = _first_window_at_home(tmp_path, monkeypatch)
     kept = tmp_path / "repo" / "models" / "micro"
     assert gpu_window.main(["keep", str(kept), "--gpu-dir", str(home)]) == 0
     lost = tmp_path / "next" / ".gpu"

@@ -2,12 +2,14 @@
 
 :func:`atomic_write` writes a temporary file beside the target, syncs it and renames it over
 the target; :func:`atomic_write_text` and :func:`atomic_write_bytes` are its common cases.
+:func:`swap_in_folder` does the same for a folder written whole beside its target.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import stat
 from collections.abc import Callable
 from pathlib import Path
@@ -78,3 +80,15 @@ def _fsync_folder(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def swap_in_folder(staging: Path, target: Path) -> None:
+    """Put the finished folder ``staging`` in the place of ``target`` (which may not exist):
+    the old one is renamed aside first and removed last, so a crash leaves either folder
+    whole, the new one or (as ``TARGET.old``) the old one."""
+    old = target.with_name(target.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        target.rename(old)
+    staging.rename(target)
+    shutil.rmtree(old, ignore_errors=True)

@@ -10,6 +10,7 @@ import tarfile
 from pathlib import Path
 
 from ganpaint.core.errors import GanpaintError
+from ganpaint.core.files import swap_in_folder
 
 MAX_FILES = 8
 """Files a device call brings back from ``$OUT``."""
@@ -150,12 +151,7 @@ def keep(gpu_dir: Path, target: Path, drop_others: bool = False) -> dict[str, ob
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    old = target.with_name(target.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if target.exists():
-        target.rename(old)
-    staging.rename(target)
-    shutil.rmtree(old, ignore_errors=True)
+    swap_in_folder(staging, target)
     card = bundle.meta.get("training") or {}
     files = {p.name: p.stat().st_size for p in sorted(target.iterdir())}
     return {

@@ -31,7 +31,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from ganpaint.core.errors import GanpaintError
-from ganpaint.core.files import atomic_write_text
+from ganpaint.core.files import atomic_write_text, swap_in_folder
 from ganpaint.train.optim import plain
 from ganpaint.train.parallel import gather_rng, rank_seed, set_rng
 
@@ -207,12 +207,7 @@ def _write(
     total = sum(p.stat().st_size for p in tmp.iterdir())
     if total > MAX_STATE_BYTES:
         raise GanpaintError(f"the training state is {total} bytes, over the 40 MiB limit")
-    old = folder.with_name(folder.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if folder.exists():
-        folder.rename(old)
-    tmp.rename(folder)
-    shutil.rmtree(old, ignore_errors=True)
+    swap_in_folder(tmp, folder)
 
 
 def window_record(summary: dict[str, Any], start_step: int, start_images: int) -> dict[str, Any]:
