@@ -186,3 +186,24 @@ def test_a_window_warm_starts_only_where_no_state_is_left(tmp_path):
     assert gpu_files.warm_start_for(fresh, bundle) is None  # an exact resume comes first
     with pytest.raises(GanpaintError, match="no such bundle"):
         gpu_files.warm_start_for(tmp_path / "other", tmp_path / "missing")
+
+
+def test_a_warm_started_window_keeps_the_recipe_on_the_bundles_card(tmp_path, monkeypatch):
+    import ganpaint.train.pipeline as pipeline
+    from ganpaint.devtools import gpu_window
+
+    recipe = {"d_spectral": True, "ema_half_life_images": 20_000, "d_projected": 0.25}
+    bundle = _bundle(tmp_path, _trained(tmp_path), {"steps": 4, "config": recipe})
+    seen = []
+    monkeypatch.setattr(
+        pipeline, "run_pipeline", lambda cfg, *a, **k: seen.append((cfg, k)) or {"bundle": None}
+    )
+    gpu_window.run_window("tiny", 10, tmp_path / "o1", tmp_path / "g1", warm_start=bundle)
+    cfg, kwargs = seen[-1]
+    assert (cfg.d_spectral, cfg.ema_half_life_images, cfg.d_projected) == (True, 20_000, 0.25)
+    assert kwargs["carry"].warm_start.bundle == bundle
+    assert kwargs["carry"].segmenter == tmp_path / "g1" / "segmenter.safetensors"
+    gpu_window.run_window("tiny", 10, tmp_path / "o2", tmp_path / "g2", warm_start=bundle,
+                          ema_half_life_images=40_000, d_projected=1.0)  # fmt: skip
+    cfg = seen[-1][0]  # options given win over the card's
+    assert (cfg.ema_half_life_images, cfg.d_projected) == (40_000, 1.0)

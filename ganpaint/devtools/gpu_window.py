@@ -75,7 +75,8 @@ def run_window(
     fields for this window (:func:`ganpaint.train.configs.parse_speed`); ``d_spectral``
     adds the discriminator's spectral branch, which a state that has it keeps anyway;
     ``ema_half_life_images`` sets the EMA's half-life, which a state then keeps (a window
-    without it takes the state's, so a run goes on with the recipe it has); ``d_projected``
+    without it takes the state's, or a warm start's card's, so a run goes on with the
+    recipe it has); ``d_projected``
     likewise sets the weight of the discriminator's projected heads
     (:mod:`ganpaint.train.projected`), adding them to a state without them; ``warm_start``
     (a bundle or generator file) starts the GAN from that generator when ``gpu_dir`` holds
@@ -91,19 +92,16 @@ def run_window(
     segmenter = gpu_dir / "segmenter.safetensors"
     gan_scenes = None
     resume = None
+    meta: dict[str, Any] = {}
     if (state / "state.json").is_file():
         meta, _ = read_state(state)
-        saved = meta.get("config") or {}
-        d_spectral = d_spectral or bool(saved.get("d_spectral"))
-        if ema_half_life_images is None and saved.get("ema_half_life_images") is not None:
-            ema_half_life_images = int(saved["ema_half_life_images"])
-        if d_projected is None and saved.get("d_projected"):
-            d_projected = float(saved["d_projected"])
         resume = gpu_dir / "state.resumed"
         shutil.rmtree(resume, ignore_errors=True)
         shutil.copytree(state, resume)
         # The same training set as before, so the data order carries over exactly.
         gan_scenes = (meta.get("data") or {}).get("n")
+    elif warm is not None:  # the recipe the kept bundle was trained with, from its card
+        meta = _card(warm.bundle)
     carry = Carry(
         resume_state=resume,
         segmenter=segmenter if segmenter.is_file() else None,
@@ -113,12 +111,8 @@ def run_window(
     cfg = get_config(config)
     if speed is not None:
         cfg = cfg.replace(**parse_speed(speed))
-    if d_spectral:
-        cfg = cfg.replace(d_spectral=True)
-    if ema_half_life_images is not None:
-        cfg = cfg.replace(ema_half_life_images=ema_half_life_images)
-    if d_projected is not None:
-        cfg = cfg.replace(d_projected=d_projected)
+    saved = meta.get("config") or {}
+    cfg = cfg.replace(**_recipe(saved, d_spectral, ema_half_life_images, d_projected))
     run_dir = gpu_dir / "window"
     shutil.rmtree(run_dir, ignore_errors=True)
     if max_steps is not None:
@@ -152,6 +146,38 @@ def _warm(gpu_dir: Path, bundle: Path | None, d_warmup_images: int | None) -> An
         return None
     images = DEFAULT_D_WARMUP_IMAGES if d_warmup_images is None else d_warmup_images
     return WarmStart(bundle, images)
+
+
+def _recipe(
+    saved: dict[str, Any],
+    d_spectral: bool,
+    ema_half_life_images: int | None,
+    d_projected: float | None,
+) -> dict[str, Any]:
+    """The recipe fields a window changes in its config: each as given, else as the run it
+    goes on from had it (``saved``: its config); the spectral branch once there stays."""
+    out: dict[str, Any] = {}
+    if d_spectral or saved.get("d_spectral"):
+        out["d_spectral"] = True
+    if ema_half_life_images is None and saved.get("ema_half_life_images") is not None:
+        ema_half_life_images = int(saved["ema_half_life_images"])
+    if ema_half_life_images is not None:
+        out["ema_half_life_images"] = ema_half_life_images
+    if d_projected is None and saved.get("d_projected"):
+        d_projected = float(saved["d_projected"])
+    if d_projected is not None:
+        out["d_projected"] = d_projected
+    return out
+
+
+def _card(bundle: Path) -> dict[str, Any]:
+    """The training card of a bundle folder (empty for a bare generator file)."""
+    from ganpaint.models.bundle import read_bundle_json
+
+    if not bundle.is_dir():
+        return {}
+    card = read_bundle_json(bundle).get("training")
+    return card if isinstance(card, dict) else {}
 
 
 def pack(run_dir: Path, state: Path, out: Path) -> list[str]:
