@@ -83,7 +83,11 @@ def test_g_is_held_still_while_the_fresh_discriminator_learns(tmp_path):
     t = GANTrainer(MICRO, tmp_path / "warm", device="cpu", resume=WarmStart(bundle, 12))
     t.set_data(_data())
     g0, ema0, d0 = _weights(t.G), _weights(t.G_ema), _weights(t.D)
-    t.train(max_steps=7, write_checkpoint=False, export=False)  # 3 steps: all D-only
+    t.train(max_steps=5, write_checkpoint=True, export=False)  # 1 step, D only
+    # A state written during the warm-up resumes it: G stays still to its end.
+    resumed = GANTrainer(MICRO, tmp_path / "warm", device="cpu")
+    assert (resumed.step, resumed.g_frozen_until) == (5, 7)
+    t.train(max_steps=7, write_checkpoint=False, export=False)  # 2 more: all D-only
     assert _same(_weights(t.G), g0) and _same(_weights(t.G_ema), ema0)
     assert not _same(_weights(t.D), d0)
     rows = [json.loads(line) for line in t.metrics_path.read_text().splitlines()]

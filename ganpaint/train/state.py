@@ -191,6 +191,7 @@ def _write(
         "config": trainer.cfg.to_dict(),
         "step": trainer.step,
         "images_seen": trainer.images_seen,
+        "g_frozen_until": trainer.g_frozen_until,
         "train_seconds": trainer.train_seconds,
         "use_bf16": trainer.use_bf16,
         "events": list(trainer.events),
@@ -327,6 +328,7 @@ def load_state(trainer: GANTrainer, folder: str | Path) -> None:
         raise GanpaintError(f"{folder}: the state lacks {exc}") from None
     trainer.step = int(meta["step"])
     trainer.images_seen = int(meta["images_seen"])
+    trainer.g_frozen_until = int(meta.get("g_frozen_until", 0))  # a warm start's D warm-up
     trainer.train_seconds = float(meta.get("train_seconds", 0.0))
     trainer.events = [str(e) for e in meta.get("events", [])]
     for i in grows:
