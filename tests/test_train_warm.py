@@ -211,3 +211,47 @@ def test_a_warm_started_window_keeps_the_recipe_on_the_bundles_card(tmp_path, mo
                           ema_half_life_images=40_000, d_projected=1.0)  # fmt: skip
     cfg = seen[-1][0]  # options given win over the card's
     assert (cfg.ema_half_life_images, cfg.d_projected) == (40_000, 1.0)
+
+
+def test_keep_thins_the_same_windows_state_which_then_resumes_exactly(tmp_path, monkeypatch):
+    import shutil
+
+    from safetensors.torch import load_file
+
+    import ganpaint.train.state as state_mod
+
+    # scenes256's storage: float16 weights, so the state's EMA equals the exported file's
+    half = {"weights": "float16", "moments": "bfloat16"}
+    monkeypatch.setattr(state_mod, "precision_plan", lambda trainer: half)
+    gpu = tmp_path / ".gpu"
+    t = GANTrainer(MICRO, tmp_path / "run", device="cpu", resume=False)
+    t.set_data(_data())
+    t.train(max_steps=3, write_checkpoint=False, export=False)
+    t.save_checkpoint(gpu / "state")
+    shutil.copytree(gpu / "state", tmp_path / "whole")
+    _bundle(tmp_path, t, {"steps": 3, "images_seen": 12})
+    (tmp_path / "bundle").rename(gpu / "bundle")
+    target = tmp_path / "models" / "run"
+    got = gpu_files.keep(gpu, target)
+    assert got["state"].startswith("thinned")
+    meta = json.loads((gpu / "state" / "state.json").read_text())
+    assert meta["g_ema_file"]["path"] == (target / "generator.safetensors").as_posix()
+    stored = {k for f in meta["files"] for k in load_file(str(gpu / "state" / f))}
+    assert stored and not any(k.startswith("G_ema.") for k in stored)
+    thin_bytes = sum(p.stat().st_size for p in (gpu / "state").iterdir())
+    assert thin_bytes < sum(p.stat().st_size for p in (tmp_path / "whole").iterdir())
+    a = GANTrainer(MICRO, tmp_path / "a", device="cpu", resume=gpu / "state")
+    b = GANTrainer(MICRO, tmp_path / "b", device="cpu", resume=tmp_path / "whole")
+    for name in ("G", "G_ema", "D"):
+        assert _same(_weights(getattr(a, name)), _weights(getattr(b, name))), name
+    assert gpu_files.keep(gpu, target)["state"] == "already thinned"
+    # Another window's bundle kept over it: the thinned state says what it misses.
+    save_file({"x": torch.zeros(1)}, str(target / "generator.safetensors"))
+    with pytest.raises(GanpaintError, match="has changed since"):
+        GANTrainer(MICRO, tmp_path / "c", device="cpu", resume=gpu / "state")
+    # A state of another window is left whole.
+    t.train(max_steps=4, write_checkpoint=False, export=False)
+    t.save_checkpoint(tmp_path / "later")
+    assert state_mod.thin_state(tmp_path / "later", gpu / "bundle" / "generator.safetensors") == (
+        f"left whole: its EMA generator differs from {gpu / 'bundle' / 'generator.safetensors'}'s"
+    )

@@ -265,7 +265,65 @@ def read_state(folder: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tens
             tensors.update(load_file(str(folder / str(name))))
         except Exception as exc:  # noqa: BLE001 - any failure to read is the file's fault
             raise GanpaintError(f"{folder / str(name)}: cannot read ({exc})") from None
+    if EMA_FILE in meta:
+        tensors.update(_ema_from_file(folder, meta[EMA_FILE]))
     return meta, tensors
+
+
+EMA_FILE = "g_ema_file"
+"""state.json's key for a thinned state: its EMA generator is a bundle's generator file."""
+
+
+def _ema_from_file(folder: Path, ref: Any) -> dict[str, torch.Tensor]:
+    """The ``G_ema.*`` tensors of a thinned state, from the file it names (a path relative
+    to the working folder, the repository's root, as :func:`thin_state` wrote it)."""
+    path = Path(str(ref.get("path"))) if isinstance(ref, dict) else None
+    if path is None or not path.is_file():
+        raise GanpaintError(
+            f"{folder}: its EMA generator is kept in {path}, which is not here; run from the "
+            "repository's root, with the bundle the state was thinned against"
+        )
+    from ganpaint.models.bundle import sha256_file
+
+    if sha256_file(path) != ref.get("sha256"):
+        raise GanpaintError(
+            f"{folder}: its EMA generator is kept in {path}, which has changed since (another "
+            "window's bundle was kept?); resume from that window's state, or warm-start"
+        )
+    return {f"G_ema.{k}": v for k, v in load_file(str(path)).items()}
+
+
+def thin_state(folder: str | Path, generator: str | Path) -> str:
+    """Rewrite the state ``folder`` without its EMA generator when ``generator`` (a kept
+    bundle's file, committed, so it travels with the repository) holds exactly the same
+    values; ``state.json`` then names the file and its sha256. Returns what was done, in
+    words: a state of another window, or one stored in float32, is left as it is."""
+    folder, generator = Path(folder), Path(generator)
+    meta, tensors = read_state(folder)
+    if EMA_FILE in meta:
+        return "already thinned"
+    ema = {k[len("G_ema.") :]: v for k, v in tensors.items() if k.startswith("G_ema.")}
+    kept = load_file(str(generator))
+    same = set(kept) == set(ema) and all(
+        kept[k].shape == ema[k].shape and torch.equal(kept[k].float(), ema[k].float()) for k in ema
+    )
+    if not same:
+        return f"left whole: its EMA generator differs from {generator}'s"
+    from ganpaint.models.bundle import sha256_file
+
+    meta[EMA_FILE] = {"path": generator.as_posix(), "sha256": sha256_file(generator)}
+    rest = {k: v for k, v in tensors.items() if not k.startswith("G_ema.")}
+    tmp = folder.with_name(folder.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    meta["files"] = []
+    for i, shard in enumerate(_shards(rest)):
+        name = f"tensors-{i:05d}.safetensors"
+        save_file(shard, str(tmp / name))
+        meta["files"].append(name)
+    atomic_write_text(tmp / STATE_JSON, json.dumps(meta, indent=1))
+    swap_in_folder(tmp, folder)
+    return f"thinned: its EMA generator is {generator}"
 
 
 # The discriminator's optional parts, in the order they are registered (after the rest):
