@@ -23,7 +23,7 @@ STATE_PREFIX = "state-"
 TEXT_ARCHIVE = "window.tar.gz"
 
 
-def _replace(src: Path, dst: Path) -> None:
+def copy_over(src: Path, dst: Path) -> None:
     """``dst`` becomes a copy of ``src`` (a file or folder); nothing happens without ``src``."""
     if not src.exists():
         return
@@ -87,7 +87,7 @@ def unpack(files: Path, gpu_dir: Path) -> dict[str, str]:
     if (staging / "last" / "bundle.json").is_file():
         shutil.move(staging / "last" / "bundle.json", staging / "bundle" / "bundle.json")
     for name in ("samples.png", "samples-other.png", "ab.json"):
-        _replace(files / name, staging / "last" / name)
+        copy_over(files / name, staging / "last" / name)
     if (staging / "bundle" / "segmenter.safetensors").is_file():
         half_copy(staging / "bundle" / "segmenter.safetensors", staging / "seg")
     out = {}

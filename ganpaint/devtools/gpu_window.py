@@ -45,7 +45,7 @@ from ganpaint.devtools.gpu_files import (
     STATE_PREFIX,
     TEXT_ARCHIVE,
     TOOL_FILES,
-    _replace,
+    copy_over,
     keep,
     unpack,
     warm_start_for,
@@ -292,8 +292,8 @@ def run_ab(variant: str, run_args: list[str], out: Path, gpu_dir: Path) -> dict[
         print(f"[ab] samples-other.png left out: {len(names)} files already", flush=True)
     if len(names) > TOOL_FILES:  # the arm's own pack keeps within TOOL_FILES
         raise GanpaintError(f"the A/B window would return {len(names)} files, over {TOOL_FILES}")
-    _replace(root / winner / "state", gpu_dir / "state")
-    _replace(root / winner / "segmenter.safetensors", gpu_dir / "segmenter.safetensors")
+    copy_over(root / winner / "state", gpu_dir / "state")
+    copy_over(root / winner / "segmenter.safetensors", gpu_dir / "segmenter.safetensors")
     result["window_files"] = names
     return result
 
@@ -323,8 +323,8 @@ def _ab_arm(root: Path, arm: str, gpu_dir: Path, run_args: list[str], extra: lis
 
     arm_dir, arm_out = root / arm, root / f"out-{arm}"
     arm_dir.mkdir(parents=True)
-    _replace(gpu_dir / "state", arm_dir / "state")
-    _replace(gpu_dir / "segmenter.safetensors", arm_dir / "segmenter.safetensors")
+    copy_over(gpu_dir / "state", arm_dir / "state")
+    copy_over(gpu_dir / "segmenter.safetensors", arm_dir / "segmenter.safetensors")
     cmd = [sys.executable, "-m", "ganpaint.devtools.gpu_window", "run", *run_args,
            "--out", str(arm_out), "--gpu-dir", str(arm_dir), *extra]  # fmt: skip
     print(f"[ab] arm {arm}: {' '.join(cmd[3:])}", flush=True)
