@@ -69,9 +69,8 @@ Scenes = tuple[np.ndarray, np.ndarray]
 @dataclass(frozen=True)
 class Carry:
     """What a window takes from the one before and leaves for the next: the GAN state to
-    resume (None: start), a segmenter file to reuse (None: train one), and the folder the
-    GAN state is written to at the end (None: none). With no state, ``warm_start`` starts
-    the GAN from a bundle's generator instead of from scratch (:mod:`ganpaint.train.warm`)."""
+    resume (None: start, or ``warm_start``, :mod:`ganpaint.train.warm`), a segmenter file to
+    reuse (None: train one), and the folder the GAN state is written to (None: none)."""
 
     resume_state: Path | None = None
     segmenter: Path | None = None
