@@ -245,7 +245,18 @@ def test_keep_thins_the_same_windows_state_which_then_resumes_exactly(tmp_path, 
     for name in ("G", "G_ema", "D"):
         assert _same(_weights(getattr(a, name)), _weights(getattr(b, name))), name
     assert gpu_files.keep(gpu, target)["state"] == "already thinned"
-    # Another window's bundle kept over it: the thinned state says what it misses.
+    # A malformed or missing reference, and another window's bundle kept over it: the
+    # thinned state says what it misses.
+    json_path = gpu / "state" / "state.json"
+    good = json_path.read_text()
+    for ref, message in (
+        (["x"], "is not a path and a sha256"),
+        ({"path": str(tmp_path / "gone.safetensors")}, "which is not here"),
+    ):
+        json_path.write_text(json.dumps({**json.loads(good), "g_ema_file": ref}))
+        with pytest.raises(GanpaintError, match=message):
+            state_mod.read_state(gpu / "state")
+    json_path.write_text(good)
     save_file({"x": torch.zeros(1)}, str(target / "generator.safetensors"))
     with pytest.raises(GanpaintError, match="has changed since"):
         GANTrainer(MICRO, tmp_path / "c", device="cpu", resume=gpu / "state")

@@ -277,8 +277,10 @@ EMA_FILE = "g_ema_file"
 def _ema_from_file(folder: Path, ref: Any) -> dict[str, torch.Tensor]:
     """The ``G_ema.*`` tensors of a thinned state, from the file it names (a path relative
     to the working folder, the repository's root, as :func:`thin_state` wrote it)."""
-    path = Path(str(ref.get("path"))) if isinstance(ref, dict) else None
-    if path is None or not path.is_file():
+    if not isinstance(ref, dict) or not isinstance(ref.get("path"), str):
+        raise GanpaintError(f"{folder / STATE_JSON}: {EMA_FILE} is not a path and a sha256")
+    path = Path(ref["path"])
+    if not path.is_file():
         raise GanpaintError(
             f"{folder}: its EMA generator is kept in {path}, which is not here; run from the "
             "repository's root, with the bundle the state was thinned against"
