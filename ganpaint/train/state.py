@@ -176,15 +176,6 @@ def save_state(trainer: GANTrainer, folder: str | Path) -> Path:
 def _write(
     trainer: GANTrainer, folder: Path, tensors: dict[str, torch.Tensor], plan: dict[str, str]
 ) -> None:
-    shards = _shards(tensors)
-    tmp = folder.with_name(folder.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    files = []
-    for i, shard in enumerate(shards):
-        name = f"tensors-{i:05d}.safetensors"
-        save_file(shard, str(tmp / name))
-        files.append(name)
     meta = {
         "format": STATE_FORMAT,
         "version": STATE_VERSION,
@@ -200,10 +191,25 @@ def _write(
         "processes": trainer.dist.world,
         "precision": plan,
         "optimisers": {k: _optimiser_json(o) for k, o in _optimisers(trainer).items()},
-        "files": files,
+        "files": [],
     }
     if trainer.D.projected is not None:  # which classifier's features the heads learned
         meta["projected_source"] = dict(trainer.D.projected.source)
+    _write_folder(folder, tensors, meta)
+
+
+def _write_folder(folder: Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+    """Write ``tensors`` as shards and ``meta`` (its ``files`` set to them) as state.json
+    into a folder beside ``folder``, check the size budget, and swap it into place."""
+    shards = _shards(tensors)
+    tmp = folder.with_name(folder.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    meta["files"] = []
+    for i, shard in enumerate(shards):
+        name = f"tensors-{i:05d}.safetensors"
+        save_file(shard, str(tmp / name))
+        meta["files"].append(name)
     atomic_write_text(tmp / STATE_JSON, json.dumps(meta, indent=1))
     total = sum(p.stat().st_size for p in tmp.iterdir())
     if total > MAX_STATE_BYTES:
@@ -314,17 +320,7 @@ def thin_state(folder: str | Path, generator: str | Path) -> str:
     from ganpaint.models.bundle import sha256_file
 
     meta[EMA_FILE] = {"path": generator.as_posix(), "sha256": sha256_file(generator)}
-    rest = {k: v for k, v in tensors.items() if not k.startswith("G_ema.")}
-    tmp = folder.with_name(folder.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    meta["files"] = []
-    for i, shard in enumerate(_shards(rest)):
-        name = f"tensors-{i:05d}.safetensors"
-        save_file(shard, str(tmp / name))
-        meta["files"].append(name)
-    atomic_write_text(tmp / STATE_JSON, json.dumps(meta, indent=1))
-    swap_in_folder(tmp, folder)
+    _write_folder(folder, {k: v for k, v in tensors.items() if not k.startswith("G_ema.")}, meta)
     return f"thinned: its EMA generator is {generator}"
 
 
