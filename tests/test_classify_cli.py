@@ -108,6 +108,9 @@ def test_widths_option_parses_and_refuses(capsys):
     args = ["classifier", "train", "--refit-head", "--widths", "8,16", "--scenes", "64"]
     assert main(args) == 2
     assert "--refit-head" in capsys.readouterr().err
+    args = ["classifier", "train", "--refit-head", "--pool", "max", "--scenes", "64"]
+    assert main(args) == 2
+    assert "--pool cannot change" in capsys.readouterr().err
 
 
 def _with_classifier(tmp_path: Path, card: dict) -> tuple[Path, str]:

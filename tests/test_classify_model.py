@@ -46,6 +46,53 @@ def test_interface_units_hooks_and_pooled_head():
         model.module_for("fc")
 
 
+def test_max_pooling_head_reads_each_units_spatial_maximum():
+    torch.manual_seed(0)
+    model = SceneClassifier(("church", "house"), TINY, pool="max").eval()
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    seen = {}
+    hook = model.module_for("conv3").register_forward_hook(lambda m, i, o: seen.update(o=o))
+    logits = model(x)
+    hook.remove()
+    pooled = seen["o"].amax((2, 3))
+    assert not torch.allclose(pooled, seen["o"].mean((2, 3)))  # not the mean
+    assert torch.allclose(model.pooled(x), pooled, atol=1e-6)
+    assert torch.allclose(logits, model.head(pooled), atol=1e-5)
+    with pytest.raises(ValueError, match="pool 'min'"):
+        SceneClassifier(("a",), TINY, pool="min")
+
+
+def test_pool_is_kept_in_the_file_and_files_without_it_pool_by_mean(tmp_path: Path):
+    import json
+
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    torch.manual_seed(0)
+    model = SceneClassifier(("church", "house"), TINY, pool="max").eval()
+    path = tmp_path / "classifier.safetensors"
+    save_classifier(model, path)
+    back = load_classifier(path)
+    assert back.pool == "max"
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    assert torch.allclose(back(x), model(x), atol=2e-2)
+    with safe_open(str(path), "pt") as f:
+        meta = f.metadata()
+    assert json.loads(meta["config"])["pool"] == "max"
+    # a file written before the option has no "pool": it is a mean-pooling classifier
+    save_classifier(tiny(), path)
+    with safe_open(str(path), "pt") as f:
+        meta = f.metadata()
+    assert "pool" not in json.loads(meta["config"])
+    assert load_classifier(path).pool == "avg"
+    cfg = json.loads(meta["config"])
+    cfg["pool"] = "median"
+    bad = tmp_path / "bad.safetensors"
+    save_file(load_file(str(path)), str(bad), metadata={**meta, "config": json.dumps(cfg)})
+    with pytest.raises(CheckpointError, match="'pool' must be one of avg, max"):
+        load_classifier(bad)
+
+
 def test_file_round_trip(tmp_path: Path):
     model = tiny()
     path = tmp_path / "classifier.safetensors"

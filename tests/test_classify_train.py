@@ -70,3 +70,16 @@ def test_pruned_head_keeps_each_class_k_strongest_units_through_the_fine_tune():
 def _top(x: torch.Tensor, k: int) -> torch.Tensor:
     mask = torch.zeros_like(x, dtype=torch.bool)
     return mask.scatter_(1, x.topk(k, 1).indices, True)
+
+
+def test_train_classifier_builds_the_pooling_it_is_asked_for(monkeypatch):
+    """``TrainSettings.pool`` reaches the model that trains, and the model learns with it."""
+    import ganpaint.classify.train as train_mod
+
+    monkeypatch.setattr(train_mod, "load_scenes", lambda start, n, size, cache: _scenes(n, start))
+    s = TrainSettings(n_train=256, n_choose=128, epochs=3, batch=32, lr=1e-2, size=32,
+                      widths=(4, "M", 8), pool="max", refit_scenes=256,
+                      refit_steps=100)  # fmt: skip
+    model, run = train_mod.train_classifier(s, torch.device("cpu"), cache=None)
+    assert model.pool == "max" and model.config()["pool"] == "max"
+    assert run["refit_choose_accuracy"] > 0.6, run

@@ -9,7 +9,8 @@ worker, never on the GUI thread.
 A unit's drive is its first-order contribution to the top class's *centred* logit
 (its logit minus the mean of all logits): the sum over positions of activation x gradient.
 For a head that pools the units and applies one linear layer (a torchvision ResNet) this is
-exactly ``weight[top, unit] * mean activation`` minus the same for the mean class, so it is
+exactly ``weight[top, unit] * pooled activation`` (the mean, or the maximum with a
+max-pooling head) minus the same for the mean class, so it is
 the unit's share of the logit; for deeper heads it is the usual gradient x input
 attribution. The logit is centred because the softmax ignores anything that raises every
 class alike: a unit that pushes all logits up does not drive the prediction.

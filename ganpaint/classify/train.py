@@ -72,6 +72,7 @@ class TrainSettings:
     size: int = 128
     seed: int = 0
     widths: tuple[int | str, ...] = DEFAULT_WIDTHS
+    pool: str = "avg"
     precision: str = "bf16"
 
 
@@ -260,7 +261,7 @@ def train_classifier(
     choose = load_scenes(CHOOSE_START, s.n_choose, s.size, cache)
     if s.precision not in PRECISIONS:
         raise GanpaintError(f"precision {s.precision!r}: use one of {', '.join(PRECISIONS)}")
-    model = SceneClassifier(SCENE_CLASSES, s.widths).to(device)
+    model = SceneClassifier(SCENE_CLASSES, s.widths, s.pool).to(device)
     if s.precision == "bf16":
         model = model.to(memory_format=torch.channels_last)
     opt, sched = _cosine_adamw(model.parameters(), s.lr, s, s.epochs, s.n_train)
@@ -353,6 +354,7 @@ def make_card(model: SceneClassifier, s: TrainSettings, run: dict, evaluation: d
         "architecture": model.config()["architecture"],
         "classes": list(model.classes),
         "widths": list(model.widths),
+        "pool": model.pool,
         "unit_layers": list(model.unit_layers),
         "resolution": s.size,
         "class_rule": "ganpaint.scenes.classes.scene_class",

@@ -84,6 +84,12 @@ def _add_train(subs: argparse._SubParsersAction) -> None:
         help=f"conv widths, M for a 2x2 max-pool (default {DEFAULT_WIDTHS_TEXT}: the last "
         "two conv layers see 8 x 8 positions of a 128 px scene)",
     )
+    p.add_argument(
+        "--pool",
+        choices=("avg", "max"),
+        default=None,
+        help="how the head pools each last-layer unit over positions: avg (default) or max",
+    )
     p.add_argument("--no-cache", action="store_true", help="render without the disk cache")
     p.add_argument(
         "--finetune-epochs",
@@ -106,7 +112,6 @@ def _train(args: argparse.Namespace) -> int:
     from ganpaint.classify.train import TrainSettings, refit_bundle, train_bundle
     from ganpaint.core.errors import GanpaintError
     from ganpaint.core.progress import bar_factory
-    from ganpaint.models.classifier import DEFAULT_WIDTHS, parse_widths
 
     for name, least in (
         ("scenes", 64),
@@ -124,16 +129,10 @@ def _train(args: argparse.Namespace) -> int:
         raise GanpaintError("--lr and --dropout must be in (0, 1); --head-l1, --gan >= 0")
     if args.finetune_epochs < 0 or not 0 < args.finetune_lr < 1:
         raise GanpaintError("--finetune-epochs must be >= 0 and --finetune-lr in (0, 1)")
-    widths = DEFAULT_WIDTHS
-    if args.widths is not None:
-        if args.refit_head:
-            raise GanpaintError("--widths cannot change the bundle's classifier in --refit-head")
-        try:
-            widths = parse_widths(args.widths)
-        except ValueError as exc:
-            raise GanpaintError(f"--widths: {exc}") from None
+    widths, pool = _architecture(args)
     settings = TrainSettings(
         widths=widths,
+        pool=pool,
         n_train=args.scenes,
         epochs=args.epochs,
         batch=args.batch,
@@ -162,6 +161,22 @@ def _train(args: argparse.Namespace) -> int:
 
 
 _CARD_KEYS = ("heldout_accuracy", "heldout_recall", "gan_agreement", "train_seconds", "device")
+
+
+def _architecture(args: argparse.Namespace) -> tuple[tuple[int | str, ...], str]:
+    """The widths and pooling ``classifier train`` builds; a named error for bad ones."""
+    from ganpaint.core.errors import GanpaintError
+    from ganpaint.models.classifier import DEFAULT_WIDTHS, parse_widths
+
+    if args.refit_head and (args.widths is not None or args.pool is not None):
+        flag = "--widths" if args.widths is not None else "--pool"
+        raise GanpaintError(f"{flag} cannot change the bundle's classifier in --refit-head")
+    if args.widths is None:
+        return DEFAULT_WIDTHS, args.pool or "avg"
+    try:
+        return parse_widths(args.widths), args.pool or "avg"
+    except ValueError as exc:
+        raise GanpaintError(f"--widths: {exc}") from None
 
 
 def _add_dissect(subs: argparse._SubParsersAction) -> None:

@@ -16,7 +16,9 @@ Why this architecture:
 * Global average pooling and one linear layer instead of VGG's three fully connected layers:
   a class logit is then ``weight[c] . mean(units) + bias[c]``, linear in the pooled last-layer
   units, so each unit's share of a class is readable from the head, and zeroing a unit is
-  exactly removing its term (the per-unit ablation is exact and cheap).
+  exactly removing its term (the per-unit ablation is exact and cheap). ``pool="max"`` takes
+  each unit's spatial maximum instead (the logit stays linear in the pooled units); a unit
+  then counts for a class by where it fires most, not by how much of the picture it covers.
 
 Images come in as the generator outputs them: B x 3 x H x W in [-1, 1]; logits go out.
 """
@@ -41,6 +43,8 @@ FORMAT_VERSION = 1
 MAX_WIDTH = 1024
 MAX_LAYERS = 24
 MAX_CLASSES = 1000  # the head is widths[-1] x classes: a hostile list must not fill memory
+POOLS = ("avg", "max")
+"""How the last layer's units are pooled over positions for the head."""
 
 
 def parse_widths(text: str) -> tuple[int | str, ...]:
@@ -88,10 +92,14 @@ class SceneClassifier(nn.Module):
 
     ``classes``: the class names, logit ``i`` is ``classes[i]``. ``unit_layers``: the conv
     layers ("conv1", ... shallow to deep) whose post-ReLU outputs are units; ``module_for``
-    gives the module whose forward output holds a layer's units (for forward hooks)."""
+    gives the module whose forward output holds a layer's units (for forward hooks).
+    ``pool``: ``"avg"`` (the mean of each unit over positions) or ``"max"`` (its maximum)."""
 
     def __init__(
-        self, classes: Sequence[str], widths: Sequence[int | str] = DEFAULT_WIDTHS
+        self,
+        classes: Sequence[str],
+        widths: Sequence[int | str] = DEFAULT_WIDTHS,
+        pool: str = "avg",
     ) -> None:
         super().__init__()
         from torchvision.models import VGG
@@ -101,8 +109,11 @@ class SceneClassifier(nn.Module):
         convs = [w for w in self.widths if w != "M"]
         if not self.classes or not convs:
             raise ValueError("a classifier needs classes and at least one conv layer")
+        if pool not in POOLS:
+            raise ValueError(f"pool {pool!r}: use one of {', '.join(POOLS)}")
+        self.pool = pool
         self.vgg = VGG(_features(self.widths), num_classes=len(self.classes), init_weights=True)
-        self.vgg.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.vgg.avgpool = nn.AdaptiveMaxPool2d(1) if pool == "max" else nn.AdaptiveAvgPool2d(1)
         self.vgg.classifier = nn.Linear(int(convs[-1]), len(self.classes))
         relus = [m for m in self.vgg.features if isinstance(m, nn.ReLU)]
         self.unit_layers: tuple[str, ...] = tuple(f"conv{i + 1}" for i in range(len(relus)))
@@ -130,12 +141,15 @@ class SceneClassifier(nn.Module):
         return self.vgg(x)
 
     def pooled(self, x: torch.Tensor) -> torch.Tensor:
-        """The last layer's units averaged over positions (B x units): the head's input."""
+        """The last layer's units pooled over positions (B x units): the head's input."""
         return torch.flatten(self.vgg.avgpool(self.vgg.features(x)), 1)
 
     def config(self) -> dict[str, Any]:
-        return {"architecture": ARCHITECTURE, "classes": list(self.classes),
-                "widths": list(self.widths)}  # fmt: skip
+        cfg = {"architecture": ARCHITECTURE, "classes": list(self.classes),
+               "widths": list(self.widths)}  # fmt: skip
+        if self.pool != "avg":  # files from before the option stay as they were
+            cfg["pool"] = self.pool
+        return cfg
 
 
 def save_classifier(model: SceneClassifier, path: str | Path) -> None:
@@ -172,6 +186,8 @@ def _config(path: Path, header: dict) -> dict[str, Any]:
         raise CheckpointError(f"{path}: classifier config lists {len(classes)} classes")
     if not isinstance(widths, list) or not valid_widths(widths):
         raise CheckpointError(f"{path}: classifier config 'widths' must be a list of widths")
+    if cfg.get("pool", "avg") not in POOLS:
+        raise CheckpointError(f"{path}: classifier config 'pool' must be one of {', '.join(POOLS)}")
     # before the network is built: a config of 24 layers of 1024 units is 0.9 GB of weights
     declared = _stored_values(len(classes), widths)
     held = sum(math.prod(v["shape"]) for k, v in header.items() if k != "__metadata__")
@@ -210,5 +226,5 @@ def load_classifier(path: str | Path) -> SceneClassifier:
     if not path.is_file():
         raise CheckpointError(f"{path}: no such classifier file")
     cfg = read_classifier_config(path)
-    model = SceneClassifier(cfg["classes"], cfg["widths"])
+    model = SceneClassifier(cfg["classes"], cfg["widths"], cfg.get("pool", "avg"))
     return load_checked_state(path, model, "classifier")
