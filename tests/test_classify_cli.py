@@ -93,6 +93,13 @@ def test_precision_choices_are_the_trainers():
     assert PRECISION_CHOICES == PRECISIONS
 
 
+def test_pool_choices_are_the_models():
+    from ganpaint.cli.classifier_cmd import POOL_CHOICES
+    from ganpaint.models.classifier import POOLS
+
+    assert POOL_CHOICES == POOLS
+
+
 def test_widths_option_parses_and_refuses(capsys):
     from ganpaint.cli.classifier_cmd import DEFAULT_WIDTHS_TEXT
     from ganpaint.models.classifier import DEFAULT_WIDTHS, parse_widths

@@ -40,6 +40,7 @@ def _log(msg: str) -> None:
 
 DEFAULT_WIDTHS_TEXT = "16,M,32,M,64,M,128,128,M,256,256"
 PRECISION_CHOICES = ("bf16", "fp32")  # = classify.train.PRECISIONS; --help imports no torch
+POOL_CHOICES = ("avg", "max")  # models.classifier.POOLS (a test keeps them equal)
 """``models.classifier.DEFAULT_WIDTHS`` spelt for the help (that module imports torch)."""
 
 
@@ -86,7 +87,7 @@ def _add_train(subs: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--pool",
-        choices=("avg", "max"),
+        choices=POOL_CHOICES,
         default=None,
         help="how the head pools each last-layer unit over positions: avg (default) or max",
     )

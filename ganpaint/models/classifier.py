@@ -88,7 +88,7 @@ def _features(widths: Sequence[int | str]) -> nn.Sequential:
 
 
 class SceneClassifier(nn.Module):
-    """A VGG (torchvision's class, custom ``cfg``) with a global-average-pool + linear head.
+    """A VGG (torchvision's class, custom ``cfg``) with a global pool (mean or max) + linear head.
 
     ``classes``: the class names, logit ``i`` is ``classes[i]``. ``unit_layers``: the conv
     layers ("conv1", ... shallow to deep) whose post-ReLU outputs are units; ``module_for``
