@@ -39,9 +39,9 @@ def _log(msg: str) -> None:
 
 
 DEFAULT_WIDTHS_TEXT = "16,M,32,M,64,M,128,128,M,256,256"
+"""``models.classifier.DEFAULT_WIDTHS`` spelt for the help (that module imports torch)."""
 PRECISION_CHOICES = ("bf16", "fp32")  # = classify.train.PRECISIONS; --help imports no torch
 POOL_CHOICES = ("avg", "max")  # models.classifier.POOLS (a test keeps them equal)
-"""``models.classifier.DEFAULT_WIDTHS`` spelt for the help (that module imports torch)."""
 
 
 def _add_train(subs: argparse._SubParsersAction) -> None:
