@@ -172,10 +172,11 @@ def _architecture(args: argparse.Namespace) -> tuple[tuple[int | str, ...], str]
     if args.refit_head and (args.widths is not None or args.pool is not None):
         flag = "--widths" if args.widths is not None else "--pool"
         raise GanpaintError(f"{flag} cannot change the bundle's classifier in --refit-head")
+    pool = args.pool or "avg"
     if args.widths is None:
-        return DEFAULT_WIDTHS, args.pool or "avg"
+        return DEFAULT_WIDTHS, pool
     try:
-        return parse_widths(args.widths), args.pool or "avg"
+        return parse_widths(args.widths), pool
     except ValueError as exc:
         raise GanpaintError(f"--widths: {exc}") from None
 

@@ -191,7 +191,6 @@ def _write(
         "processes": trainer.dist.world,
         "precision": plan,
         "optimisers": {k: _optimiser_json(o) for k, o in _optimisers(trainer).items()},
-        "files": [],
     }
     if trainer.D.projected is not None:  # which classifier's features the heads learned
         meta["projected_source"] = dict(trainer.D.projected.source)
