@@ -49,6 +49,10 @@ from ganpaint.scenes import SCENE_CLASSES, scene_classes
 
 CLASSIFIER_FILE = "classifier.safetensors"
 
+ClassRule = tuple[tuple[str, ...], Callable[[np.ndarray], np.ndarray]]
+"""Another class rule for experiments: class names, and a function from N x H x W label
+maps to their class indices (``ganpaint.devtools.classifier_probe``)."""
+
 
 @dataclass(frozen=True)
 class TrainSettings:
@@ -251,17 +255,24 @@ def train_classifier(
     cache: Path | None = DEFAULT_CACHE,
     progress: ProgressFactory = no_progress,
     log: Callable[[str], None] = lambda msg: None,
+    rule: ClassRule | None = None,
 ) -> tuple[SceneClassifier, dict[str, Any]]:
     """Train on scenes ``TRAIN_START..+n_train``; returns the model (eval mode) and figures
-    of the run (time, speed, loss and choosing accuracy per epoch)."""
+    of the run (time, speed, loss and choosing accuracy per epoch). ``rule`` replaces the
+    shipped class rule (experiments only; the commands always use the shipped one)."""
     s = settings
     torch.manual_seed(s.seed)
     gen = torch.Generator().manual_seed(s.seed)
     train = load_scenes(TRAIN_START, s.n_train, s.size, cache)
     choose = load_scenes(CHOOSE_START, s.n_choose, s.size, cache)
+    names = SCENE_CLASSES
+    if rule is not None:
+        names, classify = rule
+        train = replace(train, classes=np.asarray(classify(train.labels), np.int64))
+        choose = replace(choose, classes=np.asarray(classify(choose.labels), np.int64))
     if s.precision not in PRECISIONS:
         raise GanpaintError(f"precision {s.precision!r}: use one of {', '.join(PRECISIONS)}")
-    model = SceneClassifier(SCENE_CLASSES, s.widths, s.pool).to(device)
+    model = SceneClassifier(names, s.widths, s.pool).to(device)
     if s.precision == "bf16":
         model = model.to(memory_format=torch.channels_last)
     opt, sched = _cosine_adamw(model.parameters(), s.lr, s, s.epochs, s.n_train)
@@ -285,14 +296,14 @@ def train_classifier(
         "train_seconds": round(seconds, 1),
         "train_images_per_s": round(s.epochs * s.n_train / seconds, 1),
         "epochs": epochs,
-        "class_frequencies_train": _frequencies(train.classes),
+        "class_frequencies_train": _frequencies(train.classes, names),
     }
     return model.to(memory_format=torch.contiguous_format).eval(), run
 
 
-def _frequencies(classes: np.ndarray) -> dict[str, float]:
-    counts = np.bincount(classes, minlength=len(SCENE_CLASSES)) / max(1, len(classes))
-    return {c: round(float(f), 4) for c, f in zip(SCENE_CLASSES, counts, strict=True)}
+def _frequencies(classes: np.ndarray, names: tuple[str, ...] = SCENE_CLASSES) -> dict[str, float]:
+    counts = np.bincount(classes, minlength=len(names)) / max(1, len(classes))
+    return {c: round(float(f), 4) for c, f in zip(names, counts, strict=True)}
 
 
 def gan_agreement(model: SceneClassifier, bundle, n: int, batch: int = 25) -> dict[str, Any]:
