@@ -13,8 +13,8 @@ last ``--layers`` conv layers the concepts that label units (IoU > 0.04) at thei
 and at the fixed top 1 %, with the number of units of each. Nothing is written to a bundle;
 ``--save FILE`` keeps the weights.
 
-The README's short runs ("Scene classifier": 12,000 scenes x 4 passes, 300 dissection
-scenes) were session scripts over the same two functions until this command. The rules
+The short runs of docs/CLASSIFIER.md (12,000 scenes x 4 passes, 300 dissection scenes)
+were session scripts over the same two functions until this command. The rules
 other than the shipped one (:func:`ganpaint.scenes.scene_class`) are tried here only:
 
 * ``chalet-track``: ``church`` (dome >= 2 %), ``landscape`` (buildings < 6 %), ``close-up``
