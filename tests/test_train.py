@@ -179,7 +179,8 @@ def test_discriminator_shapes_and_stddev():
 
 
 def test_gan_trains_checkpoints_and_resumes(tmp_path, fake_scenes):
-    from ganpaint.train.gan import GANTrainer, train_gan
+    from ganpaint.train.gan import GANTrainer
+    from ganpaint.train.run_gan import train_gan
 
     out = tmp_path / "run"
     s1 = train_gan(MICRO, out, device="cpu", max_steps=3, progress=False)
@@ -297,7 +298,8 @@ def test_state_of_the_256_config_fits_its_budget(tmp_path):
 
 
 def test_gan_resume_refuses_another_architecture(tmp_path, fake_scenes):
-    from ganpaint.train.gan import GANTrainer, train_gan
+    from ganpaint.train.gan import GANTrainer
+    from ganpaint.train.run_gan import train_gan
 
     train_gan(MICRO, tmp_path, device="cpu", max_steps=1, progress=False)
     with pytest.raises(GanpaintError, match="g_widths"):
@@ -305,7 +307,7 @@ def test_gan_resume_refuses_another_architecture(tmp_path, fake_scenes):
 
 
 def test_gan_stops_on_its_time_budget(tmp_path, fake_scenes, fake_clock):
-    from ganpaint.train.gan import train_gan
+    from ganpaint.train.run_gan import train_gan
 
     fake_clock(tick=0.05, limit_s=10.0)
     s = train_gan(MICRO, tmp_path, device="cpu", max_steps=10**6, time_budget_s=3.0, progress=False)

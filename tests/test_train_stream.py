@@ -213,7 +213,7 @@ def test_training_waits_no_longer_than_its_deadline(tmp_path, slowed):
 def test_train_gan_stops_its_render_workers_on_every_exit(tmp_path, slowed, new_children):
     """A normal end, Ctrl-C and an error while scenes are still rendering: no worker is
     left."""
-    from ganpaint.train.gan import train_gan
+    from ganpaint.train.run_gan import train_gan
 
     slowed(0.01)
     cfg = MICRO.replace(dataset_size=200)
@@ -258,7 +258,7 @@ def _segmenter_file(tmp_path):
 
 
 def test_train_gan_reports_a_render_failure(tmp_path, new_children):
-    from ganpaint.train.gan import train_gan
+    from ganpaint.train.run_gan import train_gan
 
     def broken(seed: int, size: int):
         raise OSError("the renderer is broken")

@@ -163,7 +163,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _train_gan(args: argparse.Namespace) -> int:
     from ganpaint.core.errors import GanpaintError
     from ganpaint.train.configs import get_config
-    from ganpaint.train.gan import train_gan
+    from ganpaint.train.run_gan import train_gan
 
     cfg = get_config(args.config)
     if args.max_steps is not None and args.max_steps < 0:

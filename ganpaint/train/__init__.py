@@ -15,7 +15,7 @@ _EXPORTS = {
     "CONFIGS": "ganpaint.train.configs",
     "get_config": "ganpaint.train.configs",
     "GANTrainer": "ganpaint.train.gan",
-    "train_gan": "ganpaint.train.gan",
+    "train_gan": "ganpaint.train.run_gan",
     "train_segmenter": "ganpaint.train.segmenter",
     "evaluate_segmenter": "ganpaint.train.segmenter",
     "evaluate_gan": "ganpaint.train.quality",
