@@ -45,9 +45,15 @@ from ganpaint.classify.data import DEFAULT_CACHE, TRAIN_START, load_scenes
 from ganpaint.classify.dissect import dissect_classifier
 from ganpaint.classify.train import ClassRule, TrainSettings, train_classifier
 from ganpaint.scenes import CONCEPTS, SCENE_CLASSES, scene_classes
-from ganpaint.scenes.classes import BUILDING_LABELS, CHURCH, CLOSE_UP, LANDSCAPE, VILLAGE
+from ganpaint.scenes.classes import (
+    BUILDING_LABELS,
+    CHURCH,
+    CLOSE_SHARE,
+    CLOSE_UP,
+    LANDSCAPE,
+    VILLAGE,
+)
 
-CLOSE_SHARE = 0.35
 CHALET_MOUNTAIN = 0.02
 TRACK_PATH = 0.04
 ENTRANCE_DOOR = 0.03
