@@ -1,4 +1,5 @@
-"""``ganpaint dissect``, ``ganpaint report`` and ``ganpaint evaluate``.
+"""``ganpaint dissect``, ``ganpaint report``, ``refine-sets`` and ``learn-defaults``
+(``ganpaint evaluate`` is :mod:`ganpaint.cli.evaluate_cmd`).
 
 ``dissect`` also runs under ``torchrun --nproc-per-node N -m ganpaint dissect ...``: each rank
 takes a block of samples and rank 0 writes the result (see ganpaint/core/distributed.py).
@@ -7,11 +8,16 @@ takes a block of samples and rank 0 writes the result (see ganpaint/core/distrib
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from collections.abc import Sequence
 
-from ganpaint.cli.options import add_clean_option, add_layers_option, flat_layers, layer_names
+from ganpaint.cli.options import (
+    add_dissection_options,
+    add_layers_option,
+    check_positive,
+    flat_layers,
+    layer_names,
+    progress_factory,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -34,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="unit mask threshold for IoU, as a quantile of the unit's activations "
         "(default 0.995, the top 0.5 %%)",
     )
-    _common(d)
+    add_dissection_options(d)
     c = d.add_argument_group("causal ranking")
     c.add_argument("--no-causal", action="store_true", help="skip the causal ranking")
     c.add_argument("--causal-layers", nargs="+", type=layer_names,
@@ -83,49 +89,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--batch", type=int, default=32, help="batch size (default 32)")
     r.set_defaults(handler=_report)
 
-    e = sub.add_parser(
-        "evaluate",
-        help="measure concept removal and insertion on held-out samples",
-        description="Per concept, on held-out samples: the fraction of its pixels removed "
-        "when its top 5/10/20 units are ablated, and the fraction of a square that becomes "
-        "the concept when its units are drawn there (with the change outside the square).",
-    )
-    e.add_argument("bundle", help="model bundle folder with dissection.json")
-    e.add_argument("--samples", type=int, default=500, help="held-out samples (default 500)")
-    e.add_argument("--layer", default=None, help="layer to edit (default: the model's default)")
-    e.add_argument("--insert-units", type=int, default=20, help="units drawn (default 20)")
-    e.add_argument("--insert-quantile", type=float, default=0.99, help="draw level (default 0.99)")
-    e.add_argument(
-        "--mask",
-        choices=("quarter", "concept"),
-        default="quarter",
-        help="insertion region: a square a quarter of the image side (default), or sized "
-        "like the concept (its median area in the held-out images)",
-    )
-    e.add_argument(
-        "--placement",
-        choices=("prior", "context"),
-        default="prior",
-        help="where the insertion square goes: where the concept is most frequent over the "
-        "held-out images (default), or where it fits in each image (a door at the foot of a "
-        "wall without a door, a dome on a tower or roof top, a tree on lawn reaching the "
-        "horizon, a window on a wall; concept-sized); both print insertion by covered class",
-    )
-    e.add_argument(
-        "--examples",
-        metavar="IMAGE",
-        help="also write a picture of insertion (PNG or JPEG, by the name's extension): per "
-        "concept, held-out images before (top) and after (bottom) its units are drawn in the "
-        "outlined square",
-    )
-    e.add_argument(
-        "--examples-per-concept", type=int, default=6, help="images per concept (default 6)"
-    )
-    e.add_argument("--json", action="store_true", help="print only the JSON table")
-    add_clean_option(e, "measure")
-    _common(e)
-    e.set_defaults(handler=_evaluate)
-
     f = sub.add_parser(
         "refine-sets",
         help="a further ACE run for some concepts of an existing dissection",
@@ -148,7 +111,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="insertion: change outside the square tolerated before the score drops "
         "(default 0.045)",
     )
-    _common(f)
+    add_dissection_options(f)
     _defaults_args(f)
     f.set_defaults(handler=_refine_sets)
 
@@ -170,7 +133,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="dissection samples in the scene index (default 200; 0: none)",
     )
     g.add_argument("--concepts", nargs="+", default=None, help="only these concepts")
-    _common(g)
+    add_dissection_options(g)
     g.set_defaults(handler=_learn_defaults)
 
 
@@ -191,49 +154,16 @@ def _learn_after(args: argparse.Namespace, layers, only=None, index_samples: int
     from ganpaint.dissect.defaults import DefaultsOptions
     from ganpaint.dissect.existing import learn_bundle_defaults
 
-    _check_positive(defaults_samples=args.defaults_samples)
+    check_positive(defaults_samples=args.defaults_samples)
     options = DefaultsOptions(samples=args.defaults_samples, index_samples=index_samples,
                               batch_size=args.batch)  # fmt: skip
     found = learn_bundle_defaults(args.bundle, layers, options, args.device, args.segment_fn,
-                                  args.batch, _progress_factory(not args.quiet), only)  # fmt: skip
+                                  args.batch, progress_factory(not args.quiet), only)  # fmt: skip
     if not args.quiet:
         for layer, per_concept in found.items():
             print(f"brush defaults for {layer}:")
             for name, entry in per_concept.items():
                 print("  " + describe_defaults(name, entry))
-
-
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--batch", type=int, default=32, help="batch size (default 32)")
-    p.add_argument("--device", default=None, help="cpu, cuda or mps (default: best available)")
-    p.add_argument(
-        "--segment-fn",
-        default=None,
-        metavar="MODULE:FUNC",
-        help="segment with this Python callable instead of the bundle's segmenter "
-        "(e.g. ganpaint.dissect.synthetic:sign_segment for tests)",
-    )
-    p.add_argument(
-        "--fixed-threshold",
-        action="store_true",
-        help="rank units by IoU at the fixed top-0.5 %% threshold only (default: also count "
-        "IoU at the best of several thresholds per unit and concept, as GAN Dissection does)",
-    )
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
-
-
-def _progress_factory(enabled: bool):
-    from ganpaint.core.progress import bar_factory
-
-    return bar_factory(None if enabled else False)
-
-
-def _check_positive(**values: int) -> None:
-    from ganpaint.core.errors import GanpaintError
-
-    for name, v in values.items():
-        if v is not None and v < 1:
-            raise GanpaintError(f"--{name.replace('_', '-')} must be at least 1, got {v}")
 
 
 def _dissect_options(args: argparse.Namespace):
@@ -244,7 +174,7 @@ def _dissect_options(args: argparse.Namespace):
     from ganpaint.dissect.passes import DissectOptions
     from ganpaint.dissect.sampling import DEFAULT_SEED_BASE
 
-    _check_positive(
+    check_positive(
         samples=args.samples,
         batch=args.batch,
         causal_candidates=args.causal_candidates,
@@ -309,7 +239,7 @@ def _dissect(args: argparse.Namespace) -> int:
         device=args.device,
         segment_spec=args.segment_fn,
         cache=ResultCache(cache_dir),
-        progress=_progress_factory(not args.quiet),
+        progress=progress_factory(not args.quiet),
     )
     if written is not None and not args.quiet:
         _print_summary(written.document, written.layers, written.path)
@@ -342,7 +272,7 @@ def _print_summary(doc, layers: Sequence[str], path) -> None:
 def _report(args: argparse.Namespace) -> int:
     from ganpaint.dissect.existing import report_bundle
 
-    _check_positive(per_unit=args.per_unit, batch=args.batch, max_units=args.max_units)
+    check_positive(per_unit=args.per_unit, batch=args.batch, max_units=args.max_units)
     index = report_bundle(
         args.bundle,
         args.output,
@@ -352,7 +282,7 @@ def _report(args: argparse.Namespace) -> int:
         args.all_units,
         batch_size=args.batch,
         device=args.device,
-        progress=_progress_factory(True),
+        progress=progress_factory(True),
     )
     print(f"wrote {index}")
     return 0
@@ -363,7 +293,7 @@ def _refine_sets(args: argparse.Namespace) -> int:
     from ganpaint.dissect.ace import AceOptions
     from ganpaint.dissect.existing import dissected_layer, refine_layer_sets
 
-    _check_positive(
+    check_positive(
         steps=args.steps, window=args.window, samples=args.samples, pool=args.pool, batch=args.batch
     )
     if not 0.0 <= args.outside_budget < 1.0:
@@ -380,7 +310,7 @@ def _refine_sets(args: argparse.Namespace) -> int:
         measure_batch=args.batch,
     )
     result = refine_layer_sets(
-        target, args.concepts, args.mode, options, _progress_factory(not args.quiet)
+        target, args.concepts, args.mode, options, progress_factory(not args.quiet)
     )
     metric = result.metric
     for name, entry in result.found.items():
@@ -400,13 +330,13 @@ def _learn_defaults(args: argparse.Namespace) -> int:
     from ganpaint.dissect.defaults import DefaultsOptions
     from ganpaint.dissect.existing import dissected_layer, learn_layer_defaults
 
-    _check_positive(samples=args.samples, batch=args.batch)
+    check_positive(samples=args.samples, batch=args.batch)
     target = dissected_layer(args.bundle, args.layer, args.device, args.segment_fn, args.batch)
     options = DefaultsOptions(
         samples=args.samples, index_samples=max(0, args.index_samples), batch_size=args.batch
     )
     found, path = learn_layer_defaults(
-        target, options, _progress_factory(not args.quiet), args.concepts
+        target, options, progress_factory(not args.quiet), args.concepts
     )
     for name, entry in found.items():
         print(describe_defaults(name, entry))
@@ -423,77 +353,3 @@ def describe_defaults(name: str, entry: dict) -> str:
             q = f" q{d['quantile']}" if "quantile" in d else ""
             parts.append(f"{action} {d['units']} by {d['ranking']}{q} ({d['score']:.3f})")
     return f"{name:10s} " + "; ".join(parts) + f"  | {entry.get('hint', '')}"
-
-
-def _evaluate(args: argparse.Namespace) -> int:
-    from ganpaint.core.errors import GanpaintError
-    from ganpaint.dissect.evaluate import EvalOptions
-    from ganpaint.dissect.existing import dissected_layer, evaluate_layer
-
-    _check_positive(
-        samples=args.samples,
-        batch=args.batch,
-        insert_units=args.insert_units,
-        examples_per_concept=args.examples_per_concept,
-    )
-    if not 0.0 < args.insert_quantile < 1.0:
-        raise GanpaintError("--insert-quantile must be between 0 and 1")
-    target = dissected_layer(
-        args.bundle, args.layer, args.device, args.segment_fn, args.batch, args.clean
-    )
-    options = EvalOptions(
-        samples=args.samples,
-        insert_units=args.insert_units,
-        insert_quantile=args.insert_quantile,
-        mask=args.mask,
-        placement=args.placement,
-        examples=args.examples_per_concept if args.examples else 0,
-        batch_size=args.batch,
-    )
-    result = evaluate_layer(
-        target, options, args.examples, _progress_factory(not args.json and not args.quiet)
-    )
-    if result.examples is not None and not args.json:
-        print(f"wrote {result.examples}")
-    if args.json:
-        json.dump(result.table, sys.stdout)
-        sys.stdout.write("\n")
-        return 0
-    mask = args.mask
-    if args.placement == "context":
-        mask += " (door, dome, tree, window: concept-sized, placed in context)"
-    _print_evaluation(result, args.samples, mask, [str(k) for k in options.ks])
-    if target.zeroed:
-        count = sum(len(u) for u in target.zeroed.values())
-        print(f"artifacts cleaned: {count} units zeroed, as the app paints (--no-clean: not)")
-    _print_by_covered(result, args.placement)
-    return 0
-
-
-def _print_by_covered(result, placement: str) -> None:
-    print(f"\ninsertion by the class the square covered ({placement} placement):")
-    for name, row in result.table.items():
-        groups = row.get("insertion_by_covered")
-        if groups:
-            cells = ", ".join(
-                f"{c} {g['insertion']:.3f} ({g['squares']})" for c, g in groups.items()
-            )
-            print(f"{name:>10}  {cells}")
-
-
-def _print_evaluation(result, samples: int, mask: str, ks: list[str]) -> None:
-    print(f"{result.model} {result.layer}: {samples} held-out samples, {mask} insertion mask")
-    head = f"{'concept':>10} " + " ".join(f"{'rm' + k:>6}" for k in ks)
-    print(head + f" {'insert':>7} {'outside':>7}  images(rm/ins)")
-
-    def fmt(x) -> str:
-        return "     -" if x is None else f"{x:6.3f}"
-
-    for name, row in result.table.items():
-        info = result.details.get(name, {})
-        removal = " ".join(fmt(row["removal"][k]) for k in ks)
-        print(
-            f"{name:>10} {removal} {fmt(row['insertion']):>7} {fmt(row['outside_change']):>7}"
-            f"  {info.get('removal_images', 0)}/{info.get('insertion_images', 0)}"
-            + (f"  mask {info['mask_cells']} cells" if "mask_cells" in info else "")
-        )

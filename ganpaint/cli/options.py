@@ -1,5 +1,6 @@
-"""Option parsing shared by several commands: lists of layer names, and whether to zero a
-model's artifact set."""
+"""Option parsing shared by several commands: lists of layer names, whether to zero a
+model's artifact set, counts that must be positive, progress bars unless quiet, and the
+options of the commands that dissect."""
 
 from __future__ import annotations
 
@@ -39,3 +40,42 @@ def add_clean_option(parser: argparse.ArgumentParser, what: str) -> None:
         "--no-clean", dest="clean", action="store_false",
         help=f"{what} the network as it is",
     )  # fmt: skip
+
+
+def progress_factory(enabled: bool):
+    """Progress bars for a command's passes, or none (``enabled`` False: ``--json``,
+    ``--quiet``)."""
+    from ganpaint.core.progress import bar_factory
+
+    return bar_factory(None if enabled else False)
+
+
+def check_positive(**values: int) -> None:
+    """Refuse, by option name, any of ``values`` (keyword: the option without its dashes)
+    that is below 1."""
+    from ganpaint.core.errors import GanpaintError
+
+    for name, v in values.items():
+        if v is not None and v < 1:
+            raise GanpaintError(f"--{name.replace('_', '-')} must be at least 1, got {v}")
+
+
+def add_dissection_options(p: argparse.ArgumentParser) -> None:
+    """``--batch``, ``--device``, ``--segment-fn``, ``--fixed-threshold`` and ``--quiet``,
+    shared by the commands that dissect or measure a dissection."""
+    p.add_argument("--batch", type=int, default=32, help="batch size (default 32)")
+    p.add_argument("--device", default=None, help="cpu, cuda or mps (default: best available)")
+    p.add_argument(
+        "--segment-fn",
+        default=None,
+        metavar="MODULE:FUNC",
+        help="segment with this Python callable instead of the bundle's segmenter "
+        "(e.g. ganpaint.dissect.synthetic:sign_segment for tests)",
+    )
+    p.add_argument(
+        "--fixed-threshold",
+        action="store_true",
+        help="rank units by IoU at the fixed top-0.5 %% threshold only (default: also count "
+        "IoU at the best of several thresholds per unit and concept, as GAN Dissection does)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
