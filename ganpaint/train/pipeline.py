@@ -28,8 +28,8 @@ cores, and touches the GPU only once the GAN has taken its first steps (cuDNN au
 undisturbed); while both train, the GAN runs at about half speed (measured on an H100), so
 the segmenter gets a short, fixed time. Elsewhere it trains first, in-process. If the job
 fails or is overdue, the GAN stops early and the segmenter trains in-process on GAN
-training scenes. Late failures are recorded in the training card; the bundle is written
-whenever a generator exists.
+training scenes (those stages are :mod:`ganpaint.train.pipeline_segmenter`). Late failures
+are recorded in the training card; the bundle is written whenever a generator exists.
 
 A run can be one window of a longer one (:class:`Carry`): it resumes the GAN from a state
 folder, reuses a segmenter trained before (no segmenter stage), and writes the GAN's state
@@ -48,7 +48,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from ganpaint.core.devices import pick_device
@@ -56,14 +55,13 @@ from ganpaint.models.segmenter import Segmenter
 from ganpaint.train.configs import GANConfig, get_config
 from ganpaint.train.export import export_bundle, jsonable, print_summary
 from ganpaint.train.gan import GANTrainer
+from ganpaint.train.pipeline_segmenter import Scenes, SegmenterStages
 from ganpaint.train.plan import eval_seconds, make_plan
 from ganpaint.train.runlog import Clock, Logger
-from ganpaint.train.segmenter_job import SegmenterJob, segmenter_job_args
+from ganpaint.train.segmenter_job import SegmenterJob
 from ganpaint.train.state import note_window_figures, set_windows
 from ganpaint.train.stream import SceneStream, pipeline_sets, spare_cores
 from ganpaint.train.warm import WarmStart
-
-Scenes = tuple[np.ndarray, np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -112,7 +110,7 @@ def run_pipeline(
         run.close()  # the render workers and the segmenter job end with the run, always
 
 
-class PipelineRun:
+class PipelineRun(SegmenterStages):
     """One pipeline run: its budget, plan, files and what each stage has produced so far."""
 
     def __init__(
@@ -180,13 +178,6 @@ class PipelineRun:
         if carry.segmenter is not None:
             self._reuse_segmenter(carry.segmenter)
 
-    def _reuse_segmenter(self, path: Path) -> None:
-        from ganpaint.models.segmenter import load_segmenter
-
-        self.seg_model = load_segmenter(path)
-        self.seg_metrics = {"mode": f"reused ({Path(path).name})"}
-        self.log(f"reusing the segmenter {path}")
-
     def record(self, stage: str, exc: BaseException) -> None:
         """Note a failed stage in the errors and the log (with its traceback) and go on."""
         msg = f"{stage}: {type(exc).__name__}: {exc}"
@@ -196,27 +187,6 @@ class PipelineRun:
             f.write(traceback.format_exc() + "\n")
 
     # -- stages ------------------------------------------------------------------------
-
-    def start_segmenter_job(self) -> None:
-        """Concurrent mode: start the segmenter process with its share of the cores."""
-        plan, cores = self.plan, self.cores
-        total_scenes = plan["gan_scenes"] + 2 * plan["eval_samples"]
-        seg_scenes = plan["seg_train_scenes"] + plan["heldout_scenes"]
-        job_workers = max(1, math.ceil(cores * seg_scenes / (seg_scenes + total_scenes)))
-        if self.segmenter_mode != "concurrent":
-            return
-        self.parent_workers = max(1, cores - job_workers - 1)
-        job_budget = plan["render_cap_s"] * 0.8 + plan["seg_seconds"] + 15.0
-        args = segmenter_job_args(
-            plan, self.cfg.resolution, job_budget, self.go_file, self.device, job_workers
-        )
-        try:
-            self.job = SegmenterJob(self.work, args, self.log)
-            self.job_end = self.clock.elapsed() + job_budget + 10.0
-        except Exception as exc:  # noqa: BLE001 - fall back to training it here
-            self.record("segmenter job start", exc)
-            self.segmenter_mode = "sequential"
-            self.parent_workers = spare_cores(cores)
 
     def render(self) -> None:
         """Start rendering every scene set on worker processes (:func:`pipeline_sets`)."""
@@ -246,40 +216,6 @@ class PipelineRun:
         self.log(f"ERROR {self.errors[-1]}")
         return None
 
-    def segmenter_first(self) -> None:
-        """Sequential mode: the segmenter trains here before the GAN."""
-        if self.segmenter_mode != "sequential":
-            return
-        seg_data = self.scenes("segmenter", self.clock.left() - self.tail)
-        self.heldout = self.scenes("heldout", 5.0)
-        if seg_data is not None:
-            seconds = min(self.plan["seg_seconds"], max(self.clock.left() * 0.25, 3.0))
-            self.train_segmenter_here(seconds, seg_data, "sequential mode")
-
-    def train_segmenter_here(self, seconds: float, data: Scenes, why: str) -> None:
-        """Train the segmenter in this process for up to ``seconds``."""
-        from ganpaint.train.segmenter import train_segmenter
-
-        plan = self.plan
-        self.log(f"training the segmenter in this process for up to {seconds:.0f}s ({why})")
-        try:
-            result = train_segmenter(
-                size=self.cfg.resolution,
-                steps=plan["seg_steps"],
-                time_budget_s=seconds,
-                out_path=self.work / "segmenter_local.safetensors",
-                device=self.device,
-                data=data,
-                heldout=self.heldout,
-                n_heldout=plan["heldout_scenes"],
-                log=self.log,
-                encoder=plan["seg_arch"]["encoder"],
-                decoder=plan["seg_arch"]["decoder"],
-            )
-            self.seg_model, self.seg_metrics = result.model, result.metrics
-        except Exception as exc:  # noqa: BLE001
-            self.record("segmenter training", exc)
-
     def stop_check(self) -> bool:
         """Called every GAN step: lets the segmenter job onto the GPU once the GAN has
         started, and stops the GAN early when the job failed so it can train here."""
@@ -294,19 +230,6 @@ class PipelineRun:
         if self.fallback_needed:
             return now >= self.gan_end - self.fallback_s
         return False
-
-    def _check_job(self, job: SegmenterJob, now: float) -> None:
-        overdue = now > self.job_end and job.proc.poll() is None
-        if overdue:
-            job.kill()
-        if overdue or job.failed():
-            self.fallback_needed = True
-            why = "is overdue (killed)" if overdue else "failed"
-            self.log(f"segmenter job {why}; the GAN will stop early to train it here")
-            self.errors.append(
-                f"segmenter job {why} (exit code {job.proc.returncode}); "
-                "trained in-process on GAN training scenes instead"
-            )
 
     def train_gan(self) -> None:
         """The GAN, until the time the later stages need is all that is left."""
@@ -344,56 +267,6 @@ class PipelineRun:
                     "device": str(self.device),
                     "stop_reason": "error",
                 }
-
-    def collect_segmenter(self) -> None:
-        """The segmenter job's result, or a segmenter trained here when the job failed."""
-        job = self.job
-        if job is None:
-            if self.seg_metrics:
-                self.seg_metrics.setdefault("mode", "sequential in-process")
-            return
-        if not self.fallback_needed:
-            self._load_job_result(job)
-        job.close()
-        self.log.append_file("segmenter job output", job.log_path)
-        if self.seg_model is None and self.stream is not None and "gan" in self.stream.sets:
-            self._train_segmenter_fallback()
-
-    def _load_job_result(self, job: SegmenterJob) -> None:
-        clock = self.clock
-        wait_s = min(
-            self.job_end - clock.elapsed(), clock.left() - self.tail + self.plan["export_s"]
-        )
-        if not job.wait(max(wait_s, 1.0)):
-            self.errors.append(f"segmenter job failed (exit code {job.proc.returncode}), no result")
-            self.log(f"ERROR segmenter job failed (exit code {job.proc.returncode})")
-            return
-        try:
-            from ganpaint.models.segmenter import load_segmenter
-
-            self.seg_model = load_segmenter(job.out)
-            self.seg_metrics = json.loads(job.result.read_text(encoding="utf-8"))
-            self.seg_metrics["mode"] = "concurrent process"
-        except Exception as exc:  # noqa: BLE001
-            self.record("loading the segmenter job's result", exc)
-
-    def _train_segmenter_fallback(self) -> None:
-        seconds = min(self.fallback_s, self.clock.left() - self.tail)
-        if seconds < min(5.0, 0.5 * self.fallback_s):
-            return
-        stream = self.stream
-        n = min(self.plan["seg_train_scenes"], stream.sets["gan"].n)
-        labels = stream.labels("gan")
-        try:
-            if labels is None or not stream.wait("gan", np.arange(n), timeout=seconds / 4):
-                return
-        except Exception as exc:  # noqa: BLE001
-            self.record("rendering GAN scenes for the fallback segmenter", exc)
-            return
-        self.heldout = self.heldout or self.scenes("heldout", 1.0)
-        data = (stream.images("gan")[:n], labels[:n])
-        self.train_segmenter_here(seconds, data, "fallback, on GAN training scenes")
-        self.seg_metrics["mode"] = "fallback in-process (GAN training seeds)"
 
     def evaluate(self) -> None:
         """Evaluate the generator with as many samples as the time left allows."""
