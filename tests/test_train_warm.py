@@ -100,6 +100,17 @@ def test_g_is_held_still_while_the_fresh_discriminator_learns(tmp_path):
     assert again.step == 9 and any("warm start" in e for e in again.events)
 
 
+def test_an_option_left_out_takes_the_default_warm_up_and_zero_stays_zero(tmp_path):
+    from ganpaint.train.warm import DEFAULT_D_WARMUP_IMAGES
+
+    assert WarmStart.of(tmp_path).d_warmup_images == DEFAULT_D_WARMUP_IMAGES
+    assert WarmStart.of(tmp_path, None).d_warmup_images == DEFAULT_D_WARMUP_IMAGES
+    assert WarmStart.of(tmp_path, 0).d_warmup_images == 0
+    assert WarmStart.of(str(tmp_path), 64) == WarmStart(tmp_path, 64)
+    with pytest.raises(GanpaintError, match="warm-up"):
+        WarmStart.of(tmp_path, -1)
+
+
 def test_a_bare_generator_file_gives_its_own_counts(tmp_path):
     source = _trained(tmp_path)
     path = tmp_path / "g.safetensors"

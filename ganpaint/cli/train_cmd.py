@@ -195,7 +195,7 @@ def _train_gan(args: argparse.Namespace) -> int:
 def _warm_start(args: argparse.Namespace, out: Path) -> Any:
     """The :class:`~ganpaint.train.warm.WarmStart` the options ask for, or why not."""
     from ganpaint.core.errors import GanpaintError
-    from ganpaint.train.warm import DEFAULT_D_WARMUP_IMAGES, WarmStart
+    from ganpaint.train.warm import WarmStart
 
     if args.warm_start is None:
         raise GanpaintError("--d-warmup-images goes with --warm-start")
@@ -206,8 +206,7 @@ def _warm_start(args: argparse.Namespace, out: Path) -> Any:
             f"{out} already holds a training state: run again without --warm-start to "
             "resume it exactly, or pass --no-resume to replace it"
         )
-    images = DEFAULT_D_WARMUP_IMAGES if args.d_warmup_images is None else args.d_warmup_images
-    return WarmStart(Path(args.warm_start), images)
+    return WarmStart.of(Path(args.warm_start), args.d_warmup_images)
 
 
 def _train_segmenter(args: argparse.Namespace) -> int:

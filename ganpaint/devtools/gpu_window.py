@@ -139,13 +139,10 @@ def run_window(
 
 def _warm(gpu_dir: Path, bundle: Path | None, d_warmup_images: int | None) -> Any:
     """The :class:`~ganpaint.train.warm.WarmStart` of a window, None when it resumes."""
-    from ganpaint.train.warm import DEFAULT_D_WARMUP_IMAGES, WarmStart
+    from ganpaint.train.warm import WarmStart
 
     bundle = warm_start_for(gpu_dir, bundle)
-    if bundle is None:
-        return None
-    images = DEFAULT_D_WARMUP_IMAGES if d_warmup_images is None else d_warmup_images
-    return WarmStart(bundle, images)
+    return None if bundle is None else WarmStart.of(bundle, d_warmup_images)
 
 
 def _recipe(

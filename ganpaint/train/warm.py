@@ -49,6 +49,13 @@ class WarmStart:
         if self.d_warmup_images < 0:
             raise GanpaintError("the discriminator's warm-up must be 0 or more images")
 
+    @classmethod
+    def of(cls, bundle: Path, d_warmup_images: int | None = None) -> WarmStart:
+        """A warm start from ``bundle`` with the warm-up asked for, or the default where
+        none was (an option left out is None, so callers can tell it from 0)."""
+        images = DEFAULT_D_WARMUP_IMAGES if d_warmup_images is None else d_warmup_images
+        return cls(Path(bundle), images)
+
     @torch.no_grad()
     def apply(self, trainer: GANTrainer) -> None:
         """Load the generator into ``trainer`` and carry the card over (module docstring)."""
