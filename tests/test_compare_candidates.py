@@ -32,3 +32,15 @@ def test_candidate_configs_and_names():
     assert cc.candidate_config(base, cc.CANDIDATES["batch x2"]).batch == 2 * base.batch
     assert cc.candidate_config(base, cc.CANDIDATES["projected D x0.25"]).d_projected == 0.25
     assert cc.slug("projected D x0.25") == "projected-D-x0.25"
+    wide = cc.candidate_config(base, cc.CANDIDATES["D x2 at full res"])
+    assert wide.d_widths == (2 * base.d_widths[0], 2 * base.d_widths[1], *base.d_widths[2:])
+    assert wide.g_widths == base.g_widths and base.d_widths == (8, 16, 32, 32)
+
+
+@pytest.mark.slow
+def test_steps_give_every_candidate_the_same_images():
+    segmenter = str(models_dir() / "scenes128" / "segmenter.safetensors")
+    rows = cc.compare("tiny", 0.0, ["baseline", "D x2 at full res"], "cpu", 16, segmenter, 64,
+                      steps=3)  # fmt: skip
+    assert [r["images"] for r in rows] == [3 * 8, 3 * 8]  # tiny's batch is 8
+    assert cc.main(["--steps", "0"]) == 2

@@ -1,7 +1,8 @@
 """Training candidates side by side: equal wall time each, then ``evaluate_gan``.
 
 Each candidate is a named change to a base config (batch, R1, EMA, learning rate, ...). All
-train on the same rendered scenes for the same number of seconds on this machine; each EMA
+train on the same rendered scenes for the same number of seconds on this machine (or, with
+``--steps``, the same number of steps, so images: per image rather than per second); each EMA
 generator is then compared with the same rendered sets by a segmenter (by default the bundled
 ``scenes128`` one, both sets resized to its 128 px). Prints a Markdown table (images/s, images
 seen, FD ratio, sky noise ratio, largest share gap) for ``docs/TRAINING.md``::
@@ -28,7 +29,11 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "EMA half-life x4": {"ema_factor": 4},
     "projected D": {"d_projected": 1.0},
     "projected D x0.25": {"d_projected": 0.25},
+    "D x2 at full res": {"d_front_factor": 2},
 }
+"""``D x2 at full res`` doubles the discriminator's widths at the picture's resolution and
+half of it (its first two): the only layers that see a line pattern of period 2 or 4 px
+before average pooling cancels it (docs/TRAINING.md, "Where the stripes are")."""
 
 
 def candidate_config(base: Any, change: dict[str, Any]) -> Any:
@@ -38,6 +43,11 @@ def candidate_config(base: Any, change: dict[str, Any]) -> Any:
         change["batch"] = base.batch * change.pop("batch_factor")
     if "ema_factor" in change:
         change["ema_half_life_images"] = base.ema_half_life_images * change.pop("ema_factor")
+    if "d_front_factor" in change:
+        factor = change.pop("d_front_factor")
+        widths = list(base.d_widths)
+        widths[:2] = [w * factor for w in widths[:2]]
+        change["d_widths"] = tuple(widths)
     return base.replace(**change)
 
 
@@ -50,9 +60,11 @@ def compare(
     segmenter_path: str,
     size: int,
     samples_dir: str | None = None,
+    steps: int | None = None,
 ) -> list[dict[str, Any]]:
     """Train and evaluate each named candidate; one result row each. With ``samples_dir``,
-    each candidate's EMA samples at the fixed seeds go there as an 8x8 grid (to judge by eye)."""
+    each candidate's EMA samples at the fixed seeds go there as an 8x8 grid (to judge by eye).
+    With ``steps``, each trains that many steps whatever the time (``seconds`` is ignored)."""
     from ganpaint.models.segmenter import load_segmenter
     from ganpaint.train.configs import get_config
     from ganpaint.train.data import EVAL_SEED, GAN_TRAIN_SEED, render_scenes
@@ -72,8 +84,9 @@ def compare(
         with tempfile.TemporaryDirectory() as tmp:
             trainer = GANTrainer(cfg, tmp, device=device, resume=False)
             trainer.set_data(data)
+            deadline = None if steps else time.perf_counter() + seconds
             s = trainer.train(
-                deadline=time.perf_counter() + seconds, max_steps=10**9, sample_every=0,
+                deadline=deadline, max_steps=steps or 10**9, sample_every=0,
                 write_checkpoint=False, export=False,
             )  # fmt: skip
         if samples_dir:
@@ -119,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m ganpaint.devtools.compare_candidates")
     p.add_argument("--base", default="tiny", help="base config (default tiny)")
     p.add_argument("--seconds", type=float, default=60.0, help="training seconds each")
+    p.add_argument("--steps", type=int, default=None,
+                   help="train this many steps each instead (equal images)")  # fmt: skip
     p.add_argument("--candidates", default=",".join(CANDIDATES), help="comma-separated names")
     p.add_argument("--device", default=None)
     p.add_argument("--eval-samples", type=int, default=200)
@@ -128,10 +143,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--samples", default=None, metavar="DIR",
                    help="save each candidate's 8x8 sample grid here as NAME.png")  # fmt: skip
     args = p.parse_args(argv)
+    if args.steps is not None and args.steps < 1:
+        print(f"compare_candidates: --steps {args.steps} must be at least 1", file=sys.stderr)
+        return 2
     try:
         rows = compare(
             args.base, args.seconds, args.candidates.split(","), args.device,
-            args.eval_samples, args.segmenter, args.size, args.samples,
+            args.eval_samples, args.segmenter, args.size, args.samples, args.steps,
         )  # fmt: skip
     except GanpaintError as exc:
         print(f"compare_candidates: {exc}", file=sys.stderr)
