@@ -44,3 +44,23 @@ def test_steps_give_every_candidate_the_same_images():
                       steps=3)  # fmt: skip
     assert [r["images"] for r in rows] == [3 * 8, 3 * 8]  # tiny's batch is 8
     assert cc.main(["--steps", "0"]) == 2
+
+
+@pytest.mark.slow
+def test_each_seed_is_its_own_run(tmp_path):
+    segmenter = str(models_dir() / "scenes128" / "segmenter.safetensors")
+    rows = cc.compare("tiny", 0.0, ["baseline"], "cpu", 16, segmenter, 64,
+                      samples_dir=str(tmp_path), steps=2, seeds=[0, 1])  # fmt: skip
+    assert [(r["candidate"], r["seed"]) for r in rows] == [
+        ("baseline, seed 0", 0), ("baseline, seed 1", 1)]  # fmt: skip
+    assert rows[0]["fd_ratio"] != rows[1]["fd_ratio"]  # other first weights, other samples
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "baseline-seed-0.png", "baseline-seed-1.png"]  # fmt: skip
+
+
+def test_seed_lists():
+    assert cc._seeds(None) is None
+    assert cc._seeds("0, 3") == [0, 3]
+    for bad in ("", "a", "-1", "1,-2"):
+        assert cc._seeds(bad) == [], bad
+    assert cc.main(["--seeds", "x"]) == 2

@@ -61,10 +61,14 @@ def compare(
     size: int,
     samples_dir: str | None = None,
     steps: int | None = None,
+    seeds: list[int] | None = None,
 ) -> list[dict[str, Any]]:
     """Train and evaluate each named candidate; one result row each. With ``samples_dir``,
     each candidate's EMA samples at the fixed seeds go there as an 8x8 grid (to judge by eye).
-    With ``steps``, each trains that many steps whatever the time (``seconds`` is ignored)."""
+    With ``steps``, each trains that many steps whatever the time (``seconds`` is ignored).
+    With ``seeds``, each candidate trains once per training seed (the config's ``seed``: the
+    networks' first weights, the latents and the data order), one row each: on short runs
+    two seeds of one config can differ as much as two candidates do."""
     from ganpaint.models.segmenter import load_segmenter
     from ganpaint.train.configs import get_config
     from ganpaint.train.data import EVAL_SEED, GAN_TRAIN_SEED, render_scenes
@@ -76,11 +80,13 @@ def compare(
     data, _ = render_scenes(base.dataset_size, base.resolution, GAN_TRAIN_SEED)
     real = render_scenes(eval_n, base.resolution, EVAL_SEED)
     real_b = render_scenes(eval_n, base.resolution, EVAL_SEED + eval_n)
-    rows = []
     for name in names:
         if name not in CANDIDATES:
             raise GanpaintError(f"unknown candidate {name!r} (known: {', '.join(CANDIDATES)})")
-        cfg = candidate_config(base, CANDIDATES[name])
+    rows = []
+    for name, seed in [(n, s) for n in names for s in (seeds or [base.seed])]:
+        cfg = candidate_config(base, CANDIDATES[name]).replace(seed=seed)
+        label = name if seeds is None else f"{name}, seed {seed}"
         with tempfile.TemporaryDirectory() as tmp:
             trainer = GANTrainer(cfg, tmp, device=device, resume=False)
             trainer.set_data(data)
@@ -90,11 +96,11 @@ def compare(
                 write_checkpoint=False, export=False,
             )  # fmt: skip
         if samples_dir:
-            save_grid(trainer, Path(samples_dir) / f"{slug(name)}.png")
+            save_grid(trainer, Path(samples_dir) / f"{slug(label)}.png")
         ev = evaluate_gan(trainer.G_ema, segmenter, n=eval_n, device=device, real=real,
                           real_b=real_b, size=size)  # fmt: skip
         rows.append({
-            "candidate": name, "img_s": s["img_s"], "images": s["images_seen"],
+            "candidate": label, "seed": seed, "img_s": s["img_s"], "images": s["images_seen"],
             "fd_ratio": ev["fd_ratio"], "sky_noise_ratio": ev["sky_noise_ratio"],
             "max_share_gap_points": ev["max_share_gap_points"], "device": s["device"],
         })  # fmt: skip
@@ -103,7 +109,7 @@ def compare(
 
 def slug(name: str) -> str:
     """A file name for a candidate's name ("projected D x0.25" -> "projected-D-x0.25")."""
-    return "-".join(name.replace("/", " ").split())
+    return "-".join(name.replace("/", " ").replace(",", " ").split())
 
 
 def save_grid(trainer: Any, path: Path) -> None:
@@ -128,12 +134,26 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _seeds(text: str | None) -> list[int] | None:
+    """``--seeds``: None when not given, [] when it is not a comma list of seeds >= 0."""
+    if text is None:
+        return None
+    try:
+        seeds = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        return []
+    return seeds if seeds and min(seeds) >= 0 else []
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m ganpaint.devtools.compare_candidates")
     p.add_argument("--base", default="tiny", help="base config (default tiny)")
     p.add_argument("--seconds", type=float, default=60.0, help="training seconds each")
     p.add_argument("--steps", type=int, default=None,
                    help="train this many steps each instead (equal images)")  # fmt: skip
+    p.add_argument("--seeds", default=None, metavar="S,S,...",
+                   help="train each candidate once per training seed (default: the "
+                   "config's own)")  # fmt: skip
     p.add_argument("--candidates", default=",".join(CANDIDATES), help="comma-separated names")
     p.add_argument("--device", default=None)
     p.add_argument("--eval-samples", type=int, default=200)
@@ -146,10 +166,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.steps is not None and args.steps < 1:
         print(f"compare_candidates: --steps {args.steps} must be at least 1", file=sys.stderr)
         return 2
+    seeds = _seeds(args.seeds)
+    if seeds == []:
+        print(f"compare_candidates: --seeds {args.seeds!r} is not a list of seeds >= 0",
+              file=sys.stderr)  # fmt: skip
+        return 2
     try:
         rows = compare(
             args.base, args.seconds, args.candidates.split(","), args.device,
-            args.eval_samples, args.segmenter, args.size, args.samples, args.steps,
+            args.eval_samples, args.segmenter, args.size, args.samples, args.steps, seeds,
         )  # fmt: skip
     except GanpaintError as exc:
         print(f"compare_candidates: {exc}", file=sys.stderr)
