@@ -155,10 +155,13 @@ def probe(
 
 
 def _widths(text: str) -> tuple[int | str, ...]:
+    """``--widths`` read as ``ganpaint classifier train --widths`` reads it."""
+    from ganpaint.models.classifier import parse_widths
+
     try:
-        return tuple("M" if w.strip() == "M" else int(w) for w in text.split(","))
-    except ValueError:
-        raise SystemExit(f"classifier_probe: --widths {text!r}: numbers and M") from None
+        return parse_widths(text)
+    except ValueError as exc:
+        raise SystemExit(f"classifier_probe: --widths {text!r}: {exc}") from None
 
 
 def describe(out: dict[str, Any]) -> str:
