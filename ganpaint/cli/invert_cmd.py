@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from ganpaint.cli.options import check_positive
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -97,14 +99,12 @@ def _invert(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from ganpaint.core.errors import GanpaintError
     from ganpaint.core.progress import progress_bar
     from ganpaint.invert.evaluate import EVAL_SEEDS, evaluate_inversion
     from ganpaint.invert.inversion import config_with
     from ganpaint.models.bundle import load_bundle
 
-    if args.steps is not None and args.steps < 1:
-        raise GanpaintError(f"--steps must be at least 1, got {args.steps}")
+    check_positive(steps=args.steps)
     report = evaluate_inversion(
         load_bundle(args.model),
         args.evaluate,

@@ -7,6 +7,8 @@ import argparse
 import json
 import sys
 
+from ganpaint.cli.options import check_positive
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -121,8 +123,7 @@ def _soak(args: argparse.Namespace) -> int:
 
     if not 1 <= args.strokes <= 100_000:
         raise GanpaintError(f"--strokes must be in 1..100000, got {args.strokes}")
-    if args.threads is not None and args.threads < 1:
-        raise GanpaintError(f"--threads must be at least 1, got {args.threads}")
+    check_positive(threads=args.threads)
 
     def progress(done: int, report) -> None:
         _status(f"soak: {done}/{args.strokes} strokes, RSS {report.rss_now_mb:.0f} MB")

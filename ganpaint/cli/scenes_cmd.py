@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ganpaint.cli.options import check_positive
+
 GRID_COLUMNS = 8
 
 
@@ -52,12 +54,10 @@ def _check(args: argparse.Namespace) -> int:
     if not 16 <= args.size <= 1024:
         raise GanpaintError(f"--size must be in 16..1024 pixels, got {args.size}")
     count = args.count if args.count is not None else (500 if args.bench else 64)
-    if count < 1:
-        raise GanpaintError(f"--count must be at least 1, got {count}")
+    check_positive(count=count)
     if args.start_seed < 0:
         raise GanpaintError(f"--start-seed must be >= 0, got {args.start_seed}")
-    if args.workers is not None and args.workers < 1:
-        raise GanpaintError(f"--workers must be at least 1, got {args.workers}")
+    check_positive(workers=args.workers)
     return count
 
 
