@@ -299,3 +299,13 @@ def test_multi_layer_strokes_render():
     doc.add_stroke(Stroke("tree", "draw", (2, 3), 1.0, 0.9, "layer6", _mask(32, 0, 16, 0, 16)))
     res = r.render(doc.snapshot())
     assert res.ok and not np.array_equal(res.image, r.render_full(9))
+
+
+def test_describe_device_says_thread_or_threads(monkeypatch):
+    from ganpaint.core.devices import describe_device
+
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 1)
+    assert describe_device("cpu") == "cpu (1 thread)"
+    assert describe_device("cpu", hardware=True).endswith(", 1 torch thread)")
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 4)
+    assert describe_device("cpu") == "cpu (4 threads)"

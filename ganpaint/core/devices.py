@@ -68,9 +68,10 @@ def describe_device(device: torch.device | str, *, hardware: bool = False) -> st
     if device.type != "cpu":
         return device.type
     threads = torch.get_num_threads()
+    plural = "" if threads == 1 else "s"
     if not hardware:
-        return f"cpu ({threads} threads)"
-    return f"{_cpu_name()} ({os.cpu_count()} logical cores, {threads} torch threads)"
+        return f"cpu ({threads} thread{plural})"
+    return f"{_cpu_name()} ({os.cpu_count()} logical cores, {threads} torch thread{plural})"
 
 
 def _cpu_name() -> str:
