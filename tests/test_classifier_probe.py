@@ -111,6 +111,6 @@ def test_a_short_run_trains_on_the_rule_asked_for(monkeypatch):
 def test_bad_arguments_are_named():
     with pytest.raises(SystemExit, match="rule"):
         probe(TrainSettings(), "nope", 10, 1, torch.device("cpu"))
-    for argv in (["--widths", "8,x"], ["--dropout", "1.5"], ["--scenes", "3"]):
+    for argv in (["--widths", "8,x"], ["--dropout", "1.5"], ["--scenes", "3"], ["--zoom", "0"]):
         with pytest.raises(SystemExit, match="classifier_probe"):
             probe_module.main(argv)

@@ -83,3 +83,18 @@ def test_train_classifier_builds_the_pooling_it_is_asked_for(monkeypatch):
     model, run = train_mod.train_classifier(s, torch.device("cpu"), cache=None)
     assert model.pool == "max" and model.config()["pool"] == "max"
     assert run["refit_choose_accuracy"] > 0.6, run
+
+
+def test_random_zoom_shows_a_part_of_each_picture_at_full_size():
+    from ganpaint.classify.data import random_zoom
+
+    gen = torch.Generator().manual_seed(0)
+    ramp = torch.linspace(-1, 1, 64).expand(8, 3, 64, 64).clone()  # left to right
+    assert random_zoom(ramp, 1.0, gen) is ramp
+    out = random_zoom(ramp, 0.5, gen)
+    assert out.shape == ramp.shape
+    span = out[:, 0, 32].amax(1) - out[:, 0, 32].amin(1)  # across one row
+    # each picture now spans a random share in [0.5, 1] of the ramp, inside the picture
+    assert (span > 2 * 0.5 - 0.05).all() and (span < 2.0).all() and span.std() > 0.02
+    assert out.min() >= -1 and out.max() <= 1
+    assert torch.allclose(out[:, 0], out[:, 1]) and torch.allclose(out[:, 0, 5], out[:, 0, 50])

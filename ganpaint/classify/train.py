@@ -40,6 +40,7 @@ from ganpaint.classify.data import (
     HELDOUT_START,
     TRAIN_START,
     load_scenes,
+    random_zoom,
     to_input,
 )
 from ganpaint.core.errors import GanpaintError
@@ -78,6 +79,7 @@ class TrainSettings:
     widths: tuple[int | str, ...] = DEFAULT_WIDTHS
     pool: str = "avg"
     precision: str = "bf16"
+    zoom: float = 1.0
 
 
 def predict(model: nn.Module, images: np.ndarray, batch: int = 128) -> np.ndarray:
@@ -235,6 +237,7 @@ def _epoch(model, opt, sched, images, classes, s: TrainSettings, gen, bar) -> fl
         x = to_input(images[idx])
         flip = torch.rand(len(idx), generator=gen) < 0.5
         x[flip] = x[flip].flip(-1)
+        x = random_zoom(x, s.zoom, gen)
         x, y = x.to(device), torch.from_numpy(classes[idx]).to(device)
         if s.precision == "bf16":
             x = x.contiguous(memory_format=torch.channels_last)

@@ -1,7 +1,7 @@
 """Short classifier experiments for the concept count of its last layer: ``python -m
 ganpaint.devtools.classifier_probe [--rule shipped|chalet-track|entrance] [--scenes 12000]
-[--epochs 4] [--pool avg|max] [--widths 16,M,32,...] [--dropout 0.5] [--dissect-scenes 300]
-[--device cpu] [--json]``.
+[--epochs 4] [--pool avg|max] [--widths 16,M,32,...] [--dropout 0.5] [--zoom 1]
+[--dissect-scenes 300] [--device cpu] [--json]``.
 
 It trains a classifier as ``ganpaint classifier train`` does (its own
 :func:`~ganpaint.classify.train.train_classifier` at the command's defaults, then the
@@ -135,6 +135,7 @@ def probe(
         "pool": settings.pool,
         "widths": ",".join(str(w) for w in settings.widths),
         "dropout": settings.dropout,
+        "zoom": settings.zoom,
         "scenes": settings.n_train,
         "epochs": settings.epochs,
         "seconds": round(seconds, 1),
@@ -168,7 +169,8 @@ def describe(out: dict[str, Any]) -> str:
     """The figures as lines of text."""
     lines = [
         f"rule {out['rule']}, pool {out['pool']}, widths {out['widths']}, dropout "
-        f"{out['dropout']}: {out['scenes']} scenes x {out['epochs']} in {out['seconds']} s",
+        f"{out['dropout']}, zoom {out['zoom']}: {out['scenes']} scenes x {out['epochs']} in "
+        f"{out['seconds']} s",
         f"choosing accuracy per pass {out['choose_accuracy']}, after the head refit "
         f"{out['refit_choose_accuracy']}",
         f"classes {out['class_frequencies_train']}",
@@ -190,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--pool", default="avg", choices=("avg", "max"))
     p.add_argument("--widths", default=None, help="conv widths and M (default: the shipped)")
     p.add_argument("--dropout", type=float, default=TrainSettings.dropout)
+    p.add_argument("--zoom", type=float, default=1.0,
+                   help="random zooms down to this share of the side (1: none)")  # fmt: skip
     p.add_argument("--dissect-scenes", type=int, default=300)
     p.add_argument("--layers", type=int, default=3, help="last conv layers shown (3)")
     p.add_argument("--device", default="cpu")
@@ -199,10 +203,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.scenes < 10 or args.epochs < 1 or args.dissect_scenes < 1 or args.layers < 1:
         raise SystemExit("classifier_probe: --scenes >= 10, --epochs, --dissect-scenes and "
                          "--layers >= 1")  # fmt: skip
+    if not 0.0 < args.zoom <= 1.0:
+        raise SystemExit(f"classifier_probe: --zoom {args.zoom} is not in (0, 1]")
     if not 0.0 <= args.dropout < 1.0:
         raise SystemExit(f"classifier_probe: --dropout {args.dropout} is not in [0, 1)")
     s = TrainSettings(n_train=args.scenes, epochs=args.epochs, pool=args.pool,
-                      dropout=args.dropout)  # fmt: skip
+                      dropout=args.dropout, zoom=args.zoom)  # fmt: skip
     if args.widths:
         s = replace(s, widths=_widths(args.widths))
     log = (lambda msg: None) if args.json else (lambda msg: print(msg, flush=True))
