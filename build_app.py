@@ -5,8 +5,8 @@
 
 Steps:
 
-1. check the sources: the bundled model, the icon, the style sheet and the ``.desktop``
-   template are there;
+1. check the sources: the default models (``ganpaint/core/defaults.py``; only they ship), the
+   icon, the style sheet and the ``.desktop`` template are there;
 2. create (or reuse) a dedicated build environment ``build/venv`` with a CPU-only torch
    (``torch==2.13.0``; a CUDA build would add gigabytes of ``nvidia-*`` libraries) and the
    torchvision that matches it (the scene classifier and the picture encoder are torchvision
@@ -41,6 +41,7 @@ import argparse
 import fnmatch
 import json
 import os
+import runpy
 import shutil
 import subprocess
 import sys
@@ -269,9 +270,18 @@ def _skipped(path: Path) -> bool:
     return any(fnmatch.fnmatch(part, p) for part in path.parts for p in DATA_SKIP)
 
 
+def shipped_models(root: Path = ROOT) -> tuple[str, ...]:
+    """The folders of ``models/`` the app ships: the default models named in
+    ``ganpaint/core/defaults.py`` (read without importing the package, which needs torch)."""
+    spec = runpy.run_path(str(root / "ganpaint" / "core" / "defaults.py"))
+    return tuple(spec["shipped_models"]())
+
+
 def data_files(root: Path = ROOT) -> list[tuple[str, str]]:
-    """(source file, folder in the bundle) for ``resources/`` and every model bundle in
-    ``models/``, placed at ``ganpaint/data/...`` like the wheel does."""
+    """(source file, folder in the bundle) for ``resources/`` and the shipped model bundles
+    (:func:`shipped_models`; another folder of ``models/``, such as a model kept while it
+    is in training, stays out), placed at ``ganpaint/data/...`` like the wheel does."""
+    shipped = shipped_models(root)
     out = []
     for name in ("resources", "models"):
         base = root / name
@@ -279,6 +289,8 @@ def data_files(root: Path = ROOT) -> list[tuple[str, str]]:
             continue
         for f in sorted(base.rglob("*")):
             rel = f.relative_to(base)
+            if name == "models" and rel.parts[0] not in shipped:
+                continue
             if f.is_file() and not _skipped(rel):
                 dest = Path("ganpaint", "data", name, *rel.parent.parts)
                 out.append((str(f), dest.as_posix()))
@@ -358,12 +370,16 @@ def check_sources(root: Path = ROOT) -> None:
         for p in ("resources/ganpaint.png", "resources/style.qss", "resources/ganpaint.desktop")
         if not (root / p).is_file()
     ]
-    if not any((root / "models").glob("*/bundle.json")):
-        missing.append("models/*/bundle.json")
+    shipped = shipped_models(root)
+    missing += [f"models/{m}/bundle.json" for m in shipped
+                if not (root / "models" / m / "bundle.json").is_file()]  # fmt: skip
     if missing:
         raise SystemExit(f"build_app: missing from the checkout: {', '.join(missing)}")
-    bundles = sorted(p.parent.name for p in (root / "models").glob("*/bundle.json"))
-    _say(f"    models: {', '.join(bundles)}")
+    _say(f"    models: {', '.join(shipped)}")
+    others = sorted(p.parent.name for p in (root / "models").glob("*/bundle.json")
+                    if p.parent.name not in shipped)  # fmt: skip
+    if others:
+        _say(f"    not shipped (no default names them): {', '.join(others)}")
 
 
 def _venv_python(path: Path) -> Path:

@@ -1,9 +1,13 @@
-"""Build hook: copy ``resources/`` and the bundled ``models/`` into the package as data.
+"""Build hook: copy ``resources/`` and the default ``models/`` into the package as data.
 
 All metadata lives in pyproject.toml; this file only extends ``build_py`` so that a wheel
-(``pip install .``) carries ``ganpaint/data/resources`` and ``ganpaint/data/models``.
+(``pip install .``) carries ``ganpaint/data/resources`` and ``ganpaint/data/models``. Only the
+model folders named in ``ganpaint/core/defaults.py`` go in (read with ``runpy``, so the build
+needs none of the package's dependencies); another folder of ``models/``, such as a model
+kept while it is in training, stays out.
 """
 
+import runpy
 import shutil
 from pathlib import Path
 
@@ -18,10 +22,14 @@ class BuildPyWithData(build_py):
     def run(self) -> None:
         super().run()
         target = Path(self.build_lib) / "ganpaint" / "data"
-        for name in ("resources", "models"):
-            source = ROOT / name
+        source = ROOT / "resources"
+        if source.is_dir():
+            shutil.copytree(source, target / "resources", dirs_exist_ok=True, ignore=SKIP)
+        defaults = runpy.run_path(str(ROOT / "ganpaint" / "core" / "defaults.py"))
+        for name in defaults["shipped_models"]():
+            source = ROOT / "models" / name
             if source.is_dir():
-                shutil.copytree(source, target / name, dirs_exist_ok=True, ignore=SKIP)
+                shutil.copytree(source, target / "models" / name, dirs_exist_ok=True, ignore=SKIP)
 
 
 setup(cmdclass={"build_py": BuildPyWithData})

@@ -8,6 +8,7 @@ import configparser
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -58,8 +59,18 @@ def test_data_lands_where_ganpaint_paths_looks(tmp_path):
     assert Path(opts["script"]).parent == tmp_path
 
 
+def _checkout_with_defaults(root: Path) -> str:
+    """``root`` as a checkout whose ``ganpaint/core/defaults.py`` is the real one; returns
+    the name of the one model it ships."""
+    (root / "ganpaint" / "core").mkdir(parents=True)
+    shutil.copy(ROOT / "ganpaint" / "core" / "defaults.py", root / "ganpaint" / "core")
+    (shipped,) = build_app.shipped_models(root)
+    return shipped
+
+
 def test_caches_and_hidden_files_stay_out(tmp_path):
-    model = tmp_path / "models" / "m"
+    name = _checkout_with_defaults(tmp_path)
+    model = tmp_path / "models" / name
     (model / "cache").mkdir(parents=True)
     (model / "bundle.json").write_text("{}")
     (model / "cache" / "stats.npz").write_bytes(b"x")
@@ -70,9 +81,29 @@ def test_caches_and_hidden_files_stay_out(tmp_path):
         (Path(s).relative_to(tmp_path).as_posix(), d) for s, d in build_app.data_files(tmp_path)
     )
     assert got == [
-        ("models/m/bundle.json", "ganpaint/data/models/m"),
+        (f"models/{name}/bundle.json", f"ganpaint/data/models/{name}"),
         ("resources/style.qss", "ganpaint/data/resources"),
     ]
+
+
+def test_only_the_default_models_ship(tmp_path, capsys):
+    from ganpaint.core.defaults import DEFAULT_MODELS
+
+    name = _checkout_with_defaults(tmp_path)
+    assert name in DEFAULT_MODELS.values()
+    for folder in (name, "in-training"):  # e.g. a 256 px model kept from a GPU window
+        (tmp_path / "models" / folder).mkdir(parents=True)
+        (tmp_path / "models" / folder / "bundle.json").write_text("{}")
+    got = {Path(s).relative_to(tmp_path).parts[1] for s, _ in build_app.data_files(tmp_path)}
+    assert got == {name}
+    for f in ("resources/ganpaint.png", "resources/style.qss", "resources/ganpaint.desktop"):
+        (tmp_path / f).parent.mkdir(exist_ok=True)
+        (tmp_path / f).write_text("")
+    build_app.check_sources(tmp_path)
+    assert "not shipped (no default names them): in-training" in capsys.readouterr().out
+    (tmp_path / "models" / name / "bundle.json").unlink()
+    with pytest.raises(SystemExit, match=f"models/{name}/bundle.json"):
+        build_app.check_sources(tmp_path)
 
 
 def test_hidden_imports_cover_every_subcommand(tmp_path):

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ganpaint.core.defaults import DEFAULT_MODEL_NAME, DEFAULT_MODELS
 from ganpaint.core.errors import BundleError
 from ganpaint.core.files import atomic_write_text
 from ganpaint.models.dissection import Dissection, DissectionError
@@ -26,9 +27,6 @@ if TYPE_CHECKING:
 
 BUNDLE_FORMAT = "ganpaint-bundle"
 BUNDLE_VERSION = 1
-# The bundle shipped with the app: models/<DEFAULT_MODEL_NAME>/ beside the package, or
-# inside it once installed as package data.
-DEFAULT_MODEL_NAME = "scenes128"
 ENCODER_FILE = "encoder.safetensors"
 
 
@@ -219,12 +217,6 @@ def default_bundle_path() -> Path:
     from ganpaint.core.paths import models_dir
 
     return models_dir() / DEFAULT_MODEL_NAME
-
-
-DEFAULT_MODELS: dict[str, str] = {"gpu": DEFAULT_MODEL_NAME, "cpu": DEFAULT_MODEL_NAME}
-"""The bundled model opened when none is named, by the kind of device it will run on: a
-256 px model is meant for GPUs, and a CPU keeps the one that paints live best there (by
-``ganpaint bench``). Both are ``scenes128`` until a 256 px bundle ships."""
 
 
 @dataclass(frozen=True)
