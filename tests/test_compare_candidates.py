@@ -35,6 +35,22 @@ def test_candidate_configs_and_names():
     wide = cc.candidate_config(base, cc.CANDIDATES["D x2 at full res"])
     assert wide.d_widths == (2 * base.d_widths[0], 2 * base.d_widths[1], *base.d_widths[2:])
     assert wide.g_widths == base.g_widths and base.d_widths == (8, 16, 32, 32)
+    assert cc.candidate_config(base, cc.CANDIDATES["R1 gamma x4"]).r1_gamma == 4 * base.r1_gamma
+
+
+def test_a_candidate_that_changes_nothing_is_refused_before_training():
+    from ganpaint.train.configs import get_config
+
+    tiny, s64 = get_config("tiny"), get_config("scenes64")
+    assert (tiny.r1_every, s64.r1_every) == (4, 16)
+    cc.check_candidates(tiny, ["baseline", "lazy R1 (every 16)"])  # a change on tiny
+    with pytest.raises(GanpaintError, match="'lazy R1 \\(every 16\\)' changes nothing in scenes64"):
+        cc.check_candidates(s64, ["baseline", "lazy R1 (every 16)"])
+    with pytest.raises(GanpaintError, match="'R1 every 4' changes nothing in tiny"):
+        cc.check_candidates(tiny, ["R1 every 4"])
+    with pytest.raises(GanpaintError, match="unknown candidate 'wider'"):
+        cc.check_candidates(tiny, ["wider"])
+    assert cc.main(["--base", "scenes64", "--candidates", "lazy R1 (every 16)"]) == 2
 
 
 @pytest.mark.slow

@@ -26,6 +26,9 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "baseline": {},
     "batch x2": {"batch_factor": 2},
     "lazy R1 (every 16)": {"r1_every": 16},
+    "R1 every 4": {"r1_every": 4},
+    "R1 gamma x4": {"r1_gamma_factor": 4},
+    "R1 gamma x0.25": {"r1_gamma_factor": 0.25},
     "EMA half-life x4": {"ema_factor": 4},
     "projected D": {"d_projected": 1.0},
     "projected D x0.25": {"d_projected": 0.25},
@@ -41,6 +44,8 @@ def candidate_config(base: Any, change: dict[str, Any]) -> Any:
     change = dict(change)
     if "batch_factor" in change:
         change["batch"] = base.batch * change.pop("batch_factor")
+    if "r1_gamma_factor" in change:
+        change["r1_gamma"] = base.r1_gamma * change.pop("r1_gamma_factor")
     if "ema_factor" in change:
         change["ema_half_life_images"] = base.ema_half_life_images * change.pop("ema_factor")
     if "d_front_factor" in change:
@@ -49,6 +54,19 @@ def candidate_config(base: Any, change: dict[str, Any]) -> Any:
         widths[:2] = [w * factor for w in widths[:2]]
         change["d_widths"] = tuple(widths)
     return base.replace(**change)
+
+
+def check_candidates(base: Any, names: list[str]) -> None:
+    """Refuse, before anything is trained, a name that is not a candidate and a candidate
+    that changes nothing in ``base`` (``lazy R1 (every 16)`` on a config that already
+    applies R1 every 16 steps would train the baseline again under another name)."""
+    for name in names:
+        if name not in CANDIDATES:
+            raise GanpaintError(f"unknown candidate {name!r} (known: {', '.join(CANDIDATES)})")
+        if name != "baseline" and candidate_config(base, CANDIDATES[name]) == base:
+            raise GanpaintError(
+                f"candidate {name!r} changes nothing in {base.name}: it is the baseline there"
+            )
 
 
 def compare(
@@ -76,13 +94,11 @@ def compare(
     from ganpaint.train.quality import evaluate_gan
 
     base = get_config(base_name)
+    check_candidates(base, names)
     segmenter = load_segmenter(segmenter_path)
     data, _ = render_scenes(base.dataset_size, base.resolution, GAN_TRAIN_SEED)
     real = render_scenes(eval_n, base.resolution, EVAL_SEED)
     real_b = render_scenes(eval_n, base.resolution, EVAL_SEED + eval_n)
-    for name in names:
-        if name not in CANDIDATES:
-            raise GanpaintError(f"unknown candidate {name!r} (known: {', '.join(CANDIDATES)})")
     rows = []
     for name, seed in [(n, s) for n in names for s in (seeds or [base.seed])]:
         cfg = candidate_config(base, CANDIDATES[name]).replace(seed=seed)
