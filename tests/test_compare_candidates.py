@@ -53,6 +53,18 @@ def test_a_candidate_that_changes_nothing_is_refused_before_training():
     assert cc.main(["--base", "scenes64", "--candidates", "lazy R1 (every 16)"]) == 2
 
 
+def test_a_longer_ema_is_refused_when_its_ramp_up_has_not_reached_it():
+    from ganpaint.train.configs import get_config
+
+    s64 = get_config("scenes64")  # half-life 5,000 images, ramp 0.05 x images, batch 32
+    assert (s64.ema_half_life_images, s64.ema_rampup, s64.batch) == (5000, 0.05, 32)
+    with pytest.raises(GanpaintError, match="'EMA half-life x4' changes nothing in 500 steps"):
+        cc.check_candidates(s64, ["EMA half-life x4"], steps=500)  # ramp at 800 images
+    cc.check_candidates(s64, ["EMA half-life x4"], steps=3200)  # 5,120: past the shorter
+    cc.check_candidates(s64, ["EMA half-life x4"])  # equal seconds: the images are unknown
+    cc.check_candidates(s64, ["R1 gamma x4"], steps=500)
+
+
 @pytest.mark.slow
 def test_steps_give_every_candidate_the_same_images():
     segmenter = str(models_dir() / "scenes128" / "segmenter.safetensors")

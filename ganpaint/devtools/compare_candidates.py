@@ -56,17 +56,37 @@ def candidate_config(base: Any, change: dict[str, Any]) -> Any:
     return base.replace(**change)
 
 
-def check_candidates(base: Any, names: list[str]) -> None:
+def check_candidates(base: Any, names: list[str], steps: int | None = None) -> None:
     """Refuse, before anything is trained, a name that is not a candidate and a candidate
     that changes nothing in ``base`` (``lazy R1 (every 16)`` on a config that already
-    applies R1 every 16 steps would train the baseline again under another name)."""
+    applies R1 every 16 steps would train the baseline again under another name). With
+    ``steps``, also one that changes nothing in that many steps: the EMA's half-life ramps
+    up with the images seen (``ema_rampup``), so a longer half-life only tells once the
+    ramp has passed the shorter one."""
     for name in names:
         if name not in CANDIDATES:
             raise GanpaintError(f"unknown candidate {name!r} (known: {', '.join(CANDIDATES)})")
-        if name != "baseline" and candidate_config(base, CANDIDATES[name]) == base:
+        if name == "baseline":
+            continue
+        cfg = candidate_config(base, CANDIDATES[name])
+        if cfg == base:
             raise GanpaintError(
                 f"candidate {name!r} changes nothing in {base.name}: it is the baseline there"
             )
+        if steps is not None and _ramped(cfg, steps) == _ramped(base, steps):
+            raise GanpaintError(
+                f"candidate {name!r} changes nothing in {steps} steps of {base.name}: the EMA's "
+                f"ramp-up ({base.ema_rampup} x the images seen) stays under both half-lives; "
+                "train longer"
+            )
+
+
+def _ramped(cfg: Any, steps: int) -> Any:
+    """``cfg`` with the EMA half-life it reaches after ``steps`` steps (its ramp-up)."""
+    if not cfg.ema_rampup:
+        return cfg
+    reached = min(cfg.ema_half_life_images, steps * cfg.batch * cfg.ema_rampup)
+    return cfg.replace(ema_half_life_images=reached)
 
 
 def compare(
@@ -94,7 +114,7 @@ def compare(
     from ganpaint.train.quality import evaluate_gan
 
     base = get_config(base_name)
-    check_candidates(base, names)
+    check_candidates(base, names, steps)
     segmenter = load_segmenter(segmenter_path)
     data, _ = render_scenes(base.dataset_size, base.resolution, GAN_TRAIN_SEED)
     real = render_scenes(eval_n, base.resolution, EVAL_SEED)
