@@ -83,10 +83,7 @@ def check_candidates(base: Any, names: list[str], steps: int | None = None) -> N
 
 def _ramped(cfg: Any, steps: int) -> Any:
     """``cfg`` with the EMA half-life it reaches after ``steps`` steps (its ramp-up)."""
-    if not cfg.ema_rampup:
-        return cfg
-    reached = min(cfg.ema_half_life_images, steps * cfg.batch * cfg.ema_rampup)
-    return cfg.replace(ema_half_life_images=reached)
+    return cfg.replace(ema_half_life_images=cfg.ema_half_life_at(steps * cfg.batch))
 
 
 def compare(

@@ -97,6 +97,14 @@ class GANConfig:
                 kwargs[k] = tuple(kwargs[k])
         return cls(**kwargs)
 
+    def ema_half_life_at(self, images_seen: float) -> float:
+        """The EMA's half-life in images once ``images_seen`` images are seen: the
+        configured one, or less while the ramp-up (``ema_rampup`` x the images) is below it."""
+        half_life = float(self.ema_half_life_images)
+        if self.ema_rampup:
+            half_life = min(half_life, images_seen * self.ema_rampup)
+        return half_life
+
     def replace(self, **changes: Any) -> GANConfig:
         return dataclasses.replace(self, **changes)
 

@@ -229,9 +229,7 @@ class GANTrainer(DataOrder):
 
     @torch.no_grad()
     def _update_ema(self) -> None:
-        half_life = float(self.cfg.ema_half_life_images)
-        if self.cfg.ema_rampup:
-            half_life = min(half_life, self.images_seen * self.cfg.ema_rampup)
+        half_life = self.cfg.ema_half_life_at(self.images_seen)
         beta = 0.5 ** (self.cfg.batch / max(half_life, 1e-8))
         for p_ema, p in zip(self.G_ema.parameters(), self.G.parameters(), strict=True):
             p_ema.lerp_(p.detach(), 1.0 - beta)
