@@ -98,7 +98,8 @@ def _fake_arms(monkeypatch, figures, seen=None):
         (window / "bundle" / "generator.safetensors").write_text(f"generator.safetensors {name}")
         assert len(gpu_window.pack(window, state, arm_out)) == 6  # what a real window returns
         fd, sky = figures[name]
-        return {"exit": 0 if fd else 1, "options": extra, "fd_ratio": fd, "sky_noise_ratio": sky}
+        return {"exit": 0 if fd else 1, "options": extra, "fd_ratio": fd, "sky_noise_ratio": sky,
+                "eval_n": 950 if fd else None}  # fmt: skip
 
     monkeypatch.setattr(gpu_window, "_ab_arm", arm)
 
@@ -138,6 +139,17 @@ def test_ab_keeps_the_better_arm(tmp_path, monkeypatch, figures, winner):
     assert (home / "last" / "samples-other.png").read_text() == f"samples {other}"
     assert (home / "last" / "pipeline.log").is_file()  # the archive's other members kept
     assert (home / "bundle" / "generator.safetensors").read_text().endswith(winner)
+
+
+def test_ab_evaluates_b_on_as_many_samples_as_a(tmp_path, monkeypatch):
+    # a short window caps its evaluation by the time left (950 of 1000 on 2026-11-28's A/B)
+    seen: list[list[str]] = []
+    _fake_arms(monkeypatch, {"a": (9.2, 4.0), "b": (9.4, 3.0)}, seen)
+    gpu = tmp_path / ".gpu"
+    (gpu / "state").mkdir(parents=True)
+    (gpu / "segmenter.safetensors").write_text("one segmenter for both arms")
+    gpu_window.run_ab("d_projected", ["--config", "tiny"], tmp_path / "OUT", gpu)
+    assert seen == [["--config", "tiny"], ["--config", "tiny", "--eval-samples", "950"]]
 
 
 def test_ab_refuses_an_unknown_variant_no_segmenter_and_two_failed_arms(tmp_path, monkeypatch):

@@ -260,8 +260,7 @@ def run_ab(variant: str, run_args: list[str], out: Path, gpu_dir: Path) -> dict[
         )
     root = gpu_dir.with_name(gpu_dir.name + "-ab")
     shutil.rmtree(root, ignore_errors=True)
-    arms = {arm: _ab_arm(root, arm, gpu_dir, run_args, extra)
-            for arm, extra in (("a", []), ("b", AB_VARIANTS[variant]))}  # fmt: skip
+    arms = _run_arms(root, gpu_dir, run_args, AB_VARIANTS[variant])
     scores = ab_scores(arms)
     if not scores:
         raise GanpaintError(f"neither arm finished with figures: {json.dumps(arms)}")
@@ -293,6 +292,20 @@ def run_ab(variant: str, run_args: list[str], out: Path, gpu_dir: Path) -> dict[
     copy_over(root / winner / "segmenter.safetensors", gpu_dir / "segmenter.safetensors")
     result["window_files"] = names
     return result
+
+
+def _run_arms(root: Path, gpu_dir: Path, run_args: list[str], extra: list[str]) -> dict:
+    """Arm A with ``run_args``, then arm B with ``extra`` added and evaluated on as many
+    samples as A was: a short window caps its evaluation by the time left, which differs a
+    little between arms, and FD estimates on unequal numbers of samples differ. An arm
+    evaluated on fewer samples still (B short of time) is said so."""
+    arms = {"a": _ab_arm(root, "a", gpu_dir, run_args, [])}
+    same_n = ["--eval-samples", str(arms["a"]["eval_n"])] if arms["a"].get("eval_n") else []
+    arms["b"] = _ab_arm(root, "b", gpu_dir, run_args + same_n, extra)
+    if arms["a"].get("eval_n") != arms["b"].get("eval_n"):
+        print(f"[ab] the arms were evaluated on different numbers of samples: "
+              f"{arms['a'].get('eval_n')} and {arms['b'].get('eval_n')}", flush=True)  # fmt: skip
+    return arms
 
 
 def add_to_archive(archive: Path, name: str, data: bytes) -> None:
@@ -328,7 +341,7 @@ def _ab_arm(root: Path, arm: str, gpu_dir: Path, run_args: list[str], extra: lis
     code = subprocess.run(cmd, check=False).returncode
     path = arm_dir / "window" / "summary.json"
     summary = json.loads(path.read_text()) if path.is_file() else {}
-    keys = ("fd_ratio", "sky_noise_ratio", "sky_line_ratio", "images_seen")
+    keys = ("fd_ratio", "sky_noise_ratio", "sky_line_ratio", "images_seen", "gan_img_s", "eval_n")
     figures = {k: summary.get(k) for k in keys}
     return {"exit": code, "options": extra, **figures}
 

@@ -125,6 +125,7 @@ def export_bundle(
         "sky_noise_ratio": evaluation.get("sky_noise_ratio"),
         "sky_line_ratio": evaluation.get("sky_line_ratio"),
         "share_distance": evaluation.get("share_distance"),
+        "eval_n": evaluation.get("n"),
         "windows": len(trainer.windows),
     }
 
@@ -233,6 +234,7 @@ def print_summary(summary: dict[str, Any], log: Logger) -> None:
         "sky_noise_ratio",
         "sky_line_ratio",
         "share_distance",
+        "eval_n",
         "windows",
         "pipeline_s",
         "time_budget_s",
