@@ -19,7 +19,7 @@ from ganpaint.app.state.concept_library import (
 from ganpaint.app.state.concepts import ConceptInfo, UnitInfo, concept_color, concept_style
 from ganpaint.app.state.model_controller import ModelController
 from ganpaint.app.state.painting import StrokeTemplate, stroke_template
-from ganpaint.app.state.session import DocumentSession, choose_recovery
+from ganpaint.app.state.session import DocumentSession, choose_recovery, recovery_question
 from ganpaint.app.state.tool import CUSTOM, BrushSettings
 from ganpaint.engine.document import EditDocument, Stroke
 from tests.test_layering import SCRIPT
@@ -289,3 +289,15 @@ def test_concept_library_imports_what_fits_and_names_what_it_skipped(library, tm
     result = library.import_file(source)  # nothing fits: an error naming each one and why
     assert result.added == [] and "none of its 1 concept(s) fits" in result.error
     assert "far: its layer layer1" in result.error
+
+
+def test_recovery_question_names_the_model_that_restoring_opens():
+    plain = recovery_question("2026-11-28 15:49", 2, False, "scenes128")
+    assert plain.endswith("autosaved at 2026-11-28 15:49 (2 strokes on scenes128)?")
+    assert "a picture with 1 stroke on demo" in recovery_question("t", 1, True, "demo")
+    # the user asked for another model: restoring opens the autosave's, and says so
+    other = recovery_question("t", 2, False, "scenes128", "scenes256")
+    assert other.endswith("? It opens scenes128 instead of scenes256.")
+    assert recovery_question("t", 2, False, "scenes128", "scenes128") == plain.replace(
+        "2026-11-28 15:49", "t"
+    )

@@ -157,3 +157,20 @@ def choose_recovery(
             continue
         discard.append(rec)
     return chosen, discard
+
+
+def recovery_question(
+    when: str, strokes: int, picture: bool, model: str, instead_of: str | None = None
+) -> str:
+    """The question that offers an autosave: when it was saved, what it holds and on which
+    model; ``instead_of`` names the model the user asked for where restoring opens another
+    (the autosave's edits only make sense on the model they were made on)."""
+    what = f"{strokes} stroke{'s' if strokes != 1 else ''}"
+    what = f"a picture with {what}" if picture else what
+    text = (
+        "GANPaint did not close properly last time. Restore the work autosaved at "
+        f"{when} ({what} on {model})?"
+    )
+    if instead_of is not None and instead_of != model:
+        text += f" It opens {model} instead of {instead_of}."
+    return text

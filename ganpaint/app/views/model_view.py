@@ -18,7 +18,7 @@ from PySide6.QtCore import QSignalBlocker, QSize
 from ganpaint.app.state.artifacts import switched_off
 from ganpaint.app.state.concept_library import unit_scores
 from ganpaint.app.state.scene_index import SceneContent
-from ganpaint.app.state.session import choose_recovery
+from ganpaint.app.state.session import choose_recovery, recovery_question
 from ganpaint.app.views.autosave import Recovery
 from ganpaint.app.views.imaging import heat_rgba, qimage_rgb, qimage_rgba
 from ganpaint.app.views.worker import HeatJob, HeatResult, ModelResult, ThumbJob
@@ -39,19 +39,25 @@ class ModelView:
     def start(self, model: str | None, project: str | None, restore: bool | None) -> None:
         """Open the model (the default when None), then the project or an autosave."""
         self.w.autosave.start()
-        recovery = self._take_recovery(restore)
+        recovery = self._take_recovery(restore, model)
         if recovery is not None:
             self.models.pending_restore = recovery
             model = recovery.model_path or model
         self.models.pending_project = project
         self.open_model(model)
 
-    def _take_recovery(self, restore: bool | None) -> Recovery | None:
+    def _take_recovery(self, restore: bool | None, asked: str | None) -> Recovery | None:
+        def name(path: str | None) -> str:
+            return Path(path or default_bundle_path()).name
+
         def ask(rec: Recovery, strokes: int) -> bool:
             if restore is not None:
                 return restore
             picture = rec.meta.get("picture") is True
-            return self.w.prompts.restore(rec.saved_at, strokes, picture)
+            instead_of = name(asked) if asked else None  # only a model named on opening
+            question = recovery_question(rec.saved_at, strokes, picture,
+                                         name(rec.model_path or asked), instead_of)  # fmt: skip
+            return self.w.prompts.restore(question)
 
         chosen, discard = choose_recovery(self.w.autosave.recoverable(), ask)
         for rec in discard:

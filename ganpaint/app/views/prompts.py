@@ -69,20 +69,14 @@ class Prompts:
             return answer
         return {QMessageBox.Save: "save", QMessageBox.Discard: "discard"}.get(answer, "cancel")
 
-    def restore(self, when: str, strokes: int, picture: bool = False) -> bool:
+    def restore(self, question: str) -> bool:
         """Whether to restore the autosave of a session that did not exit cleanly
-        (``picture``: it edited an inverted picture)."""
+        (``question``: :func:`~ganpaint.app.state.session.recovery_question`)."""
         env = os.environ.get("GANPAINT_RESTORE", "").strip().lower()
         if env in ("yes", "no"):
             return env == "yes"
-        what = f"{strokes} stroke{'s' if strokes != 1 else ''}"
-        what = f"a picture with {what}" if picture else what
         answer = self._ask(
-            "restore",
-            "Restore unsaved work?",
-            f"GANPaint did not close properly last time. Restore the work autosaved at {when} "
-            f"({what})?",
-            QMessageBox.Yes | QMessageBox.No,
+            "restore", "Restore unsaved work?", question, QMessageBox.Yes | QMessageBox.No,
             QMessageBox.Yes,
-        )
+        )  # fmt: skip
         return answer is True or answer == QMessageBox.Yes
