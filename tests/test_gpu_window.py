@@ -200,6 +200,18 @@ def test_pick_speed_counts_the_warm_up_a_window_pays():
     )
 
 
+def test_pick_speed_compares_rows_with_the_heads_among_themselves():
+    # the run has projected heads: the probe timed the speed options with them
+    heads = [dict(r, variant=f"{r['variant']}+projected", images_per_s=r["images_per_s"] / 2)
+             for r in SPEED_ROWS[:3]]  # fmt: skip
+    fast_plain = [dict(SPEED_ROWS[0], images_per_s=9000.0)]  # faster, but without the heads
+    speed, why = window_speed.pick_speed(fast_plain + heads, 300)
+    assert speed == "channels_last+compile"  # the option alone, as --speed takes it
+    assert "base+projected" in why and "base 2" not in why
+    assert window_speed.pick_speed(heads, 100)[0] == "channels_last"
+    assert window_speed.pick_speed(heads[1:], 300)[0] == "base"  # no base+projected row
+
+
 def test_speed_auto_reads_the_probe_rows(tmp_path, monkeypatch, capsys):
     gpu = tmp_path / ".gpu"
     gpu.mkdir()

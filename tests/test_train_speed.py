@@ -118,6 +118,8 @@ def test_parse_speed_and_variants():
         parse_speed("fast")
     v = train_speed.parse_variant("channels_last+batch16+fp32")
     assert v["changes"] == {"batch": 16, "channels_last": True, "compile": False} and v["fp32"]
+    v = train_speed.parse_variant("channels_last+projected")
+    assert v["changes"] == {"d_projected": 0.25, "channels_last": True, "compile": False}
     for bad, why in (("batch0", "positive"), ("turbo", "unknown name 'turbo'")):
         with pytest.raises(GanpaintError, match=why):
             train_speed.parse_variant(bad)

@@ -7,7 +7,9 @@ files kept) training on random uint8 pictures already on the device, so the figu
 training step alone, without scenes to wait for. A variant joins names with ``+``:
 ``channels_last`` and ``compile`` (the config's speed-only fields, see
 :class:`~ganpaint.train.configs.GANConfig`), ``batchN`` (another batch size: a different
-training recipe, measured for its images/s only) and ``fp32`` (no bf16 autocast). It first
+training recipe, measured for its images/s only), ``fp32`` (no bf16 autocast) and
+``projected`` (the discriminator's projected heads, as the ``scenes256`` run has them since
+2026-11-28; ``--speed auto`` then compares only the variants that have them). It first
 runs ``--warmup`` steps (at least two R1 steps, so cuDNN's autotuning and compilation are
 done; their seconds are reported, since every window pays them again), then times whole
 R1 periods for at least ``--seconds``. The device is started before the first variant
@@ -33,6 +35,7 @@ from typing import Any
 from ganpaint.core.errors import GanpaintError
 
 DATA_IMAGES = 256  # random pictures the trainer draws batches from
+PROJECTED_WEIGHT = 0.25  # the weight the A/B and the scenes256 run use; speed does not depend on it
 
 
 def parse_variant(spec: str) -> dict[str, Any]:
@@ -47,10 +50,12 @@ def parse_variant(spec: str) -> dict[str, Any]:
             changes["batch"] = int(name[5:])
         elif name == "fp32":
             fp32 = True
+        elif name == "projected":  # the recipe's heads: their cost is paid in every step
+            changes["d_projected"] = PROJECTED_WEIGHT
         elif name in (*SPEED_OPTIONS, "base"):
             speed_names.append(name)
         else:
-            known = ", ".join(("base", *SPEED_OPTIONS, "batchN", "fp32"))
+            known = ", ".join(("base", *SPEED_OPTIONS, "batchN", "fp32", "projected"))
             raise GanpaintError(f"variant {spec!r}: unknown name {name!r} (known: {known})")
     changes.update(parse_speed("+".join(speed_names)))
     return {"name": spec, "changes": changes, "fp32": fp32}
