@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from torch import nn
 
 from ganpaint.core.errors import GanpaintError
 from ganpaint.models.classifier import load_classifier
@@ -206,3 +207,35 @@ def test_the_heads_run_under_bf16_autocast_in_float32():
     assert torch.isfinite(x.grad).all()
     buffers = dict(d.projected.named_buffers())
     assert buffers and all(b.dtype == torch.float32 for b in buffers.values())
+
+
+def test_folding_batch_norm_keeps_the_output_and_draws_no_random_numbers():
+    from ganpaint.train.projected import fold_batch_norm
+
+    torch.manual_seed(0)
+    conv, bn, relu = nn.Conv2d(3, 4, 3, padding=1, bias=False), nn.BatchNorm2d(4), nn.ReLU()
+    bn.running_mean.uniform_(-1, 1)
+    bn.running_var.uniform_(0.5, 2)
+    bn.weight.data.uniform_(0.5, 1.5)
+    bn.bias.data.uniform_(-1, 1)
+    layers = [conv, bn.eval(), relu]
+    x = torch.randn(2, 3, 8, 8)
+    state = torch.random.get_rng_state()
+    folded = fold_batch_norm(layers)
+    assert torch.equal(torch.random.get_rng_state(), state)
+    assert len(folded) == 2 and folded[1] is relu and folded[0] is not conv
+    with torch.no_grad():
+        assert torch.allclose(nn.Sequential(*folded)(x), nn.Sequential(*layers)(x), atol=1e-5)
+    assert fold_batch_norm([relu, bn]) == [relu, bn]  # no conv before it: kept
+
+
+def test_the_heads_judge_each_picture_alone():
+    # the discriminator step runs fakes and reals through the heads in one batch: nothing in
+    # the heads or the trunk may mix pictures (eval mode: no power iteration between calls)
+    heads = ProjectedHeads().eval()
+    fakes, reals = torch.rand(2, 3, 64, 64) * 2 - 1, torch.rand(3, 3, 64, 64) * 2 - 1
+    with torch.no_grad():
+        both = heads(torch.cat([fakes, reals]))
+        apart = [heads(fakes), heads(reals)]
+    for m, f, r in zip(both, *apart, strict=True):
+        assert torch.allclose(m[:2], f, atol=1e-5) and torch.allclose(m[2:], r, atol=1e-5)
