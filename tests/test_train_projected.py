@@ -227,15 +227,3 @@ def test_folding_batch_norm_keeps_the_output_and_draws_no_random_numbers():
     with torch.no_grad():
         assert torch.allclose(nn.Sequential(*folded)(x), nn.Sequential(*layers)(x), atol=1e-5)
     assert fold_batch_norm([relu, bn]) == [relu, bn]  # no conv before it: kept
-
-
-def test_the_heads_judge_each_picture_alone():
-    # the discriminator step runs fakes and reals through the heads in one batch: nothing in
-    # the heads or the trunk may mix pictures (eval mode: no power iteration between calls)
-    heads = ProjectedHeads().eval()
-    fakes, reals = torch.rand(2, 3, 64, 64) * 2 - 1, torch.rand(3, 3, 64, 64) * 2 - 1
-    with torch.no_grad():
-        both = heads(torch.cat([fakes, reals]))
-        apart = [heads(fakes), heads(reals)]
-    for m, f, r in zip(both, *apart, strict=True):
-        assert torch.allclose(m[:2], f, atol=1e-5) and torch.allclose(m[2:], r, atol=1e-5)

@@ -183,10 +183,10 @@ class GANTrainer(DataOrder):
         out: dict[str, torch.Tensor] = {}
         if cfg.d_projected > 0:  # heads on frozen classifier features (train/projected.py)
             with autocast(dev, bf16):
-                # fakes and reals in one pass: the heads' spectral norms and small convs
-                # cost more in operations than in arithmetic (docs/TRAINING.md)
-                maps = self.D.project(torch.cat([fakes.float(), reals.float()]))
-                loss_p = projected_loss([m[:b] for m in maps], [m[b:] for m in maps])
+                # two passes, not one on fakes and reals together: that saves operations
+                # but gave a worse FD on two of two CPU seeds (docs/TRAINING.md, "Is a step
+                # bound by its operations?")
+                loss_p = projected_loss(self.D.project(fakes), self.D.project(reals))
             loss_d = loss_d + cfg.d_projected * loss_p
             out["loss_d_projected"] = loss_p.detach()
         self.opt_D.zero_grad(set_to_none=True)
