@@ -180,3 +180,15 @@ def test_a_window_refuses_an_unknown_speed_option(tmp_path, capsys):
                             str(tmp_path / "out"), "--gpu-dir", str(tmp_path / "gpu"),
                             "--speed", "warp"])  # fmt: skip
     assert code == 2 and "unknown speed option 'warp'" in capsys.readouterr().err
+
+
+def test_the_probe_counts_a_steps_operations_and_flops():
+    rows = train_speed.run("tiny", ["base", "base+projected"], "cpu", seconds=0.1, warmup=0,
+                           log=lambda msg: None, ops=True)  # fmt: skip
+    plain, heads = rows
+    for r in rows:
+        assert r["ops_per_step"] > 0 and r["gflop_per_image"] > 0
+    # the heads add operations and arithmetic to every step
+    assert heads["ops_per_step"] > plain["ops_per_step"]
+    assert heads["gflop_per_image"] > plain["gflop_per_image"]
+    assert "ops_per_step" in train_speed.table(rows)

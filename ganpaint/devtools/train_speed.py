@@ -15,7 +15,8 @@ done; their seconds are reported, since every window pays them again), then time
 R1 periods for at least ``--seconds``. The device is started before the first variant
 (:func:`start_device`), so the first one's warm-up does not include it. Printed per
 variant: warm-up seconds, steps timed, images/s, the ratio to the first variant, the
-largest GPU memory allocated, and whether the last losses were finite. A variant that
+largest GPU memory allocated, and whether the last losses were finite; with ``--ops``, also
+one step's host operations and FLOPs per image (:func:`count_ops`). A variant that
 cannot run here (``compile`` off CUDA) is reported as skipped, and one that fails as failed
 with its error, and the others go on.
 """
@@ -62,8 +63,9 @@ def parse_variant(spec: str) -> dict[str, Any]:
 
 
 def measure(
-    config: str, variant: dict[str, Any], device: str | None, seconds: float, warmup: int
-) -> dict[str, Any]:
+    config: str, variant: dict[str, Any], device: str | None, seconds: float, warmup: int,
+    ops: bool = False,
+) -> dict[str, Any]:  # fmt: skip
     """One variant's row (see the module docstring)."""
     import torch
 
@@ -88,6 +90,8 @@ def measure(
         if dev.type == "cuda":
             torch.cuda.reset_peak_memory_stats(dev)
         row.update(_time_steps(trainer, seconds, warmup))
+        if ops:
+            row.update(count_ops(trainer))
         row["bf16"] = bool(trainer.use_bf16)
         if dev.type == "cuda":
             row["peak_memory_gb"] = round(torch.cuda.max_memory_allocated(dev) / 2**30, 2)
@@ -131,9 +135,31 @@ def _time_steps(trainer, seconds: float, warmup: int) -> dict[str, Any]:
     }
 
 
+def count_ops(trainer) -> dict[str, Any]:
+    """What one training step without R1 asks of the host and of the arithmetic: the
+    profiler's host events (operations, nested ones counted: where a GPU step at a small
+    batch waits on the host issuing kernels, these, not the FLOPs, set its time) and
+    ``torch.utils.flop_counter``'s FLOPs per image, each over a step of its own."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    def next_is_plain() -> None:
+        while trainer.step % trainer.cfg.r1_every == 0:
+            trainer.train_step()
+
+    next_is_plain()
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+        trainer.train_step()
+    next_is_plain()
+    with FlopCounterMode(display=False) as flops:
+        trainer.train_step()
+    per_image = flops.get_total_flops() / 1e9 / trainer.cfg.batch
+    return {"ops_per_step": len(prof.events()), "gflop_per_image": round(per_image, 3)}
+
+
 def run(
     config: str, variants: list[str], device: str | None, seconds: float, warmup: int,
-    log=print,
+    log=print, ops: bool = False,
 ) -> list[dict[str, Any]]:  # fmt: skip
     """Every variant's row, with ``vs_first``: its images/s over the first timed variant's."""
     parsed = [parse_variant(v) for v in variants]  # all refused before any is timed
@@ -141,7 +167,7 @@ def run(
     rows = []
     for v in parsed:
         try:
-            row = measure(config, v, device, seconds, warmup)
+            row = measure(config, v, device, seconds, warmup, ops)
         except Exception as exc:  # noqa: BLE001 - one variant failing must not lose the others
             row = {"variant": v["name"], "batch": "", "failed": f"{type(exc).__name__}: {exc}"}
         rows.append(row)
@@ -175,6 +201,8 @@ def table(rows: list[dict[str, Any]]) -> str:
     """The rows as a Markdown table."""
     cols = ("variant", "batch", "warmup_s", "steps", "images_per_s", "vs_first",
             "peak_memory_gb", "finite")  # fmt: skip
+    if any("ops_per_step" in r for r in rows):
+        cols += ("ops_per_step", "gflop_per_image")
     lines = ["| " + " | ".join(cols) + " |", "|" + " --- |" * len(cols)]
     for r in rows:
         if "skipped" in r or "failed" in r:
@@ -195,6 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seconds", type=float, default=10.0, help="timed seconds per variant")
     p.add_argument("--warmup", type=int, default=0, help="warm-up steps (at least 2 R1 periods)")
     p.add_argument("--json", default=None, help="also write the rows to this file")
+    p.add_argument("--ops", action="store_true",
+                   help="also count one step's host operations and FLOPs per image")  # fmt: skip
     args = p.parse_args(argv)
     try:
         if args.seconds <= 0 or args.warmup < 0:
@@ -205,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         from ganpaint.train.configs import get_config
 
         get_config(args.config)
-        rows = run(args.config, names, args.device, args.seconds, args.warmup)
+        rows = run(args.config, names, args.device, args.seconds, args.warmup, ops=args.ops)
     except GanpaintError as exc:
         print(f"train_speed: error: {exc}", file=sys.stderr)
         return 2
