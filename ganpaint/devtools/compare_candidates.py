@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ganpaint.core.errors import GanpaintError
+from ganpaint.train.configs import PROJECTED_WEIGHT
 
 CANDIDATES: dict[str, dict[str, Any]] = {
     "baseline": {},
@@ -31,7 +32,7 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "R1 gamma x0.25": {"r1_gamma_factor": 0.25},
     "EMA half-life x4": {"ema_factor": 4},
     "projected D": {"d_projected": 1.0},
-    "projected D x0.25": {"d_projected": 0.25},
+    "projected D x0.25": {"d_projected": PROJECTED_WEIGHT},
     "D x2 at full res": {"d_front_factor": 2},
 }
 """``D x2 at full res`` doubles the discriminator's widths at the picture's resolution and

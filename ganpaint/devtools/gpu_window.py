@@ -51,6 +51,7 @@ from ganpaint.devtools.gpu_files import (
     warm_start_for,
 )
 from ganpaint.devtools.window_speed import SPEED_FILE, auto_speed
+from ganpaint.train.configs import PROJECTED_WEIGHT
 
 
 def run_window(
@@ -222,7 +223,7 @@ AB_VARIANTS = {
     "d_spectral": ["--d-spectral"],
     "ema_20k": ["--ema-half-life-images", "20000"],
     "ema_40k": ["--ema-half-life-images", "40000"],
-    "d_projected": ["--d-projected", "0.25"],
+    "d_projected": ["--d-projected", str(PROJECTED_WEIGHT)],
 }
 """What arm B adds, as options of ``run``."""
 

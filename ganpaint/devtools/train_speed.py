@@ -36,12 +36,11 @@ from typing import Any
 from ganpaint.core.errors import GanpaintError
 
 DATA_IMAGES = 256  # random pictures the trainer draws batches from
-PROJECTED_WEIGHT = 0.25  # the weight the A/B and the scenes256 run use; speed does not depend on it
 
 
 def parse_variant(spec: str) -> dict[str, Any]:
     """``"channels_last+batch64"`` -> config changes plus ``fp32``; refuses unknown names."""
-    from ganpaint.train.configs import SPEED_OPTIONS, parse_speed
+    from ganpaint.train.configs import PROJECTED_WEIGHT, SPEED_OPTIONS, parse_speed
 
     speed_names, changes, fp32 = [], {}, False
     for name in (n.strip() for n in spec.split("+")):

@@ -47,13 +47,10 @@ def pick_speed(rows: list[dict[str, Any]], window_s: float) -> tuple[str, str]:
         extra = max(0.0, float(r["warmup_s"]) - float(base["warmup_s"]))
         return max(0.0, window_s - extra) * float(r["images_per_s"])
 
-    def speed(r: dict[str, Any]) -> str:
-        names = str(r["variant"]).split("+")
-        return "+".join(n for n in names if n in SPEED_OPTIONS) or "base"
-
     best = max(usable, key=lambda r: (images(r), r is base))
+    speed = "+".join(n for n in SPEED_OPTIONS if n in parts(best)[1]) or "base"
     why = ", ".join(f"{r['variant']} {images(r):.0f}" for r in usable)
-    return speed(best), f"images in a {window_s:.0f} s window: {why}"
+    return speed, f"images in a {window_s:.0f} s window: {why}"
 
 
 def auto_speed(path: Path, window_s: float) -> str:

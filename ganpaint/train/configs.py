@@ -182,6 +182,12 @@ def get_config(name: str | GANConfig) -> GANConfig:
         raise GanpaintError(f"unknown training config {name!r} (known: {known})") from None
 
 
+PROJECTED_WEIGHT = 0.25
+"""The projected heads' loss weight chosen on ``scenes64`` runs ("Projected discriminator
+heads" in docs/TRAINING.md): the GPU A/B's ``d_projected`` arm, ``compare_candidates``'
+"projected D x0.25" and ``train_speed``'s ``projected`` variant use it, and so the
+``scenes256`` run since 2026-11-28."""
+
 SPEED_OPTIONS = ("channels_last", "compile")
 """The config fields that change only speed (see :class:`GANConfig`)."""
 
