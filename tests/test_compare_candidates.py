@@ -75,6 +75,31 @@ def test_steps_give_every_candidate_the_same_images():
 
 
 @pytest.mark.slow
+def test_images_give_a_larger_batch_fewer_steps_and_the_same_images():
+    segmenter = str(models_dir() / "scenes128" / "segmenter.safetensors")
+    rows = cc.compare("tiny", 0.0, ["baseline", "batch x2"], "cpu", 16, segmenter, 64,
+                      images=32)  # fmt: skip
+    assert [r["images"] for r in rows] == [32, 32]  # 4 steps of 8, 2 of 16
+    assert cc.main(["--images", "0"]) == 2
+    assert cc.main(["--images", "8", "--steps", "1"]) == 2
+    with pytest.raises(GanpaintError, match="not both"):
+        cc.compare("tiny", 0.0, ["baseline"], "cpu", 16, segmenter, 64, steps=1, images=8)
+
+
+def test_equal_images_are_whole_steps_of_each_batch():
+    from ganpaint.train.configs import get_config
+
+    s64 = get_config("scenes64")
+    doubled = cc.candidate_config(s64, cc.CANDIDATES["projected D x0.25 batch x2"])
+    assert (doubled.batch, doubled.d_projected) == (64, 0.25)
+    assert (cc.steps_for(s64, 16_000), cc.steps_for(doubled, 16_000)) == (500, 250)
+    assert cc.steps_for(doubled, 16_001) == 251  # at least the images asked for
+    # the half-life check applies at each candidate's own steps
+    with pytest.raises(GanpaintError, match="changes nothing in 16000 images"):
+        cc.check_candidates(s64, ["EMA half-life x4"], images=16_000)
+
+
+@pytest.mark.slow
 def test_each_seed_is_its_own_run(tmp_path):
     segmenter = str(models_dir() / "scenes128" / "segmenter.safetensors")
     rows = cc.compare("tiny", 0.0, ["baseline"], "cpu", 16, segmenter, 64,

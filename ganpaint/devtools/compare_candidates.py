@@ -2,7 +2,9 @@
 
 Each candidate is a named change to a base config (batch, R1, EMA, learning rate, ...). All
 train on the same rendered scenes for the same number of seconds on this machine (or, with
-``--steps``, the same number of steps, so images: per image rather than per second); each EMA
+``--steps``, the same number of steps; with ``--images``, the same number of images, so
+per image rather than per second, which differs from equal steps only where a candidate
+changes the batch); each EMA
 generator is then compared with the same rendered sets by a segmenter (by default the bundled
 ``scenes128`` one, both sets resized to its 128 px). Prints a Markdown table (images/s, images
 seen, FD ratio, sky noise ratio, largest share gap) for ``docs/TRAINING.md``::
@@ -33,11 +35,16 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "EMA half-life x4": {"ema_factor": 4},
     "projected D": {"d_projected": 1.0},
     "projected D x0.25": {"d_projected": PROJECTED_WEIGHT},
+    "projected D x0.25 batch x2": {"d_projected": PROJECTED_WEIGHT, "batch_factor": 2},
     "D x2 at full res": {"d_front_factor": 2},
 }
 """``D x2 at full res`` doubles the discriminator's widths at the picture's resolution and
 half of it (its first two): the only layers that see a line pattern of period 2 or 4 px
-before average pooling cancels it (docs/TRAINING.md, "Where the stripes are")."""
+before average pooling cancels it (docs/TRAINING.md, "Where the stripes are").
+``projected D x0.25 batch x2`` is the running ``scenes256`` recipe with twice the batch: at
+equal steps it stands for equal GPU seconds where a step's time is set by the host issuing
+kernels rather than by the arithmetic (docs/TRAINING.md, "Is a step bound by its
+operations?"), at equal images for equal data."""
 
 
 def candidate_config(base: Any, change: dict[str, Any]) -> Any:
@@ -57,13 +64,15 @@ def candidate_config(base: Any, change: dict[str, Any]) -> Any:
     return base.replace(**change)
 
 
-def check_candidates(base: Any, names: list[str], steps: int | None = None) -> None:
+def check_candidates(
+    base: Any, names: list[str], steps: int | None = None, images: int | None = None
+) -> None:
     """Refuse, before anything is trained, a name that is not a candidate and a candidate
     that changes nothing in ``base`` (``lazy R1 (every 16)`` on a config that already
     applies R1 every 16 steps would train the baseline again under another name). With
     ``steps``, also one that changes nothing in that many steps: the EMA's half-life ramps
     up with the images seen (``ema_rampup``), so a longer half-life only tells once the
-    ramp has passed the shorter one."""
+    ramp has passed the shorter one; with ``images``, likewise at each one's own steps."""
     for name in names:
         if name not in CANDIDATES:
             raise GanpaintError(f"unknown candidate {name!r} (known: {', '.join(CANDIDATES)})")
@@ -74,9 +83,15 @@ def check_candidates(base: Any, names: list[str], steps: int | None = None) -> N
             raise GanpaintError(
                 f"candidate {name!r} changes nothing in {base.name}: it is the baseline there"
             )
-        if steps is not None and _ramped(cfg, steps) == _ramped(base, steps):
+        if images is not None:
+            same = _ramped(cfg, steps_for(cfg, images)) == _ramped(base, steps_for(base, images))
+            length = f"{images} images"
+        else:
+            same = steps is not None and _ramped(cfg, steps) == _ramped(base, steps)
+            length = f"{steps} steps"
+        if same:
             raise GanpaintError(
-                f"candidate {name!r} changes nothing in {steps} steps of {base.name}: the EMA's "
+                f"candidate {name!r} changes nothing in {length} of {base.name}: the EMA's "
                 f"ramp-up ({base.ema_rampup} x the images seen) stays under both half-lives; "
                 "train longer"
             )
@@ -98,10 +113,13 @@ def compare(
     samples_dir: str | None = None,
     steps: int | None = None,
     seeds: list[int] | None = None,
+    images: int | None = None,
 ) -> list[dict[str, Any]]:
     """Train and evaluate each named candidate; one result row each. With ``samples_dir``,
     each candidate's EMA samples at the fixed seeds go there as an 8x8 grid (to judge by eye).
-    With ``steps``, each trains that many steps whatever the time (``seconds`` is ignored).
+    With ``steps``, each trains that many steps whatever the time (``seconds`` is ignored);
+    with ``images``, each trains the steps its own batch needs to see that many images (at
+    least; the last batch is whole).
     With ``seeds``, each candidate trains once per training seed (the config's ``seed``: the
     networks' first weights, the latents and the data order), one row each: on short runs
     two seeds of one config can differ as much as two candidates do."""
@@ -112,7 +130,9 @@ def compare(
     from ganpaint.train.quality import evaluate_gan
 
     base = get_config(base_name)
-    check_candidates(base, names, steps)
+    if steps is not None and images is not None:
+        raise GanpaintError("give equal steps or equal images, not both")
+    check_candidates(base, names, steps, images)
     segmenter = load_segmenter(segmenter_path)
     data, _ = render_scenes(base.dataset_size, base.resolution, GAN_TRAIN_SEED)
     real = render_scenes(eval_n, base.resolution, EVAL_SEED)
@@ -124,9 +144,10 @@ def compare(
         with tempfile.TemporaryDirectory() as tmp:
             trainer = GANTrainer(cfg, tmp, device=device, resume=False)
             trainer.set_data(data)
-            deadline = None if steps else time.perf_counter() + seconds
+            n_steps = steps if images is None else steps_for(cfg, images)
+            deadline = None if n_steps else time.perf_counter() + seconds
             s = trainer.train(
-                deadline=deadline, max_steps=steps or 10**9, sample_every=0,
+                deadline=deadline, max_steps=n_steps or 10**9, sample_every=0,
                 write_checkpoint=False, export=False,
             )  # fmt: skip
         if samples_dir:
@@ -139,6 +160,11 @@ def compare(
             "max_share_gap_points": ev["max_share_gap_points"], "device": s["device"],
         })  # fmt: skip
     return rows
+
+
+def steps_for(cfg: Any, images: int) -> int:
+    """The steps ``cfg``'s batch needs to see at least ``images`` images."""
+    return -(-int(images) // cfg.batch)
 
 
 def slug(name: str) -> str:
@@ -185,6 +211,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seconds", type=float, default=60.0, help="training seconds each")
     p.add_argument("--steps", type=int, default=None,
                    help="train this many steps each instead (equal images)")  # fmt: skip
+    p.add_argument("--images", type=int, default=None,
+                   help="train each candidate until it has seen this many images (equal "
+                   "data whatever its batch)")  # fmt: skip
     p.add_argument("--seeds", default=None, metavar="S,S,...",
                    help="train each candidate once per training seed (default: the "
                    "config's own)")  # fmt: skip
@@ -197,8 +226,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--samples", default=None, metavar="DIR",
                    help="save each candidate's 8x8 sample grid here as NAME.png")  # fmt: skip
     args = p.parse_args(argv)
-    if args.steps is not None and args.steps < 1:
-        print(f"compare_candidates: --steps {args.steps} must be at least 1", file=sys.stderr)
+    for option, value in (("--steps", args.steps), ("--images", args.images)):
+        if value is not None and value < 1:
+            print(f"compare_candidates: {option} {value} must be at least 1", file=sys.stderr)
+            return 2
+    if args.steps is not None and args.images is not None:
+        print("compare_candidates: give --steps or --images, not both", file=sys.stderr)
         return 2
     seeds = _seeds(args.seeds)
     if seeds == []:
@@ -209,6 +242,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = compare(
             args.base, args.seconds, args.candidates.split(","), args.device,
             args.eval_samples, args.segmenter, args.size, args.samples, args.steps, seeds,
+            args.images,
         )  # fmt: skip
     except GanpaintError as exc:
         print(f"compare_candidates: {exc}", file=sys.stderr)
