@@ -169,7 +169,7 @@ def test_ab_passes_run_options_through():
     args = argparse.Namespace(
         config="scenes256", seconds=200.0, device="cuda", eval_samples=None, workers=None,
         max_steps=None, speed="channels_last", warm_start="models/scenes256",
-        d_warmup_images=None,
+        d_warmup_images=None, batch=None,
     )  # fmt: skip
     assert gpu_window._run_args(args) == [
         "--config", "scenes256", "--seconds", "200.0", "--device", "cuda", "--speed",
@@ -230,3 +230,44 @@ def test_speed_auto_reads_the_probe_rows(tmp_path, monkeypatch, capsys):
     assert len(seen) == 2
     for run_args in seen:  # both arms get the same, resolved option
         assert run_args[run_args.index("--speed") + 1] == "channels_last+compile"
+
+
+HEAD_ROWS = [
+    {"variant": "base+projected", "batch": 32, "warmup_s": 10.0, "images_per_s": 400.0},
+    {"variant": "channels_last+projected", "batch": 32, "warmup_s": 9.0, "images_per_s": 430.0},
+    {"variant": "channels_last+projected+batch64", "batch": 64, "warmup_s": 9.0,
+     "images_per_s": 700.0},
+    {"variant": "channels_last+batch64", "batch": 64, "warmup_s": 9.0, "images_per_s": 9000.0},
+    {"variant": "compile+projected+batch64", "batch": 64, "warmup_s": 60.0, "failed": "x"},
+]  # fmt: skip
+for _row in HEAD_ROWS:
+    _row.setdefault("finite", "failed" not in _row)
+
+
+def test_pick_batch_takes_a_larger_batch_only_for_a_clear_gain_at_the_same_speed():
+    # 700 / 430 = 1.63x with the heads; the faster row without the heads does not count
+    batch, why = window_speed.pick_batch(HEAD_ROWS, "channels_last", 32)
+    assert batch == 64 and why.startswith("1.63x") and "9000" not in why
+    slow = [dict(r, images_per_s=500.0) if r.get("batch") == 64 else r for r in HEAD_ROWS]
+    assert window_speed.pick_batch(slow, "channels_last", 32)[0] == 32  # 1.16x: not enough
+    # a run already at 64 stays there whichever row is faster by less than the gain
+    assert window_speed.pick_batch(slow, "channels_last", 64)[0] == 64
+    # no row at the window's speed and batch to compare with: the run's batch stays
+    assert window_speed.pick_batch(HEAD_ROWS, "base", 32) == (
+        32, "no batch gains 1.25x (batch 32 400/s)")  # fmt: skip
+    assert window_speed.pick_batch(HEAD_ROWS, "compile", 32) == (
+        32, "no compile row at batch 32 to compare with")  # fmt: skip
+    # and --speed auto still never picks a batch variant
+    assert window_speed.pick_speed(HEAD_ROWS, 300)[0] == "channels_last"
+
+
+def test_batch_is_a_window_option_both_arms_take():
+    args = gpu_window.argparse.Namespace(
+        config="scenes256", seconds=200.0, device=None, eval_samples=None, workers=None,
+        max_steps=None, speed=None, warm_start=None, d_warmup_images=None, batch="auto",
+    )  # fmt: skip
+    assert gpu_window._run_args(args)[-2:] == ["--batch", "auto"]
+    assert gpu_window.AB_VARIANTS["batch64"] == ["--batch", "64"]  # B's comes last and wins
+    for bad in ("0", "-8", "x"):
+        with pytest.raises(SystemExit):
+            gpu_window.main(["run", "--seconds", "1", "--out", "o", "--batch", bad])

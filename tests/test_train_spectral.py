@@ -3,6 +3,8 @@ into a state trained without it, and is never silently dropped."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 
@@ -142,14 +144,46 @@ def test_a_window_keeps_or_sets_the_ema_half_life(tmp_path, monkeypatch, in_stat
     assert cfg.ema_half_life_images == expect
 
 
+@pytest.mark.parametrize(("in_state", "option", "expect"), [
+    (16, None, 16),  # a state keeps its batch from window to window
+    (16, 4, 4),  # the option sets it
+    (None, None, get_config("tiny").batch),  # no state: the config's
+])  # fmt: skip
+def test_a_window_keeps_or_sets_the_batch(tmp_path, monkeypatch, in_state, option, expect):
+    state = None if in_state is None else {"batch": in_state}
+    cfg = _window_config(tmp_path, monkeypatch, state, batch=option)
+    assert cfg.batch == expect
+
+
+def test_batch_auto_reads_the_probe_rows_for_the_windows_speed(tmp_path, monkeypatch, capsys):
+    from ganpaint.devtools import window_speed
+
+    gpu = tmp_path / ".gpu"
+    gpu.mkdir()
+    rows = [
+        {"variant": "base", "batch": 8, "images_per_s": 100.0, "finite": True},
+        {"variant": "channels_last", "batch": 8, "images_per_s": 100.0, "finite": True},
+        {"variant": "channels_last+batch16", "batch": 16, "images_per_s": 190.0,
+         "finite": True},
+    ]  # fmt: skip
+    (gpu / window_speed.SPEED_FILE).write_text(json.dumps(rows))
+    cfg = _window_config(tmp_path, monkeypatch, {"batch": 8}, batch="auto",
+                         speed="channels_last")  # fmt: skip
+    assert cfg.batch == 16 and "[batch] 16 (1.90x" in capsys.readouterr().out
+    # without channels_last there is no larger batch's row to go by: the state's stays
+    cfg = _window_config(tmp_path, monkeypatch, {"batch": 8}, batch="auto", speed="base")
+    assert cfg.batch == 8 and "[batch] 8 (no batch gains" in capsys.readouterr().out
+
+
 def test_the_ab_variants_are_options_a_window_takes(tmp_path, monkeypatch, capsys):
     from ganpaint.devtools import gpu_window
 
     seen = []
 
     def fake_window(*args):
-        # positional: ..., d_spectral, ema_half_life_images, d_projected, warm_start, d_warmup
-        seen.append(args[-5:-2])
+        # positional: ..., d_spectral, ema_half_life_images, d_projected, warm_start,
+        # d_warmup_images, batch
+        seen.append((*args[-6:-3], args[-1]))
         return {"bundle": "b"}
 
     monkeypatch.setattr(gpu_window, "run_window", fake_window)
@@ -157,10 +191,11 @@ def test_the_ab_variants_are_options_a_window_takes(tmp_path, monkeypatch, capsy
     for name in gpu_window.AB_VARIANTS:
         assert gpu_window.main([*base, *gpu_window.AB_VARIANTS[name]]) == 0
     assert seen == [
-        (True, None, None),
-        (False, 20_000, None),
-        (False, 40_000, None),
-        (False, None, 0.25),
+        (True, None, None, None),
+        (False, 20_000, None, None),
+        (False, 40_000, None, None),
+        (False, None, 0.25, None),
+        (False, None, None, 64),
     ]
     with pytest.raises(SystemExit):
         gpu_window.main([*base, "--ema-half-life-images", "0"])

@@ -50,7 +50,8 @@ from ganpaint.devtools.gpu_files import (
     unpack,
     warm_start_for,
 )
-from ganpaint.devtools.window_speed import SPEED_FILE, auto_speed
+from ganpaint.devtools.window_recipe import card_of, recipe_changes
+from ganpaint.devtools.window_speed import SPEED_FILE, auto_batch, auto_speed
 from ganpaint.train.configs import PROJECTED_WEIGHT
 
 
@@ -69,6 +70,7 @@ def run_window(
     d_projected: float | None = None,
     warm_start: Path | None = None,
     d_warmup_images: int | None = None,
+    batch: int | str | None = None,
 ) -> dict[str, Any]:
     """Train one window and write its files to ``out`` (see the module docstring);
     ``max_steps`` (total, resumed steps included) stops it early, for checks on a CPU;
@@ -82,8 +84,10 @@ def run_window(
     (:mod:`ganpaint.train.projected`), adding them to a state without them; ``warm_start``
     (a bundle or generator file) starts the GAN from that generator when ``gpu_dir`` holds
     no state (:func:`~ganpaint.devtools.gpu_files.warm_start_for`, :mod:`ganpaint.train.warm`;
-    ``d_warmup_images``: how long the fresh D trains before G moves)."""
-    from ganpaint.train.configs import get_config, parse_speed
+    ``d_warmup_images``: how long the fresh D trains before G moves); ``batch`` sets the
+    batch size, which a state then keeps like the half-life, or ``"auto"`` picks it from the
+    probe's rows in ``gpu_dir`` (:func:`~ganpaint.devtools.window_speed.auto_batch`)."""
+    from ganpaint.train.configs import SPEED_OPTIONS, get_config, parse_speed
     from ganpaint.train.pipeline import Carry, run_pipeline
     from ganpaint.train.state import read_state
 
@@ -102,7 +106,7 @@ def run_window(
         # The same training set as before, so the data order carries over exactly.
         gan_scenes = (meta.get("data") or {}).get("n")
     elif warm is not None:  # the recipe the kept bundle was trained with, from its card
-        meta = _card(warm.bundle)
+        meta = card_of(warm.bundle)
     carry = Carry(
         resume_state=resume,
         segmenter=segmenter if segmenter.is_file() else None,
@@ -113,7 +117,10 @@ def run_window(
     if speed is not None:
         cfg = cfg.replace(**parse_speed(speed))
     saved = meta.get("config") or {}
-    cfg = cfg.replace(**_recipe(saved, d_spectral, ema_half_life_images, d_projected))
+    if batch == "auto":
+        used = "+".join(n for n in SPEED_OPTIONS if getattr(cfg, n)) or "base"
+        batch = auto_batch(gpu_dir / SPEED_FILE, used, int(saved.get("batch", cfg.batch)))
+    cfg = cfg.replace(**recipe_changes(saved, d_spectral, ema_half_life_images, d_projected, batch))
     run_dir = gpu_dir / "window"
     shutil.rmtree(run_dir, ignore_errors=True)
     if max_steps is not None:
@@ -144,38 +151,6 @@ def _warm(gpu_dir: Path, bundle: Path | None, d_warmup_images: int | None) -> An
 
     bundle = warm_start_for(gpu_dir, bundle)
     return None if bundle is None else WarmStart.of(bundle, d_warmup_images)
-
-
-def _recipe(
-    saved: dict[str, Any],
-    d_spectral: bool,
-    ema_half_life_images: int | None,
-    d_projected: float | None,
-) -> dict[str, Any]:
-    """The recipe fields a window changes in its config: each as given, else as the run it
-    goes on from had it (``saved``: its config); the spectral branch once there stays."""
-    out: dict[str, Any] = {}
-    if d_spectral or saved.get("d_spectral"):
-        out["d_spectral"] = True
-    if ema_half_life_images is None and saved.get("ema_half_life_images") is not None:
-        ema_half_life_images = int(saved["ema_half_life_images"])
-    if ema_half_life_images is not None:
-        out["ema_half_life_images"] = ema_half_life_images
-    if d_projected is None and saved.get("d_projected"):
-        d_projected = float(saved["d_projected"])
-    if d_projected is not None:
-        out["d_projected"] = d_projected
-    return out
-
-
-def _card(bundle: Path) -> dict[str, Any]:
-    """The training card of a bundle folder (empty for a bare generator file)."""
-    from ganpaint.models.bundle import read_bundle_json
-
-    if not bundle.is_dir():
-        return {}
-    card = read_bundle_json(bundle).get("training")
-    return card if isinstance(card, dict) else {}
 
 
 def pack(run_dir: Path, state: Path, out: Path) -> list[str]:
@@ -224,6 +199,7 @@ AB_VARIANTS = {
     "ema_20k": ["--ema-half-life-images", "20000"],
     "ema_40k": ["--ema-half-life-images", "40000"],
     "d_projected": ["--d-projected", str(PROJECTED_WEIGHT)],
+    "batch64": ["--batch", "64"],
 }
 """What arm B adds, as options of ``run``."""
 
@@ -355,7 +331,7 @@ AB_RULE = (
 
 WINDOW_OPTIONS = (
     "config", "seconds", "device", "eval_samples", "workers", "max_steps", "speed", "warm_start",
-    "d_warmup_images",
+    "d_warmup_images", "batch",
 )  # fmt: skip
 
 
@@ -385,6 +361,11 @@ def _window_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--d-warmup-images", type=int, default=None, metavar="N",
                    help="with a warm start: images D trains on before G moves "
                    "(default 8192)")  # fmt: skip
+    p.add_argument("--batch", type=_batch, default=None, metavar="N|auto",
+                   help="batch size, which the state then keeps (default: the state's, or "
+                   "the config's), or auto: a larger one where the rows in GPU_DIR/speed.json "
+                   "show it trains enough more images a second with the window's speed "
+                   "options")  # fmt: skip
 
 
 def _positive_int(text: str) -> int:
@@ -392,6 +373,10 @@ def _positive_int(text: str) -> int:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive whole number, not {text}")
     return value
+
+
+def _batch(text: str) -> int | str:
+    return "auto" if text == "auto" else _positive_int(text)
 
 
 def _positive_float(text: str) -> float:
@@ -475,6 +460,7 @@ def main(argv: list[str] | None = None) -> int:
             args.eval_samples, args.workers, args.max_steps, args.speed, args.d_spectral,
             args.ema_half_life_images, args.d_projected,
             Path(args.warm_start) if args.warm_start else None, args.d_warmup_images,
+            args.batch,
         )  # fmt: skip
     except GanpaintError as exc:
         print(f"gpu_window: {exc}", file=sys.stderr)

@@ -1,0 +1,45 @@
+"""What recipe a GPU window trains with: each recipe option as the window gives it, else
+as the run it goes on from had it (its state's config, or a kept bundle's training card),
+so that a run keeps its recipe from window to window (``gpu_window run``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def recipe_changes(
+    saved: dict[str, Any],
+    d_spectral: bool,
+    ema_half_life_images: int | None,
+    d_projected: float | None,
+    batch: int | str | None = None,
+) -> dict[str, Any]:
+    """The recipe fields a window changes in its config: each as given, else as the run it
+    goes on from had it (``saved``: its config); the spectral branch once there stays."""
+    out: dict[str, Any] = {}
+    if d_spectral or saved.get("d_spectral"):
+        out["d_spectral"] = True
+    if ema_half_life_images is None and saved.get("ema_half_life_images") is not None:
+        ema_half_life_images = int(saved["ema_half_life_images"])
+    if ema_half_life_images is not None:
+        out["ema_half_life_images"] = ema_half_life_images
+    if d_projected is None and saved.get("d_projected"):
+        d_projected = float(saved["d_projected"])
+    if d_projected is not None:
+        out["d_projected"] = d_projected
+    if batch is None and saved.get("batch") is not None:
+        batch = saved["batch"]
+    if batch is not None:
+        out["batch"] = int(batch)
+    return out
+
+
+def card_of(bundle: Path) -> dict[str, Any]:
+    """The training card of a bundle folder (empty for a bare generator file)."""
+    from ganpaint.models.bundle import read_bundle_json
+
+    if not bundle.is_dir():
+        return {}
+    card = read_bundle_json(bundle).get("training")
+    return card if isinstance(card, dict) else {}
