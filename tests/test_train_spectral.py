@@ -144,6 +144,23 @@ def test_a_window_keeps_or_sets_the_ema_half_life(tmp_path, monkeypatch, in_stat
     assert cfg.ema_half_life_images == expect
 
 
+def test_a_state_goes_on_at_another_batch_and_the_card_says_so(tmp_path):
+    t = _trainer(tmp_path, "t")  # batch 4
+    for _ in range(3):
+        t.train_step()
+    state = t.save_checkpoint()
+    doubled = _trainer(tmp_path, "doubled", resume=state, batch=8, ema_half_life_images=99)
+    assert (doubled.step, doubled.images_seen, doubled.pos) == (3, 12, 12)
+    assert doubled.events[-2:] == ["step 3: batch 4 -> 8", "step 3: ema_half_life_images "
+                                   f"{MICRO.ema_half_life_images} -> 99"]  # fmt: skip
+    doubled.train_step()  # 12 + 8 of the 24 scenes: the same epoch goes on
+    doubled.train_step()  # past its end: a new epoch
+    assert (doubled.images_seen, doubled.pos) == (28, 8)
+    again = _trainer(tmp_path, "again", resume=doubled.save_checkpoint(), batch=8,
+                     ema_half_life_images=99)  # fmt: skip
+    assert again.events == doubled.events  # nothing changed this time
+
+
 @pytest.mark.parametrize(("in_state", "option", "expect"), [
     (16, None, 16),  # a state keeps its batch from window to window
     (16, 4, 4),  # the option sets it

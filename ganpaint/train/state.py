@@ -48,6 +48,9 @@ MAX_STATE_BYTES = 40 * 1024 * 1024
 FLOAT32_LIMIT_BYTES = MAX_STATE_BYTES - 512 * 1024
 # Architecture fields that must match for a state to be resumed.
 ARCH_FIELDS = ("resolution", "g_widths", "z_dim", "d_widths")
+RECIPE_FIELDS = ("batch", "lr", "r1_gamma", "r1_every", "ema_half_life_images", "d_projected")
+"""Config fields a run may change between windows (``gpu_window run --batch``, an A/B's
+winner); a change is an event on the card, so the windows' figures can be read with it."""
 _WEIGHTS = ("G", "G_ema", "D")
 _OPTIMISERS = ("opt_G", "opt_D")
 
@@ -388,10 +391,23 @@ def load_state(trainer: GANTrainer, folder: str | Path) -> None:
     trainer.events = [str(e) for e in meta.get("events", [])]
     for i in grows:
         trainer.events.append(f"step {trainer.step}: {GROWN_PARTS[i][2]}")
+    trainer.events += recipe_events(meta.get("config", {}), trainer)
     _note_projected_source(trainer, meta.get("projected_source"))
     trainer.windows = list(meta.get("windows", []))
     trainer.use_bf16 = trainer.use_bf16 and bool(meta.get("use_bf16", True))
     _load_rng(trainer, meta, tensors)
+
+
+def recipe_events(saved: dict[str, Any], trainer: GANTrainer) -> list[str]:
+    """``"step N: batch 32 -> 64"`` for each of :data:`RECIPE_FIELDS` this config changes
+    from the state's (``saved``: its config); heads added are their own event."""
+    out = []
+    for key in RECIPE_FIELDS:
+        old, new = saved.get(key), getattr(trainer.cfg, key)
+        if old is None or plain(old) == plain(new) or (key == "d_projected" and not old):
+            continue
+        out.append(f"step {trainer.step}: {key} {plain(old)} -> {plain(new)}")
+    return out
 
 
 def _note_projected_source(trainer: GANTrainer, saved: Any) -> None:
