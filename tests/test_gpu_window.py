@@ -257,6 +257,11 @@ def test_pick_batch_takes_a_larger_batch_only_for_a_clear_gain_at_the_same_speed
         32, "no batch gains 1.25x (batch 32 400/s)")  # fmt: skip
     assert window_speed.pick_batch(HEAD_ROWS, "compile", 32) == (
         32, "no compile row at batch 32 to compare with")  # fmt: skip
+    # at most twice the run's batch in one window
+    huge = [*HEAD_ROWS, dict(HEAD_ROWS[2], variant="channels_last+projected+batch128",
+                             batch=128, images_per_s=2000.0)]  # fmt: skip
+    assert window_speed.pick_batch(huge, "channels_last", 32)[0] == 64
+    assert window_speed.pick_batch(huge, "channels_last", 64)[0] == 128
     # and --speed auto still never picks a batch variant
     assert window_speed.pick_speed(HEAD_ROWS, 300)[0] == "channels_last"
 

@@ -84,17 +84,24 @@ same speed options and recipe, for ``--batch auto`` to take it (docs/TRAINING.md
 larger batch")."""
 
 
+BATCH_STEP = 2
+"""``--batch auto`` goes at most to twice the run's batch in one window: the CPU comparison
+behind it doubled the batch and no more."""
+
+
 def pick_batch(rows: list[dict[str, Any]], speed: str, batch: int) -> tuple[int, str]:
     """The batch to train with, from ``train_speed``'s rows: among the rows with the
     window's ``speed`` options (``"channels_last"``; the same recipe names as
-    :func:`pick_speed` compares), the one of most images a second, where that is at least
-    :data:`BATCH_GAIN` times the row of the run's ``batch``; else ``batch``. And why."""
+    :func:`pick_speed` compares) and a batch of at most :data:`BATCH_STEP` times the run's
+    ``batch``, the one of most images a second, where that is at least :data:`BATCH_GAIN`
+    times the row of the run's ``batch``; else ``batch``. And why."""
     want = frozenset(speed.split("+")) - {"base"}
 
     def speed_of(r: dict[str, Any]) -> frozenset[str]:
         return frozenset(n for n in _parts(r)[1] if not n.startswith("batch")) - {"base"}
 
-    rows = [r for r in _same_recipe(rows) if speed_of(r) == want and "batch" in r]
+    rows = [r for r in _same_recipe(rows) if speed_of(r) == want and "batch" in r
+            and int(r["batch"]) <= BATCH_STEP * batch]  # fmt: skip
     own = max((r for r in rows if int(r["batch"]) == batch),
               key=lambda r: float(r["images_per_s"]), default=None)  # fmt: skip
     if own is None:
