@@ -187,8 +187,9 @@ def test_the_probe_counts_a_steps_operations_and_flops():
                            log=lambda msg: None, ops=True)  # fmt: skip
     plain, heads = rows
     for r in rows:
-        assert r["ops_per_step"] > 0 and r["gflop_per_image"] > 0
+        assert r["ops_per_step"] > r["optimizer_ops"] > 0 and r["gflop_per_image"] > 0
     # the heads add operations and arithmetic to every step
     assert heads["ops_per_step"] > plain["ops_per_step"]
+    assert heads["optimizer_ops"] > plain["optimizer_ops"]  # the heads' own weights
     assert heads["gflop_per_image"] > plain["gflop_per_image"]
     assert "ops_per_step" in train_speed.table(rows)
