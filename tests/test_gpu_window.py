@@ -276,3 +276,37 @@ def test_batch_is_a_window_option_both_arms_take():
     for bad in ("0", "-8", "x"):
         with pytest.raises(SystemExit):
             gpu_window.main(["run", "--seconds", "1", "--out", "o", "--batch", bad])
+
+
+def test_pick_window_takes_speed_and_batch_from_one_measured_row():
+    assert window_speed.pick_window(HEAD_ROWS, 300, 32)[:2] == ("channels_last", 64)
+    compiled = dict(HEAD_ROWS[1], variant="channels_last+compile+projected", warmup_s=60.0,
+                    images_per_s=650.0)  # fmt: skip
+    # (300 - 50) x 650 = 162,500 at batch 32 against 300 x 700 = 210,000 (1.29x) at 64
+    assert window_speed.pick_window([*HEAD_ROWS, compiled], 300, 32)[:2] == (
+        "channels_last", 64)  # fmt: skip
+    quicker = dict(compiled, images_per_s=700.0)  # 175,000: 64's 1.2x is not enough
+    assert window_speed.pick_window([*HEAD_ROWS, quicker], 300, 32)[:2] == (
+        "channels_last+compile", 32)  # fmt: skip
+    # a run at 64 with no base row there: warm-ups count from the quickest row at 64
+    assert window_speed.pick_window(HEAD_ROWS, 300, 64)[:2] == ("channels_last", 64)
+    # no row at the run's batch: pick_speed's options, the batch stays
+    speed, batch, why = window_speed.pick_window(HEAD_ROWS, 300, 16)
+    assert (speed, batch) == ("channels_last", 16) and why.startswith("no row at batch 16")
+
+
+def test_speed_and_batch_auto_resolve_before_both_arms(tmp_path, monkeypatch, capsys):
+    gpu = tmp_path / ".gpu"
+    gpu.mkdir()
+    (gpu / window_speed.SPEED_FILE).write_text(json.dumps(HEAD_ROWS))
+    (gpu / "segmenter.safetensors").write_text("segmenter")
+    seen = []
+    _fake_arms(monkeypatch, {"a": (9.0, 4.0), "b": (9.5, 4.0)}, seen)
+    code = gpu_window.main(["ab", "--variant", "ema_20k", "--seconds", "300", "--speed", "auto",
+                            "--batch", "auto", "--gpu-dir", str(gpu), "--out",
+                            str(tmp_path / "OUT")])  # fmt: skip
+    assert code == 0
+    assert "[speed] channels_last, batch 64" in capsys.readouterr().out
+    for run_args in seen:  # scenes256's batch is 32; both arms get the resolved 64
+        assert run_args[run_args.index("--batch") + 1] == "64"
+        assert run_args[run_args.index("--speed") + 1] == "channels_last"

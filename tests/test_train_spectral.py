@@ -221,3 +221,14 @@ def test_the_ab_variants_are_options_a_window_takes(tmp_path, monkeypatch, capsy
         with pytest.raises(SystemExit):
             gpu_window.main([*base, "--d-projected", bad])
         assert f"must be a positive number, not {bad}" in capsys.readouterr().err
+
+
+def test_the_batch_a_window_goes_on_from(tmp_path):
+    from ganpaint.devtools.window_recipe import run_batch
+
+    gpu = tmp_path / ".gpu"
+    assert run_batch(gpu, "tiny", None) == get_config("tiny").batch  # nothing yet: 8
+    t = _trainer(tmp_path, "t", batch=6)
+    t.train_step()
+    t.save_checkpoint(gpu / "state")
+    assert run_batch(gpu, "tiny", None) == 6

@@ -50,8 +50,8 @@ from ganpaint.devtools.gpu_files import (
     unpack,
     warm_start_for,
 )
-from ganpaint.devtools.window_recipe import card_of, recipe_changes
-from ganpaint.devtools.window_speed import SPEED_FILE, auto_batch, auto_speed
+from ganpaint.devtools.window_recipe import card_of, recipe_changes, run_batch
+from ganpaint.devtools.window_speed import SPEED_FILE, auto_batch, auto_speed, auto_window
 from ganpaint.train.configs import PROJECTED_WEIGHT
 
 
@@ -445,7 +445,12 @@ def main(argv: list[str] | None = None) -> int:
             warm_start_for(Path(args.gpu_dir), Path(args.warm_start))
         if not args.out:
             raise GanpaintError("--out (or $OUT) is required")
-        if args.speed == "auto":
+        if args.speed == "auto" and args.batch == "auto":  # picked together
+            warm = Path(args.warm_start) if args.warm_start else None
+            batch = run_batch(Path(args.gpu_dir), args.config, warm)
+            rows = Path(args.gpu_dir) / SPEED_FILE
+            args.speed, args.batch = auto_window(rows, args.seconds, batch)
+        elif args.speed == "auto":
             args.speed = auto_speed(Path(args.gpu_dir) / SPEED_FILE, args.seconds)
         if args.speed is not None:
             from ganpaint.train.configs import parse_speed

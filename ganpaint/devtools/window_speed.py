@@ -1,8 +1,10 @@
 """How a GPU window picks its speed options: ``--speed auto`` reads the rows that
 ``python -m ganpaint.devtools.train_speed --json`` wrote into the GPU folder and takes the
-variant that trains the most images in the window, warm-up counted; ``--batch auto`` takes
-a larger batch from the same rows only where it trains :data:`BATCH_GAIN` times the images
-a second (a batch is part of the recipe, not only of the speed)."""
+variant that trains the most images in the window, warm-up counted. ``--batch auto`` takes
+another batch from the same rows only where it trains :data:`BATCH_GAIN` times the images
+(a batch is part of the recipe, not only of the speed); with ``--speed auto`` both are
+picked together from the measured rows (:func:`pick_window`), else at the window's speed
+options (:func:`pick_batch`)."""
 
 from __future__ import annotations
 
@@ -25,6 +27,11 @@ def _parts(r: dict[str, Any]) -> tuple[frozenset[str], frozenset[str]]:
     names = frozenset(str(r.get("variant", "")).split("+"))
     recipe = names & frozenset(RECIPE_NAMES)
     return recipe, (names - recipe) or frozenset({"base"})
+
+
+def _speed_names(r: dict[str, Any]) -> frozenset[str]:
+    """A row's speed options, without its recipe and batch names (empty for base)."""
+    return frozenset(n for n in _parts(r)[1] if not n.startswith("batch")) - {"base"}
 
 
 def _same_recipe(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -96,11 +103,7 @@ def pick_batch(rows: list[dict[str, Any]], speed: str, batch: int) -> tuple[int,
     ``batch``, the one of most images a second, where that is at least :data:`BATCH_GAIN`
     times the row of the run's ``batch``; else ``batch``. And why."""
     want = frozenset(speed.split("+")) - {"base"}
-
-    def speed_of(r: dict[str, Any]) -> frozenset[str]:
-        return frozenset(n for n in _parts(r)[1] if not n.startswith("batch")) - {"base"}
-
-    rows = [r for r in _same_recipe(rows) if speed_of(r) == want and "batch" in r
+    rows = [r for r in _same_recipe(rows) if _speed_names(r) == want and "batch" in r
             and int(r["batch"]) <= BATCH_STEP * batch]  # fmt: skip
     own = max((r for r in rows if int(r["batch"]) == batch),
               key=lambda r: float(r["images_per_s"]), default=None)  # fmt: skip
@@ -117,13 +120,65 @@ def pick_batch(rows: list[dict[str, Any]], speed: str, batch: int) -> tuple[int,
 def auto_batch(path: Path, speed: str, batch: int) -> int:
     """``--batch auto``: :func:`pick_batch` on the rows in ``path``, or ``batch`` without
     them."""
-    try:
-        rows = json.loads(path.read_text())
-    except (OSError, ValueError):
-        rows = None
-    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+    rows = _rows(path)
+    if rows is None:
         print(f"[batch] no train_speed rows in {path}: {batch}", flush=True)
         return batch
     choice, why = pick_batch(rows, speed, batch)
     print(f"[batch] {choice} ({why})", flush=True)
     return choice
+
+
+def pick_window(rows: list[dict[str, Any]], window_s: float, batch: int) -> tuple[str, int, str]:
+    """``--speed auto`` with ``--batch auto``: the speed options and the batch of one
+    measured row, from ``train_speed``'s rows of the run's recipe and a batch of at most
+    :data:`BATCH_STEP` times the run's ``batch``. Each row scores the images it trains in
+    the window, as in :func:`pick_speed`; the best row at another batch is taken only where
+    it scores :data:`BATCH_GAIN` times the best at the run's batch. Returns the speed
+    options, the batch and why."""
+    from ganpaint.train.configs import SPEED_OPTIONS
+
+    usable = [r for r in _same_recipe(rows) if "batch" in r
+              and _speed_names(r) <= set(SPEED_OPTIONS)
+              and int(r["batch"]) <= BATCH_STEP * batch]  # fmt: skip
+    own = [r for r in usable if int(r["batch"]) == batch]
+    if not own:  # the speed options as pick_speed finds them; the batch stays
+        speed, why = pick_speed(rows, window_s)
+        return speed, batch, f"no row at batch {batch}; {why}"
+    # warm-ups beyond the base row's (or, without one, the quickest row's at this batch)
+    bases = [r for r in own if not _speed_names(r)]
+    start = float(bases[0]["warmup_s"]) if bases else min(float(r["warmup_s"]) for r in own)
+
+    def images(r: dict[str, Any]) -> float:
+        extra = max(0.0, float(r["warmup_s"]) - start)
+        return max(0.0, window_s - extra) * float(r["images_per_s"])
+
+    best = max(own, key=lambda r: (images(r), not _speed_names(r)))
+    other = max((r for r in usable if int(r["batch"]) != batch), key=images, default=None)
+    if other is not None and images(other) >= BATCH_GAIN * images(best):
+        best = other
+    speed = "+".join(n for n in SPEED_OPTIONS if n in _speed_names(best)) or "base"
+    why = ", ".join(f"{r['variant']} {images(r):.0f}" for r in usable)
+    return speed, int(best["batch"]), f"images in a {window_s:.0f} s window: {why}"
+
+
+def auto_window(path: Path, window_s: float, batch: int) -> tuple[str, int]:
+    """``--speed auto --batch auto``: :func:`pick_window` on the rows in ``path``, or
+    ``base`` and ``batch`` without them."""
+    rows = _rows(path)
+    if rows is None:
+        print(f"[speed] no train_speed rows in {path}: base, batch {batch}", flush=True)
+        return "base", batch
+    speed, chosen, why = pick_window(rows, window_s, batch)
+    print(f"[speed] {speed}, batch {chosen} ({why})", flush=True)
+    return speed, chosen
+
+
+def _rows(path: Path) -> list[dict[str, Any]] | None:
+    try:
+        rows = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        return None
+    return rows
