@@ -133,15 +133,23 @@ def test_arms_resumed_from_one_state_draw_the_same_batches(tmp_path):
     assert float(arm_b.D.spectral.gain.detach()) != 0.0
 
 
-@pytest.mark.parametrize(("in_state", "option", "expect"), [
-    (20_000, None, 20_000),  # a state keeps its EMA half-life from window to window
-    (20_000, 40_000, 40_000),  # the option sets it
-    (None, None, get_config("tiny").ema_half_life_images),  # no state: the config's
+@pytest.mark.parametrize(("field", "in_state", "option", "expect"), [
+    # a state keeps its EMA half-life and its batch from window to window
+    ("ema_half_life_images", 20_000, None, 20_000),
+    ("batch", 16, None, 16),
+    # the option sets them
+    ("ema_half_life_images", 20_000, 40_000, 40_000),
+    ("batch", 16, 4, 4),
+    # no state: the config's
+    ("ema_half_life_images", None, None, get_config("tiny").ema_half_life_images),
+    ("batch", None, None, get_config("tiny").batch),
 ])  # fmt: skip
-def test_a_window_keeps_or_sets_the_ema_half_life(tmp_path, monkeypatch, in_state, option, expect):
-    state = None if in_state is None else {"ema_half_life_images": in_state}
-    cfg = _window_config(tmp_path, monkeypatch, state, ema_half_life_images=option)
-    assert cfg.ema_half_life_images == expect
+def test_a_window_keeps_or_sets_a_recipe_field(
+    tmp_path, monkeypatch, field, in_state, option, expect
+):
+    state = None if in_state is None else {field: in_state}
+    cfg = _window_config(tmp_path, monkeypatch, state, **{field: option})
+    assert getattr(cfg, field) == expect
 
 
 def test_a_state_goes_on_at_another_batch_and_the_card_says_so(tmp_path):
@@ -159,17 +167,6 @@ def test_a_state_goes_on_at_another_batch_and_the_card_says_so(tmp_path):
     again = _trainer(tmp_path, "again", resume=doubled.save_checkpoint(), batch=8,
                      ema_half_life_images=99)  # fmt: skip
     assert again.events == doubled.events  # nothing changed this time
-
-
-@pytest.mark.parametrize(("in_state", "option", "expect"), [
-    (16, None, 16),  # a state keeps its batch from window to window
-    (16, 4, 4),  # the option sets it
-    (None, None, get_config("tiny").batch),  # no state: the config's
-])  # fmt: skip
-def test_a_window_keeps_or_sets_the_batch(tmp_path, monkeypatch, in_state, option, expect):
-    state = None if in_state is None else {"batch": in_state}
-    cfg = _window_config(tmp_path, monkeypatch, state, batch=option)
-    assert cfg.batch == expect
 
 
 def test_batch_auto_reads_the_probe_rows_for_the_windows_speed(tmp_path, monkeypatch, capsys):
