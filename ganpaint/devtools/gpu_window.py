@@ -363,9 +363,9 @@ def _window_options(p: argparse.ArgumentParser) -> None:
                    "(default 8192)")  # fmt: skip
     p.add_argument("--batch", type=_batch, default=None, metavar="N|auto",
                    help="batch size, which the state then keeps (default: the state's, or "
-                   "the config's), or auto: a larger one where the rows in GPU_DIR/speed.json "
-                   "show it trains enough more images a second with the window's speed "
-                   "options")  # fmt: skip
+                   "the config's), or auto: another, at most twice the run's, where the rows "
+                   "in GPU_DIR/speed.json show it trains 1.6x the images (with --speed auto, "
+                   "speed and batch are picked together)")  # fmt: skip
 
 
 def _positive_int(text: str) -> int:

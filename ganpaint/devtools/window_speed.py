@@ -72,13 +72,9 @@ def pick_speed(rows: list[dict[str, Any]], window_s: float) -> tuple[str, str]:
 
 def auto_speed(path: Path, window_s: float) -> str:
     """``--speed auto``: :func:`pick_speed` on the rows in ``path``, or ``base`` without them."""
-    try:
-        rows = json.loads(path.read_text())
-    except (OSError, ValueError):
-        print(f"[speed] no readable {path}: base", flush=True)
-        return "base"
-    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-        print(f"[speed] {path} is not train_speed's rows: base", flush=True)
+    rows = _rows(path)
+    if rows is None:
+        print(f"[speed] no train_speed rows in {path}: base", flush=True)
         return "base"
     choice, why = pick_speed(rows, window_s)
     print(f"[speed] {choice} ({why})", flush=True)
@@ -176,6 +172,7 @@ def auto_window(path: Path, window_s: float, batch: int) -> tuple[str, int]:
 
 
 def _rows(path: Path) -> list[dict[str, Any]] | None:
+    """``train_speed``'s rows in ``path``; None where it is missing, unreadable or not rows."""
     try:
         rows = json.loads(path.read_text())
     except (OSError, ValueError):
