@@ -364,7 +364,7 @@ def _window_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch", type=_batch, default=None, metavar="N|auto",
                    help="batch size, which the state then keeps (default: the state's, or "
                    "the config's), or auto: another, at most twice the run's, where the rows "
-                   "in GPU_DIR/speed.json show it trains 1.6x the images (with --speed auto, "
+                   "in GPU_DIR/speed.json show it trains 1.8x the images (with --speed auto, "
                    "speed and batch are picked together)")  # fmt: skip
 
 
