@@ -210,7 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--base", default="tiny", help="base config (default tiny)")
     p.add_argument("--seconds", type=float, default=60.0, help="training seconds each")
     p.add_argument("--steps", type=int, default=None,
-                   help="train this many steps each instead (equal images)")  # fmt: skip
+                   help="train this many steps each instead (equal images where the "
+                   "batches are equal)")  # fmt: skip
     p.add_argument("--images", type=int, default=None,
                    help="train each candidate until it has seen this many images (equal "
                    "data whatever its batch)")  # fmt: skip
@@ -230,9 +231,6 @@ def main(argv: list[str] | None = None) -> int:
         if value is not None and value < 1:
             print(f"compare_candidates: {option} {value} must be at least 1", file=sys.stderr)
             return 2
-    if args.steps is not None and args.images is not None:
-        print("compare_candidates: give --steps or --images, not both", file=sys.stderr)
-        return 2
     seeds = _seeds(args.seeds)
     if seeds == []:
         print(f"compare_candidates: --seeds {args.seeds!r} is not a list of seeds >= 0",
