@@ -87,7 +87,7 @@ def run_window(
     ``d_warmup_images``: how long the fresh D trains before G moves); ``batch`` sets the
     batch size, which a state then keeps like the half-life, or ``"auto"`` picks it from the
     probe's rows in ``gpu_dir`` (:func:`~ganpaint.devtools.window_speed.auto_batch`)."""
-    from ganpaint.train.configs import SPEED_OPTIONS, get_config, parse_speed
+    from ganpaint.train.configs import SPEED_OPTIONS, get_config, parse_speed, speed_spec
     from ganpaint.train.pipeline import Carry, run_pipeline
     from ganpaint.train.state import read_state
 
@@ -118,7 +118,7 @@ def run_window(
         cfg = cfg.replace(**parse_speed(speed))
     saved = meta.get("config") or {}
     if batch == "auto":
-        used = "+".join(n for n in SPEED_OPTIONS if getattr(cfg, n)) or "base"
+        used = speed_spec(n for n in SPEED_OPTIONS if getattr(cfg, n))
         batch = auto_batch(gpu_dir / SPEED_FILE, used, int(saved.get("batch", cfg.batch)))
     cfg = cfg.replace(**recipe_changes(saved, d_spectral, ema_half_life_images, d_projected, batch))
     run_dir = gpu_dir / "window"

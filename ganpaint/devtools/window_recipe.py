@@ -49,11 +49,11 @@ def run_batch(gpu_dir: Path, config: str, warm_start: Path | None) -> int:
     """The batch the run a window goes on from trains with: its state's in ``gpu_dir``,
     else the kept bundle's card's (a warm start), else the config's."""
     from ganpaint.train.configs import get_config
-    from ganpaint.train.state import read_state
+    from ganpaint.train.state import read_state_meta
 
     saved: dict[str, Any] = {}
     if (gpu_dir / "state" / "state.json").is_file():
-        saved = read_state(gpu_dir / "state")[0].get("config") or {}
+        saved = read_state_meta(gpu_dir / "state").get("config") or {}
     elif warm_start is not None:
         saved = card_of(warm_start).get("config") or {}
     return int(saved.get("batch") or get_config(config).batch)

@@ -50,7 +50,7 @@ def pick_speed(rows: list[dict[str, Any]], window_s: float) -> tuple[str, str]:
     rows add :data:`RECIPE_NAMES` (``channels_last+projected``), only the rows that add the
     same are compared (base is then ``base+projected``), and the speed options are
     returned without them."""
-    from ganpaint.train.configs import SPEED_OPTIONS
+    from ganpaint.train.configs import SPEED_OPTIONS, speed_spec
 
     allowed = {"base", *SPEED_OPTIONS}
     timed = [r for r in rows if "images_per_s" in r and r.get("finite")
@@ -65,7 +65,7 @@ def pick_speed(rows: list[dict[str, Any]], window_s: float) -> tuple[str, str]:
         return max(0.0, window_s - extra) * float(r["images_per_s"])
 
     best = max(usable, key=lambda r: (images(r), r is base))
-    speed = "+".join(n for n in SPEED_OPTIONS if n in _parts(best)[1]) or "base"
+    speed = speed_spec(_parts(best)[1])
     why = ", ".join(f"{r['variant']} {images(r):.0f}" for r in usable)
     return speed, f"images in a {window_s:.0f} s window: {why}"
 
@@ -134,7 +134,7 @@ def pick_window(rows: list[dict[str, Any]], window_s: float, batch: int) -> tupl
     the window, as in :func:`pick_speed`; the best row at another batch is taken only where
     it scores :data:`BATCH_GAIN` times the best at the run's batch. Returns the speed
     options, the batch and why."""
-    from ganpaint.train.configs import SPEED_OPTIONS
+    from ganpaint.train.configs import SPEED_OPTIONS, speed_spec
 
     usable = [r for r in _same_recipe(rows) if "batch" in r
               and _speed_names(r) <= set(SPEED_OPTIONS)
@@ -155,7 +155,7 @@ def pick_window(rows: list[dict[str, Any]], window_s: float, batch: int) -> tupl
     other = max((r for r in usable if int(r["batch"]) != batch), key=images, default=None)
     if other is not None and images(other) >= BATCH_GAIN * images(best):
         best = other
-    speed = "+".join(n for n in SPEED_OPTIONS if n in _speed_names(best)) or "base"
+    speed = speed_spec(_speed_names(best))
     why = ", ".join(f"{r['variant']} {images(r):.0f}" for r in usable)
     return speed, int(best["batch"]), f"images in a {window_s:.0f} s window: {why}"
 

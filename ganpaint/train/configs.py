@@ -13,6 +13,7 @@ runs only.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -190,6 +191,13 @@ heads" in docs/TRAINING.md): the GPU A/B's ``d_projected`` arm, ``compare_candid
 
 SPEED_OPTIONS = ("channels_last", "compile")
 """The config fields that change only speed (see :class:`GANConfig`)."""
+
+
+def speed_spec(options: Iterable[str]) -> str:
+    """The inverse of :func:`parse_speed`: the speed options among ``options`` joined in
+    :data:`SPEED_OPTIONS` order (``"channels_last+compile"``), ``"base"`` for none."""
+    chosen = set(options)
+    return "+".join(n for n in SPEED_OPTIONS if n in chosen) or "base"
 
 
 def parse_speed(spec: str) -> dict[str, bool]:

@@ -36,7 +36,7 @@ from ganpaint.core.seeds import zs_from_seeds
 from ganpaint.models.checkpoint import save_generator
 from ganpaint.models.progan import ProGANGenerator
 from ganpaint.train.batches import DataOrder
-from ganpaint.train.configs import GANConfig, get_config
+from ganpaint.train.configs import GANConfig, get_config, speed_spec
 from ganpaint.train.data import float_to_uint8
 from ganpaint.train.device import autocast, bf16_autocast_works, setup_backend
 from ganpaint.train.discriminator import Discriminator
@@ -305,7 +305,7 @@ class GANTrainer(DataOrder):
         ``"channels_last+compile"``; compile only where it applies, on CUDA)."""
         used = ["channels_last"] if self.cfg.channels_last else []
         used += ["compile"] if self._g_step is not self.G else []
-        return "+".join(used) or "base"
+        return speed_spec(used)
 
     # -- the loop ------------------------------------------------------------------------
 

@@ -256,8 +256,9 @@ def set_windows(folder: str | Path, windows: list[dict[str, Any]]) -> None:
     atomic_write_text(path, json.dumps(meta, indent=1))
 
 
-def read_state(folder: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
-    """``state.json`` and all tensors of a state folder; a clear error for anything else."""
+def read_state_meta(folder: str | Path) -> dict[str, Any]:
+    """``state.json`` of a state folder, without its tensors; a clear error for anything
+    else."""
     folder = Path(folder)
     try:
         meta = json.loads((folder / STATE_JSON).read_text(encoding="utf-8"))
@@ -267,6 +268,13 @@ def read_state(folder: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tens
         raise GanpaintError(f"{folder / STATE_JSON}: unreadable ({exc})") from None
     if not isinstance(meta, dict) or meta.get("format") != STATE_FORMAT:
         raise GanpaintError(f"{folder}: not a ganpaint GAN training state")
+    return meta
+
+
+def read_state(folder: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """``state.json`` and all tensors of a state folder; a clear error for anything else."""
+    folder = Path(folder)
+    meta = read_state_meta(folder)
     tensors: dict[str, torch.Tensor] = {}
     for name in meta.get("files", []):
         try:
