@@ -13,10 +13,10 @@ from ganpaint.models.segmenter import Segmenter
 from ganpaint.scenes import CONCEPTS
 
 
-def _state(tmp_path):
+def _state(tmp_path, config="tiny"):
     from ganpaint.train.gan import GANTrainer
 
-    t = GANTrainer("tiny", tmp_path / "run", device="cpu", resume=False)
+    t = GANTrainer(config, tmp_path / "run", device="cpu", resume=False)
     t.set_data(torch.randint(0, 256, (16, 32, 32, 3), generator=torch.Generator().manual_seed(1),
                              dtype=torch.uint8))  # fmt: skip
     for _ in range(3):
@@ -61,3 +61,13 @@ def test_ema_against_live_uses_one_rendered_set(tmp_path, monkeypatch):
 def test_ema_needs_a_bundle(tmp_path, capsys):
     assert state_probe.main([str(tmp_path), "--what", "ema"]) == 2
     assert "--what ema needs --bundle" in capsys.readouterr().err
+
+
+def test_a_state_opens_with_the_recipe_it_was_trained_with(tmp_path, capsys):
+    from ganpaint.train.configs import get_config
+
+    state, _ = _state(tmp_path, get_config("tiny").replace(d_spectral=True))
+    # --config names the plain tiny config; the state's spectral branch comes from the state
+    assert state_probe.main([str(state), "--what", "d", "--config", "tiny", "--samples", "4",
+                             "--device", "cpu"]) == 0  # fmt: skip
+    assert json.loads(capsys.readouterr().out)["step"] == 3

@@ -26,11 +26,17 @@ from ganpaint.core.errors import GanpaintError
 
 
 def _trainer(state: str, config: str, device: str | None):
+    """The state resumed into a trainer with the recipe it was trained with (projected
+    heads, spectral branch, EMA half-life, batch), which ``config`` alone need not have."""
+    from ganpaint.devtools.window_recipe import recipe_changes
     from ganpaint.train.configs import get_config
     from ganpaint.train.gan import GANTrainer
+    from ganpaint.train.state import read_state_meta
 
+    saved = read_state_meta(state).get("config") or {}
+    cfg = get_config(config).replace(**recipe_changes(saved, False, None, None))
     out = tempfile.mkdtemp(prefix="ganpaint-state-probe-")
-    t = GANTrainer(get_config(config), out, device=device, resume=state)
+    t = GANTrainer(cfg, out, device=device, resume=state)
     t.G.eval(), t.D.eval(), t.G_ema.eval()
     return t
 
