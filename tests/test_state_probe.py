@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import math
 
+import pytest
 import torch
 
+from ganpaint.core.errors import GanpaintError
 from ganpaint.devtools import state_probe
 from ganpaint.models.segmenter import Segmenter
 from ganpaint.scenes import CONCEPTS
@@ -50,8 +52,14 @@ def test_ema_against_live_uses_one_rendered_set(tmp_path, monkeypatch):
             return seg
 
     monkeypatch.setattr("ganpaint.models.bundle.load_bundle", lambda path: Bundle())
-    out = state_probe.ema_vs_live(str(state), "tiny", "B", 6, "cpu")
-    assert set(out) == {"step", "n", "ema", "midpoint", "live"}
+    out = state_probe.ema_vs_live(str(state), "tiny", "B", 6, "cpu",
+                                  live_from=["layer1", "layer7"])  # fmt: skip
+    assert set(out) == {"step", "n", "ema", "midpoint", "live", "live from layer1",
+                        "live from layer7"}  # fmt: skip
+    assert out["live from layer1"] == out["live"]  # every block live: the live G itself
+    assert out["live from layer7"] not in (out["live"], out["ema"])
+    with pytest.raises(GanpaintError, match="--live-from layer99: no such block"):
+        state_probe.ema_vs_live(str(state), "tiny", "B", 6, "cpu", live_from=["layer99"])
     real, real_b = render_scenes(6, 32, EVAL_SEED), render_scenes(6, 32, EVAL_SEED + 6)
     for row, gen in (("ema", t.G_ema), ("live", t.G)):  # each measured as a window would
         again = evaluate_gan(gen.eval(), seg, 6, real=real, real_b=real_b, device="cpu")

@@ -8,7 +8,9 @@
   than its own.
 * ``--what ema``: ``evaluate_gan`` (``N`` samples, ``N + N`` rendered scenes from
   ``EVAL_SEED``, the segmenter of ``--bundle``) on the exported EMA generator, on the live
-  one and on their weights' midpoint, against the same rendered sets.
+  one and on their weights' midpoint, against the same rendered sets; with ``--live-from
+  LAYER,...`` also on the EMA generator with the live one's weights from each such block
+  on (``layer11``: the EMA's ``layer1``..``layer10``, the live ``layer11`` to the output).
 
 Both run float32, without autocast. The state is read, never written.
 """
@@ -20,6 +22,7 @@ import copy
 import json
 import sys
 import tempfile
+from collections.abc import Sequence
 from typing import Any
 
 from ganpaint.core.errors import GanpaintError
@@ -71,14 +74,24 @@ def d_logits(state: str, config: str, n: int, device: str | None = None) -> dict
 
 
 def ema_vs_live(
-    state: str, config: str, bundle: str, n: int, device: str | None = None
+    state: str,
+    config: str,
+    bundle: str,
+    n: int,
+    device: str | None = None,
+    live_from: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """``evaluate_gan``'s headline figures for the EMA, the midpoint and the live G."""
+    """``evaluate_gan``'s headline figures for the EMA, the midpoint, the live G and the
+    EMA with the live weights from each block of ``live_from`` on."""
     from ganpaint.models.bundle import load_bundle
     from ganpaint.train.data import EVAL_SEED, render_scenes
     from ganpaint.train.quality import evaluate_gan
 
     t = _trainer(state, config, device)
+    blocks = t.G_ema.block_names()
+    for first in live_from:
+        if first not in blocks:
+            raise GanpaintError(f"--live-from {first}: no such block ({', '.join(blocks)})")
     seg = load_bundle(bundle).load_segmenter()
     if seg is None:
         raise GanpaintError(f"{bundle}: no segmenter to evaluate with")
@@ -87,8 +100,14 @@ def ema_vs_live(
     ema, live = t.G_ema.state_dict(), t.G.state_dict()
     mid = copy.deepcopy(t.G_ema)
     mid.load_state_dict({k: 0.5 * ema[k].float() + 0.5 * live[k].float() for k in ema})
+    gens = [("ema", t.G_ema), ("midpoint", mid), ("live", t.G)]
+    for first in live_from:
+        tail = set(blocks[blocks.index(first) :])
+        hybrid = copy.deepcopy(t.G_ema)
+        hybrid.load_state_dict({k: (live if k.split(".")[0] in tail else ema)[k] for k in ema})
+        gens.append((f"live from {first}", hybrid.eval()))
     rows = {}
-    for name, gen in (("ema", t.G_ema), ("midpoint", mid), ("live", t.G)):
+    for name, gen in gens:
         e = evaluate_gan(gen, seg, n, real=real, real_b=real_b, device=t.device)
         rows[name] = {k: e[k] for k in ("fd", "fd_ratio", "sky_noise_ratio", "sky_line_ratio",
                                          "max_share_gap_points")}  # fmt: skip
@@ -103,6 +122,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--config", default="scenes256")
     p.add_argument("--bundle", default=None, help="whose segmenter --what ema uses")
     p.add_argument("--samples", type=int, default=256)
+    p.add_argument(
+        "--live-from",
+        default="",
+        help="--what ema: also the EMA with the live "
+        "weights from each of these blocks on (comma-separated, e.g. layer11)",
+    )
     p.add_argument("--device", default=None)
     args = p.parse_args(argv)
     try:
@@ -113,7 +138,9 @@ def main(argv: list[str] | None = None) -> int:
         elif args.bundle is None:
             raise GanpaintError("--what ema needs --bundle (its segmenter)")
         else:
-            result = ema_vs_live(args.state, args.config, args.bundle, args.samples, args.device)
+            live_from = [b for b in args.live_from.split(",") if b]
+            result = ema_vs_live(args.state, args.config, args.bundle, args.samples, args.device,
+                                 live_from)  # fmt: skip
     except (GanpaintError, OSError) as exc:
         print(f"state_probe: error: {exc}", file=sys.stderr)
         return 2
