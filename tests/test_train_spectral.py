@@ -137,12 +137,15 @@ def test_arms_resumed_from_one_state_draw_the_same_batches(tmp_path):
     # a state keeps its EMA half-life and its batch from window to window
     ("ema_half_life_images", 20_000, None, 20_000),
     ("batch", 16, None, 16),
+    ("d_highpass", 0.5, None, 0.5),  # and its high-pass head (resuming without it fails)
     # the option sets them
     ("ema_half_life_images", 20_000, 40_000, 40_000),
     ("batch", 16, 4, 4),
+    ("d_highpass", 0.5, 1.0, 1.0),
     # no state: the config's
     ("ema_half_life_images", None, None, get_config("tiny").ema_half_life_images),
     ("batch", None, None, get_config("tiny").batch),
+    ("d_highpass", None, None, 0.0),
 ])  # fmt: skip
 def test_a_window_keeps_or_sets_a_recipe_field(
     tmp_path, monkeypatch, field, in_state, option, expect
@@ -196,8 +199,8 @@ def test_the_ab_variants_are_options_a_window_takes(tmp_path, monkeypatch, capsy
 
     def fake_window(*args):
         # positional: ..., d_spectral, ema_half_life_images, d_projected, warm_start,
-        # d_warmup_images, batch
-        seen.append((*args[-6:-3], args[-1]))
+        # d_warmup_images, batch, d_highpass
+        seen.append((*args[-7:-4], *args[-2:]))
         return {"bundle": "b"}
 
     monkeypatch.setattr(gpu_window, "run_window", fake_window)
@@ -205,11 +208,12 @@ def test_the_ab_variants_are_options_a_window_takes(tmp_path, monkeypatch, capsy
     for name in gpu_window.AB_VARIANTS:
         assert gpu_window.main([*base, *gpu_window.AB_VARIANTS[name]]) == 0
     assert seen == [
-        (True, None, None, None),
-        (False, 20_000, None, None),
-        (False, 40_000, None, None),
-        (False, None, 0.25, None),
-        (False, None, None, 64),
+        (True, None, None, None, None),
+        (False, 20_000, None, None, None),
+        (False, 40_000, None, None, None),
+        (False, None, 0.25, None, None),
+        (False, None, None, None, 0.25),
+        (False, None, None, 64, None),
     ]
     with pytest.raises(SystemExit):
         gpu_window.main([*base, "--ema-half-life-images", "0"])

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ganpaint.core.errors import GanpaintError
-from ganpaint.train.configs import PROJECTED_WEIGHT
+from ganpaint.train.configs import HIGHPASS_WEIGHT, PROJECTED_WEIGHT
 
 CANDIDATES: dict[str, dict[str, Any]] = {
     "baseline": {},
@@ -37,6 +37,11 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "projected D x0.25": {"d_projected": PROJECTED_WEIGHT},
     "projected D x0.25 batch x2": {"d_projected": PROJECTED_WEIGHT, "batch_factor": 2},
     "D x2 at full res": {"d_front_factor": 2},
+    "high-pass x0.25": {"d_highpass": HIGHPASS_WEIGHT},
+    "projected D x0.25 + high-pass x0.25": {
+        "d_projected": PROJECTED_WEIGHT,
+        "d_highpass": HIGHPASS_WEIGHT,
+    },
 }
 """``D x2 at full res`` doubles the discriminator's widths at the picture's resolution and
 half of it (its first two): the only layers that see a line pattern of period 2 or 4 px

@@ -52,7 +52,7 @@ from ganpaint.devtools.gpu_files import (
 )
 from ganpaint.devtools.window_recipe import card_of, recipe_changes, run_batch
 from ganpaint.devtools.window_speed import SPEED_FILE, auto_batch, auto_speed, auto_window
-from ganpaint.train.configs import PROJECTED_WEIGHT
+from ganpaint.train.configs import HIGHPASS_WEIGHT, PROJECTED_WEIGHT
 
 
 def run_window(
@@ -71,6 +71,7 @@ def run_window(
     warm_start: Path | None = None,
     d_warmup_images: int | None = None,
     batch: int | str | None = None,
+    d_highpass: float | None = None,
 ) -> dict[str, Any]:
     """Train one window and write its files to ``out`` (see the module docstring);
     ``max_steps`` (total, resumed steps included) stops it early, for checks on a CPU;
@@ -86,7 +87,9 @@ def run_window(
     no state (:func:`~ganpaint.devtools.gpu_files.warm_start_for`, :mod:`ganpaint.train.warm`;
     ``d_warmup_images``: how long the fresh D trains before G moves); ``batch`` sets the
     batch size, which a state then keeps like the half-life, or ``"auto"`` picks it from the
-    probe's rows in ``gpu_dir`` (:func:`~ganpaint.devtools.window_speed.auto_batch`)."""
+    probe's rows in ``gpu_dir`` (:func:`~ganpaint.devtools.window_speed.auto_batch`);
+    ``d_highpass`` sets the weight of the high-pass head (:mod:`ganpaint.train.highpass`)
+    as ``d_projected`` does the projected heads'."""
     from ganpaint.train.configs import SPEED_OPTIONS, get_config, parse_speed, speed_spec
     from ganpaint.train.pipeline import Carry, run_pipeline
     from ganpaint.train.state import read_state
@@ -120,7 +123,8 @@ def run_window(
     if batch == "auto":
         used = speed_spec(n for n in SPEED_OPTIONS if getattr(cfg, n))
         batch = auto_batch(gpu_dir / SPEED_FILE, used, int(saved.get("batch", cfg.batch)))
-    cfg = cfg.replace(**recipe_changes(saved, d_spectral, ema_half_life_images, d_projected, batch))
+    cfg = cfg.replace(**recipe_changes(saved, d_spectral, ema_half_life_images, d_projected, batch,
+                                       d_highpass))  # fmt: skip
     run_dir = gpu_dir / "window"
     shutil.rmtree(run_dir, ignore_errors=True)
     if max_steps is not None:
@@ -199,6 +203,7 @@ AB_VARIANTS = {
     "ema_20k": ["--ema-half-life-images", "20000"],
     "ema_40k": ["--ema-half-life-images", "40000"],
     "d_projected": ["--d-projected", str(PROJECTED_WEIGHT)],
+    "d_highpass": ["--d-highpass", str(HIGHPASS_WEIGHT)],
     "batch64": ["--batch", "64"],
 }
 """What arm B adds, as options of ``run``."""
@@ -416,6 +421,9 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--d-projected", type=_positive_float, default=None,
                    help="weight of the discriminator's projected heads on the bundled "
                    "classifier's features (default: the state's; none)")  # fmt: skip
+    r.add_argument("--d-highpass", type=_positive_float, default=None,
+                   help="weight of the discriminator's high-pass head (default: the "
+                   "state's; none)")  # fmt: skip
     a = sub.add_parser(
         "ab",
         help="two windows from the same state, B with --variant; the better one's files go "
@@ -465,7 +473,7 @@ def main(argv: list[str] | None = None) -> int:
             args.eval_samples, args.workers, args.max_steps, args.speed, args.d_spectral,
             args.ema_half_life_images, args.d_projected,
             Path(args.warm_start) if args.warm_start else None, args.d_warmup_images,
-            args.batch,
+            args.batch, args.d_highpass,
         )  # fmt: skip
     except GanpaintError as exc:
         print(f"gpu_window: {exc}", file=sys.stderr)

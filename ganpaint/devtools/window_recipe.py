@@ -14,6 +14,7 @@ def recipe_changes(
     ema_half_life_images: int | None,
     d_projected: float | None,
     batch: int | str | None = None,
+    d_highpass: float | None = None,
 ) -> dict[str, Any]:
     """The recipe fields a window changes in its config: each as given, else as the run it
     goes on from had it (``saved``: its config); the spectral branch once there stays."""
@@ -28,6 +29,10 @@ def recipe_changes(
         d_projected = float(saved["d_projected"])
     if d_projected is not None:
         out["d_projected"] = d_projected
+    if d_highpass is None and saved.get("d_highpass"):
+        d_highpass = float(saved["d_highpass"])
+    if d_highpass is not None:
+        out["d_highpass"] = d_highpass
     if batch is None and saved.get("batch") is not None:
         batch = saved["batch"]
     if batch is not None:

@@ -42,6 +42,11 @@ class GANConfig:
     classifier's frozen features (:mod:`ganpaint.train.projected`), their logistic loss
     added to D's and G's with this weight; like the spectral branch, they can be added to a
     state trained without them (fresh heads), not dropped from one that has them.
+
+    ``d_highpass`` > 0 gives the discriminator its high-pass head
+    (:mod:`ganpaint.train.highpass`: the picture's fine texture at full resolution, no R1),
+    its logistic loss added to D's and G's with this weight; added and kept like the
+    projected heads.
     """
 
     name: str
@@ -67,6 +72,7 @@ class GANConfig:
     compile: bool = False
     d_spectral: bool = False
     d_projected: float = 0.0
+    d_highpass: float = 0.0
 
     def __post_init__(self) -> None:
         stages = len(self.g_widths)
@@ -76,8 +82,9 @@ class GANConfig:
             )
         if 4 * 2 ** (len(self.d_widths) - 1) != self.resolution:
             raise ValueError(f"{self.name}: d_widths must have one entry per resolution down to 4")
-        if not self.d_projected >= 0:
-            raise ValueError(f"{self.name}: d_projected must be 0 (off) or a positive weight")
+        for field in ("d_projected", "d_highpass"):
+            if not getattr(self, field) >= 0:
+                raise ValueError(f"{self.name}: {field} must be 0 (off) or a positive weight")
         if self.batch < 1 or self.r1_every < 1:
             raise ValueError(f"{self.name}: batch and r1_every must be positive")
 
@@ -188,6 +195,10 @@ PROJECTED_WEIGHT = 0.25
 heads" in docs/TRAINING.md): the GPU A/B's ``d_projected`` arm, ``compare_candidates``'
 "projected D x0.25" and ``train_speed``'s ``projected`` variant use it, and so the
 ``scenes256`` run since 2026-11-28."""
+
+HIGHPASS_WEIGHT = 0.25
+"""The high-pass head's loss weight tried first (as the projected heads' weight):
+``compare_candidates``' "high-pass x0.25" and the GPU A/B's ``d_highpass`` arm."""
 
 SPEED_OPTIONS = ("channels_last", "compile")
 """The config fields that change only speed (see :class:`GANConfig`)."""

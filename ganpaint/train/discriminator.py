@@ -99,6 +99,7 @@ class Discriminator(nn.Module):
         mbstd_group: int = 4,
         spectral: bool = False,
         projected: nn.Module | None = None,
+        highpass: nn.Module | None = None,
     ):
         super().__init__()
         widths = [int(w) for w in widths]
@@ -125,10 +126,17 @@ class Discriminator(nn.Module):
         # The projected heads (:mod:`ganpaint.train.projected`) come after it, for the same
         # reason; they are not part of ``forward`` (nor of R1), see :meth:`project`.
         self.projected = projected
+        # The high-pass head (:mod:`ganpaint.train.highpass`) last, for the same reason; not
+        # part of ``forward`` either, see :meth:`texture`.
+        self.highpass = highpass
 
     def project(self, x: torch.Tensor) -> list[torch.Tensor]:
         """The projected heads' logit maps for pictures ``x`` (none without the heads)."""
         return [] if self.projected is None else self.projected(x)
+
+    def texture(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The high-pass head's logit map for pictures ``x`` (none without the head)."""
+        return [] if self.highpass is None else [self.highpass(x)]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         picture = x

@@ -41,6 +41,7 @@ from ganpaint.train.data import float_to_uint8
 from ganpaint.train.device import autocast, bf16_autocast_works, setup_backend
 from ganpaint.train.discriminator import Discriminator
 from ganpaint.train.gan_loop import LoopLimits, LoopOutcome, TrainingLoop
+from ganpaint.train.highpass import HighpassHead
 from ganpaint.train.optim import load_optimizer, make_adam, to_cpu
 from ganpaint.train.parallel import (
     broadcast_params,
@@ -86,8 +87,9 @@ class GANTrainer(DataOrder):
         projected = None
         if cfg.d_projected > 0:
             projected = ProjectedHeads()
+        highpass = HighpassHead() if cfg.d_highpass > 0 else None
         self.D = Discriminator(
-            cfg.resolution, cfg.d_widths, cfg.mbstd_group, cfg.d_spectral, projected
+            cfg.resolution, cfg.d_widths, cfg.mbstd_group, cfg.d_spectral, projected, highpass
         )
         self.D = self.D.to(dev).train()
         broadcast_params((self.G, self.D), self.dist)
@@ -189,6 +191,10 @@ class GANTrainer(DataOrder):
                 loss_p = projected_loss(self.D.project(fakes), self.D.project(reals))
             loss_d = loss_d + cfg.d_projected * loss_p
             out["loss_d_projected"] = loss_p.detach()
+        if cfg.d_highpass > 0:  # the texture head (train/highpass.py)
+            loss_h = projected_loss(self.D.texture(fakes), self.D.texture(reals))
+            loss_d = loss_d + cfg.d_highpass * loss_h
+            out["loss_d_highpass"] = loss_h.detach()
         self.opt_D.zero_grad(set_to_none=True)
         loss_d.backward()
         out.update(loss_d=loss_d.detach(), d_real=d_real.mean().detach())
@@ -223,6 +229,11 @@ class GANTrainer(DataOrder):
             loss_p = projected_loss(p_gen)
             loss_g = loss_g + cfg.d_projected * loss_p
             out["loss_g_projected"] = loss_p.detach()
+        h_gen = self.D.texture(gen)
+        if h_gen:
+            loss_h = projected_loss(h_gen)
+            loss_g = loss_g + cfg.d_highpass * loss_h
+            out["loss_g_highpass"] = loss_h.detach()
         self.opt_G.zero_grad(set_to_none=True)
         loss_g.backward()
         mean_grads(self.G.parameters(), self.dist)

@@ -22,7 +22,8 @@ from ganpaint.train.parallel import agree
 if TYPE_CHECKING:
     from ganpaint.train.gan import GANTrainer
 
-LOSS_KEYS = ("loss_d", "loss_g", "r1", "d_real", "d_fake", "loss_d_projected", "loss_g_projected")
+LOSS_KEYS = ("loss_d", "loss_g", "r1", "d_real", "d_fake", "loss_d_projected", "loss_g_projected",
+             "loss_d_highpass", "loss_g_highpass")  # fmt: skip
 # A snapshot to return to is kept at most this often (it copies models and optimisers).
 SNAPSHOT_EVERY_S = 60.0
 # Why the loop stopped, by the code rank 0 broadcasts (0: go on).

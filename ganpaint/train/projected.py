@@ -91,7 +91,9 @@ def fold_batch_norm(layers: list[nn.Module]) -> list[nn.Module]:
     return out
 
 
-def _head(width: int) -> nn.Sequential:
+def spectral_head(width: int) -> nn.Sequential:
+    """``width`` channels -> one logit per position: 1x1, 3x3 and 1x1 convolutions
+    (``HEAD_WIDTH`` wide) with spectral normalisation and leaky ReLUs between."""
     sn = nn.utils.parametrizations.spectral_norm
     return nn.Sequential(
         sn(nn.Conv2d(width, HEAD_WIDTH, 1)),
@@ -113,7 +115,7 @@ class ProjectedHeads(nn.Module):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             trunk, taps, digest = load_trunk(classifier_path)
-            self.heads = nn.ModuleDict({n: _head(width) for n, (_, width) in taps.items()})
+            self.heads = nn.ModuleDict({n: spectral_head(w) for n, (_, w) in taps.items()})
         self._trunk = [trunk]  # a list: not registered, so not in parameters() or state
         self._taps = {index: name for name, (index, _) in taps.items()}
         self.source = {"classifier_sha256": digest, "layers": list(FEATURE_LAYERS)}

@@ -48,7 +48,8 @@ MAX_STATE_BYTES = 40 * 1024 * 1024
 FLOAT32_LIMIT_BYTES = MAX_STATE_BYTES - 512 * 1024
 # Architecture fields that must match for a state to be resumed.
 ARCH_FIELDS = ("resolution", "g_widths", "z_dim", "d_widths")
-RECIPE_FIELDS = ("batch", "lr", "r1_gamma", "r1_every", "ema_half_life_images", "d_projected")
+RECIPE_FIELDS = ("batch", "lr", "r1_gamma", "r1_every", "ema_half_life_images", "d_projected",
+                 "d_highpass")  # fmt: skip
 """Config fields a run may change between windows (``gpu_window run --batch``, an A/B's
 winner); a change is an event on the card, so the windows' figures can be read with it."""
 _WEIGHTS = ("G", "G_ema", "D")
@@ -339,7 +340,10 @@ def thin_state(folder: str | Path, generator: str | Path) -> str:
 GROWN_PARTS = (
     ("d_spectral", "spectral.", "the discriminator's spectral branch added (gain 0)"),
     ("d_projected", "projected.", "the discriminator's projected heads added (fresh)"),
+    ("d_highpass", "highpass.", "the discriminator's high-pass head added (fresh)"),
 )
+GROWN_WEIGHTS = ("d_projected", "d_highpass")
+"""Recipe fields whose change from 0 is a part grown (its own event), not a recipe change."""
 
 
 def check_architecture(meta: dict[str, Any], trainer: GANTrainer, where: Path) -> list[int]:
@@ -412,7 +416,7 @@ def recipe_events(saved: dict[str, Any], trainer: GANTrainer) -> list[str]:
     out = []
     for key in RECIPE_FIELDS:
         old, new = saved.get(key), getattr(trainer.cfg, key)
-        if old is None or plain(old) == plain(new) or (key == "d_projected" and not old):
+        if old is None or plain(old) == plain(new) or (key in GROWN_WEIGHTS and not old):
             continue
         out.append(f"step {trainer.step}: {key} {plain(old)} -> {plain(new)}")
     return out
