@@ -1,7 +1,8 @@
 """The discriminator's high-pass head: it reads the picture's fine texture (stripes of a
 grey level included) and nothing else, passes gradients to the picture, stays out of the
-pixel logit (and so of R1), trains, resumes exactly, grows into a state trained without it
-and is never silently dropped."""
+pixel logit (and so of R1), trains, grows into a state trained without it and is never
+silently dropped; it resumes exactly (``tests/test_train_projected.py``, with the projected
+heads)."""
 
 from __future__ import annotations
 
@@ -71,22 +72,6 @@ def test_training_with_the_head_moves_it_and_keeps_losses_finite(tmp_path):
     after = t.D.highpass.state_dict()
     assert any(not torch.equal(after[k], v) for k, v in before.items())
     assert "loss_d_highpass" not in _trainer(tmp_path, "plain").train_step()
-
-
-def test_resume_with_the_head_continues_exactly(tmp_path):
-    whole = _trainer(tmp_path, "whole", d_highpass=0.5)
-    whole.train(max_steps=2, export=False)
-    whole.train(max_steps=4, export=False)
-    first = _trainer(tmp_path, "a", d_highpass=0.5)
-    first.train(max_steps=2, export=False)
-    torch.manual_seed(99)
-    second = _trainer(tmp_path, "b", resume=tmp_path / "a" / "state", d_highpass=0.5)
-    second.train(max_steps=4, export=False)
-    assert second.images_seen == whole.images_seen
-    for name in ("G", "G_ema", "D"):
-        a, b = getattr(whole, name).state_dict(), getattr(second, name).state_dict()
-        for k in a:
-            assert torch.allclose(a[k], b[k], rtol=1e-5, atol=1e-6), (name, k)
 
 
 def test_a_state_grows_the_head_after_the_projected_heads_and_keeps_it(tmp_path):

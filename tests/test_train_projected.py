@@ -100,8 +100,9 @@ def test_training_with_the_heads_moves_them_and_keeps_losses_finite(tmp_path):
     assert "loss_d_projected" not in plain
 
 
-def test_resume_with_the_heads_continues_exactly(tmp_path):
-    cfg = {"d_projected": 0.5}
+@pytest.mark.parametrize("cfg", [{"d_projected": 0.5}, {"d_highpass": 0.5}])
+def test_resume_with_the_heads_continues_exactly(tmp_path, cfg):
+    # the projected heads, and the high-pass head (train/highpass.py) likewise
     whole = _trainer(tmp_path, "whole", **cfg)
     whole.train(max_steps=2, export=False)
     whole.train(max_steps=4, export=False)

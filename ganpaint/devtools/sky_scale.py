@@ -15,15 +15,14 @@ figures are the same functions ``evaluate-gan`` calls (``models.realism.sky_nois
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
 from ganpaint.core.errors import GanpaintError
+from ganpaint.devtools.report_cli import report
 from ganpaint.models.realism import sky_lines, sky_noise
 
 SCENE_SEED = 7_000_000
@@ -100,17 +99,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scenes", type=int, default=300)
     p.add_argument("--json", default=None, help="also write the figures to this file")
     args = p.parse_args(argv)
-    try:
+
+    def run() -> dict[str, Any]:
         if args.scenes < 1 or args.size < 32:
             raise GanpaintError("--scenes must be at least 1 and --size at least 32")
-        r = measure(args.size, args.scenes)
-    except (GanpaintError, OSError) as exc:
-        print(f"sky_scale: error: {exc}", file=sys.stderr)
-        return 2
-    print(format_report(r))
-    if args.json:
-        Path(args.json).write_text(json.dumps(r, indent=1))
-    return 0
+        return measure(args.size, args.scenes)
+
+    return report("sky_scale", run, format_report, args.json)
 
 
 if __name__ == "__main__":

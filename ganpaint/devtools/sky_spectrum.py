@@ -15,7 +15,6 @@ ratio: ``fx = 0`` (patterns constant along x: horizontal lines across the patch)
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ import numpy as np
 import torch
 
 from ganpaint.core.errors import GanpaintError
+from ganpaint.devtools.report_cli import report
 from ganpaint.models.realism import compare_spectra, sky_patch_spectrum
 
 GEN_SEED = 100_000
@@ -82,17 +82,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--patch", type=int, default=32, help="patch side in pixels (default 32)")
     p.add_argument("--json", default=None, help="also write the figures to this file")
     args = p.parse_args(argv)
-    try:
+
+    def run() -> dict[str, Any]:
         if args.samples < 1 or args.patch < 8:
             raise GanpaintError("--samples must be at least 1 and --patch at least 8")
-        r = measure(args.bundle, args.samples, args.patch)
-    except (GanpaintError, OSError) as exc:
-        print(f"sky_spectrum: error: {exc}", file=sys.stderr)
-        return 2
-    print(format_report(r))
-    if args.json:
-        Path(args.json).write_text(json.dumps(r, indent=1))
-    return 0
+        return measure(args.bundle, args.samples, args.patch)
+
+    return report("sky_spectrum", run, format_report, args.json)
 
 
 if __name__ == "__main__":
