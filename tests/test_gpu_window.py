@@ -210,6 +210,12 @@ def test_pick_speed_compares_rows_with_the_heads_among_themselves():
     assert "base+projected" in why and "base 2" not in why
     assert window_speed.pick_speed(heads, 100)[0] == "channels_last"
     assert window_speed.pick_speed(heads[1:], 300)[0] == "base"  # no base+projected row
+    # with the high-pass head too, only the rows that time both heads count
+    both = [dict(r, variant=f"{r['variant']}+highpass", images_per_s=r["images_per_s"] / 3)
+            for r in heads[:2]]  # fmt: skip
+    speed, why = window_speed.pick_speed(heads + both, 300)
+    assert speed == "channels_last" and "base+projected+highpass" in why
+    assert "channels_last+compile+projected " not in why
 
 
 def test_speed_auto_reads_the_probe_rows(tmp_path, monkeypatch, capsys):

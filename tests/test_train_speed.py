@@ -120,6 +120,9 @@ def test_parse_speed_and_variants():
     assert v["changes"] == {"batch": 16, "channels_last": True, "compile": False} and v["fp32"]
     v = train_speed.parse_variant("channels_last+projected")
     assert v["changes"] == {"d_projected": 0.25, "channels_last": True, "compile": False}
+    v = train_speed.parse_variant("base+projected+highpass")
+    assert v["changes"] == {"d_projected": 0.25, "d_highpass": 0.25, "channels_last": False,
+                            "compile": False}  # fmt: skip
     for bad, why in (("batch0", "positive"), ("turbo", "unknown name 'turbo'")):
         with pytest.raises(GanpaintError, match=why):
             train_speed.parse_variant(bad)

@@ -9,7 +9,8 @@ training step alone, without scenes to wait for. A variant joins names with ``+`
 :class:`~ganpaint.train.configs.GANConfig`), ``batchN`` (another batch size: a different
 training recipe, measured for its images/s only), ``fp32`` (no bf16 autocast) and
 ``projected`` (the discriminator's projected heads, as the ``scenes256`` run has them since
-2026-11-28; ``--speed auto`` then compares only the variants that have them). It first
+2026-11-28; ``--speed auto`` then compares only the variants that have them) and
+``highpass`` (its high-pass head, likewise). It first
 runs ``--warmup`` steps (at least two R1 steps, so cuDNN's autotuning and compilation are
 done; their seconds are reported, since every window pays them again), then times whole
 R1 periods for at least ``--seconds``. The device is started before the first variant
@@ -40,7 +41,12 @@ DATA_IMAGES = 256  # random pictures the trainer draws batches from
 
 def parse_variant(spec: str) -> dict[str, Any]:
     """``"channels_last+batch64"`` -> config changes plus ``fp32``; refuses unknown names."""
-    from ganpaint.train.configs import PROJECTED_WEIGHT, SPEED_OPTIONS, parse_speed
+    from ganpaint.train.configs import (
+        HIGHPASS_WEIGHT,
+        PROJECTED_WEIGHT,
+        SPEED_OPTIONS,
+        parse_speed,
+    )
 
     speed_names, changes, fp32 = [], {}, False
     for name in (n.strip() for n in spec.split("+")):
@@ -52,10 +58,12 @@ def parse_variant(spec: str) -> dict[str, Any]:
             fp32 = True
         elif name == "projected":  # the recipe's heads: their cost is paid in every step
             changes["d_projected"] = PROJECTED_WEIGHT
+        elif name == "highpass":  # the high-pass head, likewise
+            changes["d_highpass"] = HIGHPASS_WEIGHT
         elif name in (*SPEED_OPTIONS, "base"):
             speed_names.append(name)
         else:
-            known = ", ".join(("base", *SPEED_OPTIONS, "batchN", "fp32", "projected"))
+            known = ", ".join(("base", *SPEED_OPTIONS, "batchN", "fp32", "projected", "highpass"))
             raise GanpaintError(f"variant {spec!r}: unknown name {name!r} (known: {known})")
     changes.update(parse_speed("+".join(speed_names)))
     return {"name": spec, "changes": changes, "fp32": fp32}

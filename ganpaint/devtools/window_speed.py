@@ -16,10 +16,11 @@ SPEED_FILE = "speed.json"
 """``train_speed --json`` writes it into the GPU folder; ``--speed auto`` reads it."""
 
 
-RECIPE_NAMES = ("projected",)
+RECIPE_NAMES = ("projected", "highpass")
 """Variant names that change the training recipe, not its speed (``train_speed``'s
-``projected``: the discriminator's projected heads). A probe may time the speed options
-with them, since a run that has them pays for them in every step."""
+``projected`` and ``highpass``: the discriminator's projected heads and high-pass head). A
+probe may time the speed options with them, since a run that has them pays for them in
+every step."""
 
 
 def _parts(r: dict[str, Any]) -> tuple[frozenset[str], frozenset[str]]:
