@@ -25,14 +25,12 @@ def recipe_changes(
         ema_half_life_images = int(saved["ema_half_life_images"])
     if ema_half_life_images is not None:
         out["ema_half_life_images"] = ema_half_life_images
-    if d_projected is None and saved.get("d_projected"):
-        d_projected = float(saved["d_projected"])
-    if d_projected is not None:
-        out["d_projected"] = d_projected
-    if d_highpass is None and saved.get("d_highpass"):
-        d_highpass = float(saved["d_highpass"])
-    if d_highpass is not None:
-        out["d_highpass"] = d_highpass
+    # the weights of the discriminator's heads: 0 or absent in ``saved`` means none
+    for field, weight in (("d_projected", d_projected), ("d_highpass", d_highpass)):
+        if weight is None and saved.get(field):
+            weight = float(saved[field])
+        if weight is not None:
+            out[field] = weight
     if batch is None and saved.get("batch") is not None:
         batch = saved["batch"]
     if batch is not None:
