@@ -5,7 +5,7 @@ base,channels_last,compile,channels_last+compile,batch64 --seconds 10 [--json PA
 Each variant is a fresh :class:`~ganpaint.train.gan.GANTrainer` (same seed, no state, no
 files kept) training on random uint8 pictures already on the device, so the figure is the
 training step alone, without scenes to wait for. A variant joins names with ``+``:
-``channels_last`` and ``compile`` (the config's speed-only fields, see
+``channels_last``, ``compile`` and ``graphs`` (the config's speed-only fields, see
 :class:`~ganpaint.train.configs.GANConfig`), ``batchN`` (another batch size: a different
 training recipe, measured for its images/s only), ``fp32`` (no bf16 autocast) and
 ``projected`` (the discriminator's projected heads, as the ``scenes256`` run has them since
@@ -17,9 +17,11 @@ R1 periods for at least ``--seconds``. The device is started before the first va
 (:func:`start_device`), so the first one's warm-up does not include it. Printed per
 variant: warm-up seconds, steps timed, images/s, the ratio to the first variant, the
 largest GPU memory allocated, and whether the last losses were finite; with ``--ops``, also
-one step's host operations and FLOPs per image (:func:`count_ops`). A variant that
-cannot run here (``compile`` off CUDA) is reported as skipped, and one that fails as failed
-with its error, and the others go on.
+one step's host operations and FLOPs per image (:func:`count_ops`; with ``graphs`` a
+replayed step is one host call, so count without it). A variant that cannot run here
+(``compile`` or ``graphs`` off CUDA) is reported as skipped, and one that fails as failed
+with its error (``graphs`` also where its check against eager steps turned it off), and
+the others go on.
 """
 
 from __future__ import annotations
@@ -83,8 +85,9 @@ def measure(
     dev = pick_device(device)
     cfg = get_config(config).replace(**variant["changes"])
     row: dict[str, Any] = {"variant": variant["name"], "batch": cfg.batch}
-    if cfg.compile and dev.type != "cuda":
-        return {**row, "skipped": "compile is used on CUDA only"}
+    for option in ("compile", "graphs"):
+        if getattr(cfg, option) and dev.type != "cuda":
+            return {**row, "skipped": f"{option} is used on CUDA only"}
     tmp = Path(tempfile.mkdtemp(prefix="ganpaint-train-speed-"))
     try:
         trainer = GANTrainer(cfg, tmp, device=dev, resume=False)
@@ -97,6 +100,12 @@ def measure(
         if dev.type == "cuda":
             torch.cuda.reset_peak_memory_stats(dev)
         row.update(_time_steps(trainer, seconds, warmup))
+        if cfg.graphs:  # timed as graphs only if they stayed on (train/graphs.py checks them)
+            graphs = trainer.graphs
+            if graphs is None or not graphs.active:
+                why = graphs.disabled if graphs is not None else "not available here"
+                raise GanpaintError(f"graphs turned off: {why}")
+            row["graph_replays"] = graphs.replays
         if ops:
             row.update(count_ops(trainer))
         row["bf16"] = bool(trainer.use_bf16)

@@ -29,9 +29,11 @@ class GANConfig:
     ``r1_every`` steps, scaled by ``r1_every``. The EMA generator's half-life is counted in
     images and ramps up with the images seen (``ema_rampup`` x images so far, at most).
 
-    ``channels_last`` and ``compile`` change only speed, not the model or the state files:
-    G and D train in channels-last memory format, and (on CUDA only) the training step's
-    G and D calls go through ``torch.compile`` (R1, a gradient of a gradient, stays eager).
+    ``channels_last``, ``compile`` and ``graphs`` change only speed, not the model or the
+    state files: G and D train in channels-last memory format; (on CUDA only) the training
+    step's G and D calls go through ``torch.compile`` (R1, a gradient of a gradient, stays
+    eager); (on CUDA, one process) the steps without R1 are replayed from a CUDA graph,
+    checked against eager steps first (:mod:`ganpaint.train.graphs`).
     ``python -m ganpaint.devtools.train_speed`` measures them.
 
     ``d_spectral`` gives the discriminator its spectral branch
@@ -70,6 +72,7 @@ class GANConfig:
     seed: int = 0
     channels_last: bool = False
     compile: bool = False
+    graphs: bool = False
     d_spectral: bool = False
     d_projected: float = 0.0
     d_highpass: float = 0.0
@@ -200,7 +203,7 @@ HIGHPASS_WEIGHT = 0.25
 """The high-pass head's loss weight tried first (as the projected heads' weight):
 ``compare_candidates``' "high-pass x0.25" and the GPU A/B's ``d_highpass`` arm."""
 
-SPEED_OPTIONS = ("channels_last", "compile")
+SPEED_OPTIONS = ("channels_last", "compile", "graphs")
 """The config fields that change only speed (see :class:`GANConfig`)."""
 
 

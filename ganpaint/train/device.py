@@ -43,8 +43,11 @@ def bf16_autocast_works(device: torch.device) -> bool:
         return False
 
 
-def autocast(device: torch.device, enabled: bool) -> contextlib.AbstractContextManager:
-    """bf16 autocast on CUDA when ``enabled``, else a no-op context."""
+def autocast(
+    device: torch.device, enabled: bool, cache: bool = True
+) -> contextlib.AbstractContextManager:
+    """bf16 autocast on CUDA when ``enabled``, else a no-op context. ``cache`` False turns
+    off autocast's cache of cast weights, as a CUDA graph capture needs."""
     if enabled and device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
+        return torch.autocast("cuda", dtype=torch.bfloat16, cache_enabled=cache)
     return contextlib.nullcontext()

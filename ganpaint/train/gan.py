@@ -41,6 +41,7 @@ from ganpaint.train.data import float_to_uint8
 from ganpaint.train.device import autocast, bf16_autocast_works, setup_backend
 from ganpaint.train.discriminator import Discriminator
 from ganpaint.train.gan_loop import LoopLimits, LoopOutcome, TrainingLoop
+from ganpaint.train.graphs import StepGraph
 from ganpaint.train.highpass import HighpassHead
 from ganpaint.train.optim import load_optimizer, make_adam, to_cpu
 from ganpaint.train.parallel import (
@@ -112,9 +113,14 @@ class GANTrainer(DataOrder):
         # The data order comes from its own generator: the same on every rank.
         self.data_rng = torch.Generator().manual_seed(cfg.seed)
         c = cfg.r1_every / (cfg.r1_every + 1)  # lazy-regularisation correction (StyleGAN2)
-        self.opt_G = make_adam(self.G.parameters(), cfg.lr, tuple(cfg.betas), dev)
+        # CUDA graphs (one process): the plain steps replayed from one recorded graph
+        self.graphs: StepGraph | None = None
+        if cfg.graphs and dev.type == "cuda" and not self.dist.active:
+            self.graphs = StepGraph(self)
+        capturable = self.graphs is not None
+        self.opt_G = make_adam(self.G.parameters(), cfg.lr, tuple(cfg.betas), dev, capturable)
         d_betas = (cfg.betas[0] ** c, cfg.betas[1] ** c)
-        self.opt_D = make_adam(self.D.parameters(), cfg.lr * c, d_betas, dev)
+        self.opt_D = make_adam(self.D.parameters(), cfg.lr * c, d_betas, dev, capturable)
         self.step = 0
         self.images_seen = 0
         self.train_seconds = 0.0
@@ -171,20 +177,45 @@ class GANTrainer(DataOrder):
     def train_step(self) -> dict[str, torch.Tensor]:
         """One discriminator step (with R1 every ``r1_every`` steps), one generator step
         (none before ``g_frozen_until``), one EMA update. Returns detached device
-        scalars (no synchronisation)."""
-        cfg, dev, bf16 = self.cfg, self.device, self.use_bf16
+        scalars (no synchronisation), valid until the next step."""
+        cfg, dev = self.cfg, self.device
         b = self.rank_batch
         reals = self._next_batch()
-        z = torch.randn(b, cfg.z_dim, device=dev)
-        with torch.no_grad(), autocast(dev, bf16):
-            fakes = self._g_step(z)
-        with autocast(dev, bf16):
+        z_d = torch.randn(b, cfg.z_dim, device=dev)
+        train_g = self.step >= self.g_frozen_until
+        z_g = torch.randn(b, cfg.z_dim, device=dev) if train_g else None
+        r1 = self.step % cfg.r1_every == 0
+        if self.graphs is not None and self.graphs.takes(r1, train_g):
+            out = self.graphs.step(reals, z_d, z_g)
+        else:
+            out = self.step_body(reals, z_d, z_g, r1)
+        self.step += 1
+        self.images_seen += cfg.batch
+        self._update_ema()
+        return out
+
+    def step_body(
+        self,
+        reals: torch.Tensor,
+        z_d: torch.Tensor,
+        z_g: torch.Tensor | None,
+        r1: bool,
+        autocast_cache: bool = True,
+    ) -> dict[str, torch.Tensor]:
+        """The arithmetic of one step on given inputs: D's step on ``reals`` and fakes from
+        ``z_d`` (R1 on the reals when ``r1``), then G's step from ``z_g`` (none when None).
+        No random numbers are drawn here, so :mod:`ganpaint.train.graphs` can record it;
+        ``autocast_cache`` False is what a CUDA graph capture asks of autocast."""
+        cfg, dev, bf16 = self.cfg, self.device, self.use_bf16
+        with torch.no_grad(), autocast(dev, bf16, autocast_cache):
+            fakes = self._g_step(z_d)
+        with autocast(dev, bf16, autocast_cache):
             d_fake = self._d_step(fakes).float()
             d_real = self._d_step(reals).float()
         loss_d = F.softplus(d_fake).mean() + F.softplus(-d_real).mean()
         out: dict[str, torch.Tensor] = {}
         if cfg.d_projected > 0:  # heads on frozen classifier features (train/projected.py)
-            with autocast(dev, bf16):
+            with autocast(dev, bf16, autocast_cache):
                 # two passes, not one on fakes and reals together: that saves operations
                 # but gave a worse FD on two of two CPU seeds (docs/TRAINING.md, "Is a step
                 # bound by its operations?")
@@ -199,28 +230,25 @@ class GANTrainer(DataOrder):
         loss_d.backward()
         out.update(loss_d=loss_d.detach(), d_real=d_real.mean().detach())
         out["d_fake"] = d_fake.mean().detach()
-        if self.step % cfg.r1_every == 0:
+        if r1:
             # R1 in float32: the penalty is a gradient of a gradient, bf16 is too coarse.
             x = reals.detach().requires_grad_(True)
             (grad,) = torch.autograd.grad(self.D(x).sum(), x, create_graph=True)
-            r1 = grad.square().sum(dim=(1, 2, 3)).mean()
-            (r1 * (0.5 * cfg.r1_gamma * cfg.r1_every)).backward()
-            out["r1"] = r1.detach()
+            r1_value = grad.square().sum(dim=(1, 2, 3)).mean()
+            (r1_value * (0.5 * cfg.r1_gamma * cfg.r1_every)).backward()
+            out["r1"] = r1_value.detach()
         mean_grads(self.D.parameters(), self.dist)
         self.opt_D.step()
-
-        if self.step >= self.g_frozen_until:
-            self._generator_step(b, out)
-        self.step += 1
-        self.images_seen += cfg.batch
-        self._update_ema()
+        if z_g is not None:
+            self._generator_step(z_g, out, autocast_cache)
         return out
 
-    def _generator_step(self, b: int, out: dict[str, torch.Tensor]) -> None:
+    def _generator_step(
+        self, z: torch.Tensor, out: dict[str, torch.Tensor], autocast_cache: bool
+    ) -> None:
         cfg, dev, bf16 = self.cfg, self.device, self.use_bf16
         self.D.requires_grad_(False)
-        z = torch.randn(b, cfg.z_dim, device=dev)
-        with autocast(dev, bf16):
+        with autocast(dev, bf16, autocast_cache):
             gen = self._g_step(z)
             d_gen = self._d_step(gen).float()
             p_gen = self.D.project(gen)
@@ -245,8 +273,8 @@ class GANTrainer(DataOrder):
     def _update_ema(self) -> None:
         half_life = self.cfg.ema_half_life_at(self.images_seen)
         beta = 0.5 ** (self.cfg.batch / max(half_life, 1e-8))
-        for p_ema, p in zip(self.G_ema.parameters(), self.G.parameters(), strict=True):
-            p_ema.lerp_(p.detach(), 1.0 - beta)
+        ema, live = list(self.G_ema.parameters()), [p.detach() for p in self.G.parameters()]
+        torch._foreach_lerp_(ema, live, 1.0 - beta)  # a few kernels on CUDA, not one a tensor
 
     # -- samples and safety --------------------------------------------------------------
 
@@ -296,6 +324,8 @@ class GANTrainer(DataOrder):
         load_optimizer(self.opt_D, copy.deepcopy(snap["opt_D"]))
         lost = self.step - snap["step"]
         self.step, self.images_seen = snap["step"], snap["images_seen"]
+        if self.graphs is not None:  # new optimiser state, and precision or rates change
+            self.graphs.reset()
         if self.use_bf16:
             self.use_bf16 = False
             action = "switched to float32"
@@ -313,9 +343,11 @@ class GANTrainer(DataOrder):
     @property
     def speed_options(self) -> str:
         """The speed-only options in effect, as ``--speed`` names them (``"base"``, or e.g.
-        ``"channels_last+compile"``; compile only where it applies, on CUDA)."""
+        ``"channels_last+compile"``; compile and graphs only where they apply, on CUDA, and
+        graphs only while no check has turned them off)."""
         used = ["channels_last"] if self.cfg.channels_last else []
         used += ["compile"] if self._g_step is not self.G else []
+        used += ["graphs"] if self.graphs is not None and self.graphs.active else []
         return speed_spec(used)
 
     # -- the loop ------------------------------------------------------------------------

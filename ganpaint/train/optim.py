@@ -27,14 +27,22 @@ def plain(value: Any) -> Any:
 
 
 def make_adam(
-    params: Any, lr: float, betas: tuple[float, float], device: torch.device
+    params: Any,
+    lr: float,
+    betas: tuple[float, float],
+    device: torch.device,
+    capturable: bool = False,
 ) -> torch.optim.Adam:
-    """Adam (eps 1e-8), the fused kernel on CUDA where this torch has it."""
+    """Adam (eps 1e-8), the fused kernel on CUDA where this torch has it; ``capturable``
+    (CUDA only) keeps its step counts on the device, so a CUDA graph can record its steps."""
+    params = list(params)
     if device.type == "cuda":
+        flags = {"capturable": True} if capturable else {}
         try:
-            return torch.optim.Adam(params, lr=lr, betas=betas, eps=1e-8, fused=True)
+            return torch.optim.Adam(params, lr=lr, betas=betas, eps=1e-8, fused=True, **flags)
         except (RuntimeError, TypeError, ValueError):
-            pass
+            if capturable:
+                return torch.optim.Adam(params, lr=lr, betas=betas, eps=1e-8, capturable=True)
     return torch.optim.Adam(params, lr=lr, betas=betas, eps=1e-8)
 
 
