@@ -301,6 +301,21 @@ def test_pick_window_takes_speed_and_batch_from_one_measured_row():
     assert (speed, batch) == ("channels_last", 16) and why.startswith("no row at batch 16")
 
 
+def test_pick_window_weighs_graphs_like_any_speed_option():
+    graphed = dict(HEAD_ROWS[1], variant="channels_last+graphs+projected", warmup_s=10.0,
+                   images_per_s=1000.0)  # fmt: skip
+    graphed64 = dict(HEAD_ROWS[2], variant="channels_last+graphs+projected+batch64",
+                     warmup_s=10.0, images_per_s=1500.0)  # fmt: skip
+    # graphs at 32 beat 64 without them (800/s), and 64 with them is 1.5x 32's: not enough
+    rows = [*HEAD_ROWS, graphed, graphed64]
+    assert window_speed.pick_window(rows, 300, 32)[:2] == ("channels_last+graphs", 32)
+    assert window_speed.pick_speed(rows, 300)[0] == "channels_last+graphs"
+    # a graphs row whose check failed (train_speed reports it failed) is never taken
+    failed = {"variant": graphed["variant"], "batch": 32, "failed": "graphs turned off: ..."}
+    rows = [*HEAD_ROWS, failed]
+    assert window_speed.pick_window(rows, 300, 32)[:2] == ("channels_last", 64)
+
+
 def test_speed_and_batch_auto_resolve_before_both_arms(tmp_path, monkeypatch, capsys):
     gpu = tmp_path / ".gpu"
     gpu.mkdir()
