@@ -7,13 +7,8 @@ from __future__ import annotations
 import torch
 
 from ganpaint.train import graphs
-from ganpaint.train.configs import get_config
 from ganpaint.train.graphs import StepGraph
-
-MICRO = get_config("tiny").replace(
-    name="micro", g_widths=(16, 16, 8, 8), d_widths=(8, 8, 16, 16), z_dim=16, batch=4,
-    r1_every=4, dataset_size=24, max_steps=40, sample_every=0,
-)  # fmt: skip
+from tests.test_train_speed import _trainer as speed_trainer
 
 
 class Recording:
@@ -44,16 +39,9 @@ class StandIn:
         return rec, rec.out
 
 
-def _data() -> torch.Tensor:
-    gen = torch.Generator().manual_seed(5)
-    return torch.randint(0, 256, (24, 32, 32, 3), generator=gen, dtype=torch.uint8)
-
-
 def _trainer(tmp_path, name, backend=None, **changes):
-    from ganpaint.train.gan import GANTrainer
-
-    t = GANTrainer(MICRO.replace(**changes), tmp_path / name, device="cpu", resume=False)
-    t.set_data(_data())
+    """test_train_speed's micro trainer, R1 every 4 steps (3 plain steps in 4)."""
+    t = speed_trainer(tmp_path, name, r1_every=4, max_steps=40, **changes)
     if backend is not None:
         t.graphs = StepGraph(t, backend)
     return t
