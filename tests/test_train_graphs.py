@@ -4,6 +4,7 @@ eager steps and the resets run on a CPU; the recording itself needs CUDA."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from ganpaint.train import graphs
@@ -54,11 +55,16 @@ def _same_weights(a, b) -> None:
             assert torch.allclose(sa[k], sb[k], rtol=1e-5, atol=1e-6), f"{name}.{k}"
 
 
-def test_graphed_steps_train_the_same_weights_as_eager_ones(tmp_path):
-    plain = _trainer(tmp_path, "plain")
+# with the high-pass head: its spectral norms' vectors are state a check must restore too
+RECIPES = [{}, {"d_highpass": 0.25}]
+
+
+@pytest.mark.parametrize("recipe", RECIPES)
+def test_graphed_steps_train_the_same_weights_as_eager_ones(tmp_path, recipe):
+    plain = _trainer(tmp_path, "plain", **recipe)
     eager = [plain.train_step() for _ in range(16)]
     backend = StandIn()
-    fast = _trainer(tmp_path, "fast", backend)
+    fast = _trainer(tmp_path, "fast", backend, **recipe)
     assert fast.speed_options == "graphs"
     graphed = [{k: v.clone() for k, v in fast.train_step().items()} for _ in range(16)]
     # 16 steps, R1 on 0, 4, 8, 12: 12 plain ones, 3 warm-up, one capture and 2 checked
@@ -84,11 +90,12 @@ def test_steps_with_r1_or_a_still_generator_stay_eager(tmp_path):
     assert t.graphs.backend.warmed == 0  # none of the first 8 was a plain step
 
 
-def test_a_graph_that_does_not_match_eager_steps_is_dropped(tmp_path):
-    plain = _trainer(tmp_path, "plain")
+@pytest.mark.parametrize("recipe", RECIPES)
+def test_a_graph_that_does_not_match_eager_steps_is_dropped(tmp_path, recipe):
+    plain = _trainer(tmp_path, "plain", **recipe)
     for _ in range(16):
         plain.train_step()
-    bad = _trainer(tmp_path, "bad", StandIn(broken=True))
+    bad = _trainer(tmp_path, "bad", StandIn(broken=True), **recipe)
     logged = []
     bad.log = logged.append
     for _ in range(16):
