@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from ganpaint.train import graphs
-from ganpaint.train.graphs import StepGraph
+from ganpaint.train.graphs import StepGraphs
 from tests.test_train_speed import _trainer as speed_trainer
 
 
@@ -44,7 +44,7 @@ def _trainer(tmp_path, name, backend=None, **changes):
     """test_train_speed's micro trainer, R1 every 4 steps (3 plain steps in 4)."""
     t = speed_trainer(tmp_path, name, r1_every=4, max_steps=40, **changes)
     if backend is not None:
-        t.graphs = StepGraph(t, backend)
+        t.graphs = StepGraphs(t, backend)
     return t
 
 
@@ -62,16 +62,18 @@ RECIPES = [{}, {"d_highpass": 0.25}]
 @pytest.mark.parametrize("recipe", RECIPES)
 def test_graphed_steps_train_the_same_weights_as_eager_ones(tmp_path, recipe):
     plain = _trainer(tmp_path, "plain", **recipe)
-    eager = [plain.train_step() for _ in range(16)]
+    eager = [plain.train_step() for _ in range(28)]
     backend = StandIn()
     fast = _trainer(tmp_path, "fast", backend, **recipe)
     assert fast.speed_options == "graphs"
-    graphed = [{k: v.clone() for k, v in fast.train_step().items()} for _ in range(16)]
-    # 16 steps, R1 on 0, 4, 8, 12: 12 plain ones, 3 warm-up, one capture and 2 checked
-    # steps (the capture's and the next), then 7 replays
-    assert backend.warmed == graphs.WARMUP_STEPS and backend.captured == 1
-    assert fast.graphs.replays == 12 - graphs.WARMUP_STEPS - graphs.CHECKS == 7
-    assert fast.graphs.active and fast.step == 16 and fast.images_seen == plain.images_seen
+    graphed = [{k: v.clone() for k, v in fast.train_step().items()} for _ in range(28)]
+    # 28 steps, R1 on 0, 4, ..., 24. Each kind: 3 warm-up steps, one capture, 2 checked
+    # steps (the capture's and the next), then replays: 21 - 5 = 16 plain, 7 - 5 = 2 R1
+    assert backend.warmed == 2 * graphs.WARMUP_STEPS and backend.captured == 2
+    assert fast.graphs.plain.replays == 21 - graphs.WARMUP_STEPS - graphs.CHECKS == 16
+    assert fast.graphs.with_r1.replays == 2 and fast.graphs.replays == 18
+    assert fast.graphs.active and fast.graphs.with_r1.active
+    assert fast.step == 28 and fast.images_seen == plain.images_seen
     for a, b in zip(eager, graphed, strict=True):
         assert a.keys() == b.keys()
         for k in a:
@@ -79,32 +81,40 @@ def test_graphed_steps_train_the_same_weights_as_eager_ones(tmp_path, recipe):
     _same_weights(plain, fast)
 
 
-def test_steps_with_r1_or_a_still_generator_stay_eager(tmp_path):
+def test_steps_of_a_still_generator_stay_eager(tmp_path):
     t = _trainer(tmp_path, "t", StandIn())
-    assert not t.graphs.takes(r1=True, train_g=True)
+    assert t.graphs.takes(r1=True, train_g=True) and t.graphs.takes(r1=False, train_g=True)
     assert not t.graphs.takes(r1=False, train_g=False)  # a warm start's D warm-up
-    assert t.graphs.takes(r1=False, train_g=True)
+    assert not t.graphs.takes(r1=True, train_g=False)
     t.g_frozen_until = 8
     for _ in range(8):
         t.train_step()
-    assert t.graphs.backend.warmed == 0  # none of the first 8 was a plain step
+    assert t.graphs.backend.warmed == 0
+    t.train_step()
+    assert t.graphs.backend.warmed == 1
 
 
 @pytest.mark.parametrize("recipe", RECIPES)
 def test_a_graph_that_does_not_match_eager_steps_is_dropped(tmp_path, recipe):
     plain = _trainer(tmp_path, "plain", **recipe)
-    for _ in range(16):
+    for _ in range(28):
         plain.train_step()
     bad = _trainer(tmp_path, "bad", StandIn(broken=True), **recipe)
     logged = []
     bad.log = logged.append
-    for _ in range(16):
+    for _ in range(28):
         bad.train_step()
-    assert not bad.graphs.active and bad.graphs.replays == 0
-    assert "differed from the eager step's by 1 of the update" in bad.graphs.disabled
-    assert bad.events == [f"step 5: CUDA graphs turned off, {bad.graphs.disabled}; "
-                          "the run goes on eagerly"]  # fmt: skip
-    assert logged and "WARNING" in logged[0]
+    for kind in (bad.graphs.plain, bad.graphs.with_r1):
+        assert not kind.active and kind.replays == 0
+        assert "differed from the eager step's by 1 of the update" in kind.disabled
+    # the plain steps' graph is checked at step 5 (after 1, 2, 3), the R1 steps' at 12
+    assert bad.events == [
+        f"step 5: CUDA graphs of the plain steps turned off, {bad.graphs.plain.disabled}; "
+        "they run eagerly",
+        f"step 12: CUDA graphs of the R1 steps turned off, {bad.graphs.with_r1.disabled}; "
+        "they run eagerly",
+    ]
+    assert len(logged) == 2 and "WARNING" in logged[0]
     assert bad.speed_options == "base"
     _same_weights(plain, bad)  # the eager result stood at the check, and after it
 
@@ -113,13 +123,13 @@ def test_restoring_a_snapshot_records_again(tmp_path):
     backend = StandIn()
     t = _trainer(tmp_path, "t", backend)
     t.take_snapshot()
-    for _ in range(12):
+    for _ in range(20):
         t.train_step()
-    assert backend.captured == 1 and t.graphs.replays > 0
+    assert backend.captured == 2 and t.graphs.plain.replays > 0
     t.recover("a test")  # new optimiser state: the recorded steps would read the old one
-    for _ in range(12):
+    for _ in range(20):
         t.train_step()
-    assert backend.warmed == 2 * graphs.WARMUP_STEPS and backend.captured == 2
+    assert backend.warmed == 4 * graphs.WARMUP_STEPS and backend.captured == 4
 
 
 def test_graphs_are_asked_for_on_cuda_only(tmp_path):
@@ -134,11 +144,30 @@ class FailingCapture(StandIn):
 
 def test_a_capture_that_fails_leaves_the_run_eager(tmp_path):
     plain = _trainer(tmp_path, "plain")
-    for _ in range(12):
+    for _ in range(20):
         plain.train_step()
     t = _trainer(tmp_path, "t", FailingCapture())
-    for _ in range(12):
+    for _ in range(20):
         t.train_step()
-    assert not t.graphs.active and "RuntimeError: operation not permitted" in t.graphs.disabled
+    for kind in (t.graphs.plain, t.graphs.with_r1):
+        assert not kind.active and "RuntimeError: operation not permitted" in kind.disabled
     assert all(p.requires_grad for p in t.D.parameters())
     _same_weights(plain, t)
+
+
+def test_the_probe_times_graphs_only_where_they_stayed_on(tmp_path):
+    from ganpaint.core.errors import GanpaintError
+    from ganpaint.devtools import train_speed
+
+    t = _trainer(tmp_path, "t", StandIn())
+    for _ in range(28):
+        t.train_step()
+    assert train_speed._graphs_row(t) == {"graph_replays": 18}
+    t.graphs.with_r1._drop("a test")
+    assert train_speed._graphs_row(t) == {"graph_replays": 18, "r1_graph_off": "a test"}
+    t.graphs.plain._drop("another test")  # then the steps timed were eager ones
+    with pytest.raises(GanpaintError, match="graphs turned off: another test"):
+        train_speed._graphs_row(t)
+    t.graphs = None
+    with pytest.raises(GanpaintError, match="not available here"):
+        train_speed._graphs_row(t)

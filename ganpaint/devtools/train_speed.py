@@ -100,12 +100,8 @@ def measure(
         if dev.type == "cuda":
             torch.cuda.reset_peak_memory_stats(dev)
         row.update(_time_steps(trainer, seconds, warmup))
-        if cfg.graphs:  # timed as graphs only if they stayed on (train/graphs.py checks them)
-            graphs = trainer.graphs
-            if graphs is None or not graphs.active:
-                why = graphs.disabled if graphs is not None else "not available here"
-                raise GanpaintError(f"graphs turned off: {why}")
-            row["graph_replays"] = graphs.replays
+        if cfg.graphs:
+            row.update(_graphs_row(trainer))
         if ops:
             row.update(count_ops(trainer))
         row["bf16"] = bool(trainer.use_bf16)
@@ -117,6 +113,20 @@ def measure(
         return row
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _graphs_row(trainer) -> dict[str, Any]:
+    """A ``graphs`` row's figures: its replays, and whether the R1 steps' graph was dropped.
+    Raises where the plain steps' graph was (``train/graphs.py`` checks them): then eager
+    steps were timed, not graphs."""
+    graphs = trainer.graphs
+    if graphs is None or not graphs.plain.active:
+        why = graphs.plain.disabled if graphs is not None else "not available here"
+        raise GanpaintError(f"graphs turned off: {why}")
+    row: dict[str, Any] = {"graph_replays": graphs.replays}
+    if not graphs.with_r1.active:  # the plain steps' graph alone was timed
+        row["r1_graph_off"] = graphs.with_r1.disabled
+    return row
 
 
 def _time_steps(trainer, seconds: float, warmup: int) -> dict[str, Any]:

@@ -41,7 +41,7 @@ from ganpaint.train.data import float_to_uint8
 from ganpaint.train.device import autocast, bf16_autocast_works, setup_backend
 from ganpaint.train.discriminator import Discriminator
 from ganpaint.train.gan_loop import LoopLimits, LoopOutcome, TrainingLoop
-from ganpaint.train.graphs import StepGraph
+from ganpaint.train.graphs import StepGraphs
 from ganpaint.train.highpass import HighpassHead
 from ganpaint.train.optim import load_optimizer, make_adam, to_cpu
 from ganpaint.train.parallel import (
@@ -113,10 +113,10 @@ class GANTrainer(DataOrder):
         # The data order comes from its own generator: the same on every rank.
         self.data_rng = torch.Generator().manual_seed(cfg.seed)
         c = cfg.r1_every / (cfg.r1_every + 1)  # lazy-regularisation correction (StyleGAN2)
-        # CUDA graphs (one process): the plain steps replayed from one recorded graph
-        self.graphs: StepGraph | None = None
+        # CUDA graphs (one process): the steps replayed from recorded graphs
+        self.graphs: StepGraphs | None = None
         if cfg.graphs and dev.type == "cuda" and not self.dist.active:
-            self.graphs = StepGraph(self)
+            self.graphs = StepGraphs(self)
         capturable = self.graphs is not None
         self.opt_G = make_adam(self.G.parameters(), cfg.lr, tuple(cfg.betas), dev, capturable)
         d_betas = (cfg.betas[0] ** c, cfg.betas[1] ** c)
@@ -186,7 +186,7 @@ class GANTrainer(DataOrder):
         z_g = torch.randn(b, cfg.z_dim, device=dev) if train_g else None
         r1 = self.step % cfg.r1_every == 0
         if self.graphs is not None and self.graphs.takes(r1, train_g):
-            out = self.graphs.step(reals, z_d, z_g)
+            out = self.graphs.step(reals, z_d, z_g, r1)
         else:
             out = self.step_body(reals, z_d, z_g, r1)
         self.step += 1

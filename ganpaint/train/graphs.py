@@ -1,30 +1,31 @@
-"""The ``graphs`` speed option: the GAN's plain training steps replayed from one CUDA graph.
+"""The ``graphs`` speed option: the GAN's training steps replayed from CUDA graphs.
 
 On an H100 or H200 a ``scenes256`` step at batch 32 takes about as long as the host needs to
 issue its few thousand small kernels (docs/TRAINING.md, "Is a step bound by its
 operations?"). A CUDA graph records the kernels of one step once and then launches them all
-with one call. :class:`StepGraph` does that for the *plain* steps: a discriminator step
-without R1 and a generator step, in one process. The R1 steps (one in ``r1_every``), the
-steps before G moves (a warm start's D warm-up) and every step under torchrun stay eager.
+with one call. :class:`StepGraphs` keeps two: one for the *plain* steps (a discriminator
+step without R1 and a generator step) and one for the steps with R1 (one in ``r1_every``),
+in one process. The steps before G moves (a warm start's D warm-up) and every step under
+torchrun stay eager.
 
-The life of the graph:
+The life of each graph (:class:`StepGraph`):
 
-1. **Warm-up.** The first :data:`WARMUP_STEPS` plain steps run eagerly on a side stream, as
-   CUDA asks before a capture (cuDNN's autotuning and the optimisers' lazy state happen
-   here). They are real training steps.
-2. **Capture.** The next plain step is recorded with the step's inputs (the real batch and
-   both latents, drawn outside the graph) in fixed buffers, then replayed.
-3. **Checks.** That step and the next (:data:`CHECKS`, the second with fresh inputs) are
-   also computed eagerly from the same weights and inputs, and the weights the two ways
-   reach are compared. Where they differ by more than :data:`TOLERANCE` (relative to the
-   step's update), the graph is dropped for the rest of the run, an event on the card says
+1. **Warm-up.** The first :data:`WARMUP_STEPS` steps of its kind run eagerly on a side
+   stream, as CUDA asks before a capture (cuDNN's autotuning and the optimisers' lazy state
+   happen here). They are real training steps.
+2. **Capture.** The next step of its kind is recorded with the step's inputs (the real batch
+   and both latents, drawn outside the graph) in fixed buffers, then replayed.
+3. **Checks.** That step and the next of its kind (:data:`CHECKS`, the second with fresh
+   inputs) are also computed eagerly from the same weights and inputs, and the weights the
+   two ways reach are compared. Where they differ by more than :data:`TOLERANCE` (relative to the
+   step's update), that graph is dropped for the rest of the run, an event on the card says
    why, and the eager result stands. A graph never trains unchecked. A warm-up or capture
    that raises drops the graph the same way, and the step runs eagerly.
-4. **Replay.** Each later plain step copies its inputs into the buffers and replays.
+4. **Replay.** Each later step of its kind copies its inputs into the buffers and replays.
 
-:meth:`StepGraph.reset` drops the graph (the trainer calls it when it restores a snapshot,
+:meth:`StepGraphs.reset` drops both (the trainer calls it when it restores a snapshot,
 which replaces the optimisers' state, or changes precision or learning rate): the next
-plain steps warm up and capture again. The step is the trainer's own
+steps warm up and capture again. The step is the trainer's own
 (:meth:`GANTrainer.step_body`); this module adds no arithmetic, so a graphed run trains the
 same weights as an eager one within float rounding. ``backend`` is what records and
 replays: :class:`CudaGraphs` on CUDA; the tests use a stand-in that replays by calling the
@@ -91,19 +92,22 @@ class CudaGraphs:
 
 
 class StepGraph:
-    """The plain steps of one :class:`~ganpaint.train.gan.GANTrainer` from a CUDA graph
-    (see the module docstring)."""
+    """One kind of step (plain, or with R1) of one :class:`~ganpaint.train.gan.GANTrainer`
+    from a CUDA graph (see the module docstring)."""
 
-    def __init__(self, trainer: GANTrainer, backend: GraphBackend | None = None):
-        self.trainer = trainer
-        self.backend: GraphBackend = backend if backend is not None else CudaGraphs()
+    def __init__(self, trainer: GANTrainer, backend: GraphBackend, r1: bool):
+        self.trainer, self.backend, self.r1 = trainer, backend, r1
         self.disabled: str | None = None
         self.replays = 0
         self._inputs: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
         self.reset()
 
+    @property
+    def name(self) -> str:
+        return "R1 steps" if self.r1 else "plain steps"
+
     def reset(self) -> None:
-        """Drop the graph; the next plain steps warm up and capture again."""
+        """Drop the graph; the next steps of this kind warm up and capture again."""
         self._recorded: Recorded | None = None
         self._out: dict[str, torch.Tensor] = {}
         self._warm_left = WARMUP_STEPS
@@ -111,16 +115,12 @@ class StepGraph:
 
     @property
     def active(self) -> bool:
-        """Whether plain steps still go through the graph (not dropped by a check)."""
+        """Whether these steps still go through the graph (not dropped by a check)."""
         return self.disabled is None
 
-    def takes(self, r1: bool, train_g: bool) -> bool:
-        """Whether this step is a plain one the graph runs."""
-        return self.active and not r1 and train_g and not self.trainer.dist.active
-
     def step(self, reals: torch.Tensor, z_d: torch.Tensor, z_g: torch.Tensor) -> dict[str, Any]:
-        """One plain step on these inputs; returns the step's outputs (device scalars, valid
-        until the next step)."""
+        """One step on these inputs; returns the step's outputs (device scalars, valid until
+        the next step of this kind)."""
         if self._inputs is None:
             self._inputs = (reals.clone(), z_d.clone(), z_g.clone())
         for buffer, value in zip(self._inputs, (reals, z_d, z_g), strict=True):
@@ -140,13 +140,13 @@ class StepGraph:
             # failed before its optimiser steps, which come last): the step runs eagerly.
             self._drop(f"{type(exc).__name__}: {exc}")
             self.trainer.D.requires_grad_(True)  # the generator step may have stopped early
-            return self.trainer.step_body(reals, z_d, z_g, r1=False)
+            return self.trainer.step_body(reals, z_d, z_g, r1=self.r1)
         self.replays += 1
         return self._out
 
     def _body(self) -> dict[str, torch.Tensor]:
         reals, z_d, z_g = self._inputs  # type: ignore[misc]
-        return self.trainer.step_body(reals, z_d, z_g, r1=False, autocast_cache=False)
+        return self.trainer.step_body(reals, z_d, z_g, r1=self.r1, autocast_cache=False)
 
     def _checked_step(self) -> dict[str, Any]:
         """Replay, keep what it reached, go back, run the step eagerly and compare: the
@@ -158,7 +158,7 @@ class StepGraph:
         replayed = [t.clone() for t in self._weights()]
         for t, saved in zip(state, before, strict=True):
             t.copy_(saved)
-        out = self.trainer.step_body(*self._inputs, r1=False)  # type: ignore[misc]
+        out = self.trainer.step_body(*self._inputs, r1=self.r1)  # type: ignore[misc]
         start = before[: len(replayed)]
         eager = self._weights()
         diff = _norm([g - e for g, e in zip(replayed, eager, strict=True)])
@@ -187,10 +187,47 @@ class StepGraph:
         t = self.trainer
         self.disabled = why
         self.reset()
-        self._recorded = None
-        event = f"step {t.step}: CUDA graphs turned off, {why}; the run goes on eagerly"
+        event = f"step {t.step}: CUDA graphs of the {self.name} turned off, {why}; they run eagerly"
         t.events.append(event)
         t.log(f"[gan] WARNING {event}")
+
+
+class StepGraphs:
+    """The trainer's two graphs, one for the plain steps and one for the R1 steps; each
+    warms up, records, is checked and may be dropped on its own."""
+
+    def __init__(self, trainer: GANTrainer, backend: GraphBackend | None = None):
+        self.trainer = trainer
+        self.backend: GraphBackend = backend if backend is not None else CudaGraphs()
+        self.plain = StepGraph(trainer, self.backend, r1=False)
+        self.with_r1 = StepGraph(trainer, self.backend, r1=True)
+
+    def _kind(self, r1: bool) -> StepGraph:
+        return self.with_r1 if r1 else self.plain
+
+    def takes(self, r1: bool, train_g: bool) -> bool:
+        """Whether a graph runs this step: G trained, one process, its kind not dropped."""
+        return train_g and not self.trainer.dist.active and self._kind(r1).active
+
+    def step(
+        self, reals: torch.Tensor, z_d: torch.Tensor, z_g: torch.Tensor, r1: bool
+    ) -> dict[str, Any]:
+        """One step of its kind (:meth:`StepGraph.step`)."""
+        return self._kind(r1).step(reals, z_d, z_g)
+
+    def reset(self) -> None:
+        """Drop both graphs (a restored snapshot, new rates or precision): record again."""
+        self.plain.reset()
+        self.with_r1.reset()
+
+    @property
+    def active(self) -> bool:
+        """Whether the plain steps, 15 in 16, still go through their graph."""
+        return self.plain.active
+
+    @property
+    def replays(self) -> int:
+        return self.plain.replays + self.with_r1.replays
 
 
 def _norm(tensors: list[torch.Tensor]) -> float:
