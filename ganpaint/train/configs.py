@@ -32,8 +32,8 @@ class GANConfig:
     ``channels_last``, ``compile`` and ``graphs`` change only speed, not the model or the
     state files: G and D train in channels-last memory format; (on CUDA only) the training
     step's G and D calls go through ``torch.compile`` (R1, a gradient of a gradient, stays
-    eager); (on CUDA, one process) the steps without R1 are replayed from a CUDA graph,
-    checked against eager steps first (:mod:`ganpaint.train.graphs`).
+    eager); (on CUDA, one process) the steps are replayed from CUDA graphs, each checked
+    against eager steps first (:mod:`ganpaint.train.graphs`).
     ``python -m ganpaint.devtools.train_speed`` measures them.
 
     ``d_spectral`` gives the discriminator its spectral branch
