@@ -197,10 +197,9 @@ def test_the_ab_variants_are_options_a_window_takes(tmp_path, monkeypatch, capsy
 
     seen = []
 
-    def fake_window(*args):
-        # positional: ..., d_spectral, ema_half_life_images, d_projected, warm_start,
-        # d_warmup_images, batch, d_highpass
-        seen.append((*args[-7:-4], *args[-2:]))
+    def fake_window(*args, **options):
+        names = ("d_spectral", "ema_half_life_images", "d_projected", "batch", "d_highpass")
+        seen.append(tuple(options[n] for n in names))
         return {"bundle": "b"}
 
     monkeypatch.setattr(gpu_window, "run_window", fake_window)

@@ -60,6 +60,7 @@ def run_window(
     seconds: float,
     out: Path,
     gpu_dir: Path,
+    *,
     device: str | None = None,
     eval_samples: int | None = None,
     workers: int | None = None,
@@ -469,11 +470,12 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(result))
             return 0
         summary = run_window(
-            args.config, args.seconds, Path(args.out), Path(args.gpu_dir), args.device,
-            args.eval_samples, args.workers, args.max_steps, args.speed, args.d_spectral,
-            args.ema_half_life_images, args.d_projected,
-            Path(args.warm_start) if args.warm_start else None, args.d_warmup_images,
-            args.batch, args.d_highpass,
+            args.config, args.seconds, Path(args.out), Path(args.gpu_dir),
+            device=args.device, eval_samples=args.eval_samples, workers=args.workers,
+            max_steps=args.max_steps, speed=args.speed, d_spectral=args.d_spectral,
+            ema_half_life_images=args.ema_half_life_images, d_projected=args.d_projected,
+            warm_start=Path(args.warm_start) if args.warm_start else None,
+            d_warmup_images=args.d_warmup_images, batch=args.batch, d_highpass=args.d_highpass,
         )  # fmt: skip
     except GanpaintError as exc:
         print(f"gpu_window: {exc}", file=sys.stderr)
