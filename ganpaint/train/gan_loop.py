@@ -85,8 +85,9 @@ class LossAverages:
         )
 
     def add(self, out: dict[str, torch.Tensor]) -> None:
-        for k, v in out.items():
-            self.sums[k] += v
+        # one call, not one addition a loss: with CUDA graphs a step is a few launches
+        torch._foreach_add_([self.sums[k] for k in out], list(out.values()))
+        for k in out:
             self.counts[k] += 1
 
     @property
