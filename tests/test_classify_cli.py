@@ -93,6 +93,26 @@ def test_precision_choices_are_the_trainers():
     assert PRECISION_CHOICES == PRECISIONS
 
 
+def test_auto_precision_is_bf16_only_where_the_device_computes_it_natively(monkeypatch):
+    import torch
+
+    from ganpaint.classify.train import TrainSettings, resolve_precision
+    from ganpaint.core import devices
+    from ganpaint.core.errors import GanpaintError
+
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(devices, "_cpu_flags", lambda: frozenset({"avx2", "avx512f"}))
+    assert not devices.native_bf16(cpu) and not devices.native_bf16(torch.device("mps"))
+    assert resolve_precision(TrainSettings(), cpu).precision == "fp32"
+    monkeypatch.setattr(devices, "_cpu_flags", lambda: frozenset({"avx2", "avx512_bf16"}))
+    assert devices.native_bf16(cpu)
+    assert resolve_precision(TrainSettings(), cpu).precision == "bf16"
+    # a precision asked for is kept, whatever the device; an unknown one is refused
+    assert resolve_precision(TrainSettings(precision="fp32"), cpu).precision == "fp32"
+    with pytest.raises(GanpaintError, match="precision 'fp16': use one of auto, bf16, fp32"):
+        resolve_precision(TrainSettings(precision="fp16"), cpu)
+
+
 def test_pool_choices_are_the_models():
     from ganpaint.cli.classifier_cmd import POOL_CHOICES
     from ganpaint.models.classifier import POOLS

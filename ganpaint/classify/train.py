@@ -78,7 +78,7 @@ class TrainSettings:
     seed: int = 0
     widths: tuple[int | str, ...] = DEFAULT_WIDTHS
     pool: str = "avg"
-    precision: str = "bf16"
+    precision: str = "auto"
     zoom: float = 1.0
 
 
@@ -93,12 +93,26 @@ def predict(model: nn.Module, images: np.ndarray, batch: int = 128) -> np.ndarra
     return torch.cat(out).numpy() if out else np.zeros(0, np.int64)
 
 
-PRECISIONS = ("bf16", "fp32")
+PRECISIONS = ("auto", "bf16", "fp32")
 """Training precisions: ``bf16`` runs the forward and backward passes under bfloat16
 autocast (weights, optimiser state and batch-norm statistics stay float32) with the pictures
-in channels-last memory order; ``fp32`` is plain float32. On the 2-core AMD EPYC (AVX-512
-BF16) a training pass ran 282.5 images/s in ``bf16`` against 185.6 in ``fp32`` (README,
-"Scene classifier")."""
+in channels-last memory order; ``fp32`` is plain float32; ``auto`` (the default) is ``bf16``
+where the device computes in bfloat16 natively (:func:`~ganpaint.core.devices.native_bf16`)
+and ``fp32`` elsewhere. On a 2-core AMD EPYC with AVX-512 BF16 a training pass ran 282.5
+images/s in ``bf16`` against 185.6 in ``fp32`` (README, "Scene classifier"); on one with
+AVX2 alone, 6.4 against 57."""
+
+
+def resolve_precision(s: TrainSettings, device: torch.device) -> TrainSettings:
+    """``s`` with ``auto`` precision made ``bf16`` or ``fp32`` for ``device``; an unknown
+    precision is refused."""
+    from ganpaint.core.devices import native_bf16
+
+    if s.precision not in PRECISIONS:
+        raise GanpaintError(f"precision {s.precision!r}: use one of {', '.join(PRECISIONS)}")
+    if s.precision != "auto":
+        return s
+    return replace(s, precision="bf16" if native_bf16(device) else "fp32")
 
 
 def _loss(model: SceneClassifier, x: torch.Tensor, y: torch.Tensor, s: TrainSettings):
@@ -263,7 +277,7 @@ def train_classifier(
     """Train on scenes ``TRAIN_START..+n_train``; returns the model (eval mode) and figures
     of the run (time, speed, loss and choosing accuracy per epoch). ``rule`` replaces the
     shipped class rule (experiments only; the commands always use the shipped one)."""
-    s = settings
+    s = resolve_precision(settings, device)
     torch.manual_seed(s.seed)
     gen = torch.Generator().manual_seed(s.seed)
     train = load_scenes(TRAIN_START, s.n_train, s.size, cache)
@@ -273,8 +287,6 @@ def train_classifier(
         names, classify = rule
         train = replace(train, classes=np.asarray(classify(train.labels), np.int64))
         choose = replace(choose, classes=np.asarray(classify(choose.labels), np.int64))
-    if s.precision not in PRECISIONS:
-        raise GanpaintError(f"precision {s.precision!r}: use one of {', '.join(PRECISIONS)}")
     model = SceneClassifier(names, s.widths, s.pool).to(device)
     if s.precision == "bf16":
         model = model.to(memory_format=torch.channels_last)
@@ -403,6 +415,7 @@ def train_bundle(
     if not bundle.path.is_dir():
         raise GanpaintError(f"{bundle.path}: a classifier is stored in a bundle folder")
     dev = pick_device(device)
+    settings = resolve_precision(settings, dev)  # the card records the precision used
     model, run = train_classifier(settings, dev, cache=cache, progress=progress, log=log)
     evaluation = evaluate_card(model, settings, bundle, cache)
     card = make_card(model, settings, run, evaluation, dev)
@@ -450,7 +463,7 @@ def refit_bundle(
         raise GanpaintError(f"{bundle.path}: no trained classifier with its card to refit")
     dev = pick_device(device)
     model = model.to(dev)
-    s = settings
+    s = resolve_precision(settings, dev)
     n_train = int(train_seeds[1]) - int(train_seeds[0])
     n = min(s.refit_scenes, n_train)
     train = load_scenes(int(train_seeds[0]), n_train if s.finetune_epochs else n, s.size, cache)

@@ -4,10 +4,12 @@ One rule for the whole program: a named device is used if it exists (else a
 :class:`~ganpaint.core.errors.DeviceError` naming it); with no name, CUDA, then Apple MPS,
 then the CPU. :func:`describe_device` gives the short form the status bar and benchmarks
 print, or with ``hardware=True`` the long form a training card records.
+:func:`native_bf16` says whether bfloat16 autocast pays there.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import platform
 
@@ -72,6 +74,36 @@ def describe_device(device: torch.device | str, *, hardware: bool = False) -> st
     if not hardware:
         return f"cpu ({threads} thread{plural})"
     return f"{_cpu_name()} ({os.cpu_count()} logical cores, {threads} torch thread{plural})"
+
+
+NATIVE_BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
+"""CPU flags (``/proc/cpuinfo``) of instructions that compute in bfloat16 natively."""
+
+
+def native_bf16(device: torch.device) -> bool:
+    """Whether ``device`` computes in bfloat16 natively, so that bf16 autocast speeds
+    training up there: CUDA with bf16 support, or a CPU with AVX-512 BF16 or AMX (Linux; False
+    on other systems, and on MPS). Elsewhere bf16 is emulated: on an AVX2-only 2-core AMD EPYC
+    a classifier training pass ran 6.4 images/s in bf16 against 57 in float32."""
+    if device.type == "cuda":
+        try:
+            return bool(torch.cuda.is_bf16_supported())
+        except Exception:  # noqa: BLE001 - an answer, not an error
+            return False
+    return device.type == "cpu" and bool(NATIVE_BF16_FLAGS & _cpu_flags())
+
+
+@functools.cache
+def _cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags from ``/proc/cpuinfo`` (empty where there is none)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return frozenset(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return frozenset()
 
 
 def _cpu_name() -> str:
