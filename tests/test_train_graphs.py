@@ -171,3 +171,14 @@ def test_the_probe_times_graphs_only_where_they_stayed_on(tmp_path):
     t.graphs = None
     with pytest.raises(GanpaintError, match="not available here"):
         train_speed._graphs_row(t)
+
+
+def test_the_log_says_what_the_graphs_did(tmp_path):
+    t = _trainer(tmp_path, "t", StandIn())
+    logged = []
+    t.log = logged.append
+    t.train(max_steps=12, write_checkpoint=False, export=False, sample_every=0)
+    # 12 steps, R1 on 0, 4, 8: 9 plain ones, 3 warm-up, 2 checked, 4 replayed
+    assert "speed options graphs, step 0/12" in logged[0]
+    assert logged[-1].endswith(", 4 steps replayed from CUDA graphs")
+    assert t.windows[-1]["speed"] == "graphs"

@@ -387,7 +387,7 @@ class GANTrainer(DataOrder):
         self.log(
             f"[gan] {cfg.name}: {cfg.resolution} px, batch {cfg.batch}, "
             f"{len(self.data)} training scenes{streamed}, device {describe_device(self.device)}, "
-            f"{precision}, step {self.step}/{limits.max_steps}"
+            f"{precision}, speed options {self.speed_options}, step {self.step}/{limits.max_steps}"
         )
         outcome = TrainingLoop(self, limits).run()
         check_in_sync({"G": self.G, "G_ema": self.G_ema, "D": self.D}, self.dist)
@@ -399,9 +399,17 @@ class GANTrainer(DataOrder):
         self.log(
             f"[gan] stopped ({outcome.stop_reason}) at step {self.step}: "
             f"{summary['steps_this_run']} steps, {self.images_seen - start_images} images "
-            f"in {outcome.seconds:.1f}s = {summary['img_s']:.1f} img/s"
+            f"in {outcome.seconds:.1f}s = {summary['img_s']:.1f} img/s{self._graphs_note()}"
         )
         return summary
+
+    def _graphs_note(self) -> str:
+        """``", 1234 steps replayed from CUDA graphs"`` for the log, or ``""``."""
+        return (
+            ""
+            if self.graphs is None
+            else f", {self.graphs.replays} steps replayed from CUDA graphs"
+        )
 
     def _final_writes(self, write_checkpoint: bool, export: bool) -> None:
         if self.last_sample is None or self.last_sample.stem != f"samples_{self.step:06d}":
