@@ -245,7 +245,7 @@ def test_dissect_and_ablate_keep_the_hash_of_the_classifier_they_measured(
 
 def test_storing_a_new_classifier_marks_an_unstamped_dissection_earlier(tmp_path: Path):
 
-    from ganpaint.classify.train import _store
+    from ganpaint.classify.card import _store
     from ganpaint.models.bundle import sha256_file, stale_classifier_parts
 
     folder = _stamped_bundle(tmp_path)

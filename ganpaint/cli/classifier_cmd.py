@@ -110,8 +110,9 @@ def _add_train(subs: argparse._SubParsersAction) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from ganpaint.classify.card import refit_bundle, train_bundle
     from ganpaint.classify.data import DEFAULT_CACHE
-    from ganpaint.classify.train import TrainSettings, refit_bundle, train_bundle
+    from ganpaint.classify.train import TrainSettings
     from ganpaint.core.errors import GanpaintError
     from ganpaint.core.progress import bar_factory
 
