@@ -214,18 +214,9 @@ class GANTrainer(DataOrder):
             d_real = self._d_step(reals).float()
         loss_d = F.softplus(d_fake).mean() + F.softplus(-d_real).mean()
         out: dict[str, torch.Tensor] = {}
-        if cfg.d_projected > 0:  # heads on frozen classifier features (train/projected.py)
-            with autocast(dev, bf16, autocast_cache):
-                # two passes, not one on fakes and reals together: that saves operations
-                # but gave a worse FD on two of two CPU seeds (docs/TRAINING.md, "Is a step
-                # bound by its operations?")
-                loss_p = projected_loss(self.D.project(fakes), self.D.project(reals))
-            loss_d = loss_d + cfg.d_projected * loss_p
-            out["loss_d_projected"] = loss_p.detach()
-        if cfg.d_highpass > 0:  # the texture head (train/highpass.py)
-            loss_h = projected_loss(self.D.texture(fakes), self.D.texture(reals))
-            loss_d = loss_d + cfg.d_highpass * loss_h
-            out["loss_d_highpass"] = loss_h.detach()
+        for name, weight, loss in self._head_losses(fakes, reals, autocast_cache):
+            loss_d = loss_d + weight * loss
+            out[f"loss_d_{name}"] = loss.detach()
         self.opt_D.zero_grad(set_to_none=True)
         loss_d.backward()
         out.update(loss_d=loss_d.detach(), d_real=d_real.mean().detach())
@@ -246,28 +237,43 @@ class GANTrainer(DataOrder):
     def _generator_step(
         self, z: torch.Tensor, out: dict[str, torch.Tensor], autocast_cache: bool
     ) -> None:
-        cfg, dev, bf16 = self.cfg, self.device, self.use_bf16
+        dev, bf16 = self.device, self.use_bf16
         self.D.requires_grad_(False)
         with autocast(dev, bf16, autocast_cache):
             gen = self._g_step(z)
             d_gen = self._d_step(gen).float()
-            p_gen = self.D.project(gen)
         loss_g = F.softplus(-d_gen).mean()
-        if p_gen:
-            loss_p = projected_loss(p_gen)
-            loss_g = loss_g + cfg.d_projected * loss_p
-            out["loss_g_projected"] = loss_p.detach()
-        h_gen = self.D.texture(gen)
-        if h_gen:
-            loss_h = projected_loss(h_gen)
-            loss_g = loss_g + cfg.d_highpass * loss_h
-            out["loss_g_highpass"] = loss_h.detach()
+        for name, weight, loss in self._head_losses(gen, None, autocast_cache):
+            loss_g = loss_g + weight * loss
+            out[f"loss_g_{name}"] = loss.detach()
         self.opt_G.zero_grad(set_to_none=True)
         loss_g.backward()
         mean_grads(self.G.parameters(), self.dist)
         self.opt_G.step()
         self.D.requires_grad_(True)
         out["loss_g"] = loss_g.detach()
+
+    def _head_losses(
+        self, pictures: torch.Tensor, reals: torch.Tensor | None, autocast_cache: bool
+    ) -> list[tuple[str, float, torch.Tensor]]:
+        """The extra heads' logistic losses with their names and weights: the projected
+        heads on frozen classifier features (train/projected.py, under autocast) and the
+        high-pass head (train/highpass.py); on fakes and ``reals`` for D's step, on G's
+        pictures alone (``reals`` None) for G's."""
+        cfg, dev, bf16 = self.cfg, self.device, self.use_bf16
+        both = [x for x in (pictures, reals) if x is not None]
+        out = []
+        if cfg.d_projected > 0:
+            with autocast(dev, bf16, autocast_cache):
+                # two passes, not one on fakes and reals together: that saves operations
+                # but gave a worse FD on two of two CPU seeds (docs/TRAINING.md, "Is a step
+                # bound by its operations?")
+                out.append(("projected", cfg.d_projected,
+                            projected_loss(*[self.D.project(x) for x in both])))  # fmt: skip
+        if cfg.d_highpass > 0:
+            out.append(("highpass", cfg.d_highpass,
+                        projected_loss(*[self.D.texture(x) for x in both])))  # fmt: skip
+        return out
 
     @torch.no_grad()
     def _update_ema(self) -> None:
