@@ -12,7 +12,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from ganpaint.core.errors import GanpaintError
-from ganpaint.devtools import gpu_window, window_speed
+from ganpaint.devtools import gpu_ab, gpu_window, window_speed
 
 SEGMENTER = {"conv.weight": torch.linspace(-2, 2, 24).reshape(2, 3, 4), "steps": torch.arange(3)}
 
@@ -101,7 +101,7 @@ def _fake_arms(monkeypatch, figures, seen=None):
         return {"exit": 0 if fd else 1, "options": extra, "fd_ratio": fd, "sky_noise_ratio": sky,
                 "eval_n": 950 if fd else None}  # fmt: skip
 
-    monkeypatch.setattr(gpu_window, "_ab_arm", arm)
+    monkeypatch.setattr(gpu_ab, "_ab_arm", arm)
 
 
 @pytest.mark.parametrize(
