@@ -207,8 +207,9 @@ class StepGraphs:
         return self.with_r1 if r1 else self.plain
 
     def takes(self, r1: bool, train_g: bool) -> bool:
-        """Whether a graph runs this step: G trained, one process, its kind not dropped."""
-        return train_g and not self.trainer.dist.active and self._kind(r1).active
+        """Whether a graph runs this step: G trained and its kind not dropped (the trainer
+        makes graphs in one process only)."""
+        return train_g and self._kind(r1).active
 
     def step(
         self, reals: torch.Tensor, z_d: torch.Tensor, z_g: torch.Tensor, r1: bool
