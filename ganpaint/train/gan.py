@@ -280,7 +280,9 @@ class GANTrainer(DataOrder):
         half_life = self.cfg.ema_half_life_at(self.images_seen)
         beta = 0.5 ** (self.cfg.batch / max(half_life, 1e-8))
         ema, live = list(self.G_ema.parameters()), [p.detach() for p in self.G.parameters()]
-        torch._foreach_lerp_(ema, live, 1.0 - beta)  # a few kernels on CUDA, not one a tensor
+        # fused into a few kernels on CUDA where both share a memory layout (not with
+        # channels-last training: torch then goes tensor by tensor, as before)
+        torch._foreach_lerp_(ema, live, 1.0 - beta)
 
     # -- samples and safety --------------------------------------------------------------
 
