@@ -198,7 +198,6 @@ class StepGraphs:
     warms up, records, is checked and may be dropped on its own."""
 
     def __init__(self, trainer: GANTrainer, backend: GraphBackend | None = None):
-        self.trainer = trainer
         self.backend: GraphBackend = backend if backend is not None else CudaGraphs()
         self.plain = StepGraph(trainer, self.backend, r1=False)
         self.with_r1 = StepGraph(trainer, self.backend, r1=True)
