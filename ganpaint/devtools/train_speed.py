@@ -21,18 +21,24 @@ one step's host operations and FLOPs per image (:func:`count_ops`; with ``graphs
 replayed step is one host call, so count without it). A variant that cannot run here
 (``compile`` or ``graphs`` off CUDA) is reported as skipped, and one that fails as failed
 with its error (``graphs`` also where its check against eager steps turned it off), and
-the others go on.
+the others go on. ``--json PATH`` is rewritten after every variant (emptied first), so a
+process that dies in a variant (a CUDA error that leaves the device unusable) keeps the
+rows before it; ``--variant-limit S`` ends the process where one variant runs over S
+seconds (a GPU window's probe then leaves its remaining time to the training).
 """
 
 from __future__ import annotations
 
 import argparse
+import faulthandler
+import functools
 import json
 import math
 import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -199,23 +205,50 @@ def count_ops(trainer) -> dict[str, Any]:
 
 def run(
     config: str, variants: list[str], device: str | None, seconds: float, warmup: int,
-    log=print, ops: bool = False,
+    log=print, ops: bool = False, on_row: Callable[[list[dict[str, Any]]], None] | None = None,
+    variant_limit: float | None = None,
 ) -> list[dict[str, Any]]:  # fmt: skip
-    """Every variant's row, with ``vs_first``: its images/s over the first timed variant's."""
+    """Every variant's row, with ``vs_first``: its images/s over the first timed variant's.
+
+    ``on_row`` gets the rows so far after each variant (``--json`` writes them then, so a
+    process that dies in a later variant keeps the earlier rows). ``variant_limit``: where a
+    variant runs longer than this many seconds (a hung CUDA graph capture, a compile that
+    does not end), the process prints every thread's stack and exits with code 1, since a
+    hung device cannot be interrupted from Python; the rows already given to ``on_row``
+    stay."""
     parsed = [parse_variant(v) for v in variants]  # all refused before any is timed
     log(f"device started in {start_device(device):.1f} s (paid before the first variant)")
-    rows = []
+    rows: list[dict[str, Any]] = []
     for v in parsed:
+        if variant_limit is not None:
+            faulthandler.dump_traceback_later(variant_limit, exit=True)
         try:
             row = measure(config, v, device, seconds, warmup, ops)
         except Exception as exc:  # noqa: BLE001 - one variant failing must not lose the others
             row = {"variant": v["name"], "batch": "", "failed": f"{type(exc).__name__}: {exc}"}
+        finally:
+            if variant_limit is not None:
+                faulthandler.cancel_dump_traceback_later()
         rows.append(row)
+        _set_vs_first(rows)
         log(json.dumps(row))
+        if on_row is not None:
+            on_row(rows)
+    return rows
+
+
+def _set_vs_first(rows: list[dict[str, Any]]) -> None:
     timed = [r for r in rows if "images_per_s" in r]
     for r in timed:
         r["vs_first"] = round(r["images_per_s"] / timed[0]["images_per_s"], 3)
-    return rows
+
+
+def write_rows(path: Path, rows: list[dict[str, Any]]) -> None:
+    """Write the rows as JSON through a temporary file, so that a reader (or a process
+    killed mid-write) never leaves half a file."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(rows, indent=1))
+    tmp.replace(path)
 
 
 def start_device(device: str | None) -> float:
@@ -265,23 +298,31 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", default=None, help="also write the rows to this file")
     p.add_argument("--ops", action="store_true",
                    help="also count one step's host operations and FLOPs per image")  # fmt: skip
+    p.add_argument("--variant-limit", type=float, default=None, metavar="S",
+                   help="exit (code 1, stacks printed) where one variant runs over S seconds; "
+                   "the rows written to --json before it stay")  # fmt: skip
     args = p.parse_args(argv)
     try:
         if args.seconds <= 0 or args.warmup < 0:
             raise GanpaintError("--seconds must be positive and --warmup at least 0")
+        if args.variant_limit is not None and args.variant_limit <= 0:
+            raise GanpaintError("--variant-limit must be positive")
         names = [v.strip() for v in args.variants.split(",") if v.strip()]
         if not names:
             raise GanpaintError("--variants names no variant")
         from ganpaint.train.configs import get_config
 
         get_config(args.config)
-        rows = run(args.config, names, args.device, args.seconds, args.warmup, ops=args.ops)
+        on_row = None
+        if args.json:
+            write_rows(Path(args.json), [])  # no rows of an earlier probe stay
+            on_row = functools.partial(write_rows, Path(args.json))
+        rows = run(args.config, names, args.device, args.seconds, args.warmup, ops=args.ops,
+                   on_row=on_row, variant_limit=args.variant_limit)  # fmt: skip
     except GanpaintError as exc:
         print(f"train_speed: error: {exc}", file=sys.stderr)
         return 2
     print(table(rows))
-    if args.json:
-        Path(args.json).write_text(json.dumps(rows, indent=1))
     return 0
 
 
