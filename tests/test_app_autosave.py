@@ -113,3 +113,36 @@ def test_restore_env_no_discards(make_window, qtbot, monkeypatch, tmp_path):
     w = make_window(restore=None)
     assert w.document.strokes == ()
     assert not orphan.document_path.exists()
+
+
+def test_the_restore_question_is_not_hidden_by_the_splash(qtbot):
+    # The question comes while the splash is up and before the main window is shown: the
+    # splash (which window managers keep on top) must go, and the question sit mid-screen,
+    # not on the unplaced window's frame.
+    from PySide6.QtCore import QTimer
+    from PySide6.QtGui import QGuiApplication, QPixmap
+    from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox, QSplashScreen
+
+    from ganpaint.app.views.prompts import Prompts
+
+    parent = QMainWindow()
+    qtbot.addWidget(parent)
+    pm = QPixmap(300, 200)
+    pm.fill()
+    splash = QSplashScreen(pm)
+    qtbot.addWidget(splash)
+    splash.show()
+    seen = {}
+
+    def answer():
+        box = QApplication.activeModalWidget()
+        assert isinstance(box, QMessageBox)
+        seen["splash"] = splash.isVisible()
+        seen["centre"] = box.frameGeometry().center()
+        box.button(QMessageBox.No).click()
+
+    QTimer.singleShot(200, answer)
+    assert Prompts(parent).restore("Restore the work autosaved at 12:00?") is False
+    assert seen["splash"] is False
+    screen = QGuiApplication.primaryScreen().availableGeometry().center()
+    assert (seen["centre"] - screen).manhattanLength() <= 4

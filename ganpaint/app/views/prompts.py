@@ -11,7 +11,13 @@ from __future__ import annotations
 import os
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QInputDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QInputDialog,
+    QMessageBox,
+    QSplashScreen,
+    QWidget,
+)
 
 
 class Prompts:
@@ -38,7 +44,11 @@ class Prompts:
     def _ask(self, key: str, title: str, text: str, buttons, default):
         if key in self.answers:
             return self.answers[key]
-        box = QMessageBox(QMessageBox.Question, title, text, buttons, self.parent)
+        parent: QWidget | None = self.parent
+        if not self.parent.isVisible():  # asked at start-up, before the window is shown
+            parent = None  # Qt then centres it on the screen, not on the unplaced window
+            _close_the_splash()
+        box = QMessageBox(QMessageBox.Question, title, text, buttons, parent)
         box.setDefaultButton(default)
         self.last_box = box
         return QMessageBox.StandardButton(box.exec())
@@ -80,3 +90,11 @@ class Prompts:
             QMessageBox.Yes,
         )  # fmt: skip
         return answer is True or answer == QMessageBox.Yes
+
+
+def _close_the_splash() -> None:
+    """Close the splash screen before a question asked at start-up (the crash-recovery
+    one): window managers keep a splash over other windows, so it could hide the question."""
+    for widget in QApplication.topLevelWidgets():
+        if isinstance(widget, QSplashScreen) and widget.isVisible():
+            widget.close()
