@@ -144,7 +144,8 @@ def test_the_probe_times_each_variant(tmp_path, capsys, monkeypatch):
     assert fast["vs_first"] == round(fast["images_per_s"] / base["images_per_s"], 3)
     assert skipped["skipped"] == "compile is used on CUDA only"
     assert no_graphs["skipped"] == "graphs is used on CUDA only"
-    out = tmp_path / "rows.json"
+    # --json into a folder not made yet, as .gpu/ on a fresh GPU machine with nothing carried
+    out = tmp_path / "fresh" / "rows.json"
     code = train_speed.main(["--config", "tiny", "--device", "cpu", "--variants", "base",
                              "--seconds", "0.1", "--json", str(out)])  # fmt: skip
     assert code == 0 and "| base | 8 |" in capsys.readouterr().out
@@ -208,6 +209,7 @@ def test_the_probe_keeps_its_rows_when_a_variant_kills_the_process(tmp_path):
     # A CUDA error can leave the device unusable and the process dying in the middle of the
     # probe; the rows measured before must still reach --json for --speed auto. Here the
     # second variant ends the process as such a crash would, and the third never runs.
+    # (The folder exists here, with an earlier probe's rows; the first test has none.)
     out = tmp_path / "gpu" / "speed.json"
     out.parent.mkdir()
     out.write_text(json.dumps([{"variant": "channels_last", "images_per_s": 99.0}]))

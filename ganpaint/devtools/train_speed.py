@@ -245,7 +245,9 @@ def _set_vs_first(rows: list[dict[str, Any]]) -> None:
 
 def write_rows(path: Path, rows: list[dict[str, Any]]) -> None:
     """Write the rows as JSON through a temporary file, so that a reader (or a process
-    killed mid-write) never leaves half a file."""
+    killed mid-write) never leaves half a file. The folder is made where it is missing: on
+    a fresh GPU machine with no state carried, the plan's ``.gpu/`` does not exist yet."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(rows, indent=1))
     tmp.replace(path)
