@@ -205,6 +205,28 @@ def test_the_probe_counts_a_steps_operations_and_flops():
     assert "ops_per_step" in train_speed.table(rows)
 
 
+def _probe_in_a_process(args: list[str], variant: str, action: str, timeout: float):
+    """``train_speed.main(args)`` in a fresh process, every row stubbed (no trainer), where
+    ``variant`` first runs ``action``, a Python statement (``os``, ``time`` imported)."""
+    script = (
+        "import os, sys, time\n"
+        "from ganpaint.devtools import train_speed\n"
+        "def measure(config, variant, *args):\n"
+        f"    if variant['name'] == {variant!r}:\n"
+        f"        {action}\n"
+        "    return {'variant': variant['name'], 'batch': 8, 'images_per_s': 10.0,"
+        " 'finite': True}\n"
+        "train_speed.measure = measure\n"
+        "train_speed.start_device = lambda dev: 0.0\n"
+        "sys.exit(train_speed.main(sys.argv[1:]))\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", script, "--config", "tiny", "--device", "cpu", "--seconds",
+         "0.1", *args],
+        capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+
+
 def test_the_probe_keeps_its_rows_when_a_variant_kills_the_process(tmp_path):
     # A CUDA error can leave the device unusable and the process dying in the middle of the
     # probe; the rows measured before must still reach --json for --speed auto. Here the
@@ -213,22 +235,9 @@ def test_the_probe_keeps_its_rows_when_a_variant_kills_the_process(tmp_path):
     out = tmp_path / "gpu" / "speed.json"
     out.parent.mkdir()
     out.write_text(json.dumps([{"variant": "channels_last", "images_per_s": 99.0}]))
-    script = (
-        "import os, sys\n"
-        "from ganpaint.devtools import train_speed\n"
-        "def measure(config, variant, *args):\n"
-        "    if variant['name'] == 'channels_last':\n"
-        "        os._exit(3)\n"
-        "    return {'variant': variant['name'], 'batch': 8, 'images_per_s': 10.0,"
-        " 'finite': True}\n"
-        "train_speed.measure = measure\n"
-        "train_speed.start_device = lambda dev: 0.0\n"
-        "sys.exit(train_speed.main(sys.argv[1:]))\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", script, "--config", "tiny", "--device", "cpu", "--variants",
-         "base,channels_last,batch16", "--seconds", "0.1", "--json", str(out)],
-        capture_output=True, text=True, timeout=120,
+    done = _probe_in_a_process(
+        ["--variants", "base,channels_last,batch16", "--json", str(out)],
+        "channels_last", "os._exit(3)", timeout=120,
     )  # fmt: skip
     assert done.returncode == 3
     rows = json.loads(out.read_text())
@@ -239,31 +248,16 @@ def test_the_probe_keeps_its_rows_when_a_variant_kills_the_process(tmp_path):
 
 def test_the_probe_ends_a_variant_that_hangs(tmp_path):
     out = tmp_path / "speed.json"
-    script = (
-        "import sys, time\n"
-        "from ganpaint.devtools import train_speed\n"
-        "def measure(config, variant, *args):\n"
-        "    if variant['name'] == 'compile':\n"
-        "        time.sleep(60)\n"
-        "    return {'variant': variant['name'], 'batch': 8, 'images_per_s': 10.0,"
-        " 'finite': True}\n"
-        "train_speed.measure = measure\n"
-        "train_speed.start_device = lambda dev: 0.0\n"
-        "sys.exit(train_speed.main(sys.argv[1:]))\n"
-    )
-    args = ["--config", "tiny", "--device", "cpu", "--seconds", "0.1", "--json", str(out)]
-    done = subprocess.run(
-        [sys.executable, "-c", script, *args, "--variants", "base,compile,channels_last",
-         "--variant-limit", "2"],
-        capture_output=True, text=True, timeout=50,
+    done = _probe_in_a_process(
+        ["--json", str(out), "--variants", "base,compile,channels_last", "--variant-limit", "2"],
+        "compile", "time.sleep(60)", timeout=50,
     )  # fmt: skip
     assert done.returncode == 1 and "Timeout" in done.stderr and "in measure" in done.stderr
     assert [r["variant"] for r in json.loads(out.read_text())] == ["base"]
     # variants within the limit are untouched by it, and the limit is cancelled after each
-    done = subprocess.run(
-        [sys.executable, "-c", script, *args, "--variants", "base,channels_last",
-         "--variant-limit", "1"],
-        capture_output=True, text=True, timeout=50,
+    done = _probe_in_a_process(
+        ["--json", str(out), "--variants", "base,channels_last", "--variant-limit", "1"],
+        "compile", "time.sleep(60)", timeout=50,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert len(json.loads(out.read_text())) == 2
