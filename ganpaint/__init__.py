@@ -6,4 +6,8 @@ procedural scene world), ``train`` (training loops), ``app`` (the Qt program; th
 package that imports Qt) and ``cli`` (the ``ganpaint`` command).
 """
 
+from ganpaint.core.hugepages import prefer_huge_pages
+
+prefer_huge_pages()  # before anything imports torch: see ganpaint/core/hugepages.py
+
 __version__ = "0.1.0"
