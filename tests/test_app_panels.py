@@ -63,6 +63,16 @@ def test_rank_by_says_when_a_layer_has_no_causal_ranking(make_window):
     assert panel.brush_units() == tuple(u for u, _ in panel.concept("tree").iou[:2])
     panel.set_content(measured, panel.units)
     assert panel.ranking.model().item(0).isEnabled() and panel.ranking.currentData() == "causal"
+    # ACE sets alone (refine-sets on a --no-causal dissection) are measured too: drawing
+    # takes the set, other concepts fall back to IoU.
+    sets_only = [replace(c, causal=(), causal_set=(), insert_set=c.insert_set if c.name ==
+                         "tree" else ()) for c in measured]  # fmt: skip
+    assert panel.concept("tree").insert_set
+    panel.set_content(sets_only, panel.units)
+    assert panel.ranking.model().item(0).isEnabled() and panel.ranking.currentData() == "causal"
+    assert panel.brush_units() == panel.concept("tree").insert_set[:2]
+    w.brush.update(concept="sky")
+    assert panel.brush_units() == tuple(u for u, _ in panel.concept("sky").iou[:2])
 
 
 def test_model_without_dissection_paints_with_chosen_units(

@@ -124,6 +124,12 @@ class ConceptInfo:
     def available(self) -> bool:
         return bool(self.iou or self.causal)
 
+    @property
+    def causal_measured(self) -> bool:
+        """Whether ranking by causal effect differs from IoU here: a single-unit causal
+        ranking or an ACE set (``refine-sets`` adds sets to a ``--no-causal`` dissection)."""
+        return bool(self.causal or self.causal_set or self.insert_set)
+
     def ranked(self, ranking: str, action: str = "draw") -> tuple[tuple[int, float], ...]:
         """The ranking asked for (see :func:`ganpaint.models.dissection.brush_ranking`)."""
         return brush_ranking(

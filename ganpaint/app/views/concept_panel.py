@@ -187,7 +187,7 @@ class ConceptPanel(QWidget):
     def set_content(self, concepts: list[ConceptInfo], units: list[UnitInfo]) -> None:
         """Show a layer's concepts and units (after a model load or a layer change)."""
         self.concepts, self.units = concepts, units
-        self._show_causal_measured(any(c.causal for c in concepts if not c.custom))
+        self._show_causal_measured(any(c.causal_measured for c in concepts if not c.custom))
         self._fill_tree()
         self._fill_units()
         usable = [c for c in concepts if c.available]
@@ -206,13 +206,14 @@ class ConceptPanel(QWidget):
         self._apply_filter(self.filter.text())
 
     def _show_causal_measured(self, measured: bool) -> None:
-        """Without causal rankings on this layer (a dissection run with --no-causal) units
-        are ranked by IoU whatever "Rank by" says (``brush_ranking``'s fallback): say so."""
+        """Without causal rankings or ACE sets on this layer (a dissection run with
+        --no-causal) units are ranked by IoU whatever "Rank by" says (``brush_ranking``'s
+        fallback): say so."""
         self._causal_measured = measured
         item = self.ranking.model().item(0)
         item.setEnabled(measured)
         item.setToolTip("" if measured else "Not measured on this layer (dissected without "
-                        "causal ranking): units are ranked by IoU")  # fmt: skip
+                        "causal ranking or ACE sets): units are ranked by IoU")  # fmt: skip
 
     def concept(self, name: str | None) -> ConceptInfo | None:
         return next((c for c in self.concepts if c.name == name), None)
