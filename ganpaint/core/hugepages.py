@@ -16,11 +16,12 @@ torch ignores the variable.
 from __future__ import annotations
 
 import os
+from collections.abc import MutableMapping
 
 THP_VARIABLE = "THP_MEM_ALLOC_ENABLE"
 
 
-def prefer_huge_pages(environ: dict[str, str] | None = None) -> bool:
+def prefer_huge_pages(environ: MutableMapping[str, str] | None = None) -> bool:
     """Ask torch for huge pages unless the variable is set already; returns whether the
     variable now asks for them (``"1"``)."""
     env = os.environ if environ is None else environ
