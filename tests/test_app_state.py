@@ -64,6 +64,7 @@ def test_session_title_dirty_and_save(tmp_path):
     s = DocumentSession(5)
     assert s.title == "GANPaint — Untitled[*]" and not s.dirty and not s.needs_confirm
     assert s.export_name == "ganpaint-5" and s.autosave_meta("m") is None
+    assert s.project_name == "untitled"
     s.reset("demo", "layer4")
     s.document.add_stroke(_stroke())
     assert s.dirty and s.needs_confirm
@@ -76,6 +77,7 @@ def test_session_title_dirty_and_save(tmp_path):
     s.save(tmp_path / "p.ganpaint")
     assert s.project_path == str((tmp_path / "p.ganpaint").resolve())
     assert s.title == "GANPaint — p[*]" and not s.dirty and s.export_name == "p"
+    assert s.project_name == "p"
 
 
 def test_session_adopt_restore_and_layers(tmp_path):
@@ -127,6 +129,7 @@ def test_session_with_a_picture_is_unsaved_work_named_after_its_file(tmp_path):
     # no strokes yet, but the inversion took time: closing asks, the autosave keeps it
     assert s.needs_confirm and s.dirty and s.title == "GANPaint — beach[*]"
     assert s.export_name == "beach-edited" and s.autosave_meta(None)["picture"] is True
+    assert s.project_name == "beach"  # Save proposes the picture's name, not "untitled"
     s.save(tmp_path / "b.ganpaint")
     assert not s.needs_confirm and s.name == "b"
     s.reset("demo", "layer4")

@@ -56,6 +56,14 @@ class DocumentSession:
         return bool(d.modified and (d.strokes or d.picture is not None))
 
     @property
+    def project_name(self) -> str:
+        """The default file name (no suffix) for saving the project: its own, else the
+        opened picture's, else ``untitled``."""
+        if self.project_path:
+            return Path(self.project_path).stem
+        return self.picture_name or "untitled"
+
+    @property
     def export_name(self) -> str:
         """The default file name (no suffix) for an exported image."""
         if self.project_path:

@@ -116,8 +116,7 @@ class FileCommands:
     def save_project(self, ask: bool = False) -> bool:
         path = self.session.project_path
         if ask or not path:
-            name = Path(path).stem if path else "untitled"
-            path = files.ask_save_project(self.w, self.w.prefs, name)
+            path = files.ask_save_project(self.w, self.w.prefs, self.session.project_name)
             if not path:
                 return False
         return self.save_project_to(path)
