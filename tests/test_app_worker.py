@@ -19,6 +19,7 @@ class FakeRenderer:
         self.started = threading.Event()
         self.calls: list[int] = []
         self.zeroed: tuple = ()
+        self.picture = None  # the scenes, not a picture (``Renderer.picture``)
 
     def set_zeroed(self, units) -> None:
         self.zeroed = tuple(sorted((k, tuple(v)) for k, v in (units or {}).items()))

@@ -367,6 +367,10 @@ class RenderWorker(QThread):
             self._thumb(job)
 
     def _thumb(self, job: ThumbJob) -> None:
+        if job.snapshot is None and self._renderer.picture is not None:
+            # asked for before a picture came in (a restore, a project): drawn now it would be
+            # the picture's latent, not the seed's scene; the strip asks again once it closes
+            return
         try:
             if job.snapshot is not None:
                 # another seed: render in full and keep the canvas's incremental frame
