@@ -262,9 +262,9 @@ def test_close_picture_returns_to_scenes_and_a_picture_survives_a_crash(
     # be drawn from the picture's latent (each seed its own scene, so no two alike).
     qtbot.waitUntil(again.worker.is_idle, timeout=20_000)
     drawn = [t.image for t in restored_thumbs if t.image is not None]
-    assert all(
-        not np.array_equal(a, b) for i, a in enumerate(drawn) for b in drawn[i + 1 :]
-    ), f"{len(drawn)} thumbnails, some drawn from the picture"
+    assert all(not np.array_equal(a, b) for i, a in enumerate(drawn) for b in drawn[i + 1 :]), (
+        f"{len(drawn)} thumbnails, some drawn from the picture"
+    )
 
     again.picture_commands.close_picture()
     frame_waiter(again)
