@@ -116,3 +116,23 @@ def test_thumbnails_wait_while_a_stroke_is_drawn(worker, qtbot):
     w.submit(FrameJob(1, snap(3)))  # the stroke ended
     qtbot.waitUntil(lambda: len(thumbs) == 1, timeout=5_000)
     assert thumbs[0].seed == 7
+
+
+def test_a_scene_thumbnail_is_not_drawn_from_a_picture(worker, qtbot):
+    """A thumbnail asked for before a picture came in (a restore, a project) would be the
+    picture's latent drawn under a scene's seed: the worker drops it while the renderer draws
+    a picture (the strip asks again once the picture closes)."""
+    w, r = worker
+    r.gate.set()
+    thumbs: list = []
+    w.thumbnailReady.connect(thumbs.append)
+    r.picture = object()
+    w.submit(ThumbJob(1, 7))
+    with qtbot.waitSignal(w.frameRendered):  # jobs run in turn: the thumbnail's came first
+        w.submit(FrameJob(1, snap(1)))
+    qtbot.waitUntil(w.is_idle, timeout=5_000)
+    assert thumbs == []
+    r.picture = None  # the picture closed: the seed's scene again
+    with qtbot.waitSignal(w.thumbnailReady, timeout=5_000):
+        w.submit(ThumbJob(1, 7))
+    assert [t.seed for t in thumbs] == [7]
