@@ -128,9 +128,9 @@ def test_a_scene_thumbnail_is_not_drawn_from_a_picture(worker, qtbot):
     w.thumbnailReady.connect(thumbs.append)
     r.picture = object()
     w.submit(ThumbJob(1, 7))
-    with qtbot.waitSignal(w.frameRendered):  # jobs run in turn: the thumbnail's came first
+    with qtbot.waitSignal(w.frameRendered):
         w.submit(FrameJob(1, snap(1)))
-    qtbot.waitUntil(w.is_idle, timeout=5_000)
+    qtbot.waitUntil(w.is_idle, timeout=5_000)  # the thumbnail had its turn, before or after
     assert thumbs == []
     r.picture = None  # the picture closed: the seed's scene again
     with qtbot.waitSignal(w.thumbnailReady, timeout=5_000):
