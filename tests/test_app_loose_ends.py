@@ -25,6 +25,26 @@ def test_status_bar_message_and_error_never_overlap(make_window):
     assert s.error.isHidden() and s.currentMessage() == "Opened demo"
 
 
+def test_a_long_error_elides_and_does_not_widen_the_window(make_window, qtbot):
+    """An error naming a long path once grew the main window to the message's width."""
+    w = make_window()
+    w.resize(900, 700)
+    w.show()
+    qtbot.waitExposed(w)
+    width = w.width()
+    path = "/home/someone/" + "a-very-long-folder-name/" * 12 + "notamodel.pth"
+    text = f"Could not open model: {path}: not a PyTorch checkpoint (it holds text)"
+    w.status.show_error(text, False)
+    QApplication.processEvents()
+    assert w.width() == width
+    shown = w.status.error.text()
+    assert shown != f"⚠ {text}" and "…" in shown  # elided to the room there is
+    assert w.status.error.toolTip() == text  # the whole message stays one hover away
+    w.status.show_error("x.pth: not a generator", False)
+    QApplication.processEvents()
+    assert w.status.error.text() == "⚠ x.pth: not a generator"  # short ones in full
+
+
 def test_strength_slider_jumps_to_the_click(make_window):
     w = make_window()
     slider = w.concept_panel.strength
@@ -35,7 +55,7 @@ def test_strength_slider_jumps_to_the_click(make_window):
 
 
 def test_history_labels_elide_with_tooltips(make_window, qtbot):
-    from ganpaint.app.views.history_panel import ElidedLabel
+    from ganpaint.app.views.elided_label import ElidedLabel
 
     label = ElidedLabel("12. Remove window", bold=True)
     qtbot.addWidget(label)

@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
-    QSizePolicy,
     QStackedWidget,
     QToolButton,
     QVBoxLayout,
@@ -27,6 +26,7 @@ from PySide6.QtWidgets import (
 from ganpaint.app.state.concepts import concept_style
 from ganpaint.app.state.tool import CUSTOM
 from ganpaint.app.views import theme
+from ganpaint.app.views.elided_label import ElidedLabel
 from ganpaint.app.views.imaging import qimage_rgba
 from ganpaint.engine.document import EditDocument, Stroke
 
@@ -44,31 +44,6 @@ def mask_thumbnail(stroke: Stroke, color: str, size: int = 30) -> QPixmap:
     )
     pm.setDevicePixelRatio(2.0)
     return pm
-
-
-class ElidedLabel(QLabel):
-    """A one-line label that ends in "…" when narrower than its text (the full text is its
-    tooltip), instead of being cut mid-letter ("Remove windov")."""
-
-    def __init__(self, text: str, bold: bool = False):
-        super().__init__()
-        self.full = text
-        if bold:
-            font = self.font()
-            font.setBold(True)
-            self.setFont(font)
-        self.setToolTip(text)
-        self.setMinimumWidth(20)
-        self.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
-        self._elide()
-
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        self._elide()
-
-    def _elide(self) -> None:
-        width = max(self.width(), 20)
-        self.setText(self.fontMetrics().elidedText(self.full, Qt.ElideRight, width))
 
 
 class StrokeRow(QWidget):

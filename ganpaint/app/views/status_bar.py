@@ -10,10 +10,11 @@ cost the GUI thread a tenth of its time.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QPushButton, QStatusBar
 
 from ganpaint.app.views import theme
+from ganpaint.app.views.elided_label import ElidedLabel
 
 BUSY_AFTER_MS = 150
 MS_EVERY_MS = 250
@@ -25,7 +26,9 @@ class StatusBar(QStatusBar):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setObjectName("statusBar")
-        self.error = QLabel()
+        # elided in the middle (the start says what failed, the end why), so that a message
+        # naming a long path cannot widen the window; the whole of it is the tooltip
+        self.error = ElidedLabel(mode=Qt.ElideMiddle)
         self.error.setObjectName("statusError")
         self.cpu_button = QPushButton(theme.icon("mdi.chip"), "Use CPU")
         self.cpu_button.setObjectName("cpuButton")
@@ -50,7 +53,7 @@ class StatusBar(QStatusBar):
         self.ms = QLabel()
         self.ms.setObjectName("msLabel")
         self.ms.setToolTip("Median render time of the last 20 frames")
-        self.addWidget(self.error)
+        self.addWidget(self.error, 1)
         self.addWidget(self.cpu_button)
         for w in (self.busy, self.model, self.layer, self.device, self.ms):
             w.setProperty("statusField", True)
@@ -68,8 +71,7 @@ class StatusBar(QStatusBar):
 
     def show_error(self, text: str, offer_cpu: bool) -> None:
         self.clearMessage()
-        self.error.setText(f"⚠ {text}")
-        self.error.setToolTip(text)
+        self.error.set_full(f"⚠ {text}", text)
         self.error.show()
         self.cpu_button.setVisible(offer_cpu)
 
