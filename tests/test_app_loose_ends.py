@@ -151,3 +151,35 @@ def test_check_boxes_and_spin_arrows_are_drawn(make_window, tmp_path):
     )
     assert found, "the checked box is not drawn in the accent colour"
     w.concept_panel.grab().save(str(tmp_path / "panel.png"))
+
+
+def test_a_disabled_button_looks_disabled(make_window, qtbot, tmp_path):
+    """The New Concept dialog's Save (a default button) is disabled until the concept has a
+    name and marks; it once looked like its enabled self, blue default border and bright
+    text, so a click that did nothing seemed broken."""
+    from PySide6.QtWidgets import QPushButton
+
+    make_window()  # the app's theme and style sheet
+    button = QPushButton("Save Concept")
+    qtbot.addWidget(button)
+    button.setDefault(True)
+    button.resize(160, 32)
+    button.show()
+    qtbot.waitExposed(button)
+
+    def colours() -> set[int]:
+        shot = button.grab().toImage()
+        return {
+            shot.pixel(x, y) & 0xFFFFFF for x in range(shot.width()) for y in range(shot.height())
+        }
+
+    def brightest_text(pixels: set[int]) -> int:
+        return max(sum((p >> s) & 0xFF for s in (0, 8, 16)) for p in pixels)
+
+    accent = QColor("#4f9dff").rgb() & 0xFFFFFF
+    enabled = colours()
+    button.setEnabled(False)
+    button.grab().save(str(tmp_path / "disabled.png"))
+    disabled = colours()
+    assert accent in enabled and accent not in disabled  # no default border when disabled
+    assert brightest_text(disabled) < brightest_text(enabled) - 150  # its text dimmed
