@@ -7,6 +7,7 @@ long text (a history entry, an error naming a long path) cannot widen the window
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QLabel, QSizePolicy
 
 MIN_WIDTH = 20
@@ -16,7 +17,9 @@ class ElidedLabel(QLabel):
     """``text`` elided to the label's width (``mode``: ``Qt.ElideRight`` or
     ``Qt.ElideMiddle``), instead of being cut mid-letter ("Remove windov")."""
 
-    def __init__(self, text: str = "", bold: bool = False, mode=Qt.ElideRight):
+    def __init__(
+        self, text: str = "", bold: bool = False, mode: Qt.TextElideMode = Qt.ElideRight
+    ) -> None:
         super().__init__()
         self.full = text
         self.mode = mode
@@ -36,9 +39,10 @@ class ElidedLabel(QLabel):
         self._elide()
 
     def clear(self) -> None:
+        """No text and no tooltip."""
         self.set_full("")
 
-    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)
         self._elide()
 
