@@ -183,3 +183,21 @@ def test_a_disabled_button_looks_disabled(make_window, qtbot, tmp_path):
     disabled = colours()
     assert accent in enabled and accent not in disabled  # no default border when disabled
     assert brightest_text(disabled) < brightest_text(enabled) - 150  # its text dimmed
+
+
+def test_a_long_model_name_elides_in_the_status_bar(make_window, demo_bundle, tmp_path):
+    """A checkpoint opened by a long file name once widened the window by its name's width."""
+    import shutil
+
+    name = "churchoutdoor_lsun_finetuned_on_my_own_photos" + "_and_then_again" * 8
+    model = tmp_path / f"{name}.safetensors"
+    shutil.copy(demo_bundle / "generator.safetensors", model)
+    w = make_window()
+    width = w.width()
+    w.close()
+    w = make_window(model=model)
+    QApplication.processEvents()
+    assert w.width() == width
+    label = w.status.model
+    assert "…" in label.text() and label.text().endswith("px")  # "churcho…again · 64 px"
+    assert name in label.toolTip()  # the full name (and path) one hover away

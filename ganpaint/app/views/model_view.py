@@ -120,9 +120,8 @@ class ModelView:
         w.worker.clear_thumbnails()
         w.gallery.set_scene_index(SceneContent.from_dissection(self.models.bundle.dissection))
         w.gallery.reset(w.document.seed)
-        w.status.model.setText(f"{b.name} · {g.resolution} px")
         why = f"\n{b.chosen_because[:1].upper()}{b.chosen_because[1:]}" if b.chosen_because else ""
-        w.status.model.setToolTip(f"The open model: {b.path}{why}")
+        w.status.set_model(b.name, g.resolution, f"The open model: {b.name}, {b.path}{why}")
         w.concept_panel.set_layers(b.edit_layers, b.default_layer, self.models.describe_layer)
         w.concept_commands.reload()
         self.layer_content()

@@ -18,6 +18,7 @@ from ganpaint.app.views.elided_label import ElidedLabel
 
 BUSY_AFTER_MS = 150
 MS_EVERY_MS = 250
+MODEL_NAME_PX = 240  # a longer model name is elided in the middle (its tooltip has it all)
 
 
 class StatusBar(QStatusBar):
@@ -68,6 +69,13 @@ class StatusBar(QStatusBar):
         if self.error.isVisible() or self.error.text():
             self.clear_error()
         super().showMessage(text, timeout)
+
+    def set_model(self, name: str, resolution: int, tooltip: str) -> None:
+        """Show the open model: its name (elided when long, so that a checkpoint's long file
+        name cannot widen the window) and resolution; ``tooltip`` says it all."""
+        short = self.model.fontMetrics().elidedText(name, Qt.ElideMiddle, MODEL_NAME_PX)
+        self.model.setText(f"{short} · {resolution} px")
+        self.model.setToolTip(tooltip)
 
     def show_error(self, text: str, offer_cpu: bool) -> None:
         self.clearMessage()
