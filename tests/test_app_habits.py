@@ -114,6 +114,34 @@ def test_scene_menu_go_to_seed_and_step(make_window, qtbot):
     assert w.document.seed == 4242
 
 
+def test_go_to_seed_takes_every_seed_a_scene_can_have(make_window, qtbot):
+    # Qt's integer dialog stops at 2**31-1, but seeds go to 2**32-1 (core.seeds.MAX_SEED)
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    from ganpaint.app.views.seed_input import SeedDialog
+
+    dialog = SeedDialog(None, current=7)
+    qtbot.addWidget(dialog)
+    ok = dialog.buttons.button(QDialogButtonBox.Ok)
+    dialog.edit.selectAll()
+    QTest.keyClicks(dialog.edit, "4294967295")
+    assert dialog.seed() == 2**32 - 1 and ok.isEnabled()
+    QTest.keyClicks(dialog.edit, "0")  # one digit more would pass the largest seed
+    assert dialog.edit.text() == "4294967295"
+    dialog.edit.clear()
+    assert dialog.seed() is None and not ok.isEnabled()
+    QTest.keyClicks(dialog.edit, "12a-3")
+    assert dialog.edit.text() == "123"
+
+    w = make_window()  # the strip's seed field takes the same range
+    w.gallery.seed_edit.setFocus()
+    w.gallery.seed_edit.clear()
+    QTest.keyClicks(w.gallery.seed_edit, "42949672959")
+    assert w.gallery.seed_edit.text() == "4294967295"
+    QTest.keyClick(w.gallery.seed_edit, Qt.Key_Return)
+    assert w.document.seed == 2**32 - 1 and 2**32 - 1 in w.gallery.seeds
+
+
 def test_window_remembers_being_maximised(make_window, app_settings, qtbot, tmp_path):
     from ganpaint.app import create_window
 

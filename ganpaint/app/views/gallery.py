@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import random
 
-from PySide6.QtCore import QRegularExpression, QSignalBlocker, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QIcon, QImage, QPixmap, QRegularExpressionValidator
+from PySide6.QtCore import QSignalBlocker, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from ganpaint.app.state.scene_index import SceneContent
 from ganpaint.app.views import theme
-from ganpaint.core.seeds import MAX_SEED
+from ganpaint.app.views.seed_input import SeedValidator
 from ganpaint.engine.document import EditDocument
 
 THUMB = 88
@@ -56,7 +56,7 @@ class GalleryPanel(QWidget):
         self.seed_edit = QLineEdit()
         self.seed_edit.setObjectName("seedEdit")
         self.seed_edit.setPlaceholderText("Seed")
-        self.seed_edit.setValidator(QRegularExpressionValidator(QRegularExpression(r"\d{1,10}")))
+        self.seed_edit.setValidator(SeedValidator(self.seed_edit))
         self.seed_edit.setToolTip("Type a seed and press Enter to show that scene")
         self.seed_edit.setMaximumWidth(130)
         self.seed_edit.returnPressed.connect(self._seed_entered)
@@ -218,7 +218,7 @@ class GalleryPanel(QWidget):
 
     def _seed_entered(self) -> None:
         text = self.seed_edit.text().strip()
-        if text and int(text) <= MAX_SEED:
+        if self.seed_edit.hasAcceptableInput():
             seed = int(text)
             self.add_seeds([seed])
             self.choose(seed)

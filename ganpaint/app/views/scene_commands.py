@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtWidgets import QInputDialog, QMenu
+from PySide6.QtWidgets import QMenu
 
 from ganpaint.app.views import theme
-from ganpaint.core.seeds import MAX_SEED
+from ganpaint.app.views.seed_input import ask_seed
 
 if TYPE_CHECKING:
     from ganpaint.app.views.main_window import MainWindow
@@ -27,10 +27,8 @@ class SceneCommands:
         if "seed" in answers:
             seed, ok = answers["seed"], True
         else:
-            seed, ok = QInputDialog.getInt(
-                self.w, "Go to Seed", "Seed of the scene to show:", self.w.document.seed, 0,
-                min(MAX_SEED, 2**31 - 1),
-            )  # fmt: skip
+            seed = ask_seed(self.w, self.w.document.seed)
+            ok = seed is not None
         if ok:
             self.show(int(seed))
 
