@@ -92,3 +92,32 @@ def test_thumbnails_show_the_current_edits(make_window, qtbot, frame_waiter):
     assert edited is not None and np.abs(edited.astype(int) - plain.astype(int)).sum() > 0
     after = g._items[seed].icon().pixmap(88, 88).toImage()
     assert after != before
+
+
+def _label_width(list_widget, item) -> int:
+    """Width in pixels of the ink of ``item``'s label (the band under its icon)."""
+    from PySide6.QtCore import QRect
+
+    rect = list_widget.visualItemRect(item)
+    band = QRect(rect.left() + 4, rect.bottom() - 22, rect.width() - 8, 18)
+    img = list_widget.viewport().grab(band).toImage()
+    a = np.array([[img.pixelColor(x, y).lightness() for x in range(img.width())]
+                  for y in range(img.height())])  # fmt: skip
+    cols = np.nonzero((a > 150).any(axis=0))[0]
+    return int(cols[-1] - cols[0] + 1) if cols.size else 0
+
+
+def test_the_current_scene_label_is_not_elided(make_window, qtbot):
+    # the current scene's frame took the room of a 10-digit seed: "17245680…"
+    w = make_window()
+    g = w.gallery
+    g.add_seeds([4294967295, 4294967294])
+    g.choose(4294967295)
+    item = g._items[4294967295]
+    assert g.list.currentItem() is item
+    current = _label_width(g.list, item)
+    g.choose(4294967294)
+    assert g.list.currentItem() is not item
+    plain = _label_width(g.list, item)
+    assert plain >= g.list.fontMetrics().horizontalAdvance("4294967295") - 4
+    assert abs(current - plain) <= 2, (current, plain)

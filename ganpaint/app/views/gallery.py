@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from ganpaint.app.state.scene_index import SceneContent
 from ganpaint.app.views import theme
 from ganpaint.app.views.seed_input import SeedValidator
+from ganpaint.core.seeds import MAX_SEED
 from ganpaint.engine.document import EditDocument
 
 THUMB = 88
@@ -58,6 +59,10 @@ class GalleryPanel(QWidget):
         self.seed_edit.setPlaceholderText("Seed")
         self.seed_edit.setValidator(SeedValidator(self.seed_edit))
         self.seed_edit.setToolTip("Type a seed and press Enter to show that scene")
+        self.seed_edit.ensurePolished()  # the largest seed fits, with the style's padding
+        self.seed_edit.setMinimumWidth(
+            self.seed_edit.fontMetrics().horizontalAdvance(str(MAX_SEED)) + 24
+        )
         self.seed_edit.setMaximumWidth(130)
         self.seed_edit.returnPressed.connect(self._seed_entered)
         self.new_button = self._button("mdi.dice-5", "New random scene", self.new_random)
@@ -94,7 +99,12 @@ class GalleryPanel(QWidget):
         self.list.setWrapping(False)
         self.list.setMovement(QListView.Static)
         self.list.setIconSize(QSize(THUMB, THUMB))
-        self.list.setGridSize(QSize(THUMB + 14, THUMB + 26))
+        # wide enough that the largest seed's label is not elided, even framed as the current
+        # one: #seedList::item in style.qss (margin 2, padding 4, the current one's 1 px
+        # border) and Qt's own text margin (3) on each side
+        self.list.ensurePolished()
+        label = self.list.fontMetrics().horizontalAdvance(str(MAX_SEED)) + 2 * (2 + 4 + 1 + 3) + 4
+        self.list.setGridSize(QSize(max(THUMB + 14, label), THUMB + 26))
         self.list.setFixedHeight(THUMB + 44)
         self.list.setHorizontalScrollMode(QListView.ScrollPerPixel)
         self.list.itemClicked.connect(self._clicked)
