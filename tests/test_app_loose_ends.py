@@ -45,6 +45,29 @@ def test_a_long_error_elides_and_does_not_widen_the_window(make_window, qtbot):
     assert w.status.error.text() == "⚠ x.pth: not a generator"  # short ones in full
 
 
+def test_a_long_message_ends_in_an_ellipsis_with_a_tooltip(make_window, qtbot):
+    """Qt cut a passing message too long for its room mid-word ("the default mc")."""
+    w = make_window()
+    w.resize(1024, 680)
+    w.show()
+    qtbot.waitExposed(w)
+    s = w.status
+    text = "Opened scenes128 on cpu (1 thread): the default model. " * 4
+    s.showMessage(text, 10_000)
+    QApplication.processEvents()
+    room = s.message_rect()
+    assert 0 < room.width() and room.right() < s.model.x()  # left of the fields
+    shown = s.shown_message()
+    assert shown.endswith("…") and text.startswith(shown[:-1])
+    assert s.fontMetrics().horizontalAdvance(shown) <= room.width()
+    assert s.toolTip() == text
+    s.grab().save(str(w.autosave.folder.parent / "status_message.png"))
+    s.showMessage("Saved a.ganpaint")
+    assert s.shown_message() == "Saved a.ganpaint" and s.toolTip() == "Saved a.ganpaint"
+    s.clearMessage()
+    assert s.toolTip() == ""
+
+
 def test_strength_slider_jumps_to_the_click(make_window):
     w = make_window()
     slider = w.concept_panel.strength

@@ -3,6 +3,8 @@
 A render or load error shows in red with, when the model runs on a GPU, a button that
 offers to fall back to the CPU. An error and a passing message never show at once (Qt would
 draw the message under the error): the error clears the message, a new message the error.
+A passing message too long for its room ends in "…" (Qt would cut it mid-word), with the
+whole of it as the bar's tooltip.
 The busy dot lights only for renders that take long enough to notice (``BUSY_AFTER_MS``):
 a brush drag renders a frame every few milliseconds, and restyling the dot twice per frame
 cost the GUI thread a tenth of its time.
@@ -10,8 +12,9 @@ cost the GUI thread a tenth of its time.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QLabel, QPushButton, QStatusBar
+from PySide6.QtCore import QRect, Qt, QTimer, Signal
+from PySide6.QtGui import QPainter, QPaintEvent
+from PySide6.QtWidgets import QLabel, QPushButton, QStatusBar, QStyle, QStyleOption
 
 from ganpaint.app.views import theme
 from ganpaint.app.views.elided_label import ElidedLabel
@@ -56,12 +59,14 @@ class StatusBar(QStatusBar):
         self.ms.setToolTip("Median render time of the last 20 frames")
         self.addWidget(self.error, 1)
         self.addWidget(self.cpu_button)
-        for w in (self.busy, self.model, self.layer, self.device, self.ms):
+        self._fields = (self.busy, self.model, self.layer, self.device, self.ms)  # left to right
+        for w in self._fields:
             w.setProperty("statusField", True)
             self.addPermanentWidget(w)
         self.model.setToolTip("The open model")
         self.layer.setToolTip("The edit layer")
         self.device.setToolTip("Where the generator runs")
+        self.messageChanged.connect(self._message_changed)
         self.clear_error()
         self.set_busy(False)
 
@@ -69,6 +74,40 @@ class StatusBar(QStatusBar):
         if self.error.isVisible() or self.error.text():
             self.clear_error()
         super().showMessage(text, timeout)
+
+    def _message_changed(self, text: str) -> None:
+        self.setToolTip(text)
+
+    def message_rect(self) -> QRect:
+        """Where a passing message is drawn: from the left edge to the first permanent
+        field shown (as Qt places it)."""
+        right = self.width() - 12
+        for field in self._fields:
+            if field.isVisible():
+                right = min(right, field.x() - 2)
+                break
+        return QRect(6, 0, max(0, right - 6), self.height())
+
+    def shown_message(self) -> str:
+        """The passing message as drawn: elided at the end to :meth:`message_rect`."""
+        width = self.message_rect().width()
+        return self.fontMetrics().elidedText(self.currentMessage(), Qt.ElideRight, width)
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt's name
+        if not self.currentMessage() or self.layoutDirection() == Qt.RightToLeft:
+            super().paintEvent(event)
+            return
+        painter = QPainter(self)
+        option = QStyleOption()
+        option.initFrom(self)
+        self.style().drawPrimitive(QStyle.PE_PanelStatusBar, option, painter, self)
+        for field in self._fields:
+            if field.isVisible():  # the fields' frames, as Qt draws them beside a message
+                option.rect = field.geometry().adjusted(-1, -1, 1, 1)
+                self.style().drawPrimitive(QStyle.PE_FrameStatusBarItem, option, painter, field)
+        painter.setPen(self.palette().windowText().color())
+        flags = Qt.AlignLeading | Qt.AlignVCenter | Qt.TextSingleLine
+        painter.drawText(self.message_rect(), flags, self.shown_message())
 
     def set_model(self, name: str, resolution: int, tooltip: str) -> None:
         """Show the open model: its name (elided when long, so that a checkpoint's long file
