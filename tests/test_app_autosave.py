@@ -1,8 +1,10 @@
 """Autosave and recovery: a session killed with SIGKILL is restored at the next start; a
-clean exit leaves nothing to restore."""
+clean exit leaves nothing to restore; a stop signal (Ctrl+C, SIGTERM) closes the app at once
+and keeps the unsaved strokes for the next start."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -113,6 +115,112 @@ def test_restore_env_no_discards(make_window, qtbot, monkeypatch, tmp_path):
     w = make_window(restore=None)
     assert w.document.strokes == ()
     assert not orphan.document_path.exists()
+
+
+STOPPED_CHILD = CHILD.replace(
+    "w.modelLoaded.connect(paint)",
+    "from ganpaint.app.views.stop_signals import stop_on_signals\n"
+    "stop_on_signals(w, app)\n"
+    "w.modelLoaded.connect(paint)",
+).replace("app.exec()", "sys.exit(app.exec())")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM")
+def test_a_stop_signal_closes_at_once_and_keeps_the_strokes(make_window, qtbot, demo_bundle,
+                                                          tmp_path):  # fmt: skip
+    # Qt's event loop never let Python run the default SIGINT handler (Ctrl+C in the
+    # terminal did nothing), and SIGTERM killed the app before it saved its settings
+    script = tmp_path / "child.py"
+    script.write_text(STOPPED_CHILD)
+    data, ini = tmp_path / "data", tmp_path / "child.ini"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    root = str(Path(ganpaint.__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    proc = subprocess.Popen([sys.executable, str(script), str(demo_bundle), str(data), str(ini)],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            env=env)  # fmt: skip
+    watchdog = threading.Timer(120, proc.kill)
+    watchdog.start()
+    try:
+        line = ""
+        while not line.startswith("AUTOSAVED"):
+            line = proc.stdout.readline()
+            assert line, "the child exited before autosaving"
+        session = Path(line.split(maxsplit=2)[2].strip()).stem
+        os.kill(proc.pid, signal.SIGTERM)  # no window is touched: only the signal wakes Qt
+        assert proc.wait(timeout=60) == 128 + signal.SIGTERM
+    finally:
+        proc.kill()
+        proc.wait()
+        watchdog.cancel()
+    folder = data / "autosave"
+    meta = json.loads((folder / f"{session}.json").read_text())
+    assert meta["stopped_by"] == "SIGTERM" and meta["strokes"] == 3
+    assert not (folder / f"{session}.lock").exists()  # released: the next start may take it
+    from PySide6.QtCore import QSettings
+
+    saved = QSettings(str(ini), QSettings.IniFormat)
+    assert saved.value("window/geometry") is not None  # it closed as a window closes
+    assert float(saved.value("brush/size")) == 0.08  # the child's brush, kept
+
+    w = make_window(restore=True, wait=False)
+    qtbot.waitUntil(lambda: len(w.document.strokes) == 3, timeout=20_000)
+    assert w.document.seed == 11 and w.isWindowModified()
+
+
+def test_stop_closes_without_asking_and_keeps_only_unsaved_work(make_window, tmp_path):
+    w = make_window()
+    w.prompts.answers.pop("save_changes")
+    w.prompts.save_changes = lambda what: pytest.fail(f"asked about {what}")
+    w.brush.update(concept="tree")
+    w.painter.paint([(10, 10), (20, 20)])
+    doc = w.autosave.document_path
+    w.stop("SIGINT")
+    assert not w.isVisible() and doc.is_file()
+    meta = json.loads(doc.with_suffix(".json").read_text())
+    assert meta["stopped_by"] == "SIGINT" and meta["strokes"] == 1
+
+    clean = make_window()  # nothing unsaved: a stop leaves nothing behind
+    clean.prompts.save_changes = lambda what: pytest.fail(f"asked about {what}")
+    clean_doc = clean.autosave.document_path
+    clean.stop("SIGTERM")
+    assert not clean.isVisible() and not clean_doc.exists()
+    assert not clean_doc.with_suffix(".json").exists()
+
+
+def test_the_restore_question_names_the_stop_signal():
+    from ganpaint.app.state.session import recovery_question
+
+    asked = recovery_question("2026-11-29 14:50", 1, False, "scenes128", stopped_by="SIGINT")
+    assert asked.startswith("GANPaint was stopped with Ctrl+C before your work was saved.")
+    assert "(SIGTERM)" in recovery_question("t", 2, False, "m", stopped_by="SIGTERM")
+    for odd in (None, "SIGKILL", 9, ["SIGINT"]):  # the meta file may hold anything
+        assert recovery_question("t", 2, False, "m", stopped_by=odd).startswith(
+            "GANPaint did not close properly last time."
+        )
+
+
+def test_locks_left_by_dead_sessions_are_swept(tmp_path):
+    from ganpaint.app.views.autosave import Autosave
+
+    folder = tmp_path / "autosave"
+    folder.mkdir()
+    dead = folder / "0123456789ab.lock"  # a session killed before its first stroke
+    code = (f"from PySide6.QtCore import QLockFile; import os; lock = QLockFile({str(dead)!r}); "
+            f"assert lock.tryLock(0); os._exit(0)")  # fmt: skip
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+    assert dead.is_file()
+    live = Autosave(folder)
+    assert live.start()
+    me = Autosave(folder)
+    assert me.start()
+    assert me.recoverable() == []
+    left = {p.name for p in folder.iterdir()}
+    assert dead.name not in left  # swept
+    assert {f"{live.session}.lock", f"{me.session}.lock"} <= left  # held: kept
+    live.finish()
+    me.finish()
 
 
 def test_the_restore_question_is_not_hidden_by_the_splash(qtbot):

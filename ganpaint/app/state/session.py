@@ -17,6 +17,10 @@ from typing import Any, Protocol
 
 from ganpaint.engine.document import EditDocument
 
+# the signals that close the app without asking (app/views/stop_signals.py); unsaved work
+# then stays in the autosave, offered at the next start
+STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+
 
 class RecoveryLike(Protocol):
     """What the session reads of an autosave left behind (``views.autosave.Recovery``)."""
@@ -168,17 +172,27 @@ def choose_recovery(
 
 
 def recovery_question(
-    when: str, strokes: int, picture: bool, model: str, instead_of: str | None = None
+    when: str,
+    strokes: int,
+    picture: bool,
+    model: str,
+    instead_of: str | None = None,
+    stopped_by: object = None,
 ) -> str:
     """The question that offers an autosave: when it was saved, what it holds and on which
     model; ``instead_of`` names the model the user asked for where restoring opens another
-    (the autosave's edits only make sense on the model they were made on)."""
+    (the autosave's edits only make sense on the model they were made on); ``stopped_by``
+    is the signal that closed the app without asking (read from the autosave's meta file,
+    so anything but a signal's name is ignored)."""
     what = f"{strokes} stroke{'s' if strokes != 1 else ''}"
     what = f"a picture with {what}" if picture else what
-    text = (
-        "GANPaint did not close properly last time. Restore the work autosaved at "
-        f"{when} ({what} on {model})?"
-    )
+    how = {
+        "SIGINT": "GANPaint was stopped with Ctrl+C before your work was saved.",
+        "SIGTERM": "GANPaint was asked to quit (SIGTERM) before your work was saved.",
+        "SIGHUP": "GANPaint was stopped when its terminal closed, before your work was saved.",
+    }.get(stopped_by if isinstance(stopped_by, str) else "",
+          "GANPaint did not close properly last time.")  # fmt: skip
+    text = f"{how} Restore the work autosaved at {when} ({what} on {model})?"
     if instead_of is not None and instead_of != model:
         text += f" It opens {model} instead of {instead_of}."
     return text

@@ -3,7 +3,8 @@
 Each running window is a *session* with an id. After every committed change the document
 is written atomically to ``<data>/autosave/<id>.ganpaint`` with a small ``<id>.json`` beside
 it (model path, project path, time). A ``QLockFile`` ``<id>.lock`` is held while the session
-lives; a clean exit deletes all three. At start, a session file whose lock can be taken
+lives; a clean exit deletes all three (but for a stop signal with unsaved strokes: then
+the files stay, marked ``stopped_by``). At start, a session file whose lock can be taken
 belonged to a process that died without cleaning up: that is what the app offers to restore.
 
 The data folder is ``QStandardPaths.AppDataLocation``, or ``$GANPAINT_DATA_DIR`` if set.
@@ -11,6 +12,7 @@ The data folder is ``QStandardPaths.AppDataLocation``, or ``$GANPAINT_DATA_DIR``
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -94,12 +96,24 @@ class Autosave:
         atomic_write_text(self._path(self.session, ".json"), json.dumps(info))
         self.saves += 1
 
-    def finish(self) -> None:
-        """Clean exit: remove this session's files and release the lock."""
+    def finish(self, keep_for: str | None = None) -> None:
+        """Clean exit: remove this session's files and release the lock. With ``keep_for``
+        (what stopped the app, such as "SIGTERM") the files stay, marked with it, so that
+        the next start offers them like a crash's."""
         if self._lock is None:
             return
-        for suffix in (".ganpaint", ".json"):
-            self._path(self.session, suffix).unlink(missing_ok=True)
+        meta_path = self._path(self.session, ".json")
+        if keep_for is not None and self.document_path.is_file():
+            try:
+                meta = json.loads(meta_path.read_text(encoding="utf-8"))
+                meta = meta if isinstance(meta, dict) else {}
+            except (OSError, ValueError):
+                meta = {}
+            with contextlib.suppress(OSError):  # else the files stay unmarked, as a crash's
+                atomic_write_text(meta_path, json.dumps(dict(meta, stopped_by=keep_for)))
+        else:
+            for suffix in (".ganpaint", ".json"):
+                self._path(self.session, suffix).unlink(missing_ok=True)
         self._lock.unlock()
         self._lock = None
 
@@ -108,6 +122,7 @@ class Autosave:
         found = []
         if not self.folder.is_dir():
             return found
+        self._sweep_locks()
         for meta_path in self.folder.glob("*.json"):
             session = meta_path.stem
             doc = self._path(session, ".ganpaint")
@@ -124,6 +139,18 @@ class Autosave:
             found.append(Recovery(session, doc, meta if isinstance(meta, dict) else {}, lock))
         found.sort(key=lambda r: -float(r.meta.get("saved_at", 0) or 0))
         return found
+
+    def _sweep_locks(self) -> None:
+        """Delete the lock files that dead sessions with nothing saved left behind (each
+        crash or kill before the first stroke left one, never read again)."""
+        for lock_path in self.folder.glob("*.lock"):
+            session = lock_path.stem
+            if session == self.session or self._path(session, ".json").exists():
+                continue
+            lock = QLockFile(str(lock_path))
+            lock.setStaleLockTime(0)
+            if lock.tryLock(0):  # its process is gone
+                lock.unlock()  # removes the file
 
     def discard(self, recovery: Recovery) -> None:
         """Delete a recovered (or declined) session's files."""

@@ -161,6 +161,9 @@ def run_app(
 
     threads = render_threads()  # the policy ganpaint bench measures with
     window = create_window(model, project, device, threads=threads)
+    from ganpaint.app.views.stop_signals import stop_on_signals
+
+    stop_on_signals(window, app)  # Ctrl+C in the terminal, a logout: close at once
     window.show()
     if splash is not None:
         splash.finish(window)

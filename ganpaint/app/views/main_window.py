@@ -79,6 +79,7 @@ class MainWindow(QMainWindow):
         self.prefs = prefs
         self.prompts = Prompts(self)
         self.autosave = autosave if autosave is not None else Autosave()
+        self._stopped_by: str | None = None  # the signal that is closing the window
         # state (no Qt)
         self.session = DocumentSession(random_seed() if seed is None else int(seed))
         self.document = self.session.document
@@ -326,10 +327,21 @@ class MainWindow(QMainWindow):
                 self.model_view.open_model(path)
             return
 
+    def stop(self, signal_name: str) -> None:
+        """Close at once for a stop signal (Ctrl+C in the terminal, a logout): no question
+        to answer; unsaved strokes stay in the autosave, offered again at the next start."""
+        self._stopped_by = signal_name
+        if not self.close():
+            self._stopped_by = None
+
     def closeEvent(self, event) -> None:
-        if not self.file_commands.confirm_discard("closing"):
+        stopped_by = self._stopped_by
+        if stopped_by is None and not self.file_commands.confirm_discard("closing"):
             event.ignore()
             return
+        keep = stopped_by is not None and self.session.needs_confirm
+        if keep and self.models.bundle is not None:
+            self.autosave_now()  # the document as it is now, for the restore
         self.painter.cancel()
         self.picture_commands.cancel()
         if self.view_modes.presenting:
@@ -345,5 +357,5 @@ class MainWindow(QMainWindow):
             self._keys_from = None
         self.classifier_view.stop()
         self.worker.stop()
-        self.autosave.finish()
+        self.autosave.finish(keep_for=stopped_by if keep else None)
         super().closeEvent(event)

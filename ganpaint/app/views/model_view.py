@@ -56,7 +56,8 @@ class ModelView:
             picture = rec.meta.get("picture") is True
             instead_of = name(asked) if asked else None  # only a model named on opening
             question = recovery_question(rec.saved_at, strokes, picture,
-                                         name(rec.model_path or asked), instead_of)  # fmt: skip
+                                         name(rec.model_path or asked), instead_of,
+                                         rec.meta.get("stopped_by"))  # fmt: skip
             return self.w.prompts.restore(question)
 
         chosen, discard = choose_recovery(self.w.autosave.recoverable(), ask)
