@@ -169,6 +169,31 @@ def test_a_stop_signal_closes_at_once_and_keeps_the_strokes(make_window, qtbot, 
     assert w.document.seed == 11 and w.isWindowModified()
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGHUP")
+def test_stop_signals_reach_the_gui_thread_and_uninstall(qtbot):
+    from PySide6.QtCore import QObject
+
+    from ganpaint.app.views.stop_signals import StopSignals
+
+    def wakeup_fd() -> int:
+        fd = signal.set_wakeup_fd(-1)
+        signal.set_wakeup_fd(fd)
+        return fd
+
+    before, fd_before = signal.getsignal(signal.SIGHUP), wakeup_fd()
+    seen: list[str] = []
+    owner = QObject()
+    stops = StopSignals(seen.append, owner)
+    assert set(stops.install()) == {"SIGINT", "SIGTERM", "SIGHUP"}
+    try:
+        os.kill(os.getpid(), signal.SIGHUP)  # would end this process without the handler
+        qtbot.waitUntil(lambda: seen == ["SIGHUP"], timeout=5000)
+    finally:
+        stops.uninstall()
+    assert signal.getsignal(signal.SIGHUP) is before
+    assert wakeup_fd() == fd_before  # the wake-up pipe is gone too
+
+
 def test_stop_closes_without_asking_and_keeps_only_unsaved_work(make_window, tmp_path):
     w = make_window()
     w.prompts.answers.pop("save_changes")
