@@ -160,6 +160,22 @@ def test_window_remembers_being_maximised(make_window, app_settings, qtbot, tmp_
     w2.close()
 
 
+def test_a_first_window_leaves_room_for_its_title_bar(app_settings, qtbot, tmp_path):
+    # on a screen smaller than the default size the window took the screen's whole height
+    # for its inside, so the title bar pushed the status bar off the bottom (Xvfb, 150 %)
+    from ganpaint.app import create_window
+    from ganpaint.app.views.main_window import WINDOW_FRAME_ALLOWANCE
+
+    w = create_window(settings=app_settings, restore=False, data_dir=tmp_path / "data")
+    qtbot.addWidget(w)
+    w.prompts.answers["save_changes"] = "discard"
+    screen = w.screen().availableGeometry()  # offscreen: 800 x 800, under 1360 x 860
+    assert screen.height() < 860
+    assert w.height() <= screen.height() - WINDOW_FRAME_ALLOWANCE.height()
+    assert w.height() >= min(860, screen.height() - WINDOW_FRAME_ALLOWANCE.height()) - 1
+    w.close()
+
+
 def test_export_defaults_to_4x_smooth_and_remembers(make_window):
     w = make_window()
     assert export_choice(w.prefs) == (4, True)

@@ -59,6 +59,9 @@ from ganpaint.app.views.worker import RenderWorker
 
 BRUSH_PREFS = ("action", "size", "hardness", "strength", "quantile", "unit_count", "ranking")
 
+# what a window manager's title bar and borders may add around the window's inside
+WINDOW_FRAME_ALLOWANCE = QSize(16, 56)
+
 
 class MainWindow(QMainWindow):
     modelLoaded = Signal()
@@ -143,8 +146,11 @@ class MainWindow(QMainWindow):
 
     def _restore_layout(self) -> None:
         size = QSize(1360, 860)
-        if self.screen() is not None:  # a small screen (a 1280 x 800 projector) fits it whole
-            size = size.boundedTo(self.screen().availableGeometry().size())
+        if self.screen() is not None:  # a small screen (a 1280 x 800 projector) fits it whole,
+            # title bar and borders too (the size is the inside's: at the screen's full height
+            # the status bar fell off the bottom)
+            room = self.screen().availableGeometry().size() - WINDOW_FRAME_ALLOWANCE
+            size = size.boundedTo(room)
         self.resize(size)
         geometry = self.prefs.get_bytes("window/geometry")
         if geometry is not None:
