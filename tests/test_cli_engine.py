@@ -71,3 +71,19 @@ def test_convert_official_checkpoint_to_bundle(tmp_path):
     bundle = load_bundle(out)
     assert bundle.name == "churchoutdoor_lsun" and bundle.edit_layers == ["layer4"]
     assert main(["convert", str(pth), "-o", str(out)]) == 2  # never overwrites
+
+
+def test_samples_sheet_and_bad_counts(model_file, tmp_path, capsys):
+    out = tmp_path / "sheet.png"
+    assert main(["samples", "--model", str(model_file), "--count", "4", "-o", str(out)]) == 0
+    sheet = np.asarray(Image.open(out))
+    assert sheet.shape == (128, 128 + 8 + 128, 3)  # 2 x 2 generated | gap | 2 x 2 rendered
+    args = ["samples", "--model", str(model_file), "-o", str(out)]
+    for bad, why in (
+        (["--count", "-3"], "--count must be a square number"),  # was a traceback (isqrt)
+        (["--count", "5"], "--count must be a square number"),
+        (["--start-seed", "-1"], "--start-seed must be in 0..4294967232"),  # 64 samples
+        (["--count", "4", "--start-seed", "4294967295"], "--start-seed must be in 0..4294967292"),
+    ):
+        assert main(args + bad) == 2
+        assert why in capsys.readouterr().err

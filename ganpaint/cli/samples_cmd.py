@@ -30,13 +30,18 @@ def _samples(args: argparse.Namespace) -> int:
 
     from ganpaint.core.errors import GanpaintError
     from ganpaint.core.images import image_grid
-    from ganpaint.core.seeds import zs_from_seeds
+    from ganpaint.core.seeds import MAX_SEED, zs_from_seeds
     from ganpaint.engine.renderer import to_uint8
     from ganpaint.models import load_bundle
 
-    columns = math.isqrt(args.count)
+    columns = math.isqrt(max(args.count, 0))
     if args.count < 1 or args.count > 1024 or columns * columns != args.count:
         raise GanpaintError(f"--count must be a square number in 1..1024, got {args.count}")
+    if not 0 <= args.start_seed <= MAX_SEED + 1 - args.count:
+        raise GanpaintError(
+            f"--start-seed must be in 0..{MAX_SEED + 1 - args.count} (seeds end at "
+            f"{MAX_SEED}), got {args.start_seed}"
+        )
     bundle = load_bundle(args.model)
     gen = bundle.generator
     seeds = range(args.start_seed, args.start_seed + args.count)
