@@ -56,7 +56,7 @@ def test_a_long_message_ends_in_an_ellipsis_with_a_tooltip(make_window, qtbot):
     s.showMessage(text, 10_000)
     QApplication.processEvents()
     room = s.message_rect()
-    assert 0 < room.width() and room.right() < s.model.x()  # left of the fields
+    assert room.width() > 0 and room.right() < s.model.x()  # left of the fields
     shown = s.shown_message()
     assert shown.endswith("…") and text.startswith(shown[:-1])
     assert s.fontMetrics().horizontalAdvance(shown) <= room.width()
