@@ -87,3 +87,6 @@ def test_samples_sheet_and_bad_counts(model_file, tmp_path, capsys):
     ):
         assert main(args + bad) == 2
         assert why in capsys.readouterr().err
+    for where in (tmp_path / "sheet", tmp_path / "no" / "sheet.png"):  # was a traceback
+        assert main(["samples", "--model", str(model_file), "--count", "1", "-o", str(where)]) == 2
+        assert f"cannot write {where}" in capsys.readouterr().err

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from ganpaint.cli.options import layer_names
+from ganpaint.cli.options import check_at_least, finite_float, layer_names
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -44,9 +44,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="screen seeds of the full measure and the greedy set (default 256)",
     )  # fmt: skip
     p.add_argument("--max-units", type=int, default=16, help="largest set (default 16)")
-    p.add_argument("--max-share-shift", type=float, default=1.0, help="points (default 1)")
+    p.add_argument("--max-share-shift", type=finite_float, default=1.0, help="points (default 1)")
     p.add_argument(
-        "--max-relative-change", type=float, default=15.0,
+        "--max-relative-change", type=finite_float, default=15.0,
         help="percent of a concept's own share, for concepts of 0.2 %% of the pixels and up "
         "(default 15)",
     )  # fmt: skip
@@ -71,6 +71,8 @@ def _artifacts(args: argparse.Namespace) -> int:
                         ("measure_seeds", 2)):  # fmt: skip
         if getattr(args, name) < least:
             raise GanpaintError(f"--{name.replace('_', '-')} must be at least {least}")
+    check_at_least(max_share_shift=(args.max_share_shift, 0),
+                   max_relative_change=(args.max_relative_change, 0))  # fmt: skip
     if args.heldout_from is not None and not 0 <= args.heldout_from < 2**31 - 100_000:
         raise GanpaintError(f"--heldout-from must be a seed from 0 to {2**31 - 100_001}")
     layers = tuple(layer_names(args.layers))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from ganpaint.cli.options import check_at_least
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -87,6 +89,7 @@ def _check_ranges(args: argparse.Namespace) -> None:
         raise GanpaintError(f"--frames must be in 1..100000, got {args.frames}")
     if args.threads is not None and not 1 <= args.threads <= 1024:
         raise GanpaintError(f"--threads must be in 1..1024, got {args.threads}")
+    check_at_least(dissect_samples=(args.dissect_samples, 0))
 
 
 def _bench_model(args: argparse.Namespace):

@@ -8,6 +8,8 @@ import argparse
 import json
 import sys
 
+from ganpaint.cli.options import finite_float
+
 BUNDLE_HELP = "bundle folder (default: the bundled model)"
 
 
@@ -56,9 +58,11 @@ def _add_train(subs: argparse._SubParsersAction) -> None:
     p.add_argument("--scenes", type=int, default=12000, help="training scenes (default 12000)")
     p.add_argument("--epochs", type=int, default=3, help="passes over them (default 3)")
     p.add_argument("--batch", type=int, default=64, help="batch size (default 64)")
-    p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (default 2e-3)")
-    p.add_argument("--head-l1", type=float, default=3e-3, help="L1 in the head refit (3e-3)")
-    p.add_argument("--dropout", type=float, default=0.5, help="on the pooled units (0.5)")
+    p.add_argument(
+        "--lr", type=finite_float, default=2e-3, help="peak learning rate (default 2e-3)"
+    )
+    p.add_argument("--head-l1", type=finite_float, default=3e-3, help="L1 in the head refit (3e-3)")
+    p.add_argument("--dropout", type=finite_float, default=0.5, help="on the pooled units (0.5)")
     p.add_argument(
         "--head-units",
         type=int,
@@ -99,7 +103,7 @@ def _add_train(subs: argparse._SubParsersAction) -> None:
         default=0,
         help="after the head refit, train the conv layers under the frozen head (default 0)",
     )
-    p.add_argument("--finetune-lr", type=float, default=5e-4, help="its peak rate (5e-4)")
+    p.add_argument("--finetune-lr", type=finite_float, default=5e-4, help="its peak rate (5e-4)")
     p.add_argument(
         "--refit-head",
         action="store_true",
@@ -300,9 +304,9 @@ def _add_attack(subs: argparse._SubParsersAction) -> None:
     p.add_argument("--split", choices=("held-out", "train"), default="held-out")
     p.add_argument("--first-seed", type=int, default=None, help="first held-out seed")
     p.add_argument("--steps", type=int, default=None, help="gradient steps per attack")
-    p.add_argument("--alpha", type=float, default=None, help="first L2 step size")
-    p.add_argument("--gamma", type=float, default=None, help="L2 budget change per step")
-    p.add_argument("--init-eps", type=float, default=None, help="first L2 budget")
+    p.add_argument("--alpha", type=finite_float, default=None, help="first L2 step size")
+    p.add_argument("--gamma", type=finite_float, default=None, help="L2 budget change per step")
+    p.add_argument("--init-eps", type=finite_float, default=None, help="first L2 budget")
     p.add_argument("--no-write", action="store_true", help="only print; leave the bundle")
     p.add_argument("--json", action="store_true", help="print the whole document as JSON")
     p.set_defaults(handler=_attack)

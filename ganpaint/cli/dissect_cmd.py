@@ -14,6 +14,7 @@ from ganpaint.cli.options import (
     add_dissection_options,
     add_layers_option,
     check_positive,
+    finite_float,
     flat_layers,
     layer_names,
     progress_factory,
@@ -35,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--seed-base", type=int, default=None, help="sample i uses seed BASE + i")
     d.add_argument(
         "--threshold-quantile",
-        type=float,
+        type=finite_float,
         default=0.995,
         help="unit mask threshold for IoU, as a quantile of the unit's activations "
         "(default 0.995, the top 0.5 %%)",
@@ -106,7 +107,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     f.add_argument("--pool", type=int, default=512, help="images searched (default 512)")
     f.add_argument(
         "--outside-budget",
-        type=float,
+        type=finite_float,
         default=0.045,
         help="insertion: change outside the square tolerated before the score drops "
         "(default 0.045)",

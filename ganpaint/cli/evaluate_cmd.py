@@ -12,6 +12,7 @@ from ganpaint.cli.options import (
     add_clean_option,
     add_dissection_options,
     check_positive,
+    finite_float,
     progress_factory,
 )
 
@@ -28,7 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--samples", type=int, default=500, help="held-out samples (default 500)")
     e.add_argument("--layer", default=None, help="layer to edit (default: the model's default)")
     e.add_argument("--insert-units", type=int, default=20, help="units drawn (default 20)")
-    e.add_argument("--insert-quantile", type=float, default=0.99, help="draw level (default 0.99)")
+    e.add_argument(
+        "--insert-quantile", type=finite_float, default=0.99, help="draw level (default 0.99)"
+    )
     e.add_argument(
         "--mask",
         choices=("quarter", "concept"),

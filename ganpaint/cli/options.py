@@ -1,15 +1,39 @@
 """Option parsing shared by several commands: lists of layer names, whether to zero a
-model's artifact set, counts that must be positive, progress bars unless quiet, and the
-options of the commands that dissect."""
+model's artifact set, numbers that must be finite (every float option), counts that must be
+positive, progress bars unless quiet, and the options of the commands that dissect."""
 
 from __future__ import annotations
 
 import argparse
+import math
 
 
 def layer_names(value: str) -> list[str]:
     """One ``--layers`` word: a layer, or several joined by commas (``layer4,layer6``)."""
     return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def finite_float(text: str) -> float:
+    """An argparse ``type`` for every float option: "nan" and "inf" are refused (a NaN
+    slipped through each ``value <= 0`` check after it)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
+
+
+def check_at_least(**values: tuple[float | None, float]) -> None:
+    """Refuse, by option name, any of ``values`` (keyword: the option without its dashes;
+    value: (given, least)) below its least; None (not given) passes."""
+    from ganpaint.core.errors import GanpaintError
+
+    for name, (value, least) in values.items():
+        if value is not None and value < least:
+            option = f"--{name.replace('_', '-')}"
+            raise GanpaintError(f"{option} must be at least {least:g}, got {value:g}")
 
 
 def flat_layers(groups: list[list[str]] | None) -> list[str]:

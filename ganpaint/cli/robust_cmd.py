@@ -7,7 +7,7 @@ import argparse
 import json
 import sys
 
-from ganpaint.cli.options import check_positive
+from ganpaint.cli.options import check_at_least, check_positive, finite_float
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,7 +33,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "concepts: custom concept files, read and imported",
     )
     p.add_argument(
-        "--time-limit", type=float, default=20.0, help="seconds one case may take (default 20)"
+        "--time-limit",
+        type=finite_float,
+        default=20.0,
+        help="seconds one case may take (default 20)",
     )
     p.add_argument("--examples", type=int, default=5, help="bugs to show per target")
     p.add_argument("--keep", default=None, help="folder to copy the inputs of bugs into")
@@ -60,7 +63,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--max-growth-mb",
-        type=float,
+        type=finite_float,
         default=None,
         help="exit 1 when RSS grows more than this from start to end",
     )
@@ -84,6 +87,7 @@ def _fuzz(args: argparse.Namespace) -> int:
         raise GanpaintError(f"--cases must be in 1..10000000, got {args.cases}")
     if args.time_limit <= 0:
         raise GanpaintError("--time-limit must be positive")
+    check_at_least(examples=(args.examples, 0))
     targets = TARGET_NAMES if args.target == "all" else (args.target,)
     reports = []
     for target in targets:
@@ -124,6 +128,7 @@ def _soak(args: argparse.Namespace) -> int:
     if not 1 <= args.strokes <= 100_000:
         raise GanpaintError(f"--strokes must be in 1..100000, got {args.strokes}")
     check_positive(threads=args.threads)
+    check_at_least(max_growth_mb=(args.max_growth_mb, 0))
 
     def progress(done: int, report) -> None:
         _status(f"soak: {done}/{args.strokes} strokes, RSS {report.rss_now_mb:.0f} MB")

@@ -59,7 +59,10 @@ def _samples(args: argparse.Namespace) -> int:
         scenes = np.stack([render_scene(s, gen.resolution)[0] for s in seeds])
         gap = np.full((sheet.shape[0], max(gen.resolution // 8, 4), 3), 255, np.uint8)
         sheet = np.concatenate([sheet, gap, image_grid(scenes, columns, fill=255)], axis=1)
-    Image.fromarray(sheet).save(args.output)
+    try:
+        Image.fromarray(sheet).save(args.output)
+    except (OSError, ValueError) as exc:  # no such folder, an unknown file type
+        raise GanpaintError(f"cannot write {args.output}: {exc}") from None
     print(
         f"wrote {args.output}: {args.count} generated" + ("" if args.no_scenes else " + rendered")
     )

@@ -9,6 +9,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ganpaint.cli.options import check_at_least, finite_float
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     from ganpaint.train.configs import CONFIGS
@@ -45,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default=None, help="cpu, cuda or mps (default: best available)")
     p.add_argument(
         "--time-budget",
-        type=float,
+        type=finite_float,
         default=None,
         metavar="S",
         help="stop after S seconds, rendering included (default: the config's, or none)",
@@ -92,7 +94,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--size", type=int, default=128, help="image size in pixels (default 128)")
     p.add_argument("--steps", type=int, default=3000, help="training steps (default 3000)")
     p.add_argument(
-        "--time-budget", type=float, default=None, metavar="S", help="stop after S seconds"
+        "--time-budget", type=finite_float, default=None, metavar="S", help="stop after S seconds"
     )
     p.add_argument("--out", default="segmenter.safetensors", help="file to write")
     p.add_argument("--device", default=None, help="cpu, cuda or mps (default: best available)")
@@ -145,7 +147,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--config", default="scenes128", choices=sorted(CONFIGS), help="GAN config")
     p.add_argument("--out", required=True, help="output folder (bundle/, samples, metrics, log)")
-    p.add_argument("--time-budget", type=float, default=480.0, help="seconds for everything")
+    p.add_argument("--time-budget", type=finite_float, default=480.0, help="seconds for everything")
     p.add_argument("--device", default=None, help="cuda or cpu (default: cuda when available)")
     p.add_argument("--work", default=None, help="scratch folder (default: a temporary one)")
     p.add_argument(
@@ -170,6 +172,7 @@ def _train_gan(args: argparse.Namespace) -> int:
         raise GanpaintError("--max-steps must be >= 0")
     if args.time_budget is not None and args.time_budget <= 0:
         raise GanpaintError("--time-budget must be positive")
+    check_at_least(workers=(args.workers, 1))
     out = args.out or f"runs/{cfg.name}"
     if args.resume is not None and args.no_resume:
         raise GanpaintError("--resume and --no-resume contradict each other")
@@ -217,6 +220,9 @@ def _train_segmenter(args: argparse.Namespace) -> int:
         raise GanpaintError(f"--size must be in 16..1024, got {args.size}")
     if args.steps < 1 or args.scenes < 1 or args.batch < 1 or args.heldout < 0:
         raise GanpaintError("--steps, --scenes and --batch must be positive")
+    if args.time_budget is not None and args.time_budget <= 0:
+        raise GanpaintError("--time-budget must be positive")
+    check_at_least(workers=(args.workers, 1))
     result = train_segmenter(
         size=args.size,
         steps=args.steps,
@@ -263,6 +269,8 @@ def _train_pipeline(args: argparse.Namespace) -> int:
 
     if args.time_budget <= 0:
         raise GanpaintError("--time-budget must be positive")
+    check_at_least(workers=(args.workers, 1), eval_samples=(args.eval_samples, 2),
+                   gan_scenes=(args.gan_scenes, 1))  # fmt: skip
     summary = run_pipeline(
         args.config,
         args.out,

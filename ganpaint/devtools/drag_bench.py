@@ -434,6 +434,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_from_args(args: argparse.Namespace) -> int:
+    if args.interval_ms < 0 or (args.threads is not None and args.threads < 1):
+        print("drag-bench: error: --interval-ms must be 0 or more and --threads 1 or more",
+              file=sys.stderr)  # fmt: skip
+        return 2
     try:
         result = run_drag_bench(
             args.model,
