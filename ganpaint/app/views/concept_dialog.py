@@ -43,6 +43,7 @@ from ganpaint.app.views import theme
 from ganpaint.app.views.concept_dialog_style import ICONS, STYLE
 from ganpaint.app.views.imaging import qimage_rgb
 from ganpaint.app.views.mark_tile import SampleCard
+from ganpaint.app.views.window_placement import fit_screen
 from ganpaint.app.views.worker import ConceptJob, ConceptResult, RenderWorker, ThumbJob, ThumbResult
 from ganpaint.models.concept_files import NAME_PATTERN
 
@@ -135,7 +136,8 @@ class ConceptDialog(QDialog):
         self._rebuild_cards()
         self._update_name()
         self._update_ranking()
-        self.resize(1100, 780)
+        screen = self.screen().availableGeometry() if self.screen() is not None else None
+        self.resize(fit_screen(QSize(1100, 780), screen))  # whole on a laptop at 150 %
 
     # -- construction ----------------------------------------------------------------------
 

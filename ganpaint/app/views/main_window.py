@@ -55,12 +55,10 @@ from ganpaint.app.views.status_bar import StatusBar
 from ganpaint.app.views.stroke_feedback import StrokeFeedback
 from ganpaint.app.views.view_modes import ViewModes
 from ganpaint.app.views.window_layout import build_docks, build_menus, build_toolbar
+from ganpaint.app.views.window_placement import fit_screen
 from ganpaint.app.views.worker import RenderWorker
 
 BRUSH_PREFS = ("action", "size", "hardness", "strength", "quantile", "unit_count", "ranking")
-
-# what a window manager's title bar and borders may add around the window's inside
-WINDOW_FRAME_ALLOWANCE = QSize(16, 56)
 
 
 class MainWindow(QMainWindow):
@@ -145,12 +143,10 @@ class MainWindow(QMainWindow):
     # -- construction ----------------------------------------------------------------------
 
     def _restore_layout(self) -> None:
-        size = QSize(1360, 860)
-        if self.screen() is not None:  # a small screen (a 1280 x 800 projector) fits it whole,
-            # title bar and borders too (the size is the inside's: at the screen's full height
-            # the status bar fell off the bottom)
-            room = self.screen().availableGeometry().size() - WINDOW_FRAME_ALLOWANCE
-            size = size.boundedTo(room)
+        # a small screen (a 1280 x 800 projector) fits it whole, title bar too (at the
+        # screen's full height for its inside, the status bar fell off the bottom)
+        screen = self.screen().availableGeometry() if self.screen() is not None else None
+        size = fit_screen(QSize(1360, 860), screen)
         self.resize(size)
         geometry = self.prefs.get_bytes("window/geometry")
         if geometry is not None:

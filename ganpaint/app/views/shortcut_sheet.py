@@ -3,7 +3,7 @@ and held keys do on the canvas. Built from the action table, so it cannot drift 
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from ganpaint.app.views.actions import ACTIONS, GESTURES, MENUS, shortcut_text
+from ganpaint.app.views.window_placement import fit_screen
 
 
 def shortcut_rows() -> list[tuple[str, str, str]]:
@@ -63,4 +64,5 @@ class ShortcutSheet(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.table)
         layout.addWidget(buttons)
-        self.resize(560, 720)
+        screen = self.screen().availableGeometry() if self.screen() is not None else None
+        self.resize(fit_screen(QSize(560, 720), screen))

@@ -2,7 +2,8 @@
 
 :func:`rooms` measures the free columns beside the canvas on the screen: right of the main
 window, over the docks right of the canvas, left of the main window, over the docks left of
-it. :func:`place_beside` puts a window of a given size in the first room wide enough, in
+it. :func:`fit_screen` shrinks a window's first size to the screen, title bar included.
+:func:`place_beside` puts a window of a given size in the first room wide enough, in
 that order (outside the main window covers nothing of it; then the right docks, since the
 left dock holds the concepts a person paints with), with its top level with the canvas's.
 When no room is wide enough, the same rooms beside the picture inside the canvas are tried
@@ -18,6 +19,8 @@ from dataclasses import dataclass
 from PySide6.QtCore import QPoint, QRect, QSize
 
 GAP = 8  # between the window and the canvas, the main window's edge or the screen's
+# what a window manager's title bar and borders may add around a window's inside
+FRAME_ALLOWANCE = QSize(16, 56)
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,15 @@ def place_beside(size: QSize, canvas: QRect, window: QRect, screen: QRect,
             return keep_on_screen(QPoint(x, canvas.top()), size, screen)
     x = min(window.right(), screen.right()) - GAP - size.width() + 1
     return keep_on_screen(QPoint(x, canvas.top()), size, screen)
+
+
+def fit_screen(size: QSize, screen: QRect | None) -> QSize:
+    """``size`` for a window's inside, shrunk where needed so that the window, its title
+    bar and borders (:data:`FRAME_ALLOWANCE`) included, fits ``screen`` (its available
+    area; None: unchanged). Qt keeps a window no smaller than its minimum size."""
+    if screen is None:
+        return QSize(size)
+    return size.boundedTo(screen.size() - FRAME_ALLOWANCE)
 
 
 def keep_on_screen(top_left: QPoint, size: QSize, screen: QRect) -> QPoint:
