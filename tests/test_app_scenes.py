@@ -121,3 +121,11 @@ def test_the_current_scene_label_is_not_elided(make_window, qtbot):
     plain = _label_width(g.list, item)
     assert plain >= g.list.fontMetrics().horizontalAdvance("4294967295") - 4
     assert abs(current - plain) <= 2, (current, plain)
+
+
+def test_the_strip_keeps_the_window_narrow_enough_for_a_1024_screen(make_window):
+    # the seed field's room for the largest seed once made the window's least width 1022
+    w = make_window()
+    g = w.gallery
+    assert g.seed_edit.minimumWidth() >= g.seed_edit.fontMetrics().horizontalAdvance("4294967295")
+    assert w.minimumSizeHint().width() <= 1000  # 1024 less a window frame

@@ -63,7 +63,6 @@ def test_a_non_finite_number_is_refused_by_name(argv, capsys, tmp_path, monkeypa
     (["artifacts", "--max-relative-change", "-1"], "--max-relative-change must be at least 0"),
     (["bench", "--dissect-samples", "-3"], "--dissect-samples must be at least 0, got -3"),
     (["fuzz", "--examples", "-3"], "--examples must be at least 0, got -3"),
-    (["soak", "--max-growth-mb", "-3"], "--max-growth-mb must be at least 0, got -3"),
     (["drag-bench", "--interval-ms", "-3"], "--interval-ms must be 0 or more"),
     (["drag-bench", "--threads", "-3"], "--threads 1 or more"),
 ])  # fmt: skip

@@ -128,7 +128,6 @@ def _soak(args: argparse.Namespace) -> int:
     if not 1 <= args.strokes <= 100_000:
         raise GanpaintError(f"--strokes must be in 1..100000, got {args.strokes}")
     check_positive(threads=args.threads)
-    check_at_least(max_growth_mb=(args.max_growth_mb, 0))
 
     def progress(done: int, report) -> None:
         _status(f"soak: {done}/{args.strokes} strokes, RSS {report.rss_now_mb:.0f} MB")

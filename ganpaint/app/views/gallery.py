@@ -59,9 +59,11 @@ class GalleryPanel(QWidget):
         self.seed_edit.setPlaceholderText("Seed")
         self.seed_edit.setValidator(SeedValidator(self.seed_edit))
         self.seed_edit.setToolTip("Type a seed and press Enter to show that scene")
-        self.seed_edit.ensurePolished()  # the largest seed fits, with the style's padding
+        # the largest seed fits: style.qss pads a line edit 6 px and Qt adds 2 a side, and
+        # the border is 1; no more, since the strip must not widen the window (tested)
+        self.seed_edit.ensurePolished()
         self.seed_edit.setMinimumWidth(
-            self.seed_edit.fontMetrics().horizontalAdvance(str(MAX_SEED)) + 24
+            self.seed_edit.fontMetrics().horizontalAdvance(str(MAX_SEED)) + 2 * (6 + 2 + 1)
         )
         self.seed_edit.setMaximumWidth(130)
         self.seed_edit.returnPressed.connect(self._seed_entered)
@@ -84,10 +86,11 @@ class GalleryPanel(QWidget):
         self.content.currentIndexChanged.connect(lambda _: self._filter_changed())
         self.min_share.valueChanged.connect(lambda _: self._filter_changed())
         controls = QHBoxLayout()
+        controls.setSpacing(4)
         controls.addWidget(self.seed_edit)
         controls.addWidget(self.new_button)
         controls.addWidget(self.more_button)
-        controls.addSpacing(12)
+        controls.addSpacing(4)
         controls.addWidget(self.content)
         controls.addWidget(self.min_share)
         controls.addStretch(1)
@@ -111,7 +114,7 @@ class GalleryPanel(QWidget):
         self.list.setToolTip("Click a scene to show it; your strokes are applied to it")
 
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(8, 4, 8, 6)
+        layout.setContentsMargins(6, 4, 6, 6)
         layout.addLayout(controls)
         layout.addWidget(self.list)
         document.subscribe(self._changed)

@@ -14,10 +14,14 @@ from __future__ import annotations
 import signal
 import socket
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QSocketNotifier, QTimer
+from PySide6.QtCore import QCoreApplication, QObject, QSocketNotifier, QTimer
 
 from ganpaint.app.state.session import STOP_SIGNALS  # those this platform has are handled
+
+if TYPE_CHECKING:
+    from ganpaint.app.views.main_window import MainWindow
 
 POLL_MS = 200  # without a wake-up pipe: how often the interpreter gets to run handlers
 
@@ -56,6 +60,7 @@ class StopSignals(QObject):
         return names
 
     def uninstall(self) -> None:
+        """Put back the handlers and the wake-up fd that were there before :meth:`install`."""
         for number, handler in self._previous.items():
             signal.signal(number, handler)
         self._previous.clear()
@@ -95,7 +100,7 @@ def install_stop_handlers(on_stop: Callable[[str], None], parent: QObject) -> St
     return stops
 
 
-def stop_on_signals(window, app) -> StopSignals:
+def stop_on_signals(window: MainWindow, app: QCoreApplication) -> StopSignals:
     """What ``ganpaint`` does on a stop signal: ``window.stop(name)`` (closes without
     asking, unsaved strokes kept for the next start), then the event loops end with the
     exit status a shell gives a process the signal stopped (128 + its number)."""
