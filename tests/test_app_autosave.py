@@ -44,37 +44,44 @@ CHILD = textwrap.dedent(
 )
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
-def test_killed_session_is_restored(make_window, qtbot, frame_waiter, demo_bundle, tmp_path):
+def _start_child(script_text: str, demo_bundle: Path, tmp_path: Path):
+    """Run ``script_text`` (:data:`CHILD` or a variant) on the demo bundle with its data
+    folder and settings in ``tmp_path``; returns the process, once it has autosaved, and
+    its autosave path. A watchdog kills it after 120 s."""
     script = tmp_path / "child.py"
-    script.write_text(CHILD)
-    data = tmp_path / "data"
+    script.write_text(script_text)
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     root = str(Path(ganpaint.__file__).resolve().parents[1])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-    proc = subprocess.Popen(
-        [sys.executable, str(script), str(demo_bundle), str(data), str(tmp_path / "child.ini")],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=env,
-    )
+    argv = [sys.executable, str(script), str(demo_bundle), str(tmp_path / "data"),
+            str(tmp_path / "child.ini")]  # fmt: skip
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            env=env)  # fmt: skip
     watchdog = threading.Timer(120, proc.kill)
+    watchdog.daemon = True  # pytest need not wait for it
     watchdog.start()
+    line = ""
+    while not line.startswith("AUTOSAVED"):
+        line = proc.stdout.readline()
+        if not line:
+            proc.kill()
+            pytest.fail("the child exited before autosaving")
+    _, saves, autosave_path = line.split(maxsplit=2)
+    assert int(saves) >= 3
+    return proc, Path(autosave_path.strip())
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
+def test_killed_session_is_restored(make_window, qtbot, frame_waiter, demo_bundle, tmp_path):
+    data = tmp_path / "data"
+    proc, autosave_path = _start_child(CHILD, demo_bundle, tmp_path)
     try:
-        line = ""
-        while not line.startswith("AUTOSAVED"):
-            line = proc.stdout.readline()
-            assert line, "the child exited before autosaving"
-        _, saves, autosave_path = line.split(maxsplit=2)
-        assert int(saves) >= 3
-        saved = EditDocument.load(autosave_path.strip())
+        saved = EditDocument.load(autosave_path)
         assert len(saved.strokes) == 3
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
-        watchdog.cancel()
 
     w = make_window(restore=True, wait=False, seed=5)
     qtbot.waitUntil(lambda: len(w.document.strokes) == 3, timeout=20_000)
@@ -84,7 +91,7 @@ def test_killed_session_is_restored(make_window, qtbot, frame_waiter, demo_bundl
         assert np.array_equal(a.mask, b.mask) and a.units == b.units
     # the dead session's files are gone; this session autosaved its own copy
     leftovers = {p.name for p in (data / "autosave").iterdir()}
-    assert not any(name.startswith(Path(autosave_path.strip()).stem) for name in leftovers)
+    assert not any(name.startswith(autosave_path.stem) for name in leftovers)
     assert w.autosave.document_path.is_file()
 
 
@@ -131,29 +138,15 @@ def test_a_stop_signal_closes_at_once_and_keeps_the_strokes(make_window, qtbot, 
                                                           tmp_path):  # fmt: skip
     # Qt's event loop never let Python run the default SIGINT handler (Ctrl+C in the
     # terminal did nothing), and SIGTERM killed the app before it saved its settings
-    script = tmp_path / "child.py"
-    script.write_text(STOPPED_CHILD)
     data, ini = tmp_path / "data", tmp_path / "child.ini"
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    root = str(Path(ganpaint.__file__).resolve().parents[1])
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-    proc = subprocess.Popen([sys.executable, str(script), str(demo_bundle), str(data), str(ini)],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                            env=env)  # fmt: skip
-    watchdog = threading.Timer(120, proc.kill)
-    watchdog.start()
+    proc, autosave_path = _start_child(STOPPED_CHILD, demo_bundle, tmp_path)
+    session = autosave_path.stem
     try:
-        line = ""
-        while not line.startswith("AUTOSAVED"):
-            line = proc.stdout.readline()
-            assert line, "the child exited before autosaving"
-        session = Path(line.split(maxsplit=2)[2].strip()).stem
         os.kill(proc.pid, signal.SIGTERM)  # no window is touched: only the signal wakes Qt
         assert proc.wait(timeout=60) == 128 + signal.SIGTERM
     finally:
         proc.kill()
         proc.wait()
-        watchdog.cancel()
     folder = data / "autosave"
     meta = json.loads((folder / f"{session}.json").read_text())
     assert meta["stopped_by"] == "SIGTERM" and meta["strokes"] == 3
