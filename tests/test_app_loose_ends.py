@@ -115,6 +115,22 @@ def test_inspector_figures_explain_themselves_and_show_the_edit(make_window, qtb
     assert all(units.item(i).toolTip() for i in range(units.count()))
 
 
+def test_the_inspector_picture_follows_strokes_made_after_the_unit_was_chosen(
+    make_window, qtbot, frame_waiter
+):
+    # its tooltip says "over the scene as edited now", but it kept the frame of the moment
+    # the unit was chosen
+    w = make_window()
+    w.model_view.select_unit(0)
+    qtbot.waitUntil(lambda: not w.inspector.preview.pixmap().isNull(), timeout=10_000)
+    before = w.inspector.preview.pixmap().toImage()
+    w.brush.update(concept="tree", strength=1.0)
+    w.painter.paint([(5, 5), (60, 60), (5, 60)])
+    frame_waiter(w)
+    qtbot.waitUntil(lambda: w.inspector.preview.pixmap().toImage() != before, timeout=10_000)
+    assert w.inspector.unit == 0
+
+
 def test_custom_concept_of_another_layer_stays_listed(make_window, qtbot):
     from ganpaint.models.concept_files import CustomConcept
 

@@ -39,6 +39,7 @@ class InspectorPanel(QWidget):
         super().__init__(parent)
         self.setObjectName("inspectorPanel")
         self.unit: int | None = None
+        self._heat: QImage | None = None  # the chosen unit's heat, kept for new frames
         self.title = QLabel()
         self.title.setObjectName("inspectorTitle")
         self.preview = QLabel()
@@ -102,6 +103,7 @@ class InspectorPanel(QWidget):
     def show_unit(self, unit: int | None, layer: str = "", info: dict | None = None) -> None:
         """Describe ``unit`` (None clears); ``info`` has label, iou, ace, level when known."""
         self.unit = unit
+        self._heat = None
         self.hint.setVisible(unit is None)
         self.details.setVisible(unit is not None)
         if unit is None:
@@ -123,6 +125,7 @@ class InspectorPanel(QWidget):
                  switched_off: bool = False) -> None:  # fmt: skip
         """The unit's heat over the scene; ``switched_off``: the unit is zeroed by Clean
         Artifacts and the heat is where it fires in the network before the zeroing."""
+        self._heat = heat
         self.preview.setPixmap(heat_pixmap(base, heat, PREVIEW))
         self.switched_off.setVisible(switched_off)
         if switched_off:
@@ -131,6 +134,12 @@ class InspectorPanel(QWidget):
         else:
             self.preview.setToolTip("Where the unit fires, over the scene as edited now")
             self.peak.setText(f"{peak:.2f}  (level {level:.2f})")
+
+    def set_base(self, base: QImage | None) -> None:
+        """A new frame of the scene: the unit's heat, unchanged, over it (the preview
+        showed the scene as it was when the unit was chosen, before the strokes since)."""
+        if self.unit is not None and self._heat is not None and base is not None:
+            self.preview.setPixmap(heat_pixmap(base, self._heat, PREVIEW))
 
 
 def _fmt(value) -> str:

@@ -254,6 +254,8 @@ class MainWindow(QMainWindow):
         if not self.status.cpu_button.isVisible():  # keep the CPU offer until it is taken
             self.status.clear_error()
         self.status.set_ms(self.frames.typical_ms)
+        if not self.painter.active:  # not per frame of a drag: once it ends
+            self.inspector.set_base(self.frames.qimage or self.frames.plain_qimage)
         self.frameShown.emit(result)
 
     def _render_failed(self, error: str) -> None:
