@@ -198,6 +198,42 @@ def test_presentation_mode_and_layer_switch(make_window, qtbot, frame_waiter):
     frame_waiter(w)
 
 
+def test_presentation_bar_keeps_every_button_on_a_projector(make_window, qtbot):
+    # with every name the bar needs about 1470 px: on a 1280 px projector Compare and Exit
+    # fell off the end, and the overflow arrow with them
+    from PySide6.QtWidgets import QApplication, QToolButton
+
+    from ganpaint.app.views.presentation import ACTIONS
+
+    w = make_window()
+    w.actions["view.presentation"].trigger()
+    bar = w.presentation_bar
+    commands = [bar.widgetForAction(w.actions[k]) for k in ACTIONS if k != "-"]
+    screen = w.screen().geometry().width()  # offscreen: 800, so the full screen comes first
+    qtbot.waitUntil(lambda: bar.width() == screen, timeout=5000)
+    for width, level in ((1920, 0), (1280, 1), (1024, 2)):
+        w.resize(width, 700)
+        buttons = [*bar.buttons.values(), *commands]
+
+        def fits(width=width, buttons=buttons) -> bool:
+            QApplication.processEvents()  # the bar lays its buttons out again after a resize
+            return bar.width() == width and all(
+                b.isVisible() and b.geometry().right() < width for b in buttons
+            )
+
+        qtbot.waitUntil(fits, timeout=5000)
+        assert bar.compact == level, width
+        assert bar.sizeHint().width() <= bar.width()
+        named = bar.buttons["tree"].toolButtonStyle() == Qt.ToolButtonTextUnderIcon
+        assert named == (level < 2) and bar.buttons["tree"].toolTip() == "Paint tree"
+    bar.grab().save(str(w.autosave.folder.parent / "presentation_1024.png"))
+    w.resize(screen, 700)  # narrower than even the icons: the overflow arrow, on the bar
+    arrow = bar.findChild(QToolButton, "qt_toolbar_ext_button")
+    qtbot.waitUntil(lambda: bar.width() == screen and arrow.isVisible(), timeout=5000)
+    assert arrow.geometry().right() < screen  # its style once pushed it off the end
+    w.actions["view.exit_presentation"].trigger()
+
+
 def test_status_bar_title_and_render_error_offers_cpu(make_window, qtbot, frame_waiter):
     w = make_window()
     assert w.status.device.text().startswith("cpu")

@@ -3,6 +3,10 @@
 Large concept buttons (icon and name) for picking what to paint, the draw/remove switch,
 undo, reset, a new scene, compare and the way out. It writes the chosen concept to the
 :class:`~ganpaint.app.state.tool.BrushSettings` and follows it.
+
+On a narrow screen the bar drops names before buttons (:data:`COMPACT_LEVELS`): first the
+commands' (Draw, Undo, Exit…), then the concepts', each keeping its tooltip. With every name
+the bar needs about 1470 px, so on a 1280 px projector Compare and Exit fell off the end.
 """
 
 from __future__ import annotations
@@ -24,6 +28,9 @@ from ganpaint.app.views import theme
 
 ACTIONS = ("tool.draw", "tool.remove", "-", "edit.undo", "edit.reset", "scene.new",
            "view.compare", "-", "view.exit_presentation")  # fmt: skip
+# which names the bar shows, widest first: (the commands', the concepts')
+COMPACT_LEVELS = ((True, True), (False, True), (False, False))
+NAMED_MIN_PX = 68  # a button with its name under the icon is no narrower (even "sky")
 
 
 class PresentationBar(QToolBar):
@@ -39,6 +46,8 @@ class PresentationBar(QToolBar):
         self.group = QButtonGroup(self)
         self.group.setExclusive(True)
         self.buttons: dict[str, QToolButton] = {}
+        self.compact = 0  # index into COMPACT_LEVELS
+        self._fitting = False
         brush.subscribe(lambda changed: "concept" in changed and self._sync())
         self.set_concepts([])
 
@@ -75,6 +84,38 @@ class PresentationBar(QToolBar):
             else:
                 self.addAction(self.actions_map[key])
         self._sync()
+        self._fit(self.width())
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._fit(event.size().width())
+
+    def _fit(self, width: int) -> None:
+        """Show the most names that let every button fit ``width``."""
+        if self._fitting or width <= 0:
+            return
+        self._fitting = True
+        try:
+            for level in range(len(COMPACT_LEVELS)):
+                self._set_compact(level)
+                if self.sizeHint().width() <= width:
+                    break
+        finally:
+            self._fitting = False
+
+    def _set_compact(self, level: int) -> None:
+        commands, concepts = COMPACT_LEVELS[level]
+        self.compact = level
+        self.setToolButtonStyle(Qt.ToolButtonTextUnderIcon if commands else Qt.ToolButtonIconOnly)
+        style = Qt.ToolButtonTextUnderIcon if concepts else Qt.ToolButtonIconOnly
+        for b in self.buttons.values():
+            b.setToolButtonStyle(style)
+            b.setMinimumWidth(NAMED_MIN_PX if concepts else 0)
+        for key in ACTIONS:
+            b = self.widgetForAction(self.actions_map[key]) if key != "-" else None
+            if b is not None:
+                b.setMinimumWidth(NAMED_MIN_PX if commands else 0)
+        self.layout().invalidate()
 
     def _sync(self) -> None:
         b = self.buttons.get(self.brush.concept or "")
