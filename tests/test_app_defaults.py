@@ -57,3 +57,23 @@ def test_concept_without_defaults_keeps_the_brush(make_window, learned_bundle):
     _pick(w, "sky")
     assert (w.brush.unit_count, w.brush.ranking) == (12, "causal")
     assert w.concept_panel.concept_hint.isHidden()
+
+
+def test_the_hint_makes_way_for_the_concept_list_in_a_short_panel(make_window, learned_bundle,
+                                                                   qtbot):  # fmt: skip
+    # at 150 % on a laptop the hint and the brush settings left three concepts in view
+    from ganpaint.app.views.concept_panel import HINT_LIST_ROWS
+
+    w = make_window(model=learned_bundle)
+    panel = w.concept_panel
+    _pick(w, "tree")
+    hint = panel.concept_hint.text()
+    assert hint and panel.concept_hint.isVisible() and panel.summary.toolTip() == ""
+    rows = panel.tree.sizeHintForRow(0)
+    w.resize(w.width(), w.minimumSizeHint().height())  # the shortest the window goes
+    qtbot.waitUntil(lambda: panel.concept_hint.isHidden(), timeout=5000)
+    assert panel.summary.toolTip() == hint  # one hover away
+    assert panel.tree.viewport().height() < HINT_LIST_ROWS * rows  # short indeed
+    w.resize(w.width(), 900)
+    qtbot.waitUntil(lambda: panel.concept_hint.isVisible(), timeout=5000)
+    assert panel.summary.toolTip() == ""

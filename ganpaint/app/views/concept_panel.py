@@ -8,6 +8,10 @@ no dissection is painted. Concepts the user taught ("New Concept…") sit in a "
 and paint like the others; their context menu exports or deletes them. Below: units per
 stroke, ranking, strength and insert level. The panel writes to a
 :class:`~ganpaint.app.state.tool.BrushSettings` and listens to it.
+
+The picked concept's hint (where it draws, what was learned for it) shows under the brush
+summary while the list keeps :data:`HINT_LIST_ROWS` rows; in a shorter panel (a laptop at
+150 %: three concepts were left in view) it becomes the summary's tooltip.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from ganpaint.app.state.concepts import ConceptInfo, UnitInfo, concept_style
 from ganpaint.app.state.tool import CUSTOM, BrushSettings, describe_learned
 from ganpaint.app.views import theme
 
+HINT_LIST_ROWS = 8  # rows of the concept list that the hint never takes
 ROLE = Qt.UserRole + 1  # ("concept", name) or ("unit", unit, concept)
 
 
@@ -453,4 +458,25 @@ class ConceptPanel(QWidget):
         if learned:
             lines.append(learned)
         self.concept_hint.setText("\n".join(lines))
-        self.concept_hint.setVisible(bool(lines))
+        self._place_hint()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)  # the layout has placed the children for the new size
+        self._place_hint()
+
+    def _place_hint(self) -> None:
+        """The hint under the summary if the list keeps :data:`HINT_LIST_ROWS` rows with it,
+        else in the summary's tooltip."""
+        text, spacing = self.concept_hint.text(), self.layout().spacing()
+        room = self.tabs.height()  # the list's room without the hint, less the hint's
+        if self.concept_hint.isVisibleTo(self):
+            room += self.concept_hint.height() + spacing
+        if text:
+            width = self.summary.width() or self.width()
+            room -= self.concept_hint.heightForWidth(width) + spacing
+        rows = self.tree.sizeHintForRow(0) if self.tree.topLevelItemCount() else 0
+        need = (self.tabs.tabBar().sizeHint().height() + self.tree.header().sizeHint().height()
+                + HINT_LIST_ROWS * max(rows, self.fontMetrics().height()) + 4)  # fmt: skip
+        fits = bool(text) and room >= need
+        self.concept_hint.setVisible(fits)
+        self.summary.setToolTip(text if text and not fits else "")
