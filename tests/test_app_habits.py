@@ -192,6 +192,26 @@ def test_first_windows_leave_room_for_their_title_bars(app_settings, qtbot, tmp_
     w.close()
 
 
+def test_a_window_saved_on_a_larger_screen_fits_this_one(app_settings, qtbot, tmp_path):
+    # settings saved at 125 % reopened at 150 %: the window hung off the bottom and right
+    from PySide6.QtWidgets import QMainWindow
+
+    from ganpaint.app import create_window
+    from ganpaint.app.views.window_placement import FRAME_ALLOWANCE
+
+    big = QMainWindow()
+    big.setGeometry(30, 40, 1600, 1000)
+    app_settings.setValue("window/geometry", big.saveGeometry())
+    big.deleteLater()
+    w = create_window(settings=app_settings, restore=False, data_dir=tmp_path / "data")
+    qtbot.addWidget(w)
+    w.prompts.answers["save_changes"] = "discard"
+    screen = w.screen().availableGeometry()  # offscreen: 800 x 800
+    assert w.height() <= screen.height() - FRAME_ALLOWANCE.height()
+    assert w.y() >= screen.top() and w.y() + w.height() <= screen.bottom() + 1
+    w.close()
+
+
 def test_export_defaults_to_4x_smooth_and_remembers(make_window):
     w = make_window()
     assert export_choice(w.prefs) == (4, True)

@@ -55,7 +55,7 @@ from ganpaint.app.views.status_bar import StatusBar
 from ganpaint.app.views.stroke_feedback import StrokeFeedback
 from ganpaint.app.views.view_modes import ViewModes
 from ganpaint.app.views.window_layout import build_docks, build_menus, build_toolbar
-from ganpaint.app.views.window_placement import fit_screen
+from ganpaint.app.views.window_placement import FRAME_ALLOWANCE, fit_screen, keep_on_screen
 from ganpaint.app.views.worker import RenderWorker
 
 BRUSH_PREFS = ("action", "size", "hardness", "strength", "quantile", "unit_count", "ranking")
@@ -151,6 +151,11 @@ class MainWindow(QMainWindow):
         geometry = self.prefs.get_bytes("window/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
+            # saved on a larger screen, or at a smaller scaling: it would hang off this one
+            fitted = fit_screen(self.size(), screen)
+            if screen is not None and fitted != self.size():
+                self.resize(fitted)
+                self.move(keep_on_screen(self.pos(), fitted + FRAME_ALLOWANCE, screen))
         state = self.prefs.get_bytes("window/state")
         if state is not None:
             self.restoreState(state)
