@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from PySide6.QtCore import QPoint
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QApplication
 
 import ganpaint.app.views.worker as worker_module
 from tests.test_app_classifier_worker import slowed  # noqa: F401 - a fixture
@@ -133,6 +134,25 @@ def test_the_panel_reads_the_picture_on_screen(classifier_window, qtbot, frame_w
     frame_waiter(w)
     qtbot.wait(150)
     assert len(seen) == n
+
+
+def test_an_open_panel_never_makes_the_window_taller_or_wider(classifier_window, qtbot):
+    # its six heatmaps once raised the window's least size to 1078 x 834: taller than a
+    # 1366 x 768 laptop, and at 150 % wider and taller than the screen
+    w = classifier_window()
+    least = w.minimumSizeHint()
+    open_panel(w, qtbot)
+    qtbot.waitUntil(lambda: w.classifier_panel.body.isVisible(), timeout=10_000)
+    QApplication.processEvents()
+    assert w.minimumSizeHint().height() == least.height()  # the panel scrolls instead
+    grid = w.classifier_panel.tile_grid
+    assert w.docks["classifier"].minimumSizeHint().width() <= 300
+    dock = w.docks["classifier"]
+    w.resizeDocks([dock], [grid._width_for(3) + 60], Qt.Horizontal)
+    qtbot.waitUntil(lambda: grid.columns == 3, timeout=5000)
+    w.resizeDocks([dock], [dock.minimumSizeHint().width()], Qt.Horizontal)
+    qtbot.waitUntil(lambda: grid.columns == 2, timeout=5000)  # a narrow dock: two a row
+    assert all(t.geometry().right() <= grid.width() for t in grid.tiles)
 
 
 def test_a_unit_tile_shows_its_heat_over_the_canvas(classifier_window, qtbot):

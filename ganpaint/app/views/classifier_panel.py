@@ -147,6 +147,41 @@ class UnitTile(QWidget):
             self.clicked.emit(self.unit)
 
 
+class TileGrid(QWidget):
+    """The unit tiles in rows of :data:`COLUMNS`, or of 2 in a dock too narrow for that (a
+    laptop at 150 %): its least width is two tiles', so the panel never widens the window
+    for the third."""
+
+    def __init__(self, tiles: list[UnitTile], parent=None):
+        super().__init__(parent)
+        self.tiles = tiles
+        self.grid = QGridLayout(self)
+        self.grid.setContentsMargins(0, 0, 0, 0)
+        self.grid.setSpacing(6)
+        self.columns = 0
+        self._arrange(COLUMNS)
+
+    def _width_for(self, columns: int) -> int:
+        tile = max(t.minimumSizeHint().width() for t in self.tiles)
+        return columns * tile + (columns - 1) * self.grid.spacing()
+
+    def _arrange(self, columns: int) -> None:
+        if columns == self.columns:
+            return
+        self.columns = columns
+        for tile in self.tiles:
+            self.grid.removeWidget(tile)
+        for i, tile in enumerate(self.tiles):
+            self.grid.addWidget(tile, i // columns, i % columns)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        return QSize(self._width_for(2), super().minimumSizeHint().height())
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._arrange(COLUMNS if event.size().width() >= self._width_for(COLUMNS) else 2)
+
+
 class ClassifierPanel(QWidget):
     """The dock's contents; :meth:`show_reading` and :meth:`set_note` are all it needs."""
 
@@ -166,11 +201,9 @@ class ClassifierPanel(QWidget):
         self.units_title = QLabel()
         self.units_title.setTextFormat(Qt.RichText)
         self.tiles = [UnitTile() for _ in range(6)]
-        grid = QGridLayout()
-        grid.setSpacing(6)
-        for i, tile in enumerate(self.tiles):
+        for tile in self.tiles:
             tile.clicked.connect(self.unitClicked.emit)
-            grid.addWidget(tile, i // COLUMNS, i % COLUMNS)
+        self.tile_grid = TileGrid(self.tiles)
         self.attack_button = QToolButton()
         self.attack_button.setObjectName("attackButton")
         self.attack_button.setText("Attack…")
@@ -198,7 +231,7 @@ class ClassifierPanel(QWidget):
         body.addWidget(self.bars)
         body.addSpacing(6)
         body.addWidget(self.units_title)
-        body.addLayout(grid)
+        body.addWidget(self.tile_grid)
         foot = QHBoxLayout()
         foot.addWidget(self.attack_button)
         foot.addStretch(1)

@@ -9,12 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QEvent, QSize, Qt
 from PySide6.QtWidgets import (
     QDockWidget,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QMenu,
+    QScrollArea,
     QSizePolicy,
     QSlider,
     QToolBar,
@@ -52,6 +54,33 @@ def _dock(window: MainWindow, title: str, name: str, widget: QWidget, area) -> Q
     return dock
 
 
+class VerticalScroll(QScrollArea):
+    """A panel that scrolls up and down only: as wide as the panel needs, as short as the
+    dock allows. A tall panel (the Classifier's six heatmaps, 535 px) then scrolls in a
+    short dock instead of making the window taller than a laptop's screen."""
+
+    def __init__(self, panel: QWidget):
+        super().__init__()
+        self.setObjectName(f"{panel.objectName() or 'panel'}Scroll")
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.setWidget(panel)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        hint = super().minimumSizeHint()
+        panel = self.widget()
+        if panel is not None:
+            bar = self.verticalScrollBar().sizeHint().width()
+            hint.setWidth(max(hint.width(), panel.minimumSizeHint().width() + bar))
+        return hint
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
+        if watched is self.widget() and event.type() == QEvent.LayoutRequest:
+            self.updateGeometry()  # the panel's least width changed: tell the dock
+        return super().eventFilter(watched, event)
+
+
 def build_docks(w: MainWindow) -> dict[str, QDockWidget]:
     w.setDockNestingEnabled(True)
     w.setCorner(Qt.BottomLeftCorner, Qt.LeftDockWidgetArea)
@@ -64,7 +93,11 @@ def build_docks(w: MainWindow) -> dict[str, QDockWidget]:
         ),
         "gallery": _dock(w, "Scenes", "galleryDock", w.gallery, Qt.BottomDockWidgetArea),
         "classifier": _dock(
-            w, "Classifier", "classifierDock", w.classifier_panel, Qt.RightDockWidgetArea
+            w,
+            "Classifier",
+            "classifierDock",
+            VerticalScroll(w.classifier_panel),
+            Qt.RightDockWidgetArea,
         ),
     }
     w.tabifyDockWidget(docks["inspector"], docks["classifier"])
