@@ -6,7 +6,7 @@ undo, reset, a new scene, compare and the way out. It writes the chosen concept 
 
 On a narrow screen the bar drops names before buttons (:data:`COMPACT_LEVELS`): first the
 commands' (Draw, Undo, Exit…), then the concepts', each keeping its tooltip. With every name
-the bar needs about 1470 px, so on a 1280 px projector Compare and Exit fell off the end.
+the bar needs about 1400 px, so on a 1280 px projector Compare and Exit fell off the end.
 """
 
 from __future__ import annotations
