@@ -212,6 +212,22 @@ def test_a_window_saved_on_a_larger_screen_fits_this_one(app_settings, qtbot, tm
     w.close()
 
 
+def test_a_toolbar_too_narrow_for_its_buttons_shows_its_overflow_arrow(make_window, qtbot):
+    # Fusion's arrow is dark grey, 12 px wide: on the dark theme the toolbar seemed to end
+    # at the last button that fitted (Compare and Presentation were out of sight)
+    from PySide6.QtWidgets import QToolButton
+
+    w = make_window()
+    w.resize(1000, 700)
+    arrow = w.toolbar.findChild(QToolButton, "qt_toolbar_ext_button")
+    qtbot.waitUntil(lambda: arrow is not None and arrow.isVisible(), timeout=5000)
+    assert not w.toolbar.widgetForAction(w.actions["view.presentation"]).isVisible()
+    image = arrow.grab().toImage()
+    lightest = max(image.pixelColor(x, y).lightness()
+                   for x in range(image.width()) for y in range(image.height()))  # fmt: skip
+    assert lightest > 150 and arrow.width() >= 20
+
+
 def test_export_defaults_to_4x_smooth_and_remembers(make_window):
     w = make_window()
     assert export_choice(w.prefs) == (4, True)

@@ -39,12 +39,26 @@ DISABLED_ICON = "#555a63"
 
 class JumpingSliders(QProxyStyle):
     """Fusion, except that a click on a slider's groove moves the handle there (as in paint
-    programs) instead of stepping a page towards the click."""
+    programs) instead of stepping a page towards the click, and that a toolbar's overflow
+    arrow shows on the dark theme (Fusion's is dark grey: a toolbar too narrow for its
+    buttons seemed to end at the last one that fitted)."""
 
     def styleHint(self, hint, option=None, widget=None, returnData=None) -> int:
         if hint == QStyle.SH_Slider_AbsoluteSetButtons:
             return int(Qt.LeftButton.value)
         return super().styleHint(hint, option, widget, returnData)
+
+    def pixelMetric(self, metric, option=None, widget=None) -> int:  # noqa: N802
+        if metric == QStyle.PM_ToolBarExtensionExtent:
+            return 22  # room for the arrow to be seen (Fusion: 12)
+        return super().pixelMetric(metric, option, widget)
+
+    def standardIcon(self, standard, option=None, widget=None) -> QIcon:  # noqa: N802
+        if standard == QStyle.SP_ToolBarHorizontalExtensionButton:
+            return icon("mdi.chevron-double-right")
+        if standard == QStyle.SP_ToolBarVerticalExtensionButton:
+            return icon("mdi.chevron-double-down")
+        return super().standardIcon(standard, option, widget)
 
 
 def apply_theme(app: QApplication) -> None:
