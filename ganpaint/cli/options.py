@@ -30,10 +30,13 @@ def check_at_least(**values: tuple[float | None, float]) -> None:
     value: (given, least)) below its least; None (not given) passes."""
     from ganpaint.core.errors import GanpaintError
 
+    def shown(number: float) -> str:
+        return str(number) if isinstance(number, int) else f"{number:g}"
+
     for name, (value, least) in values.items():
         if value is not None and value < least:
             option = f"--{name.replace('_', '-')}"
-            raise GanpaintError(f"{option} must be at least {least:g}, got {value:g}")
+            raise GanpaintError(f"{option} must be at least {shown(least)}, got {shown(value)}")
 
 
 def flat_layers(groups: list[list[str]] | None) -> list[str]:
@@ -76,12 +79,8 @@ def progress_factory(enabled: bool):
 
 def check_positive(**values: int) -> None:
     """Refuse, by option name, any of ``values`` (keyword: the option without its dashes)
-    that is below 1."""
-    from ganpaint.core.errors import GanpaintError
-
-    for name, v in values.items():
-        if v is not None and v < 1:
-            raise GanpaintError(f"--{name.replace('_', '-')} must be at least 1, got {v}")
+    that is below 1 (:func:`check_at_least` with 1 for each)."""
+    check_at_least(**{name: (v, 1) for name, v in values.items()})
 
 
 def add_dissection_options(p: argparse.ArgumentParser) -> None:

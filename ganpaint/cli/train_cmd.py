@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ganpaint.cli.options import check_at_least, finite_float
+from ganpaint.cli.options import check_at_least, check_positive, finite_float
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -172,7 +172,7 @@ def _train_gan(args: argparse.Namespace) -> int:
         raise GanpaintError("--max-steps must be >= 0")
     if args.time_budget is not None and args.time_budget <= 0:
         raise GanpaintError("--time-budget must be positive")
-    check_at_least(workers=(args.workers, 1))
+    check_positive(workers=args.workers)
     out = args.out or f"runs/{cfg.name}"
     if args.resume is not None and args.no_resume:
         raise GanpaintError("--resume and --no-resume contradict each other")
@@ -222,7 +222,7 @@ def _train_segmenter(args: argparse.Namespace) -> int:
         raise GanpaintError("--steps, --scenes and --batch must be positive")
     if args.time_budget is not None and args.time_budget <= 0:
         raise GanpaintError("--time-budget must be positive")
-    check_at_least(workers=(args.workers, 1))
+    check_positive(workers=args.workers)
     result = train_segmenter(
         size=args.size,
         steps=args.steps,
@@ -269,8 +269,8 @@ def _train_pipeline(args: argparse.Namespace) -> int:
 
     if args.time_budget <= 0:
         raise GanpaintError("--time-budget must be positive")
-    check_at_least(workers=(args.workers, 1), eval_samples=(args.eval_samples, 2),
-                   gan_scenes=(args.gan_scenes, 1))  # fmt: skip
+    check_positive(workers=args.workers, gan_scenes=args.gan_scenes)
+    check_at_least(eval_samples=(args.eval_samples, 2))
     summary = run_pipeline(
         args.config,
         args.out,

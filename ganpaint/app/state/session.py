@@ -17,9 +17,14 @@ from typing import Any, Protocol
 
 from ganpaint.engine.document import EditDocument
 
-# the signals that close the app without asking (app/views/stop_signals.py); unsaved work
-# then stays in the autosave, offered at the next start
-STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+# the signals that close the app without asking (app/views/stop_signals.py), and how the
+# restore question at the next start tells what happened; unsaved work stays in the autosave
+STOPPED_BY = {
+    "SIGINT": "GANPaint was stopped with Ctrl+C before your work was saved.",
+    "SIGTERM": "GANPaint was asked to quit (SIGTERM) before your work was saved.",
+    "SIGHUP": "GANPaint was stopped when its terminal closed, before your work was saved.",
+}
+STOP_SIGNALS = tuple(STOPPED_BY)
 
 
 class RecoveryLike(Protocol):
@@ -186,12 +191,8 @@ def recovery_question(
     so anything but a signal's name is ignored)."""
     what = f"{strokes} stroke{'s' if strokes != 1 else ''}"
     what = f"a picture with {what}" if picture else what
-    how = {
-        "SIGINT": "GANPaint was stopped with Ctrl+C before your work was saved.",
-        "SIGTERM": "GANPaint was asked to quit (SIGTERM) before your work was saved.",
-        "SIGHUP": "GANPaint was stopped when its terminal closed, before your work was saved.",
-    }.get(stopped_by if isinstance(stopped_by, str) else "",
-          "GANPaint did not close properly last time.")  # fmt: skip
+    how = STOPPED_BY.get(stopped_by if isinstance(stopped_by, str) else "",
+                         "GANPaint did not close properly last time.")  # fmt: skip
     text = f"{how} Restore the work autosaved at {when} ({what} on {model})?"
     if instead_of is not None and instead_of != model:
         text += f" It opens {model} instead of {instead_of}."

@@ -3,10 +3,10 @@ or ``kill`` (SIGTERM), a closed terminal (SIGHUP).
 
 Python runs a signal handler only when the interpreter next gets control, and Qt's event
 loop may not give it any for as long as nobody touches the window: Ctrl+C did nothing, and a
-SIGTERM killed the app before it could save its settings. :func:`install_stop_handlers`
-makes each of these signals wake the event loop (a self-pipe watched by a
-``QSocketNotifier``; a short timer where there is none) and calls ``on_stop`` with the
-signal's name, on the GUI thread; :func:`stop_on_signals` is how the app uses it.
+SIGTERM killed the app before it could save its settings. :class:`StopSignals` makes each of
+these signals wake the event loop (a self-pipe watched by a ``QSocketNotifier``; a short
+timer where there is none) and calls ``on_stop`` with the signal's name, on the GUI thread;
+:func:`stop_on_signals` is how the app uses it.
 """
 
 from __future__ import annotations
@@ -93,13 +93,6 @@ class StopSignals(QObject):
             self._on_stop(self._pending.pop(0))
 
 
-def install_stop_handlers(on_stop: Callable[[str], None], parent: QObject) -> StopSignals:
-    """Call ``on_stop(signal name)`` on the GUI thread when a stop signal arrives."""
-    stops = StopSignals(on_stop, parent)
-    stops.install()
-    return stops
-
-
 def stop_on_signals(window: MainWindow, app: QCoreApplication) -> StopSignals:
     """What ``ganpaint`` does on a stop signal: ``window.stop(name)`` (closes without
     asking, unsaved strokes kept for the next start), then the event loops end with the
@@ -109,4 +102,6 @@ def stop_on_signals(window: MainWindow, app: QCoreApplication) -> StopSignals:
         window.stop(name)
         app.exit(128 + int(getattr(signal, name)))
 
-    return install_stop_handlers(stop, app)
+    stops = StopSignals(stop, app)
+    stops.install()
+    return stops
