@@ -180,3 +180,21 @@ def test_preferences_recent_menu_and_device_menu_persist(make_window, qtbot, tmp
     b = again.brush
     assert (b.size, b.hardness, b.unit_count, b.action) == (0.2, 0.3, 7, "remove")
     assert again.canvas.show_overlay and again.actions["view.overlay"].isChecked()
+
+
+def test_damaged_brush_preferences_fall_back_to_the_defaults(make_window, app_settings):
+    # a settings file edited by hand, or left by another version: the window still opens
+    for key, value in (("action", "paint"), ("size", "nan"), ("strength", "nan"),
+                       ("ranking", "zzz"), ("hardness", "0.3")):  # fmt: skip
+        app_settings.setValue(f"brush/{key}", value)
+    w = make_window()
+    b = w.brush
+    assert (b.action, b.size, b.strength, b.ranking, b.hardness) == (
+        "draw",
+        0.08,
+        1.0,
+        "causal",
+        0.3,
+    )
+    w.close()
+    assert app_settings.value("brush/action") == "draw"  # the close writes good values back

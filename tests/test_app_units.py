@@ -103,6 +103,22 @@ def test_brush_settings_clamp_and_notify():
         b.update(colour="red")
 
 
+def test_brush_settings_refuse_nan_and_unknown_rankings_and_restore_skips_them():
+    b = BrushSettings()
+    for bad in ({"size": float("nan")}, {"quantile": float("nan")}, {"ranking": "zzz"}):
+        with pytest.raises(ValueError):
+            b.update(**bad)
+    seen = []
+    b.subscribe(seen.append)
+    refused = b.restore(
+        {"action": "paint", "size": float("nan"), "hardness": 0.25, "ranking": "iou",
+         "quantile": float("inf"), "unit_count": "many"}
+    )  # fmt: skip
+    assert sorted(refused) == ["action", "quantile", "size", "unit_count"]
+    assert (b.action, b.size, b.hardness, b.ranking) == ("draw", 0.08, 0.25, "iou")
+    assert seen == [{"hardness", "ranking"}]
+
+
 def test_model_card_rows_are_readable():
     from ganpaint.app.state.model_card import card_details, card_rows
 

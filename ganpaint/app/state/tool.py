@@ -8,7 +8,8 @@ paint with a model that has no dissection).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -20,6 +21,8 @@ LIMITS = {
     "quantile": (0.5, 0.999),
     "unit_count": (1, 50),
 }
+ACTIONS = ("draw", "remove")
+RANKINGS = ("causal", "iou")  # by causal effect (ACE) or by IoU with the concept
 
 
 @dataclass
@@ -41,25 +44,49 @@ class BrushSettings:
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
     def update(self, **changes) -> None:
-        """Set several values (clamped to :data:`LIMITS`) and notify once if any changed."""
-        names = {f.name for f in fields(self)} - {"_listeners"}
+        """Set several values (clamped to :data:`LIMITS`) and notify once if any changed;
+        an unknown name raises AttributeError, a value out of its kind ValueError or
+        TypeError, and then nothing is set."""
+        checked = {key: self._checked(key, value) for key, value in changes.items()}
         changed = set()
-        for key, value in changes.items():
-            if key not in names:
-                raise AttributeError(f"BrushSettings has no setting {key!r}")
-            if key in LIMITS:
-                lo, hi = LIMITS[key]
-                value = type(lo)(min(max(value, lo), hi))
-            if key == "custom_units":
-                value = tuple(sorted({int(u) for u in value}))
-            if key == "action" and value not in ("draw", "remove"):
-                raise ValueError(f"brush action must be 'draw' or 'remove', got {value!r}")
+        for key, value in checked.items():
             if getattr(self, key) != value:
                 setattr(self, key, value)
                 changed.add(key)
         if changed:
             for listener in list(self._listeners):
                 listener(changed)
+
+    def restore(self, values: Mapping[str, Any]) -> list[str]:
+        """Set each of ``values`` that is valid (saved preferences, which a person or another
+        version may have edited); returns the names of those refused, which keep their
+        value. One notification for all."""
+        valid: dict[str, Any] = {}
+        refused = []
+        for key, value in values.items():
+            try:
+                valid[key] = self._checked(key, value)
+            except (AttributeError, TypeError, ValueError):
+                refused.append(key)
+        self.update(**valid)
+        return refused
+
+    def _checked(self, key: str, value: Any) -> Any:
+        """``value`` as ``key`` stores it (clamped, normalised), or an error."""
+        if key == "_listeners" or key not in {f.name for f in fields(self)}:
+            raise AttributeError(f"BrushSettings has no setting {key!r}")
+        if key in LIMITS:
+            if not math.isfinite(value):  # NaN would pass the clamp below unchanged
+                raise ValueError(f"brush {key} must be a finite number, got {value!r}")
+            lo, hi = LIMITS[key]
+            return type(lo)(min(max(value, lo), hi))
+        if key == "custom_units":
+            return tuple(sorted({int(u) for u in value}))
+        if key == "action" and value not in ACTIONS:
+            raise ValueError(f"brush action must be 'draw' or 'remove', got {value!r}")
+        if key == "ranking" and value not in RANKINGS:
+            raise ValueError(f"brush ranking must be 'causal' or 'iou', got {value!r}")
+        return value
 
     def values(self) -> dict:
         """The persistent values (for QSettings)."""

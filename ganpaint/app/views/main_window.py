@@ -87,8 +87,10 @@ class MainWindow(QMainWindow):
         self.models = ModelController(prefs.get("device", "") or None)
         self.library = ConceptLibrary(concepts_folder)
         self.brush = BrushSettings()
-        self.brush.update(
-            **{k: prefs.get(f"brush/{k}", getattr(self.brush, k)) for k in BRUSH_PREFS}
+        # a value edited by hand or left by another version keeps its default (the next
+        # close writes a good one over it)
+        self.brush.restore(
+            {k: prefs.get(f"brush/{k}", getattr(self.brush, k)) for k in BRUSH_PREFS}
         )
         # commands
         self.model_view = ModelView(self)
