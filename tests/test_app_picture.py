@@ -287,3 +287,77 @@ def test_save_time_devtool_reports_the_gui_thread_save(qtbot, demo_bundle):
     assert r["first_save_ms"] > 0 and r["later_saves_ms_median"] > 0
     assert r["project_bytes"] > 0 and r["autosaves_at_open_ms"]
     assert "on the GUI thread" in format_report(r)
+
+
+def test_paste_opens_the_clipboards_picture_with_its_transparency_on_white(
+    make_window, qtbot, tmp_path
+):
+    from PySide6.QtGui import QGuiApplication, QImage
+
+    from ganpaint.app.views.imaging import qimage_rgba
+    from ganpaint.app.views.picture_commands import PASTED
+
+    w = make_window()
+    w.picture_commands.steps = STEPS
+    rgba = np.zeros((40, 60, 4), np.uint8)
+    rgba[..., :3] = scene_like(60, 40, seed=5)
+    rgba[:, :30, 3] = 255  # the right half transparent, as a cut-out copied from an editor
+    QGuiApplication.clipboard().setImage(QImage(qimage_rgba(rgba)))
+    with qtbot.waitSignal(w.picture_commands.finished, timeout=20_000) as signal:
+        w.actions["file.paste"].trigger()
+    assert signal.args == ["opened"]
+    assert w.document.picture is not None and w.session.name == "pasted-picture"
+    message = w.status.currentMessage()
+    assert message.startswith(f"{PASTED} is ready to paint") and "filled with white" in message
+    fitted = w.document.picture.pixels  # the centre square: its right half was transparent
+    assert fitted[:, -10:].min() >= 250 and fitted[:, :10].mean() < 200
+    w.document.modified = False  # leave the next paste without asking
+
+
+def test_paste_opens_a_copied_image_file_or_its_path_and_says_when_there_is_nothing(
+    make_window, qtbot, tmp_path
+):
+    from PySide6.QtCore import QMimeData, QUrl
+    from PySide6.QtGui import QGuiApplication
+
+    w = make_window()
+    w.picture_commands.steps = STEPS
+    clipboard = QGuiApplication.clipboard()
+    copied = QMimeData()  # what a file manager's Copy puts there
+    copied.setUrls([QUrl.fromLocalFile(str(picture_png(tmp_path, "copied.png")))])
+    clipboard.setMimeData(copied)
+    with qtbot.waitSignal(w.picture_commands.finished, timeout=20_000) as signal:
+        w.actions["file.paste"].trigger()
+    assert signal.args == ["opened"] and w.session.name == "copied"
+    w.document.modified = False
+    clipboard.setText(f'  "{picture_png(tmp_path, "typed.png")}"\n')  # a path, as copied text
+    with qtbot.waitSignal(w.picture_commands.finished, timeout=20_000) as signal:
+        w.actions["file.paste"].trigger()
+    assert signal.args == ["opened"] and w.session.name == "typed"
+    w.document.modified = False
+    before = w.document.revision
+    for text in ("a tree by the church", str(tmp_path), str(tmp_path / "gone.png")):
+        clipboard.setText(text)  # words, a folder that is no model, a file that is gone
+        w.actions["file.paste"].trigger()
+        assert w.status.currentMessage().startswith("The clipboard holds no picture")
+    assert w.document.revision == before and w.session.name == "typed"
+
+
+def test_an_image_dropped_from_a_web_page_opens_as_a_picture(make_window, qtbot):
+    from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage
+
+    from ganpaint.app.views.imaging import qimage_rgb
+
+    w = make_window()
+    w.picture_commands.steps = STEPS
+    mime = QMimeData()  # a browser's drag: the picture and its web address, no local file
+    mime.setImageData(QImage(qimage_rgb(scene_like(80, 80, seed=9))))
+    mime.setUrls([QUrl("https://example.org/church.jpg")])
+    enter = QDragEnterEvent(QPoint(50, 50), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    w.dragEnterEvent(enter)
+    assert enter.isAccepted()
+    event = QDropEvent(QPointF(50, 50), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    with qtbot.waitSignal(w.picture_commands.finished, timeout=20_000) as signal:
+        w.dropEvent(event)
+    assert signal.args == ["opened"] and w.session.name == "pasted-picture"

@@ -6,6 +6,7 @@ returns it with the sentences that tell the user what was done to it. Files it c
 raise :class:`~ganpaint.core.errors.PictureError` naming the file and the problem: missing,
 empty, a folder, not an image, truncated or damaged, or larger than :data:`MAX_PIXELS`
 (checked from the header, before anything is decoded, so a decompression bomb costs nothing).
+:func:`fit_image` fits an image already in memory (one pasted from the clipboard) the same way.
 
 Choices: an animated image gives its first frame and says so (a clear, useful result rather
 than a refusal); transparent areas are laid on white (what an image viewer shows); 16-bit
@@ -50,7 +51,7 @@ def load_picture(path: str | Path, size: int) -> LoadedPicture:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             warnings.simplefilter("ignore", UserWarning)  # e.g. "Corrupt EXIF data": harmless
             with Image.open(path) as image:
-                return _fit(path, image, size)
+                return _fit(path.name, image, size)
     except PictureError:
         raise
     except UnidentifiedImageError:
@@ -70,6 +71,17 @@ def load_picture(path: str | Path, size: int) -> LoadedPicture:
         ) from None
 
 
+def fit_image(image: Image.Image, size: int, name: str) -> LoadedPicture:
+    """Fit an image already in memory (a picture pasted from the clipboard) as
+    :func:`load_picture` fits a file; ``name`` stands for it in the messages."""
+    try:
+        return _fit(name, image, size)
+    except PictureError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - as for a file: a message, never a traceback
+        raise PictureError(f"{name} cannot be used ({exc})") from None
+
+
 def _check_file(path: Path) -> None:
     if path.is_dir():
         raise PictureError(f"{path.name} is a folder, not a picture file")
@@ -83,13 +95,13 @@ def _check_file(path: Path) -> None:
         raise PictureError(f"{path.name} is empty (0 bytes)")
 
 
-def _fit(path: Path, image: Image.Image, size: int) -> LoadedPicture:
+def _fit(name: str, image: Image.Image, size: int) -> LoadedPicture:
     width, height = image.size
     if width < 1 or height < 1:
-        raise PictureError(f"{path.name} declares no pixels ({width}x{height})")
+        raise PictureError(f"{name} declares no pixels ({width}x{height})")
     if width * height > MAX_PIXELS:
         raise PictureError(
-            f"{path.name} is {width}x{height} pixels ({width * height / 1e6:.0f} megapixels); "
+            f"{name} is {width}x{height} pixels ({width * height / 1e6:.0f} megapixels); "
             f"pictures over {MAX_PIXELS // 1_000_000} megapixels are refused to keep memory "
             "safe - shrink it first"
         )

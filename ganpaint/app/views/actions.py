@@ -17,6 +17,7 @@ from typing import Any
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 
 from ganpaint.app.views import theme
+from ganpaint.app.views.incoming import paste
 
 Shortcut = str | QKeySequence.StandardKey | None
 
@@ -69,6 +70,10 @@ ACTIONS: tuple[ActionSpec, ...] = (
       "Export the image as PNG, at native size or enlarged"),
     A("file.copy", "&Copy Image", "mdi.content-copy", QKeySequence.Copy,
       lambda w: w.file_commands.copy_image(), "Copy the current image to the clipboard"),
+    A("file.paste", "&Paste Image", "mdi.content-paste", QKeySequence.Paste,
+      lambda w: paste(w),
+      "Paint on the picture on the clipboard (copied from a browser or an image editor, or a "
+      "copied image file); a copied project or model opens too"),
     A("file.quit", "&Quit", "mdi.power", QKeySequence.Quit, lambda w: w.close(), "Quit GANPaint"),
     # edit
     A("edit.undo", "&Undo", "mdi.undo", QKeySequence.Undo,
@@ -154,7 +159,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
 MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("&File", ("file.open_model", "file.open_project", "file.open_image", "@recent",
                "file.close_picture", "-", "file.save",
-               "file.save_as", "-", "file.export", "file.copy", "-", "file.quit")),
+               "file.save_as", "-", "file.export", "file.copy", "file.paste", "-", "file.quit")),
     ("&Edit", ("edit.undo", "edit.redo", "-", "edit.reset")),
     ("&Brush", ("tool.draw", "tool.remove", "tool.swap", "-", "brush.smaller",
                 "brush.larger", "-", "concept.new", "concept.import", "concept.export")),

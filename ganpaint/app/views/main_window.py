@@ -43,10 +43,11 @@ from ganpaint.app.views.file_commands import FileCommands
 from ganpaint.app.views.frames import FrameView
 from ganpaint.app.views.gallery import GalleryPanel, random_seed
 from ganpaint.app.views.history_panel import HistoryPanel
+from ganpaint.app.views.incoming import can_open, open_incoming
 from ganpaint.app.views.inspector import InspectorPanel
 from ganpaint.app.views.model_view import ModelView
 from ganpaint.app.views.painting import PaintController
-from ganpaint.app.views.picture_commands import PictureCommands, is_image_path
+from ganpaint.app.views.picture_commands import PictureCommands
 from ganpaint.app.views.presentation import PresentationBar
 from ganpaint.app.views.prompts import Prompts
 from ganpaint.app.views.scene_commands import SceneCommands
@@ -322,21 +323,12 @@ class MainWindow(QMainWindow):
         )
 
     def dragEnterEvent(self, event) -> None:
-        if event.mimeData().hasUrls():
+        if can_open(event.mimeData()):
             event.acceptProposedAction()
 
     def dropEvent(self, event) -> None:
-        confirm = self.file_commands.confirm_discard
-        for url in event.mimeData().urls():
-            path = url.toLocalFile()
-            if path.endswith(".ganpaint"):
-                if confirm("opening the dropped project"):
-                    self.file_commands.open_project(path)
-            elif is_image_path(path):
-                self.picture_commands.open_image(path)  # it asks before replacing work
-            elif path and confirm("opening the dropped model"):
-                self.model_view.open_model(path)
-            return
+        if open_incoming(self, event.mimeData(), "dropped"):
+            event.acceptProposedAction()
 
     def stop(self, signal_name: str) -> None:
         """Close at once for a stop signal (Ctrl+C in the terminal, a logout): no question

@@ -6,14 +6,18 @@ then the render worker inverts it (:class:`~ganpaint.app.views.picture_jobs.Inve
 window-modal :class:`InversionDialog` shows what was done to the file, the steps, the time
 and a Cancel button. The window stays responsive (the work is on the worker thread); the
 current document is replaced only when the inversion succeeds. Cancel or a failure leaves it as it
-was. File > Close Picture goes back to the model's generated scenes.
+was. File > Close Picture goes back to the model's generated scenes. A picture pasted from
+the clipboard (:mod:`~ganpaint.app.views.incoming`) takes the same path from
+:meth:`PictureCommands.open_pasted`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from PIL import Image
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QDialog,
@@ -27,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from ganpaint.app.views.picture_jobs import InvertJob, InvertProgress, InvertResult
 from ganpaint.core.errors import PictureError
-from ganpaint.core.pictures import LoadedPicture, load_picture
+from ganpaint.core.pictures import LoadedPicture, fit_image, load_picture
 from ganpaint.engine.document import EditDocument
 
 if TYPE_CHECKING:
@@ -36,6 +40,8 @@ if TYPE_CHECKING:
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp")
 IMAGE_FILTER = "Images (" + " ".join(f"*{s}" for s in IMAGE_SUFFIXES) + ");;All files (*)"
 KEPT = "Pixels you do not paint stay exactly as in your picture."
+PASTED = "The pasted picture"  # its name in the messages
+PASTED_STEM = "pasted-picture"  # the project's name until it is saved
 
 
 def is_image_path(path: str) -> bool:
@@ -118,7 +124,8 @@ class PictureCommands(QObject):
         self.dialog: InversionDialog | None = None
         self.last_progress: InvertProgress | None = None
         self._job: InvertJob | None = None
-        self._path: Path | None = None
+        self._path: Path | None = None  # None for a pasted picture
+        self._name = ""
         self._fit = ""  # what was done to the file, for the message once it is ready
         self._token = 0
         window.worker.inversionProgress.connect(self._progress)
@@ -140,14 +147,23 @@ class PictureCommands(QObject):
     def open_image(self, path: str | Path) -> bool:
         """Read ``path`` and start its inversion; False (with a message) when it cannot
         start. The document changes only when the inversion succeeds."""
-        w, path = self.w, Path(path)
+        path = Path(path)
+        return self._open(lambda size: load_picture(path, size), path.name, path)
+
+    def open_pasted(self, image: Image.Image) -> bool:
+        """Start the inversion of a picture pasted from the clipboard (or dropped from a web
+        page), as :meth:`open_image` does for a file."""
+        return self._open(lambda size: fit_image(image, size, PASTED), PASTED, None)
+
+    def _open(self, load: Callable[[int], LoadedPicture], name: str, path: Path | None) -> bool:
+        w = self.w
         if self.busy or not w.models.ready:
             w.status.showMessage("Wait for the model (or the picture being opened)", 4000)
             return False
         if self._refused_without_encoder():
             return False
         try:
-            loaded = load_picture(path, w.models.resolution)
+            loaded = load(w.models.resolution)
         except PictureError as exc:
             w.prompts.error("Cannot open image", "The picture could not be used.", str(exc))
             self.finished.emit("refused")
@@ -156,11 +172,11 @@ class PictureCommands(QObject):
             return False
         w.painter.cancel()
         self._token += 1
-        self._path = path
+        self._path, self._name = path, name
         self._job = InvertJob(w.frames.key, self._token, loaded.pixels, self.steps)
         self.last_progress = None
         fit = describe_fit(loaded, w.models.resolution)
-        self.dialog = InversionDialog(w, path.name, fit)
+        self.dialog = InversionDialog(w, name, fit)
         self.dialog.cancelRequested.connect(self.cancel)
         self.dialog.open()
         self._fit = fit
@@ -194,40 +210,41 @@ class PictureCommands(QObject):
     def _done(self, result: InvertResult) -> None:
         if self._job is None or result.token != self._job.token:
             return
-        w, path = self.w, self._path
+        w, path, name = self.w, self._path, self._name
         self._job = None
         if self.dialog is not None:
             self.dialog.finish()
             self.dialog.deleteLater()
             self.dialog = None
         if result.cancelled:
-            w.status.showMessage(f"Opening {path.name} cancelled; nothing changed", 6000)
+            w.status.showMessage(f"Opening {name} cancelled; nothing changed", 6000)
             self.finished.emit("cancelled")
         elif result.picture is None:
             w.prompts.error(
                 "Cannot open image",
-                f"{path.name} could not be fitted to the model; nothing changed.",
+                f"{name} could not be fitted to the model; nothing changed.",
                 result.error or "",
             )
             self.finished.emit("failed")
         else:
-            self._adopt(result, path)
+            self._adopt(result, name, path)
             self.finished.emit("opened")
 
-    def _adopt(self, result: InvertResult, path: Path) -> None:
+    def _adopt(self, result: InvertResult, name: str, path: Path | None) -> None:
         w, bundle = self.w, self.w.models.bundle
         doc = EditDocument(bundle.name, bundle.default_layer, w.document.seed,
                            picture=result.picture)  # fmt: skip
         w.painter.cancel()
         w.worker.clear_thumbnails()  # any still waiting would be drawn from the picture
-        w.session.open_picture(doc, path.stem)
-        w.prefs.add_recent("pictures", path)
+        w.session.open_picture(doc, path.stem if path is not None else PASTED_STEM)
+        if path is not None:
+            w.prefs.add_recent("pictures", path)
         w.model_view.layer_content()
         w.autosave_now()
         w.update_title()
         w.update_enabled()
         w.status.showMessage(
-            f"{path.name} is ready to paint (fitted in {result.seconds:.1f} s). {self._fit} {KEPT}",
+            f"{name} is ready to paint (fitted in {result.seconds:.1f} s). {self._fit} {KEPT}",
             20000,
         )
 
