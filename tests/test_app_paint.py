@@ -112,3 +112,54 @@ def test_no_concept_gives_a_message_not_a_stroke(make_window, qtbot):
         QTest.mousePress(w.canvas, Qt.LeftButton, Qt.NoModifier, widget_point(w, 30, 30))
     QTest.mouseRelease(w.canvas, Qt.LeftButton, Qt.NoModifier, widget_point(w, 30, 30))
     assert w.document.strokes == ()
+
+
+def _pen(window, points, pressures, eraser: bool = False) -> None:
+    """Drag a tablet pen through ``points`` (image pixels) with ``pressures``, through
+    Qt's tablet events as a Wacom driver delivers them."""
+    from PySide6.QtCore import QEvent, QPointF
+    from PySide6.QtGui import QInputDevice, QPointingDevice, QTabletEvent
+    from PySide6.QtWidgets import QApplication
+
+    kind = QPointingDevice.PointerType.Eraser if eraser else QPointingDevice.PointerType.Pen
+    pen = QPointingDevice("test pen", 7, QInputDevice.DeviceType.Stylus, kind,
+                          QInputDevice.Capability.Position | QInputDevice.Capability.Pressure,
+                          1, 3)  # fmt: skip
+    canvas = window.canvas
+    events = [QEvent.TabletPress] + [QEvent.TabletMove] * (len(points) - 1)
+    events.append(QEvent.TabletRelease)
+    for i, event_type in enumerate(events):
+        x, y = points[min(i, len(points) - 1)]
+        pos = QPointF(window.canvas.from_image(x, y))
+        held = Qt.NoButton if event_type == QEvent.TabletRelease else Qt.LeftButton
+        button = Qt.NoButton if event_type == QEvent.TabletMove else Qt.LeftButton
+        pressure = 0.0 if event_type == QEvent.TabletRelease else pressures[i]
+        event = QTabletEvent(event_type, pen, pos, QPointF(canvas.mapToGlobal(pos)), pressure,
+                             0.0, 0.0, 0.0, 0.0, 0.0, Qt.NoModifier, button, held)  # fmt: skip
+        QApplication.sendEvent(canvas, event)
+        assert event.isAccepted()  # taken as a stroke: no mouse events made from it
+
+
+def test_a_tablet_pens_pressure_thins_the_stroke_and_its_eraser_end_removes(make_window, qtbot):
+    w = make_window()
+    w.brush.update(concept="tree", action="draw", size=0.08, hardness=1.0)
+    assert w.actions["brush.pressure_size"].isChecked()  # the default
+    # left to right, pressing ever lighter, an event a pixel as a tablet's 100+ a second give
+    points = [(8 + i, 32) for i in range(49)]
+    pressures = [1.0 - i / 48 for i in range(49)]
+    _pen(w, points, pressures)
+    assert len(w.document.strokes) == 1
+    stroke = w.document.strokes[0]
+    width = (stroke.mask >= 128).sum(0)
+    assert stroke.action == "draw" and width[10] == 10 and 1 <= width[54] <= 3
+    assert (np.diff(width[12:52]) <= 0).all()
+
+    _pen(w, points, pressures, eraser=True)  # the pen turned over: the opposite action
+    assert w.document.strokes[1].action == "remove"
+
+    w.actions["brush.pressure_off"].trigger()
+    assert w.brush.pressure == "off"
+    _pen(w, points, pressures)
+    assert (w.document.strokes[2].mask >= 128).sum(0)[54] == 10  # as from a mouse
+    w.close()  # the choice is kept with the brush's other settings
+    assert w.prefs.get("brush/pressure", "") == "off"

@@ -27,6 +27,35 @@ def test_stroke_mask_covers_the_swept_capsule_without_gaps():
     assert np.array_equal(m.mask, before)  # painting over keeps coverage (max, not sum)
 
 
+def _line(pressure_mode: str, pressures=(1.0, 0.0)) -> np.ndarray:
+    m = StrokeMask(64, radius=6, hardness=1.0, pressure=pressure_mode)
+    m.move_to(8, 32, pressures[0])
+    m.line_to(56, 32, pressures[1])
+    return m.mask
+
+
+def test_pen_pressure_tapers_a_stroke_without_steps():
+    mouse = StrokeMask(64, radius=6, hardness=1.0)
+    mouse.move_to(8, 32)
+    mouse.line_to(56, 32)
+    # full pressure, or pressure ignored, is exactly the mouse's stroke
+    assert np.array_equal(_line("size", (1.0, 1.0)), mouse.mask)
+    assert np.array_equal(_line("off"), mouse.mask)
+    size = _line("size")  # full pressure at x=8, the lightest touch at x=56
+    width = (size >= 128).sum(0)
+    assert width[10] == 12 and 1 <= width[54] <= 3  # radius 6 -> 0.15 x 6 at the end
+    assert (np.diff(width[12:52]) <= 0).all()  # thinner all the way, never thicker
+    assert size[32, 8:56].min() >= 250  # still one unbroken line down its middle
+    rising = StrokeMask(64, radius=6, hardness=1.0, pressure="size")
+    for i in range(49):  # right to left, an event a pixel, pressing ever harder
+        (rising.line_to if i else rising.move_to)(56 - i, 32, i / 48)
+    rising_width = (rising.mask >= 128).sum(0)
+    assert rising_width[10] == 12 and 1 <= rising_width[54] <= 3
+    assert (np.diff(rising_width[12:52]) <= 0).all()  # the same taper, no steps either way
+    with pytest.raises(ValueError):
+        StrokeMask(64, 6, 1.0, pressure="tilt")
+
+
 def test_coverage_falloff():
     d = np.array([0.0, 5.0, 9.9, 10.6])
     hard = coverage(d, 10, 1.0)

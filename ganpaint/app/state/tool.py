@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from ganpaint.app.state.brush import PRESSURE_MODES
+
 CUSTOM = "units"
 LIMITS = {
     "size": (0.005, 0.5),  # brush radius as a fraction of the image side
@@ -36,6 +38,7 @@ class BrushSettings:
     quantile: float = 0.99
     unit_count: int = 15
     ranking: str = "causal"
+    pressure: str = "size"  # what a tablet pen's pressure changes: "size" or "off"
     _listeners: list[Callable[[set[str]], None]] = field(default_factory=list, repr=False)
 
     def subscribe(self, listener: Callable[[set[str]], None]) -> Callable[[], None]:
@@ -86,6 +89,8 @@ class BrushSettings:
             raise ValueError(f"brush action must be 'draw' or 'remove', got {value!r}")
         if key == "ranking" and value not in RANKINGS:
             raise ValueError(f"brush ranking must be 'causal' or 'iou', got {value!r}")
+        if key == "pressure" and value not in PRESSURE_MODES:
+            raise ValueError(f"brush pressure must be one of {PRESSURE_MODES}, got {value!r}")
         return value
 
     def values(self) -> dict:

@@ -95,6 +95,13 @@ ACTIONS: tuple[ActionSpec, ...] = (
       lambda w: w.resize_brush(-1), "Make the brush smaller"),
     A("brush.larger", "Brush &Larger", "mdi.plus-circle-outline", "]",
       lambda w: w.resize_brush(1), "Make the brush larger"),
+    A("brush.pressure_size", "Pen Pressure Sets Si&ze", "mdi.draw", None,
+      lambda w, on: on and w.brush.update(pressure="size"),
+      "A tablet pen paints thinner the lighter you press", True, "pressure"),
+    A("brush.pressure_off", "I&gnore Pen Pressure", None, None,
+      lambda w, on: on and w.brush.update(pressure="off"),
+      "A tablet pen paints like a mouse: the brush's full size however lightly you press",
+      True, "pressure"),
     # custom concepts
     A("concept.new", "&New Concept…", "mdi.creation", "Ctrl+Shift+N",
       lambda w: w.concept_commands.new_concept(),
@@ -162,7 +169,8 @@ MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
                "file.save_as", "-", "file.export", "file.copy", "file.paste", "-", "file.quit")),
     ("&Edit", ("edit.undo", "edit.redo", "-", "edit.reset")),
     ("&Brush", ("tool.draw", "tool.remove", "tool.swap", "-", "brush.smaller",
-                "brush.larger", "-", "concept.new", "concept.import", "concept.export")),
+                "brush.larger", "-", "brush.pressure_size", "brush.pressure_off", "-",
+                "concept.new", "concept.import", "concept.export")),
     ("&Scene", ("scene.new", "scene.goto", "scene.previous", "scene.next", "-", "@demo")),
     ("&View", ("view.overlay", "view.smooth", "view.heat", "view.compare", "view.clean",
                "-", "view.zoom_in", "view.zoom_out", "view.fit", "-",
@@ -193,7 +201,8 @@ def shortcut_text(spec: ActionSpec) -> str:
 # sheet lists them after the table above.
 GESTURES = (
     ("Paint (draw or remove)", "left drag"),
-    ("Paint the opposite action", "right drag"),
+    ("Paint the opposite action", "right drag, or a pen's eraser end"),
+    ("Thinner where a tablet pen presses lighter (Brush menu)", "pen pressure"),
     ("Zoom about the cursor", "mouse wheel"),
     ("Pan", "middle drag"),
     ("Brush size", "Ctrl+wheel"),

@@ -2,9 +2,11 @@
 
 The canvas holds no edit state. It is given images (the edited frame, the unedited frame
 for compare, the stroke-mask overlay, a unit heatmap) and reports brush input as image
-coordinates through signals: ``strokeStarted(x, y, secondary)``, ``strokeMoved(x, y)``,
-``strokeFinished()``. The brush cursor is a circle drawn at the mouse position, sized from
-the brush radius in image pixels times the current display scale.
+coordinates through signals: ``strokeStarted(x, y, secondary, pressure)``,
+``strokeMoved(x, y, pressure)``, ``strokeFinished()``; a tablet pen's pressure comes with
+them (1 from a mouse), and its eraser end counts as the secondary button. The brush
+cursor is a circle drawn at the mouse position, sized from the brush radius in image pixels
+times the current display scale.
 
 The view can be zoomed (the mouse wheel, about the cursor) and panned (drag with the middle
 button); :meth:`fit_to_window` goes back to the whole image. Ctrl+wheel asks the window to
@@ -15,8 +17,18 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QColor, QFont, QImage, QPainter, QPen, QPixmap, QRegion
+from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import (
+    QAction,
+    QColor,
+    QFont,
+    QImage,
+    QPainter,
+    QPen,
+    QPixmap,
+    QPointingDevice,
+    QRegion,
+)
 from PySide6.QtWidgets import QSizePolicy, QToolButton, QWidget
 
 from ganpaint.app.views import theme
@@ -38,8 +50,10 @@ def fit_rect(avail: QRectF, size: QSize) -> QRectF:
 
 
 class PaintCanvas(QWidget):
-    strokeStarted = Signal(float, float, bool)  # x, y in image pixels; secondary button
-    strokeMoved = Signal(float, float)
+    # x, y in image pixels; the secondary button (or a pen's eraser); the pen's pressure 0..1
+    # (a mouse gives 1)
+    strokeStarted = Signal(float, float, bool, float)
+    strokeMoved = Signal(float, float, float)  # x, y, pressure
     strokeFinished = Signal()
     brushResize = Signal(int)  # wheel steps with Ctrl held
     viewChanged = Signal(float)  # the zoom, 1.0 = fitted to the window
@@ -207,36 +221,67 @@ class PaintCanvas(QWidget):
             self._start_pan(event.position())
             event.accept()
             return
-        if event.button() not in (Qt.LeftButton, Qt.RightButton) or not self._can_paint():
+        if not self._press(event.position(), event.button(), 1.0, False):
             return super().mousePressEvent(event)
-        self._stroke = True
-        self._cursor = event.position()
-        x, y = self.to_image(event.position())
-        self.strokeStarted.emit(x, y, event.button() == Qt.RightButton)
         event.accept()
 
     def mouseMoveEvent(self, event) -> None:
-        before = self._cursor
-        self._cursor = event.position()
-        if self._pan_from is not None:
-            self._drag_pan(event.position())  # redraws everything
-        if self._stroke:
-            self.strokeMoved.emit(*self.to_image(event.position()))
-        self._update_cursor()
-        self._update_cursor_area(before)
-        self._update_cursor_area(self._cursor)
+        self._move(event.position(), 1.0)
 
     def mouseReleaseEvent(self, event) -> None:
         if event.button() == Qt.MiddleButton and self._pan_from is not None:
             self._end_pan()
             event.accept()
             return
-        if self._stroke and event.button() in (Qt.LeftButton, Qt.RightButton):
-            self._stroke = False
-            self.strokeFinished.emit()
+        if self._release(event.button()):
             event.accept()
             return
         super().mouseReleaseEvent(event)
+
+    def tabletEvent(self, event) -> None:
+        """A pen on a tablet: strokes carry its pressure, and its eraser end paints the
+        opposite action (as the right button does). Anything else (hovering, the middle
+        button's pan) is left to the mouse events Qt makes from the pen."""
+        kind, pressure = event.type(), float(event.pressure())
+        eraser = event.pointerType() == QPointingDevice.PointerType.Eraser
+        if kind == QEvent.TabletPress and not self._stroke:
+            done = self._press(event.position(), event.button(), pressure, eraser)
+        elif kind == QEvent.TabletMove and self._stroke:
+            self._move(event.position(), pressure)
+            done = True
+        elif kind == QEvent.TabletRelease and self._stroke:
+            done = self._release(event.button())
+        else:
+            done = False
+        event.setAccepted(done)
+
+    def _press(self, pos: QPointF, button, pressure: float, eraser: bool) -> bool:
+        """Start a stroke for the left or right button (or a pen); False when none starts."""
+        if button not in (Qt.LeftButton, Qt.RightButton) or not self._can_paint():
+            return False
+        self._stroke = True
+        self._cursor = pos
+        x, y = self.to_image(pos)
+        self.strokeStarted.emit(x, y, (button == Qt.RightButton) != eraser, pressure)
+        return True
+
+    def _move(self, pos: QPointF, pressure: float) -> None:
+        before = self._cursor
+        self._cursor = pos
+        if self._pan_from is not None:
+            self._drag_pan(pos)  # redraws everything
+        if self._stroke:
+            self.strokeMoved.emit(*self.to_image(pos), pressure)
+        self._update_cursor()
+        self._update_cursor_area(before)
+        self._update_cursor_area(self._cursor)
+
+    def _release(self, button) -> bool:
+        if self._stroke and button in (Qt.LeftButton, Qt.RightButton):
+            self._stroke = False
+            self.strokeFinished.emit()
+            return True
+        return False
 
     def leaveEvent(self, event) -> None:
         self._update_cursor_area(self._cursor)

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from ganpaint.app.state.artifacts import artifact_set
+from ganpaint.app.state.brush import PRESSURE_MODES
 from ganpaint.app.state.concept_library import ConceptLibrary
 from ganpaint.app.state.model_controller import ModelController
 from ganpaint.app.state.painting import StrokeTemplate, stroke_template
@@ -59,7 +60,9 @@ from ganpaint.app.views.window_layout import build_docks, build_menus, build_too
 from ganpaint.app.views.window_placement import FRAME_ALLOWANCE, fit_screen, keep_on_screen
 from ganpaint.app.views.worker import RenderWorker
 
-BRUSH_PREFS = ("action", "size", "hardness", "strength", "quantile", "unit_count", "ranking")
+BRUSH_PREFS = (
+    "action", "size", "hardness", "strength", "quantile", "unit_count", "ranking", "pressure"
+)  # fmt: skip
 
 
 class MainWindow(QMainWindow):
@@ -215,9 +218,11 @@ class MainWindow(QMainWindow):
             c.hard_slider.setValue(round(b.hardness * 100))
         res = self.models.resolution
         c.size_label.setText(f"{b.size * 2 * res:.0f} px" if res else f"{b.size * 200:.0f} %")
-        for key, action in (("tool.draw", "draw"), ("tool.remove", "remove")):
+        checked = {"tool.draw": b.action == "draw", "tool.remove": b.action == "remove"}
+        checked.update({f"brush.pressure_{m}": b.pressure == m for m in PRESSURE_MODES})
+        for key, on in checked.items():
             with QSignalBlocker(self.actions[key]):
-                self.actions[key].setChecked(b.action == action)
+                self.actions[key].setChecked(on)
         color = theme.REMOVE if b.action == "remove" else self.concept_panel.brush_color()
         self.canvas.set_brush(b.size * max(res, 1), color)
         if "concept" in changed:

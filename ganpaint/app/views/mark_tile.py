@@ -139,13 +139,14 @@ class SampleCard(QFrame):
 
     # -- painting --------------------------------------------------------------------------
 
-    def _begin(self, x: float, y: float, secondary: bool) -> None:
+    def _begin(self, x: float, y: float, secondary: bool, pressure: float = 1.0) -> None:
+        # marks say where the concept is, yes or no: a pen's pressure does not thin them
         self._erase = secondary
         self._stroke = StrokeMask(self.resolution, self.radius, MARK_HARDNESS)
         self._stroke.move_to(x, y)
         self._show_marks(merge_stroke(self.mask, self._stroke.mask, self._erase))
 
-    def _extend(self, x: float, y: float) -> None:
+    def _extend(self, x: float, y: float, pressure: float = 1.0) -> None:
         if self._stroke is not None:
             self._stroke.line_to(x, y)
             self._show_marks(merge_stroke(self.mask, self._stroke.mask, self._erase))

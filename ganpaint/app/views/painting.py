@@ -48,7 +48,7 @@ class PaintController(QObject):
     def active(self) -> bool:
         return self._mask is not None
 
-    def begin(self, x: float, y: float, secondary: bool = False) -> bool:
+    def begin(self, x: float, y: float, secondary: bool = False, pressure: float = 1.0) -> bool:
         tpl = self.template()
         if isinstance(tpl, str):
             self.message.emit(tpl)
@@ -56,16 +56,16 @@ class PaintController(QObject):
         b = self.brush
         self._tpl = tpl
         self._action = b.action if not secondary else ("remove" if b.action == "draw" else "draw")
-        self._mask = StrokeMask(tpl.resolution, b.size * tpl.resolution, b.hardness)
+        self._mask = StrokeMask(tpl.resolution, b.size * tpl.resolution, b.hardness, b.pressure)
         self._live = np.zeros((tpl.resolution, tpl.resolution, 4), np.uint8)
-        self._mask.move_to(x, y)
+        self._mask.move_to(x, y, pressure)
         self._update_preview()
         return True
 
-    def extend(self, x: float, y: float) -> None:
+    def extend(self, x: float, y: float, pressure: float = 1.0) -> None:
         if self._mask is None:
             return
-        self._mask.line_to(x, y)
+        self._mask.line_to(x, y, pressure)
         self._update_preview()
 
     def finish(self) -> Stroke | None:
@@ -86,12 +86,21 @@ class PaintController(QObject):
             self.canvas.set_live(None)
             self.document.set_preview(None)
 
-    def paint(self, points: Sequence[tuple[float, float]], secondary: bool = False):
-        """Paint a whole stroke through ``points`` (image pixels) without a mouse."""
-        if not points or not self.begin(*points[0], secondary):
+    def paint(
+        self,
+        points: Sequence[tuple[float, float]],
+        secondary: bool = False,
+        pressures: Sequence[float] | None = None,
+    ):
+        """Paint a whole stroke through ``points`` (image pixels) without a mouse, with a
+        pen's ``pressures`` (one per point) when given."""
+        pressures = [1.0] * len(points) if pressures is None else list(pressures)
+        if len(pressures) != len(points):
+            raise ValueError("paint: one pressure per point")
+        if not points or not self.begin(*points[0], secondary, pressures[0]):
             return None
-        for x, y in points[1:]:
-            self.extend(x, y)
+        for (x, y), pressure in zip(points[1:], pressures[1:], strict=True):
+            self.extend(x, y, pressure)
         return self.finish()
 
     def _stroke(self) -> Stroke:

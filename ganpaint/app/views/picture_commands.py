@@ -40,8 +40,13 @@ if TYPE_CHECKING:
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp")
 IMAGE_FILTER = "Images (" + " ".join(f"*{s}" for s in IMAGE_SUFFIXES) + ");;All files (*)"
 KEPT = "Pixels you do not paint stay exactly as in your picture."
-PASTED = "The pasted picture"  # its name in the messages
+PASTED = "The pasted picture"  # its name in the messages (which begin with it)
 PASTED_STEM = "pasted-picture"  # the project's name until it is saved
+
+
+def inline(name: str) -> str:
+    """A picture's name inside a sentence ("the pasted picture"; a file's name as it is)."""
+    return PASTED.lower() if name == PASTED else name
 
 
 def is_image_path(path: str) -> bool:
@@ -83,7 +88,7 @@ class InversionDialog(QDialog):
         self.setWindowTitle("Open Image")
         self.setWindowModality(Qt.WindowModal)
         self.setMinimumWidth(440)
-        title = QLabel(f"<b>Fitting the model to {name}</b>")
+        title = QLabel(f"<b>Fitting the model to {inline(name)}</b>")
         title.setTextFormat(Qt.RichText)
         self.fit = QLabel(fit)
         self.kept = QLabel(KEPT)
@@ -217,7 +222,7 @@ class PictureCommands(QObject):
             self.dialog.deleteLater()
             self.dialog = None
         if result.cancelled:
-            w.status.showMessage(f"Opening {name} cancelled; nothing changed", 6000)
+            w.status.showMessage(f"Opening {inline(name)} cancelled; nothing changed", 6000)
             self.finished.emit("cancelled")
         elif result.picture is None:
             w.prompts.error(
