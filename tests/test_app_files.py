@@ -58,6 +58,41 @@ def test_export_png_native_and_enlarged(make_window, frame_waiter, tmp_path):
     assert not np.array_equal(c, b)
 
 
+def test_export_before_and_after_for_slides(make_window, frame_waiter, qtbot, tmp_path):
+    from ganpaint.app.views.files import ExportDialog, export_file_name
+
+    w = make_window()
+    qtbot.waitUntil(lambda: w.frames.plain_image is not None, timeout=10_000)
+    paint_two(w)
+    frame_waiter(w)
+    before, after = w.frames.plain_image, w.frames.image
+    assert not np.array_equal(before, after)
+    side, gif = tmp_path / "side.png", tmp_path / "flip.gif"
+    assert w.file_commands.export_before_after(side, "side", scale=2)
+    pair = np.asarray(Image.open(side))
+    assert pair.shape == (128, 2 * 128 + 4, 4)  # two 2x images and a 4 px gap
+    assert np.array_equal(pair[::2, :128:2, :3], before)
+    assert np.array_equal(pair[::2, 132::2, :3], after)
+    assert (pair[:, 128:132, 3] == 0).all() and (pair[:, :128, 3] == 255).all()
+    assert w.file_commands.export_before_after(gif, "gif", scale=1)
+    with Image.open(gif) as flip:
+        assert flip.n_frames == 2 and flip.info["loop"] == 0 and flip.info["duration"] == 1000
+        frames = []
+        for i in range(2):
+            flip.seek(i)
+            frames.append(np.asarray(flip.convert("RGB"), int))
+    for frame, want in zip(frames, (before, after), strict=True):  # 256 shared colours
+        assert np.abs(frame - want).mean() < 6
+    still = (before == after).all(-1)  # where the edit left the image alone, no shimmer
+    assert (frames[0][still] == frames[1][still]).all()
+    assert "before and after" in w.status.currentMessage()
+    assert not w.file_commands.export_before_after(tmp_path / "no" / "x.png", "side")
+    assert export_file_name("ganpaint-7", 4, "gif") == "ganpaint-7-before-after-4x.gif"
+    assert export_file_name("ganpaint-7", 1, "edited") == "ganpaint-7.png"
+    dialog = ExportDialog(w, 64, 2, False, "side")
+    assert dialog.content.currentData() == "side" and dialog.scale.currentData() == 2
+
+
 def test_copy_image_to_clipboard(make_window):
     w = make_window()
     w.actions["file.copy"].trigger()

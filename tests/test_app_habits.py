@@ -230,7 +230,8 @@ def test_a_toolbar_too_narrow_for_its_buttons_shows_its_overflow_arrow(make_wind
 
 def test_export_defaults_to_4x_smooth_and_remembers(make_window):
     w = make_window()
-    assert export_choice(w.prefs) == (4, True)
+    assert export_choice(w.prefs) == (4, True, "edited")
     w.prefs.set("export/scale", 2)
     w.prefs.set("export/smooth", False)
-    assert export_choice(w.prefs) == (2, False)
+    w.prefs.set("export/content", "gif")
+    assert export_choice(w.prefs) == (2, False, "gif")

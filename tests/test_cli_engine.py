@@ -48,6 +48,16 @@ def test_render_plain_and_with_project(model_file, tmp_path):
     ys, xs = np.nonzero(changed)
     assert ys.max() < 48 and xs.max() < 48
     assert not changed[48:, :].any() and not changed[:, 48:].any()
+    # before and after, for slides: the two renders above in one PNG, or one GIF
+    side, flip = tmp_path / "pair.png", tmp_path / "pair.gif"
+    assert main([*args[:-2], "--before-after", "side", "--scale", "2", "-o", str(side)]) == 0
+    pair = np.asarray(Image.open(side)).astype(int)
+    assert pair.shape == (128, 260, 4) and (pair[:, 128:132, 3] == 0).all()
+    assert np.array_equal(pair[::2, :128:2, :3], plain)
+    assert np.array_equal(pair[::2, 132::2, :3], edited)
+    assert main([*args[:-2], "--before-after", "gif", "-o", str(flip)]) == 0
+    with Image.open(flip) as gif:
+        assert gif.n_frames == 2 and gif.size == (64, 64)
 
 
 def test_render_bad_arguments(model_file, tmp_path, capsys):
@@ -58,6 +68,12 @@ def test_render_bad_arguments(model_file, tmp_path, capsys):
     assert main(["render", "--model", str(model_file), "--project", str(bad), "-o", "x.png"]) == 2
     assert "not a GANPaint project" in capsys.readouterr().err
     assert main(["render", "--model", str(tmp_path / "nope.pth"), "-o", "x.png"]) == 2
+    capsys.readouterr()
+    for form, name in ((None, "x.jpg"), ("gif", "x.png"), ("side", "x.gif")):
+        extra = ["--before-after", form] if form else []
+        out = tmp_path / name
+        assert main(["render", "--model", str(model_file), *extra, "-o", str(out)]) == 2
+        assert "name the file" in capsys.readouterr().err and not out.exists()
 
 
 def test_convert_official_checkpoint_to_bundle(tmp_path):

@@ -46,7 +46,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--project", default=None, help="a .ganpaint project whose strokes to apply")
     p.add_argument("--device", default=None, help="cpu, cuda or mps (default: best available)")
     p.add_argument("--scale", type=int, default=1, help="upscale the PNG by this factor (1-16)")
-    p.add_argument("-o", "--output", required=True, help="PNG file to write")
+    p.add_argument("-o", "--output", required=True, help="PNG file to write (GIF for "
+                   "--before-after gif)")  # fmt: skip
+    p.add_argument(
+        "--before-after",
+        choices=("side", "gif"),
+        default=None,
+        help="for slides: the unedited frame (as the app's compare shows it) beside the edited "
+        "one in a PNG (side; a transparent gap between), or the two alternating each second in "
+        "an animated GIF (gif)",
+    )
     p.add_argument(
         "--raw",
         action="store_true",
@@ -95,9 +104,13 @@ def _render(args: argparse.Namespace) -> int:
         raise GanpaintError(f"--seed must be in 0..{2**32 - 1}, got {args.seed}")
     if not 1 <= args.scale <= 16:
         raise GanpaintError(f"--scale must be in 1..16, got {args.scale}")
+    want = ".gif" if args.before_after == "gif" else ".png"
+    if Path(args.output).suffix.lower() != want:
+        what = "an animated GIF" if want == ".gif" else "a PNG"
+        raise GanpaintError(f"{args.output}: this writes {what}; name the file *{want}")
     done = render_to_png(
         args.output, args.model, args.seed, args.project, args.device, args.scale, args.raw,
-        args.clean,
+        args.clean, args.before_after,
     )  # fmt: skip
     cleaned = ", artifacts cleaned" if done.cleaned else ""
     print(f"wrote {args.output} (seed {done.seed}, {done.strokes} strokes, {done.ms:.1f} ms"

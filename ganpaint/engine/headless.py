@@ -54,14 +54,20 @@ def render_to_png(
     scale: int = 1,
     raw: bool = False,
     clean: bool | None = None,
+    before_after: str | None = None,
 ) -> Rendered:
     """Render ``seed``'s scene (with ``project``'s strokes, and its seed unless ``seed`` is
     given) and save it as a PNG, upscaled ``scale`` times (nearest). A project with a
     picture renders composited with its picture; ``raw``: the generator's reconstruction
     without the composite. ``clean``: zero the model's artifact set (True), not (False), or
-    as the app starts (None: where ``ganpaint artifacts`` measured the set to help)."""
-    from PIL import Image
+    as the app starts (None: where ``ganpaint artifacts`` measured the set to help).
+    ``before_after`` ("side" or "gif", :mod:`ganpaint.core.comparison`): write the
+    unedited frame beside (or alternating with) the edited one; the unedited frame is the
+    one the app's compare shows, of the network as it is (a picture: the picture)."""
+    from ganpaint.core.comparison import FORMS
 
+    if before_after is not None and before_after not in FORMS:
+        raise GanpaintError(f"before_after must be one of {FORMS}, got {before_after!r}")
     bundle = load_bundle(model)
     if project:
         doc = EditDocument.load(project)
@@ -73,17 +79,33 @@ def render_to_png(
         renderer = Renderer(bundle.generator, device, bundle.dissection)
     except ValueError as exc:
         raise GanpaintError(str(exc)) from None
+    before = None
+    if before_after is not None:  # first, with nothing zeroed, as the app's compare frame
+        plain = renderer.render(doc.snapshot().plain(), raw=raw, incremental=False)
+        if not plain.ok:
+            raise GanpaintError(f"rendering failed: {plain.error}")
+        before = plain.image
     zeroed = bundle.artifacts_to_zero(clean)
     if zeroed:
         renderer.set_zeroed(zeroed)
     result = renderer.render(doc.snapshot(), raw=raw)
     if not result.ok:
         raise GanpaintError(f"rendering failed: {result.error}")
-    image = Image.fromarray(result.image)
-    if scale > 1:
-        image = image.resize((image.width * scale, image.height * scale), Image.NEAREST)
+    _write(output, result.image, scale, before, before_after)
+    return Rendered(doc.seed, len(doc.snapshot().strokes), result.ms, bool(zeroed))
+
+
+def _write(output, image, scale: int, before=None, form: str | None = None) -> None:
+    """The PNG (or with ``before``, the before-and-after file) of a rendered frame."""
+    from PIL import Image
+
+    from ganpaint.core.comparison import save_before_after
+    from ganpaint.core.images import enlarge
+
     try:
-        image.save(output, format="PNG")
+        if before is not None:
+            save_before_after(output, before, image, form, scale)
+        else:
+            Image.fromarray(enlarge(image, scale)).save(output, format="PNG")
     except OSError as exc:
         raise GanpaintError(f"cannot write {output}: {exc}") from None
-    return Rendered(doc.seed, len(doc.snapshot().strokes), result.ms, bool(zeroed))

@@ -65,9 +65,10 @@ ACTIONS: tuple[ActionSpec, ...] = (
       lambda w: w.file_commands.save_project(), "Save the strokes, scene and layer"),
     A("file.save_as", "Save Project &As…", "mdi.content-save-edit", QKeySequence.SaveAs,
       lambda w: w.file_commands.save_project(ask=True), "Save the project under a new name"),
-    A("file.export", "&Export PNG…", "mdi.export", "Ctrl+E",
+    A("file.export", "&Export Image…", "mdi.export", "Ctrl+E",
       lambda w: w.file_commands.choose_export(),
-      "Export the image as PNG, at native size or enlarged"),
+      "Export the image as PNG, at native size or enlarged, or before and after for slides "
+      "(side by side, or an animated GIF)"),
     A("file.copy", "&Copy Image", "mdi.content-copy", QKeySequence.Copy,
       lambda w: w.file_commands.copy_image(), "Copy the current image to the clipboard"),
     A("file.paste", "&Paste Image", "mdi.content-paste", QKeySequence.Paste,

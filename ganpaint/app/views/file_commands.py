@@ -13,6 +13,7 @@ import html
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QGuiApplication
 from PySide6.QtWidgets import QMenu
@@ -22,6 +23,7 @@ from ganpaint.app.state.model_card import card_details, card_rows
 from ganpaint.app.views import files
 from ganpaint.app.views.autosave import Recovery
 from ganpaint.app.views.imaging import save_png
+from ganpaint.core.comparison import save_before_after
 from ganpaint.core.errors import GanpaintError
 from ganpaint.engine.document import EditDocument
 
@@ -139,7 +141,11 @@ class FileCommands:
         resolution, name = self.models.resolution, self.session.export_name
         choice = files.ask_export(self.w, self.w.prefs, resolution, name)
         if choice:
-            self.export_png(*choice)
+            path, scale, smooth, content = choice
+            if content == "edited":
+                self.export_png(path, scale, smooth)
+            else:
+                self.export_before_after(path, content, scale, smooth)
 
     def export_png(self, path: str | Path, scale: int = 1, smooth: bool = False) -> bool:
         """Write the edited image as PNG, enlarged ``scale`` times (nearest or smooth)."""
@@ -152,6 +158,26 @@ class FileCommands:
             w.prompts.error("Cannot export", f"The image could not be written to {path}.", str(exc))
             return False
         w.status.showMessage(f"Exported {Path(path).name}", 4000)
+        return True
+
+    def export_before_after(
+        self, path: str | Path, form: str = "side", scale: int = 1, smooth: bool = False
+    ) -> bool:
+        """Write the unedited image (what holding Space shows) and the edited one side by
+        side in a PNG (``form`` "side") or alternating in an animated GIF ("gif")."""
+        w = self.w
+        after = w.frames.image
+        picture = w.document.picture
+        before = np.asarray(picture.pixels) if picture is not None else w.frames.plain_image
+        if after is None or before is None:
+            w.status.showMessage("The unedited image is not ready yet; try again in a moment", 5000)
+            return False
+        try:
+            save_before_after(path, before, after, form, scale, smooth)
+        except OSError as exc:
+            w.prompts.error("Cannot export", f"The image could not be written to {path}.", str(exc))
+            return False
+        w.status.showMessage(f"Exported {Path(path).name} (before and after)", 4000)
         return True
 
     def copy_image(self) -> None:

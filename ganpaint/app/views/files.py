@@ -67,12 +67,33 @@ def ask_open_model(parent: QWidget, prefs: Preferences) -> str | None:
     return str(Path(path).parent) if Path(path).name == "bundle.json" else path
 
 
-class ExportDialog(QDialog):
-    """Export size (1x..8x) and filter (crisp nearest or smooth)."""
+# What an export shows: (key, menu text, file suffix, file dialog filter)
+EXPORT_CONTENTS = (
+    ("edited", "The edited image (PNG)", ".png", PNG_FILTER),
+    ("side", "Before and after, side by side (PNG)", ".png", PNG_FILTER),
+    ("gif", "Before and after, alternating (animated GIF)", ".gif", "GIF images (*.gif)"),
+)
+BEFORE_TIP = (
+    "Before is the unedited image, as holding Space shows it (your own picture, for a "
+    "picture; with Clean Artifacts on, the network with its artifacts). For slides: the PNG's "
+    "gap is transparent, and the GIF shows each image for a second, for ever."
+)
 
-    def __init__(self, parent: QWidget, resolution: int, scale: int, smooth: bool):
+
+class ExportDialog(QDialog):
+    """What to export (the edited image, or before and after), its size (1x..8x) and
+    filter (crisp nearest or smooth)."""
+
+    def __init__(
+        self, parent: QWidget, resolution: int, scale: int, smooth: bool, content: str = "edited"
+    ):
         super().__init__(parent)
-        self.setWindowTitle("Export PNG")
+        self.setWindowTitle("Export Image")
+        self.content = QComboBox()
+        for key, text, _suffix, _filter in EXPORT_CONTENTS:
+            self.content.addItem(text, key)
+        self.content.setCurrentIndex(max(0, self.content.findData(content)))
+        self.content.setToolTip(BEFORE_TIP)
         self.scale = QComboBox()
         for f in (1, 2, 4, 8):
             self.scale.addItem(f"{f}×  ({resolution * f} × {resolution * f} px)", f)
@@ -85,6 +106,7 @@ class ExportDialog(QDialog):
         group.addButton(self.smooth)
         self.scale.currentIndexChanged.connect(self._native)
         form = QFormLayout()
+        form.addRow("Show", self.content)
         form.addRow("Size", self.scale)
         form.addRow("Enlarge", self.crisp)
         form.addRow("", self.smooth)
@@ -104,29 +126,40 @@ class ExportDialog(QDialog):
 
 
 # A 128 px frame is a thumbnail on today's screens: export 4x smooth unless told otherwise.
-EXPORT_DEFAULTS = {"export/scale": 4, "export/smooth": True}
+EXPORT_DEFAULTS = {"export/scale": 4, "export/smooth": True, "export/content": "edited"}
 
 
-def export_choice(prefs: Preferences) -> tuple[int, bool]:
-    """The remembered export size and filter (4x smooth the first time)."""
+def export_choice(prefs: Preferences) -> tuple[int, bool, str]:
+    """The remembered export size, filter and content (4x smooth, the edited image, the
+    first time)."""
     scale = prefs.get("export/scale", EXPORT_DEFAULTS["export/scale"])
-    return scale, prefs.get("export/smooth", EXPORT_DEFAULTS["export/smooth"])
+    smooth = prefs.get("export/smooth", EXPORT_DEFAULTS["export/smooth"])
+    return scale, smooth, prefs.get("export/content", EXPORT_DEFAULTS["export/content"])
+
+
+def export_file_name(name: str, scale: int, content: str) -> str:
+    """The file name an export suggests: ``ganpaint-7-4x.png``, ``ganpaint-7-before-after.gif``."""
+    _key, _text, suffix, _filter = next(c for c in EXPORT_CONTENTS if c[0] == content)
+    before = "" if content == "edited" else "-before-after"
+    return f"{name}{before}{'' if scale == 1 else f'-{scale}x'}{suffix}"
 
 
 def ask_export(parent: QWidget, prefs: Preferences, resolution: int, name: str):
-    """(path, scale, smooth) or None."""
+    """(path, scale, smooth, content) or None."""
     dialog = ExportDialog(parent, resolution, *export_choice(prefs))
     if dialog.exec() != QDialog.Accepted:
         return None
     scale, smooth = int(dialog.scale.currentData()), dialog.smooth.isChecked()
+    content = dialog.content.currentData()
     prefs.set("export/scale", scale)
     prefs.set("export/smooth", smooth)
-    suffix = "" if scale == 1 else f"-{scale}x"
-    start = str(Path(_folder(prefs, "export")) / f"{name}{suffix}.png")
-    path, _ = QFileDialog.getSaveFileName(parent, "Export PNG", start, PNG_FILTER)
+    prefs.set("export/content", content)
+    _key, _text, suffix, file_filter = next(c for c in EXPORT_CONTENTS if c[0] == content)
+    start = str(Path(_folder(prefs, "export")) / export_file_name(name, scale, content))
+    path, _ = QFileDialog.getSaveFileName(parent, "Export Image", start, file_filter)
     if not path:
         return None
-    if not path.lower().endswith(".png"):
-        path += ".png"
+    if not path.lower().endswith(suffix):
+        path += suffix
     _remember(prefs, "export", path)
-    return path, scale, smooth
+    return path, scale, smooth, content

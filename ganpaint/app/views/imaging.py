@@ -1,8 +1,8 @@
 """NumPy images to QImages on the GUI thread: frames, stroke-mask overlays and heatmaps.
 
 Everything here takes plain arrays (what the worker hands back) and returns QImages that
-own their memory. :func:`upscale` serves the PNG export (nearest for crisp pixels, Lanczos
-for smooth) through Pillow.
+own their memory. :func:`save_png` writes the PNG export, enlarged by
+:func:`ganpaint.core.images.enlarge`.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from PIL import Image
 from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
 
 from ganpaint.app.views.theme import HEAT_COLORS
+from ganpaint.core.images import enlarge
 
 
 def qimage_rgb(array: np.ndarray) -> QImage:
@@ -99,14 +100,5 @@ def heat_pixmap(
     return pm
 
 
-def upscale(image: np.ndarray, factor: int, smooth: bool) -> np.ndarray:
-    """uint8 (H, W, 3) enlarged ``factor`` times (nearest, or Lanczos when ``smooth``)."""
-    if factor <= 1:
-        return image
-    h, w = image.shape[:2]
-    method = Image.Resampling.LANCZOS if smooth else Image.Resampling.NEAREST
-    return np.asarray(Image.fromarray(image).resize((w * factor, h * factor), method))
-
-
 def save_png(image: np.ndarray, path: str, factor: int = 1, smooth: bool = False) -> None:
-    Image.fromarray(upscale(image, factor, smooth)).save(path, format="PNG")
+    Image.fromarray(enlarge(image, factor, smooth)).save(path, format="PNG")
