@@ -89,6 +89,14 @@ def test_killed_session_is_restored(make_window, qtbot, frame_waiter, demo_bundl
     assert w.document.seed == 11 and w.isWindowModified()
     for a, b in zip(w.document.strokes, saved.strokes, strict=True):
         assert np.array_equal(a.mask, b.mask) and a.units == b.units
+    # the restored work can still be undone, stroke by stroke, and redone
+    assert w.actions["edit.undo"].isEnabled() and "Restored 3 strokes" in w.status.currentMessage()
+    for left in (2, 1, 0):
+        w.actions["edit.undo"].trigger()
+        assert len(w.document.strokes) == left
+    assert not w.document.can_undo and w.actions["edit.redo"].isEnabled()
+    w.actions["edit.redo"].trigger()
+    assert np.array_equal(w.document.strokes[0].mask, saved.strokes[0].mask)
     # the dead session's files are gone; this session autosaved its own copy
     leftovers = {p.name for p in (data / "autosave").iterdir()}
     assert not any(name.startswith(autosave_path.stem) for name in leftovers)

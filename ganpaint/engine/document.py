@@ -6,7 +6,9 @@ stroke under the brush, not yet an undo step). The history keeps the last :data:
 steps, each as the splice that undoes it (not a copy of the stroke list, which made a long
 session's history grow with the square of its strokes). Every change bumps ``revision``
 and notifies listeners. :meth:`EditDocument.snapshot` gives the immutable value a render
-request carries. Projects are saved as versioned JSON (``.ganpaint``), written atomically.
+request carries. Projects are saved as versioned JSON (``.ganpaint``), written atomically;
+the autosave adds the undo history (:meth:`EditDocument.history_to_dict`), which a read
+takes back when it is sound.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import numpy as np
 
 from ganpaint.core.errors import ProjectFileError
 from ganpaint.core.files import atomic_write_text
+from ganpaint.engine.history import decode_history, encode_history
 from ganpaint.engine.picture import PictureBase
 
 PROJECT_FORMAT = "ganpaint-project"
@@ -210,6 +213,8 @@ class EditDocument:
     _listeners: list[Listener] = field(default_factory=list)
     # The inverted picture this document edits (None: the generated scene for ``seed``).
     picture: PictureBase | None = None
+    # why the undo history read with the strokes (an autosave's) was dropped, or None
+    history_problem: str | None = None
 
     # -- notifications -------------------------------------------------------------------
 
@@ -302,6 +307,17 @@ class EditDocument:
         self._changed("strokes")
         return True
 
+    def history_to_dict(self) -> dict[str, Any]:
+        """The undo/redo history as JSON (:mod:`ganpaint.engine.history`): the autosave keeps
+        it, so that restored work can still be undone."""
+        return encode_history(self._strokes, self._undo, self._redo)
+
+    def restore_history(self, d: Any, where: str = "history") -> None:
+        """Take the history :meth:`history_to_dict` wrote for these strokes;
+        :class:`ProjectFileError` (and the history unchanged) when it is damaged."""
+        undo, redo = decode_history(d, self._strokes, Stroke.from_dict, UNDO_LIMIT, where)
+        self._undo, self._redo = deque(undo, maxlen=UNDO_LIMIT), deque(redo, maxlen=UNDO_LIMIT)
+
     @property
     def history_size(self) -> tuple[int, int]:
         """(undo steps, stroke references the undo/redo history holds): for diagnostics."""
@@ -334,8 +350,8 @@ class EditDocument:
         self._strokes = other.strokes
         self.picture = other.picture
         self.preview = None
-        self._undo.clear()
-        self._redo.clear()
+        self._undo = deque(other._undo, maxlen=UNDO_LIMIT)  # an autosave's; a project has none
+        self._redo = deque(other._redo, maxlen=UNDO_LIMIT)
         self.revision += 1
         self.modified = False
         for listener in list(self._listeners):
@@ -388,7 +404,19 @@ class EditDocument:
             if version < 2:
                 raise ProjectFileError(f"{where}: a 'picture' needs project version 2")
             picture = PictureBase.from_dict(d["picture"], f"{where}: picture")
-        return cls(model_id=model["id"], layer=layer, seed=seed, _strokes=parsed, picture=picture)
+        doc = cls(model_id=model["id"], layer=layer, seed=seed, _strokes=parsed, picture=picture)
+        doc._take_history(d.get("history"), f"{where}: history")
+        return doc
+
+    def _take_history(self, d: Any, where: str) -> None:
+        """An autosave's undo history (None: none): damaged, it costs only itself
+        (``history_problem``)."""
+        if d is None:
+            return
+        try:
+            self.restore_history(d, where)
+        except ProjectFileError as exc:
+            self.history_problem = str(exc)
 
     def save(self, path: str | Path) -> None:
         """Write the project atomically (temporary file, then rename)."""

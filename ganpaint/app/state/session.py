@@ -139,9 +139,13 @@ class DocumentSession:
     # -- autosave and recovery ---------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        """The document as a project dict (what the autosave writes). A picture's arrays are
-        encoded once per picture (``PictureBase.encoded``), not after every stroke."""
-        return self.document.to_dict()
+        """The document as a project dict with its undo history (what the autosave writes,
+        so restored work can still be undone). A picture's arrays are encoded once per
+        picture (``PictureBase.encoded``), not after every stroke."""
+        d = self.document.to_dict()
+        if self.document.can_undo or self.document.can_redo:
+            d["history"] = self.document.history_to_dict()
+        return d
 
     def autosave_meta(self, model_path: str | None) -> dict[str, Any] | None:
         """What an autosave records beside the document; None when there is nothing to save."""

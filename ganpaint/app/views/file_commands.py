@@ -112,7 +112,10 @@ class FileCommands:
         w.model_view.layer_content()
         w.autosave_now()
         w.update_title()
-        w.status.showMessage(f"Restored {len(loaded.strokes)} strokes from the autosave", 8000)
+        lost = " (its undo history was damaged and is gone)" if loaded.history_problem else ""
+        w.status.showMessage(
+            f"Restored {len(loaded.strokes)} strokes from the autosave{lost}", 8000
+        )
         w.restored.emit(len(loaded.strokes))
 
     def save_project(self, ask: bool = False) -> bool:

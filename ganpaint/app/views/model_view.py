@@ -92,9 +92,12 @@ class ModelView:
         w.status.device.setText(res.device)
         fresh = self.models.loaded(res.key, res.bundle, res.device, res.devices, res.path,
                                    res.reused)  # fmt: skip
+        said = None  # what restoring or opening a project said: "Opened" must not hide it
         if fresh:
             w.prefs.add_recent("models", self.models.model_path)
+            before = w.status.currentMessage()
             self._install()
+            said = w.status.currentMessage() if w.status.currentMessage() != before else None
         w.view_modes.model_opened(self.models.bundle.dissection)
         w.classifier_view.model_opened(self.models.bundle)
         w.frames.set_model(res.key)
@@ -104,7 +107,11 @@ class ModelView:
         if note is None:
             why = self.models.bundle.chosen_because
             opened = f"Opened {self.models.bundle.name} on {res.device}"
-            w.status.showMessage(f"{opened}: {why}" if why else opened, 6000 if why else 4000)
+            opened = f"{opened}: {why}" if why else opened
+            if said:
+                w.status.showMessage(f"{opened}. {said}", 10000)
+            else:
+                w.status.showMessage(opened, 6000 if why else 4000)
         else:
             w.status.showMessage(note, 12000)
         w.update_enabled()
