@@ -1,5 +1,6 @@
-"""The undo history in the autosave: written with the strokes, read back so restored work
-undoes and redoes as before, and a damaged history costs only itself."""
+"""The autosave's document: the undo history written with the strokes and read back so
+restored work undoes and redoes as before (a damaged history costs only itself), and each
+stroke's mask encoded once however often the autosave writes it."""
 
 from __future__ import annotations
 
@@ -79,3 +80,25 @@ def test_a_damaged_history_is_dropped_and_the_strokes_kept(damage):
     assert _masks(back) == _masks(doc)
     assert not back.can_undo and not back.can_redo
     assert back.history_problem.startswith("autosave.ganpaint: history")
+
+
+def test_each_strokes_mask_is_encoded_once_however_often_it_is_autosaved(monkeypatch):
+    import zlib
+
+    import ganpaint.engine.document as document
+
+    calls = []
+    real = zlib.compress
+    monkeypatch.setattr(document.zlib, "compress", lambda *a: calls.append(1) or real(*a))
+    doc = _edited()
+    first = json.dumps(_history_file(doc))
+    encoded = len(calls)
+    assert encoded == 6  # strokes 0-3 and 9, and 0's hidden copy (made before any save)
+    assert json.dumps(_history_file(doc)) == first and len(calls) == encoded  # cached
+    back = EditDocument.from_dict(json.loads(first))
+    assert json.dumps(_history_file(back)) == first  # read back, written the same
+    shown = _stroke(5)
+    shown.to_dict()
+    before = len(calls)
+    hidden = shown.with_visible(False).to_dict()  # the same mask: its encoding goes with it
+    assert len(calls) == before and hidden["mask"] == shown.to_dict()["mask"]
