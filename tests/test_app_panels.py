@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QApplication
 from ganpaint.app.state.tool import CUSTOM
 from ganpaint.app.views.actions import ACTIONS
 from ganpaint.app.views.concept_panel import ROLE
+from ganpaint.app.views.elided_label import ElidedLabel
 
 
 def test_concept_panel_groups_ranked_units_and_controls(make_window):
@@ -115,6 +116,39 @@ def test_history_rows_hide_delete_reset(make_window, qtbot, frame_waiter):
     assert w.document.strokes == () and hist.stack.currentIndex() == 0
     w.actions["edit.undo"].trigger()
     assert len(w.document.strokes) == 1
+
+
+def test_history_rows_follow_each_change_and_only_the_changed_ones_are_rebuilt(make_window):
+    w = make_window()
+    hist, doc = w.history_panel, w.document
+    w.brush.update(concept="tree")
+    for x in (8, 24, 40, 56):
+        w.painter.paint([(x, 10), (x, 50)])
+
+    def titles():
+        return [
+            hist.row(i).findChildren(ElidedLabel)[0].toolTip() for i in range(hist.list.count())
+        ]
+
+    first = [hist.row(i) for i in range(4)]
+    w.painter.paint([(30, 30), (34, 34)])  # a fifth: the four rows above stay as they were
+    assert [hist.row(i) for i in range(4)] == first and hist.list.count() == 5
+    w.actions["edit.undo"].trigger()
+    assert [hist.row(i) for i in range(4)] == first and hist.list.count() == 4
+    doc.set_visible(2, False)
+    assert hist.row(1) is first[1] and hist.row(2) is not first[2]
+    assert not hist.row(2).eye.isChecked() and hist.row(3).eye.isChecked()
+    doc.remove_stroke(0)  # the rest move up and are numbered again
+    assert titles() == ["1. Draw tree", "2. Draw tree", "3. Draw tree"]
+    assert not hist.row(1).eye.isChecked()
+    while doc.undo():
+        pass
+    assert hist.list.count() == 0 and hist.stack.currentIndex() == 0
+    while doc.redo():
+        pass
+    assert hist.list.count() == 3 and titles()[-1] == "3. Draw tree"
+    for i, stroke in enumerate(doc.strokes):
+        assert hist.row(i).eye.isChecked() == stroke.visible
 
 
 def test_gallery_thumbnails_and_applying_strokes_to_other_seeds(make_window, qtbot, frame_waiter):

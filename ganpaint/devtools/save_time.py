@@ -1,5 +1,9 @@
 """How long saving a picture project holds the GUI thread: ``python -m
-ganpaint.devtools.save_time [--model PATH] [--steps 2] [--saves 5] [--json]``.
+ganpaint.devtools.save_time [--model PATH] [--steps 2] [--saves 5] [--strokes 0] [--json]``.
+
+With ``--strokes N``, first N strokes are painted on the scene through the window's painter
+and the autosave each one causes is timed: the cost a long painting session adds to every
+stroke's release.
 
 Opens the main window offscreen on the model (default: the bundled one), opens a picture
 through File > Open Image… exactly as a person does (inverted on the render worker with a few
@@ -23,17 +27,43 @@ from pathlib import Path
 
 
 def run_save_time(
-    model: str | os.PathLike | None = None, steps: int = 2, saves: int = 5, timeout_s: float = 300
+    model: str | os.PathLike | None = None,
+    steps: int = 2,
+    saves: int = 5,
+    timeout_s: float = 300,
+    strokes: int = 0,
 ) -> dict:
     """Open a picture in a real window and time its saves on the GUI thread (see module)."""
     if not 1 <= int(saves) <= 1000:
         raise ValueError(f"saves must be in 1..1000, got {saves}")
+    if not 0 <= int(strokes) <= 5000:
+        raise ValueError(f"strokes must be in 0..5000, got {strokes}")
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     with tempfile.TemporaryDirectory(prefix="ganpaint-save-time-") as tmp:
-        return _run(model, int(steps), int(saves), Path(tmp), timeout_s)
+        return _run(model, int(steps), int(saves), Path(tmp), timeout_s, int(strokes))
 
 
-def _run(model, steps: int, saves: int, tmp: Path, timeout_s: float) -> dict:
+def _stroke_autosaves(window, count: int) -> dict[int, float]:
+    """Paint ``count`` short strokes across the scene with the first concept; the autosave time
+    (ms) after stroke 1, 10, 100, ... and the last."""
+    import numpy as np
+
+    autosaves = _timed(window, "autosave_now")
+    usable = [c for c in window.concept_panel.concepts if c.available]
+    window.brush.update(concept=usable[0].name, size=0.05)
+    side = window.models.bundle.generator.resolution
+    rng = np.random.default_rng(1)
+    marks = {1, count} | {10**k for k in range(1, 5) if 10**k < count}
+    out = {}
+    for i in range(1, count + 1):
+        x, y = rng.uniform(0.1, 0.9, 2) * side
+        window.painter.paint([(x, y), (x + side * 0.05, y + side * 0.03)])
+        if i in marks and autosaves:
+            out[i] = autosaves[-1]
+    return out
+
+
+def _run(model, steps: int, saves: int, tmp: Path, timeout_s: float, strokes: int = 0) -> dict:
     import numpy as np
     from PIL import Image
 
@@ -50,6 +80,10 @@ def _run(model, steps: int, saves: int, tmp: Path, timeout_s: float) -> dict:
         window.show()
         if not wait_until(lambda: window.frames.frames > 0, timeout_s):
             raise RuntimeError("no first frame in time")
+        by_stroke = _stroke_autosaves(window, strokes) if strokes else {}
+        if strokes:
+            window.document.reset()
+            window.document.modified = False
         side = window.models.bundle.generator.resolution
         rng = np.random.default_rng(0)
         picture_file = tmp / "picture.png"
@@ -91,6 +125,7 @@ def _run(model, steps: int, saves: int, tmp: Path, timeout_s: float) -> dict:
             "later_saves_ms_median": statistics.median(save_ms[1:]) if saves > 1 else None,
             "saves": saves,
             "reopened_equal": same,
+            "autosave_ms_after_stroke": by_stroke,
         }
     finally:
         window.close()
@@ -122,6 +157,9 @@ def format_report(r: dict) -> str:
         f"save       first {r['first_save_ms']:.1f} ms on the GUI thread"
         + (f", later saves median {later:.1f} ms ({r['saves'] - 1})" if later is not None else ""),
         f"reopened   {'equal' if r['reopened_equal'] else 'DIFFERENT'} picture",
+        *([("strokes    autosave on the GUI thread after stroke "
+            + ", ".join(f"{n}: {ms:.1f} ms" for n, ms in r["autosave_ms_after_stroke"].items()))]
+          if r["autosave_ms_after_stroke"] else []),
     ])  # fmt: skip
 
 
@@ -132,10 +170,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", help="bundle folder (default: the bundled model)")
     p.add_argument("--steps", type=int, default=2, help="inversion steps (default 2)")
     p.add_argument("--saves", type=int, default=5, help="explicit saves timed (default 5)")
+    p.add_argument("--strokes", type=int, default=0,
+                   help="first paint this many strokes, timing each one's autosave")  # fmt: skip
     p.add_argument("--json", action="store_true", help="print one JSON object")
     args = p.parse_args(argv)
     try:
-        r = run_save_time(args.model, args.steps, args.saves)
+        r = run_save_time(args.model, args.steps, args.saves, strokes=args.strokes)
     except (RuntimeError, ValueError) as exc:
         print(f"save-time: error: {exc}", file=sys.stderr)
         return 2

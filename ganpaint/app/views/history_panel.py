@@ -1,7 +1,8 @@
 """The stroke history: one row per committed stroke, with show/hide and delete.
 
 The panel listens to the :class:`~ganpaint.engine.document.EditDocument` and rebuilds its
-rows when the strokes change; its buttons call the document (each a single undo step). Undo,
+rows from the first stroke that changed on; its buttons call the document (each a single
+undo step). Undo,
 redo and reset are the window's actions, so their shortcuts and enabled state are shared.
 """
 
@@ -131,23 +132,44 @@ class HistoryPanel(QWidget):
         layout.setContentsMargins(8, 8, 8, 8)
         layout.addWidget(self.stack, 1)
         layout.addLayout(buttons)
+        self._shown: tuple[Stroke, ...] = ()  # the strokes the rows show, in order
         document.subscribe(self._changed)
         self.rebuild()
 
     def _changed(self, kind: str) -> None:
-        if kind in ("strokes", "loaded"):
+        if kind == "strokes":
+            self.update_rows()
+        elif kind == "loaded":
             self.rebuild()
 
     def rebuild(self) -> None:
+        """Every row afresh (another document, or the concepts' icons changed)."""
+        self._shown = ()
         self.list.clear()
-        for i, stroke in enumerate(self.document.strokes):
+        self.update_rows()
+
+    def update_rows(self) -> None:
+        """Rows from the first stroke that changed on: a stroke added, undone or redone at
+        the end touches one row (rebuilding every row cost 0.4 s of the GUI thread at each
+        release once 60 strokes were painted)."""
+        strokes = self.document.strokes
+        same = 0  # strokes are immutable: the same object is the same row
+        for old, new in zip(self._shown, strokes, strict=False):
+            if old is not new:
+                break
+            same += 1
+        while self.list.count() > same:
+            self.list.takeItem(self.list.count() - 1)  # its row widget goes with it
+        for i in range(same, len(strokes)):
             item = QListWidgetItem()
-            row = StrokeRow(self, i, stroke)
+            row = StrokeRow(self, i, strokes[i])
             item.setSizeHint(QSize(0, row.sizeHint().height()))
             self.list.addItem(item)
             self.list.setItemWidget(item, row)
-        self.list.scrollToBottom()
-        self.stack.setCurrentIndex(1 if self.document.strokes else 0)
+        if len(strokes) > same:
+            self.list.scrollToBottom()
+        self._shown = strokes
+        self.stack.setCurrentIndex(1 if strokes else 0)
 
     def row(self, index: int) -> StrokeRow:
         return self.list.itemWidget(self.list.item(index))
