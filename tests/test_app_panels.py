@@ -151,6 +151,37 @@ def test_history_rows_follow_each_change_and_only_the_changed_ones_are_rebuilt(m
         assert hist.row(i).eye.isChecked() == stroke.visible
 
 
+def test_stroke_masks_are_composited_only_while_shown_and_one_at_a_time(make_window):
+    from ganpaint.app.views.frames import stroke_color
+    from ganpaint.app.views.imaging import mask_overlay
+
+    w = make_window()
+    doc = w.document
+    w.brush.update(concept="tree")
+    w.painter.paint([(8, 10), (8, 50)])
+    assert w.canvas.overlay is None  # hidden: nothing made
+
+    def shown() -> np.ndarray:
+        image = w.canvas.overlay.convertToFormat(w.canvas.overlay.Format.Format_RGBA8888)
+        raw = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), -1)
+        return raw[:, : 4 * image.width()].reshape(image.height(), image.width(), 4)
+
+    def expected() -> np.ndarray:
+        return mask_overlay([(s.mask, stroke_color(s.concept, s.action))
+                             for s in doc.strokes if s.visible])  # fmt: skip
+
+    w.actions["view.overlay"].setChecked(True)
+    assert np.array_equal(shown(), expected())
+    w.brush.update(concept="cloud")
+    stack_before = w.frames._overlay[0]
+    w.painter.paint([(30, 10), (50, 30)])  # on top: the same stack, one mask more
+    assert w.frames._overlay[0] is stack_before and np.array_equal(shown(), expected())
+    doc.set_visible(0, False)  # under the others: made again from the visible ones
+    assert w.frames._overlay[0] is not stack_before and np.array_equal(shown(), expected())
+    w.actions["view.overlay"].setChecked(False)
+    assert w.canvas.overlay is None
+
+
 def test_gallery_thumbnails_and_applying_strokes_to_other_seeds(make_window, qtbot, frame_waiter):
     w = make_window()
     g = w.gallery

@@ -282,11 +282,14 @@ def test_save_time_devtool_reports_the_gui_thread_save(qtbot, demo_bundle):
     reopened equal; figures, not pass/fail timing."""
     from ganpaint.devtools.save_time import format_report, run_save_time
 
-    r = run_save_time(demo_bundle, steps=1, saves=2, timeout_s=60)
+    r = run_save_time(demo_bundle, steps=1, saves=2, timeout_s=60, strokes=12)
     assert r["model"] == "demo" and r["reopened_equal"] and r["saves"] == 2
     assert r["first_save_ms"] > 0 and r["later_saves_ms_median"] > 0
     assert r["project_bytes"] > 0 and r["autosaves_at_open_ms"]
-    assert "on the GUI thread" in format_report(r)
+    assert list(r["autosave_ms_after_stroke"]) == list(r["release_ms_of_stroke"]) == [1, 10, 12]
+    assert all(r["release_ms_of_stroke"][n] >= r["autosave_ms_after_stroke"][n] for n in (1, 12))
+    report = format_report(r)
+    assert "on the GUI thread" in report and "the whole release" in report
 
 
 def test_paste_opens_the_clipboards_picture_with_its_transparency_on_white(

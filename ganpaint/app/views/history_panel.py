@@ -114,6 +114,7 @@ class HistoryPanel(QWidget):
         self.list.setSelectionMode(QListWidget.NoSelection)
         self.list.setFocusPolicy(Qt.NoFocus)
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.list.setUniformItemSizes(True)  # every row is as tall: no layout of them all
         self.empty = QLabel("No strokes yet.\nPick a concept and paint on the image.")
         self.empty.setObjectName("hint")
         self.empty.setAlignment(Qt.AlignCenter)

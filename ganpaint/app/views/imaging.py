@@ -39,24 +39,41 @@ def rgb_from_qimage(image: QImage) -> np.ndarray:
     return raw[:, : 3 * w].reshape(h, w, 3).copy()
 
 
-def mask_overlay(masks: Iterable[tuple[np.ndarray, str]], opacity: float = 0.45) -> np.ndarray:
-    """Stroke masks tinted with their colours, composited in order -> uint8 (H, W, 4)."""
-    color: np.ndarray | None = None  # premultiplied
-    alpha: np.ndarray | None = None
-    for mask, name in masks:
-        if color is None:
-            color = np.zeros(mask.shape + (3,), dtype=np.float32)
-            alpha = np.zeros(mask.shape + (1,), dtype=np.float32)
+class OverlayStack:
+    """Stroke masks tinted with their colours and composited in order, one at a time, so
+    a stroke added on top costs one mask, not all of them again."""
+
+    def __init__(self, opacity: float = 0.45):
+        self.opacity = opacity
+        self.color: np.ndarray | None = None  # premultiplied float32 (H, W, 3)
+        self.alpha: np.ndarray | None = None  # float32 (H, W, 1)
+
+    def add(self, mask: np.ndarray, name: str) -> None:
+        if self.color is None:
+            self.color = np.zeros(mask.shape + (3,), dtype=np.float32)
+            self.alpha = np.zeros(mask.shape + (1,), dtype=np.float32)
         c = QColor(name)
         rgb = np.array([c.red(), c.green(), c.blue()], dtype=np.float32)
-        a = (mask.astype(np.float32) * (opacity / 255.0))[..., None]
-        color = rgb * a + color * (1.0 - a)
-        alpha = a + alpha * (1.0 - a)
-    if color is None:
-        return np.zeros((1, 1, 4), dtype=np.uint8)
-    straight = np.where(alpha > 0, color / np.maximum(alpha, 1e-6), 0.0)
-    out = np.concatenate([straight, alpha * 255.0], axis=-1)
-    return np.round(np.clip(out, 0, 255)).astype(np.uint8)
+        a = (mask.astype(np.float32) * (self.opacity / 255.0))[..., None]
+        self.color = rgb * a + self.color * (1.0 - a)
+        self.alpha = a + self.alpha * (1.0 - a)
+
+    def rgba(self) -> np.ndarray:
+        """The composite as straight-alpha uint8 (H, W, 4) (1 x 1 clear when empty)."""
+        if self.color is None:
+            return np.zeros((1, 1, 4), dtype=np.uint8)
+        alpha = self.alpha
+        straight = np.where(alpha > 0, self.color / np.maximum(alpha, 1e-6), 0.0)
+        out = np.concatenate([straight, alpha * 255.0], axis=-1)
+        return np.round(np.clip(out, 0, 255)).astype(np.uint8)
+
+
+def mask_overlay(masks: Iterable[tuple[np.ndarray, str]], opacity: float = 0.45) -> np.ndarray:
+    """Stroke masks tinted with their colours, composited in order -> uint8 (H, W, 4)."""
+    stack = OverlayStack(opacity)
+    for mask, name in masks:
+        stack.add(mask, name)
+    return stack.rgba()
 
 
 def heat_rgba(heat: np.ndarray, level: float) -> np.ndarray:

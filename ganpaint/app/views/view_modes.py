@@ -37,6 +37,8 @@ class ViewModes:
     def set_view(self, name: str, on: bool) -> None:
         self.w.canvas.set_flag(name, on)
         self.w.prefs.set(f"view/{name}", bool(on))
+        if name == "show_overlay":
+            self.w.frames.update_overlay()  # made only while shown
 
     def set_compare(self, on: bool) -> None:
         w = self.w
