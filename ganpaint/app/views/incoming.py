@@ -1,6 +1,6 @@
 """What arrives by drag-and-drop or from the clipboard: projects, pictures and models.
 
-:func:`open_incoming` reads a ``QMimeData`` (a drop on the window, or Edit > Paste) and
+:func:`open_incoming` reads a ``QMimeData`` (a drop on the window, or File > Paste Image) and
 opens the first thing it can use: a local ``.ganpaint`` project, an image file, a picture
 itself (copied from a browser or an image editor), a model bundle or checkpoint, or, from
 the clipboard only, the path of one of those typed or copied as text. Everything it opens
