@@ -149,6 +149,15 @@ def test_history_rows_follow_each_change_and_only_the_changed_ones_are_rebuilt(m
     assert hist.list.count() == 3 and titles()[-1] == "3. Draw tree"
     for i, stroke in enumerate(doc.strokes):
         assert hist.row(i).eye.isChecked() == stroke.visible
+    for i in range(20):  # enough rows to scroll
+        w.painter.paint([(3 * i + 2, 10), (3 * i + 2, 20)])
+    bar = hist.list.verticalScrollBar()
+    assert bar.maximum() > 0 and bar.value() == bar.maximum()  # the newest in view
+    bar.setValue(0)
+    doc.set_visible(4, False)  # hiding one near the top keeps the list where it is
+    assert bar.value() == 0 and not hist.row(4).eye.isChecked()
+    w.painter.paint([(60, 60), (62, 62)])
+    assert bar.value() == bar.maximum()
 
 
 def test_stroke_masks_are_composited_only_while_shown_and_one_at_a_time(make_window):

@@ -167,7 +167,7 @@ class HistoryPanel(QWidget):
             item.setSizeHint(QSize(0, row.sizeHint().height()))
             self.list.addItem(item)
             self.list.setItemWidget(item, row)
-        if len(strokes) > same:
+        if len(strokes) > len(self._shown):  # a stroke added: show it (a hidden one: stay)
             self.list.scrollToBottom()
         self._shown = strokes
         self.stack.setCurrentIndex(1 if strokes else 0)
