@@ -70,6 +70,7 @@ def test_a_read_history_undoes_and_redoes_exactly_as_the_written_one():
         lambda h: h["undo"].append([5, 9, []]),  # a splice past the strokes it would cut
         lambda h: h["redo"].append([0, 1, [True]]),
         lambda h: h["strokes"].append({"mask": "lost"}),
+        lambda h: h["undo"].append([0, 0, [0] * 100_001]),  # one stroke, 100,001 times
     ],
 )
 def test_a_damaged_history_is_dropped_and_the_strokes_kept(damage):

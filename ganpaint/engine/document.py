@@ -323,7 +323,9 @@ class EditDocument:
     def restore_history(self, d: Any, where: str = "history") -> None:
         """Take the history :meth:`history_to_dict` wrote for these strokes;
         :class:`ProjectFileError` (and the history unchanged) when it is damaged."""
-        undo, redo = decode_history(d, self._strokes, Stroke.from_dict, UNDO_LIMIT, where)
+        undo, redo = decode_history(
+            d, self._strokes, Stroke.from_dict, UNDO_LIMIT, where, MAX_STROKES
+        )
         self._undo, self._redo = deque(undo, maxlen=UNDO_LIMIT), deque(redo, maxlen=UNDO_LIMIT)
 
     @property

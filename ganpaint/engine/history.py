@@ -38,11 +38,16 @@ def encode_history(strokes: Sequence[Any], undo: Iterable[tuple], redo: Iterable
 
 
 def decode_history(
-    d: Any, strokes: tuple, parse_stroke, limit: int, where: str = "history"
+    d: Any,
+    strokes: tuple,
+    parse_stroke,
+    limit: int,
+    where: str = "history",
+    max_strokes: int = 100_000,
 ) -> tuple[list[tuple], list[tuple]]:
     """(undo, redo) splices from :func:`encode_history`'s dict, for a document whose strokes
     are ``strokes``; ``parse_stroke(dict, where)`` reads one stroke; at most ``limit`` steps
-    each."""
+    each, and no step may leave more than ``max_strokes`` strokes."""
     if not isinstance(d, dict) or d.get("version") != HISTORY_VERSION:
         raise ProjectFileError(f"{where}: not an undo history this app can read")
     extra = d.get("strokes")
@@ -57,7 +62,7 @@ def decode_history(
         if not isinstance(splices, list) or len(splices) > limit:
             raise ProjectFileError(f"{where}: '{name}' must be a list of at most {limit} steps")
         parsed = [_splice(s, table, f"{where}: {name} step {i + 1}") for i, s in enumerate(splices)]
-        _replay(parsed, strokes, f"{where}: {name}")
+        _replay(parsed, strokes, f"{where}: {name}", max_strokes)
         out.append(parsed)
     return out[0], out[1]
 
@@ -74,7 +79,7 @@ def _splice(s: Any, table: list, where: str) -> tuple:
     return start, end, tuple(table[r] for r in refs)
 
 
-def _replay(splices: list[tuple], strokes: tuple, where: str) -> None:
+def _replay(splices: list[tuple], strokes: tuple, where: str, max_strokes: int) -> None:
     """Apply the steps as undo (or redo) would, the last first, checking each fits."""
     count = len(strokes)
     for i in range(len(splices) - 1, -1, -1):
@@ -82,3 +87,5 @@ def _replay(splices: list[tuple], strokes: tuple, where: str) -> None:
         if not 0 <= start <= end <= count:
             raise ProjectFileError(f"{where} step {i + 1}: does not fit the strokes before it")
         count += len(held) - (end - start)
+        if count > max_strokes:
+            raise ProjectFileError(f"{where} step {i + 1}: leaves over {max_strokes} strokes")
