@@ -203,7 +203,7 @@ def shortcut_text(spec: ActionSpec) -> str:
 GESTURES = (
     ("Paint (draw or remove)", "left drag"),
     ("Paint the opposite action", "right drag, or a pen's eraser end"),
-    ("Thinner where a tablet pen presses lighter (Brush menu)", "pen pressure"),
+    ("Thinner as you press lighter", "tablet pen"),
     ("Zoom about the cursor", "mouse wheel"),
     ("Pan", "middle drag"),
     ("Brush size", "Ctrl+wheel"),
