@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from ganpaint.app.state.brush import PRESSURE_MODES
+from ganpaint.engine.document import ACTIONS
 
 CUSTOM = "units"
 LIMITS = {
@@ -23,7 +24,6 @@ LIMITS = {
     "quantile": (0.5, 0.999),
     "unit_count": (1, 50),
 }
-ACTIONS = ("draw", "remove")
 RANKINGS = ("causal", "iou")  # by causal effect (ACE) or by IoU with the concept
 
 
