@@ -86,21 +86,12 @@ class PaintController(QObject):
             self.canvas.set_live(None)
             self.document.set_preview(None)
 
-    def paint(
-        self,
-        points: Sequence[tuple[float, float]],
-        secondary: bool = False,
-        pressures: Sequence[float] | None = None,
-    ):
-        """Paint a whole stroke through ``points`` (image pixels) without a mouse, with a
-        pen's ``pressures`` (one per point) when given."""
-        pressures = [1.0] * len(points) if pressures is None else list(pressures)
-        if len(pressures) != len(points):
-            raise ValueError("paint: one pressure per point")
-        if not points or not self.begin(*points[0], secondary, pressures[0]):
+    def paint(self, points: Sequence[tuple[float, float]], secondary: bool = False):
+        """Paint a whole stroke through ``points`` (image pixels) without a mouse."""
+        if not points or not self.begin(*points[0], secondary):
             return None
-        for (x, y), pressure in zip(points[1:], pressures[1:], strict=True):
-            self.extend(x, y, pressure)
+        for x, y in points[1:]:
+            self.extend(x, y)
         return self.finish()
 
     def _stroke(self) -> Stroke:
