@@ -162,7 +162,7 @@ def test_history_rows_follow_each_change_and_only_the_changed_ones_are_rebuilt(m
 
 def test_stroke_masks_are_composited_only_while_shown_and_one_at_a_time(make_window):
     from ganpaint.app.views.frames import stroke_color
-    from ganpaint.app.views.imaging import mask_overlay
+    from ganpaint.app.views.imaging import mask_overlay, rgba_from_qimage
 
     w = make_window()
     doc = w.document
@@ -171,9 +171,7 @@ def test_stroke_masks_are_composited_only_while_shown_and_one_at_a_time(make_win
     assert w.canvas.overlay is None  # hidden: nothing made
 
     def shown() -> np.ndarray:
-        image = w.canvas.overlay.convertToFormat(w.canvas.overlay.Format.Format_RGBA8888)
-        raw = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), -1)
-        return raw[:, : 4 * image.width()].reshape(image.height(), image.width(), 4)
+        return rgba_from_qimage(w.canvas.overlay)
 
     def expected() -> np.ndarray:
         return mask_overlay([(s.mask, stroke_color(s.concept, s.action))

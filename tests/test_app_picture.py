@@ -338,12 +338,20 @@ def test_paste_opens_a_copied_image_file_or_its_path_and_says_when_there_is_noth
         w.actions["file.paste"].trigger()
     assert signal.args == ["opened"] and w.session.name == "typed"
     w.document.modified = False
+    spaced = QUrl.fromLocalFile(str(picture_png(tmp_path, "two words.png"))).toEncoded().data()
+    spaced = spaced.decode("ascii")
+    assert "%20" in spaced
+    clipboard.setText(spaced)  # a file URL as text, its space escaped
+    with qtbot.waitSignal(w.picture_commands.finished, timeout=20_000) as signal:
+        w.actions["file.paste"].trigger()
+    assert signal.args == ["opened"] and w.session.name == "two words"
+    w.document.modified = False
     before = w.document.revision
     for text in ("a tree by the church", str(tmp_path), str(tmp_path / "gone.png")):
         clipboard.setText(text)  # words, a folder that is no model, a file that is gone
         w.actions["file.paste"].trigger()
         assert w.status.currentMessage().startswith("The clipboard holds no picture")
-    assert w.document.revision == before and w.session.name == "typed"
+    assert w.document.revision == before and w.session.name == "two words"
 
 
 def test_an_image_dropped_from_a_web_page_opens_as_a_picture(make_window, qtbot):

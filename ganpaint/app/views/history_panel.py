@@ -2,8 +2,8 @@
 
 The panel listens to the :class:`~ganpaint.engine.document.EditDocument` and rebuilds its
 rows from the first stroke that changed on; its buttons call the document (each a single
-undo step). Undo,
-redo and reset are the window's actions, so their shortcuts and enabled state are shared.
+undo step). Undo, redo and reset are the window's actions, so their shortcuts and enabled
+state are shared.
 """
 
 from __future__ import annotations

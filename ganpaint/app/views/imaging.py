@@ -33,10 +33,19 @@ def qimage_rgba(array: np.ndarray) -> QImage:
 
 def rgb_from_qimage(image: QImage) -> np.ndarray:
     """QImage -> uint8 (H, W, 3)."""
-    img = image.convertToFormat(QImage.Format_RGB888)
+    return _array_from_qimage(image, QImage.Format_RGB888, 3)
+
+
+def rgba_from_qimage(image: QImage) -> np.ndarray:
+    """QImage -> uint8 (H, W, 4), straight (not premultiplied) alpha."""
+    return _array_from_qimage(image, QImage.Format_RGBA8888, 4)
+
+
+def _array_from_qimage(image: QImage, fmt: QImage.Format, channels: int) -> np.ndarray:
+    img = image.convertToFormat(fmt)
     w, h, bpl = img.width(), img.height(), img.bytesPerLine()
     raw = np.frombuffer(img.constBits(), dtype=np.uint8, count=bpl * h).reshape(h, bpl)
-    return raw[:, : 3 * w].reshape(h, w, 3).copy()
+    return raw[:, : channels * w].reshape(h, w, channels).copy()
 
 
 class OverlayStack:

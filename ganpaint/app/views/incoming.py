@@ -13,25 +13,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
 from PIL import Image
-from PySide6.QtCore import QMimeData
+from PySide6.QtCore import QMimeData, QUrl
 from PySide6.QtGui import QGuiApplication, QImage
 
+from ganpaint.app.views.imaging import rgba_from_qimage
 from ganpaint.app.views.picture_commands import is_image_path
 
 if TYPE_CHECKING:
     from ganpaint.app.views.main_window import MainWindow
 
 NOTHING = "The clipboard holds no picture to paste: copy an image, an image file or a project first"
-
-
-def image_from_qimage(image: QImage) -> Image.Image:
-    """A QImage (any format) as an RGBA Pillow image, transparency kept."""
-    rgba = image.convertToFormat(QImage.Format_RGBA8888)
-    w, h, bpl = rgba.width(), rgba.height(), rgba.bytesPerLine()
-    raw = np.frombuffer(rgba.constBits(), dtype=np.uint8, count=bpl * h).reshape(h, bpl)
-    return Image.fromarray(raw[:, : 4 * w].reshape(h, w, 4).copy(), "RGBA")
 
 
 def local_paths(mime: QMimeData, text_too: bool) -> list[str]:
@@ -42,7 +34,7 @@ def local_paths(mime: QMimeData, text_too: bool) -> list[str]:
         for line in mime.text().splitlines():
             line = line.strip().strip('"')
             if line.startswith("file://"):
-                line = line[len("file://") :]
+                line = QUrl(line).toLocalFile()  # percent-escapes too ("%20")
             path = Path(line).expanduser() if line else None
             if path is not None and path.exists() and openable(path):
                 paths.append(str(path))
@@ -82,15 +74,14 @@ def open_incoming(window: MainWindow, mime: QMimeData, how: str) -> bool:
     if mime.hasImage():
         image = QImage(mime.imageData())
         if not image.isNull():
-            return w.picture_commands.open_pasted(image_from_qimage(image))
+            return w.picture_commands.open_pasted(Image.fromarray(rgba_from_qimage(image), "RGBA"))
     return False
 
 
 def paste(window: MainWindow) -> bool:
-    """Edit > Paste: open the clipboard's picture, image file, project or model."""
+    """File > Paste Image: open the clipboard's picture, image file, project or model."""
     mime = QGuiApplication.clipboard().mimeData()
-    if mime is not None and open_incoming(window, mime, "pasted"):
-        return True
     if mime is None or not (local_paths(mime, text_too=True) or mime.hasImage()):
         window.status.showMessage(NOTHING, 6000)
-    return False
+        return False
+    return open_incoming(window, mime, "pasted")
