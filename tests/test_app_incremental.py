@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtWidgets import QToolButton
 
 from ganpaint.engine.renderer import Renderer
+from tests.history_rows import click_part
 from tests.test_app_paint import drag
 
 
@@ -63,11 +63,10 @@ def test_drag_undo_and_history_toggle_match_a_fresh_full_render(
     check(w, frame_waiter, precision)
     w.actions["edit.redo"].trigger()
     check(w, frame_waiter, precision)
-    eye = w.history_panel.row(0).findChild(QToolButton, "strokeVisible")
-    eye.click()  # hide the first stroke from the history panel
+    click_part(w.history_panel, 0, "eye")  # hide the first stroke from the history panel
     qtbot.waitUntil(lambda: not w.document.strokes[0].visible, timeout=5_000)
     check(w, frame_waiter, precision)
-    w.history_panel.row(1).findChild(QToolButton, "strokeDelete").click()
+    click_part(w.history_panel, 1, "delete")
     qtbot.waitUntil(lambda: len(w.document.strokes) == 1, timeout=5_000)
     check(w, frame_waiter, precision)
     last = shown[-1]

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication
 from ganpaint.app.state.tool import CUSTOM
 from ganpaint.app.views.actions import ACTIONS
 from ganpaint.app.views.concept_panel import ROLE
-from ganpaint.app.views.elided_label import ElidedLabel
+from tests.history_rows import click_part, eye_drawn_on
 
 
 def test_concept_panel_groups_ranked_units_and_controls(make_window):
@@ -102,60 +102,128 @@ def test_history_rows_hide_delete_reset(make_window, qtbot, frame_waiter):
     w.painter.paint([(10, 10), (10, 50)])
     w.brush.update(concept="cloud")
     w.painter.paint([(40, 10), (50, 20)])
-    assert hist.list.count() == 2
+    assert hist.model.rowCount() == 2 and hist.stack.currentIndex() == 1
     frame_waiter(w)
     both = w.frames.image.copy()
-    hist.row(0).eye.click()
+    assert eye_drawn_on(hist, 0)
+    click_part(hist, 0, "eye")  # a real click on the painted eye
     qtbot.waitUntil(lambda: not w.document.strokes[0].visible)
+    assert not eye_drawn_on(hist, 0) and eye_drawn_on(hist, 1)
     frame_waiter(w)
     assert not np.array_equal(w.frames.image, both)
-    hist.row(1).delete.click()
+    click_part(hist, 0, "eye")
+    qtbot.waitUntil(lambda: w.document.strokes[0].visible)
+    click_part(hist, 0, "thumb")  # not a button: nothing happens
+    click_part(hist, 1, "delete")
     qtbot.waitUntil(lambda: len(w.document.strokes) == 1)
-    assert hist.list.count() == 1
+    assert hist.model.rowCount() == 1 and w.document.strokes[0].visible
     w.actions["edit.reset"].trigger()
     assert w.document.strokes == () and hist.stack.currentIndex() == 0
     w.actions["edit.undo"].trigger()
     assert len(w.document.strokes) == 1
 
 
-def test_history_rows_follow_each_change_and_only_the_changed_ones_are_rebuilt(make_window):
+def test_history_buttons_act_on_a_press_and_release_over_the_same_button(make_window, qtbot):
     w = make_window()
-    hist, doc = w.history_panel, w.document
+    hist, view = w.history_panel, w.history_panel.list.viewport()
+    w.brush.update(concept="tree")
+    for x in (10, 30):
+        w.painter.paint([(x, 10), (x, 50)])
+    QTest.mousePress(view, Qt.LeftButton, pos=hist.part_rect(0, "eye").center())
+    QTest.mouseRelease(view, Qt.LeftButton, pos=hist.part_rect(1, "eye").center())
+    QTest.mousePress(view, Qt.LeftButton, pos=hist.part_rect(1, "delete").center())
+    QTest.mouseRelease(view, Qt.LeftButton, pos=hist.part_rect(1, "thumb").center())
+    QTest.mouseClick(view, Qt.RightButton, pos=hist.part_rect(1, "delete").center())
+    qtbot.wait(50)
+    assert [s.visible for s in w.document.strokes] == [True, True]  # slid off: no click
+    changes = []
+    w.document.subscribe(changes.append)
+    eye = hist.part_rect(1, "eye").center()
+    QTest.mouseClick(view, Qt.LeftButton, pos=eye)  # a double click as a mouse sends it
+    QTest.mouseDClick(view, Qt.LeftButton, pos=eye)
+    QTest.mouseRelease(view, Qt.LeftButton, pos=eye)
+    assert changes == ["strokes"]  # one click: the second press is not another (as Qt's
+    assert [s.visible for s in w.document.strokes] == [True, False]  # check boxes in lists)
+    assert hist.delegate._pressed is None
+    QTest.mousePress(view, Qt.LeftButton, pos=hist.part_rect(0, "delete").center())
+    QTest.mouseRelease(view, Qt.LeftButton, pos=view.rect().bottomLeft())  # off the rows
+    assert hist.delegate._pressed is None and len(w.document.strokes) == 2
+
+
+def test_history_rows_tell_what_each_part_is(make_window, qtbot):
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QHelpEvent
+    from PySide6.QtWidgets import QToolTip
+
+    w = make_window()
+    hist, view = w.history_panel, w.history_panel.list.viewport()
+    w.brush.update(concept="window")
+    w.painter.paint([(10, 10), (20, 20)])
+    units = ", ".join(map(str, w.document.strokes[0].units))
+
+    def tip(part):
+        pos = hist.part_rect(0, part).center()
+        QApplication.sendEvent(view, QHelpEvent(QEvent.ToolTip, pos, view.mapToGlobal(pos)))
+        return QToolTip.text() if QToolTip.isVisible() else ""
+
+    assert tip("eye") == "Hide this stroke"
+    assert tip("delete") == "Delete this stroke (can be undone)"
+    assert tip("thumb") == "Where the stroke was painted"
+    assert tip("text").startswith("1. Draw window\nUnits " + units)
+    hist.parentWidget().resize(150, 300)  # a narrow panel elides the title, the tip has it
+    w.document.set_visible(0, False)
+    assert tip("eye") == "Show this stroke"
+    assert hist.model.index(0).data() == "1. Draw window"
+
+
+def test_history_rows_follow_each_change_and_only_the_changed_ones_are_signalled(make_window):
+    w = make_window()
+    hist, doc, model = w.history_panel, w.document, w.history_panel.model
     w.brush.update(concept="tree")
     for x in (8, 24, 40, 56):
         w.painter.paint([(x, 10), (x, 50)])
+    signals = []
+    model.rowsInserted.connect(lambda _, a, b: signals.append(("insert", a, b)))
+    model.rowsRemoved.connect(lambda _, a, b: signals.append(("remove", a, b)))
+    model.dataChanged.connect(lambda a, b, *_: signals.append(("change", a.row(), b.row())))
+    model.modelReset.connect(lambda: signals.append(("reset",)))
 
     def titles():
-        return [
-            hist.row(i).findChildren(ElidedLabel)[0].toolTip() for i in range(hist.list.count())
-        ]
+        return [model.index(i).data() for i in range(model.rowCount())]
 
-    first = [hist.row(i) for i in range(4)]
+    def signalled():
+        out = list(signals)
+        signals.clear()
+        return out
+
     w.painter.paint([(30, 30), (34, 34)])  # a fifth: the four rows above stay as they were
-    assert [hist.row(i) for i in range(4)] == first and hist.list.count() == 5
+    assert signalled() == [("insert", 4, 4)] and model.rowCount() == 5
     w.actions["edit.undo"].trigger()
-    assert [hist.row(i) for i in range(4)] == first and hist.list.count() == 4
+    assert signalled() == [("remove", 4, 4)] and model.rowCount() == 4
     doc.set_visible(2, False)
-    assert hist.row(1) is first[1] and hist.row(2) is not first[2]
-    assert not hist.row(2).eye.isChecked() and hist.row(3).eye.isChecked()
+    assert signalled() == [("change", 2, 2)]
+    assert not eye_drawn_on(hist, 2) and eye_drawn_on(hist, 3)
     doc.remove_stroke(0)  # the rest move up and are numbered again
+    assert signalled() == [("remove", 3, 3), ("change", 0, 2)]
     assert titles() == ["1. Draw tree", "2. Draw tree", "3. Draw tree"]
-    assert not hist.row(1).eye.isChecked()
+    assert not eye_drawn_on(hist, 1)
     while doc.undo():
         pass
-    assert hist.list.count() == 0 and hist.stack.currentIndex() == 0
+    assert model.rowCount() == 0 and hist.stack.currentIndex() == 0
     while doc.redo():
         pass
-    assert hist.list.count() == 3 and titles()[-1] == "3. Draw tree"
+    assert model.rowCount() == 3 and titles()[-1] == "3. Draw tree"
     for i, stroke in enumerate(doc.strokes):
-        assert hist.row(i).eye.isChecked() == stroke.visible
+        assert eye_drawn_on(hist, i) == stroke.visible
+    signalled()
     for i in range(20):  # enough rows to scroll
         w.painter.paint([(3 * i + 2, 10), (3 * i + 2, 20)])
+    assert signalled() == [("insert", i, i) for i in range(3, 23)]
     bar = hist.list.verticalScrollBar()
     assert bar.maximum() > 0 and bar.value() == bar.maximum()  # the newest in view
     bar.setValue(0)
     doc.set_visible(4, False)  # hiding one near the top keeps the list where it is
-    assert bar.value() == 0 and not hist.row(4).eye.isChecked()
+    assert bar.value() == 0 and not eye_drawn_on(hist, 4)
     w.painter.paint([(60, 60), (62, 62)])
     assert bar.value() == bar.maximum()
 
