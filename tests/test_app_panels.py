@@ -4,7 +4,7 @@ compare, presentation mode, the status bar and the action table."""
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
@@ -411,3 +411,55 @@ def test_close_while_rendering_stops_the_worker(make_window, qtbot):
         w.painter.paint([(5 + 10 * i, 5), (5 + 10 * i, 60)])
     w.close()
     assert w.worker.isFinished()
+
+
+def test_the_stroke_under_the_mouse_in_the_history_is_spotlit_on_the_canvas(make_window):
+    from PySide6.QtGui import QMouseEvent
+
+    from ganpaint.app.views.imaging import rgba_from_qimage
+
+    w = make_window()
+    hist, view, canvas = w.history_panel, w.history_panel.list.viewport(), w.canvas
+    w.brush.update(concept="tree", size=0.1)
+    for x in (10, 40, 60):
+        w.painter.paint([(x, 10), (x, 50)])
+
+    def hover(pos):
+        global_pos = view.mapToGlobal(pos)
+        QApplication.sendEvent(
+            view,
+            QMouseEvent(
+                QMouseEvent.MouseMove, pos, global_pos, Qt.NoButton, Qt.NoButton, Qt.NoModifier
+            ),  # fmt: skip
+        )
+
+    def alpha():
+        assert canvas.spotlight is not None
+        return rgba_from_qimage(canvas.spotlight)[..., 3]
+
+    assert canvas.spotlight is None
+    hover(hist.part_rect(1, "text").center())
+    mask = w.document.strokes[1].mask
+    assert (alpha()[mask == 255] == 0).all() and (alpha()[mask == 0] > 100).all()
+    w.document.set_visible(1, False)  # a hidden stroke is still shown where it is
+    assert (alpha()[mask == 255] == 0).all()
+    w.actions["edit.undo"].trigger()
+    hover(hist.part_rect(2, "thumb").center())
+    assert (alpha()[w.document.strokes[2].mask == 255] == 0).all()
+    click_part(hist, 2, "delete")  # the row under the mouse is gone: no spotlight
+    assert canvas.spotlight is None
+    hover(hist.part_rect(0, "badge").center())
+    assert (alpha()[w.document.strokes[0].mask == 255] == 0).all()
+    QApplication.sendEvent(hist.list, QEvent(QEvent.Leave))
+    assert canvas.spotlight is None
+
+
+def test_a_long_unit_list_wraps_in_its_tooltip():
+    from ganpaint.app.views.history_panel import TOOLTIP_WIDTH, units_tooltip
+    from ganpaint.engine.document import Stroke
+
+    mask = np.zeros((8, 8), np.uint8)
+    stroke = Stroke("tree", "draw", tuple(range(100, 150)), 1.0, 0.99, "layer4", mask)
+    lines = units_tooltip(stroke).splitlines()
+    assert len(lines) > 3 and all(len(line) <= TOOLTIP_WIDTH for line in lines)
+    assert " ".join(lines[:-1]).replace(", ", ",").split(",")[-1] == "149"

@@ -1,12 +1,12 @@
 """The paint canvas: shows the frame scaled to the widget and turns the mouse into strokes.
 
 The canvas holds no edit state. It is given images (the edited frame, the unedited frame
-for compare, the stroke-mask overlay, a unit heatmap) and reports brush input as image
-coordinates through signals: ``strokeStarted(x, y, secondary, pressure)``,
-``strokeMoved(x, y, pressure)``, ``strokeFinished()``; a tablet pen's pressure comes with
-them (1 from a mouse), and its eraser end counts as the secondary button. The brush
-cursor is a circle drawn at the mouse position, sized from the brush radius in image pixels
-times the current display scale.
+for compare, the stroke-mask overlay, a unit heatmap, the spotlight on one stroke) and
+reports brush input as image coordinates through signals: ``strokeStarted(x, y,
+secondary, pressure)``, ``strokeMoved(x, y, pressure)``, ``strokeFinished()``; a tablet
+pen's pressure comes with them (1 from a mouse), and its eraser end counts as the secondary
+button. The brush cursor is a circle drawn at the mouse position, sized from the brush
+radius in image pixels times the current display scale.
 
 The view can be zoomed (the mouse wheel, about the cursor) and panned (drag with the middle
 button); :meth:`fit_to_window` goes back to the whole image. Ctrl+wheel asks the window to
@@ -73,6 +73,7 @@ class PaintCanvas(QWidget):
         self.overlay: QImage | None = None
         self.live: QImage | None = None
         self.heat: QImage | None = None
+        self.spotlight: QImage | None = None  # darkens all but one stroke (History hover)
         self.compare = False
         self.show_overlay = False
         self.show_heat = True
@@ -152,6 +153,11 @@ class PaintCanvas(QWidget):
             self._update_image(dirty)
             return
         self.update()
+
+    def set_spotlight(self, image: QImage | None) -> None:
+        if image is not None or self.spotlight is not None:
+            self.spotlight = image
+            self.update()
 
     def set_heat(self, image: QImage | None) -> None:
         self.heat = image
@@ -387,6 +393,8 @@ class PaintCanvas(QWidget):
                 p.drawImage(r, self.overlay)
             if self.live is not None:
                 p.drawImage(r, self.live)
+            if self.spotlight is not None:
+                p.drawImage(r, self.spotlight)
         if self.compare:
             done = self.plain is not None
             self._paint_badge(p, r, self.plain_label if done else "Rendering the unedited image…")

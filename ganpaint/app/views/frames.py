@@ -6,7 +6,8 @@ Results carry the revision they were rendered from: one older than the frame alr
 screen is dropped, so the picture never steps back in time. The unedited frame of the
 current scene (for compare and the inspector preview) is rendered at a lower priority; for
 an inverted picture it is the picture itself (no job).
-The committed strokes' masks become the canvas overlay here as well.
+The committed strokes' masks become the canvas overlay here as well, and the stroke under
+the mouse in the History panel its spotlight.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from ganpaint.app.state.concepts import concept_style
 from ganpaint.app.state.tool import CUSTOM
 from ganpaint.app.views import theme
 from ganpaint.app.views.canvas import PaintCanvas
-from ganpaint.app.views.imaging import OverlayStack, qimage_rgb, qimage_rgba
+from ganpaint.app.views.imaging import OverlayStack, qimage_rgb, qimage_rgba, spotlight_rgba
 from ganpaint.app.views.worker import FrameJob, FrameResult, RenderWorker
 from ganpaint.engine.document import DocumentSnapshot, EditDocument
 
@@ -131,6 +132,15 @@ class FrameView(QObject):
             stack.add(stroke.mask, stroke_color(stroke.concept, stroke.action))
         self._overlay = (stack, strokes)
         self.canvas.set_overlay(qimage_rgba(stack.rgba()) if strokes else None)
+
+    def spotlight_stroke(self, index: int) -> None:
+        """Darken the image outside stroke ``index``'s mask (-1: no spotlight), hidden or
+        not: where a row of the History panel painted, while the mouse is over the row."""
+        strokes = self.document.strokes
+        if not 0 <= index < len(strokes):
+            self.canvas.set_spotlight(None)
+            return
+        self.canvas.set_spotlight(qimage_rgba(spotlight_rgba(strokes[index].mask)))
 
     def _rendered(self, fr: FrameResult) -> None:
         if fr.key != self.key:

@@ -12,6 +12,7 @@ shared.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -26,6 +27,7 @@ from PySide6.QtCore import (
     QRectF,
     QSize,
     Qt,
+    Signal,
 )
 from PySide6.QtGui import QAction, QColor, QFont, QFontMetrics, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import (
@@ -52,6 +54,7 @@ STROKE_ROLE = Qt.UserRole + 1
 BADGE, THUMB, BUTTON, ICON = 26, 30, 28, 16  # sides, px
 MARGINS = (6, 3, 4, 3)  # left, top, right, bottom
 GAP = 6
+TOOLTIP_WIDTH = 60  # characters a line of the units' tooltip
 BUTTONS = ("eye", "delete")
 HOVER, HOVER_EDGE, PRESSED = QColor("#2c3037"), QColor("#3a3f47"), QColor("#23272d")
 CHECKED, CHECKED_EDGE = QColor("#24364f"), QColor("#3b5f91")
@@ -83,10 +86,9 @@ def stroke_detail(stroke: Stroke) -> str:
 
 
 def units_tooltip(stroke: Stroke) -> str:
-    return (
-        f"Units {', '.join(map(str, stroke.units))}\nstrength {stroke.strength:.2f}, "
-        f"insert level q={stroke.quantile:.3f}"
-    )
+    """The stroke's units (a few lines, however many) and settings."""
+    units = textwrap.fill(f"Units {', '.join(map(str, stroke.units))}", TOOLTIP_WIDTH)
+    return f"{units}\nstrength {stroke.strength:.2f}, insert level q={stroke.quantile:.3f}"
 
 
 class RowRects(NamedTuple):
@@ -180,12 +182,26 @@ class StrokeModel(QAbstractListModel):
 
 
 class StrokeList(QListView):
-    """The list, remembering where the mouse is so that the button under it lights up."""
+    """The list, remembering where the mouse is so that the button under it lights up, and
+    saying which row it is over (``hovered``: the row, -1 for none)."""
+
+    hovered = Signal(int)
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.hover: QPoint | None = None
         self.setMouseTracking(True)
+
+    def hovered_row(self) -> int:
+        return -1 if self.hover is None else self.indexAt(self.hover).row()
+
+    def tell_hovered(self) -> None:
+        self.hovered.emit(self.hovered_row())
+
+    def scrollContentsBy(self, dx: int, dy: int) -> None:  # noqa: N802 - Qt's name
+        super().scrollContentsBy(dx, dy)
+        if self.hover is not None:  # another row is under the mouse now
+            self.tell_hovered()
 
     def _update_row_at(self, pos: QPoint | None) -> None:
         if pos is not None:
@@ -197,6 +213,8 @@ class StrokeList(QListView):
         old, self.hover = self.hover, event.position().toPoint()
         self._update_row_at(old)
         self._update_row_at(self.hover)
+        if old is None or self.indexAt(old).row() != self.hovered_row():
+            self.tell_hovered()
         super().mouseMoveEvent(event)
 
     def mouseReleaseEvent(self, event) -> None:  # noqa: N802 - Qt's name
@@ -206,6 +224,8 @@ class StrokeList(QListView):
     def leaveEvent(self, event) -> None:  # noqa: N802 - Qt's name
         old, self.hover = self.hover, None
         self._update_row_at(old)
+        if old is not None:
+            self.tell_hovered()
         super().leaveEvent(event)
 
 
@@ -401,6 +421,12 @@ class StrokeDelegate(QStyledItemDelegate):
 
 
 class HistoryPanel(QWidget):
+    """The rows and the undo, redo and reset buttons. ``strokeHovered`` gives the row under
+    the mouse (-1 for none) whenever it or the stroke in it changes: the canvas shows where
+    that stroke is."""
+
+    strokeHovered = Signal(int)
+
     def __init__(self, document: EditDocument, actions: dict[str, QAction], parent=None):
         super().__init__(parent)
         self.setObjectName("historyPanel")
@@ -413,6 +439,7 @@ class HistoryPanel(QWidget):
         self.list.setModel(self.model)
         self.delegate = StrokeDelegate(self)
         self.list.setItemDelegate(self.delegate)
+        self.list.hovered.connect(self.strokeHovered)
         self.list.setSelectionMode(QAbstractItemView.NoSelection)
         self.list.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.list.setFocusPolicy(Qt.NoFocus)
@@ -451,6 +478,7 @@ class HistoryPanel(QWidget):
         self.delegate.forget_thumbnails()
         self.model.reset(self.document.strokes)
         self.stack.setCurrentIndex(1 if self.document.strokes else 0)
+        self.list.tell_hovered()
 
     def update_rows(self) -> None:
         """Signal the rows that changed; show the newest when a stroke was added (a hidden
@@ -462,6 +490,8 @@ class HistoryPanel(QWidget):
         if added:
             self.list.scrollToBottom()
         self.stack.setCurrentIndex(1 if strokes else 0)
+        if self.list.hover is not None:  # the row under the mouse may hold another stroke
+            self.list.tell_hovered()
 
     def part_rect(self, row: int, part: str) -> QRect:
         """Where row ``row``'s part (``eye``, ``delete``, ``thumb``, ``badge``, ``text``)

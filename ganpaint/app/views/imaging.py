@@ -1,4 +1,5 @@
-"""NumPy images to QImages on the GUI thread: frames, stroke-mask overlays and heatmaps.
+"""NumPy images to QImages on the GUI thread: frames, stroke-mask overlays, the stroke
+spotlight and heatmaps.
 
 Everything here takes plain arrays (what the worker hands back) and returns QImages that
 own their memory. :func:`save_png` writes the PNG export, enlarged by
@@ -83,6 +84,17 @@ def mask_overlay(masks: Iterable[tuple[np.ndarray, str]], opacity: float = 0.45)
     for mask, name in masks:
         stack.add(mask, name)
     return stack.rgba()
+
+
+SPOTLIGHT_SHADE = 0.6  # how dark the image goes outside the spotlit mask
+
+
+def spotlight_rgba(mask: np.ndarray, shade: float = SPOTLIGHT_SHADE) -> np.ndarray:
+    """Black over the image except where ``mask`` (uint8, 255 = inside) is: the soft edge
+    of a stroke stays soft -> uint8 (H, W, 4)."""
+    rgba = np.zeros(mask.shape + (4,), dtype=np.uint8)
+    rgba[..., 3] = np.round((255 - mask.astype(np.float32)) * shade).astype(np.uint8)
+    return rgba
 
 
 def heat_rgba(heat: np.ndarray, level: float) -> np.ndarray:

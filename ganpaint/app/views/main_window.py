@@ -112,6 +112,7 @@ class MainWindow(QMainWindow):
         self.concept_panel = ConceptPanel(self.brush, self.actions)
         self.history_panel = HistoryPanel(self.document, self.actions)
         self.history_panel.style_of = self.library.style_of
+        self.history_panel.strokeHovered.connect(self.frames.spotlight_stroke)
         self.gallery = GalleryPanel(self.document)
         self.inspector = InspectorPanel()
         self.classifier_panel = ClassifierPanel()
