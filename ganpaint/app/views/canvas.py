@@ -24,7 +24,6 @@ from PySide6.QtGui import (
     QFont,
     QImage,
     QPainter,
-    QPen,
     QPixmap,
     QPointingDevice,
     QRegion,
@@ -32,6 +31,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QSizePolicy, QToolButton, QWidget
 
 from ganpaint.app.views import theme
+from ganpaint.app.views.canvas_pixmaps import BACKGROUND, backdrop, brush_outline
 
 MARGIN = 14
 ZOOM_RANGE = (0.5, 16.0)  # of the fitted size: enough to inspect single pixels of 256 px
@@ -82,7 +82,6 @@ class PaintCanvas(QWidget):
         self.image_size = QSize(0, 0)
         self.brush_radius = 8.0  # image pixels
         self.brush_color = QColor(theme.ACCENT)
-        self._cursor_cache: tuple[tuple, QPixmap] | None = None
         self._backdrop: tuple[tuple, QPixmap] | None = None
         self._cursor: QPointF | None = None
         self._stroke = False
@@ -370,7 +369,7 @@ class PaintCanvas(QWidget):
         p = QPainter(self)
         shown = self.plain if (self.compare and self.plain is not None) else self.image
         if shown is None:
-            p.fillRect(self.rect(), QColor("#141518"))
+            p.fillRect(self.rect(), QColor(BACKGROUND))
             self._paint_placeholder(p)
             p.end()
             return
@@ -404,20 +403,9 @@ class PaintCanvas(QWidget):
     def _paint_backdrop(self, p: QPainter, r: QRectF) -> None:
         """The canvas background and the image's soft shadow, from a pixmap made once per
         size, image place and screen (anti-aliased rounded rectangles are slow to fill)."""
-        dpr = self.devicePixelRatioF()
-        key = (self.size(), r, dpr)
+        key = (self.size(), r, self.devicePixelRatioF())
         if self._backdrop is None or self._backdrop[0] != key:
-            pixmap = QPixmap(self.size() * dpr)
-            pixmap.setDevicePixelRatio(dpr)
-            pixmap.fill(QColor("#141518"))
-            q = QPainter(pixmap)
-            q.setRenderHint(QPainter.Antialiasing, True)
-            q.setPen(Qt.NoPen)
-            for i, alpha in enumerate((40, 24, 12)):
-                q.setBrush(QColor(0, 0, 0, alpha))
-                q.drawRoundedRect(r.adjusted(-2 - 2 * i, -1 - 2 * i, 2 + 2 * i, 4 + 2 * i), 6, 6)
-            q.end()
-            self._backdrop = (key, pixmap)
+            self._backdrop = (key, backdrop(*key))
         p.drawPixmap(0, 0, self._backdrop[1])
 
     def _paint_badge(self, p: QPainter, r: QRectF, text: str) -> None:
@@ -455,33 +443,11 @@ class PaintCanvas(QWidget):
                      pixmap)  # fmt: skip
 
     def _cursor_pixmap(self) -> QPixmap:
-        """The brush outline, drawn once per radius, colour and screen: stroking an
+        """The brush outline, made once per radius, colour and screen: stroking an
         anti-aliased circle costs about a millisecond, and the outline moves with every
         mouse event."""
-        radius = self._cursor_radius()
-        dpr = self.devicePixelRatioF()
-        key = (round(radius * 4) / 4, self.brush_color.rgba(), dpr)
-        if self._cursor_cache is not None and self._cursor_cache[0] == key:
-            return self._cursor_cache[1]
-        radius = key[0]
-        side = 2 * math.ceil(radius + 3)
-        pixmap = QPixmap(round(side * dpr), round(side * dpr))
-        pixmap.setDevicePixelRatio(dpr)
-        pixmap.fill(Qt.transparent)
-        c = QPointF(side / 2, side / 2)
-        q = QPainter(pixmap)
-        q.setRenderHint(QPainter.Antialiasing, True)
-        q.setBrush(Qt.NoBrush)
-        q.setPen(QPen(QColor(0, 0, 0, 160), 3.0))
-        q.drawEllipse(c, radius, radius)
-        q.setPen(QPen(self.brush_color, 1.5))
-        q.drawEllipse(c, radius, radius)
-        q.setPen(QPen(QColor(255, 255, 255, 200), 1.0))
-        q.drawLine(c - QPointF(3, 0), c + QPointF(3, 0))
-        q.drawLine(c - QPointF(0, 3), c + QPointF(0, 3))
-        q.end()
-        self._cursor_cache = (key, pixmap)
-        return pixmap
+        radius = round(self._cursor_radius() * 4) / 4
+        return brush_outline(radius, self.brush_color.rgba(), self.devicePixelRatioF())
 
     def _paint_placeholder(self, p: QPainter) -> None:
         title, text = self._placeholder
