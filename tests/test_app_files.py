@@ -93,6 +93,48 @@ def test_export_before_and_after_for_slides(make_window, frame_waiter, qtbot, tm
     assert dialog.content.currentData() == "side" and dialog.scale.currentData() == 2
 
 
+def test_export_the_edit_stroke_by_stroke(make_window, frame_waiter, qtbot, tmp_path):
+    from ganpaint.app.views.files import EXPORT_CONTENTS, export_file_name
+
+    w = make_window()
+    qtbot.waitUntil(lambda: w.frames.plain_image is not None, timeout=10_000)
+    paint_two(w)
+    frame_waiter(w)
+    before, after = w.frames.plain_image, w.frames.image
+    said = []
+    w.status.messageChanged.connect(said.append)
+    path = tmp_path / "steps.gif"
+    assert w.file_commands.export_steps(path, scale=2)
+    qtbot.waitUntil(lambda: "Exported steps.gif" in w.status.currentMessage(), timeout=20_000)
+    assert "Rendering the edit stroke by stroke: frame 1 of 3…" in said
+    with Image.open(path) as gif:
+        assert gif.n_frames == 3 and gif.size == (128, 128) and gif.info["loop"] == 0
+        frames = []
+        for i in range(3):
+            gif.seek(i)
+            frames.append(np.asarray(gif.convert("RGB"), int)[::2, ::2])
+    assert np.abs(frames[0] - before).mean() < 6 and np.abs(frames[2] - after).mean() < 6
+    assert np.abs(frames[1] - frames[0]).sum() > 0 and np.abs(frames[2] - frames[1]).sum() > 0
+    still = (before == after).all(-1)  # where no stroke changed the image, no shimmer
+    assert (frames[0][still] == frames[1][still]).all()
+    assert (frames[0][still] == frames[2][still]).all()
+    w.document.set_visible(0, False)  # hidden strokes are left out
+    frame_waiter(w)
+    assert w.file_commands.export_steps(path)
+    qtbot.waitUntil(lambda: "2 frames" in w.status.currentMessage(), timeout=20_000)
+    with Image.open(path) as gif:
+        assert gif.n_frames == 2 and gif.size == (64, 64)
+    w.actions["edit.reset"].trigger()
+    assert not w.file_commands.export_steps(tmp_path / "none.gif")
+    assert "no stroke is visible" in w.status.currentMessage()
+    w.actions["edit.undo"].trigger()
+    assert w.file_commands.export_steps(tmp_path / "no" / "x.gif")  # a folder that is not there
+    qtbot.waitUntil(lambda: w.prompts.last_box is not None, timeout=20_000)
+    assert "could not be written" in w.prompts.last_box.text()
+    assert export_file_name("ganpaint-7", 4, "steps") == "ganpaint-7-steps-4x.gif"
+    assert "steps" in [c[0] for c in EXPORT_CONTENTS]
+
+
 def test_copy_image_to_clipboard(make_window):
     w = make_window()
     w.actions["file.copy"].trigger()

@@ -58,6 +58,40 @@ def test_render_plain_and_with_project(model_file, tmp_path):
     assert main([*args[:-2], "--before-after", "gif", "-o", str(flip)]) == 0
     with Image.open(flip) as gif:
         assert gif.n_frames == 2 and gif.size == (64, 64)
+    # stroke by stroke: the scene, the first stroke, both; the GIF's colours are a palette's
+    steps = tmp_path / "steps.gif"
+    assert main([*args[:-2], "--steps", "--scale", "2", "-o", str(steps)]) == 0
+    with Image.open(steps) as gif:
+        assert gif.n_frames == 3 and gif.size == (128, 128)
+        shown = []
+        for i in range(3):
+            gif.seek(i)
+            shown.append(np.asarray(gif.convert("RGB"))[::2, ::2].astype(int))
+            assert gif.info["duration"] == (1000, 500, 2000)[i]
+
+    def far(a, b):
+        return np.abs(a - b).mean()
+
+    assert far(shown[0], plain) < far(shown[0], edited)
+    assert far(shown[2], edited) < far(shown[2], plain)
+    for frame in shown[1:]:  # where no stroke reached, every frame is the same
+        assert np.array_equal(frame[48:], shown[0][48:])
+        assert np.array_equal(frame[:, 48:], shown[0][:, 48:])
+    assert not np.array_equal(shown[0], shown[1]) and not np.array_equal(shown[1], shown[2])
+
+
+def test_render_steps_refuses_a_scene_with_no_strokes_and_a_png(model_file, tmp_path, capsys):
+    doc = EditDocument("random", "layer4", seed=4)
+    doc.save(tmp_path / "empty.ganpaint")
+    base = ["render", "--model", str(model_file), "--steps"]
+    out = tmp_path / "s.gif"
+    assert main([*base, "--project", str(tmp_path / "empty.ganpaint"), "-o", str(out)]) == 2
+    assert "at least one visible stroke" in capsys.readouterr().err and not out.exists()
+    assert main([*base, "-o", str(tmp_path / "s.png")]) == 2
+    assert "name the file *.gif" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # one kind of slide at a time
+        main([*base, "--before-after", "gif", "-o", str(out)])
+    assert "not allowed with" in capsys.readouterr().err
 
 
 def test_render_bad_arguments(model_file, tmp_path, capsys):

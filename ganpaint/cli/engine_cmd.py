@@ -47,8 +47,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default=None, help="cpu, cuda or mps (default: best available)")
     p.add_argument("--scale", type=int, default=1, help="upscale the PNG by this factor (1-16)")
     p.add_argument("-o", "--output", required=True, help="PNG file to write (GIF for "
-                   "--before-after gif)")  # fmt: skip
-    p.add_argument(
+                   "--before-after gif and --steps)")  # fmt: skip
+    slides = p.add_mutually_exclusive_group()
+    slides.add_argument(
+        "--steps",
+        action="store_true",
+        help="for slides: an animated GIF of the edit stroke by stroke (the scene, then each "
+        "stroke of --project added in turn, up to 60 frames; the last held two seconds)",
+    )
+    slides.add_argument(
         "--before-after",
         choices=("side", "gif"),
         default=None,
@@ -104,15 +111,16 @@ def _render(args: argparse.Namespace) -> int:
         raise GanpaintError(f"--seed must be in 0..{2**32 - 1}, got {args.seed}")
     if not 1 <= args.scale <= 16:
         raise GanpaintError(f"--scale must be in 1..16, got {args.scale}")
-    want = ".gif" if args.before_after == "gif" else ".png"
+    want = ".gif" if args.before_after == "gif" or args.steps else ".png"
     if Path(args.output).suffix.lower() != want:
         what = "an animated GIF" if want == ".gif" else "a PNG"
         raise GanpaintError(f"{args.output}: this writes {what}; name the file *{want}")
     done = render_to_png(
         args.output, args.model, args.seed, args.project, args.device, args.scale, args.raw,
-        args.clean, args.before_after,
+        args.clean, args.before_after, args.steps,
     )  # fmt: skip
     cleaned = ", artifacts cleaned" if done.cleaned else ""
-    print(f"wrote {args.output} (seed {done.seed}, {done.strokes} strokes, {done.ms:.1f} ms"
-          f"{cleaned})")  # fmt: skip
+    frames = f", {done.frames} frames" if args.steps else ""
+    print(f"wrote {args.output} (seed {done.seed}, {done.strokes} strokes{frames}, "
+          f"{done.ms:.1f} ms{cleaned})")  # fmt: skip
     return 0

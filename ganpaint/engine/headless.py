@@ -43,6 +43,7 @@ class Rendered:
     strokes: int
     ms: float
     cleaned: bool = False  # the model's artifact set was zeroed
+    frames: int = 1  # images in the file (the stroke-by-stroke GIF's frames)
 
 
 def render_to_png(
@@ -55,6 +56,7 @@ def render_to_png(
     raw: bool = False,
     clean: bool | None = None,
     before_after: str | None = None,
+    steps: bool = False,
 ) -> Rendered:
     """Render ``seed``'s scene (with ``project``'s strokes, and its seed unless ``seed`` is
     given) and save it as a PNG, upscaled ``scale`` times (nearest). A project with a
@@ -63,7 +65,9 @@ def render_to_png(
     as the app starts (None: where ``ganpaint artifacts`` measured the set to help).
     ``before_after`` ("side" or "gif", :mod:`ganpaint.core.comparison`): write the
     unedited frame beside (or alternating with) the edited one; the unedited frame is the
-    one the app's compare shows, of the network as it is (a picture: the picture)."""
+    one the app's compare shows, of the network as it is (a picture: the picture).
+    ``steps``: an animated GIF of the edit stroke by stroke (:mod:`ganpaint.engine.steps`;
+    every frame with the same units zeroed)."""
     from ganpaint.core.comparison import FORMS
 
     if before_after is not None and before_after not in FORMS:
@@ -88,6 +92,8 @@ def render_to_png(
     zeroed = bundle.artifacts_to_zero(clean)
     if zeroed:
         renderer.set_zeroed(zeroed)
+    if steps:
+        return _write_steps(output, renderer, doc, scale, raw, bool(zeroed))
     result = renderer.render(doc.snapshot(), raw=raw)
     if not result.ok:
         raise GanpaintError(f"rendering failed: {result.error}")
@@ -109,3 +115,26 @@ def _write(output, image, scale: int, before=None, form: str | None = None) -> N
             Image.fromarray(enlarge(image, scale)).save(output, format="PNG")
     except OSError as exc:
         raise GanpaintError(f"cannot write {output}: {exc}") from None
+
+
+def _write_steps(output, renderer, doc: EditDocument, scale: int, raw: bool, cleaned: bool):
+    """The stroke-by-stroke GIF of ``doc``'s visible strokes."""
+    import time
+
+    from ganpaint.core.comparison import save_steps_gif
+    from ganpaint.engine.steps import render_steps
+
+    snapshot = doc.snapshot()
+    if not snapshot.strokes:
+        raise GanpaintError("--steps needs a --project with at least one visible stroke")
+    start = time.perf_counter()
+    try:
+        frames = render_steps(renderer, snapshot, raw=raw)
+    except RuntimeError as exc:
+        raise GanpaintError(str(exc)) from None
+    ms = (time.perf_counter() - start) * 1000.0
+    try:
+        save_steps_gif(output, frames, scale)
+    except OSError as exc:
+        raise GanpaintError(f"cannot write {output}: {exc}") from None
+    return Rendered(doc.seed, len(snapshot.strokes), ms, cleaned, len(frames))

@@ -1,5 +1,6 @@
-"""The window's file commands: projects, PNG export, the clipboard, recent files, restoring
-an autosave and the About box.
+"""The window's file commands: projects, PNG export (the edited image, before and after, or
+the edit stroke by stroke), the clipboard, recent files, restoring an autosave and the About
+box.
 
 Each command has a ``choose_*`` step that asks with a dialog and a plain method that does the
 work given a path (what tests and scripts call). :class:`FileCommands` works on the parts a
@@ -23,7 +24,8 @@ from ganpaint.app.state.model_card import card_details, card_rows
 from ganpaint.app.views import files
 from ganpaint.app.views.autosave import Recovery
 from ganpaint.app.views.imaging import save_png
-from ganpaint.core.comparison import save_before_after
+from ganpaint.app.views.steps_jobs import StepsJob, StepsResult
+from ganpaint.core.comparison import save_before_after, save_steps_gif
 from ganpaint.core.errors import GanpaintError
 from ganpaint.engine.document import EditDocument
 
@@ -36,6 +38,8 @@ class FileCommands:
         self.w = window
         self.session = window.session
         self.models = window.models
+        self._steps_token = 0
+        self._steps_export: tuple[int, str, int, bool] | None = None  # token, path, scale, smooth
 
     # -- files -----------------------------------------------------------------------------------
 
@@ -147,6 +151,8 @@ class FileCommands:
             path, scale, smooth, content = choice
             if content == "edited":
                 self.export_png(path, scale, smooth)
+            elif content == "steps":
+                self.export_steps(path, scale, smooth)
             else:
                 self.export_before_after(path, content, scale, smooth)
 
@@ -182,6 +188,43 @@ class FileCommands:
             return False
         w.status.showMessage(f"Exported {Path(path).name} (before and after)", 4000)
         return True
+
+    def export_steps(self, path: str | Path, scale: int = 1, smooth: bool = False) -> bool:
+        """Write the edit stroke by stroke as an animated GIF: the frames are rendered on
+        the render worker, and the file is written when they come back
+        (:meth:`steps_rendered`). False, with a message, when no stroke is visible."""
+        w = self.w
+        snapshot = w.document.snapshot()
+        if not snapshot.strokes or w.frames.key is None:
+            w.status.showMessage("Nothing to show stroke by stroke: no stroke is visible", 5000)
+            return False
+        self._steps_token += 1
+        self._steps_export = (self._steps_token, str(path), scale, smooth)
+        w.worker.submit(StepsJob(w.frames.key, self._steps_token, snapshot, w.frames.zeroed))
+        w.status.showMessage("Rendering the edit stroke by stroke…")
+        return True
+
+    def steps_rendered(self, r: StepsResult) -> None:
+        """Progress of the stroke-by-stroke export, then its frames: the GIF is written."""
+        w, export = self.w, self._steps_export
+        if export is None or r.token != export[0]:
+            return  # an export replaced by a newer one
+        if r.frames is None and r.error is None:
+            w.status.showMessage(f"Rendering the edit stroke by stroke: frame {r.done} of "
+                                 f"{r.total}…")  # fmt: skip
+            return
+        self._steps_export = None
+        _token, path, scale, smooth = export
+        if r.error is not None:
+            w.prompts.error("Cannot export", "The frames could not be rendered.", r.error)
+            return
+        try:
+            save_steps_gif(path, list(r.frames), scale, smooth)
+        except OSError as exc:
+            w.prompts.error("Cannot export", f"The image could not be written to {path}.", str(exc))
+            return
+        w.status.showMessage(f"Exported {Path(path).name} (stroke by stroke, {r.total} "
+                             "frames)", 5000)  # fmt: skip
 
     def copy_image(self) -> None:
         if self.w.frames.qimage is not None:

@@ -26,6 +26,7 @@ from ganpaint.app.views.settings import Preferences
 PROJECT_FILTER = "GANPaint projects (*.ganpaint);;All files (*)"
 MODEL_FILTER = "Generators (*.pth *.pt *.safetensors bundle.json);;All files (*)"
 PNG_FILTER = "PNG images (*.png)"
+GIF_FILTER = "GIF images (*.gif)"
 
 
 def _folder(prefs: Preferences, kind: str) -> str:
@@ -71,12 +72,16 @@ def ask_open_model(parent: QWidget, prefs: Preferences) -> str | None:
 EXPORT_CONTENTS = (
     ("edited", "The edited image (PNG)", ".png", PNG_FILTER),
     ("side", "Before and after, side by side (PNG)", ".png", PNG_FILTER),
-    ("gif", "Before and after, alternating (animated GIF)", ".gif", "GIF images (*.gif)"),
+    ("gif", "Before and after, alternating (animated GIF)", ".gif", GIF_FILTER),
+    ("steps", "The edit stroke by stroke (animated GIF)", ".gif", GIF_FILTER),
 )
+FILE_NAME_PART = {"edited": "", "side": "-before-after", "gif": "-before-after", "steps": "-steps"}
 BEFORE_TIP = (
     "Before is the unedited image, as holding Space shows it (your own picture, for a "
     "picture; with Clean Artifacts on, the network with its artifacts). For slides: the PNG's "
-    "gap is transparent, and the GIF shows each image for a second, for ever."
+    "gap is transparent, and the GIF shows each image for a second, for ever. Stroke by "
+    "stroke: the scene, then each visible stroke added in turn (at most 60 frames), the "
+    "finished edit held two seconds."
 )
 
 
@@ -138,10 +143,10 @@ def export_choice(prefs: Preferences) -> tuple[int, bool, str]:
 
 
 def export_file_name(name: str, scale: int, content: str) -> str:
-    """The file name an export suggests: ``ganpaint-7-4x.png``, ``ganpaint-7-before-after.gif``."""
+    """The file name an export suggests: ``ganpaint-7-4x.png``, ``ganpaint-7-before-after.gif``,
+    ``ganpaint-7-steps-4x.gif``."""
     _key, _text, suffix, _filter = next(c for c in EXPORT_CONTENTS if c[0] == content)
-    before = "" if content == "edited" else "-before-after"
-    return f"{name}{before}{'' if scale == 1 else f'-{scale}x'}{suffix}"
+    return f"{name}{FILE_NAME_PART[content]}{'' if scale == 1 else f'-{scale}x'}{suffix}"
 
 
 def ask_export(parent: QWidget, prefs: Preferences, resolution: int, name: str):

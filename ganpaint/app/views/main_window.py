@@ -105,6 +105,7 @@ class MainWindow(QMainWindow):
         self.classifier_view = ClassifierView(self)
         # widgets
         self.worker = RenderWorker(self, threads)
+        self.worker.stepsRendered.connect(self.file_commands.steps_rendered)
         self.canvas = PaintCanvas()
         self.frames = FrameView(self.document, self.worker, self.canvas)
         self.picture_commands = PictureCommands(self)

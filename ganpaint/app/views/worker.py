@@ -6,7 +6,8 @@ replaces an older one not yet started (latest wins), except thumbnails, which wa
 short queue at the lowest priority. Priority: model loads, frames, the unedited frame for
 compare, a picture's inversion (long: it reports progress and stops when its cancel event is
 set), unit heatmaps, custom-concept rankings, classifier readings
-(:mod:`~ganpaint.app.views.classifier_jobs`), thumbnails; while a stroke is being drawn
+(:mod:`~ganpaint.app.views.classifier_jobs`), a stroke-by-stroke export
+(:mod:`~ganpaint.app.views.steps_jobs`), thumbnails; while a stroke is being drawn
 (its frames come as ``FrameJob(live=True)``) thumbnails wait for its end. A reading of an
 edited frame older than the newest frame rendered is skipped (the reading of that newer
 frame is on its way), except that while frames keep coming one reading every
@@ -37,6 +38,7 @@ from ganpaint.app.state.model_controller import LoadJob
 from ganpaint.app.views.classifier_jobs import ClassifierRunner, ClassifyJob
 from ganpaint.app.views.device_turns import DeviceTurns
 from ganpaint.app.views.picture_jobs import InvertJob, InvertResult, run_inversion
+from ganpaint.app.views.steps_jobs import StepsJob, run_steps
 from ganpaint.engine.document import DocumentSnapshot
 
 if TYPE_CHECKING:
@@ -164,6 +166,7 @@ class _Slots:
     heat: HeatJob | None = None
     concept: ConceptJob | None = None
     classify: ClassifyJob | None = None
+    steps: StepsJob | None = None
     thumbs: deque = field(default_factory=lambda: deque(maxlen=64))
 
 
@@ -199,6 +202,7 @@ class RenderWorker(QThread):
     inversionProgress = Signal(object)  # InvertProgress
     inversionDone = Signal(object)  # InvertResult
     classified = Signal(object)  # ClassifyResult
+    stepsRendered = Signal(object)  # StepsResult (progress, then the frames)
     busyChanged = Signal(bool)
 
     def __init__(self, parent=None, threads: int | None = None):
@@ -229,7 +233,7 @@ class RenderWorker(QThread):
 
     def submit(self, job) -> None:
         """Put a job in its slot (a LoadJob, FrameJob, InvertJob, HeatJob, ConceptJob,
-        ThumbJob or ClassifyJob)."""
+        ThumbJob, ClassifyJob or StepsJob)."""
         with self._cond:
             s = self._slots
             slot = SLOT_OF.get(type(job))
@@ -320,7 +324,7 @@ class RenderWorker(QThread):
 
     def _has_work(self) -> bool:
         s = self._slots
-        pending = (s.load, s.frame, s.plain, s.invert, s.heat, s.concept, s.classify)
+        pending = (s.load, s.frame, s.plain, s.invert, s.heat, s.concept, s.classify, s.steps)
         return any(x is not None for x in pending) or (bool(s.thumbs) and not self._live)
 
     def run(self) -> None:
@@ -363,6 +367,8 @@ class RenderWorker(QThread):
             self.conceptRanked.emit(self._rank(job))
         elif isinstance(job, ClassifyJob):
             self.classified.emit(self.classifier.classify(job, self._bundle, self._device()))
+        elif isinstance(job, StepsJob):
+            run_steps(job, self._renderer, self.stepsRendered.emit)
         elif isinstance(job, ThumbJob):
             self._thumb(job)
 
@@ -477,9 +483,10 @@ SLOT_OF = {
     HeatJob: "heat",
     ConceptJob: "concept",
     ClassifyJob: "classify",
+    StepsJob: "steps",
 }
 READ_EVERY_S = 0.5  # at most one classifier reading this often goes ahead of frames
-SLOT_ORDER = ("load", "frame", "plain", "invert", "heat", "concept", "classify")
+SLOT_ORDER = ("load", "frame", "plain", "invert", "heat", "concept", "classify", "steps")
 DRAFT_NAME = "draft"  # the dialog names the concept when it saves it
 
 
