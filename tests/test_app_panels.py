@@ -455,7 +455,7 @@ def test_the_stroke_under_the_mouse_in_the_history_is_spotlit_on_the_canvas(make
 
 
 def test_a_long_unit_list_wraps_in_its_tooltip():
-    from ganpaint.app.views.history_panel import TOOLTIP_WIDTH, units_tooltip
+    from ganpaint.app.views.stroke_rows import TOOLTIP_WIDTH, units_tooltip
     from ganpaint.engine.document import Stroke
 
     mask = np.zeros((8, 8), np.uint8)
@@ -463,3 +463,59 @@ def test_a_long_unit_list_wraps_in_its_tooltip():
     lines = units_tooltip(stroke).splitlines()
     assert len(lines) > 3 and all(len(line) <= TOOLTIP_WIDTH for line in lines)
     assert " ".join(lines[:-1]).replace(", ", ",").split(",")[-1] == "149"
+
+
+def test_a_stroke_menu_sets_its_strength_live_and_shows_it_alone(make_window, frame_waiter):
+    from PySide6.QtGui import QContextMenuEvent
+    from PySide6.QtWidgets import QSlider
+
+    w = make_window()
+    hist, doc, view = w.history_panel, w.document, w.history_panel.list.viewport()
+    w.brush.update(concept="tree", size=0.1)
+    for x in (10, 40, 60):
+        w.painter.paint([(x, 10), (x, 50)])
+    frame_waiter(w)
+    full = w.frames.image.copy()
+
+    def open_menu(row):
+        pos = hist.part_rect(row, "text").center()
+        QApplication.sendEvent(
+            view, QContextMenuEvent(QContextMenuEvent.Mouse, pos, view.mapToGlobal(pos))
+        )
+        assert hist.menu is not None and hist.menu.isVisible()
+        return hist.menu, {a.text(): a for a in hist.menu.actions() if a.text()}
+
+    menu, actions = open_menu(1)
+    assert list(actions) == [
+        "Hide This Stroke", "Show Only This Stroke", "Show All Strokes", "Delete Stroke",
+    ]  # fmt: skip
+    assert not actions["Show All Strokes"].isEnabled()
+    slider = menu.findChild(QSlider, "strokeStrength")
+    assert slider.value() == 100
+    for value in (70, 40, 20):  # a drag: the frame follows, one undo step in all
+        slider.setValue(value)
+    assert doc.strokes[1].strength == 0.2
+    assert "20 %" in hist.model.index(1).data(Qt.AccessibleDescriptionRole)
+    frame_waiter(w)
+    weaker = w.frames.image.copy()
+    assert not np.array_equal(weaker, full)
+    menu.close()
+    w.actions["edit.undo"].trigger()
+    assert doc.strokes[1].strength == 1.0 and len(doc.strokes) == 3
+    frame_waiter(w)
+    assert np.array_equal(w.frames.image, full)
+    menu, actions = open_menu(0)
+    actions["Show Only This Stroke"].trigger()
+    assert [s.visible for s in doc.strokes] == [True, False, False]
+    menu, actions = open_menu(2)
+    assert actions["Show All Strokes"].isEnabled() and actions["Show This Stroke"]
+    actions["Show All Strokes"].trigger()
+    assert all(s.visible for s in doc.strokes)
+    menu, actions = open_menu(2)
+    doc.remove_stroke(0)  # the stroke the menu was for moved up a row: nothing happens
+    actions["Delete Stroke"].trigger()
+    assert len(doc.strokes) == 2
+    menu.close()
+    menu, actions = open_menu(1)
+    actions["Delete Stroke"].trigger()
+    assert len(doc.strokes) == 1

@@ -84,9 +84,16 @@ class Stroke:
         object.__setattr__(self, "mask", _frozen_mask(self.mask))
 
     def with_visible(self, visible: bool) -> Stroke:
-        shown = replace(self, visible=bool(visible))
-        object.__setattr__(shown, "_packed", self._packed)  # the same mask
-        return shown
+        return self._with(visible=bool(visible))
+
+    def with_strength(self, strength: float) -> Stroke:
+        return self._with(strength=strength)
+
+    def _with(self, **changes: Any) -> Stroke:
+        changed = replace(self, **changes)  # checked again by __post_init__
+        object.__setattr__(changed, "mask", self.mask)  # the same (read-only) mask array
+        object.__setattr__(changed, "_packed", self._packed)  # and so its encoding
+        return changed
 
     def to_dict(self) -> dict[str, Any]:
         packed = self._packed
@@ -223,6 +230,8 @@ class EditDocument:
     picture: PictureBase | None = None
     # why the undo history read with the strokes (an autosave's) was dropped, or None
     history_problem: str | None = None
+    # (stroke index, revision) of the last strength change: a merged change joins its step
+    _merge_with: tuple[int, int] | None = field(default=None, repr=False, compare=False)
 
     # -- notifications -------------------------------------------------------------------
 
@@ -292,6 +301,31 @@ class EditDocument:
     def set_visible(self, index: int, visible: bool) -> None:
         i = self._index(index)
         self._set_strokes(i, i + 1, (self._strokes[i].with_visible(visible),))
+
+    def set_strength(self, index: int, strength: float, merge: bool = False) -> None:
+        """Give stroke ``index`` another strength: one undo step. With ``merge``, a change
+        right after another of the same stroke's strength (nothing else in between) joins
+        that step, so a slider dragged through many values is undone at once."""
+        i = self._index(index)
+        changed = (self._strokes[i].with_strength(strength),)
+        if merge and self._merge_with == (i, self.revision):
+            self._apply((i, i + 1, changed))  # the step already made reverts to the first
+            self._changed("strokes")
+        else:
+            self._set_strokes(i, i + 1, changed)
+        self._merge_with = (i, self.revision)
+
+    def show_only(self, index: int | None) -> None:
+        """Show stroke ``index`` alone, or every stroke (``None``): one undo step, which
+        leaves the strokes whose visibility stays as they are."""
+        keep = None if index is None else self._index(index)
+        strokes = self._strokes
+        shown = tuple(
+            s if s.visible == (keep is None or j == keep) else s.with_visible(not s.visible)
+            for j, s in enumerate(strokes)
+        )
+        if any(a is not b for a, b in zip(shown, strokes, strict=True)):
+            self._set_strokes(0, len(strokes), shown)
 
     def reset(self) -> None:
         """Remove every stroke and any live preview (one undo step)."""

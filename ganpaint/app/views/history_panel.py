@@ -1,127 +1,44 @@
-"""The stroke history: one row per committed stroke, with show/hide and delete.
+"""The stroke history: one row per committed stroke, with show/hide and delete, and a
+context menu to change a stroke's strength, show it alone or delete it.
 
 :class:`StrokeModel` holds the document's strokes and tells its view only which rows
-changed; :class:`StrokeDelegate` paints each row (badge, title, units, a thumbnail of the
-mask, an eye and a bin button) and turns clicks on the two buttons into calls on the
-:class:`~ganpaint.engine.document.EditDocument`, each a single undo step. The rows are
-painted, not built of widgets: a list of row widgets placed every one of them again as a
-stroke was added (0.11 s of the GUI thread at each release once 300 strokes were painted).
-Undo, redo and reset are the window's actions, so their shortcuts and enabled state are
-shared.
+changed; the rows are painted by :class:`~ganpaint.app.views.stroke_rows.StrokeDelegate`.
+:class:`StrokeList` says which row the mouse is over (the canvas spotlights that stroke).
+Every command is one undo step on the :class:`~ganpaint.engine.document.EditDocument`; a
+strength slider dragged through many values is one step too. Undo, redo and reset are the
+window's actions, so their shortcuts and enabled state are shared.
 """
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Callable
-from typing import NamedTuple
 
-import numpy as np
-from PySide6.QtCore import (
-    QAbstractListModel,
-    QEvent,
-    QModelIndex,
-    QPersistentModelIndex,
-    QPoint,
-    QRect,
-    QRectF,
-    QSize,
-    Qt,
-    Signal,
-)
-from PySide6.QtGui import QAction, QColor, QFont, QFontMetrics, QIcon, QPainter, QPixmap
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPoint, QRect, QSize, Qt, Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QLabel,
     QListView,
+    QMenu,
+    QSlider,
     QStackedWidget,
-    QStyledItemDelegate,
-    QStyleOptionViewItem,
     QToolButton,
-    QToolTip,
     QVBoxLayout,
     QWidget,
+    QWidgetAction,
 )
 
 from ganpaint.app.state.concepts import concept_style
-from ganpaint.app.state.tool import CUSTOM
 from ganpaint.app.views import theme
-from ganpaint.app.views.imaging import qimage_rgba
+from ganpaint.app.views.stroke_rows import (
+    STROKE_ROLE,
+    StrokeDelegate,
+    row_rects,
+    stroke_detail,
+    stroke_title,
+)
 from ganpaint.engine.document import EditDocument, Stroke
-
-STROKE_ROLE = Qt.UserRole + 1
-BADGE, THUMB, BUTTON, ICON = 26, 30, 28, 16  # sides, px
-MARGINS = (6, 3, 4, 3)  # left, top, right, bottom
-GAP = 6
-TOOLTIP_WIDTH = 60  # characters a line of the units' tooltip
-BUTTONS = ("eye", "delete")
-HOVER, HOVER_EDGE, PRESSED = QColor("#2c3037"), QColor("#3a3f47"), QColor("#23272d")
-CHECKED, CHECKED_EDGE = QColor("#24364f"), QColor("#3b5f91")
-ROW_HOVER, SEPARATOR, DISABLED_TEXT = QColor("#23262b"), QColor("#24272c"), QColor("#5c616b")
-
-
-def mask_thumbnail(stroke: Stroke, color: str, size: int = THUMB) -> QPixmap:
-    m = stroke.mask.astype(np.float32) / 255.0
-    rgba = np.zeros(m.shape + (4,), dtype=np.uint8)
-    c = QColor(color)
-    rgba[..., 0] = 40 + (c.red() - 40) * m
-    rgba[..., 1] = 43 + (c.green() - 43) * m
-    rgba[..., 2] = 48 + (c.blue() - 48) * m
-    rgba[..., 3] = 255
-    pm = QPixmap.fromImage(qimage_rgba(rgba)).scaled(
-        size * 2, size * 2, Qt.IgnoreAspectRatio, Qt.SmoothTransformation
-    )
-    pm.setDevicePixelRatio(2.0)
-    return pm
-
-
-def stroke_title(index: int, stroke: Stroke) -> str:
-    verb = "Draw" if stroke.action == "draw" else "Remove"
-    return f"{index + 1}. {verb} {stroke.concept}"
-
-
-def stroke_detail(stroke: Stroke) -> str:
-    return f"{len(stroke.units)} units · {stroke.layer}"
-
-
-def units_tooltip(stroke: Stroke) -> str:
-    """The stroke's units (a few lines, however many) and settings."""
-    units = textwrap.fill(f"Units {', '.join(map(str, stroke.units))}", TOOLTIP_WIDTH)
-    return f"{units}\nstrength {stroke.strength:.2f}, insert level q={stroke.quantile:.3f}"
-
-
-class RowRects(NamedTuple):
-    """Where a row's parts lie, in the list's viewport."""
-
-    badge: QRect
-    text: QRect
-    thumb: QRect
-    eye: QRect
-    delete: QRect
-
-    def part_at(self, pos: QPoint) -> str | None:
-        for name in ("eye", "delete", "thumb", "badge", "text"):
-            if getattr(self, name).contains(pos):
-                return name
-        return None
-
-
-def row_rects(row: QRect) -> RowRects:
-    left, top, right, bottom = MARGINS
-    inner = row.adjusted(left, top, -right, -bottom)
-    cy = inner.center().y()
-
-    def square(x: int, side: int) -> QRect:
-        return QRect(x, cy - side // 2 + (1 - side % 2), side, side)
-
-    delete = square(inner.right() + 1 - BUTTON, BUTTON)
-    eye = square(delete.left() - GAP - BUTTON, BUTTON)
-    thumb = square(eye.left() - GAP - THUMB, THUMB)
-    badge = square(inner.left(), BADGE)
-    text = QRect(badge.right() + 1 + GAP, inner.top(), 0, inner.height())
-    text.setRight(thumb.left() - GAP - 1)
-    return RowRects(badge, text, thumb, eye, delete)
 
 
 class StrokeModel(QAbstractListModel):
@@ -229,195 +146,32 @@ class StrokeList(QListView):
         super().leaveEvent(event)
 
 
-class StrokeDelegate(QStyledItemDelegate):
-    """Paints a stroke's row and runs its eye (show/hide) and bin (delete) buttons."""
+class StrengthAction(QWidgetAction):
+    """A menu line with a strength slider (0-100 %) and its value; ``changed(float)`` as it
+    moves."""
 
-    def __init__(self, panel: HistoryPanel):
-        super().__init__(panel)
-        self.panel = panel
-        self._thumbs: dict[int, tuple[Stroke, QPixmap]] = {}  # id(stroke) -> its thumbnail
-        self._grey_badges: dict[tuple[str, str], QPixmap] = {}
-        self._pressed: tuple[QPersistentModelIndex, str] | None = None  # row, button
+    changed = Signal(float)
 
-    def forget_thumbnails(self, keep: tuple[Stroke, ...] = ()) -> None:
-        """Drop the cached thumbnails of strokes no longer shown (all, by default)."""
-        ids = {id(s) for s in keep}
-        self._thumbs = {k: v for k, v in self._thumbs.items() if k in ids}
-        if not keep:
-            self._grey_badges.clear()
-
-    def _look(self, stroke: Stroke) -> tuple[str, str]:
-        _, icon_name, color = self.panel.style_of(stroke.concept)
-        if stroke.concept == CUSTOM:
-            icon_name, color = "mdi.grid", theme.ACCENT
-        return icon_name, color
-
-    def _pixmaps(self, stroke: Stroke) -> tuple[QPixmap, QPixmap]:
-        """The badge and the mask thumbnail, greyed for a hidden stroke (cached)."""
-        icon_name, color = self._look(stroke)
-        badge = theme.concept_pixmap(icon_name, color, BADGE)
-        if not stroke.visible:
-            if (icon_name, color) not in self._grey_badges:
-                self._grey_badges[icon_name, color] = self._disabled(badge)
-            badge = self._grey_badges[icon_name, color]
-        cached = self._thumbs.get(id(stroke))
-        if cached is None or cached[0] is not stroke:
-            thumb = mask_thumbnail(stroke, color if stroke.action == "draw" else theme.REMOVE)
-            if not stroke.visible:
-                thumb = self._disabled(thumb)
-            cached = self._thumbs[id(stroke)] = (stroke, thumb)
-        return badge, cached[1]
-
-    def _disabled(self, pixmap: QPixmap) -> QPixmap:
-        opt = QStyleOptionViewItem()
-        opt.initFrom(self.panel.list)
-        return self.panel.list.style().generatedIconPixmap(QIcon.Disabled, pixmap, opt)
-
-    @staticmethod
-    def _title_font(option: QStyleOptionViewItem) -> tuple[QFont, QFontMetrics]:
-        bold = QFont(option.font)
-        bold.setBold(True)
-        return bold, QFontMetrics(bold)
-
-    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:  # noqa: N802
-        text = self._title_font(option)[1].lineSpacing() + option.fontMetrics.lineSpacing()
-        return QSize(0, max(BUTTON, THUMB, text) + MARGINS[1] + MARGINS[3] + 2)
-
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
-        stroke: Stroke = index.data(STROKE_ROLE)
-        if stroke is None:
-            return
-        r = row_rects(option.rect)
-        hover = self.panel.list.hover
-        over = hover is not None and option.rect.contains(hover)
-        painter.save()
-        painter.setRenderHint(QPainter.Antialiasing)
-        if over:
-            painter.fillRect(option.rect, ROW_HOVER)
-        painter.setPen(SEPARATOR)
-        painter.drawLine(option.rect.bottomLeft(), option.rect.bottomRight())
-        badge, thumb = self._pixmaps(stroke)
-        painter.drawPixmap(r.badge, badge)
-        painter.drawPixmap(r.thumb, thumb)
-        title_font, fm_title = self._title_font(option)
-        title_h = fm_title.lineSpacing()
-        text_h = title_h + option.fontMetrics.lineSpacing()
-        top = r.text.top() + (r.text.height() - text_h) // 2
-        title_rect = QRect(r.text.left(), top, r.text.width(), title_h)
-        detail_rect = QRect(r.text.left(), top + title_h, r.text.width(), text_h - title_h)
-        painter.setFont(title_font)
-        painter.setPen(QColor(theme.TEXT) if stroke.visible else DISABLED_TEXT)
-        title = stroke_title(index.row(), stroke)
-        painter.drawText(
-            title_rect,
-            Qt.AlignLeft | Qt.AlignVCenter,
-            fm_title.elidedText(title, Qt.ElideRight, r.text.width()),
-        )
-        painter.setFont(option.font)
-        painter.setPen(QColor(theme.TEXT_DIM) if stroke.visible else DISABLED_TEXT)
-        detail = option.fontMetrics.elidedText(stroke_detail(stroke), Qt.ElideRight, r.text.width())
-        painter.drawText(detail_rect, Qt.AlignLeft | Qt.AlignVCenter, detail)
-        for name in BUTTONS:
-            self._paint_button(painter, index, name, getattr(r, name), stroke, hover)
-        painter.restore()
-
-    def _paint_button(
-        self,
-        painter: QPainter,
-        index: QModelIndex,
-        name: str,
-        rect: QRect,
-        stroke: Stroke,
-        hover: QPoint | None,
-    ) -> None:
-        checked = name == "eye" and stroke.visible
-        pressed = (
-            self._pressed is not None and self._pressed[0] == index and (self._pressed[1] == name)
-        )
-        fill = edge = None
-        if pressed:
-            fill, edge = PRESSED, HOVER_EDGE
-        elif checked:
-            fill, edge = CHECKED, CHECKED_EDGE
-        elif hover is not None and rect.contains(hover):
-            fill, edge = HOVER, HOVER_EDGE
-        if fill is not None:
-            painter.setPen(edge)
-            painter.setBrush(fill)
-            painter.drawRoundedRect(QRectF(rect).adjusted(0.5, 0.5, -0.5, -0.5), 5, 5)
-        if name == "eye":
-            icon = theme.icon("mdi.eye" if stroke.visible else "mdi.eye-off")
-        else:
-            icon = theme.icon("mdi.delete-outline")
-        glyph = QRect(0, 0, ICON, ICON)
-        glyph.moveCenter(rect.center())
-        icon.paint(painter, glyph, Qt.AlignCenter, QIcon.Normal, QIcon.On if checked else QIcon.Off)
-
-    def editorEvent(self, event, model, option, index) -> bool:  # noqa: N802 - Qt's name
-        kind = event.type()
-        if kind not in (
-            QEvent.MouseButtonPress,
-            QEvent.MouseButtonDblClick,
-            QEvent.MouseButtonRelease,
-        ):
-            return False
-        if event.button() != Qt.LeftButton:
-            return False
-        part = row_rects(option.rect).part_at(event.position().toPoint())
-        if kind == QEvent.MouseButtonRelease:
-            pressed = self._pressed
-            self.release()
-            if pressed is None:
-                return False
-            if pressed[0] == index and pressed[1] == part:
-                self._act(index.row(), part)
-            return True
-        if part not in BUTTONS:
-            return False
-        if kind == QEvent.MouseButtonDblClick:
-            return True  # the first click acted; the second press is not another (as Qt's
-            # own check boxes in lists: its release never reaches the delegate)
-        self._pressed = (QPersistentModelIndex(index), part)
-        self.panel.list.viewport().update(option.rect)
-        return True
-
-    def release(self) -> None:
-        """Forget the pressed button, if any, and draw it up again."""
-        pressed, self._pressed = self._pressed, None
-        if pressed is not None and pressed[0].isValid():
-            self.panel.list.viewport().update(self.panel.list.visualRect(QModelIndex(pressed[0])))
-
-    def _act(self, row: int, part: str) -> None:
-        doc = self.panel.document
-        if part == "eye":
-            doc.set_visible(row, not doc.strokes[row].visible)
-        else:
-            doc.remove_stroke(row)
-
-    def tooltip(self, stroke: Stroke, row: int, part: str | None) -> str:
-        if part == "eye":
-            return "Hide this stroke" if stroke.visible else "Show this stroke"
-        if part == "delete":
-            return "Delete this stroke (can be undone)"
-        if part == "thumb":
-            return "Where the stroke was painted"
-        if part == "text":
-            return f"{stroke_title(row, stroke)}\n{units_tooltip(stroke)}"
-        if part == "badge":
-            return stroke_title(row, stroke)
-        return ""
-
-    def helpEvent(self, event, view, option, index) -> bool:  # noqa: N802 - Qt's name
-        if event.type() != QEvent.ToolTip or not index.isValid():
-            return super().helpEvent(event, view, option, index)
-        r = row_rects(option.rect)
-        part = r.part_at(event.pos())
-        text = self.tooltip(index.data(STROKE_ROLE), index.row(), part)
-        if not text:
-            QToolTip.hideText()
-            return True
-        QToolTip.showText(event.globalPos(), text, view, getattr(r, part))
-        return True
+    def __init__(self, parent: QWidget, strength: float):
+        super().__init__(parent)
+        line = QWidget()
+        row = QHBoxLayout(line)
+        row.setContentsMargins(12, 4, 12, 4)
+        self.slider = QSlider(Qt.Horizontal)
+        self.slider.setObjectName("strokeStrength")
+        self.slider.setRange(0, 100)
+        self.slider.setPageStep(10)
+        self.slider.setValue(round(strength * 100))
+        self.slider.setMinimumWidth(140)
+        self.slider.setToolTip("How far the stroke drives its units (undone as one step)")
+        value = QLabel(f"{self.slider.value()} %")
+        value.setMinimumWidth(value.fontMetrics().horizontalAdvance("100 %"))
+        row.addWidget(QLabel("Strength"))
+        row.addWidget(self.slider, 1)
+        row.addWidget(value)
+        self.slider.valueChanged.connect(lambda v: value.setText(f"{v} %"))
+        self.slider.valueChanged.connect(lambda v: self.changed.emit(v / 100.0))
+        self.setDefaultWidget(line)
 
 
 class HistoryPanel(QWidget):
@@ -440,6 +194,9 @@ class HistoryPanel(QWidget):
         self.delegate = StrokeDelegate(self)
         self.list.setItemDelegate(self.delegate)
         self.list.hovered.connect(self.strokeHovered)
+        self.list.setContextMenuPolicy(Qt.CustomContextMenu)
+        self.list.customContextMenuRequested.connect(self._context_menu)
+        self.menu: QMenu | None = None  # the open context menu, if any
         self.list.setSelectionMode(QAbstractItemView.NoSelection)
         self.list.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.list.setFocusPolicy(Qt.NoFocus)
@@ -492,6 +249,42 @@ class HistoryPanel(QWidget):
         self.stack.setCurrentIndex(1 if strokes else 0)
         if self.list.hover is not None:  # the row under the mouse may hold another stroke
             self.list.tell_hovered()
+
+    def _context_menu(self, pos: QPoint) -> None:
+        row = self.list.indexAt(pos).row()
+        if row >= 0:
+            self.menu = self.row_menu(row)
+            self.menu.popup(self.list.viewport().mapToGlobal(pos))
+
+    def row_menu(self, row: int) -> QMenu:
+        """Stroke ``row``'s menu: its strength (a slider that paints as it moves, undone as
+        one step), show or hide it, show it alone or every stroke, delete it."""
+        doc, stroke = self.document, self.document.strokes[row]
+        menu = QMenu(self)
+        menu.setAttribute(Qt.WA_DeleteOnClose, True)
+
+        def act(command: Callable[..., None]) -> Callable[..., None]:
+            def run(*args) -> None:
+                if row < len(doc.strokes) and doc.strokes[row].mask is stroke.mask:
+                    command(*args)  # the same stroke (edited maybe), not one moved up
+
+            return run
+
+        strength = StrengthAction(menu, stroke.strength)
+        strength.changed.connect(act(lambda v: doc.set_strength(row, v, merge=True)))
+        menu.addAction(strength)
+        menu.addSeparator()
+        verb = "Hide" if stroke.visible else "Show"
+        menu.addAction(f"{verb} This Stroke", act(lambda: doc.set_visible(row, not stroke.visible)))
+        alone = menu.addAction("Show Only This Stroke", act(lambda: doc.show_only(row)))
+        others = [s.visible for i, s in enumerate(doc.strokes) if i != row]
+        alone.setEnabled(any(others) or not stroke.visible)
+        every = menu.addAction("Show All Strokes", act(lambda: doc.show_only(None)))
+        every.setEnabled(not all(s.visible for s in doc.strokes))
+        menu.addSeparator()
+        menu.addAction(theme.icon("mdi.delete-outline"), "Delete Stroke",
+                       act(lambda: doc.remove_stroke(row)))  # fmt: skip
+        return menu
 
     def part_rect(self, row: int, part: str) -> QRect:
         """Where row ``row``'s part (``eye``, ``delete``, ``thumb``, ``badge``, ``text``)
