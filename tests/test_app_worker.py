@@ -74,6 +74,18 @@ def test_jobs_for_an_old_model_are_dropped(worker, qtbot):
     assert r.calls == []
 
 
+def test_a_stroke_by_stroke_export_for_an_old_model_is_answered(worker, qtbot):
+    from ganpaint.app.views.steps_jobs import StepsJob
+
+    w, r = worker
+    r.gate.set()
+    with qtbot.waitSignal(w.stepsRendered, timeout=5000) as blocker:
+        w.submit(StepsJob(0, 7, snap(1)))  # the window waits for its frames: it is told
+    result = blocker.args[0]
+    assert result.token == 7 and result.frames is None and "model changed" in result.error
+    assert r.calls == []
+
+
 def test_load_failure_is_a_result_and_keeps_the_model(worker, qtbot):
     w, r = worker
     r.gate.set()

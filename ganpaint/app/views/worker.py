@@ -38,7 +38,7 @@ from ganpaint.app.state.model_controller import LoadJob
 from ganpaint.app.views.classifier_jobs import ClassifierRunner, ClassifyJob
 from ganpaint.app.views.device_turns import DeviceTurns
 from ganpaint.app.views.picture_jobs import InvertJob, InvertResult, run_inversion
-from ganpaint.app.views.steps_jobs import StepsJob, run_steps
+from ganpaint.app.views.steps_jobs import StepsJob, StepsResult, run_steps
 from ganpaint.engine.document import DocumentSnapshot
 
 if TYPE_CHECKING:
@@ -343,6 +343,9 @@ class RenderWorker(QThread):
                     if isinstance(job, InvertJob):  # the window waits for an answer
                         gone = "the model changed before the inversion started"
                         self.inversionDone.emit(InvertResult(job.token, None, 0.0, gone))
+                    elif isinstance(job, StepsJob):  # so does an export
+                        gone = "the model changed before the frames were rendered"
+                        self.stepsRendered.emit(StepsResult(job.key, job.token, 0, 0, error=gone))
                     continue  # made for a model that is gone
                 self.busyChanged.emit(True)
                 try:
