@@ -1,9 +1,9 @@
 """The History panel's rows, painted: :class:`StrokeDelegate` draws a stroke's row (badge,
 title, units, a thumbnail of its mask, an eye and a bin button) and turns clicks on the two
 buttons into calls on the document, each a single undo step; :func:`row_rects` says where
-each part lies. The rows are painted, not built of widgets: a list of row widgets placed
-every one of them again as a stroke was added (0.11 s of the GUI thread at each release once
-300 strokes were painted)."""
+each part lies. The rows are painted, not built of widgets: Qt placed every row widget of
+a list again as a stroke was added, and the release of stroke 300 took 115 ms of the GUI
+thread with them, 30 ms without (``python -m ganpaint.devtools.save_time --strokes 300``)."""
 
 from __future__ import annotations
 
@@ -252,9 +252,10 @@ class StrokeDelegate(QStyledItemDelegate):
             return True
         if part not in BUTTONS:
             return False
+        # A double click's first click acted; its second press is not another, as with
+        # Qt's own check boxes in lists (the view keeps that release from the delegate).
         if kind == QEvent.MouseButtonDblClick:
-            return True  # the first click acted; the second press is not another (as Qt's
-            # own check boxes in lists: its release never reaches the delegate)
+            return True
         self._pressed = (QPersistentModelIndex(index), part)
         self.panel.list.viewport().update(option.rect)
         return True
@@ -294,5 +295,5 @@ class StrokeDelegate(QStyledItemDelegate):
         if not text:
             QToolTip.hideText()
             return True
-        QToolTip.showText(event.globalPos(), text, view, getattr(r, part))
+        QToolTip.showText(event.globalPos(), text, view.viewport(), getattr(r, part))
         return True
