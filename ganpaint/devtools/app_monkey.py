@@ -54,7 +54,7 @@ def run_monkey(
 def _run(model, seed: int, seconds: float, tmp: Path) -> dict:
     from ganpaint.app import create_window
     from ganpaint.app.views.launch import wait_until
-    from ganpaint.app.views.scripting import scratch_settings
+    from ganpaint.app.views.scripting import pump_events, scratch_settings
 
     problems: list[str] = []
     hook = sys.excepthook  # Qt reports a slot's exception here and carries on
@@ -84,7 +84,7 @@ def _run(model, seed: int, seconds: float, tmp: Path) -> dict:
                 problems.append(f"{name}: {traceback.format_exc().strip()}")
                 break
             done[name] += 1
-            _pause(rng.choice(PAUSES_S))
+            pump_events(rng.choice(PAUSES_S))
             if window.history_panel.model.strokes != window.document.strokes:
                 problems.append(f"after {name}: the History rows are not the strokes")
         problems += _final_checks(window, wait_until)
@@ -100,15 +100,6 @@ def _run(model, seed: int, seconds: float, tmp: Path) -> dict:
         "strokes": len(window.document.strokes),
         "problems": problems,
     }
-
-
-def _pause(seconds: float) -> None:
-    from PySide6.QtWidgets import QApplication
-
-    until = time.monotonic() + seconds
-    QApplication.processEvents()
-    while time.monotonic() < until:
-        QApplication.processEvents()
 
 
 def _actions(w, rng: random.Random, tmp: Path) -> list[tuple[str, Callable[[], None]]]:
@@ -152,13 +143,11 @@ def _actions(w, rng: random.Random, tmp: Path) -> list[tuple[str, Callable[[], N
 
 def _use_row_menu(hist, row: int | None, rng: random.Random) -> None:
     """Open row ``row``'s menu, drag its strength slider a few times, maybe pick an item."""
-    from PySide6.QtWidgets import QSlider
-
     if row is None:
         return
     menu = hist.menu = hist.row_menu(row)
     menu.popup(hist.mapToGlobal(hist.rect().center()))
-    slider = menu.findChild(QSlider, "strokeStrength")
+    slider = next(a.slider for a in menu.actions() if hasattr(a, "slider"))
     for _ in range(rng.randint(0, 4)):
         slider.setValue(rng.randint(0, 100))
     enabled = [a for a in menu.actions() if a.text() and a.isEnabled()]

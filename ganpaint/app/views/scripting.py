@@ -1,6 +1,7 @@
 """Driving the real window from scripts (the developer tools in ``ganpaint.devtools``):
-scratch settings, a timed mouse drag over the canvas, checking units, and Qt's offscreen
-screen set-up. The tools stay free of Qt imports; everything that touches Qt is here."""
+scratch settings, a timed mouse drag over the canvas, letting the event loop run, checking
+units, and Qt's offscreen screen set-up. The tools stay free of Qt imports; everything that
+touches Qt is here."""
 
 from __future__ import annotations
 
@@ -36,6 +37,16 @@ def use_offscreen_screen(folder: str | os.PathLike, size: tuple[int, int]) -> No
               "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1}  # fmt: skip
     config.write_text(json.dumps({"screens": [screen]}))
     os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={config}"
+
+
+def pump_events(seconds: float) -> None:
+    """Let the event loop run for ``seconds`` (0: handle what is waiting, once)."""
+    from PySide6.QtWidgets import QApplication
+
+    until = time.monotonic() + seconds
+    QApplication.processEvents()
+    while time.monotonic() < until:
+        QApplication.processEvents()
 
 
 def check_units(window, count: int) -> None:
