@@ -12,6 +12,7 @@ from ganpaint.app.state.tool import CUSTOM
 from ganpaint.app.views.actions import ACTIONS
 from ganpaint.app.views.concept_panel import ROLE
 from tests.history_rows import click_part, eye_drawn_on
+from tests.test_app_paint import drag
 
 
 def test_concept_panel_groups_ranked_units_and_controls(make_window):
@@ -519,3 +520,51 @@ def test_a_stroke_menu_sets_its_strength_live_and_shows_it_alone(make_window, fr
     menu, actions = open_menu(1)
     actions["Delete Stroke"].trigger()
     assert len(doc.strokes) == 1
+
+
+def test_split_compare_shows_the_unedited_image_left_of_a_divider_you_drag(
+    make_window, qtbot, frame_waiter
+):
+    from PySide6.QtCore import QPoint
+
+    from ganpaint.app.views.imaging import rgb_from_qimage
+
+    w = make_window()
+    w.view_modes.set_view("smooth", False)  # crisp: the image's pixels exactly
+    w.brush.update(concept="tree", size=0.3)
+    w.painter.paint([(4, 40), (60, 40)])
+    frame_waiter(w)
+    qtbot.waitUntil(lambda: w.canvas.plain is not None)
+    plain, edited = w.frames.plain_image.astype(int), w.frames.image.astype(int)
+    w.actions["view.split"].trigger()
+    assert w.canvas.split == 0.5 and w.actions["view.split"].isChecked()
+
+    def shown():
+        grab = rgb_from_qimage(w.canvas.grab().toImage()).astype(int)
+        return lambda x, y: grab[(p := w.canvas.from_image(x + 0.5, y + 0.5).toPoint()).y(), p.x()]
+
+    changed = np.abs(plain - edited).sum(-1) > 30
+    rows = [y for y in range(24, 64) if changed[y, :20].any() and changed[y, 44:].any()]
+    assert rows, "the stroke changed both sides"
+    at = shown()
+    for y in rows:
+        for x in [x for x in range(0, 26) if changed[y, x]]:
+            assert (at(x, y) == plain[y, x]).all()  # left of the divider: unedited
+        for x in [x for x in range(38, 64) if changed[y, x]]:
+            assert (at(x, y) == edited[y, x]).all()  # right of it: the edit
+    strokes = len(w.document.strokes)
+    r = w.canvas.image_rect()
+    grip = QPoint(round(r.left() + 0.5 * r.width()), round(r.top() + 0.8 * r.height()))
+    QTest.mousePress(w.canvas, Qt.LeftButton, Qt.NoModifier, grip)
+    QTest.mouseMove(w.canvas, w.canvas.from_image(60, 50).toPoint())
+    QTest.mouseRelease(
+        w.canvas, Qt.LeftButton, Qt.NoModifier, w.canvas.from_image(60, 50).toPoint()
+    )
+    assert abs(w.canvas.split - 60 / 64) < 0.02 and len(w.document.strokes) == strokes
+    at = shown()
+    y = rows[0]
+    assert all((at(x, y) == plain[y, x]).all() for x in range(40, 56) if changed[y, x])
+    drag(w, [(20, 20), (24, 24)])  # away from the divider the brush paints
+    assert len(w.document.strokes) == strokes + 1
+    w.actions["view.split"].trigger()
+    assert w.canvas.split is None

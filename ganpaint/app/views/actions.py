@@ -135,6 +135,10 @@ ACTIONS: tuple[ActionSpec, ...] = (
     A("view.compare", "&Compare With Original", "mdi.compare", None,
       lambda w, on: w.view_modes.set_compare(on), "Show the unedited image (or hold Space)", True,
       short="Compare"),
+    A("view.split", "S&plit Compare", "mdi.compare-horizontal", "C",
+      lambda w, on: w.view_modes.set_split(on),
+      "The unedited image left of a divider you drag, the edit right of it", True,
+      short="Split"),
     A("view.clean", "C&lean Artifacts", "mdi.auto-fix", None,
       lambda w, on: w.view_modes.set_clean(on),
       "Zero the units that draw artifacts (ganpaint artifacts); hold Space for the original",
@@ -173,8 +177,8 @@ MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
                 "brush.larger", "-", "brush.pressure_size", "brush.pressure_off", "-",
                 "concept.new", "concept.import", "concept.export")),
     ("&Scene", ("scene.new", "scene.goto", "scene.previous", "scene.next", "-", "@demo")),
-    ("&View", ("view.overlay", "view.smooth", "view.heat", "view.compare", "view.clean",
-               "-", "view.zoom_in", "view.zoom_out", "view.fit", "-",
+    ("&View", ("view.overlay", "view.smooth", "view.heat", "view.compare", "view.split",
+               "view.clean", "-", "view.zoom_in", "view.zoom_out", "view.fit", "-",
                "view.presentation", "@device", "-", "view.classifier", "@docks")),
     ("&Classifier", ("view.classifier", "-", "classifier.attack", "@attack")),
     ("&Help", ("help.shortcuts", "-", "help.about")),
@@ -183,8 +187,8 @@ MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
 TOOLBAR = (
     "file.open_model", "file.open_project", "file.open_image", "file.save", "file.export", "-",
     "edit.undo", "edit.redo", "edit.reset", "-", "tool.draw", "tool.remove", "@brush", "-",
-    "concept.new", "scene.new", "-", "view.overlay", "view.smooth", "view.compare", "-",
-    "view.presentation",
+    "concept.new", "scene.new", "-", "view.overlay", "view.smooth", "view.compare", "view.split",
+    "-", "view.presentation",
 )  # fmt: skip
 
 

@@ -21,7 +21,6 @@ from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QAction,
     QColor,
-    QFont,
     QImage,
     QPainter,
     QPixmap,
@@ -31,7 +30,17 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QSizePolicy, QToolButton, QWidget
 
 from ganpaint.app.views import theme
-from ganpaint.app.views.canvas_pixmaps import BACKGROUND, backdrop, brush_outline
+from ganpaint.app.views.canvas_paint import (
+    BACKGROUND,
+    SPLIT_GRAB,
+    backdrop,
+    brush_outline,
+    divider_x,
+    paint_badge,
+    paint_divider,
+    paint_placeholder,
+    paint_split,
+)
 
 MARGIN = 14
 ZOOM_RANGE = (0.5, 16.0)  # of the fitted size: enough to inspect single pixels of 256 px
@@ -75,6 +84,8 @@ class PaintCanvas(QWidget):
         self.heat: QImage | None = None
         self.spotlight: QImage | None = None  # darkens all but one stroke (History hover)
         self.compare = False
+        self.split: float | None = None  # split compare's divider, 0..1 of the image width
+        self._split_drag = False
         self.show_overlay = False
         self.show_heat = True
         self.smooth = True
@@ -169,6 +180,21 @@ class PaintCanvas(QWidget):
         self._update_cursor()
         self.update()
 
+    def set_split(self, split: float | None) -> None:
+        """Split compare: the unedited frame left of ``split`` (0..1 of the image's width),
+        the edit right of it; the user drags the divider. None: off."""
+        self.split = None if split is None else min(max(float(split), 0.0), 1.0)
+        self._split_drag = False
+        self._update_cursor()
+        self.update()
+
+    def _on_divider(self, pos: QPointF | None) -> bool:
+        if pos is None or self.split is None or self.image is None or self.compare:
+            return False
+        r = self.image_rect()
+        near = abs(pos.x() - divider_x(r, self.split)) <= SPLIT_GRAB
+        return near and r.top() <= pos.y() <= r.bottom()
+
     def set_brush(self, radius: float, color: str) -> None:
         self.brush_radius = float(radius)
         self.brush_color = QColor(color)
@@ -226,16 +252,27 @@ class PaintCanvas(QWidget):
             self._start_pan(event.position())
             event.accept()
             return
-        if not self._press(event.position(), event.button(), 1.0, False):
+        if event.button() == Qt.LeftButton and not self._stroke:
+            self._split_drag = self._on_divider(event.position())
+        if not (self._split_drag or self._press(event.position(), event.button(), 1.0, False)):
             return super().mousePressEvent(event)
         event.accept()
 
     def mouseMoveEvent(self, event) -> None:
+        if self._split_drag:
+            r, self._cursor = self.image_rect(), event.position()
+            self.split = min(max((self._cursor.x() - r.left()) / r.width(), 0.0), 1.0)
+            self.update()
+            return
         self._move(event.position(), 1.0)
 
     def mouseReleaseEvent(self, event) -> None:
         if event.button() == Qt.MiddleButton and self._pan_from is not None:
             self._end_pan()
+            event.accept()
+            return
+        if self._split_drag and event.button() == Qt.LeftButton:
+            self._split_drag = False
             event.accept()
             return
         if self._release(event.button()):
@@ -351,6 +388,9 @@ class PaintCanvas(QWidget):
     def _update_cursor(self) -> None:
         if self._pan_from is not None:
             return
+        if self._split_drag or self._on_divider(self._cursor):
+            self.setCursor(Qt.SplitHCursor)
+            return
         over = self._cursor is not None and self.image_rect().contains(self._cursor)
         self.setCursor(Qt.BlankCursor if over and self._can_paint() else Qt.ArrowCursor)
 
@@ -384,21 +424,29 @@ class PaintCanvas(QWidget):
             p.restore()
         p.setRenderHint(QPainter.SmoothPixmapTransform, self.smooth)
         p.drawImage(r, shown)
-        p.setRenderHint(QPainter.SmoothPixmapTransform, True)
-        if not self.compare:
-            if self.heat is not None and self.show_heat:
-                p.drawImage(r, self.heat)
-            if self.overlay is not None and self.show_overlay:
-                p.drawImage(r, self.overlay)
-            if self.live is not None:
-                p.drawImage(r, self.live)
-            if self.spotlight is not None:
-                p.drawImage(r, self.spotlight)
         if self.compare:
             done = self.plain is not None
             self._paint_badge(p, r, self.plain_label if done else "Rendering the unedited image…")
+        else:
+            self._paint_layers(p, r)
         self._paint_cursor(p)
         p.end()
+
+    def _paint_layers(self, p: QPainter, r: QRectF) -> None:
+        """What lies over the edited frame: heatmap, stroke masks, the stroke being drawn,
+        the spotlight, and split compare's unedited part."""
+        split = self.split is not None and self.plain is not None
+        if split:  # in the frame's smoothing, under what lies over the frame
+            paint_split(p, r, self.plain, self.split)
+        p.setRenderHint(QPainter.SmoothPixmapTransform, True)
+        for image, shown in ((self.heat, self.show_heat), (self.overlay, self.show_overlay),
+                             (self.live, True), (self.spotlight, True)):  # fmt: skip
+            if image is not None and shown:
+                p.drawImage(r, image)
+        if split:
+            paint_divider(p, r, self.split, self.font(), self.plain_label)
+        elif self.split is not None:
+            self._paint_badge(p, r, "Rendering the unedited image…")
 
     def _paint_backdrop(self, p: QPainter, r: QRectF) -> None:
         """The canvas background and the image's soft shadow, from a pixmap made once per
@@ -409,17 +457,7 @@ class PaintCanvas(QWidget):
         p.drawPixmap(0, 0, self._backdrop[1])
 
     def _paint_badge(self, p: QPainter, r: QRectF, text: str) -> None:
-        font = QFont(self.font())
-        font.setPointSizeF(max(font.pointSizeF(), 9.0))
-        font.setBold(True)
-        p.setFont(font)
-        w = p.fontMetrics().horizontalAdvance(text) + 20
-        box = QRectF(r.left() + 10, r.top() + 10, w, 26)
-        p.setPen(Qt.NoPen)
-        p.setBrush(QColor(20, 22, 26, 200))
-        p.drawRoundedRect(box, 13, 13)
-        p.setPen(QColor(theme.TEXT))
-        p.drawText(box, Qt.AlignCenter, text)
+        paint_badge(p, self.font(), r.left() + 10, r.top() + 10, text)
 
     def _cursor_radius(self) -> float:
         return max(self.brush_radius * self.scale(), 2.0)
@@ -433,7 +471,7 @@ class PaintCanvas(QWidget):
         self.update(QRectF(at.x() - r, at.y() - r, 2 * r, 2 * r).toAlignedRect())
 
     def _paint_cursor(self, p: QPainter) -> None:
-        if self._cursor is None or not self._can_paint():
+        if self._cursor is None or not self._can_paint() or self._on_divider(self._cursor):
             return
         if not self.image_rect().contains(self._cursor):
             return
@@ -451,20 +489,8 @@ class PaintCanvas(QWidget):
 
     def _paint_placeholder(self, p: QPainter) -> None:
         title, text = self._placeholder
-        if not title and not text:
-            return
-        width = min(self.width() - 80, 560)
-        left = (self.width() - width) / 2
-        middle = self.height() / 2
-        font = QFont(self.font())
-        font.setPointSizeF(font.pointSizeF() * 1.6)
-        font.setBold(True)
-        p.setFont(font)
-        p.setPen(QColor(theme.TEXT))
-        p.drawText(QRectF(left, middle - 110, width, 40), Qt.AlignCenter, title)
-        p.setFont(self.font())
-        p.setPen(QColor(theme.TEXT_DIM))
-        p.drawText(QRectF(left, middle - 62, width, 100), Qt.AlignHCenter | Qt.TextWordWrap, text)
+        if title or text:
+            paint_placeholder(p, self.font(), self.width(), self.height(), title, text)
 
 
 def _inner_rect(r: QRectF) -> QRect:

@@ -27,7 +27,7 @@ from ganpaint.app.state.tool import BrushSettings
 from ganpaint.app.views import theme
 
 ACTIONS = ("tool.draw", "tool.remove", "-", "edit.undo", "edit.reset", "scene.new",
-           "view.compare", "-", "view.exit_presentation")  # fmt: skip
+           "view.compare", "view.split", "-", "view.exit_presentation")  # fmt: skip
 # which names the bar shows, widest first: (the commands', the concepts')
 COMPACT_LEVELS = ((True, True), (False, True), (False, False))
 NAMED_MIN_PX = 68  # a button with its name under the icon is no narrower (even "sky")

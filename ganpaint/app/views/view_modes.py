@@ -40,6 +40,12 @@ class ViewModes:
         if name == "show_overlay":
             self.w.frames.update_overlay()  # made only while shown
 
+    def set_split(self, on: bool) -> None:
+        """Split compare, its divider starting in the middle of the image."""
+        self.w.canvas.set_split(0.5 if on else None)
+        with QSignalBlocker(self.w.actions["view.split"]):
+            self.w.actions["view.split"].setChecked(on)
+
     def set_compare(self, on: bool) -> None:
         w = self.w
         if on and w.painter.active:
