@@ -3,11 +3,12 @@ ganpaint.devtools.app_monkey [--model PATH] [--seed 0] [--seconds 60] [--json]``
 
 Opens the main window offscreen on the model (default: the bundled one) and, until the time
 is up, does one random thing after another as a restless user might: paints strokes of random
-concepts and sizes, triggers the window's actions (undo, redo, reset, draw/remove, brush size,
-scenes, view modes, zoom, presentation mode, the Classifier panel), hides, deletes and shows
-strokes alone, drags a History row's strength slider and picks from its menu, changes the
-edit layer, points at History rows (the canvas spotlight) and exports the edit stroke by
-stroke, letting the event loop run a random while (none, a frame's time, or longer) between.
+concepts and sizes, triggers the window's actions (undo, redo, reset, draw/remove, brush
+size, scenes, view modes and split compare, zoom, presentation mode, the Classifier panel),
+hides, deletes and shows strokes alone, drags a History row's strength slider and picks from
+its menu, changes the edit layer, points at History rows (the canvas spotlight) and exports
+the edit stroke by stroke, letting the event loop run a random while (none, a frame's time,
+or longer) between.
 
 After every action the History rows must be the document's strokes. At the end the frame on
 screen must be the document's newest revision, and equal (within one level) to a fresh full
@@ -34,8 +35,9 @@ from pathlib import Path
 ACTIONS = (
     "edit.undo", "edit.redo", "edit.reset", "tool.draw", "tool.remove", "tool.swap",
     "brush.smaller", "brush.larger", "scene.new", "scene.previous", "scene.next",
-    "view.overlay", "view.smooth", "view.heat", "view.clean", "view.zoom_in", "view.zoom_out",
-    "view.fit", "view.presentation", "view.exit_presentation", "view.classifier",
+    "view.overlay", "view.smooth", "view.heat", "view.clean", "view.split", "view.zoom_in",
+    "view.zoom_out", "view.fit", "view.presentation", "view.exit_presentation",
+    "view.classifier",
 )  # fmt: skip
 PAUSES_S = (0.0, 0.01, 0.05, 0.2)  # the event loop runs this long after an action
 
