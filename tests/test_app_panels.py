@@ -568,3 +568,49 @@ def test_split_compare_shows_the_unedited_image_left_of_a_divider_you_drag(
     assert len(w.document.strokes) == strokes + 1
     w.actions["view.split"].trigger()
     assert w.canvas.split is None
+
+
+def test_the_history_rows_work_from_the_keyboard(make_window, qtbot):
+    w = make_window()
+    hist, doc, canvas = w.history_panel, w.document, w.canvas
+    w.brush.update(concept="tree", size=0.1)
+    for x in (10, 40, 60):
+        w.painter.paint([(x, 10), (x, 50)])
+    w.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.focusWindow() is w.windowHandle())
+    hist.list.setFocus(Qt.TabFocusReason)
+    qtbot.waitUntil(hist.list.hasFocus)
+    assert hist.list.currentIndex().row() == 2  # the newest stroke first
+    assert canvas.spotlight is not None  # and the canvas shows where it is
+
+    def key(k, modifiers=Qt.NoModifier):
+        QTest.keyClick(hist.list, k, modifiers)
+
+    key(Qt.Key_Up)
+    key(Qt.Key_Return)  # hide the middle stroke
+    assert [s.visible for s in doc.strokes] == [True, False, True]
+    alpha = rgba_of(canvas.spotlight)
+    assert (alpha[doc.strokes[1].mask == 255] == 0).all()
+    key(Qt.Key_Return)
+    assert all(s.visible for s in doc.strokes)
+    key(Qt.Key_Home)
+    key(Qt.Key_Delete)
+    assert len(doc.strokes) == 2 and hist.list.currentIndex().row() == 0
+    key(Qt.Key_F10, Qt.ShiftModifier)
+    assert hist.menu is not None and hist.menu.isVisible()
+    hist.menu.close()
+    key(Qt.Key_B)  # a letter is still the window's shortcut, not a search in the list
+    key(Qt.Key_E)
+    assert w.brush.action == "remove"
+    canvas.setFocus()
+    qtbot.waitUntil(lambda: not hist.list.hasFocus())
+    assert canvas.spotlight is None
+    w.painter.paint([(30, 30), (32, 32)])  # a click on a row's button leaves focus alone
+    click_part(hist, 0, "eye")
+    assert not hist.list.hasFocus() and not doc.strokes[0].visible
+
+
+def rgba_of(image):
+    from ganpaint.app.views.imaging import rgba_from_qimage
+
+    return rgba_from_qimage(image)[..., 3]

@@ -213,6 +213,13 @@ GESTURES = (
     ("Brush size", "Ctrl+wheel"),
     ("Compare with the unedited image", "hold Space"),
 )
+# The History list's keys, once Tab has brought the keyboard there.
+HISTORY_KEYS = (
+    ("Move between strokes", "Tab to the list, then arrows"),
+    ("Show or hide the stroke", "Return"),
+    ("Delete the stroke", "Delete"),
+    ("The stroke's menu", "Shift+F10, or right click"),
+)
 
 
 def build_actions(window) -> dict[str, QAction]:

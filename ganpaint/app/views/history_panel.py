@@ -98,11 +98,15 @@ class StrokeModel(QAbstractListModel):
         self.endResetModel()
 
 
+MOVES = (Qt.Key_Up, Qt.Key_Down, Qt.Key_Home, Qt.Key_End, Qt.Key_PageUp, Qt.Key_PageDown)
+
+
 class StrokeList(QListView):
     """The list, remembering where the mouse is so that the button under it lights up, and
     saying which row it is over (``hovered``: the row, -1 for none)."""
 
     hovered = Signal(int)
+    rowKey = Signal(int, str)  # row, "eye" or "delete": a key pressed on the current row
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -110,7 +114,39 @@ class StrokeList(QListView):
         self.setMouseTracking(True)
 
     def hovered_row(self) -> int:
-        return -1 if self.hover is None else self.indexAt(self.hover).row()
+        """The row under the mouse; with none, the current row while the list has focus."""
+        if self.hover is not None:
+            return self.indexAt(self.hover).row()
+        return self.currentIndex().row() if self.hasFocus() else -1
+
+    def currentChanged(self, current, previous) -> None:  # noqa: N802 - Qt's name
+        super().currentChanged(current, previous)
+        if self.hasFocus():
+            self.tell_hovered()
+
+    def focusInEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        if not self.currentIndex().isValid() and self.model().rowCount():  # the newest
+            self.setCurrentIndex(self.model().index(self.model().rowCount() - 1))  # (Qt: first)
+        super().focusInEvent(event)
+        self.tell_hovered()
+
+    def focusOutEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().focusOutEvent(event)
+        self.tell_hovered()
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        """Return shows or hides the current stroke, Delete deletes it, the menu key (or
+        Shift+F10) opens its menu; arrows, Home and End move between rows."""
+        row, key = self.currentIndex().row(), event.key()
+        shift = bool(event.modifiers() & Qt.ShiftModifier)
+        if row >= 0 and key in (Qt.Key_Return, Qt.Key_Enter, Qt.Key_Delete, Qt.Key_Backspace):
+            self.rowKey.emit(row, "eye" if key in (Qt.Key_Return, Qt.Key_Enter) else "delete")
+        elif row >= 0 and (key == Qt.Key_Menu or (key == Qt.Key_F10 and shift)):
+            self.customContextMenuRequested.emit(self.visualRect(self.currentIndex()).center())
+        elif key in MOVES:
+            super().keyPressEvent(event)
+        else:
+            event.ignore()  # letters stay the window's shortcuts (no search by typing)
 
     def tell_hovered(self) -> None:
         self.hovered.emit(self.hovered_row())
@@ -194,12 +230,13 @@ class HistoryPanel(QWidget):
         self.delegate = StrokeDelegate(self)
         self.list.setItemDelegate(self.delegate)
         self.list.hovered.connect(self.strokeHovered)
+        self.list.rowKey.connect(self.delegate.act)
         self.list.setContextMenuPolicy(Qt.CustomContextMenu)
         self.list.customContextMenuRequested.connect(self._context_menu)
         self.menu: QMenu | None = None  # the open context menu, if any
         self.list.setSelectionMode(QAbstractItemView.NoSelection)
         self.list.setEditTriggers(QAbstractItemView.NoEditTriggers)
-        self.list.setFocusPolicy(Qt.NoFocus)
+        self.list.setFocusPolicy(Qt.TabFocus)  # a click on a button leaves the canvas focused
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.list.setVerticalScrollMode(QAbstractItemView.ScrollPerPixel)
         self.list.setUniformItemSizes(True)  # every row is as tall: no layout of them all
@@ -247,8 +284,8 @@ class HistoryPanel(QWidget):
         if added:
             self.list.scrollToBottom()
         self.stack.setCurrentIndex(1 if strokes else 0)
-        if self.list.hover is not None:  # the row under the mouse may hold another stroke
-            self.list.tell_hovered()
+        if self.list.hover is not None or self.list.hasFocus():  # the row under the mouse,
+            self.list.tell_hovered()  # or the keyboard's, may hold another stroke now
 
     def _context_menu(self, pos: QPoint) -> None:
         row = self.list.indexAt(pos).row()

@@ -15,13 +15,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ganpaint.app.views.actions import ACTIONS, GESTURES, MENUS, shortcut_text
+from ganpaint.app.views.actions import ACTIONS, GESTURES, HISTORY_KEYS, MENUS, shortcut_text
 from ganpaint.app.views.window_placement import fit_screen
 
 
 def shortcut_rows() -> list[tuple[str, str, str]]:
     """(section, what, keys) for each action with a shortcut, in menu order (an action in
-    two menus is listed under the first), then gestures."""
+    two menus is listed under the first), then gestures, then the History list's keys."""
     by_id = {spec.id: spec for spec in ACTIONS}
     rows = []
     listed: set[str] = set()
@@ -34,6 +34,7 @@ def shortcut_rows() -> list[tuple[str, str, str]]:
             if keys:
                 rows.append((section, spec.text.replace("&", "").rstrip("…"), keys))
     rows += [("Canvas", what, keys) for what, keys in GESTURES]
+    rows += [("History", what, keys) for what, keys in HISTORY_KEYS]
     return rows
 
 

@@ -22,7 +22,7 @@ from PySide6.QtCore import (
     Qt,
 )
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QIcon, QPainter, QPixmap
-from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem, QToolTip
+from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QToolTip
 
 from ganpaint.app.state.tool import CUSTOM
 from ganpaint.app.views import theme
@@ -197,6 +197,10 @@ class StrokeDelegate(QStyledItemDelegate):
         painter.drawText(detail_rect, Qt.AlignLeft | Qt.AlignVCenter, detail)
         for name in BUTTONS:
             self._paint_button(painter, index, name, getattr(r, name), stroke, hover)
+        if option.state & QStyle.State_HasFocus and self.panel.list.hasFocus():
+            painter.setPen(QColor(theme.ACCENT))  # the keyboard's row
+            painter.setBrush(Qt.NoBrush)
+            painter.drawRoundedRect(QRectF(option.rect).adjusted(1.5, 1.5, -1.5, -1.5), 4, 4)
         painter.restore()
 
     def _paint_button(
@@ -248,7 +252,7 @@ class StrokeDelegate(QStyledItemDelegate):
             if pressed is None:
                 return False
             if pressed[0] == index and pressed[1] == part:
-                self._act(index.row(), part)
+                self.act(index.row(), part)
             return True
         if part not in BUTTONS:
             return False
@@ -266,7 +270,8 @@ class StrokeDelegate(QStyledItemDelegate):
         if pressed is not None and pressed[0].isValid():
             self.panel.list.viewport().update(self.panel.list.visualRect(QModelIndex(pressed[0])))
 
-    def _act(self, row: int, part: str) -> None:
+    def act(self, row: int, part: str) -> None:
+        """What row ``row``'s button ``part`` ("eye" or "delete") does."""
         doc = self.panel.document
         if part == "eye":
             doc.set_visible(row, not doc.strokes[row].visible)
