@@ -135,6 +135,31 @@ def test_export_the_edit_stroke_by_stroke(make_window, frame_waiter, qtbot, tmp_
     assert "steps" in [c[0] for c in EXPORT_CONTENTS]
 
 
+def test_the_brush_goes_on_while_the_edit_exports_stroke_by_stroke(
+    make_window, frame_waiter, qtbot, tmp_path
+):
+    w = make_window()
+    paint_two(w)
+    w.painter.paint([(30, 30), (40, 40)])
+    frame_waiter(w)
+    order = []
+
+    def exported(_result):
+        order.append("export")
+        if order.count("export") == 1:  # the export has begun: paint on
+            w.painter.paint([(50, 50), (60, 60)])
+
+    w.worker.stepsRendered.connect(exported)
+    w.worker.frameRendered.connect(lambda r: order.append(r.kind))
+    assert w.file_commands.export_steps(tmp_path / "s.gif")
+    qtbot.waitUntil(lambda: "Exported s.gif" in w.status.currentMessage(), timeout=20_000)
+    exports = [i for i, kind in enumerate(order) if kind == "export"]
+    assert len(exports) == 4  # the scene, then one, two and three strokes
+    assert order.index("frame") < exports[-1]  # the brush's frame did not wait for them all
+    with Image.open(tmp_path / "s.gif") as gif:
+        assert gif.n_frames == 4  # the strokes there were when the export began
+
+
 def test_copy_image_to_clipboard(make_window):
     w = make_window()
     w.actions["file.copy"].trigger()

@@ -24,7 +24,7 @@ class FakeRenderer:
     def set_zeroed(self, units) -> None:
         self.zeroed = tuple(sorted((k, tuple(v)) for k, v in (units or {}).items()))
 
-    def render(self, snap: DocumentSnapshot) -> RenderResult:
+    def render(self, snap: DocumentSnapshot, incremental=None) -> RenderResult:
         self.started.set()
         self.gate.wait(10)
         self.calls.append(snap.revision)
@@ -80,10 +80,23 @@ def test_a_stroke_by_stroke_export_for_an_old_model_is_answered(worker, qtbot):
     w, r = worker
     r.gate.set()
     with qtbot.waitSignal(w.stepsRendered, timeout=5000) as blocker:
-        w.submit(StepsJob(0, 7, snap(1)))  # the window waits for its frames: it is told
+        w.submit(StepsJob(0, 7, snap(1), 0))  # the window waits for its frames: it is told
     result = blocker.args[0]
-    assert result.token == 7 and result.frames is None and "model changed" in result.error
+    assert result.token == 7 and result.image is None and "model changed" in result.error
     assert r.calls == []
+
+
+def test_a_stroke_by_stroke_frame_waits_for_the_brushs_frames(worker, qtbot):
+    from ganpaint.app.views.steps_jobs import StepsJob
+
+    w, r = worker
+    w.submit(FrameJob(1, snap(1)))
+    assert r.started.wait(5)  # rendering, held at the gate
+    w.submit(StepsJob(1, 7, snap(2), 0))  # an export's frame, then the brush moves on
+    w.submit(FrameJob(1, snap(3)))
+    with qtbot.waitSignal(w.stepsRendered, timeout=5000) as blocker:
+        r.gate.set()
+    assert r.calls == [1, 3, 2] and blocker.args[0].image is not None
 
 
 def test_load_failure_is_a_result_and_keeps_the_model(worker, qtbot):

@@ -11,6 +11,7 @@ frames, prompts, preferences, status bar).
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,9 +29,23 @@ from ganpaint.app.views.steps_jobs import StepsJob, StepsResult
 from ganpaint.core.comparison import save_before_after, save_steps_gif
 from ganpaint.core.errors import GanpaintError
 from ganpaint.engine.document import EditDocument
+from ganpaint.engine.steps import step_counts
 
 if TYPE_CHECKING:
     from ganpaint.app.views.main_window import MainWindow
+
+
+@dataclass
+class StepsExport:
+    """A stroke-by-stroke export under way: its first job, where it goes, the stroke counts
+    of its frames and the frames rendered so far."""
+
+    job: StepsJob
+    path: str
+    scale: int
+    smooth: bool
+    counts: tuple[int, ...]
+    frames: list = field(default_factory=list)
 
 
 class FileCommands:
@@ -39,7 +54,7 @@ class FileCommands:
         self.session = window.session
         self.models = window.models
         self._steps_token = 0
-        self._steps_export: tuple[int, str, int, bool] | None = None  # token, path, scale, smooth
+        self._steps_export: StepsExport | None = None  # the stroke-by-stroke export under way
 
     # -- files -----------------------------------------------------------------------------------
 
@@ -190,41 +205,51 @@ class FileCommands:
         return True
 
     def export_steps(self, path: str | Path, scale: int = 1, smooth: bool = False) -> bool:
-        """Write the edit stroke by stroke as an animated GIF: the frames are rendered on
-        the render worker, and the file is written when they come back
-        (:meth:`steps_rendered`). False, with a message, when no stroke is visible."""
+        """Write the edit stroke by stroke as an animated GIF. Its frames are rendered on the
+        render worker one at a time, below the brush's frames, and the file is written when
+        the last comes back (:meth:`steps_rendered`). False, with a message, when no stroke
+        is visible."""
         w = self.w
         snapshot = w.document.snapshot()
         if not snapshot.strokes or w.frames.key is None:
             w.status.showMessage("Nothing to show stroke by stroke: no stroke is visible", 5000)
             return False
         self._steps_token += 1
-        self._steps_export = (self._steps_token, str(path), scale, smooth)
-        w.worker.submit(StepsJob(w.frames.key, self._steps_token, snapshot, w.frames.zeroed))
-        w.status.showMessage("Rendering the edit stroke by stroke…")
+        job = StepsJob(w.frames.key, self._steps_token, snapshot, 0, w.frames.zeroed)
+        self._steps_export = StepsExport(job, str(path), scale, smooth,
+                                         step_counts(len(snapshot.strokes)))  # fmt: skip
+        self._next_step()
         return True
 
+    def _next_step(self) -> None:
+        export = self._steps_export
+        done, total = len(export.frames), len(export.counts)
+        self.w.status.showMessage(f"Rendering the edit stroke by stroke: frame {done + 1} of "
+                                  f"{total}…")  # fmt: skip
+        self.w.worker.submit(replace(export.job, count=export.counts[done]))
+
     def steps_rendered(self, r: StepsResult) -> None:
-        """Progress of the stroke-by-stroke export, then its frames: the GIF is written."""
+        """A frame of the stroke-by-stroke export: ask for the next, or write the GIF."""
         w, export = self.w, self._steps_export
-        if export is None or r.token != export[0]:
+        if export is None or r.token != export.job.token:
             return  # an export replaced by a newer one
-        if r.frames is None and r.error is None:
-            w.status.showMessage(f"Rendering the edit stroke by stroke: frame {r.done} of "
-                                 f"{r.total}…")  # fmt: skip
-            return
-        self._steps_export = None
-        _token, path, scale, smooth = export
         if r.error is not None:
+            self._steps_export = None
             w.prompts.error("Cannot export", "The frames could not be rendered.", r.error)
             return
-        try:
-            save_steps_gif(path, list(r.frames), scale, smooth)
-        except OSError as exc:
-            w.prompts.error("Cannot export", f"The image could not be written to {path}.", str(exc))
+        export.frames.append(r.image)
+        if len(export.frames) < len(export.counts):
+            self._next_step()
             return
-        w.status.showMessage(f"Exported {Path(path).name} (stroke by stroke, {r.total} "
-                             "frames)", 5000)  # fmt: skip
+        self._steps_export = None
+        try:
+            save_steps_gif(export.path, export.frames, export.scale, export.smooth)
+        except OSError as exc:
+            w.prompts.error("Cannot export", f"The image could not be written to {export.path}.",
+                            str(exc))  # fmt: skip
+            return
+        w.status.showMessage(f"Exported {Path(export.path).name} (stroke by stroke, "
+                             f"{len(export.frames)} frames)", 5000)  # fmt: skip
 
     def copy_image(self) -> None:
         if self.w.frames.qimage is not None:

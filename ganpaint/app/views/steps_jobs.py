@@ -1,13 +1,13 @@
-"""The render worker's job for File > Export Image > "stroke by stroke": the frames of the
-edit with none, then more and more of its strokes (:func:`~ganpaint.engine.steps.render_steps`),
-rendered in full on the worker's thread with the units the canvas has zeroed, so the
-canvas's incremental frame stays as it is. Progress comes back after each frame, then the
-frames (or the error) in a last :class:`StepsResult`."""
+"""The render worker's job for File > Export Image > "stroke by stroke": one frame of the
+edit with its first ``count`` strokes, rendered in full on the worker's thread with the units
+the canvas has zeroed (the canvas's incremental frame stays as it is). The window asks for
+the frames one at a time (:mod:`~ganpaint.engine.steps` chooses the counts), each job in a
+slot below the brush's frames, so painting goes on while an export renders."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -17,38 +17,30 @@ import numpy as np
 class StepsJob:
     key: int
     token: int  # which export of the window's this is
-    snapshot: Any  # ganpaint.engine.document.DocumentSnapshot
+    snapshot: Any  # ganpaint.engine.document.DocumentSnapshot, with every stroke to show
+    count: int  # how many of its strokes this frame shows
     zeroed: tuple = ()  # ((layer, units), ...), as the canvas's frames have them
 
 
 @dataclass(frozen=True, eq=False)
 class StepsResult:
-    """``frames`` is None until the last result (and in a failed one, with ``error``)."""
-
     key: int
     token: int
-    done: int
-    total: int
-    frames: tuple[np.ndarray, ...] | None = None
+    count: int
+    image: np.ndarray | None  # uint8 (H, W, 3); None with ``error``
     error: str | None = None
+    ms: float = 0.0
 
 
-def run_steps(job: StepsJob, renderer: Any, emit: Callable[[StepsResult], None]) -> None:
-    """Render the frames, emitting progress after each, then the frames or the error."""
-    from ganpaint.engine.steps import render_steps, step_counts
-
-    counts = step_counts(len(job.snapshot.strokes))
-    total = len(counts)
-
-    def progress(done: int, _total: int) -> None:
-        if done < total:
-            emit(StepsResult(job.key, job.token, done, total))
-
+def run_steps(job: StepsJob, renderer: Any) -> StepsResult:
+    """Render the job's frame; an error comes back in the result."""
+    start = time.perf_counter()
     try:
         renderer.set_zeroed(dict(job.zeroed))
-        frames = render_steps(renderer, job.snapshot, counts, progress=progress)
+        snapshot = replace(job.snapshot, strokes=job.snapshot.strokes[: job.count])
+        result = renderer.render(snapshot, incremental=False)
+        image, error = result.image, result.error
     except Exception as exc:  # noqa: BLE001 - reported to the user, not raised
-        message = str(exc).strip() or type(exc).__name__
-        emit(StepsResult(job.key, job.token, 0, total, error=message))
-        return
-    emit(StepsResult(job.key, job.token, total, total, tuple(frames)))
+        image, error = None, str(exc).strip() or type(exc).__name__
+    ms = (time.perf_counter() - start) * 1000.0
+    return StepsResult(job.key, job.token, job.count, image, error, ms)

@@ -202,7 +202,7 @@ class RenderWorker(QThread):
     inversionProgress = Signal(object)  # InvertProgress
     inversionDone = Signal(object)  # InvertResult
     classified = Signal(object)  # ClassifyResult
-    stepsRendered = Signal(object)  # StepsResult (progress, then the frames)
+    stepsRendered = Signal(object)  # StepsResult: one frame of a stroke-by-stroke export
     busyChanged = Signal(bool)
 
     def __init__(self, parent=None, threads: int | None = None):
@@ -345,7 +345,7 @@ class RenderWorker(QThread):
                         self.inversionDone.emit(InvertResult(job.token, None, 0.0, gone))
                     elif isinstance(job, StepsJob):  # so does an export
                         gone = "the model changed before the frames were rendered"
-                        self.stepsRendered.emit(StepsResult(job.key, job.token, 0, 0, error=gone))
+                        self.stepsRendered.emit(StepsResult(job.key, job.token, 0, None, gone))
                     continue  # made for a model that is gone
                 self.busyChanged.emit(True)
                 try:
@@ -371,7 +371,7 @@ class RenderWorker(QThread):
         elif isinstance(job, ClassifyJob):
             self.classified.emit(self.classifier.classify(job, self._bundle, self._device()))
         elif isinstance(job, StepsJob):
-            run_steps(job, self._renderer, self.stepsRendered.emit)
+            self.stepsRendered.emit(run_steps(job, self._renderer))
         elif isinstance(job, ThumbJob):
             self._thumb(job)
 
