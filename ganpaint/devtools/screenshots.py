@@ -2,9 +2,10 @@
 
 Opens the main window offscreen on a 1600 x 1000 virtual screen, paints a few strokes,
 selects a unit for the inspector and saves ``screenshot_main.png`` and
-``screenshot_presentation.png``. The model is ``--model``, else the bundled
-``models/scenes128`` when it exists, else a random-weight demo bundle (the images then mean
-nothing; the layout is what is shown). Settings and autosaves go to a temp folder.
+``screenshot_presentation.png`` (presentation mode with Split Compare on). The model is
+``--model``, else the bundled ``models/scenes128`` when it exists, else a random-weight demo
+bundle (the images then mean nothing; the layout is what is shown). Settings and autosaves
+go to a temp folder.
 """
 
 from __future__ import annotations
@@ -63,10 +64,14 @@ def render_screenshots(out: Path, model: Path, size: tuple[int, int] = SCREEN, s
         main = out / "screenshot_main.png"
         w.grab().save(str(main))
         w.view_modes.set_presentation(True)
+        w.view_modes.set_split(True)  # the unedited scene beside the edit, as speakers show it
+        w.canvas.set_split(0.22)  # the divider across the tree painted lower left
+        w.view_modes.set_view("show_overlay", False)  # the pictures alone, untinted
         wait_until(lambda: w.isFullScreen(), 5)
         wait_until(lambda: False, 0.3)  # let the full-screen layout settle
         presentation = out / "screenshot_presentation.png"
         w.grab().save(str(presentation))
+        w.view_modes.set_split(False)
         w.view_modes.set_presentation(False)
         w.close()
     return main, presentation
