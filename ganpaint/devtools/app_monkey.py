@@ -160,22 +160,16 @@ def _use_row_menu(hist, row: int | None, rng: random.Random) -> None:
 
 def _final_checks(w, wait_until) -> list[str]:
     """The frame on screen is the document's last revision and a fresh render's image."""
-    import numpy as np
-
-    from ganpaint.engine.renderer import Renderer
+    from ganpaint.devtools.drag_bench import levels_from_fresh_render
 
     if w.view_modes.presenting:
         w.actions["view.exit_presentation"].trigger()
     doc = w.document
     if not wait_until(lambda: w.frames.shown_revision == doc.revision, 60):
         return [f"the frame shown is revision {w.frames.shown_revision}, not {doc.revision}"]
-    b = w.models.bundle
-    fresh = Renderer(b.generator, "cpu", b.dissection)
-    fresh.set_zeroed(dict(w.frames.zeroed))
-    result = fresh.render(doc.snapshot(), incremental=False)
-    if not result.ok:
-        return [f"a fresh render failed: {result.error}"]
-    diff = np.abs(result.image.astype(int) - w.frames.image.astype(int)).max()
+    diff = levels_from_fresh_render(w)
+    if diff is None:
+        return ["a fresh render failed"]
     return [] if diff <= 1 else [f"the frame shown differs from a fresh render by {diff} levels"]
 
 

@@ -111,7 +111,6 @@ def run_drag_bench(
 
 def _run(model, events, interval_ms, device, threads, settings, data_dir, seed, timeout_s,
          classifier, attack):  # fmt: skip
-    import numpy as np
     import torch
 
     from ganpaint.app import create_window
@@ -164,21 +163,7 @@ def _run(model, events, interval_ms, device, threads, settings, data_dir, seed, 
         renderer.incremental = True
         figures = _measured_drag(window, widget_points, interval_ms, timeout_s, load)
         doc = window.document
-        # The same image from a fresh renderer, with the worker's thread count (a different
-        # count may change float sums in the last bit).
-        fresh = Renderer(
-            window.models.bundle.generator, renderer.device, window.models.bundle.dissection
-        )
-        torch.set_num_threads(window.worker.torch_threads or main_threads)
-        try:
-            reference = fresh.render(doc.snapshot())
-        finally:
-            torch.set_num_threads(main_threads)
-        diff = (
-            int(np.abs(reference.image.astype(int) - window.frames.image.astype(int)).max())
-            if reference.ok
-            else None
-        )
+        diff = levels_from_fresh_render(window)
         worker = window.worker
         return {
             "model": window.models.bundle.name,
@@ -219,6 +204,29 @@ def _open_classifier_panel(window, timeout_s: float) -> None:
     view.show_panel(True)
     if not wait_until(lambda: view.shown is not None, timeout_s):
         raise RuntimeError("--classifier: the panel's first reading did not arrive")
+
+
+def levels_from_fresh_render(window) -> int | None:
+    """How far (largest difference, in levels) the frame on screen is from the document
+    rendered in full by a fresh Renderer on the worker's device, with the units the frames
+    zero and the worker's thread count (another count may change float sums in the last
+    bit); None when that render fails."""
+    import numpy as np
+    import torch
+
+    from ganpaint.engine.renderer import Renderer
+
+    bundle, main_threads = window.models.bundle, torch.get_num_threads()
+    fresh = Renderer(bundle.generator, worker_renderer(window).device, bundle.dissection)
+    fresh.set_zeroed(dict(window.frames.zeroed))
+    torch.set_num_threads(window.worker.torch_threads or main_threads)
+    try:
+        reference = fresh.render(window.document.snapshot(), incremental=False)
+    finally:
+        torch.set_num_threads(main_threads)
+    if not reference.ok:
+        return None
+    return int(np.abs(reference.image.astype(int) - window.frames.image.astype(int)).max())
 
 
 def worker_renderer(window):
