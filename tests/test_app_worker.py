@@ -24,7 +24,7 @@ class FakeRenderer:
     def set_zeroed(self, units) -> None:
         self.zeroed = tuple(sorted((k, tuple(v)) for k, v in (units or {}).items()))
 
-    def render(self, snap: DocumentSnapshot, incremental=None) -> RenderResult:
+    def render(self, snap: DocumentSnapshot, incremental=None, raw=False) -> RenderResult:
         self.started.set()
         self.gate.wait(10)
         self.calls.append(snap.revision)

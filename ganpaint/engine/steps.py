@@ -10,7 +10,6 @@ change. :func:`ganpaint.core.comparison.save_steps_gif` writes the animation.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
@@ -38,20 +37,17 @@ def render_steps(
     snapshot: DocumentSnapshot,
     counts: tuple[int, ...] | None = None,
     raw: bool = False,
-    progress: Callable[[int, int], None] | None = None,
 ) -> list[np.ndarray]:
     """uint8 (H, W, 3) frames of ``snapshot`` with its first ``n`` strokes, for each ``n``
-    of ``counts`` (default: :func:`step_counts`); ``progress(done, total)`` after each.
-    Raises RuntimeError naming the frame that failed."""
+    of ``counts`` (default: :func:`step_counts`; the app asks for one at a time). Raises
+    RuntimeError naming the frame that failed."""
     counts = step_counts(len(snapshot.strokes)) if counts is None else counts
     frames = []
-    for i, n in enumerate(counts):
+    for n in counts:
         result = renderer.render(
             replace(snapshot, strokes=snapshot.strokes[:n]), incremental=False, raw=raw
         )
         if not result.ok:
             raise RuntimeError(f"rendering the frame with {n} strokes failed: {result.error}")
         frames.append(result.image)
-        if progress is not None:
-            progress(i + 1, len(counts))
     return frames

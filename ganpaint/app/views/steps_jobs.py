@@ -6,8 +6,7 @@ slot below the brush's frames, so painting goes on while an export renders."""
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -29,18 +28,15 @@ class StepsResult:
     count: int
     image: np.ndarray | None  # uint8 (H, W, 3); None with ``error``
     error: str | None = None
-    ms: float = 0.0
 
 
 def run_steps(job: StepsJob, renderer: Any) -> StepsResult:
     """Render the job's frame; an error comes back in the result."""
-    start = time.perf_counter()
+    from ganpaint.engine.steps import render_steps
+
     try:
         renderer.set_zeroed(dict(job.zeroed))
-        snapshot = replace(job.snapshot, strokes=job.snapshot.strokes[: job.count])
-        result = renderer.render(snapshot, incremental=False)
-        image, error = result.image, result.error
+        image, error = render_steps(renderer, job.snapshot, (job.count,))[0], None
     except Exception as exc:  # noqa: BLE001 - reported to the user, not raised
         image, error = None, str(exc).strip() or type(exc).__name__
-    ms = (time.perf_counter() - start) * 1000.0
-    return StepsResult(job.key, job.token, job.count, image, error, ms)
+    return StepsResult(job.key, job.token, job.count, image, error)
