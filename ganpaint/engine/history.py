@@ -42,8 +42,8 @@ def decode_history(
     strokes: tuple,
     parse_stroke,
     limit: int,
-    where: str = "history",
-    max_strokes: int = 100_000,
+    where: str,
+    max_strokes: int,
 ) -> tuple[list[tuple], list[tuple]]:
     """(undo, redo) splices from :func:`encode_history`'s dict, for a document whose strokes
     are ``strokes``; ``parse_stroke(dict, where)`` reads one stroke; at most ``limit`` steps
