@@ -133,6 +133,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=200,
         help="dissection samples in the scene index (default 200; 0: none)",
     )
+    g.add_argument(
+        "--reference-scenes",
+        type=int,
+        default=2000,
+        help="rendered scenes the index measures how well each sample is drawn against, "
+        "with the bundle's own segmenter (default 2000; 0: not measured)",
+    )
+    g.add_argument(
+        "--index-only",
+        action="store_true",
+        help="write the scene index alone (the brush defaults stay as they are)",
+    )
     g.add_argument("--concepts", nargs="+", default=None, help="only these concepts")
     add_dissection_options(g)
     g.set_defaults(handler=_learn_defaults)
@@ -328,14 +340,18 @@ def _refine_sets(args: argparse.Namespace) -> int:
 
 
 def _learn_defaults(args: argparse.Namespace) -> int:
+    from ganpaint.core.errors import GanpaintError
     from ganpaint.dissect.defaults import DefaultsOptions
     from ganpaint.dissect.existing import dissected_layer, learn_layer_defaults
 
     check_positive(samples=args.samples, batch=args.batch)
+    if args.index_only and args.index_samples <= 0:
+        raise GanpaintError("--index-only needs --index-samples of 1 or more")
     target = dissected_layer(args.bundle, args.layer, args.device, args.segment_fn, args.batch)
     options = DefaultsOptions(
-        samples=args.samples, index_samples=max(0, args.index_samples), batch_size=args.batch
-    )
+        samples=args.samples, index_samples=max(0, args.index_samples), batch_size=args.batch,
+        reference_scenes=max(0, args.reference_scenes), brush=not args.index_only,
+    )  # fmt: skip
     found, path = learn_layer_defaults(
         target, options, progress_factory(not args.quiet), args.concepts
     )

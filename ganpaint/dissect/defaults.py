@@ -1,5 +1,5 @@
 """Per-concept brush defaults learned on the dissection samples, a hint on where each concept
-draws, and the scene index (what each sample shows).
+draws, and the scene index (what each sample shows, and how well it is drawn).
 
 For each concept and action the search measures, on samples ``seed_base + i`` of the
 dissection (never the held-out ones ``ganpaint evaluate`` reports on):
@@ -27,11 +27,17 @@ import torch.nn.functional as F
 from ganpaint.core.progress import ProgressFactory, no_progress
 from ganpaint.dissect.evaluate import EditRunner, insertion_squares
 from ganpaint.dissect.sampling import SegmentFn, batches, latents, prepare_generator
+from ganpaint.engine.incremental import images_to_uint8
 from ganpaint.engine.intervention import UnitEdit, apply_edit
 from ganpaint.engine.levels import UnitLevels
 from ganpaint.models.dissection import ConceptUnits, Dissection
+from ganpaint.models.realism import nearest_distance
+from ganpaint.models.segmenter import Segmenter, segment_features
 
 TIE = 0.01  # scores this close count as equal: the fewer units win
+REFERENCE_SEED = 20_000_000  # rendered scenes the distances are measured to (evaluate-gan's)
+REFERENCE_SCENES = 2000
+NEAREST_K = 3  # as k-NN precision (Kynkäänniemi et al. 2019); picked by eye on index seeds
 
 
 @dataclass
@@ -41,6 +47,8 @@ class DefaultsOptions:
     rankings: tuple[str, ...] = ("iou", "causal")
     quantiles: tuple[float, ...] = (0.99, 0.995, 0.999)  # the first is searched with counts
     index_samples: int = 200  # dissection samples in the scene index
+    reference_scenes: int = REFERENCE_SCENES  # rendered scenes the index's distances are to
+    brush: bool = True  # False: the scene index alone
     mask_fraction: float = 0.25
     batch_size: int = 32
 
@@ -192,13 +200,17 @@ def learn_defaults(
 def scene_index(
     generator, segment_fn: SegmentFn, concepts: Sequence[str], dissection: Dissection,
     samples: int, device: torch.device | str = "cpu", batch_size: int = 32,
+    segmenter: Segmenter | None = None, reference: int = REFERENCE_SCENES,
 ) -> dict[str, Any]:  # fmt: skip
     """Per dissection sample ``seed_base + i`` (i < ``samples``): each concept's share of the
-    image, from the segmenter (see :class:`ganpaint.models.dissection.SceneIndex`)."""
+    image, from the segmenter (see :class:`ganpaint.models.dissection.SceneIndex`). With the
+    bundle's own ``segmenter`` also ``distance``: how far the image's segmenter features lie
+    from the :data:`NEAREST_K`-th nearest of ``reference`` rendered world scenes, the images
+    most like the world's scenes (the best drawn) having the smallest."""
     device = torch.device(device)
     generator = prepare_generator(generator, device)
     seed_base = dissection.seed_base or 0
-    shares = []
+    shares, feats = [], []
     for block in batches(range(samples), batch_size):
         image = generator(latents(seed_base, block, generator.z_dim, device))
         labels = segment_fn(image.float()).cpu()
@@ -207,5 +219,17 @@ def scene_index(
                 row.flatten().clamp(0, len(concepts)), minlength=len(concepts) + 1
             )
             shares.append([round(float(x) / row.numel(), 4) for x in counts[: len(concepts)]])
-    return {"seeds": [seed_base + i for i in range(samples)], "concepts": list(concepts),
-            "shares": shares}  # fmt: skip
+        if segmenter is not None and reference > 0:
+            feats.append(segment_features(segmenter, images_to_uint8(image).cpu())[1])
+    out = {"seeds": [seed_base + i for i in range(samples)], "concepts": list(concepts),
+           "shares": shares}  # fmt: skip
+    if feats:
+        from ganpaint.scenes import render_dataset
+
+        real = render_dataset(reference, generator.resolution, start_seed=REFERENCE_SEED)[0]
+        k = min(NEAREST_K, reference)
+        ref = segment_features(segmenter, real)[1].numpy()
+        distance = nearest_distance(torch.cat(feats).numpy(), ref, k)
+        out["distance"] = [round(float(x), 4) for x in distance]
+        out["distance_to"] = {"scenes": reference, "first_seed": REFERENCE_SEED, "k": k}
+    return out

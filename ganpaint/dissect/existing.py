@@ -199,18 +199,23 @@ def learn_layer_defaults(
     the scene index on the dissection samples, and write them into its ``dissection.json``
     without redoing the dissection."""
     bundle = target.bundle
-    found = learn_defaults(
-        bundle.generator, target.segment_fn, target.concepts, bundle.dissection,
-        target.layer, options, target.device, progress, only,
-    )  # fmt: skip
+    found = {}
+    if options.brush:
+        found = learn_defaults(
+            bundle.generator, target.segment_fn, target.concepts, bundle.dissection,
+            target.layer, options, target.device, progress, only,
+        )  # fmt: skip
     doc = bundle.dissection.to_dict()
     per_concept = doc["layers"][target.layer].setdefault("concepts", {})
     for name, entry in found.items():
         per_concept.setdefault(name, {})["defaults"] = entry
     if options.index_samples > 0:
+        segmenter = bundle.load_segmenter()  # measures how well each scene is drawn
         doc["scene_index"] = scene_index(
             bundle.generator, target.segment_fn, target.concepts, bundle.dissection,
             options.index_samples, target.device, options.batch_size,
+            segmenter.to(target.device) if segmenter is not None else None,
+            options.reference_scenes,
         )  # fmt: skip
     return found, write_dissection(bundle, doc)
 

@@ -45,6 +45,7 @@ from ganpaint.models.schema_fields import (
     _num_rows,
     _nums,
     _opt_str,
+    _reals,
     _str,
     _strs,
     _thaw,
@@ -263,12 +264,14 @@ class ConceptDefaults(_Node):
 
 @dataclass(frozen=True)
 class SceneIndex(_Node):
-    """What each of a range of scenes shows: per seed, each concept's share of the pixels
-    (segmenter labels of dissection samples), for finding scenes by content."""
+    """What each of some dissection samples shows (per seed, each concept's pixel share by
+    the segmenter) and, where measured, how well it is drawn (``distance``)."""
 
     seeds: tuple[int, ...] = ()
     concepts: tuple[str, ...] = ()
     shares: tuple[tuple[float, ...], ...] = ()  # per seed, per concept
+    distance: tuple[float, ...] = ()  # per seed or none: realism.nearest_distance, small is good
+    distance_to: JsonMap | None = None  # the rendered scenes and k: scenes, first_seed, k
 
     @classmethod
     def from_dict(cls, d: Any, path: str) -> SceneIndex:
@@ -277,12 +280,16 @@ class SceneIndex(_Node):
             seeds=r.get("seeds", _ints, ()),
             concepts=r.get("concepts", _strs, ()),
             shares=r.get("shares", _num_rows, ()),
+            distance=r.get("distance", _reals, ()),
+            distance_to=r.get("distance_to", _json_map),
             **r.rest(),
         )
         if len(index.shares) != len(index.seeds) or any(
             len(row) != len(index.concepts) for row in index.shares
         ):
             raise DissectionError(f"{path}.shares: expected one share per concept per seed")
+        if index.distance and len(index.distance) != len(index.seeds):
+            raise DissectionError(f"{path}.distance: expected one distance per seed")
         return index
 
 

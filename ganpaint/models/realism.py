@@ -2,6 +2,9 @@
 artifacts`` (``dissect``), which are siblings and may not import each other.
 
 * :func:`frechet_distance` between Gaussians fitted to two feature sets;
+* :func:`nearest_distance`: per image, how far its features lie from the k-th nearest of a
+  reference set (the per-image view of realism behind k-NN precision, Kynkäänniemi et al.
+  2019), for ranking single images;
 * :func:`pixel_share`: each label's share of the pixels;
 * :func:`highpass_residual` (image minus its 5x5 box blur) and :func:`sky_noise`, that
   residual inside eroded sky, generated over rendered;
@@ -35,6 +38,20 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     eig = np.linalg.eigvalsh((middle + middle.T) * 0.5)
     cross = np.sqrt(np.clip(eig, 0, None)).sum()
     return float(max(mu @ mu + np.trace(ca) + np.trace(cb) - 2.0 * cross, 0.0))
+
+
+def nearest_distance(feats: np.ndarray, reference: np.ndarray, k: int = 3) -> np.ndarray:
+    """Per row of ``feats`` (N, D): the Euclidean distance to its ``k``-th nearest row of
+    ``reference`` (M, D), float64 (N,). Small: the image looks like some of the reference
+    images; large: like none of them."""
+    a = np.asarray(feats, np.float64)
+    b = np.asarray(reference, np.float64)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
+        raise ValueError("nearest_distance needs two (N, D) feature arrays of equal D")
+    if not 1 <= k <= len(b):
+        raise ValueError(f"nearest_distance: k must be 1..{len(b)} (the reference size), not {k}")
+    d2 = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T
+    return np.sqrt(np.partition(np.clip(d2, 0.0, None), k - 1, axis=1)[:, k - 1])
 
 
 def pixel_share(labels: torch.Tensor, num_classes: int) -> np.ndarray:

@@ -1,16 +1,20 @@
 """Scenes by content: which indexed seeds show a concept, and how much of it (no Qt).
 
 The index comes from the dissection (``scene_index``, written by ``ganpaint learn-defaults``):
-per dissection sample, each concept's share of the pixels as the segmenter labels them.
+per dissection sample, each concept's share of the pixels as the segmenter labels them, and
+(for a model with its own segmenter) how far its segmenter features lie from the nearest
+rendered world scenes: the well drawn scenes the app starts on and the strip can list.
 """
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 
 from ganpaint.models.dissection import Dissection
 
 MIN_SHARE = 0.01  # below this a concept is noise in the segmentation, not in the scene
+START_FRACTION = 0.1  # the app starts on one of the best drawn tenth (chosen by eye)
 
 
 @dataclass(frozen=True)
@@ -18,13 +22,32 @@ class SceneContent:
     seeds: tuple[int, ...]
     names: tuple[str, ...]
     shares: tuple[tuple[float, ...], ...]  # per seed, per concept
+    distance: tuple[float, ...] = ()  # per seed, or none: small is well drawn
 
     @classmethod
     def from_dissection(cls, dissection: Dissection | None) -> SceneContent | None:
         index = dissection.scene_index if dissection is not None else None
         if index is None or not index.seeds:
             return None
-        return cls(index.seeds, index.concepts, index.shares)
+        return cls(index.seeds, index.concepts, index.shares, index.distance)
+
+    def well_drawn(self, limit: int = 24) -> list[int]:
+        """The indexed seeds most like the world's scenes, the best first ([] when the
+        index has no distances)."""
+        order = sorted(range(len(self.distance)), key=lambda i: self.distance[i])
+        return [self.seeds[i] for i in order[:limit]]
+
+    def start_seed(self, rng: random.Random, fraction: float = START_FRACTION) -> int | None:
+        """A random one of the best drawn ``fraction`` of the index (None without distances)."""
+        best = self.well_drawn(max(1, round(len(self.distance) * fraction)))
+        return rng.choice(best) if best else None
+
+    def drawn_rank(self, seed: int) -> int | None:
+        """1 for the best drawn indexed scene, and so on (None: not indexed or not measured)."""
+        if not self.distance or seed not in self.seeds:
+            return None
+        mine = self.distance[self.seeds.index(seed)]
+        return 1 + sum(d < mine for d in self.distance)
 
     def concepts(self) -> list[str]:
         """Concepts that some indexed scene shows (at least :data:`MIN_SHARE`)."""

@@ -34,8 +34,11 @@ class RecoveryLike(Protocol):
 
 
 class DocumentSession:
-    def __init__(self, seed: int):
+    def __init__(self, seed: int, seed_chosen: bool = True):
         self.document = EditDocument("", "", int(seed))
+        # False while the scene is the random one the window opened with, which the first
+        # model replaces with one of its best drawn scenes (see ``start_seed``)
+        self.seed_chosen = seed_chosen
         self.project_path: str | None = None
         self.picture_name: str | None = None  # the image file's stem, for an unsaved picture
 
@@ -83,9 +86,11 @@ class DocumentSession:
 
     # -- changing the document ---------------------------------------------------------------
 
-    def reset(self, model_id: str, layer: str) -> None:
-        """A fresh document for a newly opened model (the scene's seed stays)."""
-        self.document.assign(EditDocument(model_id, layer, self.document.seed))
+    def reset(self, model_id: str, layer: str, seed: int | None = None) -> None:
+        """A fresh document for a newly opened model (the scene's seed stays, unless
+        ``seed``)."""
+        seed = self.document.seed if seed is None else int(seed)
+        self.document.assign(EditDocument(model_id, layer, seed))
         self.project_path = None
         self.picture_name = None
 

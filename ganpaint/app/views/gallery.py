@@ -6,7 +6,8 @@ edit is applied to another scene. Thumbnails are rendered by the worker at its l
 priority, with the current strokes on them; the panel asks for them through
 ``thumbnailsWanted`` (again after each committed change) and shows them as they come. With
 a scene index (:class:`~ganpaint.app.state.scene_index.SceneContent`) the "Show" box lists
-only the scenes where a chosen concept covers at least a chosen share of the image.
+only the scenes where a chosen concept covers at least a chosen share of the image, or the
+best drawn ones (those whose segmenter features lie nearest the world's rendered scenes).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from ganpaint.core.seeds import MAX_SEED
 from ganpaint.engine.document import EditDocument
 
 THUMB = 88
+WELL_DRAWN = "\x00well drawn"  # the Show box's entry for the best drawn scenes (no concept)
 BATCH = 12
 
 
@@ -142,12 +144,25 @@ class GalleryPanel(QWidget):
         with QSignalBlocker(self.content):
             self.content.clear()
             self.content.addItem("All scenes", "")
+            if index is not None and index.distance:
+                self.content.addItem("Best drawn", WELL_DRAWN)
+                self.content.setItemData(
+                    1, "The indexed scenes most like the world the model learnt, the best "
+                    "first (by the segmenter's view of each)", Qt.ToolTipRole,
+                )  # fmt: skip
             for name in index.concepts() if index is not None else ():
                 self.content.addItem(f"With {name}", name)
         self.content.setEnabled(index is not None)
         self.min_share.setEnabled(index is not None)
         if index is None:
             self.content.setToolTip("This model has no scene index (ganpaint learn-defaults)")
+
+    def show_well_drawn(self) -> list[int]:
+        """Fill the strip with the best drawn indexed scenes, the best first."""
+        found = self.scene_index.well_drawn() if self.scene_index else []
+        self._clear()
+        self.add_seeds(found)
+        return found
 
     def show_content(self, concept: str, min_share: float | None = None) -> list[int]:
         """Fill the strip with the indexed scenes showing ``concept`` (largest share first);
@@ -167,7 +182,10 @@ class GalleryPanel(QWidget):
 
     def _filter_changed(self) -> None:
         concept = self.content.currentData()
-        if concept:
+        self.min_share.setEnabled(self.scene_index is not None and concept != WELL_DRAWN)
+        if concept == WELL_DRAWN:
+            self.show_well_drawn()
+        elif concept:
             self.show_content(concept)
         elif self.scene_index is not None:
             self.reset(self.document.seed)
@@ -190,14 +208,23 @@ class GalleryPanel(QWidget):
         for seed in new:
             item = QListWidgetItem(self._placeholder(), str(seed))
             item.setData(Qt.UserRole, seed)
-            shows = self.scene_index.describe(seed) if self.scene_index is not None else ""
-            item.setToolTip(f"Seed {seed}" + (f": {shows}" if shows else ""))
+            item.setToolTip(self._describe(seed))
             item.setTextAlignment(Qt.AlignHCenter)
             self.list.addItem(item)
             self._items[seed] = item
         if new:
             self.thumbnailsWanted.emit(new)
         self._mark_current()
+
+    def _describe(self, seed: int) -> str:
+        """The thumbnail's tooltip: the seed, what it shows, how well it is drawn."""
+        index = self.scene_index
+        if index is None:
+            return f"Seed {seed}"
+        shows = index.describe(seed)
+        rank = index.drawn_rank(seed)
+        drawn = f"\nBest drawn: rank {rank} of {len(index.distance)}" if rank else ""
+        return f"Seed {seed}" + (f": {shows}" if shows else "") + drawn
 
     def add_random(self) -> None:
         self.add_seeds([random_seed(self.rng) for _ in range(BATCH)])

@@ -86,7 +86,9 @@ class MainWindow(QMainWindow):
         self.autosave = autosave if autosave is not None else Autosave()
         self._stopped_by: str | None = None  # the signal that is closing the window
         # state (no Qt)
-        self.session = DocumentSession(random_seed() if seed is None else int(seed))
+        self.session = DocumentSession(
+            random_seed() if seed is None else int(seed), seed_chosen=seed is not None
+        )
         self.document = self.session.document
         self.models = ModelController(prefs.get("device", "") or None)
         self.library = ConceptLibrary(concepts_folder)

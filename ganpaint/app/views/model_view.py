@@ -124,9 +124,14 @@ class ModelView:
         w.canvas.fit_to_window()
         self.select_unit(-1)
         restore, project = self.models.take_pending()
-        w.session.reset(b.name, b.default_layer)
+        index = SceneContent.from_dissection(b.dissection)
+        start = None  # the window's random first scene gives way to a well drawn one
+        if not w.session.seed_chosen and restore is None and not project and index is not None:
+            start = index.start_seed(w.gallery.rng)
+        w.session.seed_chosen = True  # a model opened later keeps the scene
+        w.session.reset(b.name, b.default_layer, start)
         w.worker.clear_thumbnails()
-        w.gallery.set_scene_index(SceneContent.from_dissection(self.models.bundle.dissection))
+        w.gallery.set_scene_index(index)
         w.gallery.reset(w.document.seed)
         why = f"\n{b.chosen_because[:1].upper()}{b.chosen_because[1:]}" if b.chosen_because else ""
         w.status.set_model(b.name, g.resolution, f"The open model: {b.name}, {b.path}{why}")
