@@ -56,6 +56,14 @@ def test_index_distances_are_read_and_checked():
     # the start is drawn from the best tenth, at least one scene: here always seed 6
     assert {content.start_seed(random.Random(i)) for i in range(20)} == {6}
     assert {content.start_seed(random.Random(i), 0.67) for i in range(40)} == {6, 7}
+    # demo scenes: the largest shares among those drawn better than the median, then others
+    sky = {**measured, "seeds": [5, 6, 7, 8], "shares": [[0.5], [0.2], [0.3], [0.4]],
+           "distance": [1.5, 0.9, 1.2, 1.0]}  # fmt: skip
+    demo = SceneContent.from_dissection(_doc(sky))
+    assert demo.demo_seeds("sky", 3) == [(8, 0.4), (6, 0.2), (5, 0.5)]
+    assert SceneContent.from_dissection(_doc({**sky, "distance": []})).demo_seeds("sky", 2) == [
+        (5, 0.5), (8, 0.4)
+    ]  # fmt: skip
     with pytest.raises(DissectionError, match="scene_index.distance: expected one distance"):
         _doc({**index, "distance": [1.0, 2.0]})
     with pytest.raises(DissectionError, match="scene_index.distance"):

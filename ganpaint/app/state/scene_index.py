@@ -70,8 +70,15 @@ class SceneContent:
         return sorted(found, key=lambda x: -x[1])[:limit]
 
     def demo_seeds(self, concept: str, count: int = 4) -> list[tuple[int, float]]:
-        """A few scenes where ``concept`` is large: good to show it, or to remove it."""
-        return self.matching(concept, limit=count)
+        """A few scenes where ``concept`` is large: good to show it, or to remove it. With
+        distances, those drawn better than the median come first (the largest shares are
+        often the model's failures: melted forests, close-up walls), then the others."""
+        found = self.matching(concept, limit=len(self.seeds))
+        if self.distance:
+            median = sorted(self.distance)[(len(self.distance) - 1) // 2]
+            well = {s for s, d in zip(self.seeds, self.distance, strict=True) if d <= median}
+            found.sort(key=lambda x: x[0] not in well)  # stable: largest share first in each
+        return found[:count]
 
     def describe(self, seed: int, top: int = 4) -> str:
         """What the scene shows ("sky 41 %, grass 22 %, tree 9 %"), or ""."""
