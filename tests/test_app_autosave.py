@@ -280,3 +280,23 @@ def test_the_restore_question_is_not_hidden_by_the_splash(qtbot):
     assert seen["splash"] is False
     screen = QGuiApplication.primaryScreen().availableGeometry().center()
     assert (seen["centre"] - screen).manhattanLength() <= 4
+
+
+def test_a_dragged_strength_is_saved_once_it_rests(make_window, qtbot):
+    """A strength slider's first value is saved at once; its later values (joined to one
+    undo step) once it rests, not on every tick; a clean close leaves no autosave behind."""
+    w = make_window()
+    w.brush.update(concept="tree")
+    w.painter.paint([(10, 10), (20, 20)])
+    saves = w.autosave.saves
+    for value in (0.9, 0.8, 0.7, 0.6):
+        w.document.set_strength(0, value, merge=True)
+    assert w.autosave.saves == saves + 1
+    qtbot.waitUntil(lambda: w.autosave.saves == saves + 2, timeout=3000)
+    saved = EditDocument.from_dict(json.loads(w.autosave.document_path.read_text()))
+    assert saved.strokes[0].strength == pytest.approx(0.6)
+    w.document.set_strength(0, 0.5, merge=True)  # joins the step: waits again
+    assert w.autosave.saves == saves + 2
+    w.close()
+    qtbot.wait(500)
+    assert w.autosave.saves == saves + 2 and not w.autosave.document_path.exists()

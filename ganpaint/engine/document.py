@@ -232,6 +232,9 @@ class EditDocument:
     history_problem: str | None = None
     # (stroke index, revision) of the last strength change: a merged change joins its step
     _merge_with: tuple[int, int] | None = field(default=None, repr=False, compare=False)
+    # True while listeners hear a change that joined the step before it (a slider's later
+    # values): the app's autosave waits for the slider to rest
+    merging: bool = field(default=False, repr=False, compare=False)
 
     # -- notifications -------------------------------------------------------------------
 
@@ -310,7 +313,11 @@ class EditDocument:
         changed = (self._strokes[i].with_strength(strength),)
         if merge and self._merge_with == (i, self.revision):
             self._apply((i, i + 1, changed))  # the step already made reverts to the first
-            self._changed("strokes")
+            self.merging = True
+            try:
+                self._changed("strokes")
+            finally:
+                self.merging = False
         else:
             self._set_strokes(i, i + 1, changed)
         self._merge_with = (i, self.revision)
