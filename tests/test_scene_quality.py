@@ -45,7 +45,7 @@ def test_index_distances_are_read_and_checked():
     old = _doc(index)  # an index written before distances were measured
     assert old.scene_index.distance == () and "distance" not in old.to_dict()["scene_index"]
     content = SceneContent.from_dissection(old)
-    assert content.well_drawn() == [] and content.start_seed(random.Random(0)) is None
+    assert content.well_drawn() == [] and content.pick_well_drawn(random.Random(0)) is None
     assert content.drawn_rank(5) is None
     measured = {**index, "distance": [1.5, 0.9, 1.2], "distance_to": {"scenes": 9, "k": 3}}
     doc = _doc(measured)
@@ -53,9 +53,10 @@ def test_index_distances_are_read_and_checked():
     content = SceneContent.from_dissection(doc)
     assert content.well_drawn() == [6, 7, 5] and content.well_drawn(2) == [6, 7]
     assert [content.drawn_rank(s) for s in (5, 6, 7, 8)] == [3, 1, 2, None]
-    # the start is drawn from the best tenth, at least one scene: here always seed 6
-    assert {content.start_seed(random.Random(i)) for i in range(20)} == {6}
-    assert {content.start_seed(random.Random(i), 0.67) for i in range(40)} == {6, 7}
+    # drawn from the best tenth, at least two scenes: here seeds 6 and 7, not one excluded
+    assert {content.pick_well_drawn(random.Random(i)) for i in range(40)} == {6, 7}
+    assert {content.pick_well_drawn(random.Random(i), 6) for i in range(20)} == {7}
+    assert {content.pick_well_drawn(random.Random(i), None, 1.0) for i in range(60)} == {5, 6, 7}
     # demo scenes: the largest shares among those drawn better than the median, then others
     sky = {**measured, "seeds": [5, 6, 7, 8], "shares": [[0.5], [0.2], [0.3], [0.4]],
            "distance": [1.5, 0.9, 1.2, 1.0]}  # fmt: skip
@@ -180,3 +181,17 @@ def test_strip_lists_the_best_drawn_scenes(make_window, drawn_bundle, qtbot):
     assert "rank 20 of 20" in g._items[100].toolTip()
     g.content.setCurrentIndex(g.content.findData("tree"))
     assert g.min_share.isEnabled()
+
+
+def test_new_scene_is_a_best_drawn_one(make_window, drawn_bundle, demo_bundle):
+    w = make_window(model=drawn_bundle)
+    w.new_random_scene()
+    first = w.document.seed
+    assert first in (119, 118)
+    w.actions["scene.new"].trigger()  # N: the other one, never the scene shown
+    assert w.document.seed == ({119, 118} - {first}).pop()
+    assert w.gallery.seeds[-1] == w.document.seed
+    w.close()
+    plain = make_window(model=demo_bundle)  # no distances: any seed
+    plain.new_random_scene()
+    assert plain.document.seed not in (7, 118, 119)

@@ -130,8 +130,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument(
         "--index-samples",
         type=int,
-        default=200,
-        help="dissection samples in the scene index (default 200; 0: none)",
+        default=1000,
+        help="dissection samples in the scene index (default 1000; 0: none)",
     )
     g.add_argument(
         "--reference-scenes",
@@ -160,7 +160,7 @@ def _defaults_args(p: argparse.ArgumentParser) -> None:
                    help="dissection samples the defaults are measured on (default 32)")  # fmt: skip
 
 
-def _learn_after(args: argparse.Namespace, layers, only=None, index_samples: int = 200) -> None:
+def _learn_after(args: argparse.Namespace, layers, only=None, index_samples: int = 1000) -> None:
     """Learn the brush defaults (``learn-defaults``) after ``dissect``/``refine-sets`` wrote."""
     if args.no_defaults:
         return

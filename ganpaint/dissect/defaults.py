@@ -35,6 +35,7 @@ from ganpaint.models.realism import nearest_distance
 from ganpaint.models.segmenter import Segmenter, segment_features
 
 TIE = 0.01  # scores this close count as equal: the fewer units win
+INDEX_SAMPLES = 1000  # a tenth of them, the best drawn, are the app's new scenes
 REFERENCE_SEED = 20_000_000  # rendered scenes the distances are measured to (evaluate-gan's)
 REFERENCE_SCENES = 2000
 NEAREST_K = 3  # as k-NN precision (Kynkäänniemi et al. 2019); picked by eye on index seeds
@@ -46,7 +47,7 @@ class DefaultsOptions:
     counts: tuple[int, ...] = (5, 10, 15, 20, 30, 40, 50)  # the app allows 1..50
     rankings: tuple[str, ...] = ("iou", "causal")
     quantiles: tuple[float, ...] = (0.99, 0.995, 0.999)  # the first is searched with counts
-    index_samples: int = 200  # dissection samples in the scene index
+    index_samples: int = INDEX_SAMPLES  # dissection samples in the scene index
     reference_scenes: int = REFERENCE_SCENES  # rendered scenes the index's distances are to
     brush: bool = True  # False: the scene index alone
     mask_fraction: float = 0.25
@@ -202,14 +203,17 @@ def scene_index(
     samples: int, device: torch.device | str = "cpu", batch_size: int = 32,
     segmenter: Segmenter | None = None, reference: int = REFERENCE_SCENES,
 ) -> dict[str, Any]:  # fmt: skip
-    """Per dissection sample ``seed_base + i`` (i < ``samples``): each concept's share of the
-    image, from the segmenter (see :class:`ganpaint.models.dissection.SceneIndex`). With the
-    bundle's own ``segmenter`` also ``distance``: how far the image's segmenter features lie
-    from the :data:`NEAREST_K`-th nearest of ``reference`` rendered world scenes, the images
-    most like the world's scenes (the best drawn) having the smallest."""
+    """Per dissection sample ``seed_base + i`` (i < ``samples``, never past the dissection's
+    own samples): each concept's share of the image, from the segmenter (see
+    :class:`ganpaint.models.dissection.SceneIndex`). With the bundle's own ``segmenter`` also
+    ``distance``: how far the image's segmenter features lie from the :data:`NEAREST_K`-th
+    nearest of ``reference`` rendered world scenes, the images most like the world's scenes
+    (the best drawn) having the smallest."""
     device = torch.device(device)
     generator = prepare_generator(generator, device)
     seed_base = dissection.seed_base or 0
+    if dissection.samples:  # the samples after them are ``ganpaint evaluate``'s held-out ones
+        samples = min(samples, dissection.samples)
     shares, feats = [], []
     for block in batches(range(samples), batch_size):
         image = generator(latents(seed_base, block, generator.z_dim, device))

@@ -3,7 +3,8 @@
 The index comes from the dissection (``scene_index``, written by ``ganpaint learn-defaults``):
 per dissection sample, each concept's share of the pixels as the segmenter labels them, and
 (for a model with its own segmenter) how far its segmenter features lie from the nearest
-rendered world scenes: the well drawn scenes the app starts on and the strip can list.
+rendered world scenes: the well drawn scenes the app starts on, gives as new scenes, and
+the strip can list.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from ganpaint.models.dissection import Dissection
 
 MIN_SHARE = 0.01  # below this a concept is noise in the segmentation, not in the scene
-START_FRACTION = 0.1  # the app starts on one of the best drawn tenth (chosen by eye)
+WELL_DRAWN = 0.1  # the app starts on, and its new scenes are, the best drawn tenth (by eye)
 
 
 @dataclass(frozen=True)
@@ -37,9 +38,13 @@ class SceneContent:
         order = sorted(range(len(self.distance)), key=lambda i: self.distance[i])
         return [self.seeds[i] for i in order[:limit]]
 
-    def start_seed(self, rng: random.Random, fraction: float = START_FRACTION) -> int | None:
-        """A random one of the best drawn ``fraction`` of the index (None without distances)."""
-        best = self.well_drawn(max(1, round(len(self.distance) * fraction)))
+    def pick_well_drawn(
+        self, rng: random.Random, exclude: int | None = None, fraction: float = WELL_DRAWN
+    ) -> int | None:
+        """A random one of the best drawn ``fraction`` of the index other than ``exclude``
+        (None without distances)."""
+        best = self.well_drawn(max(2, round(len(self.distance) * fraction)))
+        best = [s for s in best if s != exclude] or best
         return rng.choice(best) if best else None
 
     def drawn_rank(self, seed: int) -> int | None:

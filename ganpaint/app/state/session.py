@@ -37,7 +37,7 @@ class DocumentSession:
     def __init__(self, seed: int, seed_chosen: bool = True):
         self.document = EditDocument("", "", int(seed))
         # False while the scene is the random one the window opened with, which the first
-        # model replaces with one of its best drawn scenes (see ``start_seed``)
+        # model replaces with one of its best drawn scenes (``SceneContent.pick_well_drawn``)
         self.seed_chosen = seed_chosen
         self.project_path: str | None = None
         self.picture_name: str | None = None  # the image file's stem, for an unsaved picture

@@ -115,7 +115,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
       "Save the chosen custom concept to a .json file"),
     # scene
     A("scene.new", "&New Random Scene", "mdi.dice-5", "N",
-      lambda w: w.new_random_scene(), "Show another random scene; your strokes stay",
+      lambda w: w.new_random_scene(),
+      "Show another random scene (one the model draws well, where it knows which); your "
+      "strokes stay",
       short="New scene"),
     A("scene.goto", "&Go to Seed…", "mdi.numeric", "Ctrl+G",
       lambda w: w.scene_commands.go_to_seed(), "Show the scene of a seed you type"),

@@ -7,7 +7,8 @@ priority, with the current strokes on them; the panel asks for them through
 ``thumbnailsWanted`` (again after each committed change) and shows them as they come. With
 a scene index (:class:`~ganpaint.app.state.scene_index.SceneContent`) the "Show" box lists
 only the scenes where a chosen concept covers at least a chosen share of the image, or the
-best drawn ones (those whose segmenter features lie nearest the world's rendered scenes).
+best drawn ones (those whose segmenter features lie nearest the world's rendered scenes),
+and "new random scene" picks one of the best drawn tenth.
 """
 
 from __future__ import annotations
@@ -230,7 +231,11 @@ class GalleryPanel(QWidget):
         self.add_seeds([random_seed(self.rng) for _ in range(BATCH)])
 
     def new_random(self) -> None:
-        seed = random_seed(self.rng)
+        """Another scene: where the model's index says how well its scenes are drawn, a
+        random one of the best drawn tenth (not the one shown), else any seed."""
+        index = self.scene_index
+        seed = index.pick_well_drawn(self.rng, self.document.seed) if index else None
+        seed = random_seed(self.rng) if seed is None else seed
         self.add_seeds([seed])
         self.choose(seed)
 

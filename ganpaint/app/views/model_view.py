@@ -127,7 +127,7 @@ class ModelView:
         index = SceneContent.from_dissection(b.dissection)
         start = None  # the window's random first scene gives way to a well drawn one
         if not w.session.seed_chosen and restore is None and not project and index is not None:
-            start = index.start_seed(w.gallery.rng)
+            start = index.pick_well_drawn(w.gallery.rng)
         w.session.seed_chosen = True  # a model opened later keeps the scene
         w.session.reset(b.name, b.default_layer, start)
         w.worker.clear_thumbnails()
