@@ -433,6 +433,22 @@ def test_frechet_distance():
     assert frechet_distance(a, shifted) == pytest.approx(4.0, rel=1e-6)
 
 
+def test_precision_recall_counts_who_falls_in_whose_ball():
+    from ganpaint.models.realism import precision_recall
+
+    rng = np.random.RandomState(0)
+    real = np.concatenate([rng.normal(0, 0.1, (20, 3)), rng.normal(0, 0.1, (20, 3)) + 10])
+    assert precision_recall(real, real) == (1.0, 1.0)
+    # a generator that draws one of the two clusters: all it draws is real, half the world
+    assert precision_recall(real[:20], real) == (1.0, 0.5)
+    assert precision_recall(real + 100, real) == (0.0, 0.0)
+    # 3 of 4 generated rows inside a real ball: at 0.05 from a real row, and one far off
+    fake = np.concatenate([real[:3] + 0.05, [[5.0, 5.0, 5.0]]])
+    assert precision_recall(fake, real)[0] == 0.75
+    with pytest.raises(ValueError, match="more than k=3 rows"):
+        precision_recall(real[:3], real)
+
+
 def test_evaluate_gan_on_tiny_models(fake_scenes):
     from ganpaint.models.progan import ProGANGenerator
     from ganpaint.train.quality import evaluate_gan, format_report
@@ -452,6 +468,9 @@ def test_evaluate_gan_on_tiny_models(fake_scenes):
     assert result["sky_noise_ratio"] is None or result["sky_noise_ratio"] > 0
     assert set(result["share_gap_points"]) == set(CONCEPTS)
     assert "Fréchet" in format_report(result) and "sky noise" in format_report(result)
+    for key in ("precision", "recall", "precision_floor", "recall_floor"):
+        assert 0 <= result[key] <= 1
+    assert result["pr_k"] == 3 and "precision / recall (k=3" in format_report(result)
     lines = result["sky_lines"]  # 32 px pictures: 8 px patches
     assert lines["patch"] == 8 and result["sky_line_ratio"] == lines["ratio"]
     assert "sky stripes" in format_report(result)

@@ -4,7 +4,7 @@ artifacts`` (``dissect``), which are siblings and may not import each other.
 * :func:`frechet_distance` between Gaussians fitted to two feature sets;
 * :func:`nearest_distance`: per image, how far its features lie from the k-th nearest of a
   reference set (the per-image view of realism behind k-NN precision, Kynkäänniemi et al.
-  2019), for ranking single images;
+  2019), for ranking single images; :func:`precision_recall`, that paper's two measures;
 * :func:`pixel_share`: each label's share of the pixels;
 * :func:`highpass_residual` (image minus its 5x5 box blur) and :func:`sky_noise`, that
   residual inside eroded sky, generated over rendered;
@@ -44,14 +44,38 @@ def nearest_distance(feats: np.ndarray, reference: np.ndarray, k: int = 3) -> np
     """Per row of ``feats`` (N, D): the Euclidean distance to its ``k``-th nearest row of
     ``reference`` (M, D), float64 (N,). Small: the image looks like some of the reference
     images; large: like none of them."""
-    a = np.asarray(feats, np.float64)
-    b = np.asarray(reference, np.float64)
+    d = _pairwise(feats, reference, "nearest_distance")
+    if not 1 <= k <= d.shape[1]:
+        raise ValueError(
+            f"nearest_distance: k must be 1..{d.shape[1]} (the reference size), not {k}"
+        )
+    return np.partition(d, k - 1, axis=1)[:, k - 1]
+
+
+def precision_recall(fake: np.ndarray, real: np.ndarray, k: int = 3) -> tuple[float, float]:
+    """Improved precision and recall (Kynkäänniemi et al., 2019) of feature sets (N, D):
+    precision, the share of ``fake`` rows inside the ball of some ``real`` row whose radius
+    is that row's distance to its ``k``-th nearest other real row (how many generated images
+    look like some real one); recall, the same with the sets swapped (how much of the real
+    variety the generated images cover)."""
+
+    def covered(x: np.ndarray, ref: np.ndarray) -> float:
+        radius = nearest_distance(ref, ref, k + 1)  # the nearest row is the row itself
+        return float((_pairwise(x, ref, "precision_recall") <= radius[None, :]).any(1).mean())
+
+    if min(len(fake), len(real)) <= k:
+        raise ValueError(f"precision_recall needs more than k={k} rows in each set")
+    return covered(fake, real), covered(real, fake)
+
+
+def _pairwise(a: np.ndarray, b: np.ndarray, who: str) -> np.ndarray:
+    """Euclidean distances between the rows of a (N, D) and b (M, D), float64 (N, M)."""
+    a = np.asarray(a, np.float64)
+    b = np.asarray(b, np.float64)
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
-        raise ValueError("nearest_distance needs two (N, D) feature arrays of equal D")
-    if not 1 <= k <= len(b):
-        raise ValueError(f"nearest_distance: k must be 1..{len(b)} (the reference size), not {k}")
+        raise ValueError(f"{who} needs two (N, D) feature arrays of equal D")
     d2 = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T
-    return np.sqrt(np.partition(np.clip(d2, 0.0, None), k - 1, axis=1)[:, k - 1])
+    return np.sqrt(np.clip(d2, 0.0, None))
 
 
 def pixel_share(labels: torch.Tensor, num_classes: int) -> np.ndarray:

@@ -8,6 +8,10 @@ scenes (seeds from ``EVAL_SEED``), then compares
 * a Fréchet distance between :meth:`Segmenter.features` of generated and rendered images,
   next to the same distance between two disjoint rendered sets (the floor: what a perfect
   generator would score with this many samples) and their ratio;
+* improved precision and recall (Kynkäänniemi et al., 2019) on the same features, k = 3:
+  the share of generated images inside the real images' k-NN balls (each looks like some
+  real scene) and the share of real images inside the generated ones' (the world's variety
+  covered), with the same two figures for the two rendered sets as their floor;
 * the sky noise ratio: the high-pass residual (image minus its 5x5 box blur, mean absolute
   value over channels) averaged inside sky pixels eroded by 3 px, generated over rendered.
   Sky is where the segmenter sees it in both sets (like for like); stripes and speckle in a
@@ -31,11 +35,19 @@ import torch.nn.functional as F
 from ganpaint.core.devices import describe_device, pick_device
 from ganpaint.core.seeds import zs_from_seeds
 from ganpaint.models.progan import ProGANGenerator
-from ganpaint.models.realism import frechet_distance, pixel_share, sky_lines, sky_noise
+from ganpaint.models.realism import (
+    frechet_distance,
+    pixel_share,
+    precision_recall,
+    sky_lines,
+    sky_noise,
+)
 from ganpaint.models.segmenter import Segmenter, segment_features
 from ganpaint.train.data import EVAL_SEED, concepts, float_to_uint8, render_scenes
 from ganpaint.train.runlog import Log
 from ganpaint.train.segmenter import confusion_matrix, iou_from_confusion
+
+PR_K = 3  # neighbours for precision and recall, the paper's choice
 
 
 def resized(images: Any, labels: Any, size: int) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -130,8 +142,11 @@ def evaluate_gan(
     conf = confusion_matrix(real_labels.cpu(), true_labels, k)
     iou = iou_from_confusion(conf)
     present = conf.sum(1).numpy() > 0
-    fd = frechet_distance(fake_feats.cpu().numpy(), real_feats.cpu().numpy())
-    floor = frechet_distance(real_b_feats.cpu().numpy(), real_feats.cpu().numpy())
+    fake_f, real_f, real_b_f = (x.cpu().numpy() for x in (fake_feats, real_feats, real_b_feats))
+    fd = frechet_distance(fake_f, real_f)
+    floor = frechet_distance(real_b_f, real_f)
+    precision, recall = precision_recall(fake_f, real_f, PR_K)
+    precision_floor, recall_floor = precision_recall(real_b_f, real_f, PR_K)
     sky = names.index("sky") if "sky" in names else 0
     real_images = torch.from_numpy(real[0][:n])
     noise = sky_noise(fake, fake_labels, real_images, real_labels, sky)
@@ -160,6 +175,11 @@ def evaluate_gan(
         "fd_floor": round(floor, 4),
         "fd_real_floor": round(floor, 4),
         "fd_ratio": round(fd / floor, 3) if floor > 0 else None,
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        "precision_floor": round(precision_floor, 4),
+        "recall_floor": round(recall_floor, 4),
+        "pr_k": PR_K,
         "sky_noise": {"generated": noise["generated"], "rendered": noise["rendered"]},
         "sky_noise_ratio": noise["ratio"],
         "sky_line_ratio": lines["ratio"],
@@ -196,6 +216,9 @@ def format_report(result: dict[str, Any]) -> str:
         f"pixel-share distance (generated vs real, both segmented): {result['share_distance']:.4f}",
         f"Fréchet distance on segmenter features: generated vs real {result['fd']:.3f}; "
         f"real vs real (floor) {result['fd_floor']:.3f}; ratio {result['fd_ratio']}",
+        f"precision / recall (k={result.get('pr_k')}, segmenter features): generated "
+        f"{result.get('precision')} / {result.get('recall')}; real vs real (what a perfect "
+        f"generator scores) {result.get('precision_floor')} / {result.get('recall_floor')}",
         f"sky noise (high-pass residual in eroded sky): generated "
         f"{result['sky_noise']['generated']}, rendered {result['sky_noise']['rendered']}; "
         f"ratio {result['sky_noise_ratio']}",
