@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pytest
 import torch
 
 from ganpaint.classify.data import SceneSet
@@ -98,3 +99,18 @@ def test_random_zoom_shows_a_part_of_each_picture_at_full_size():
     assert (span > 2 * 0.5 - 0.05).all() and (span < 2.0).all() and span.std() > 0.02
     assert out.min() >= -1 and out.max() <= 1
     assert torch.allclose(out[:, 0], out[:, 1]) and torch.allclose(out[:, 0, 5], out[:, 0, 50])
+
+
+def test_act_l1_adds_the_pooled_units_mean_to_the_loss():
+    from ganpaint.classify.train import _loss
+
+    torch.manual_seed(0)
+    model = SceneClassifier(("r", "g", "b"), (4, "M", 8)).eval()
+    scenes = _scenes(16, 3)
+    x = torch.from_numpy(scenes.images).permute(0, 3, 1, 2).float() / 127.5 - 1
+    y = torch.from_numpy(scenes.classes)
+    s = TrainSettings(dropout=0.0, precision="fp32")
+    plain = float(_loss(model, x, y, s))
+    penalised = float(_loss(model, x, y, replace(s, act_l1=0.5)))
+    mean = float(model.pooled(x).mean())
+    assert mean > 0 and penalised - plain == pytest.approx(0.5 * mean, rel=1e-5)

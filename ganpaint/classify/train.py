@@ -73,6 +73,7 @@ class TrainSettings:
     pool: str = "avg"
     precision: str = "auto"
     zoom: float = 1.0
+    act_l1: float = 0.0  # weight of the pooled units' mean (an L1 penalty: sparser units)
 
 
 def predict(model: nn.Module, images: np.ndarray, batch: int = 128) -> np.ndarray:
@@ -113,7 +114,8 @@ def _loss(model: SceneClassifier, x: torch.Tensor, y: torch.Tensor, s: TrainSett
     with torch.autocast(x.device.type, torch.bfloat16, enabled=bf16):
         units = model.pooled(x)
         logits = model.head(nn.functional.dropout(units, s.dropout, training=True))
-    return nn.functional.cross_entropy(logits.float(), y)
+    loss = nn.functional.cross_entropy(logits.float(), y)
+    return loss + s.act_l1 * units.float().abs().mean() if s.act_l1 else loss
 
 
 def refit_head(model: SceneClassifier, feats: torch.Tensor, classes: np.ndarray, s) -> None:

@@ -1,7 +1,7 @@
 """Short classifier experiments for the concept count of its last layer: ``python -m
 ganpaint.devtools.classifier_probe [--rule shipped|chalet-track|entrance] [--scenes 12000]
 [--epochs 4] [--pool avg|max] [--widths 16,M,32,...] [--dropout 0.5] [--zoom 1]
-[--dissect-scenes 300] [--device cpu] [--json]``.
+[--act-l1 0] [--dissect-scenes 300] [--device cpu] [--json]``.
 
 It trains a classifier as ``ganpaint classifier train`` does (its own
 :func:`~ganpaint.classify.train.train_classifier` at the command's defaults, then the
@@ -136,6 +136,7 @@ def probe(
         "widths": ",".join(str(w) for w in settings.widths),
         "dropout": settings.dropout,
         "zoom": settings.zoom,
+        "act_l1": settings.act_l1,
         "scenes": settings.n_train,
         "epochs": settings.epochs,
         "seconds": round(seconds, 1),
@@ -169,7 +170,8 @@ def describe(out: dict[str, Any]) -> str:
     """The figures as lines of text."""
     lines = [
         f"rule {out['rule']}, pool {out['pool']}, widths {out['widths']}, dropout "
-        f"{out['dropout']}, zoom {out['zoom']}: {out['scenes']} scenes x {out['epochs']} in "
+        f"{out['dropout']}, zoom {out['zoom']}, act_l1 {out['act_l1']}: {out['scenes']} scenes "
+        f"x {out['epochs']} in "
         f"{out['seconds']} s",
         f"choosing accuracy per pass {out['choose_accuracy']}, after the head refit "
         f"{out['refit_choose_accuracy']}",
@@ -194,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dropout", type=float, default=TrainSettings.dropout)
     p.add_argument("--zoom", type=float, default=1.0,
                    help="random zooms down to this share of the side (1: none)")  # fmt: skip
+    p.add_argument("--act-l1", type=float, default=0.0,
+                   help="weight of an L1 penalty on the pooled units (0: none)")  # fmt: skip
     p.add_argument("--dissect-scenes", type=int, default=300)
     p.add_argument("--layers", type=int, default=3, help="last conv layers shown (3)")
     p.add_argument("--device", default="cpu")
@@ -207,8 +211,10 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"classifier_probe: --zoom {args.zoom} is not in (0, 1]")
     if not 0.0 <= args.dropout < 1.0:
         raise SystemExit(f"classifier_probe: --dropout {args.dropout} is not in [0, 1)")
+    if not args.act_l1 >= 0.0:
+        raise SystemExit(f"classifier_probe: --act-l1 {args.act_l1} is not >= 0")
     s = TrainSettings(n_train=args.scenes, epochs=args.epochs, pool=args.pool,
-                      dropout=args.dropout, zoom=args.zoom)  # fmt: skip
+                      dropout=args.dropout, zoom=args.zoom, act_l1=args.act_l1)  # fmt: skip
     if args.widths:
         s = replace(s, widths=_widths(args.widths))
     log = (lambda msg: None) if args.json else (lambda msg: print(msg, flush=True))
