@@ -471,6 +471,8 @@ def test_evaluate_gan_on_tiny_models(fake_scenes):
     for key in ("precision", "recall", "precision_floor", "recall_floor"):
         assert 0 <= result[key] <= 1
     assert result["pr_k"] == 3 and "precision / recall (k=3" in format_report(result)
+    few = evaluate_gan(gen, _small_segmenter().eval(), n=3, device="cpu")  # balls need 4
+    assert few["precision"] is few["recall_floor"] is None and np.isfinite(few["fd"])
     lines = result["sky_lines"]  # 32 px pictures: 8 px patches
     assert lines["patch"] == 8 and result["sky_line_ratio"] == lines["ratio"]
     assert "sky stripes" in format_report(result)
@@ -528,6 +530,7 @@ def test_pipeline_writes_a_bundle_within_budget(tmp_path, fake_scenes, fake_cloc
     assert summary["bundle"] and summary["bundle_verified"], summary
     assert summary["pipeline_s"] <= budget
     assert not summary["errors"], summary["errors"]
+    assert 0 <= summary["precision"] <= 1 and 0 <= summary["recall"] <= 1
     bundle = load_bundle(out / "bundle")  # checks every sha256
     meta = bundle.meta
     assert meta["name"] == "micro" and meta["architecture"] == "progan"

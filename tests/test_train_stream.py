@@ -308,6 +308,7 @@ def test_gpu_window_fresh_then_resumed_from_its_unpacked_files(tmp_path, monkeyp
     card = load_bundle(home / "bundle").meta["training"]
     assert [w["images"] for w in card["windows"]] == [[0, 16], [16, 24]]
     assert "fd" in card["windows"][-1]["evaluation"] and not card.get("errors")
+    assert {"precision", "recall"} <= set(card["windows"][-1]["evaluation"])
     assert not new_children()
 
 

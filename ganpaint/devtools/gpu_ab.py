@@ -144,7 +144,8 @@ def _ab_arm(root: Path, arm: str, gpu_dir: Path, run_args: list[str], extra: lis
     code = subprocess.run(cmd, check=False).returncode
     path = arm_dir / "window" / "summary.json"
     summary = json.loads(path.read_text()) if path.is_file() else {}
-    keys = ("fd_ratio", "sky_noise_ratio", "sky_line_ratio", "images_seen", "gan_img_s", "eval_n")
+    keys = ("fd_ratio", "precision", "recall", "sky_noise_ratio", "sky_line_ratio", "images_seen",
+            "gan_img_s", "eval_n")  # fmt: skip
     figures = {k: summary.get(k) for k in keys}
     return {"exit": code, "options": extra, **figures}
 

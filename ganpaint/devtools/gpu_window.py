@@ -340,8 +340,8 @@ def main(argv: list[str] | None = None) -> int:
     except GanpaintError as exc:
         print(f"gpu_window: {exc}", file=sys.stderr)
         return 2
-    keys = ("bundle", "steps", "images_seen", "fd", "fd_ratio", "sky_noise_ratio",
-            "sky_line_ratio", "windows")  # fmt: skip
+    keys = ("bundle", "steps", "images_seen", "fd", "fd_ratio", "precision", "recall",
+            "sky_noise_ratio", "sky_line_ratio", "windows")  # fmt: skip
     print(json.dumps({k: summary.get(k) for k in (*keys, "window_files", "errors")}))
     return 0 if summary.get("bundle") else 1
 

@@ -48,6 +48,7 @@ from ganpaint.train.runlog import Log
 from ganpaint.train.segmenter import confusion_matrix, iou_from_confusion
 
 PR_K = 3  # neighbours for precision and recall, the paper's choice
+PR_KEYS = ("precision", "recall", "precision_floor", "recall_floor")
 
 
 def resized(images: Any, labels: Any, size: int) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -145,8 +146,6 @@ def evaluate_gan(
     fake_f, real_f, real_b_f = (x.cpu().numpy() for x in (fake_feats, real_feats, real_b_feats))
     fd = frechet_distance(fake_f, real_f)
     floor = frechet_distance(real_b_f, real_f)
-    precision, recall = precision_recall(fake_f, real_f, PR_K)
-    precision_floor, recall_floor = precision_recall(real_b_f, real_f, PR_K)
     sky = names.index("sky") if "sky" in names else 0
     real_images = torch.from_numpy(real[0][:n])
     noise = sky_noise(fake, fake_labels, real_images, real_labels, sky)
@@ -175,10 +174,7 @@ def evaluate_gan(
         "fd_floor": round(floor, 4),
         "fd_real_floor": round(floor, 4),
         "fd_ratio": round(fd / floor, 3) if floor > 0 else None,
-        "precision": round(precision, 4),
-        "recall": round(recall, 4),
-        "precision_floor": round(precision_floor, 4),
-        "recall_floor": round(recall_floor, 4),
+        **_precision_recall(fake_f, real_f, real_b_f),
         "pr_k": PR_K,
         "sky_noise": {"generated": noise["generated"], "rendered": noise["rendered"]},
         "sky_noise_ratio": noise["ratio"],
@@ -192,6 +188,15 @@ def evaluate_gan(
     if not all(math.isfinite(v) for v in (fd, floor)):
         raise FloatingPointError("evaluate_gan produced a non-finite distance")
     return result
+
+
+def _precision_recall(fake: np.ndarray, real: np.ndarray, real_b: np.ndarray) -> dict:
+    """:data:`PR_KEYS`: generated against rendered, then the second rendered set against the
+    first (the floor); None where there are too few images for balls of :data:`PR_K`."""
+    if len(fake) <= PR_K or len(real_b) <= PR_K:
+        return dict.fromkeys(PR_KEYS)
+    values = (*precision_recall(fake, real, PR_K), *precision_recall(real_b, real, PR_K))
+    return {key: round(v, 4) for key, v in zip(PR_KEYS, values, strict=True)}
 
 
 def format_report(result: dict[str, Any]) -> str:

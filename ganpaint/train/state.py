@@ -238,8 +238,8 @@ def window_record(summary: dict[str, Any], start_step: int, start_images: int) -
 
 
 WINDOW_FIGURES = (
-    "n", "fd", "fd_floor", "fd_ratio", "sky_noise_ratio", "sky_line_ratio",
-    "max_share_gap_points",
+    "n", "fd", "fd_floor", "fd_ratio", "precision", "recall", "sky_noise_ratio",
+    "sky_line_ratio", "max_share_gap_points",
 )  # fmt: skip
 
 
