@@ -447,6 +447,17 @@ def test_precision_recall_counts_who_falls_in_whose_ball():
     assert precision_recall(fake, real)[0] == 0.75
     with pytest.raises(ValueError, match="more than k=3 rows"):
         precision_recall(real[:3], real)
+    # sets larger than the 1024-row blocks agree with all pairwise distances at once
+    f, r = rng.normal(size=(1500, 4)), 1.3 * rng.normal(size=(1100, 4))
+    ft, rt = torch.from_numpy(f), torch.from_numpy(r)
+
+    def share_inside(x, ref):
+        radius = torch.cdist(ref, ref).kthvalue(4, dim=1).values
+        return float((torch.cdist(x, ref) <= radius[None]).any(1).double().mean())
+
+    p, rec = precision_recall(f, r)
+    assert p == pytest.approx(share_inside(ft, rt), abs=2e-3) and 0.2 < p < 1
+    assert rec == pytest.approx(share_inside(rt, ft), abs=2e-3) and 0.2 < rec < 1
 
 
 def test_evaluate_gan_on_tiny_models(fake_scenes):

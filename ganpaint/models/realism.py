@@ -17,6 +17,9 @@ artifacts`` (``dissect``), which are siblings and may not import each other.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -44,12 +47,12 @@ def nearest_distance(feats: np.ndarray, reference: np.ndarray, k: int = 3) -> np
     """Per row of ``feats`` (N, D): the Euclidean distance to its ``k``-th nearest row of
     ``reference`` (M, D), float64 (N,). Small: the image looks like some of the reference
     images; large: like none of them."""
-    d = _pairwise(feats, reference, "nearest_distance")
-    if not 1 <= k <= d.shape[1]:
-        raise ValueError(
-            f"nearest_distance: k must be 1..{d.shape[1]} (the reference size), not {k}"
-        )
-    return np.partition(d, k - 1, axis=1)[:, k - 1]
+    a, b = _features(feats, reference, "nearest_distance")
+    if not 1 <= k <= len(b):
+        raise ValueError(f"nearest_distance: k must be 1..{len(b)} (the reference size), not {k}")
+    return np.concatenate(
+        [np.partition(d, k - 1, axis=1)[:, k - 1] for d in _distance_blocks(a, b)]
+    )
 
 
 def precision_recall(fake: np.ndarray, real: np.ndarray, k: int = 3) -> tuple[float, float]:
@@ -58,24 +61,32 @@ def precision_recall(fake: np.ndarray, real: np.ndarray, k: int = 3) -> tuple[fl
     is that row's distance to its ``k``-th nearest other real row (how many generated images
     look like some real one); recall, the same with the sets swapped (how much of the real
     variety the generated images cover)."""
+    a, b = _features(fake, real, "precision_recall")
+    if min(len(a), len(b)) <= k:
+        raise ValueError(f"precision_recall needs more than k={k} rows in each set")
 
     def covered(x: np.ndarray, ref: np.ndarray) -> float:
         radius = nearest_distance(ref, ref, k + 1)  # the nearest row is the row itself
-        return float((_pairwise(x, ref, "precision_recall") <= radius[None, :]).any(1).mean())
+        inside = [(d <= radius[None, :]).any(1) for d in _distance_blocks(x, ref)]
+        return float(np.concatenate(inside).mean())
 
-    if min(len(fake), len(real)) <= k:
-        raise ValueError(f"precision_recall needs more than k={k} rows in each set")
-    return covered(fake, real), covered(real, fake)
+    return covered(a, b), covered(b, a)
 
 
-def _pairwise(a: np.ndarray, b: np.ndarray, who: str) -> np.ndarray:
-    """Euclidean distances between the rows of a (N, D) and b (M, D), float64 (N, M)."""
-    a = np.asarray(a, np.float64)
-    b = np.asarray(b, np.float64)
+def _features(a: Any, b: Any, who: str) -> tuple[np.ndarray, np.ndarray]:
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
         raise ValueError(f"{who} needs two (N, D) feature arrays of equal D")
-    d2 = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T
-    return np.sqrt(np.clip(d2, 0.0, None))
+    return a, b
+
+
+def _distance_blocks(a: np.ndarray, b: np.ndarray, rows: int = 1024) -> Iterator[np.ndarray]:
+    """Euclidean distances from a's rows to b's, ``rows`` of a at a time (float64 blocks of
+    at most rows x M, so 10,000 images need 80 MB, not 800)."""
+    bb = (b * b).sum(1)[None, :]
+    for i in range(0, len(a), rows):
+        x = a[i : i + rows]
+        yield np.sqrt(np.clip((x * x).sum(1)[:, None] + bb - 2.0 * x @ b.T, 0.0, None))
 
 
 def pixel_share(labels: torch.Tensor, num_classes: int) -> np.ndarray:
