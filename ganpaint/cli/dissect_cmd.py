@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from dataclasses import replace
 
 from ganpaint.cli.options import (
     add_dissection_options,
@@ -130,13 +131,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument(
         "--index-samples",
         type=int,
-        default=1000,
+        default=None,
         help="dissection samples in the scene index (default 1000; 0: none)",
     )
     g.add_argument(
         "--reference-scenes",
         type=int,
-        default=2000,
+        default=None,
         help="rendered scenes the index measures how well each sample is drawn against, "
         "with the bundle's own segmenter (default 2000; 0: not measured)",
     )
@@ -160,16 +161,17 @@ def _defaults_args(p: argparse.ArgumentParser) -> None:
                    help="dissection samples the defaults are measured on (default 32)")  # fmt: skip
 
 
-def _learn_after(args: argparse.Namespace, layers, only=None, index_samples: int = 1000) -> None:
-    """Learn the brush defaults (``learn-defaults``) after ``dissect``/``refine-sets`` wrote."""
+def _learn_after(args: argparse.Namespace, layers, only=None, index: bool = True) -> None:
+    """Learn the brush defaults (``learn-defaults``) after ``dissect``/``refine-sets`` wrote,
+    and the scene index unless not ``index``."""
     if args.no_defaults:
         return
     from ganpaint.dissect.defaults import DefaultsOptions
     from ganpaint.dissect.existing import learn_bundle_defaults
 
     check_positive(defaults_samples=args.defaults_samples)
-    options = DefaultsOptions(samples=args.defaults_samples, index_samples=index_samples,
-                              batch_size=args.batch)  # fmt: skip
+    options = DefaultsOptions(samples=args.defaults_samples, batch_size=args.batch)
+    options = options if index else replace(options, index_samples=0)
     found = learn_bundle_defaults(args.bundle, layers, options, args.device, args.segment_fn,
                                   args.batch, progress_factory(not args.quiet), only)  # fmt: skip
     if not args.quiet:
@@ -335,7 +337,7 @@ def _refine_sets(args: argparse.Namespace) -> int:
     if result.path is not None:
         print(f"wrote {result.path}")
         changed = [name for name, entry in result.found.items() if entry is not None]
-        _learn_after(args, [target.layer], changed, index_samples=0)
+        _learn_after(args, [target.layer], changed, index=False)
     return 0
 
 
@@ -345,13 +347,15 @@ def _learn_defaults(args: argparse.Namespace) -> int:
     from ganpaint.dissect.existing import dissected_layer, learn_layer_defaults
 
     check_positive(samples=args.samples, batch=args.batch)
-    if args.index_only and args.index_samples <= 0:
+    options = DefaultsOptions(samples=args.samples, batch_size=args.batch,
+                              brush=not args.index_only)  # fmt: skip
+    if args.index_samples is not None:
+        options = replace(options, index_samples=max(0, args.index_samples))
+    if args.reference_scenes is not None:
+        options = replace(options, reference_scenes=max(0, args.reference_scenes))
+    if args.index_only and options.index_samples <= 0:
         raise GanpaintError("--index-only needs --index-samples of 1 or more")
     target = dissected_layer(args.bundle, args.layer, args.device, args.segment_fn, args.batch)
-    options = DefaultsOptions(
-        samples=args.samples, index_samples=max(0, args.index_samples), batch_size=args.batch,
-        reference_scenes=max(0, args.reference_scenes), brush=not args.index_only,
-    )  # fmt: skip
     found, path = learn_layer_defaults(
         target, options, progress_factory(not args.quiet), args.concepts
     )
