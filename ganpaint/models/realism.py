@@ -1,5 +1,6 @@
-"""Realism measures shared by ``ganpaint evaluate-gan`` (``train``) and ``ganpaint
-artifacts`` (``dissect``), which are siblings and may not import each other.
+"""Realism measures shared by ``ganpaint evaluate-gan`` (``train``), ``ganpaint artifacts``
+and the scene index of ``learn-defaults`` (``dissect``), siblings that may not import each
+other.
 
 * :func:`frechet_distance` between Gaussians fitted to two feature sets;
 * :func:`nearest_distance`: per image, how far its features lie from the k-th nearest of a
