@@ -18,6 +18,8 @@ def test_candidates_train_evaluate_and_leave_their_grids(tmp_path):
                       64, samples_dir=str(tmp_path))  # fmt: skip
     assert [r["candidate"] for r in rows] == ["baseline", "projected D x0.25"]
     assert all(r["images"] > 0 and r["fd_ratio"] > 0 for r in rows)
+    assert all(0 <= r["precision"] <= 1 and 0 <= r["recall"] <= 1 for r in rows)
+    assert "| precision | recall |" in cc.markdown(rows)
     for name in ("baseline", "projected-D-x0.25"):
         with Image.open(tmp_path / f"{name}.png") as grid:
             assert grid.size == (8 * 32, 8 * 32)  # 64 fixed seeds of the 32 px config

@@ -161,7 +161,8 @@ def compare(
                           real_b=real_b, size=size)  # fmt: skip
         rows.append({
             "candidate": label, "seed": seed, "img_s": s["img_s"], "images": s["images_seen"],
-            "fd_ratio": ev["fd_ratio"], "sky_noise_ratio": ev["sky_noise_ratio"],
+            "fd_ratio": ev["fd_ratio"], "precision": ev["precision"], "recall": ev["recall"],
+            "sky_noise_ratio": ev["sky_noise_ratio"],
             "max_share_gap_points": ev["max_share_gap_points"], "device": s["device"],
         })  # fmt: skip
     return rows
@@ -188,13 +189,15 @@ def save_grid(trainer: Any, path: Path) -> None:
 
 def markdown(rows: list[dict[str, Any]]) -> str:
     lines = [
-        "| candidate | images/s | images seen | FD ratio | sky noise ratio | max share gap (pts) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        "| candidate | images/s | images seen | FD ratio | precision | recall | sky noise ratio "
+        "| max share gap (pts) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in rows:
         lines.append(
             f"| {r['candidate']} | {r['img_s']:.1f} | {r['images']} | {r['fd_ratio']} | "
-            f"{r['sky_noise_ratio']} | {r['max_share_gap_points']} |"
+            f"{r.get('precision')} | {r.get('recall')} | {r['sky_noise_ratio']} | "
+            f"{r['max_share_gap_points']} |"
         )
     return "\n".join(lines)
 
