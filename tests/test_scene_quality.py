@@ -136,6 +136,31 @@ def test_learn_defaults_index_only_keeps_the_brush_defaults(segmented_bundle, ca
     load_bundle(segmented_bundle)  # the hashes were refreshed: the bundle still verifies
 
 
+def test_samples_best_draws_the_best_drawn_scenes_first(drawn_bundle, demo_bundle, tmp_path,
+                                                        capsys):  # fmt: skip
+    from PIL import Image
+
+    from ganpaint.cli import main
+    from ganpaint.core.seeds import zs_from_seeds
+    from ganpaint.engine.renderer import to_uint8
+
+    out = tmp_path / "best.png"
+    args = ["samples", "--model", str(drawn_bundle), "--best", "--no-scenes", "-o", str(out)]
+    assert main([*args, "--count", "4"]) == 0
+    sheet = np.asarray(Image.open(out))
+    gen = load_bundle(drawn_bundle).generator
+    with torch.inference_mode():
+        best = to_uint8(gen(zs_from_seeds([119, 118, 117, 116], gen.z_dim)))
+    r = gen.resolution
+    tiles = [sheet[:r, :r], sheet[:r, r:], sheet[r:, :r], sheet[r:, r:]]
+    assert all(np.array_equal(t, b) for t, b in zip(tiles, best, strict=True))
+    assert main([*args, "--count", "25"]) == 2  # twenty indexed scenes
+    assert "the index holds 20 scenes, not 25" in capsys.readouterr().err
+    plain = ["samples", "--model", str(demo_bundle), "--best", "--count", "4", "-o", str(out)]
+    assert main(plain) == 2
+    assert "has no scene index with distances" in capsys.readouterr().err
+
+
 # -- the app --------------------------------------------------------------------------------
 
 SEEDS = [100 + i for i in range(20)]

@@ -1,4 +1,5 @@
-"""``ganpaint samples``: a sheet of generated samples beside rendered scenes of the world."""
+"""``ganpaint samples``: a sheet of generated samples (seeds from a start, or the best drawn
+indexed scenes) beside rendered scenes of the world."""
 
 from __future__ import annotations
 
@@ -16,6 +17,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default=None, help="bundle folder or checkpoint (default: bundled)")
     p.add_argument("--count", type=int, default=64, help="images per side (a square number)")
     p.add_argument("--start-seed", type=int, default=0, help="first seed of both sides")
+    p.add_argument(
+        "--best",
+        action="store_true",
+        help="the model's best drawn indexed scenes, best first, instead of seeds from "
+        "--start-seed (its scene index must have distances: ganpaint learn-defaults MODEL "
+        "--index-only)",
+    )
     p.add_argument("--no-scenes", action="store_true", help="only the generated samples")
     p.add_argument("-o", "--output", required=True, help="PNG file to write")
     p.set_defaults(handler=_samples)
@@ -45,11 +53,12 @@ def _samples(args: argparse.Namespace) -> int:
     bundle = load_bundle(args.model)
     gen = bundle.generator
     seeds = range(args.start_seed, args.start_seed + args.count)
+    samples = _best_drawn(bundle, args.count) if args.best else list(seeds)
     with torch.inference_mode():
         images = np.concatenate(
             [
-                to_uint8(gen(zs_from_seeds(seeds[i : i + 16], gen.z_dim)))
-                for i in range(0, len(seeds), 16)
+                to_uint8(gen(zs_from_seeds(samples[i : i + 16], gen.z_dim)))
+                for i in range(0, len(samples), 16)
             ]
         )
     sheet = image_grid(images, columns, fill=255)
@@ -67,3 +76,19 @@ def _samples(args: argparse.Namespace) -> int:
         f"wrote {args.output}: {args.count} generated" + ("" if args.no_scenes else " + rendered")
     )
     return 0
+
+
+def _best_drawn(bundle, count: int) -> list[int]:
+    """The ``count`` indexed seeds whose images lie nearest the world's scenes, best first."""
+    from ganpaint.core.errors import GanpaintError
+
+    index = bundle.dissection.scene_index if bundle.dissection is not None else None
+    if index is None or not index.distance:
+        raise GanpaintError(
+            f"--best: {bundle.name} has no scene index with distances (ganpaint learn-defaults "
+            "MODEL --index-only writes one for a bundle with its own segmenter)"
+        )
+    if count > len(index.seeds):
+        raise GanpaintError(f"--best: the index holds {len(index.seeds)} scenes, not {count}")
+    order = sorted(range(len(index.seeds)), key=lambda i: index.distance[i])
+    return [index.seeds[i] for i in order[:count]]
