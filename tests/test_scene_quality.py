@@ -220,3 +220,23 @@ def test_new_scene_is_a_best_drawn_one(make_window, drawn_bundle, demo_bundle):
     plain = make_window(model=demo_bundle)  # no distances: any seed
     plain.new_random_scene()
     assert plain.document.seed not in (7, 118, 119)
+
+
+def test_recall_scale_measures_the_world_softened_and_the_model(segmented_bundle, demo_bundle,
+                                                                capsys):  # fmt: skip
+    from ganpaint.devtools import recall_scale
+
+    flat = np.full((2, 16, 16, 3), 90, np.uint8)
+    assert np.array_equal(recall_scale.soften(flat, 4), flat)
+    edge = np.zeros((1, 16, 16, 3), np.uint8)
+    edge[:, :, 8:] = 255
+    assert recall_scale.soften(edge, 4)[0, 0, 7, 0] not in (0, 255)  # the edge is blurred
+    assert recall_scale.main(["--model", str(segmented_bundle), "--samples", "12", "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert list(r["rows"]) == ["rendered (the floor)", "rendered at 1/2 resolution",
+                               "rendered at 1/4 resolution", "demo"]  # fmt: skip
+    assert all(0 <= v[key] <= 1 for v in r["rows"].values() for key in ("precision", "recall"))
+    assert sum(b["scenes"] for b in r["recall_by_buildings"]) == 12
+    assert r["mean_pairwise"]["rendered"] > 0 and r["median_radius"]["generated"] > 0
+    assert recall_scale.main(["--model", str(demo_bundle), "--samples", "12"]) == 2
+    assert "has no segmenter" in capsys.readouterr().err

@@ -62,16 +62,18 @@ def precision_recall(fake: np.ndarray, real: np.ndarray, k: int = 3) -> tuple[fl
     is that row's distance to its ``k``-th nearest other real row (how many generated images
     look like some real one); recall, the same with the sets swapped (how much of the real
     variety the generated images cover)."""
-    a, b = _features(fake, real, "precision_recall")
+    return float(covered(fake, real, k).mean()), float(covered(real, fake, k).mean())
+
+
+def covered(feats: np.ndarray, reference: np.ndarray, k: int = 3) -> np.ndarray:
+    """Per row of ``feats``: whether it lies inside the ball of some ``reference`` row whose
+    radius is that row's distance to its ``k``-th nearest other reference row, bool (N,)
+    (:func:`precision_recall` is its mean, each way)."""
+    a, b = _features(feats, reference, "precision_recall")
     if min(len(a), len(b)) <= k:
         raise ValueError(f"precision_recall needs more than k={k} rows in each set")
-
-    def covered(x: np.ndarray, ref: np.ndarray) -> float:
-        radius = nearest_distance(ref, ref, k + 1)  # the nearest row is the row itself
-        inside = [(d <= radius[None, :]).any(1) for d in _distance_blocks(x, ref)]
-        return float(np.concatenate(inside).mean())
-
-    return covered(a, b), covered(b, a)
+    radius = nearest_distance(b, b, k + 1)  # the nearest row is the row itself
+    return np.concatenate([(d <= radius[None, :]).any(1) for d in _distance_blocks(a, b)])
 
 
 def _features(a: Any, b: Any, who: str) -> tuple[np.ndarray, np.ndarray]:
