@@ -111,7 +111,7 @@ def test_top_activation_screen_puts_the_planted_unit_first(monkeypatch):
 
     from ganpaint.dissect import artifacts
 
-    monkeypatch.setattr(artifacts, "segment_features", lambda seg, im: (None, _tint_features(im)))
+    monkeypatch.setattr(artifacts, "image_features", lambda seg, im: _tint_features(im))
     gen = tinted_generator()
     clean = generate(without_units(gen, {"layer7": [PLANTED]}), range(40))
     measure = SimpleNamespace(segmenter=object(), real_feats=_tint_features(clean).numpy())

@@ -332,6 +332,32 @@ def test_segmenter_shapes_features_and_segment():
     assert torch.equal(lab2, labels) and feats.shape == (5, 32)
 
 
+def test_segment_features_runs_the_encoder_once_and_image_features_no_decoder():
+    """Labels and features from one encoder pass, equal to the two separate calls; the
+    features alone never run the decoder; the model's training mode comes back."""
+    from ganpaint.models.segmenter import image_features
+
+    seg = _small_segmenter().train()
+    imgs = (torch.rand(5, 24, 24, 3) * 255).to(torch.uint8)
+    calls = {"stem": 0, "head": 0}
+    seg.stem.register_forward_hook(lambda *a: calls.__setitem__("stem", calls["stem"] + 1))
+    seg.head.register_forward_hook(lambda *a: calls.__setitem__("head", calls["head"] + 1))
+    labels, feats = segment_features(seg, imgs, batch_size=4)
+    assert calls == {"stem": 2, "head": 2} and seg.training
+    alone = image_features(seg, imgs, batch_size=4)
+    assert calls == {"stem": 4, "head": 2} and seg.training
+    assert torch.equal(alone, feats)
+    seg.eval()
+    with torch.no_grad():
+        x = (imgs.permute(0, 3, 1, 2).float() / 127.5 - 1).contiguous(
+            memory_format=torch.channels_last
+        )
+        assert torch.equal(labels, seg(x).argmax(1))
+        assert torch.allclose(feats, seg.features(x), atol=1e-6)
+    with pytest.raises(ValueError, match="no images"):
+        image_features(seg, imgs[:0])
+
+
 def test_default_segmenter_size():
     n = sum(p.numel() for p in Segmenter(11).parameters())
     assert 1_000_000 <= n <= 3_000_000

@@ -45,7 +45,7 @@ def measure(model: str | None = None, samples: int = 1000) -> dict[str, Any]:
 
     from ganpaint.models import load_bundle
     from ganpaint.models.realism import covered, nearest_distance, precision_recall
-    from ganpaint.models.segmenter import segment_features
+    from ganpaint.models.segmenter import image_features
     from ganpaint.scenes.classes import BUILDING_LABELS
     from ganpaint.train.data import EVAL_SEED, render_scenes
     from ganpaint.train.quality import generate_images
@@ -57,7 +57,7 @@ def measure(model: str | None = None, samples: int = 1000) -> dict[str, Any]:
     res = bundle.generator.resolution
     real, labels = render_scenes(samples, res, EVAL_SEED)
     other = render_scenes(samples, res, EVAL_SEED + samples)[0]
-    feats = lambda images: segment_features(seg, images)[1].numpy()  # noqa: E731
+    feats = lambda images: image_features(seg, images).numpy()  # noqa: E731
     ref = feats(real)
     rows = {"rendered (the floor)": precision_recall(feats(other), ref)}
     for f in SOFTEN:

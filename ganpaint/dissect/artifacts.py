@@ -54,7 +54,7 @@ from ganpaint.models.realism import (
     highpass_residual,
     pixel_share,
 )
-from ganpaint.models.segmenter import Segmenter, segment_features
+from ganpaint.models.segmenter import Segmenter, image_features, segment_features
 
 SCREEN_SEED = 30_000_000  # z seeds the set is chosen on
 TOP_SEED = SCREEN_SEED + 1_000_000  # the top-activation screen's seeds (also screen seeds)
@@ -101,7 +101,7 @@ class Measure:
         self.sky = sky
         self.real_feats = None
         if segmenter is not None and real is not None:
-            self.real_feats = segment_features(segmenter, real)[1].numpy()
+            self.real_feats = image_features(segmenter, real).numpy()
 
     def __call__(self, images: torch.Tensor, base: Mapping[str, Any] | None = None) -> dict:
         """``fd``, ``noise``, ``shares`` (or None), and ``shift`` (points) against ``base``."""
@@ -214,7 +214,7 @@ def screen_top_activations(
             h = gen.run(h, after=prev, until=layer)
             maxima[layer].append(h.amax(dim=(2, 3)).float().cpu())
             prev = layer
-        feats.append(segment_features(measure.segmenter, to_uint8(gen.run(h, after=prev)))[1])
+        feats.append(image_features(measure.segmenter, to_uint8(gen.run(h, after=prev))))
     all_feats = torch.cat(feats).numpy()
     out = {}
     for layer in order:

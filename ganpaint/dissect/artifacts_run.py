@@ -35,7 +35,7 @@ from ganpaint.models.realism import (
     pixel_share,
     sky_noise,
 )
-from ganpaint.models.segmenter import Segmenter, segment_features
+from ganpaint.models.segmenter import Segmenter, image_features, segment_features
 
 
 def _scenes(n: int, size: int, start: int) -> tuple[np.ndarray, np.ndarray]:
@@ -70,7 +70,7 @@ def evaluate_set(
     real_a, _ = _scenes(n, gen.resolution, REAL_SEED)
     real_b, _ = _scenes(n, gen.resolution, REAL_SEED + n)
     a_labels, a_feats = segment_features(segmenter, real_a)
-    floor = frechet_distance(segment_features(segmenter, real_b)[1].numpy(), a_feats.numpy())
+    floor = frechet_distance(image_features(segmenter, real_b).numpy(), a_feats.numpy())
     k = segmenter.num_classes
     figures = {}
     for key, images in (("before", before), ("after", after)):

@@ -32,7 +32,7 @@ from ganpaint.engine.intervention import UnitEdit, apply_edit
 from ganpaint.engine.levels import UnitLevels
 from ganpaint.models.dissection import ConceptUnits, Dissection
 from ganpaint.models.realism import nearest_distance
-from ganpaint.models.segmenter import Segmenter, segment_features
+from ganpaint.models.segmenter import Segmenter, image_features
 
 TIE = 0.01  # scores this close count as equal: the fewer units win
 INDEX_SAMPLES = 1000  # a tenth of them, the best drawn, are the app's new scenes
@@ -224,7 +224,7 @@ def scene_index(
             )
             shares.append([round(float(x) / row.numel(), 4) for x in counts[: len(concepts)]])
         if segmenter is not None and reference > 0:
-            feats.append(segment_features(segmenter, images_to_uint8(image).cpu())[1])
+            feats.append(image_features(segmenter, images_to_uint8(image).cpu()))
     out = {"seeds": [seed_base + i for i in range(samples)], "concepts": list(concepts),
            "shares": shares}  # fmt: skip
     if feats:
@@ -232,7 +232,7 @@ def scene_index(
 
         real = render_dataset(reference, generator.resolution, start_seed=REFERENCE_SEED)[0]
         k = min(NEAREST_K, reference)
-        ref = segment_features(segmenter, real)[1].numpy()
+        ref = image_features(segmenter, real).numpy()
         distance = nearest_distance(torch.cat(feats).numpy(), ref, k)
         out["distance"] = [round(float(x), 4) for x in distance]
         out["distance_to"] = {"scenes": reference, "first_seed": REFERENCE_SEED, "k": k}

@@ -126,9 +126,7 @@ class Segmenter(nn.Module):
             feats.append(block(feats[-1]))
         return feats
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x, h, w = self._pad(x)
-        feats = self._encode(x)
+    def _decode(self, feats: list[torch.Tensor], h: int, w: int) -> torch.Tensor:
         y = self.top(feats[-1])
         for j, i in enumerate(range(len(feats) - 2, -1, -1)):
             y = self.reduce[j](y)
@@ -137,12 +135,26 @@ class Segmenter(nn.Module):
         logits = self.head(y)
         return logits[..., :h, :w]
 
+    @staticmethod
+    def _pooled(feats: list[torch.Tensor]) -> torch.Tensor:
+        return torch.cat([feats[-1].mean(dim=(2, 3)), feats[-2].mean(dim=(2, 3))], dim=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x, h, w = self._pad(x)
+        return self._decode(self._encode(x), h, w)
+
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Per-image feature vector (N, encoder[-1] + encoder[-2]): globally averaged deep
-        encoder activations, for comparing image distributions (Fréchet distance)."""
+        encoder activations, for comparing image distributions (Fréchet distance). The
+        encoder alone runs: no decoder."""
         x, _, _ = self._pad(x)
+        return self._pooled(self._encode(x))
+
+    def logits_and_features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``forward(x)`` and ``features(x)`` from one run of the encoder."""
+        x, h, w = self._pad(x)
         feats = self._encode(x)
-        return torch.cat([feats[-1].mean(dim=(2, 3)), feats[-2].mean(dim=(2, 3))], dim=1)
+        return self._decode(feats, h, w), self._pooled(feats)
 
 
 def _model_device(model: nn.Module) -> torch.device:
@@ -199,19 +211,38 @@ def segment(
 def segment_features(
     model: Segmenter, images: np.ndarray | torch.Tensor, batch_size: int = 32
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Labels (N, H, W) int64 and :meth:`Segmenter.features` (N, D) float32, in one pass."""
+    """Labels (N, H, W) int64 and :meth:`Segmenter.features` (N, D) float32, the encoder run
+    once per image for both (:meth:`Segmenter.logits_and_features`)."""
+    labels, feats = [], []
+    for x in _eval_batches(model, images, batch_size):
+        logits, pooled = model.logits_and_features(x)
+        labels.append(logits.argmax(dim=1))
+        feats.append(pooled.float())
+    return torch.cat(labels), torch.cat(feats)
+
+
+@torch.no_grad()
+def image_features(
+    model: Segmenter, images: np.ndarray | torch.Tensor, batch_size: int = 32
+) -> torch.Tensor:
+    """:meth:`Segmenter.features` (N, D) float32 alone: the encoder without the decoder,
+    for a Fréchet or nearest-neighbour distance that needs no labels."""
+    return torch.cat([model.features(x).float() for x in _eval_batches(model, images, batch_size)])
+
+
+def _eval_batches(model: Segmenter, images: np.ndarray | torch.Tensor, batch_size: int):
+    """The images as channels-last input batches on the model's device, the model in eval
+    mode while they are used (its mode restored after the last)."""
+    if len(images) == 0:
+        raise ValueError("no images to segment")
     device = _model_device(model)
     was_training = model.training
     model.eval()
     _channels_last(model)
     try:
-        labels, feats = [], []
         for i in range(0, len(images), batch_size):
             x = images_to_input(images[i : i + batch_size], device)
-            x = x.contiguous(memory_format=torch.channels_last)
-            labels.append(model(x).argmax(dim=1))
-            feats.append(model.features(x).float())
-        return torch.cat(labels), torch.cat(feats)
+            yield x.contiguous(memory_format=torch.channels_last)
     finally:
         model.train(was_training)
 

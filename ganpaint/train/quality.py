@@ -42,7 +42,7 @@ from ganpaint.models.realism import (
     sky_lines,
     sky_noise,
 )
-from ganpaint.models.segmenter import Segmenter, segment_features
+from ganpaint.models.segmenter import Segmenter, image_features, segment_features
 from ganpaint.train.data import EVAL_SEED, concepts, float_to_uint8, render_scenes
 from ganpaint.train.runlog import Log
 from ganpaint.train.segmenter import confusion_matrix, iou_from_confusion
@@ -134,7 +134,7 @@ def evaluate_gan(
         real_b = tuple(x.numpy() for x in resized(real_b[0][:n], real_b[1][:n], size))
     fake_labels, fake_feats = segment_features(seg, fake, batch)
     real_labels, real_feats = segment_features(seg, real[0][:n], batch)
-    _, real_b_feats = segment_features(seg, real_b[0][:n], batch)
+    real_b_feats = image_features(seg, real_b[0][:n], batch)
     true_labels = torch.from_numpy(np.ascontiguousarray(real[1][:n]))
 
     share_gen = pixel_share(fake_labels, k)
