@@ -8,7 +8,7 @@ import argparse
 import json
 import sys
 
-from ganpaint.cli.options import finite_float
+from ganpaint.cli.options import finite_float, writable_folder
 
 BUNDLE_HELP = "bundle folder (default: the bundled model)"
 
@@ -358,6 +358,7 @@ def _report(args: argparse.Namespace) -> int:
 
     if args.examples < 0 or args.scenes < 0:
         raise GanpaintError("--examples and --scenes must be 0 or more")
+    writable_folder(args.out, "-o")
     index, missing = write_classifier_report(
         args.bundle, args.out, args.examples, args.scenes, bar_factory()
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ganpaint.cli.options import writable_file
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -63,6 +65,7 @@ def _export(args: argparse.Namespace, path, model: str) -> int:
 
     if not args.output:
         raise GanpaintError("--export needs -o FILE")
+    writable_file(args.output)
     export_concept(path, args.export, args.output, model)
     print(f"exported {args.export!r} to {args.output}")
     return 0

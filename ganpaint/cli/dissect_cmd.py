@@ -14,11 +14,13 @@ from dataclasses import replace
 from ganpaint.cli.options import (
     add_dissection_options,
     add_layers_option,
+    check_at_least,
     check_positive,
     finite_float,
     flat_layers,
     layer_names,
     progress_factory,
+    writable_folder,
 )
 
 
@@ -288,6 +290,7 @@ def _report(args: argparse.Namespace) -> int:
     from ganpaint.dissect.existing import report_bundle
 
     check_positive(per_unit=args.per_unit, batch=args.batch, max_units=args.max_units)
+    writable_folder(args.output, "-o")
     index = report_bundle(
         args.bundle,
         args.output,
@@ -347,12 +350,14 @@ def _learn_defaults(args: argparse.Namespace) -> int:
     from ganpaint.dissect.existing import dissected_layer, learn_layer_defaults
 
     check_positive(samples=args.samples, batch=args.batch)
+    check_at_least(index_samples=(args.index_samples, 0),
+                   reference_scenes=(args.reference_scenes, 0))  # fmt: skip
     options = DefaultsOptions(samples=args.samples, batch_size=args.batch,
                               brush=not args.index_only)  # fmt: skip
     if args.index_samples is not None:
-        options = replace(options, index_samples=max(0, args.index_samples))
+        options = replace(options, index_samples=args.index_samples)
     if args.reference_scenes is not None:
-        options = replace(options, reference_scenes=max(0, args.reference_scenes))
+        options = replace(options, reference_scenes=args.reference_scenes)
     if args.index_only and options.index_samples <= 0:
         raise GanpaintError("--index-only needs --index-samples of 1 or more")
     target = dissected_layer(args.bundle, args.layer, args.device, args.segment_fn, args.batch)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ganpaint.cli.options import check_positive
+from ganpaint.cli.options import check_positive, writable_file
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -75,6 +75,7 @@ def _invert(args: argparse.Namespace) -> int:
     from ganpaint.core.progress import progress_bar
     from ganpaint.invert.project import invert_file
 
+    writable_file(args.output)
     bar = None
 
     def progress(done: int, total: int) -> None:
@@ -105,6 +106,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     from ganpaint.models.bundle import load_bundle
 
     check_positive(steps=args.steps)
+    if args.rows:
+        writable_file(args.rows, "--rows")
     report = evaluate_inversion(
         load_bundle(args.model),
         args.evaluate,
@@ -128,6 +131,8 @@ def _train_encoder(args: argparse.Namespace) -> int:
     from ganpaint.invert.train_encoder import EncoderConfig, train_encoder
 
     cfg = EncoderConfig(steps=args.steps, samples=args.samples, batch=args.batch)
+    if args.out:
+        writable_file(args.out, "--out")
     card = train_encoder(args.bundle, cfg, args.device, args.out, progress=progress_bar)
     print(json.dumps(card["training"]))
     return 0

@@ -1,11 +1,13 @@
 """Option parsing shared by several commands: lists of layer names, whether to zero a
 model's artifact set, numbers that must be finite (every float option), counts that must be
-positive, progress bars unless quiet, and the options of the commands that dissect."""
+positive, progress bars unless quiet, the options of the commands that dissect, and output
+files and folders checked before a command spends any time."""
 
 from __future__ import annotations
 
 import argparse
 import math
+from pathlib import Path
 
 
 def layer_names(value: str) -> list[str]:
@@ -102,3 +104,64 @@ def add_dissection_options(p: argparse.ArgumentParser) -> None:
         "IoU at the best of several thresholds per unit and concept, as GAN Dissection does)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def writable_folder(path: str | Path, option: str = "--out") -> Path:
+    """Make the output folder ``path`` (with its parents) before a command spends any time,
+    so that a folder that cannot be written is refused at once, not after the work:
+    a :class:`~ganpaint.core.errors.GanpaintError` naming ``option`` and the reason."""
+    from ganpaint.core.errors import GanpaintError
+
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise GanpaintError(f"{option} {folder}: a file is there; name a folder")
+    _refuse_file_above(folder, option, folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        _probe_write(folder)
+    except OSError as exc:
+        raise GanpaintError(f"{option} {folder}: cannot write there ({_reason(exc)})") from None
+    return folder
+
+
+def writable_file(path: str | Path, option: str = "-o") -> Path:
+    """Check, before a command spends any time, that the file ``path`` can be written: its
+    folder is made if missing, and a file is created and removed there. An existing file
+    is left as it is (the command replaces it when done); a folder at ``path`` is refused."""
+    from ganpaint.core.errors import GanpaintError
+
+    file = Path(path)
+    if file.is_dir():
+        raise GanpaintError(f"{option} {file}: a folder is there; name a file")
+    _refuse_file_above(file, option, file.parent)
+    folder = file.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        _probe_write(folder)
+    except OSError as exc:
+        raise GanpaintError(f"{option} {file}: cannot write there ({_reason(exc)})") from None
+    return file
+
+
+def _refuse_file_above(named: Path, option: str, folder: Path) -> None:
+    """Refuse ``named`` where ``folder`` or a folder above it, the first one that exists,
+    is a file."""
+    from ganpaint.core.errors import GanpaintError
+
+    for above in (folder, *folder.parents):
+        if above.exists():
+            if not above.is_dir():
+                raise GanpaintError(f"{option} {named}: {above} is a file, not a folder")
+            return
+
+
+def _probe_write(folder: Path) -> None:
+    """Create and remove a file in ``folder`` (raises OSError when that is not allowed)."""
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(dir=folder, prefix=".ganpaint-probe-"):
+        pass
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc)

@@ -9,7 +9,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ganpaint.cli.options import check_at_least, check_positive, finite_float
+from ganpaint.cli.options import (
+    check_at_least,
+    check_positive,
+    finite_float,
+    writable_file,
+    writable_folder,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -179,6 +185,7 @@ def _train_gan(args: argparse.Namespace) -> int:
     resume = args.resume if args.resume is not None else not args.no_resume
     if args.warm_start is not None or args.d_warmup_images is not None:
         resume = _warm_start(args, Path(out))
+    writable_folder(out)
     summary = train_gan(
         cfg,
         out,
@@ -223,6 +230,7 @@ def _train_segmenter(args: argparse.Namespace) -> int:
     if args.time_budget is not None and args.time_budget <= 0:
         raise GanpaintError("--time-budget must be positive")
     check_positive(workers=args.workers)
+    writable_file(args.out, "--out")
     result = train_segmenter(
         size=args.size,
         steps=args.steps,
@@ -271,6 +279,7 @@ def _train_pipeline(args: argparse.Namespace) -> int:
         raise GanpaintError("--time-budget must be positive")
     check_positive(workers=args.workers, gan_scenes=args.gan_scenes)
     check_at_least(eval_samples=(args.eval_samples, 2))
+    writable_folder(args.out)
     summary = run_pipeline(
         args.config,
         args.out,

@@ -21,13 +21,18 @@ def convert_checkpoint(
     layers default to ``layer4`` (else the middle layer)."""
     gen = load_generator(checkpoint)
     out = Path(output)
+    if out.exists() and not out.is_dir():
+        raise GanpaintError(f"{out}: a file is there; name a new folder")
     if out.exists() and any(out.iterdir()):
         raise GanpaintError(f"{out}: exists and is not empty; choose a new folder")
     layers = edit_layers or (["layer4"] if "layer4" in gen.layer_names else None)
     for layer in layers or []:
         if layer not in gen.layer_names:
             raise GanpaintError(f"--edit-layers: {layer!r} is not a layer of this generator")
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise GanpaintError(f"{out}: cannot make the folder ({exc.strerror or exc})") from None
     save_generator(gen, out / "generator.safetensors")
     meta = {
         "name": name or Path(checkpoint).stem,
