@@ -95,3 +95,57 @@ def test_convert_names_a_file_where_its_folder_should_go(bare_generator, tmp_pat
     assert main(["convert", str(bare_generator), "-o", str(blocker / "bundle")]) == 2
     assert "cannot make the folder" in capsys.readouterr().err
     assert blocker.read_text() == "the user's file"
+
+
+# (argv with {bundle}, module and function of the work that must not start)
+BUNDLE_WRITERS = [
+    (["dissect", "{bundle}"], "ganpaint.dissect.pipeline", "dissect_into_bundle"),
+    (["refine-sets", "{bundle}", "--concepts", "tree"], "ganpaint.dissect.existing",
+     "dissected_layer"),
+    (["learn-defaults", "{bundle}"], "ganpaint.dissect.existing", "dissected_layer"),
+    (["classifier", "train", "{bundle}"], "ganpaint.classify.card", "train_bundle"),
+    (["classifier", "dissect", "{bundle}"], "ganpaint.classify.bundle_runs", "dissect_bundle"),
+    (["classifier", "ablate", "{bundle}"], "ganpaint.classify.bundle_runs", "ablate_bundle"),
+    (["classifier", "attack", "{bundle}"], "ganpaint.classify.attack_bundle", "attack_bundle"),
+    (["artifacts", "{bundle}", "--write"], "ganpaint.dissect.artifacts_run",
+     "artifacts_for_bundle"),
+    (["train-encoder", "{bundle}"], "ganpaint.invert.train_encoder", "train_encoder"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("argv", "module", "work"), BUNDLE_WRITERS,
+                         ids=["-".join(c[0][:2]) for c in BUNDLE_WRITERS])  # fmt: skip
+def test_a_bundle_that_cannot_be_written_is_refused_before_the_work(
+    argv, module, work, tmp_path, monkeypatch, capsys
+):  # fmt: skip
+    """A read-only bundle (an installed app's, a read-only mount) stops the command at
+    once with the way out, where the work used to run for minutes and fail at its end.
+    (The tests run as root, whom permissions do not stop, so the write probe is made to
+    fail as a read-only folder makes it.)"""
+    import importlib
+
+    from ganpaint.cli import options
+
+    def denied(folder):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(options, "_probe_write", denied)
+    monkeypatch.setattr(importlib.import_module(module), work, _never)
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    code = main([a.replace("{bundle}", str(bundle)) for a in argv])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert f"{bundle}: cannot write" in err and "(Permission denied)" in err
+    assert f"cp -r {bundle} MY_COPY" in err and "Traceback" not in err
+
+
+def test_writable_bundle_probes_an_existing_folder_only(tmp_path, monkeypatch):
+    from ganpaint.cli import options
+
+    called = []
+    monkeypatch.setattr(options, "_probe_write", lambda folder: called.append(folder))
+    options.writable_bundle(tmp_path, "x")
+    assert called == [tmp_path]
+    options.writable_bundle(tmp_path / "missing", "x")  # the loader names a missing one
+    assert called == [tmp_path]

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from ganpaint.cli.options import check_at_least, finite_float, layer_names
+from ganpaint.cli.options import check_at_least, finite_float, layer_names, writable_bundle
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -96,6 +96,8 @@ def _artifacts(args: argparse.Namespace) -> int:
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
 
+    if args.write:
+        writable_bundle(args.bundle, "the artifact set")
     result = artifacts_for_bundle(args.bundle, options, args.evaluate, args.write, log)
     if args.json:
         print(json.dumps(result))

@@ -8,7 +8,7 @@ import argparse
 import json
 import sys
 
-from ganpaint.cli.options import finite_float, writable_folder
+from ganpaint.cli.options import finite_float, writable_bundle, writable_folder
 
 BUNDLE_HELP = "bundle folder (default: the bundled model)"
 
@@ -155,6 +155,7 @@ def _train(args: argparse.Namespace) -> int:
         refit_scenes=args.refit_scenes,
     )
     cache = None if args.no_cache else DEFAULT_CACHE
+    writable_bundle(args.bundle, "classifier.safetensors")
     if args.refit_head:
         card = refit_bundle(
             args.bundle, settings, args.device, cache=cache, progress=bar_factory(), log=_log
@@ -210,6 +211,7 @@ def _dissect(args: argparse.Namespace) -> int:
 
     if args.scenes < 10 or not 8 <= args.grid <= 512:
         raise GanpaintError("--scenes must be at least 10 and --grid in 8..512")
+    writable_bundle(args.bundle, "the classifier's dissection")
     doc = dissect_bundle(args.bundle, args.scenes, args.device, args.grid, bar_factory())
     for layer in doc.layers:
         print(
@@ -245,6 +247,7 @@ def _ablate(args: argparse.Namespace) -> int:
 
     if args.rank_scenes < 10 or args.heldout < 10:
         raise GanpaintError("--rank-scenes and --heldout must be at least 10")
+    writable_bundle(args.bundle, "the ablation")
     doc = ablate_bundle(args.bundle, args.rank_scenes, args.heldout, args.device, bar_factory())
     ab = doc.ablation
     for i, c in enumerate(ab.classes):
@@ -321,6 +324,7 @@ def _attack(args: argparse.Namespace) -> int:
     given = {"steps": args.steps, "alpha": args.alpha, "gamma": args.gamma}
     given["init_eps"] = args.init_eps
     settings = AttackSettings(**{k: v for k, v in given.items() if v is not None})
+    writable_bundle(args.bundle, "the attacks")
     doc = attack_bundle(
         args.bundle,
         per_pair=args.per_pair,

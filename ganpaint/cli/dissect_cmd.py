@@ -20,6 +20,7 @@ from ganpaint.cli.options import (
     flat_layers,
     layer_names,
     progress_factory,
+    writable_bundle,
     writable_folder,
 )
 
@@ -245,6 +246,7 @@ def _dissect(args: argparse.Namespace) -> int:
     from ganpaint.dissect.pipeline import dissect_into_bundle
 
     options, causal, ace = _dissect_options(args)
+    writable_bundle(args.bundle, "dissection.json")
     cache_dir = None if args.no_cache else (args.cache_dir or default_cache_dir())
     written = dissect_into_bundle(
         args.bundle,
@@ -316,6 +318,7 @@ def _refine_sets(args: argparse.Namespace) -> int:
     )
     if not 0.0 <= args.outside_budget < 1.0:
         raise GanpaintError("--outside-budget must be in [0, 1)")
+    writable_bundle(args.bundle, "the refined sets")
     target = dissected_layer(args.bundle, args.layer, args.device, args.segment_fn, args.batch)
     options = AceOptions(
         steps=args.steps,
@@ -360,6 +363,7 @@ def _learn_defaults(args: argparse.Namespace) -> int:
         options = replace(options, reference_scenes=args.reference_scenes)
     if args.index_only and options.index_samples <= 0:
         raise GanpaintError("--index-only needs --index-samples of 1 or more")
+    writable_bundle(args.bundle, "the learned defaults")
     target = dissected_layer(args.bundle, args.layer, args.device, args.segment_fn, args.batch)
     found, path = learn_layer_defaults(
         target, options, progress_factory(not args.quiet), args.concepts

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ganpaint.cli.options import check_positive, writable_file
+from ganpaint.cli.options import check_positive, writable_bundle, writable_file
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -133,6 +133,8 @@ def _train_encoder(args: argparse.Namespace) -> int:
     cfg = EncoderConfig(steps=args.steps, samples=args.samples, batch=args.batch)
     if args.out:
         writable_file(args.out, "--out")
+    else:
+        writable_bundle(args.bundle, "the encoder")
     card = train_encoder(args.bundle, cfg, args.device, args.out, progress=progress_bar)
     print(json.dumps(card["training"]))
     return 0

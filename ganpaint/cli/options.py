@@ -165,3 +165,22 @@ def _probe_write(folder: Path) -> None:
 
 def _reason(exc: OSError) -> str:
     return exc.strerror or str(exc)
+
+
+def writable_bundle(bundle: str | Path | None, what: str) -> None:
+    """Refuse, before a command spends any time, a bundle folder (None: the bundled default)
+    that ``what`` cannot be written into, such as a read-only install: the message says
+    to work on a copy. A missing folder passes (the command's own loader names it)."""
+    from ganpaint.core.errors import GanpaintError
+    from ganpaint.models.bundle import default_bundle_path
+
+    folder = Path(bundle) if bundle is not None else default_bundle_path()
+    if not folder.is_dir():
+        return
+    try:
+        _probe_write(folder)
+    except OSError as exc:
+        raise GanpaintError(
+            f"{folder}: cannot write {what} into this bundle ({_reason(exc)}); copy it to a "
+            f"folder you can write (cp -r {folder} MY_COPY) and run the command on the copy"
+        ) from None
