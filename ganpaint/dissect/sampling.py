@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from ganpaint.core.seeds import zs_from_seeds
-from ganpaint.models.progan import ProGANGenerator
+from ganpaint.models.progan import ProGANGenerator, fused_for_inference
 
 DEFAULT_SEED_BASE = 1_000_000_000
 
@@ -20,11 +20,14 @@ SegmentFn = Callable[[torch.Tensor], torch.Tensor]
 
 
 def prepare_generator(generator: ProGANGenerator, device: torch.device) -> ProGANGenerator:
-    """A copy of ``generator`` on ``device`` in eval mode, channels_last on the CPU (faster
-    convolutions there, as the renderer uses); the caller's module is left as it was."""
+    """A copy of ``generator`` on ``device`` in eval mode; on the CPU, as the renderer runs
+    it there, with each block's scale and bias folded into its convolution
+    (:func:`~ganpaint.models.progan.fused_for_inference`: the same function up to float
+    rounding, two fewer passes over each block's output) and channels_last (faster
+    convolutions). The caller's module is left as it was."""
     g = copy.deepcopy(generator).to(device).eval()
     if torch.device(device).type == "cpu":
-        g = g.to(memory_format=torch.channels_last)
+        g = fused_for_inference(g).to(memory_format=torch.channels_last)
     return g
 
 
