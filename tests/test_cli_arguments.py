@@ -71,3 +71,39 @@ def test_an_impossible_count_is_refused_by_name(argv, why, capsys, tmp_path, mon
     assert main(argv) == 2
     assert why in capsys.readouterr().err
     assert not any(tmp_path.iterdir())  # nothing started
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["train-segmenter", "--scenes", str(10**12), "--size", "16", "--out", "{tmp}/s.st"],
+        ["classifier", "train", "{bundle}", "--scenes", str(10**12), "--no-cache"],
+    ],
+    ids=["train-segmenter", "classifier-train"],
+)
+def test_a_count_beyond_the_machines_memory_is_one_line(argv, demo_bundle, tmp_path, capsys):
+    """Asking for more scenes than memory holds ends in a message, not numpy's traceback."""
+    filled = [a.replace("{tmp}", str(tmp_path)).replace("{bundle}", str(demo_bundle))
+              for a in argv]  # fmt: skip
+    assert main(filled) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ganpaint: error: not enough memory (") and "Traceback" not in err
+    assert "fewer samples, scenes" in err
+
+
+def test_torch_running_out_of_memory_is_one_line_too(monkeypatch, capsys):
+    from ganpaint.cli import train_cmd
+
+    def oom(*args, **kwargs):
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: "
+                           "can't allocate memory: you tried to allocate 9 bytes")  # fmt: skip
+
+    def other(*args, **kwargs):
+        raise RuntimeError("some other failure")
+
+    monkeypatch.setattr(train_cmd, "writable_file", oom)
+    assert main(["train-segmenter", "--out", "x.safetensors"]) == 2
+    assert "not enough memory ([enforce fail" in capsys.readouterr().err
+    monkeypatch.setattr(train_cmd, "writable_file", other)
+    with pytest.raises(RuntimeError, match="some other failure"):
+        main(["train-segmenter", "--out", "x.safetensors"])

@@ -3,7 +3,8 @@
 Each module ``ganpaint/cli/*_cmd.py`` defines ``register(subparsers)`` which adds its
 subcommands; handlers import the heavy packages lazily so ``ganpaint --help`` stays fast.
 A handler returns an exit code. :class:`ganpaint.core.errors.GanpaintError` becomes a one-line
-message on stderr and exit code 2. The program's entry point, :mod:`ganpaint.main`, adds
+message on stderr and exit code 2, and so does running out of memory (a count far beyond
+the machine, such as ``--samples 100000000``). The program's entry point, :mod:`ganpaint.main`, adds
 what opens the app (no subcommand) and the developer-backed commands to this parser.
 """
 
@@ -42,6 +43,24 @@ def build_parser(extra: Sequence[Register] = ()) -> argparse.ArgumentParser:
     return parser
 
 
+def _is_torch_oom(exc: RuntimeError) -> bool:
+    """torch's out-of-memory errors: ``torch.OutOfMemoryError`` (GPU) and the CPU
+    allocator's plain RuntimeError."""
+    oom = getattr(sys.modules.get("torch"), "OutOfMemoryError", None)
+    return (oom is not None and isinstance(exc, oom)) or "can't allocate memory" in str(exc)
+
+
+def _out_of_memory(exc: BaseException) -> int:
+    """A command asked for more memory than the machine has: one line, exit code 2."""
+    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    print(
+        f"ganpaint: error: not enough memory ({detail}); ask for fewer samples, scenes or "
+        "steps, or a smaller batch",
+        file=sys.stderr,
+    )
+    return 2
+
+
 def _usage(parser: argparse.ArgumentParser) -> int:
     parser.print_usage(sys.stderr)
     return 2
@@ -60,6 +79,12 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> i
     except GanpaintError as exc:
         print(f"ganpaint: error: {exc}", file=sys.stderr)
         return 2
+    except MemoryError as exc:  # numpy's and Python's; torch's below
+        return _out_of_memory(exc)
+    except RuntimeError as exc:
+        if not _is_torch_oom(exc):
+            raise
+        return _out_of_memory(exc)
     except KeyboardInterrupt:
         print("ganpaint: interrupted", file=sys.stderr)
         return 130
