@@ -128,3 +128,16 @@ def test_a_good_bundle_still_reads(tmp_path):
     bundle = load_bundle(folder)
     assert bundle.dissection is not None
     assert json.loads((folder / "bundle.json").read_text())["name"] == bundle.name
+
+
+@pytest.mark.parametrize(
+    ("name", "what"),
+    [("segmenter", "segmenter"), ("classifier", "scene classifier"),
+     ("encoder", "picture encoder")],
+)  # fmt: skip
+def test_a_bundles_other_network_opened_as_a_model_is_named(name, what):
+    """Opening the bundle's segmenter (or classifier, encoder) as a model says which file it
+    is and what to open instead, not which weight key did not fit."""
+    msg = _refusal(load_generator, BUNDLED / f"{name}.safetensors")
+    assert f"this is a GANPaint {what} file, not a generator" in msg
+    assert "open the bundle folder" in msg and "unexpected key" not in msg

@@ -390,7 +390,35 @@ def load_generator(path: str | Path) -> ProGANGenerator:
         if not candidate.is_file():
             raise CheckpointError(f"{path}: a folder without generator.safetensors")
         path = candidate
-    return generator_from_state_dict(read_state_dict(path), str(path))
+    try:
+        return generator_from_state_dict(read_state_dict(path), str(path))
+    except CheckpointError:
+        other = _other_ganpaint_network(path)
+        if other is None:
+            raise
+        raise CheckpointError(
+            f"{path}: this is a GANPaint {other} file, not a generator; open the bundle "
+            "folder it belongs to (or its generator.safetensors)"
+        ) from None
+
+
+# The network files a bundle holds beside its generator, by the ``format`` of their
+# safetensors metadata (one opened as a model gets a message naming what it is).
+_OTHER_NETWORKS = {
+    "ganpaint-segmenter": "segmenter",
+    "ganpaint-classifier": "scene classifier",
+    "ganpaint-encoder": "picture encoder",
+}
+
+
+def _other_ganpaint_network(path: Path) -> str | None:
+    """What another GANPaint network file at ``path`` is, from its safetensors metadata, or
+    None when it is not one (or not readable as one)."""
+    try:
+        meta = check_safetensors_header(path).get("__metadata__") or {}
+    except (CheckpointError, OSError):
+        return None
+    return _OTHER_NETWORKS.get(meta.get("format")) if isinstance(meta, dict) else None
 
 
 def save_generator(
