@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -214,10 +215,11 @@ def segment_features(
     """Labels (N, H, W) int64 and :meth:`Segmenter.features` (N, D) float32, the encoder run
     once per image for both (:meth:`Segmenter.logits_and_features`)."""
     labels, feats = [], []
-    for x in _eval_batches(model, images, batch_size):
-        logits, pooled = model.logits_and_features(x)
-        labels.append(logits.argmax(dim=1))
-        feats.append(pooled.float())
+    with _evaluating(model, images) as device:
+        for i in range(0, len(images), batch_size):
+            logits, pooled = model.logits_and_features(_batch(images, i, batch_size, device))
+            labels.append(logits.argmax(dim=1))
+            feats.append(pooled.float())
     return torch.cat(labels), torch.cat(feats)
 
 
@@ -227,24 +229,33 @@ def image_features(
 ) -> torch.Tensor:
     """:meth:`Segmenter.features` (N, D) float32 alone: the encoder without the decoder,
     for a Fréchet or nearest-neighbour distance that needs no labels."""
-    return torch.cat([model.features(x).float() for x in _eval_batches(model, images, batch_size)])
+    with _evaluating(model, images) as device:
+        return torch.cat(
+            [
+                model.features(_batch(images, i, batch_size, device)).float()
+                for i in range(0, len(images), batch_size)
+            ]
+        )
 
 
-def _eval_batches(model: Segmenter, images: np.ndarray | torch.Tensor, batch_size: int):
-    """The images as channels-last input batches on the model's device, the model in eval
-    mode while they are used (its mode restored after the last)."""
+@contextmanager
+def _evaluating(model: Segmenter, images: np.ndarray | torch.Tensor):
+    """The model in eval mode and channels-last while the block runs (its mode restored
+    after); yields its device. No images is an error, not an empty result."""
     if len(images) == 0:
         raise ValueError("no images to segment")
-    device = _model_device(model)
     was_training = model.training
     model.eval()
     _channels_last(model)
     try:
-        for i in range(0, len(images), batch_size):
-            x = images_to_input(images[i : i + batch_size], device)
-            yield x.contiguous(memory_format=torch.channels_last)
+        yield _model_device(model)
     finally:
         model.train(was_training)
+
+
+def _batch(images: np.ndarray | torch.Tensor, i: int, size: int, device: torch.device):
+    x = images_to_input(images[i : i + size], device)
+    return x.contiguous(memory_format=torch.channels_last)
 
 
 # -- file I/O ----------------------------------------------------------------------------
