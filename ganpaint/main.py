@@ -33,6 +33,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run_app(args: argparse.Namespace) -> int:
+    if args.self_test and args.project:
+        from ganpaint.core.errors import GanpaintError
+
+        raise GanpaintError(
+            "--self-test checks the app on a model and opens no project; leave out --project"
+        )
     from ganpaint.app import run_app
 
     return run_app(

@@ -107,3 +107,10 @@ def test_torch_running_out_of_memory_is_one_line_too(monkeypatch, capsys):
     monkeypatch.setattr(train_cmd, "writable_file", other)
     with pytest.raises(RuntimeError, match="some other failure"):
         main(["train-segmenter", "--out", "x.safetensors"])
+
+
+def test_the_self_test_refuses_a_project_it_would_not_open(capsys):
+    """The self-test paints on a fresh scene; a project given with it used to be ignored
+    while the test said "ok", even for a file that is not a project."""
+    assert main(["--self-test", "--project", "some.ganpaint"]) == 2
+    assert "--self-test checks the app on a model and opens no project" in capsys.readouterr().err
