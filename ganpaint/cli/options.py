@@ -115,12 +115,7 @@ def writable_folder(path: str | Path, option: str = "--out") -> Path:
     folder = Path(path)
     if folder.exists() and not folder.is_dir():
         raise GanpaintError(f"{option} {folder}: a file is there; name a folder")
-    _refuse_file_above(folder, option, folder)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        _probe_write(folder)
-    except OSError as exc:
-        raise GanpaintError(f"{option} {folder}: cannot write there ({_reason(exc)})") from None
+    _make_writable(folder, option, folder)
     return folder
 
 
@@ -133,14 +128,21 @@ def writable_file(path: str | Path, option: str = "-o") -> Path:
     file = Path(path)
     if file.is_dir():
         raise GanpaintError(f"{option} {file}: a folder is there; name a file")
-    _refuse_file_above(file, option, file.parent)
-    folder = file.parent
+    _make_writable(file.parent, option, file)
+    return file
+
+
+def _make_writable(folder: Path, option: str, named: Path) -> None:
+    """Make ``folder`` (with its parents) and check that a file can be created in it, or
+    refuse ``named`` (the option's value) saying why."""
+    from ganpaint.core.errors import GanpaintError
+
+    _refuse_file_above(named, option, folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         _probe_write(folder)
     except OSError as exc:
-        raise GanpaintError(f"{option} {file}: cannot write there ({_reason(exc)})") from None
-    return file
+        raise GanpaintError(f"{option} {named}: cannot write there ({_reason(exc)})") from None
 
 
 def _refuse_file_above(named: Path, option: str, folder: Path) -> None:
