@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ganpaint.cli.interrupt import INTERRUPTED, stop_on_interrupt
 from ganpaint.cli.options import (
     check_at_least,
     check_positive,
@@ -31,7 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "batch's scenes, so the run does not depend on the machine's speed). OUT gets "
         "state/ (the resumable state: safetensors shards of at most 16 MiB, 40 MiB in all), "
         "samples_XXXXXX.png, metrics.jsonl and "
-        "generator_ema.safetensors. Running again with the same OUT resumes; --resume STATE "
+        "generator_ema.safetensors. Ctrl-C stops at the end of the step with all of it saved "
+        "(exit code 130; Ctrl-C again quits at once). Running again with the same OUT "
+        "resumes; --resume STATE "
         "continues another run's state (copied from another machine) exactly where it "
         "stopped; --warm-start BUNDLE, where the state is lost, goes on from a bundle's "
         "generator with a fresh discriminator. Under torchrun it trains data-parallel "
@@ -186,19 +189,25 @@ def _train_gan(args: argparse.Namespace) -> int:
     if args.warm_start is not None or args.d_warmup_images is not None:
         resume = _warm_start(args, Path(out))
     writable_folder(out)
-    summary = train_gan(
-        cfg,
-        out,
-        device=args.device,
-        resume=resume,
-        time_budget_s=args.time_budget,
-        max_steps=args.max_steps,
-        workers=args.workers,
-    )
+    with stop_on_interrupt("the training") as interrupted:
+        summary = train_gan(
+            cfg,
+            out,
+            device=args.device,
+            resume=resume,
+            time_budget_s=args.time_budget,
+            max_steps=args.max_steps,
+            workers=args.workers,
+            stop_check=interrupted,
+        )
     print(
         f"{summary['steps']} steps, {summary['images_seen']} images, "
         f"{summary['img_s']:.1f} img/s on {summary['device']}; wrote {summary['generator']}"
     )
+    if interrupted():
+        print(f"stopped by Ctrl-C with the state saved in {Path(out) / 'state'}: run the same "
+              "command again to go on from there")  # fmt: skip
+        return INTERRUPTED
     return 0
 
 
