@@ -467,3 +467,21 @@ def test_dissect_rejects_unknown_layer_and_missing_segmenter(tmp_path, capsys):
     assert len(after["scene_index"]["seeds"]) == 6
     # the dissection itself is kept: only the defaults and the index were (re)written
     assert _without_defaults(before) == _without_defaults(after)
+
+
+def test_dissection_runs_the_generator_as_the_cpu_renderer_does():
+    """On the CPU every dissection stage runs the network fused (each block's scale and bias
+    in its convolution), as the app's renderer does: the same images up to float rounding,
+    the caller's generator left as it was."""
+    from ganpaint.dissect.sampling import prepare_generator
+    from ganpaint.models.progan import ConvBlock, WScale, seeded_generator
+
+    gen = seeded_generator([16, 16, 8, 8], z_dim=16, seed=3)
+    ready = prepare_generator(gen, torch.device("cpu"))
+    blocks = [m for m in ready.modules() if isinstance(m, ConvBlock)]
+    assert blocks and all(not isinstance(b.wscale, WScale) for b in blocks)
+    assert all(b.conv.bias is not None for b in blocks)
+    assert all(isinstance(m.wscale, WScale) for m in gen.modules() if isinstance(m, ConvBlock))
+    z = torch.randn(4, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(ready(z), gen(z), rtol=1e-4, atol=1e-5)
