@@ -4,8 +4,9 @@ Each module ``ganpaint/cli/*_cmd.py`` defines ``register(subparsers)`` which add
 subcommands; handlers import the heavy packages lazily so ``ganpaint --help`` stays fast.
 A handler returns an exit code. :class:`ganpaint.core.errors.GanpaintError` becomes a one-line
 message on stderr and exit code 2, and so does running out of memory (a count far beyond
-the machine, such as ``--samples 100000000``). The program's entry point, :mod:`ganpaint.main`, adds
-what opens the app (no subcommand) and the developer-backed commands to this parser.
+the machine, such as ``--samples 100000000``). The program's entry point,
+:mod:`ganpaint.main`, adds what opens the app (no subcommand) and the developer-backed
+commands to this parser.
 """
 
 from __future__ import annotations

@@ -25,10 +25,9 @@ def prepare_generator(generator: ProGANGenerator, device: torch.device) -> ProGA
     (:func:`~ganpaint.models.progan.fused_for_inference`: the same function up to float
     rounding, two fewer passes over each block's output) and channels_last (faster
     convolutions). The caller's module is left as it was."""
-    g = copy.deepcopy(generator).to(device).eval()
-    if torch.device(device).type == "cpu":
-        g = fused_for_inference(g).to(memory_format=torch.channels_last)
-    return g
+    if torch.device(device).type == "cpu":  # fused_for_inference makes its own copy
+        return fused_for_inference(generator).to(device, memory_format=torch.channels_last)
+    return copy.deepcopy(generator).to(device).eval()
 
 
 def ordered_layers(generator: ProGANGenerator, layers: Sequence[str]) -> list[str]:

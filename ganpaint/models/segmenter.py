@@ -191,21 +191,15 @@ def segment(
 ) -> torch.Tensor:
     """Label map (N, H, W) int64 for images given as uint8 (N, H, W, 3) or float
     (N, 3, H, W) in [-1, 1]; runs in eval mode on the model's device, in batches."""
-    device = _model_device(model)
-    was_training = model.training
-    model.eval()
-    _channels_last(model)
-    try:
-        out = []
-        for i in range(0, len(images), batch_size):
-            x = images_to_input(images[i : i + batch_size], device)
-            x = x.contiguous(memory_format=torch.channels_last)
-            out.append(model(x).argmax(dim=1))
-        if not out:
-            return torch.zeros((0, 0, 0), dtype=torch.long)
-        return torch.cat(out)
-    finally:
-        model.train(was_training)
+    if len(images) == 0:
+        return torch.zeros((0, 0, 0), dtype=torch.long)
+    with _evaluating(model, images) as device:
+        return torch.cat(
+            [
+                model(_batch(images, i, batch_size, device)).argmax(dim=1)
+                for i in range(0, len(images), batch_size)
+            ]
+        )
 
 
 @torch.no_grad()
